@@ -1,0 +1,310 @@
+/*
+ * config: daemon settings (approvald.yaml), the policy language
+ * (policy.yaml) and the normalized request record it decides on.
+ *
+ * Pure: never logs, never exits, never reads the clock (time is an
+ * argument), does no I/O beyond reading the file it is asked to parse.
+ * Errors come back as a diagnostics list of `file:line:col: message`.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_FILE_SIZE   (1024 * 1024) /* policy / settings file bytes */
+#define CFG_MAX_DEPTH	    32		  /* YAML nesting */
+#define CFG_MAX_NODES	    100000	  /* YAML nodes after alias expansion */
+#define CFG_MAX_RULES	    10000
+#define CFG_MAX_STAGES	    3
+#define CFG_MAX_APPROVALS   8		  /* quorum cap per stage */
+#define CFG_MAX_ITEMS	    256		  /* items of one kind in a request */
+
+/* ---- diagnostics ------------------------------------------------------ */
+
+enum cfg_severity { CFG_ERROR = 0, CFG_WARNING };
+
+struct cfg_diag {
+	enum cfg_severity severity;
+	char *file;
+	unsigned line, col;	/* 1-based; 0 when not tied to a place */
+	char *message;
+};
+
+struct cfg_diags {
+	size_t n, cap;
+	struct cfg_diag *v;
+	size_t nerrors;
+};
+
+void cfg_diags_free(struct cfg_diags *d);
+/* Format diagnostic i as "file:line:col: error: message" into buf. */
+int cfg_diag_format(const struct cfg_diag *d, char *buf, size_t len);
+
+/* ---- the normalized request record ------------------------------------ */
+
+enum req_source {
+	REQ_SRC_PERMISSIONS = 0,
+	REQ_SRC_GROUP,
+	REQ_SRC_ACCESS_PACKAGE,
+	REQ_SRC_MAX
+};
+
+enum req_cloud {
+	REQ_CLOUD_NONE = 0, /* not a Permissions Management request */
+	REQ_CLOUD_AWS,
+	REQ_CLOUD_AZURE,
+	REQ_CLOUD_GCP,
+	REQ_CLOUD_MAX
+};
+
+enum req_kind {
+	REQ_KIND_NONE = 0,
+	REQ_KIND_POLICY, /* awsPolicyPermissionsDefinitionAction */
+	REQ_KIND_ACTION, /* aws/azure/gcp actions */
+	REQ_KIND_ROLE,	 /* azure/gcp roles */
+	REQ_KIND_GROUP,	 /* PIM for Groups */
+	REQ_KIND_PACKAGE,/* access package assignment */
+	REQ_KIND_MAX
+};
+
+struct req_list {
+	size_t n;
+	char **v;
+};
+
+/* One request, whatever its source. Strings are heap-owned (NULL when
+ * absent); request_free() releases them. */
+struct request {
+	enum req_source source;
+	char *id;		/* Graph request id */
+	char *approval_id;	/* approval object id (= id for EPM and PIM) */
+	char *status;		/* Graph statusDetail / status, verbatim */
+	enum req_cloud cloud;
+	enum req_kind kind;
+	char *system_id;	/* authorizationSystemId */
+	struct req_list actions;	/* requested actions (all statements) */
+	struct req_list roles;		/* role ids */
+	struct req_list policies;	/* policy ids / ARNs */
+	struct req_list resources;	/* statement resources, resourceId */
+	char *resource_id;
+	char *requestor_id;	/* object id when known */
+	char *requestor_upn;	/* UPN / externalId when known */
+	int64_t start;		/* schedule start, epoch seconds; 0 = now */
+	int64_t duration;	/* seconds; -1 when unbounded or unknown */
+	char *ticket_system;
+	char *ticket_number;
+	char *justification;
+	/* group source */
+	char *group_id;
+	char *access;		/* member | owner */
+	char *request_action;	/* selfActivate, adminAssign, ... */
+	char *principal_id;
+	/* access-package source */
+	char *package_id;
+	int64_t created;	/* createdDateTime, epoch seconds; 0 unknown */
+};
+
+/*
+ * Normalize a Graph request body (JSON text) into `out`. `source` may be
+ * REQ_SRC_MAX to infer it from the body. Returns 0, or -1 with a message in
+ * `err` (heap, caller frees). Unknown @odata.types fail; unknown extra
+ * fields are ignored.
+ */
+int request_from_json(const char *json, size_t len, enum req_source source,
+    struct request *out, char **err);
+void request_free(struct request *r);
+/* Stable digest (hex SHA-256 into 65 bytes) of every field a policy can
+ * look at: two requests with equal digests decide alike. */
+void request_digest(const struct request *r, char out[65]);
+
+const char *req_source_name(enum req_source s);
+int req_source_from_name(const char *name); /* -1 when unknown */
+const char *req_cloud_name(enum req_cloud c);
+const char *req_kind_name(enum req_kind k);
+
+/* ---- policy ---------------------------------------------------------- */
+
+enum approver_kind {
+	APPROVER_USER = 0, /* value: object id or UPN */
+	APPROVER_GROUP,	   /* value: group object id; transitive members */
+	APPROVER_MANAGER,  /* level: 1 or 2 */
+	APPROVER_KIND_MAX
+};
+
+/* A named approver set from the `approvers:` map. */
+struct approver_set {
+	const char *name;
+	enum approver_kind kind;
+	const char *value;
+	int level;
+};
+
+/* A list of approver sets (by reference into the policy). */
+struct approver_ref_list {
+	size_t n;
+	const struct approver_set **v;
+};
+
+struct policy_stage {
+	const char *name;
+	struct approver_ref_list approvers;
+	struct approver_ref_list fallback;
+	struct approver_ref_list escalation;
+	struct approver_ref_list fallback_escalation;
+	int64_t escalate_after;	/* seconds; 0 none */
+	int64_t deny_after;	/* seconds; 0 none */
+	int64_t remind_every;	/* seconds; 0 none */
+	uint32_t approvals;	/* >= 1 */
+	int justification_required;
+};
+
+enum verdict_kind {
+	VERDICT_APPROVE = 0,
+	VERDICT_REJECT,
+	VERDICT_IGNORE,
+	VERDICT_STAGES,
+	VERDICT_INDETERMINATE, /* a condition could not be decided (e.g. a
+				  membership lookup failed): never approve */
+	VERDICT_MAX
+};
+
+struct verdict {
+	enum verdict_kind kind;
+	const char *rule;	/* rule name, or "default" */
+	const char *reason;	/* the rule's reason; may be NULL */
+	int rule_index;		/* -1 for the default */
+	size_t nstages;
+	const struct policy_stage *stages; /* into the policy */
+};
+
+/* One line of the evaluation trace: rule `rule`, condition `cond`, result,
+ * and the value compared ("actions: s3:GetObject matches s3:Get*"). */
+struct trace_line {
+	int rule_index;
+	const char *rule;
+	const char *cond;
+	int result;	/* 1 true, 0 false, -1 unknown */
+	char *detail;	/* heap */
+};
+
+struct policy_trace {
+	size_t n, cap;
+	struct trace_line *v;
+};
+void policy_trace_free(struct policy_trace *t);
+
+/*
+ * Membership oracle for `requestor_in`: 1 if the request's requestor is in
+ * approver set `set`, 0 if not, -1 when unknown (the verdict becomes
+ * VERDICT_INDETERMINATE). NULL oracle: every lookup is unknown.
+ */
+typedef int (*policy_member_fn)(void *ctx, const struct approver_set *set,
+    const struct request *r);
+
+struct policy; /* opaque, compiled, immutable once loaded */
+
+/*
+ * Load, validate and compile a policy. Returns 0 and the policy, or -1 with
+ * every error in `diags` (warnings are added in both cases). Nothing is
+ * returned when there is any error.
+ */
+int policy_load_file(const char *path, struct policy **out,
+    struct cfg_diags *diags);
+/* Same from memory; `name` is used in diagnostics. */
+int policy_load_buffer(const char *name, const char *buf, size_t len,
+    struct policy **out, struct cfg_diags *diags);
+void policy_free(struct policy *p);
+
+/*
+ * Decide `r` at time `now` (for schedule conditions). First matching rule
+ * wins; the default applies when none matches. Never fails: anything that
+ * cannot be decided yields VERDICT_INDETERMINATE. `trace` may be NULL.
+ */
+void policy_evaluate(const struct policy *p, const struct request *r,
+    int64_t now, policy_member_fn member, void *member_ctx,
+    struct verdict *out, struct policy_trace *trace);
+
+/* Normalized dump (YAML) of a loaded policy, heap string. */
+char *policy_dump(const struct policy *p);
+/* Counts for status output. */
+size_t policy_nrules(const struct policy *p);
+const struct approver_set *policy_approver_set(const struct policy *p,
+    const char *name);
+
+const char *verdict_name(enum verdict_kind k);
+
+/* Parse an ISO-8601 duration (PnYnMnDTnHnMnS, weeks; Y=365d, M=30d) into
+ * seconds; -1 when malformed. */
+int64_t cfg_parse_duration(const char *s);
+/* Parse an ISO-8601 UTC timestamp (fractional seconds allowed, Z or
+ * offset) into epoch seconds; -1 when malformed. */
+int64_t cfg_parse_timestamp(const char *s);
+
+/* ---- daemon settings (approvald.yaml) ----------------------------------- */
+
+enum log_format { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON };
+
+enum notify_format { NOTIFY_JSON = 0, NOTIFY_SLACK, NOTIFY_TEAMS };
+
+struct notify_target {
+	char *name;
+	char *url;
+	enum notify_format format;
+	char *secret_file;	/* HMAC key for NOTIFY_JSON; may be NULL */
+	unsigned events;	/* bit mask of (1 << sm_notify_kind) */
+};
+
+struct settings {
+	char *path;		/* the file it was loaded from */
+	/* Graph and identity platform */
+	char *graph_url;	/* default https://graph.microsoft.com */
+	char *login_url;	/* default https://login.microsoftonline.com */
+	char *tenant;
+	char *client_id;
+	char *client_secret_file;
+	char *client_cert_file;
+	char *client_key_file;
+	char *approver_token_file; /* delegated refresh token */
+	char *ca_file;		/* NULL: system store */
+	/* sources */
+	int source_enabled[REQ_SRC_MAX];
+	int64_t poll_interval[REQ_SRC_MAX]; /* seconds */
+	int64_t poll_overlap;	/* seconds subtracted from the watermark */
+	unsigned max_inflight;	/* concurrent Graph calls */
+	int64_t graph_timeout;	/* seconds per call */
+	/* policy and state */
+	char *policy_path;
+	char *state_path;	/* SQLite database */
+	char *control_socket;
+	/* HTTP listener */
+	char *listen;		/* "127.0.0.1:8750"; NULL: no listener */
+	char *hook_secret_file;
+	char *graph_client_state_file;
+	char *decision_base_url;
+	char *decision_secret_file;
+	int64_t decision_link_ttl;
+	/* notifications */
+	size_t ntargets;
+	struct notify_target *targets;
+	/* logging */
+	int log_level;		/* 0 error .. 3 debug */
+	enum log_format log_format;
+};
+
+/* Load and validate approvald.yaml; same error reporting as the policy.
+ * Relative paths in the file are resolved against the file's folder. */
+int settings_load_file(const char *path, struct settings **out,
+    struct cfg_diags *diags);
+void settings_free(struct settings *s);
+char *settings_dump(const struct settings *s);
+
+/*
+ * Read a secret file: refuse (return -1 with a message in err) when it is
+ * not a regular file or is readable or writable by group or others. On
+ * success *out is a heap NUL-terminated copy without a trailing newline;
+ * wipe it with explicit_bzero before freeing.
+ */
+int cfg_read_secret(const char *path, char **out, size_t *lenp, char **err);
+
+#endif
