@@ -235,4 +235,19 @@ const char *sm_result_name(enum sm_result r);
 /* Parse a state name back (for the store); -1 when unknown. */
 int sm_state_from_name(const char *name);
 
+/* One row of the transition table, as seen from outside (tests, docs).
+ * `result` is SM_OK for a transition row (taken when its guard, if any,
+ * passes) or SM_NOOP/SM_REFUSED for a row that only answers. Terminal states
+ * have no rows: every event there is SM_NOOP by one explicit rule. */
+struct sm_row_info {
+	enum sm_state from;
+	enum sm_event_kind event;
+	enum sm_state to;
+	enum sm_result result;
+	int guarded;
+};
+
+/* Copy row `i` of the transition table to `out`; -1 past the end. */
+int sm_table_row(size_t i, struct sm_row_info *out);
+
 #endif
