@@ -103,6 +103,9 @@ struct request {
 	/* access-package source */
 	char *package_id;
 	int64_t created;	/* createdDateTime, epoch seconds; 0 unknown */
+	/* added: createdBy.user.id verbatim (for adminAssign this is the
+	 * admin, while requestor_id is the principal who gains access) */
+	char *created_by;
 };
 
 /*
@@ -240,6 +243,29 @@ int64_t cfg_parse_duration(const char *s);
 /* Parse an ISO-8601 UTC timestamp (fractional seconds allowed, Z or
  * offset) into epoch seconds; -1 when malformed. */
 int64_t cfg_parse_timestamp(const char *s);
+
+/* ---- policy unit tests (approvalctl test) ----------------------------- */
+
+/* Added: one case of a TESTS.yaml file. */
+struct policy_case {
+	char *name;
+	unsigned line, col;	/* of the case in the tests file */
+	char *request_file;	/* resolved against the tests file's folder */
+	char *request_json;	/* inline request, as JSON text */
+	int source;		/* REQ_SRC_MAX when not given */
+	int64_t at;		/* evaluation time; 0 when not given */
+	int has_verdict;
+	enum verdict_kind verdict;
+	char *rule;		/* NULL: not checked */
+	int has_stages;
+	size_t nstages;
+	char **stages;
+};
+
+/* Added: load a TESTS.yaml file (a list of cases, or `cases:`). */
+int policy_cases_load_file(const char *path, struct policy_case **out,
+    size_t *nout, struct cfg_diags *diags);
+void policy_cases_free(struct policy_case *v, size_t n);
 
 /* ---- daemon settings (approvald.yaml) ----------------------------------- */
 

@@ -1,0 +1,45 @@
+/* approvalctl: entry point and command table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static const struct ctl_command commands[] = {
+	{ "check", ctl_check, "check POLICY [-v]" },
+	{ "explain", ctl_explain,
+	    "explain POLICY REQUEST.json [--source S] [--json] [--at ISO]" },
+	{ "test", ctl_test, "test POLICY TESTS.yaml" },
+	{ NULL, NULL, NULL },
+};
+
+void
+ctl_usage(void)
+{
+	const struct ctl_command *c;
+
+	fprintf(stderr, "usage:\n");
+	for (c = commands; c->name != NULL; c++)
+		fprintf(stderr, "  approvalctl %s\n", c->usage);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct ctl_command *c;
+
+	if (argc < 2) {
+		ctl_usage();
+		return CTL_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		ctl_usage();
+		return CTL_EXIT_OK;
+	}
+	for (c = commands; c->name != NULL; c++)
+		if (strcmp(c->name, argv[1]) == 0)
+			return c->fn(argc - 1, argv + 1);
+	fprintf(stderr, "approvalctl: unknown command `%s`\n", argv[1]);
+	ctl_usage();
+	return CTL_EXIT_USAGE;
+}

@@ -1,0 +1,24 @@
+/* approvalctl: shared declarations of the command table and helpers. */
+#ifndef CTL_H
+#define CTL_H
+
+struct ctl_command {
+	const char *name;
+	int (*fn)(int argc, char **argv); /* argv[0] is the command name */
+	const char *usage;
+};
+
+/* Exit codes: 0 ok, 1 the checked thing failed, 2 usage error. */
+#define CTL_EXIT_OK    0
+#define CTL_EXIT_FAIL  1
+#define CTL_EXIT_USAGE 2
+
+/* Print the usage of every command to stderr. */
+void ctl_usage(void);
+
+/* Offline commands (offline.c). */
+int ctl_check(int argc, char **argv);
+int ctl_explain(int argc, char **argv);
+int ctl_test(int argc, char **argv);
+
+#endif

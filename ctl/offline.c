@@ -1,0 +1,379 @@
+/* approvalctl offline commands: check, explain, test. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "ctl.h"
+
+static void
+print_diags(const struct cfg_diags *d)
+{
+	char buf[2048];
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		cfg_diag_format(&d->v[i], buf, sizeof(buf));
+		fprintf(stderr, "%s\n", buf);
+	}
+}
+
+static struct policy *
+load_policy(const char *path)
+{
+	struct cfg_diags d = { 0 };
+	struct policy *p = NULL;
+
+	policy_load_file(path, &p, &d);
+	print_diags(&d);
+	cfg_diags_free(&d);
+	return p;
+}
+
+static char *
+slurp(const char *path, size_t *lenp)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0, r;
+
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > CFG_MAX_FILE_SIZE * 2 ||
+			    (nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		r = fread(buf + n, 1, 4096, f);
+		n += r;
+		if (r < 4096)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*lenp = n;
+	return buf;
+}
+
+/* Load and normalize a request file; prints the reason on failure. */
+static int
+load_request(const char *path, const char *json, int source, struct request *r)
+{
+	char *buf = NULL, *err = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (json == NULL) {
+		if ((buf = slurp(path, &len)) == NULL) {
+			fprintf(stderr, "%s: cannot read\n", path);
+			return -1;
+		}
+		json = buf;
+	} else {
+		len = strlen(json);
+	}
+	rc = request_from_json(json, len, (enum req_source)source, r, &err);
+	if (rc < 0)
+		fprintf(stderr, "%s: %s\n", path ? path : "inline request",
+		    err ? err : "invalid request");
+	free(err);
+	free(buf);
+	return rc;
+}
+
+int
+ctl_check(int argc, char **argv)
+{
+	struct policy *p;
+	const char *path = NULL;
+	int verbose = 0, i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-v") == 0)
+			verbose = 1;
+		else if (argv[i][0] == '-' || path != NULL)
+			goto usage;
+		else
+			path = argv[i];
+	}
+	if (path == NULL)
+		goto usage;
+	if ((p = load_policy(path)) == NULL)
+		return CTL_EXIT_FAIL;
+	if (verbose) {
+		char *s = policy_dump(p);
+
+		fputs(s ? s : "", stdout);
+		free(s);
+	} else {
+		printf("%s: ok (%zu rules)\n", path, policy_nrules(p));
+	}
+	policy_free(p);
+	return CTL_EXIT_OK;
+usage:
+	fprintf(stderr, "usage: approvalctl check POLICY [-v]\n");
+	return CTL_EXIT_USAGE;
+}
+
+static const char *
+result_name(int r)
+{
+	return r > 0 ? "true" : r == 0 ? "false" : "unknown";
+}
+
+static json_object *
+refs_json(const struct approver_ref_list *l)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		json_object_array_add(a, json_object_new_string(l->v[i]->name));
+	return a;
+}
+
+static void
+explain_json(const struct verdict *v, const struct policy_trace *t)
+{
+	json_object *o = json_object_new_object(), *st, *tr;
+	size_t i;
+
+	json_object_object_add(
+	    o, "verdict", json_object_new_string(verdict_name(v->kind)));
+	json_object_object_add(o, "rule", json_object_new_string(v->rule));
+	json_object_object_add(
+	    o, "reason", v->reason ? json_object_new_string(v->reason) : NULL);
+	st = json_object_new_array();
+	for (i = 0; i < v->nstages; i++) {
+		const struct policy_stage *s = &v->stages[i];
+		json_object *so = json_object_new_object();
+
+		json_object_object_add(
+		    so, "name", json_object_new_string(s->name));
+		json_object_object_add(
+		    so, "approvers", refs_json(&s->approvers));
+		json_object_object_add(so, "fallback", refs_json(&s->fallback));
+		json_object_object_add(
+		    so, "escalation", refs_json(&s->escalation));
+		json_object_object_add(so, "fallback_escalation",
+		    refs_json(&s->fallback_escalation));
+		json_object_object_add(so, "escalate_after",
+		    json_object_new_int64(s->escalate_after));
+		json_object_object_add(
+		    so, "deny_after", json_object_new_int64(s->deny_after));
+		json_object_object_add(
+		    so, "approvals", json_object_new_int64(s->approvals));
+		json_object_object_add(so, "justification_required",
+		    json_object_new_boolean(s->justification_required));
+		json_object_array_add(st, so);
+	}
+	json_object_object_add(o, "stages", st);
+	tr = json_object_new_array();
+	for (i = 0; i < t->n; i++) {
+		json_object *l = json_object_new_object();
+
+		json_object_object_add(
+		    l, "rule", json_object_new_string(t->v[i].rule));
+		json_object_object_add(
+		    l, "rule_index", json_object_new_int(t->v[i].rule_index));
+		json_object_object_add(
+		    l, "condition", json_object_new_string(t->v[i].cond));
+		json_object_object_add(l, "result",
+		    t->v[i].result < 0
+		        ? NULL
+		        : json_object_new_boolean(t->v[i].result));
+		json_object_object_add(l, "detail",
+		    json_object_new_string(
+		        t->v[i].detail ? t->v[i].detail : ""));
+		json_object_array_add(tr, l);
+	}
+	json_object_object_add(o, "trace", tr);
+	printf("%s\n",
+	    json_object_to_json_string_ext(
+	        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static void
+explain_text(const struct verdict *v, const struct policy_trace *t)
+{
+	size_t i;
+	int last = -2;
+
+	printf("verdict: %s\nrule: %s\n", verdict_name(v->kind), v->rule);
+	if (v->reason)
+		printf("reason: %s\n", v->reason);
+	if (v->nstages) {
+		printf("stages:");
+		for (i = 0; i < v->nstages; i++)
+			printf("%s %s", i ? "," : "", v->stages[i].name);
+		printf("\n");
+	}
+	printf("trace:\n");
+	for (i = 0; i < t->n; i++) {
+		if (t->v[i].rule_index != last) {
+			last = t->v[i].rule_index;
+			if (last < 0)
+				printf("  default\n");
+			else
+				printf(
+				    "  rule %d `%s`\n", last + 1, t->v[i].rule);
+		}
+		printf("    %-7s %s: %s\n", result_name(t->v[i].result),
+		    t->v[i].cond, t->v[i].detail ? t->v[i].detail : "");
+	}
+}
+
+int
+ctl_explain(int argc, char **argv)
+{
+	const char *ppath = NULL, *rpath = NULL;
+	int source = REQ_SRC_MAX, json = 0, i, rc = CTL_EXIT_FAIL;
+	int64_t now = (int64_t)time(NULL);
+	struct policy *p = NULL;
+	struct request r;
+	struct verdict v;
+	struct policy_trace t = { 0 };
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = 1;
+		} else if (strcmp(argv[i], "--source") == 0 && i + 1 < argc) {
+			if ((source = req_source_from_name(argv[++i])) < 0) {
+				fprintf(stderr,
+				    "unknown source `%s` "
+				    "(permissions, group, "
+				    "access-package)\n",
+				    argv[i]);
+				return CTL_EXIT_USAGE;
+			}
+		} else if (strcmp(argv[i], "--at") == 0 && i + 1 < argc) {
+			if ((now = cfg_parse_timestamp(argv[++i])) < 0) {
+				fprintf(stderr, "bad --at timestamp `%s`\n",
+				    argv[i]);
+				return CTL_EXIT_USAGE;
+			}
+		} else if (argv[i][0] == '-') {
+			goto usage;
+		} else if (ppath == NULL) {
+			ppath = argv[i];
+		} else if (rpath == NULL) {
+			rpath = argv[i];
+		} else {
+			goto usage;
+		}
+	}
+	if (rpath == NULL)
+		goto usage;
+	if ((p = load_policy(ppath)) == NULL)
+		return CTL_EXIT_FAIL;
+	if (load_request(rpath, NULL, source, &r) < 0)
+		goto out;
+	policy_evaluate(p, &r, now, NULL, NULL, &v, &t);
+	if (json)
+		explain_json(&v, &t);
+	else
+		explain_text(&v, &t);
+	rc = CTL_EXIT_OK;
+	policy_trace_free(&t);
+	request_free(&r);
+out:
+	policy_free(p);
+	return rc;
+usage:
+	fprintf(stderr, "usage: approvalctl explain POLICY REQUEST.json "
+	                "[--source S] [--json] [--at ISO]\n");
+	return CTL_EXIT_USAGE;
+}
+
+/* Compare one case; prints a failure line and returns 0 on mismatch. */
+static int
+run_case(const struct policy *p, const struct policy_case *c, size_t idx)
+{
+	struct request r;
+	struct verdict v;
+	char why[1024] = "";
+	size_t i;
+	int ok = 1;
+
+	if (load_request(c->request_file, c->request_json, c->source, &r) < 0) {
+		printf("FAIL %zu - %s: request could not be loaded\n", idx,
+		    c->name);
+		return 0;
+	}
+	policy_evaluate(
+	    p, &r, c->at ? c->at : (int64_t)time(NULL), NULL, NULL, &v, NULL);
+	if (c->has_verdict && c->verdict != v.kind) {
+		ok = 0;
+		snprintf(why, sizeof(why), "expected verdict %s, got %s",
+		    verdict_name(c->verdict), verdict_name(v.kind));
+	} else if (c->rule && strcmp(c->rule, v.rule) != 0) {
+		ok = 0;
+		snprintf(why, sizeof(why), "expected rule %s, got %s", c->rule,
+		    v.rule);
+	} else if (c->has_stages) {
+		if (c->nstages != v.nstages)
+			ok = 0;
+		for (i = 0; ok && i < c->nstages; i++)
+			if (strcmp(c->stages[i], v.stages[i].name) != 0)
+				ok = 0;
+		if (!ok)
+			snprintf(why, sizeof(why),
+			    "expected %zu stage(s), got %zu (%s%s)", c->nstages,
+			    v.nstages, v.nstages ? "first " : "none",
+			    v.nstages ? v.stages[0].name : "");
+	}
+	if (ok)
+		printf("ok   %zu - %s (%s by %s)\n", idx, c->name,
+		    verdict_name(v.kind), v.rule);
+	else
+		printf(
+		    "FAIL %zu - %s: %s (rule %s)\n", idx, c->name, why, v.rule);
+	request_free(&r);
+	return ok;
+}
+
+int
+ctl_test(int argc, char **argv)
+{
+	struct cfg_diags d = { 0 };
+	struct policy_case *cases = NULL;
+	struct policy *p;
+	size_t n = 0, i, pass = 0, fail = 0;
+
+	if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-') {
+		fprintf(stderr, "usage: approvalctl test POLICY TESTS.yaml\n");
+		return CTL_EXIT_USAGE;
+	}
+	if ((p = load_policy(argv[1])) == NULL)
+		return CTL_EXIT_FAIL;
+	if (policy_cases_load_file(argv[2], &cases, &n, &d) < 0) {
+		print_diags(&d);
+		cfg_diags_free(&d);
+		policy_free(p);
+		return CTL_EXIT_FAIL;
+	}
+	print_diags(&d);
+	cfg_diags_free(&d);
+	for (i = 0; i < n; i++) {
+		if (run_case(p, &cases[i], i + 1))
+			pass++;
+		else
+			fail++;
+	}
+	printf("%zu passed, %zu failed\n", pass, fail);
+	policy_cases_free(cases, n);
+	policy_free(p);
+	return fail || n == 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+}
