@@ -1,0 +1,164 @@
+/*
+ * approvald internals: the daemon context and the functions each concern
+ * exports to the others (one file per concern, prefixed by its name).
+ */
+#ifndef APPROVALD_H
+#define APPROVALD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "graph.h"
+#include "statemachine.h"
+#include "store.h"
+#include "token.h"
+
+struct daemon;
+struct post_action;
+struct evhttp;
+struct evconnlistener;
+struct timer_ev;
+struct exec_op;
+
+/* What a source adapter reports about a request's current approval step. */
+struct step_info {
+	char *id;     /* step / stage id */
+	char *status; /* InProgress, Completed, ... */
+	char *review; /* NotReviewed, Approved, Denied */
+	char *reviewer_id, *reviewer_upn;
+	int found; /* a step exists */
+};
+void step_info_clear(struct step_info *s);
+
+/* Result of an adapter call: HTTP status (0: no answer) and body. */
+typedef void (*adapter_body_cb)(
+    void *arg, long status, const char *body, const char *err);
+typedef void (*adapter_step_cb)(
+    void *arg, long status, const struct step_info *step, const char *err);
+
+/* A source adapter: Graph paths and JSON shapes live only here. */
+struct source_adapter {
+	enum req_source source;
+	const char *name;
+	/* Start one poll cycle; the adapter feeds engine_observe(). */
+	void (*poll)(struct daemon *d);
+	/* Fetch one request's Graph JSON (a single object). */
+	void (*fetch)(
+	    struct daemon *d, const char *gid, adapter_body_cb cb, void *arg);
+	/* Read the current approval step. */
+	void (*read_step)(struct daemon *d, const char *approval_id,
+	    adapter_step_cb cb, void *arg);
+	/* Approve / deny a step (delegated token). */
+	void (*decide)(struct daemon *d, const char *approval_id,
+	    const char *step_id, int approve, const char *justification,
+	    adapter_body_cb cb, void *arg);
+	/* Cancel the request. */
+	void (*cancel)(
+	    struct daemon *d, const char *gid, adapter_body_cb cb, void *arg);
+	/* Map a Graph status string to an observation event. */
+	enum sm_event_kind (*observe)(const char *status);
+};
+
+extern const struct source_adapter adapter_permissions;
+const struct source_adapter *adapter_for(enum req_source s);
+
+/* Per-source poll state. */
+struct poll_state {
+	struct daemon *d;
+	const struct source_adapter *ad;
+	struct event *timer;
+	int running; /* a cycle is in progress */
+	int again;   /* a nudge arrived during the cycle */
+	int64_t interval;
+	int failed;       /* this cycle saw a failure */
+	int64_t max_seen; /* newest modification time (epoch s) */
+	char *max_seen_text;
+	size_t pages, fetches;
+	char **links; /* nextLinks followed this cycle */
+	size_t nlinks;
+	uint64_t cycles;
+};
+
+struct daemon {
+	struct event_base *base;
+	struct settings *settings;
+	struct policy *policy;
+	struct store *store;
+	struct graph *graph;
+	struct token_mgr *tokens;
+	struct evhttp *http;
+	struct evconnlistener *ctl;
+	struct event *commit_ev;
+	struct event *reconcile_ev;
+	struct event *watchdog_ev;
+	struct event *drain_ev;
+	struct event *sig_hup, *sig_term, *sig_int;
+	struct poll_state poll[REQ_SRC_MAX];
+	char *config_path;
+	char *graph_base; /* e.g. https://graph.microsoft.com */
+	int ready;
+	int stopping;
+	int reconciled;
+	/* post-commit work of the open batch */
+	struct post_action *post;
+	size_t npost, cappost;
+	/* in-memory durable-timer mirror and busy requests */
+	struct timer_ev *timers;
+	struct exec_op *ops;
+	size_t nops;
+	uint64_t decisions, transitions;
+	int http_conns;
+	int ctl_clients;
+};
+
+/* engine.c: request record -> policy -> sm_step -> effects */
+int engine_observe(struct daemon *d, enum req_source src, const char *gid,
+    const char *status, const char *body);
+int engine_event(struct daemon *d, struct store_request *r,
+    const struct sm_event *ev, const char *detail);
+int engine_evaluate(struct daemon *d, struct store_request *r);
+void engine_batch_dirty(struct daemon *d);
+int engine_commit(struct daemon *d);
+void engine_post_exec(struct daemon *d, const char *key);
+int64_t engine_now(void);
+char *engine_key(enum req_source src, const char *gid);
+
+/* exec.c: carry out intents exactly once */
+void exec_request(struct daemon *d, const char *key, int readback_only);
+void exec_reconcile(struct daemon *d);
+int exec_busy(struct daemon *d, const char *key);
+size_t exec_inflight(struct daemon *d);
+void exec_free(struct daemon *d);
+
+/* poll.c: scheduling of poll cycles */
+void poll_init(struct daemon *d);
+void poll_nudge(struct daemon *d, enum req_source src);
+void poll_cycle_done(struct daemon *d, enum req_source src, int ok);
+void poll_free(struct daemon *d);
+
+/* timers.c: durable timers mirrored as libevent timers */
+int timers_load(struct daemon *d);
+void timers_arm(
+    struct daemon *d, const char *key, int kind, uint32_t stage, int64_t at);
+void timers_cancel(struct daemon *d, const char *key);
+void timers_free(struct daemon *d);
+
+/* ctlsock.c: approvalctl over a unix socket */
+int ctlsock_open(struct daemon *d, const char *path, char **err);
+void ctlsock_close(struct daemon *d);
+
+/* httpd.c: /healthz /readyz (and hooks later) */
+int httpd_open(struct daemon *d, const char *listen, char **err);
+void httpd_close(struct daemon *d);
+
+/* crash.c: APPROVALD_CRASH_AT=<label>:<n> for crash-safety tests */
+void crash_point(const char *label);
+
+/* Graph call with the right token; retries once on 401 with a fresh token. */
+void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
+    const char *url, const char *body, adapter_body_cb cb, void *arg);
+
+#endif

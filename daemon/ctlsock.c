@@ -1,0 +1,281 @@
+/*
+ * Control socket for approvalctl: a unix stream socket (mode 0660: who may
+ * use it is decided by the file's owner and group). One request line in,
+ * one JSON document out, then the connection closes.
+ *   status | list [STATE] | show KEY | reload
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <json-c/json.h>
+
+#include "approvald.h"
+#include "limits.h"
+#include "log.h"
+
+static char *ctlsock_path;
+
+static struct json_object *
+ctlsock_request_json(const struct store_request *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "key", json_object_new_string(r->key));
+	json_object_object_add(
+	    o, "source", json_object_new_string(req_source_name(r->source)));
+	json_object_object_add(o, "id", json_object_new_string(r->gid));
+	json_object_object_add(
+	    o, "state", json_object_new_string(sm_state_name(r->sm.state)));
+	if (r->sm.nstages > 0)
+		json_object_object_add(
+		    o, "stage", json_object_new_int((int)r->sm.stage + 1));
+	json_object_object_add(o, "graph_status",
+	    r->graph_status ? json_object_new_string(r->graph_status) : NULL);
+	json_object_object_add(
+	    o, "rule", r->rule ? json_object_new_string(r->rule) : NULL);
+	json_object_object_add(o, "verdict",
+	    r->verdict ? json_object_new_string(r->verdict) : NULL);
+	json_object_object_add(
+	    o, "reason", r->reason ? json_object_new_string(r->reason) : NULL);
+	json_object_object_add(o, "requestor",
+	    json_object_new_string(r->sm.requestor.upn[0]
+	                               ? r->sm.requestor.upn
+	                               : r->sm.requestor.id));
+	json_object_object_add(o, "created", json_object_new_int64(r->created));
+	json_object_object_add(o, "updated", json_object_new_int64(r->updated));
+	return o;
+}
+
+static int
+ctlsock_list_one(void *arg, const struct store_request *r)
+{
+	json_object_array_add(arg, ctlsock_request_json(r));
+	return 0;
+}
+
+static int
+ctlsock_journal_one(void *arg, const struct store_journal *j)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "seq", json_object_new_int64(j->seq));
+	json_object_object_add(o, "at", json_object_new_int64(j->at));
+	json_object_object_add(o, "from", json_object_new_string(j->from));
+	json_object_object_add(o, "to", json_object_new_string(j->to));
+	json_object_object_add(o, "event", json_object_new_string(j->event));
+	json_object_object_add(
+	    o, "rule", j->rule ? json_object_new_string(j->rule) : NULL);
+	json_object_object_add(
+	    o, "detail", j->detail ? json_object_new_string(j->detail) : NULL);
+	json_object_array_add(arg, o);
+	return 0;
+}
+
+static struct json_object *
+ctlsock_status(struct daemon *d)
+{
+	struct json_object *o = json_object_new_object(), *st;
+	struct graph_stats gs;
+	int64_t n;
+	int s;
+
+	json_object_object_add(o, "ready", json_object_new_boolean(d->ready));
+	json_object_object_add(o, "policy_rules",
+	    json_object_new_int64((int64_t)policy_nrules(d->policy)));
+	st = json_object_new_object();
+	for (s = 0; s < SM_S_MAX; s++)
+		if (store_request_count(d->store, sm_state_name(s), &n) == 0 &&
+		    n > 0)
+			json_object_object_add(
+			    st, sm_state_name(s), json_object_new_int64(n));
+	json_object_object_add(o, "requests", st);
+	json_object_object_add(
+	    o, "decisions", json_object_new_int64((int64_t)d->decisions));
+	json_object_object_add(
+	    o, "transitions", json_object_new_int64((int64_t)d->transitions));
+	json_object_object_add(o, "actions_in_flight",
+	    json_object_new_int64((int64_t)exec_inflight(d)));
+	graph_get_stats(d->graph, &gs);
+	json_object_object_add(
+	    o, "graph_calls", json_object_new_int64((int64_t)gs.calls));
+	json_object_object_add(
+	    o, "graph_throttled", json_object_new_int64((int64_t)gs.throttled));
+	json_object_object_add(o, "token_refreshes",
+	    json_object_new_int64((int64_t)token_refreshes(d->tokens)));
+	return o;
+}
+
+int daemon_reload(struct daemon *d);
+
+/* Execute one command line; returns a JSON document (caller puts). */
+static struct json_object *
+ctlsock_exec(struct daemon *d, char *line)
+{
+	struct json_object *o, *arr;
+	struct store_request r;
+	char *cmd, *arg, *save = NULL;
+
+	cmd = strtok_r(line, " \t", &save);
+	arg = strtok_r(NULL, " \t", &save);
+	if (cmd == NULL)
+		cmd = "";
+	if (strcmp(cmd, "status") == 0)
+		return ctlsock_status(d);
+	if (strcmp(cmd, "list") == 0) {
+		arr = json_object_new_array();
+		store_request_each(d->store, arg, ctlsock_list_one, arr);
+		return arr;
+	}
+	if (strcmp(cmd, "show") == 0 && arg != NULL) {
+		memset(&r, 0, sizeof(r));
+		if (store_request_get(d->store, arg, &r) != 0) {
+			o = json_object_new_object();
+			json_object_object_add(o, "error",
+			    json_object_new_string("no such request"));
+			return o;
+		}
+		o = ctlsock_request_json(&r);
+		arr = json_object_new_array();
+		store_journal_each(d->store, arg, ctlsock_journal_one, arr);
+		json_object_object_add(o, "timeline", arr);
+		store_request_clear(&r);
+		return o;
+	}
+	if (strcmp(cmd, "reload") == 0) {
+		o = json_object_new_object();
+		json_object_object_add(o, "reloaded",
+		    json_object_new_boolean(daemon_reload(d) == 0));
+		return o;
+	}
+	o = json_object_new_object();
+	json_object_object_add(
+	    o, "error", json_object_new_string("unknown command"));
+	return o;
+}
+
+static void
+ctlsock_close_cb(struct bufferevent *bev, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		bufferevent_free(bev);
+		d->ctl_clients--;
+	}
+}
+
+static void
+ctlsock_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		bufferevent_free(bev);
+		d->ctl_clients--;
+	}
+}
+
+static void
+ctlsock_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct daemon *d = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct json_object *o;
+	char *line;
+	size_t n;
+
+	line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > CTL_MAX_LINE) {
+			bufferevent_free(bev);
+			d->ctl_clients--;
+		}
+		return;
+	}
+	o = ctlsock_exec(d, line);
+	free(line);
+	bufferevent_write(bev,
+	    json_object_to_json_string_ext(
+	        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+	    strlen(json_object_to_json_string_ext(
+	        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)));
+	bufferevent_write(bev, "\n", 1);
+	json_object_put(o);
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_setcb(bev, NULL, ctlsock_close_cb, ctlsock_event_cb, d);
+}
+
+static void
+ctlsock_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct daemon *d = arg;
+	struct bufferevent *bev;
+	struct timeval tv = { 10, 0 };
+
+	if (d->ctl_clients >= CTL_MAX_CLIENTS) {
+		close(fd);
+		return;
+	}
+	bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		close(fd);
+		return;
+	}
+	d->ctl_clients++;
+	bufferevent_setcb(bev, ctlsock_read_cb, NULL, ctlsock_event_cb, d);
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_enable(bev, EV_READ);
+}
+
+int
+ctlsock_open(struct daemon *d, const char *path, char **err)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		asprintf(err, "control socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		asprintf(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	old = umask(0117);
+	d->ctl = evconnlistener_new_bind(d->base, ctlsock_accept, d,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+	    (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (d->ctl == NULL) {
+		asprintf(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	chmod(path, 0660);
+	ctlsock_path = strdup(path);
+	return 0;
+}
+
+void
+ctlsock_close(struct daemon *d)
+{
+	if (d->ctl != NULL)
+		evconnlistener_free(d->ctl);
+	d->ctl = NULL;
+	if (ctlsock_path != NULL) {
+		unlink(ctlsock_path);
+		free(ctlsock_path);
+		ctlsock_path = NULL;
+	}
+}

@@ -1,0 +1,484 @@
+/*
+ * The engine: Graph observation -> request record -> policy verdict ->
+ * sm_step -> effects. Every transition, its journal row and the intents it
+ * causes are written in the open batch; the batch is group-committed once
+ * per loop turn, and only then are Graph calls and timers started.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "approvald.h"
+#include "log.h"
+
+enum post_kind { POST_EXEC = 0, POST_READBACK, POST_ARM, POST_CANCEL };
+
+struct post_action {
+	enum post_kind kind;
+	char *key;
+	int timer;
+	uint32_t stage;
+	int64_t at;
+};
+
+static int engine_batch_has_intent;
+static int engine_batch_has_result;
+
+int64_t
+engine_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+char *
+engine_key(enum req_source src, const char *gid)
+{
+	char *k;
+
+	if (asprintf(&k, "%s:%s", req_source_name(src), gid) == -1)
+		return NULL;
+	return k;
+}
+
+static void
+engine_post(struct daemon *d, enum post_kind kind, const char *key, int timer,
+    uint32_t stage, int64_t at)
+{
+	struct post_action *p;
+
+	if (d->npost == d->cappost) {
+		size_t cap = d->cappost ? d->cappost * 2 : 64;
+
+		if ((p = realloc(d->post, cap * sizeof(*p))) == NULL) {
+			log_warnx(
+			    "engine: out of memory queueing work for %s", key);
+			return;
+		}
+		d->post = p;
+		d->cappost = cap;
+	}
+	p = &d->post[d->npost];
+	if ((p->key = strdup(key)) == NULL)
+		return;
+	p->kind = kind;
+	p->timer = timer;
+	p->stage = stage;
+	p->at = at;
+	d->npost++;
+}
+
+void
+engine_post_exec(struct daemon *d, const char *key)
+{
+	engine_post(d, POST_EXEC, key, 0, 0, 0);
+	engine_batch_dirty(d);
+}
+
+void
+engine_batch_dirty(struct daemon *d)
+{
+	if (!event_pending(d->commit_ev, EV_TIMEOUT, NULL))
+		event_active(d->commit_ev, EV_TIMEOUT, 0);
+}
+
+/* Commit the batch, then start what it made durable. */
+int
+engine_commit(struct daemon *d)
+{
+	size_t i, n;
+	struct post_action *post;
+
+	if (engine_batch_has_result)
+		crash_point("reply-received");
+	if (store_commit(d->store) == -1) {
+		log_warnx("store: commit failed: %s; the batch is dropped and "
+		          "will be redone from Graph",
+		    store_errmsg(d->store));
+		store_rollback(d->store);
+		for (i = 0; i < d->npost; i++)
+			free(d->post[i].key);
+		d->npost = 0;
+		engine_batch_has_intent = engine_batch_has_result = 0;
+		return -1;
+	}
+	if (engine_batch_has_intent)
+		crash_point("intent-committed");
+	engine_batch_has_intent = engine_batch_has_result = 0;
+	/* Detach the list: post actions may open a new batch. */
+	post = d->post;
+	n = d->npost;
+	d->post = NULL;
+	d->npost = d->cappost = 0;
+	for (i = 0; i < n; i++) {
+		struct post_action *p = &post[i];
+
+		switch (p->kind) {
+		case POST_EXEC:
+			exec_request(d, p->key, 0);
+			break;
+		case POST_READBACK:
+			exec_request(d, p->key, 1);
+			break;
+		case POST_ARM:
+			timers_arm(d, p->key, p->timer, p->stage, p->at);
+			break;
+		case POST_CANCEL:
+			timers_cancel(d, p->key);
+			break;
+		}
+		free(p->key);
+	}
+	free(post);
+	return 0;
+}
+
+static const char *
+engine_intent_kind(enum sm_effect_kind k)
+{
+	switch (k) {
+	case SM_F_GRAPH_APPROVE:
+		return "approve";
+	case SM_F_GRAPH_DENY:
+		return "deny";
+	default:
+		return "cancel";
+	}
+}
+
+/* The justification sent to Graph: names the rule and the reason. */
+static char *
+engine_justification(const struct store_request *r, const struct sm_effect *f)
+{
+	char *j = NULL;
+	const char *rule = r->rule ? r->rule : "-";
+	const char *why = r->reason ? r->reason : "";
+
+	switch (f->kind == SM_F_GRAPH_APPROVE ? SM_R_NONE : f->reason) {
+	case SM_R_NONE:
+		if (r->sm.nstages > 0)
+			asprintf(&j,
+			    "approvald: approved by every stage of "
+			    "rule %s",
+			    rule);
+		else
+			asprintf(
+			    &j, "approvald: rule %s approved: %s", rule, why);
+		break;
+	case SM_R_RULE:
+		asprintf(&j, "approvald: rule %s rejected: %s", rule, why);
+		break;
+	case SM_R_APPROVER_DENY:
+		asprintf(
+		    &j, "approvald: denied by an approver (rule %s)", rule);
+		break;
+	case SM_R_TIMED_OUT:
+		asprintf(&j,
+		    "approvald: timed out waiting for approvers "
+		    "(rule %s)",
+		    rule);
+		break;
+	case SM_R_NO_APPROVER:
+		asprintf(&j, "approvald: no eligible approver (rule %s)", rule);
+		break;
+	default:
+		asprintf(&j, "approvald: canceled by an operator");
+		break;
+	}
+	return j;
+}
+
+static int
+engine_in_flight(enum sm_state s)
+{
+	return s == SM_S_APPROVING || s == SM_S_REJECTING ||
+	       s == SM_S_CANCELING;
+}
+
+/*
+ * Feed `ev` to request `r` (loaded from the store, updated in place) and
+ * write the outcome in the open batch. Returns the sm_result.
+ */
+int
+engine_event(struct daemon *d, struct store_request *r,
+    const struct sm_event *ev, const char *detail)
+{
+	struct sm_request next;
+	struct sm_effects fx;
+	const char *why = NULL;
+	enum sm_result res;
+	enum sm_state from = r->sm.state;
+	int64_t now = engine_now(), id;
+	struct store_intent open;
+	size_t i;
+	char *just;
+
+	res = sm_step(&r->sm, ev, now, &next, &fx, &why);
+	switch (res) {
+	case SM_OK:
+		break;
+	case SM_NOOP:
+		log_debug("request %s: %s in %s: no-op%s%s", r->key,
+		    sm_event_name(ev->kind), sm_state_name(from),
+		    why ? ": " : "", why ? why : "");
+		return res;
+	case SM_REFUSED:
+		log_warnx("request %s: %s refused in %s: %s", r->key,
+		    sm_event_name(ev->kind), sm_state_name(from),
+		    why ? why : "guard");
+		return res;
+	default:
+		log_warnx("request %s: no transition for %s in %s (bug); "
+		          "nothing done",
+		    r->key, sm_event_name(ev->kind), sm_state_name(from));
+		return res;
+	}
+	if (store_begin(d->store) == -1)
+		goto fail;
+	engine_batch_dirty(d);
+	for (i = 0; i < fx.n; i++) {
+		const struct sm_effect *f = &fx.v[i];
+
+		switch (f->kind) {
+		case SM_F_GRAPH_APPROVE:
+		case SM_F_GRAPH_DENY:
+		case SM_F_GRAPH_CANCEL:
+			if ((just = engine_justification(r, f)) == NULL)
+				goto fail;
+			if (store_intent_add(d->store, r->key,
+			        engine_intent_kind(f->kind), just, now,
+			        &id) == -1) {
+				free(just);
+				goto fail;
+			}
+			free(just);
+			engine_batch_has_intent = 1;
+			engine_post(d, POST_EXEC, r->key, 0, 0, 0);
+			break;
+		case SM_F_READBACK:
+			engine_post(d, POST_READBACK, r->key, 0, 0, 0);
+			break;
+		case SM_F_ARM_TIMER:
+			if (store_timer_set(d->store, r->key, f->timer,
+			        f->stage, f->at) == -1)
+				goto fail;
+			engine_post(
+			    d, POST_ARM, r->key, f->timer, f->stage, f->at);
+			break;
+		case SM_F_CANCEL_TIMERS:
+			if (store_timer_clear(d->store, r->key) == -1)
+				goto fail;
+			engine_post(d, POST_CANCEL, r->key, 0, 0, 0);
+			break;
+		case SM_F_NOTIFY:
+			log_info("request %s: notify %s (stage %u)", r->key,
+			    sm_notify_name(f->notify), f->stage + 1);
+			break;
+		case SM_F_RESOLVE:
+			log_info("request %s: stage %u pending approvers",
+			    r->key, f->stage + 1);
+			break;
+		case SM_F_AUDIT:
+		case SM_F_MAX:
+			break;
+		}
+	}
+	/* Leaving an in-flight state settles its intent. */
+	if (engine_in_flight(from) && from != next.state &&
+	    store_intent_open_for(d->store, r->key, &open) == 0) {
+		int rc = store_intent_close(
+		    d->store, open.id, sm_event_name(ev->kind), now);
+
+		store_intent_clear(&open);
+		if (rc == -1)
+			goto fail;
+	}
+	if (ev->kind >= SM_E_RESULT_OK && ev->kind <= SM_E_RESULT_UNKNOWN)
+		engine_batch_has_result = 1;
+	r->sm = next;
+	r->updated = now;
+	if (store_request_put(d->store, r) == -1 ||
+	    store_journal_add(d->store, r->key, now, sm_state_name(from),
+	        sm_state_name(next.state), sm_event_name(ev->kind), r->rule,
+	        detail) == -1)
+		goto fail;
+	d->transitions++;
+	if (from != next.state)
+		log_transition(r->key, r->rule, sm_state_name(from),
+		    sm_state_name(next.state), sm_event_name(ev->kind));
+	return res;
+fail:
+	/* Nothing of this batch may be acted on: drop it whole. */
+	log_warnx("store: cannot record %s for %s: %s; batch dropped",
+	    sm_event_name(ev->kind), r->key, store_errmsg(d->store));
+	store_rollback(d->store);
+	for (i = 0; i < d->npost; i++)
+		free(d->post[i].key);
+	d->npost = 0;
+	engine_batch_has_intent = engine_batch_has_result = 0;
+	return SM_INVALID;
+}
+
+static void
+engine_verdict_event(const struct verdict *v, struct sm_event *ev)
+{
+	size_t i;
+
+	memset(ev, 0, sizeof(*ev));
+	switch (v->kind) {
+	case VERDICT_APPROVE:
+		ev->kind = SM_E_VERDICT_APPROVE;
+		break;
+	case VERDICT_REJECT:
+		ev->kind = SM_E_VERDICT_REJECT;
+		break;
+	case VERDICT_STAGES:
+		ev->kind = SM_E_VERDICT_STAGES;
+		ev->u.stages.nstages = (uint32_t)v->nstages;
+		for (i = 0; i < v->nstages && i < SM_MAX_STAGES; i++) {
+			const struct policy_stage *s = &v->stages[i];
+			struct sm_stage_params *p = &ev->u.stages.params[i];
+
+			p->approvals = s->approvals;
+			p->justification_required = s->justification_required;
+			p->escalate_after = s->escalate_after;
+			p->deny_after = s->deny_after;
+			p->remind_every = s->remind_every;
+		}
+		break;
+	default:
+		ev->kind = SM_E_VERDICT_IGNORE;
+		break;
+	}
+}
+
+static void
+engine_set(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v ? strdup(v) : NULL;
+}
+
+/* Decide a request in EVALUATING with the current policy. */
+int
+engine_evaluate(struct daemon *d, struct store_request *r)
+{
+	struct request req;
+	struct verdict v;
+	struct sm_event ev;
+	char *err = NULL, detail[256];
+
+	if (r->sm.state != SM_S_EVALUATING)
+		return 0;
+	memset(&req, 0, sizeof(req));
+	if (r->body == NULL || request_from_json(r->body, strlen(r->body),
+	                           r->source, &req, &err) == -1) {
+		/* Fail closed: left to humans in Entra, still observed. */
+		log_warnx("request %s: cannot be read (%s); left to humans",
+		    r->key, err ? err : "no body");
+		engine_set(&r->rule, "(unreadable)");
+		engine_set(&r->verdict, "ignore");
+		engine_set(&r->reason, err ? err : "no body");
+		free(err);
+		request_free(&req);
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = SM_E_VERDICT_IGNORE;
+		return engine_event(d, r, &ev, "unreadable request");
+	}
+	policy_evaluate(d->policy, &req, engine_now(), NULL, NULL, &v, NULL);
+	request_digest(&req, r->digest);
+	request_free(&req);
+	if (v.kind == VERDICT_INDETERMINATE) {
+		log_warnx("request %s: rule %s could not be decided; not "
+		          "approved, retried later",
+		    r->key, v.rule ? v.rule : "-");
+		return 0;
+	}
+	engine_set(&r->rule, v.rule);
+	engine_set(&r->verdict, verdict_name(v.kind));
+	engine_set(&r->reason, v.reason);
+	engine_verdict_event(&v, &ev);
+	snprintf(detail, sizeof(detail), "verdict %s by rule %s",
+	    verdict_name(v.kind), v.rule ? v.rule : "default");
+	d->decisions++;
+	return engine_event(d, r, &ev, detail);
+}
+
+/*
+ * An observation from a poll: request `gid` of `src` has Graph status
+ * `status`. With `body` NULL and the request unknown, returns 1: the caller
+ * fetches it and calls again with the body. 0 done, -1 error.
+ */
+int
+engine_observe(struct daemon *d, enum req_source src, const char *gid,
+    const char *status, const char *body)
+{
+	const struct source_adapter *ad = adapter_for(src);
+	struct store_request r;
+	struct sm_event ev;
+	struct sm_principal who;
+	struct request req;
+	char *key, *err = NULL;
+	int rc, ret = -1;
+
+	if ((key = engine_key(src, gid)) == NULL)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	if (store_begin(d->store) == -1)
+		goto out;
+	engine_batch_dirty(d);
+	rc = store_request_get(d->store, key, &r);
+	if (rc == -1)
+		goto out;
+	if (rc == 1) {
+		if (body == NULL) {
+			ret = 1;
+			goto out;
+		}
+		memset(&who, 0, sizeof(who));
+		memset(&req, 0, sizeof(req));
+		if (request_from_json(body, strlen(body), src, &req, &err) ==
+		    0) {
+			if (req.requestor_id)
+				snprintf(who.id, sizeof(who.id), "%s",
+				    req.requestor_id);
+			if (req.requestor_upn)
+				snprintf(who.upn, sizeof(who.upn), "%s",
+				    req.requestor_upn);
+			r.approval_id =
+			    req.approval_id ? strdup(req.approval_id) : NULL;
+		}
+		free(err);
+		request_free(&req);
+		r.key = key;
+		key = NULL;
+		r.source = src;
+		r.gid = strdup(gid);
+		if (r.approval_id == NULL)
+			r.approval_id = strdup(gid);
+		r.created = r.updated = engine_now();
+		sm_init(&r.sm, &who);
+		log_info("request %s: new (%s)", r.key, status);
+	}
+	if (body != NULL)
+		engine_set(&r.body, body);
+	engine_set(&r.graph_status, status);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = ad->observe(status);
+	if (engine_event(d, &r, &ev, status) == SM_INVALID &&
+	    !store_in_batch(d->store))
+		goto out;
+	if (r.sm.state == SM_S_EVALUATING &&
+	    engine_evaluate(d, &r) == SM_INVALID && !store_in_batch(d->store))
+		goto out;
+	if (!store_in_batch(d->store))
+		goto out;
+	/* Persist the new record even when the event was a no-op. */
+	if (store_request_put(d->store, &r) == -1)
+		goto out;
+	ret = 0;
+out:
+	free(key);
+	store_request_clear(&r);
+	return ret;
+}

@@ -1,0 +1,474 @@
+/*
+ * Executor: carries out committed intents exactly once.
+ *
+ * Before every approve/deny/cancel the request is read back from Graph:
+ * a status that moved elsewhere, or an approval step already decided, is
+ * recorded instead of acting; an approve whose policy-visible fields
+ * changed is re-evaluated. After an unknown outcome (timeout, reset, 5xx)
+ * or a 409 the state machine asks for another read-back: nothing is ever
+ * resent blindly. One operation per request at a time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/rand.h>
+
+#include "approvald.h"
+#include "limits.h"
+#include "log.h"
+
+#define EXEC_BUCKETS 4096
+
+struct exec_op {
+	struct exec_op *next; /* hash chain */
+	struct daemon *d;
+	char *key;
+	int readback_only;
+	int again, again_readback;
+	int reconcile;
+	struct event *delay;
+};
+
+static struct exec_op *exec_table[EXEC_BUCKETS];
+
+static unsigned
+exec_hash(const char *s)
+{
+	unsigned h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h % EXEC_BUCKETS;
+}
+
+static struct exec_op *
+exec_find(const char *key)
+{
+	struct exec_op *op;
+
+	for (op = exec_table[exec_hash(key)]; op != NULL; op = op->next)
+		if (strcmp(op->key, key) == 0)
+			return op;
+	return NULL;
+}
+
+int
+exec_busy(struct daemon *d, const char *key)
+{
+	return exec_find(key) != NULL;
+}
+
+size_t
+exec_inflight(struct daemon *d)
+{
+	return d->nops;
+}
+
+static void exec_fetch(struct exec_op *op);
+
+static void
+exec_done(struct exec_op *op)
+{
+	struct daemon *d = op->d;
+	struct exec_op **pp;
+	int again = op->again, rb = op->again_readback;
+	char *key = op->key;
+
+	for (pp = &exec_table[exec_hash(key)]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == op) {
+			*pp = op->next;
+			break;
+		}
+	d->nops--;
+	if (op->delay)
+		event_free(op->delay);
+	free(op);
+	if (again && !d->stopping)
+		exec_request(d, key, rb);
+	free(key);
+	if (!d->reconciled && d->nops == 0) {
+		d->reconciled = 1;
+		log_info("reconcile: every open intent settled with Graph");
+		poll_init(d);
+	}
+	if (d->stopping && d->nops == 0)
+		event_base_loopexit(d->base, NULL);
+}
+
+static void
+exec_delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	exec_fetch(arg);
+}
+
+/* Try again later (transient read failure), with jittered backoff. */
+static void
+exec_retry(struct exec_op *op, int attempt)
+{
+	struct timeval tv;
+	long ms = GRAPH_BACKOFF_BASE_MS;
+	unsigned r = 0;
+
+	while (attempt-- > 0 && ms < GRAPH_BACKOFF_MAX_MS)
+		ms *= 2;
+	if (ms > GRAPH_BACKOFF_MAX_MS)
+		ms = GRAPH_BACKOFF_MAX_MS;
+	RAND_bytes((unsigned char *)&r, sizeof(r));
+	ms = ms / 2 + (long)(r % (unsigned)(ms / 2 + 1));
+	if (op->d->stopping) {
+		exec_done(op);
+		return;
+	}
+	if (op->delay == NULL &&
+	    (op->delay = evtimer_new(op->d->base, exec_delay_cb, op)) == NULL) {
+		exec_done(op);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(op->delay, &tv);
+}
+
+/* Load the request and its open intent; 0 ok, 1 nothing to do, -1 error. */
+static int
+exec_load(struct exec_op *op, struct store_request *r, struct store_intent *i)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	memset(i, 0, sizeof(*i));
+	if ((rc = store_request_get(op->d->store, op->key, r)) != 0)
+		return rc;
+	if ((rc = store_intent_open_for(op->d->store, op->key, i)) != 0) {
+		store_request_clear(r);
+		return rc;
+	}
+	return 0;
+}
+
+/* Feed an event to the stored request in the open batch. */
+static void
+exec_feed(struct exec_op *op, enum sm_event_kind kind, const char *detail)
+{
+	struct store_request r;
+	struct sm_event ev;
+
+	memset(&r, 0, sizeof(r));
+	if (store_begin(op->d->store) == -1 ||
+	    store_request_get(op->d->store, op->key, &r) != 0) {
+		log_warnx("exec %s: cannot load request: %s", op->key,
+		    store_errmsg(op->d->store));
+		store_request_clear(&r);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	engine_event(op->d, &r, &ev, detail);
+	store_request_clear(&r);
+}
+
+static void
+exec_acted(void *arg, long status, const char *body, const char *err)
+{
+	struct exec_op *op = arg;
+	enum sm_event_kind k;
+	char detail[256];
+
+	crash_point("patch-sent");
+	if (status >= 200 && status < 300)
+		k = SM_E_RESULT_OK;
+	else if (status == 409)
+		k = SM_E_RESULT_CONFLICT;
+	else if (status == 400 || status == 403 || status == 404)
+		k = SM_E_RESULT_FAILED;
+	else
+		k = SM_E_RESULT_UNKNOWN;
+	snprintf(detail, sizeof(detail), "Graph answered %ld%s%s", status,
+	    err ? ": " : "", err ? err : "");
+	if (k != SM_E_RESULT_OK)
+		log_warnx("exec %s: %s", op->key, detail);
+	exec_feed(op, k, detail);
+	exec_done(op);
+}
+
+/* Send the action itself; the step is known to be undecided. */
+static void
+exec_act(struct exec_op *op, const char *step_id)
+{
+	struct daemon *d = op->d;
+	struct store_request r;
+	struct store_intent i;
+	const struct source_adapter *ad;
+
+	if (exec_load(op, &r, &i) != 0) {
+		exec_done(op);
+		return;
+	}
+	ad = adapter_for(r.source);
+	if (i.attempts >= INTENT_MAX_ATTEMPTS) {
+		log_warnx("exec %s: %s not confirmed after %d attempts",
+		    op->key, i.kind, i.attempts);
+		exec_feed(op, SM_E_RESULT_FAILED, "too many attempts");
+		goto out;
+	}
+	/* Count the attempt durably before the call leaves. */
+	if (store_begin(d->store) == -1 ||
+	    store_intent_attempt(d->store, i.id) == -1 ||
+	    engine_commit(d) == -1) {
+		exec_retry(op, 1);
+		goto keep;
+	}
+	log_info("exec %s: %s on Graph", op->key, i.kind);
+	if (strcmp(i.kind, "cancel") == 0)
+		ad->cancel(d, r.gid, exec_acted, op);
+	else
+		ad->decide(d, r.approval_id ? r.approval_id : r.gid, step_id,
+		    strcmp(i.kind, "approve") == 0, i.justification, exec_acted,
+		    op);
+	goto keep;
+out:
+	exec_done(op);
+keep:
+	store_request_clear(&r);
+	store_intent_clear(&i);
+}
+
+static void
+exec_stepped(
+    void *arg, long status, const struct step_info *si, const char *err)
+{
+	struct exec_op *op = arg;
+	char detail[256];
+
+	if (op->reconcile)
+		crash_point("reconcile");
+	if (status != 200 || si == NULL) {
+		log_warnx("exec %s: cannot read the approval step: %ld %s",
+		    op->key, status, err ? err : "");
+		if (status == 404) {
+			exec_feed(op, SM_E_RESULT_FAILED, "approval not found");
+			exec_done(op);
+		} else
+			exec_retry(op, 2);
+		return;
+	}
+	if (!si->found || si->id == NULL) {
+		exec_feed(op, SM_E_RESULT_FAILED, "no approval step");
+		exec_done(op);
+		return;
+	}
+	if (si->review != NULL && strcmp(si->review, "NotReviewed") != 0) {
+		snprintf(detail, sizeof(detail), "step %s by %s", si->review,
+		    si->reviewer_upn  ? si->reviewer_upn
+		    : si->reviewer_id ? si->reviewer_id
+		                      : "unknown");
+		exec_feed(op,
+		    strcmp(si->review, "Approved") == 0 ? SM_E_GRAPH_APPROVED
+		    : strcmp(si->review, "Denied") == 0 ? SM_E_GRAPH_REJECTED
+		                                        : SM_E_GRAPH_UNKNOWN,
+		    detail);
+		exec_done(op);
+		return;
+	}
+	exec_act(op, si->id);
+}
+
+static void
+exec_fetched(void *arg, long status, const char *body, const char *err)
+{
+	struct exec_op *op = arg;
+	struct daemon *d = op->d;
+	struct store_request r;
+	struct store_intent i;
+	struct json_object *o = NULL, *v;
+	struct request req;
+	char digest[65], *perr = NULL;
+	const char *st;
+	const struct source_adapter *ad;
+	struct sm_event ev;
+
+	if (status != 200 || body == NULL) {
+		if (status == 404) {
+			log_warnx(
+			    "exec %s: request no longer on Graph", op->key);
+			exec_feed(op, SM_E_RESULT_FAILED, "request not found");
+			exec_done(op);
+			return;
+		}
+		log_warnx("exec %s: cannot read request back: %ld %s", op->key,
+		    status, err ? err : "");
+		exec_retry(op, 2);
+		return;
+	}
+	if (exec_load(op, &r, &i) != 0) {
+		exec_done(op);
+		return;
+	}
+	ad = adapter_for(r.source);
+	if ((o = json_tokener_parse(body)) == NULL) {
+		exec_retry(op, 2);
+		goto out;
+	}
+	st = json_object_object_get_ex(o, "statusDetail", &v)
+	         ? json_object_get_string(v)
+	         : NULL;
+	if (ad->observe(st) != SM_E_GRAPH_SUBMITTED) {
+		/* Moved on Graph: record what it says instead of acting. */
+		engine_observe(d, r.source, r.gid, st ? st : "unknown", NULL);
+		exec_done(op);
+		goto out;
+	}
+	if (strcmp(i.kind, "approve") == 0) {
+		memset(&req, 0, sizeof(req));
+		if (request_from_json(
+		        body, strlen(body), r.source, &req, &perr) == -1) {
+			log_warnx("exec %s: request unreadable now (%s); not "
+			          "approved",
+			    op->key, perr);
+			free(perr);
+			request_free(&req);
+			digest[0] = '\0';
+		} else {
+			request_digest(&req, digest);
+			request_free(&req);
+		}
+		if (strcmp(digest, r.digest) != 0) {
+			log_warnx("exec %s: request changed since it was "
+			          "decided; re-evaluating",
+			    op->key);
+			free(r.body);
+			r.body = strdup(body);
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = SM_E_REEVALUATE;
+			if (store_begin(d->store) == 0 &&
+			    engine_event(d, &r, &ev, "request changed") ==
+			        SM_OK)
+				engine_evaluate(d, &r);
+			exec_done(op);
+			goto out;
+		}
+	}
+	if (strcmp(i.kind, "cancel") == 0)
+		exec_act(op, NULL);
+	else
+		ad->read_step(
+		    d, r.approval_id ? r.approval_id : r.gid, exec_stepped, op);
+out:
+	json_object_put(o);
+	store_request_clear(&r);
+	store_intent_clear(&i);
+}
+
+static void
+exec_fetch(struct exec_op *op)
+{
+	struct store_request r;
+	struct store_intent i;
+	int rc;
+
+	if ((rc = exec_load(op, &r, &i)) != 0) {
+		if (rc == -1)
+			log_warnx(
+			    "exec %s: %s", op->key, store_errmsg(op->d->store));
+		exec_done(op);
+		return;
+	}
+	adapter_for(r.source)->fetch(op->d, r.gid, exec_fetched, op);
+	store_request_clear(&r);
+	store_intent_clear(&i);
+}
+
+/* Start (or queue behind the running one) an operation for `key`. */
+void
+exec_request(struct daemon *d, const char *key, int readback_only)
+{
+	struct exec_op *op;
+	struct store_intent i;
+	unsigned h;
+
+	if ((op = exec_find(key)) != NULL) {
+		op->again = 1;
+		op->again_readback |= readback_only;
+		return;
+	}
+	if (d->stopping)
+		return;
+	if ((op = calloc(1, sizeof(*op))) == NULL ||
+	    (op->key = strdup(key)) == NULL) {
+		free(op);
+		log_warnx("exec %s: out of memory; left to reconcile", key);
+		return;
+	}
+	op->d = d;
+	op->readback_only = readback_only;
+	op->reconcile = !d->reconciled;
+	h = exec_hash(key);
+	op->next = exec_table[h];
+	exec_table[h] = op;
+	d->nops++;
+	/* Repeated attempts wait a little: jittered, growing. */
+	memset(&i, 0, sizeof(i));
+	if (store_intent_open_for(d->store, key, &i) == 0 && i.attempts > 0) {
+		exec_retry(op, i.attempts);
+		store_intent_clear(&i);
+		return;
+	}
+	store_intent_clear(&i);
+	exec_fetch(op);
+}
+
+static int
+exec_reconcile_one(void *arg, const struct store_intent *i)
+{
+	struct daemon *d = arg;
+
+	if (!exec_busy(d, i->key))
+		engine_post_exec(d, i->key);
+	return 0;
+}
+
+static int
+exec_reevaluate_one(void *arg, const struct store_request *r)
+{
+	struct daemon *d = arg;
+	struct store_request copy;
+
+	if (store_request_get(d->store, r->key, &copy) == 0) {
+		engine_evaluate(d, &copy);
+		store_request_clear(&copy);
+	}
+	return 0;
+}
+
+/* Settle every open intent with Graph; re-decide undecided requests. */
+void
+exec_reconcile(struct daemon *d)
+{
+	if (store_begin(d->store) == -1)
+		return;
+	engine_batch_dirty(d);
+	store_intent_each_open(d->store, exec_reconcile_one, d);
+	store_request_each(
+	    d->store, sm_state_name(SM_S_EVALUATING), exec_reevaluate_one, d);
+}
+
+void
+exec_free(struct daemon *d)
+{
+	size_t b;
+	struct exec_op *op, *next;
+
+	for (b = 0; b < EXEC_BUCKETS; b++) {
+		for (op = exec_table[b]; op != NULL; op = next) {
+			next = op->next;
+			if (op->delay)
+				event_free(op->delay);
+			free(op->key);
+			free(op);
+		}
+		exec_table[b] = NULL;
+	}
+	d->nops = 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * Every bound an outsider can push against, in one place.
+ */
+#ifndef LIMITS_H
+#define LIMITS_H
+
+/* Graph client */
+#define GRAPH_MAX_BODY        (8 * 1024 * 1024) /* response body bytes */
+#define GRAPH_MAX_INFLIGHT    64                /* concurrent transfers cap */
+#define GRAPH_CONNECT_TIMEOUT 10                /* seconds */
+#define GRAPH_MAX_PAGES       1000              /* pages followed per listing */
+#define GRAPH_MAX_RETRIES     8                 /* per call, transient errors */
+#define GRAPH_BACKOFF_BASE_MS 200
+#define GRAPH_BACKOFF_MAX_MS  60000
+#define GRAPH_MAX_RETRY_AFTER 300 /* seconds honoured at most */
+#define GRAPH_PAGE_SIZE       200 /* $top on listings */
+
+/* Tokens */
+#define TOKEN_REFRESH_MARGIN 300 /* refresh this many s early */
+#define TOKEN_MIN_LIFETIME   30
+#define TOKEN_ASSERTION_TTL  600 /* client assertion exp */
+#define TOKEN_MAX_SIZE       (64 * 1024)
+
+/* Poller and engine */
+#define POLL_INITIAL_LOOKBACK   (7 * 86400) /* first start: changes since */
+#define POLL_MAX_FETCH_INFLIGHT 32          /* request fetches in flight */
+#define SEEN_CHANGES_KEEP       (3 * 86400) /* keep seen change ids */
+#define RECONCILE_INTERVAL      60          /* seconds between reconciles */
+#define INTENT_MAX_ATTEMPTS     10          /* then: attention */
+
+/* Store */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* Control socket and HTTP listener */
+#define CTL_MAX_LINE          4096
+#define CTL_MAX_CLIENTS       16
+#define HTTP_MAX_HEADERS_SIZE 8192
+#define HTTP_MAX_BODY_SIZE    (256 * 1024)
+#define HTTP_TIMEOUT          10 /* seconds per connection */
+#define HTTP_MAX_CONNECTIONS  256
+
+/* Shutdown */
+#define DRAIN_TIMEOUT 10 /* seconds for in-flight actions */
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * approvald: automates approval of just-in-time privileged access requests
+ * in Microsoft Entra. One libevent loop owns everything.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <systemd/sd-daemon.h>
+
+#include "approvald.h"
+#include "limits.h"
+#include "log.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: approvald --config FILE [--check]\n");
+	exit(2);
+}
+
+static void
+print_diags(const struct cfg_diags *dg)
+{
+	char buf[2048];
+	size_t i;
+
+	for (i = 0; i < dg->n; i++) {
+		cfg_diag_format(&dg->v[i], buf, sizeof(buf));
+		fprintf(stderr, "%s\n", buf);
+	}
+}
+
+/* Load settings and policy; 0 ok, -1 with every error printed. */
+static int
+load_config(const char *path, struct settings **sp, struct policy **pp)
+{
+	struct cfg_diags dg;
+	int rc = -1;
+
+	memset(&dg, 0, sizeof(dg));
+	*sp = NULL;
+	*pp = NULL;
+	if (settings_load_file(path, sp, &dg) == -1)
+		goto out;
+	if ((*sp)->policy_path == NULL) {
+		fprintf(stderr, "%s: no policy file configured\n", path);
+		goto out;
+	}
+	if (policy_load_file((*sp)->policy_path, pp, &dg) == -1)
+		goto out;
+	rc = 0;
+out:
+	print_diags(&dg);
+	cfg_diags_free(&dg);
+	if (rc == -1) {
+		settings_free(*sp);
+		*sp = NULL;
+	}
+	return rc;
+}
+
+/* SIGHUP / `approvalctl reload`: swap the policy only when it loads. */
+int daemon_reload(struct daemon *d);
+int
+daemon_reload(struct daemon *d)
+{
+	struct settings *s;
+	struct policy *p;
+	struct cfg_diags dg;
+	char buf[2048];
+	size_t i;
+
+	sd_notify(0, "RELOADING=1");
+	memset(&dg, 0, sizeof(dg));
+	if (settings_load_file(d->config_path, &s, &dg) == -1 ||
+	    policy_load_file(s->policy_path, &p, &dg) == -1) {
+		for (i = 0; i < dg.n; i++) {
+			cfg_diag_format(&dg.v[i], buf, sizeof(buf));
+			log_warnx("reload: %s", buf);
+		}
+		log_warnx("reload refused: keeping the current settings and "
+		          "policy");
+		cfg_diags_free(&dg);
+		if (s != NULL && s != d->settings)
+			settings_free(s);
+		sd_notify(0, "READY=1");
+		return -1;
+	}
+	cfg_diags_free(&dg);
+	policy_free(d->policy);
+	d->policy = p;
+	/* Live settings: log level and poll intervals; the rest at restart. */
+	log_setlevel(s->log_level);
+	for (i = 0; i < REQ_SRC_MAX; i++)
+		if (d->poll[i].ad != NULL && s->poll_interval[i] > 0)
+			d->poll[i].interval = s->poll_interval[i];
+	settings_free(d->settings);
+	d->settings = s;
+	log_info("reload: policy %s (%zu rules) in force", s->policy_path,
+	    policy_nrules(p));
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
+static void
+on_hup(evutil_socket_t fd, short what, void *arg)
+{
+	daemon_reload(arg);
+}
+
+static void
+on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	log_warnx("shutdown: %zu actions still in flight after %ds; their "
+	          "intents are reconciled at the next start",
+	    exec_inflight(d), DRAIN_TIMEOUT);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+on_term(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = { DRAIN_TIMEOUT, 0 };
+
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	sd_notify(0, "STOPPING=1");
+	log_info("shutdown: finishing %zu in-flight actions", exec_inflight(d));
+	engine_commit(d);
+	if (exec_inflight(d) == 0) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	d->drain_ev = evtimer_new(d->base, on_drain_timeout, d);
+	if (d->drain_ev != NULL)
+		evtimer_add(d->drain_ev, &tv);
+}
+
+static void
+on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	engine_commit(arg);
+}
+
+static void
+on_reconcile(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->reconciled && !d->stopping)
+		exec_reconcile(d);
+}
+
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void on_first_token(void *arg, const char *bearer, const char *err);
+
+static void
+retry_first_token(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!d->stopping)
+		token_get(d->tokens, TOKEN_APP, on_first_token, d);
+}
+
+static void
+on_first_token(void *arg, const char *bearer, const char *err)
+{
+	struct daemon *d = arg;
+	struct timeval tv = { 5, 0 };
+
+	if (bearer == NULL) {
+		/* Not ready until the identity platform answers. */
+		log_warnx("startup: no app token yet (%s); retrying in 5s",
+		    err ? err : "unknown");
+		event_base_once(
+		    d->base, -1, EV_TIMEOUT, retry_first_token, d, &tv);
+		return;
+	}
+	d->ready = 1;
+	sd_notify(0, "READY=1\nSTATUS=deciding");
+	log_info("ready");
+}
+
+static int
+origin_of(const char *url, char *out, size_t len)
+{
+	const char *p = strstr(url, "://");
+	size_t n;
+
+	if (p == NULL)
+		return -1;
+	p += 3;
+	n = (size_t)(p - url) + strcspn(p, "/?#");
+	if (n >= len)
+		return -1;
+	memcpy(out, url, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct daemon d;
+	const char *config = NULL;
+	int check = 0, i, rc = 1;
+	char *err = NULL, *secret = NULL, *token_url = NULL, *dump;
+	char go[512], lo[512];
+	const char *origins[2];
+	struct graph_opts gopts;
+	struct token_opts topts;
+	struct event_config *ecfg;
+	struct timeval tv;
+	uint64_t wd_usec;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strcmp(argv[i], "--check") == 0)
+			check = 1;
+		else
+			usage();
+	}
+	if (config == NULL)
+		usage();
+	memset(&d, 0, sizeof(d));
+	d.config_path = (char *)config;
+	if (load_config(config, &d.settings, &d.policy) == -1) {
+		fprintf(stderr, "approvald: configuration has errors\n");
+		return 1;
+	}
+	if (check) {
+		if ((dump = settings_dump(d.settings)) != NULL)
+			printf("%s", dump);
+		free(dump);
+		if ((dump = policy_dump(d.policy)) != NULL)
+			printf("%s", dump);
+		free(dump);
+		printf("approvald: configuration %s is valid\n", config);
+		policy_free(d.policy);
+		settings_free(d.settings);
+		return 0;
+	}
+	log_init(
+	    d.settings->log_level, d.settings->log_format == LOG_FORMAT_JSON);
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl: global init failed");
+	if ((ecfg = event_config_new()) == NULL ||
+	    (d.base = event_base_new_with_config(ecfg)) == NULL)
+		fatalx("libevent: cannot create the event base");
+	event_config_free(ecfg);
+	event_base_priority_init(d.base, 2);
+
+	/* Store first: nothing runs without durable state. */
+	if (store_open(d.settings->state_path, &d.store, &err) == -1)
+		fatalx("store: %s", err);
+	if (origin_of(d.settings->graph_url, go, sizeof(go)) == -1 ||
+	    origin_of(d.settings->login_url, lo, sizeof(lo)) == -1)
+		fatalx("graph: bad base URL");
+	if (asprintf(&d.graph_base, "%s", d.settings->graph_url) == -1)
+		fatalx("out of memory");
+	if (d.graph_base[strlen(d.graph_base) - 1] == '/')
+		d.graph_base[strlen(d.graph_base) - 1] = '\0';
+	origins[0] = go;
+	origins[1] = lo;
+	memset(&gopts, 0, sizeof(gopts));
+	gopts.ca_file = d.settings->ca_file;
+	gopts.timeout = (long)d.settings->graph_timeout;
+	gopts.max_inflight = d.settings->max_inflight;
+	gopts.allow_http =
+	    strncmp(go, "http://", 7) == 0 || strncmp(lo, "http://", 7) == 0;
+	gopts.origins = origins;
+	gopts.norigins = 2;
+	if ((d.graph = graph_new(d.base, &gopts, &err)) == NULL)
+		fatalx("%s", err);
+	if (d.settings->client_secret_file != NULL &&
+	    cfg_read_secret(
+	        d.settings->client_secret_file, &secret, NULL, &err) == -1)
+		fatalx("client secret: %s", err);
+	if (asprintf(&token_url, "%s%s%s/oauth2/v2.0/token",
+	        d.settings->login_url,
+	        d.settings->login_url[strlen(d.settings->login_url) - 1] == '/'
+	            ? ""
+	            : "/",
+	        d.settings->tenant) == -1)
+		fatalx("out of memory");
+	memset(&topts, 0, sizeof(topts));
+	topts.token_url = token_url;
+	topts.client_id = d.settings->client_id;
+	topts.client_secret = secret;
+	topts.cert_file = d.settings->client_cert_file;
+	topts.key_file = d.settings->client_key_file;
+	topts.refresh_token_file = d.settings->approver_token_file;
+	if ((d.tokens = token_new(d.base, d.graph, &topts, &err)) == NULL)
+		fatalx("tokens: %s", err);
+	if (secret != NULL) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+	if (!token_has_delegated(d.tokens))
+		log_warnx("no delegated approver account: approve/deny cannot "
+		          "be sent (run approvalctl login)");
+
+	d.commit_ev = event_new(d.base, -1, 0, on_commit, &d);
+	event_priority_set(d.commit_ev, 1); /* after the turn's other work */
+	d.reconcile_ev = event_new(d.base, -1, EV_PERSIST, on_reconcile, &d);
+	tv.tv_sec = RECONCILE_INTERVAL;
+	tv.tv_usec = 0;
+	event_add(d.reconcile_ev, &tv);
+	d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+	d.sig_term = evsignal_new(d.base, SIGTERM, on_term, &d);
+	d.sig_int = evsignal_new(d.base, SIGINT, on_term, &d);
+	event_add(d.sig_hup, NULL);
+	event_add(d.sig_term, NULL);
+	event_add(d.sig_int, NULL);
+	if (sd_watchdog_enabled(0, &wd_usec) > 0) {
+		d.watchdog_ev =
+		    event_new(d.base, -1, EV_PERSIST, on_watchdog, &d);
+		tv.tv_sec = (time_t)(wd_usec / 2000000);
+		tv.tv_usec = (suseconds_t)((wd_usec / 2) % 1000000);
+		event_add(d.watchdog_ev, &tv);
+	}
+	if (d.settings->listen != NULL &&
+	    httpd_open(&d, d.settings->listen, &err) == -1)
+		fatalx("%s", err);
+	if (d.settings->control_socket != NULL &&
+	    ctlsock_open(&d, d.settings->control_socket, &err) == -1)
+		fatalx("control socket: %s", err);
+
+	log_info("approvald starting: policy %s (%zu rules), state %s",
+	    d.settings->policy_path, policy_nrules(d.policy),
+	    d.settings->state_path);
+	/* Settle what a previous life left open before any new work. */
+	if (timers_load(&d) == -1)
+		fatalx("store: cannot load timers: %s", store_errmsg(d.store));
+	exec_reconcile(&d);
+	engine_commit(&d);
+	if (d.nops == 0) {
+		d.reconciled = 1;
+		poll_init(&d);
+	}
+	token_get(d.tokens, TOKEN_APP, on_first_token, &d);
+
+	event_base_dispatch(d.base);
+
+	log_info("approvald stopping");
+	engine_commit(&d);
+	exec_free(&d);
+	timers_free(&d);
+	poll_free(&d);
+	httpd_close(&d);
+	ctlsock_close(&d);
+	token_free(d.tokens);
+	graph_free(d.graph);
+	store_close(d.store);
+	policy_free(d.policy);
+	settings_free(d.settings);
+	free(d.post);
+	free(d.graph_base);
+	free(token_url);
+	if (d.commit_ev)
+		event_free(d.commit_ev);
+	if (d.reconcile_ev)
+		event_free(d.reconcile_ev);
+	if (d.watchdog_ev)
+		event_free(d.watchdog_ev);
+	if (d.drain_ev)
+		event_free(d.drain_ev);
+	event_free(d.sig_hup);
+	event_free(d.sig_term);
+	event_free(d.sig_int);
+	event_base_free(d.base);
+	curl_global_cleanup();
+	rc = 0;
+	return rc;
+}

@@ -1,0 +1,111 @@
+/* Poll scheduling: one cycle per source at a time, every interval, or at
+ * once when nudged (a webhook); nudges during a cycle coalesce into one. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "approvald.h"
+#include "log.h"
+
+static void
+poll_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct poll_state *ps = arg;
+	struct daemon *d = ps->d;
+
+	if (d->stopping || ps->running)
+		return;
+	ps->running = 1;
+	ps->again = 0;
+	ps->failed = 0;
+	ps->cycles++;
+	ps->ad->poll(d);
+}
+
+static void
+poll_schedule(struct poll_state *ps, int64_t seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+
+	evtimer_add(ps->timer, &tv);
+}
+
+void
+poll_init(struct daemon *d)
+{
+	int i;
+	const struct source_adapter *ad;
+
+	for (i = 0; i < REQ_SRC_MAX; i++) {
+		struct poll_state *ps = &d->poll[i];
+
+		if (!d->settings->source_enabled[i] ||
+		    (ad = adapter_for((enum req_source)i)) == NULL)
+			continue;
+		ps->d = d;
+		ps->ad = ad;
+		ps->interval = d->settings->poll_interval[i] > 0
+		                   ? d->settings->poll_interval[i]
+		                   : 30;
+		ps->timer = evtimer_new(d->base, poll_timer_cb, ps);
+		if (ps->timer == NULL)
+			fatalx("poll: cannot create timer");
+		poll_schedule(ps, 0);
+	}
+}
+
+void
+poll_nudge(struct daemon *d, enum req_source src)
+{
+	struct poll_state *ps = &d->poll[src];
+
+	if (ps->ad == NULL)
+		return;
+	if (ps->running) {
+		ps->again = 1;
+		return;
+	}
+	poll_schedule(ps, 0);
+}
+
+void
+poll_cycle_done(struct daemon *d, enum req_source src, int ok)
+{
+	struct poll_state *ps = &d->poll[src];
+	size_t i;
+
+	ps->running = 0;
+	for (i = 0; i < ps->nlinks; i++)
+		free(ps->links[i]);
+	free(ps->links);
+	ps->links = NULL;
+	ps->nlinks = 0;
+	free(ps->max_seen_text);
+	ps->max_seen_text = NULL;
+	ps->max_seen = 0;
+	ps->pages = ps->fetches = 0;
+	if (d->stopping)
+		return;
+	if (!ok)
+		log_warnx(
+		    "poll %s: cycle incomplete; watermark kept", ps->ad->name);
+	poll_schedule(ps, ps->again ? 0 : ps->interval);
+	ps->again = 0;
+}
+
+void
+poll_free(struct daemon *d)
+{
+	int i;
+	size_t j;
+
+	for (i = 0; i < REQ_SRC_MAX; i++) {
+		struct poll_state *ps = &d->poll[i];
+
+		if (ps->timer)
+			event_free(ps->timer);
+		for (j = 0; j < ps->nlinks; j++)
+			free(ps->links[j]);
+		free(ps->links);
+		free(ps->max_seen_text);
+	}
+}

@@ -1,0 +1,505 @@
+/*
+ * Source adapter `permissions`: Permissions Management (beta). The only
+ * file that knows its paths and JSON shapes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "approvald.h"
+#include "limits.h"
+#include "log.h"
+
+#define PERM_PREFIX "/beta/identityGovernance/permissionsManagement"
+
+struct perm_fetch {
+	struct daemon *d;
+	char *gid, *change_id;
+	adapter_body_cb cb;
+	void *arg;
+};
+
+static const char *
+perm_str(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, k, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static char *perm_url(struct daemon *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static char *
+perm_url(struct daemon *d, const char *fmt, ...)
+{
+	va_list ap;
+	char *tail = NULL, *url = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&tail, fmt, ap) == -1)
+		tail = NULL;
+	va_end(ap);
+	if (tail == NULL ||
+	    asprintf(&url, "%s" PERM_PREFIX "%s", d->graph_base, tail) == -1)
+		url = NULL;
+	free(tail);
+	return url;
+}
+
+static enum sm_event_kind
+perm_observe(const char *status)
+{
+	if (status == NULL)
+		return SM_E_GRAPH_UNKNOWN;
+	if (strcmp(status, "submitted") == 0)
+		return SM_E_GRAPH_SUBMITTED;
+	if (strcmp(status, "approved") == 0)
+		return SM_E_GRAPH_APPROVED;
+	if (strcmp(status, "completed") == 0)
+		return SM_E_GRAPH_COMPLETED;
+	if (strcmp(status, "canceled") == 0)
+		return SM_E_GRAPH_CANCELED;
+	if (strcmp(status, "rejected") == 0)
+		return SM_E_GRAPH_REJECTED;
+	return SM_E_GRAPH_UNKNOWN;
+}
+
+/* ---- poll cycle ------------------------------------------------------ */
+
+static void perm_page(
+    void *arg, long status, const char *body, const char *err);
+
+static int
+perm_cycle_idle(struct poll_state *ps)
+{
+	return ps->fetches == 0 && ps->pages == 0;
+}
+
+static void
+perm_cycle_end(struct daemon *d)
+{
+	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
+	char *old = NULL, wm[32];
+	int64_t oldt = 0, t;
+	struct tm tm;
+	time_t tt;
+
+	if (!perm_cycle_idle(ps))
+		return;
+	if (!ps->failed && ps->max_seen > 0 && store_begin(d->store) == 0) {
+		if (store_meta_get(d->store, "watermark:permissions", &old) ==
+		    0)
+			oldt = cfg_parse_timestamp(old);
+		t = ps->max_seen - d->settings->poll_overlap;
+		if (t > oldt) {
+			tt = (time_t)t;
+			gmtime_r(&tt, &tm);
+			strftime(wm, sizeof(wm), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			if (store_meta_set(
+			        d->store, "watermark:permissions", wm) == -1)
+				ps->failed = 1;
+		}
+		store_change_prune(d->store, engine_now() - SEEN_CHANGES_KEEP);
+		free(old);
+		engine_batch_dirty(d);
+	}
+	poll_cycle_done(d, REQ_SRC_PERMISSIONS, !ps->failed);
+}
+
+static void
+perm_fetched(void *arg, long status, const char *body, const char *err)
+{
+	struct perm_fetch *f = arg;
+	struct daemon *d = f->d;
+	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
+	struct json_object *o;
+
+	ps->fetches--;
+	if (status != 200 || body == NULL) {
+		log_warnx("poll permissions: cannot fetch request %s: %ld %s",
+		    f->gid, status, err ? err : "");
+		ps->failed = 1;
+	} else if ((o = json_tokener_parse(body)) == NULL) {
+		log_warnx(
+		    "poll permissions: request %s: malformed JSON", f->gid);
+		ps->failed = 1;
+	} else {
+		const char *st = perm_str(o, "statusDetail");
+
+		if (engine_observe(d, REQ_SRC_PERMISSIONS, f->gid,
+		        st ? st : "unknown", body) == 0)
+			store_change_mark(d->store, f->change_id, engine_now());
+		else
+			ps->failed = 1;
+		json_object_put(o);
+	}
+	free(f->gid);
+	free(f->change_id);
+	free(f);
+	perm_cycle_end(d);
+}
+
+/* Apply one change record; 0 ok, -1 failed. */
+static int
+perm_apply_change(struct daemon *d, struct json_object *c)
+{
+	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
+	const char *id = perm_str(c, "id");
+	const char *rid = perm_str(c, "permissionsRequestId");
+	const char *st = perm_str(c, "statusDetail");
+	const char *mt = perm_str(c, "modificationDateTime");
+	struct perm_fetch *f;
+	int64_t t;
+	int rc;
+
+	if (id == NULL || rid == NULL) {
+		log_warnx("poll permissions: change without id; skipped");
+		return 0;
+	}
+	if (mt != NULL && (t = cfg_parse_timestamp(mt)) > ps->max_seen)
+		ps->max_seen = t;
+	if (store_begin(d->store) == -1)
+		return -1;
+	engine_batch_dirty(d);
+	if ((rc = store_change_mark(d->store, id, engine_now())) == 1)
+		return 0; /* seen */
+	if (rc == -1)
+		return -1;
+	rc = engine_observe(
+	    d, REQ_SRC_PERMISSIONS, rid, st ? st : "unknown", NULL);
+	if (rc != 1)
+		return rc;
+	/* Unknown request: fetch it; the change counts once it is stored. */
+	if ((f = calloc(1, sizeof(*f))) == NULL ||
+	    (f->gid = strdup(rid)) == NULL ||
+	    (f->change_id = strdup(id)) == NULL) {
+		if (f)
+			free(f->gid);
+		free(f);
+		return -1;
+	}
+	f->d = d;
+	ps->fetches++;
+	adapter_permissions.fetch(d, rid, perm_fetched, f);
+	return 0;
+}
+
+/* Follow a nextLink: same origin only, no cycles, bounded pages. */
+static int
+perm_follow(struct daemon *d, const char *link)
+{
+	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
+	size_t i;
+	char **l;
+
+	if (!graph_url_allowed(d->graph, link)) {
+		log_warnx("poll permissions: nextLink to a foreign origin "
+		          "refused");
+		return -1;
+	}
+	for (i = 0; i < ps->nlinks; i++)
+		if (strcmp(ps->links[i], link) == 0) {
+			log_warnx("poll permissions: nextLink cycle refused");
+			return -1;
+		}
+	if (ps->nlinks >= GRAPH_MAX_PAGES) {
+		log_warnx("poll permissions: more than %d pages; stopping",
+		    GRAPH_MAX_PAGES);
+		return -1;
+	}
+	if ((l = realloc(ps->links, (ps->nlinks + 1) * sizeof(*l))) == NULL)
+		return -1;
+	ps->links = l;
+	if ((l[ps->nlinks] = strdup(link)) == NULL)
+		return -1;
+	ps->nlinks++;
+	ps->pages++;
+	daemon_graph(d, TOKEN_APP, "GET", link, NULL, perm_page, d);
+	return 0;
+}
+
+static void
+perm_page(void *arg, long status, const char *body, const char *err)
+{
+	struct daemon *d = arg;
+	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
+	struct json_object *root = NULL, *value, *next;
+	size_t i, n;
+
+	if (status != 200 || body == NULL) {
+		log_warnx("poll permissions: changes page: %ld %s", status,
+		    err ? err : "");
+		ps->failed = 1;
+		goto out;
+	}
+	if ((root = json_tokener_parse(body)) == NULL ||
+	    !json_object_object_get_ex(root, "value", &value) ||
+	    !json_object_is_type(value, json_type_array)) {
+		log_warnx("poll permissions: changes page is malformed");
+		ps->failed = 1;
+		goto out;
+	}
+	n = json_object_array_length(value);
+	for (i = 0; i < n && !d->stopping; i++)
+		if (perm_apply_change(d, json_object_array_get_idx(value, i)) ==
+		    -1)
+			ps->failed = 1;
+	if (json_object_object_get_ex(root, "@odata.nextLink", &next) &&
+	    json_object_is_type(next, json_type_string) && !d->stopping)
+		if (perm_follow(d, json_object_get_string(next)) == -1)
+			ps->failed = 1;
+out:
+	json_object_put(root);
+	ps->pages--; /* last, so a failed fetch cannot end the cycle early */
+	perm_cycle_end(d);
+}
+
+static void
+perm_poll(struct daemon *d)
+{
+	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
+	char *wm = NULL, *filter = NULL, *esc = NULL, *url = NULL, buf[32];
+	struct tm tm;
+	time_t t;
+
+	if (store_meta_get(d->store, "watermark:permissions", &wm) != 0) {
+		t = (time_t)(engine_now() - POLL_INITIAL_LOOKBACK);
+		gmtime_r(&t, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		wm = strdup(buf);
+	}
+	if (wm == NULL ||
+	    asprintf(&filter, "modificationDateTime gt %s", wm) == -1 ||
+	    (esc = graph_escape(filter)) == NULL ||
+	    (url = perm_url(d, "/permissionsRequestChanges?$filter=%s&$top=%d",
+	         esc, GRAPH_PAGE_SIZE)) == NULL) {
+		ps->failed = 1;
+		poll_cycle_done(d, REQ_SRC_PERMISSIONS, 0);
+		goto out;
+	}
+	log_debug("poll permissions: changes since %s", wm);
+	ps->pages = 1;
+	daemon_graph(d, TOKEN_APP, "GET", url, NULL, perm_page, d);
+out:
+	free(filter);
+	free(esc);
+	free(url);
+	free(wm);
+}
+
+/* ---- request, step, decision, cancel ----------------------------------- */
+
+static void
+perm_fetch_done(void *arg, long status, const char *body, const char *err)
+{
+	struct perm_fetch *f = arg;
+	struct json_object *root = NULL, *value, *item;
+	const char *out = NULL;
+
+	if (status == 200 && body != NULL &&
+	    (root = json_tokener_parse(body)) != NULL &&
+	    json_object_object_get_ex(root, "value", &value) &&
+	    json_object_is_type(value, json_type_array)) {
+		if (json_object_array_length(value) == 1) {
+			item = json_object_array_get_idx(value, 0);
+			out = json_object_to_json_string_ext(
+			    item, JSON_C_TO_STRING_PLAIN);
+			f->cb(f->arg, 200, out, NULL);
+		} else
+			f->cb(f->arg, 404, NULL, "request not found");
+	} else if (status == 200)
+		f->cb(f->arg, 0, NULL, "malformed JSON");
+	else
+		f->cb(f->arg, status, NULL, err);
+	json_object_put(root);
+	free(f->gid);
+	free(f);
+}
+
+/* There is no get-by-id: list with $filter=id eq '…'. */
+static void
+perm_fetch(struct daemon *d, const char *gid, adapter_body_cb cb, void *arg)
+{
+	struct perm_fetch *f;
+	char *filter = NULL, *esc = NULL, *url = NULL;
+
+	if (strchr(gid, '\'') != NULL || (f = calloc(1, sizeof(*f))) == NULL) {
+		cb(arg, 0, NULL, "bad request id");
+		return;
+	}
+	f->d = d;
+	f->cb = cb;
+	f->arg = arg;
+	f->gid = strdup(gid);
+	if (asprintf(&filter, "id eq '%s'", gid) == -1 ||
+	    (esc = graph_escape(filter)) == NULL ||
+	    (url = perm_url(
+	         d, "/scheduledPermissionsRequests?$filter=%s", esc)) == NULL) {
+		free(filter);
+		free(f->gid);
+		free(f);
+		cb(arg, 0, NULL, "out of memory");
+		return;
+	}
+	daemon_graph(d, TOKEN_APP, "GET", url, NULL, perm_fetch_done, f);
+	free(filter);
+	free(esc);
+	free(url);
+}
+
+struct perm_step {
+	adapter_step_cb cb;
+	void *arg;
+};
+
+/* Pick the step still in progress, else the last decided one. */
+static void
+perm_step_done(void *arg, long status, const char *body, const char *err)
+{
+	struct perm_step *ps = arg;
+	struct json_object *root = NULL, *value, *s, *rb;
+	struct step_info si;
+	size_t i, n;
+
+	memset(&si, 0, sizeof(si));
+	if (status != 200 || body == NULL) {
+		ps->cb(ps->arg, status, NULL, err ? err : "no answer");
+		goto out;
+	}
+	if ((root = json_tokener_parse(body)) == NULL ||
+	    !json_object_object_get_ex(root, "value", &value) ||
+	    !json_object_is_type(value, json_type_array)) {
+		ps->cb(ps->arg, 0, NULL, "malformed steps");
+		goto out;
+	}
+	n = json_object_array_length(value);
+	for (i = 0; i < n; i++) {
+		const char *review, *stat;
+
+		s = json_object_array_get_idx(value, i);
+		review = perm_str(s, "reviewResult");
+		stat = perm_str(s, "status");
+		step_info_clear(&si);
+		si.found = 1;
+		si.id = perm_str(s, "id") ? strdup(perm_str(s, "id")) : NULL;
+		si.review = review ? strdup(review) : NULL;
+		si.status = stat ? strdup(stat) : NULL;
+		if (json_object_object_get_ex(s, "reviewedBy", &rb)) {
+			const char *rid = perm_str(rb, "id");
+			const char *upn = perm_str(rb, "userPrincipalName");
+
+			si.reviewer_id = rid ? strdup(rid) : NULL;
+			si.reviewer_upn = upn ? strdup(upn) : NULL;
+		}
+		if (review == NULL || strcmp(review, "NotReviewed") == 0)
+			break;
+	}
+	ps->cb(ps->arg, 200, &si, NULL);
+out:
+	step_info_clear(&si);
+	json_object_put(root);
+	free(ps);
+}
+
+static void
+perm_read_step(
+    struct daemon *d, const char *approval_id, adapter_step_cb cb, void *arg)
+{
+	struct perm_step *ps;
+	char *esc = graph_escape(approval_id), *url = NULL;
+
+	if (esc == NULL || (ps = calloc(1, sizeof(*ps))) == NULL ||
+	    (url = perm_url(
+	         d, "/scheduledPermissionsApprovals/%s/steps", esc)) == NULL) {
+		free(esc);
+		cb(arg, 0, NULL, "out of memory");
+		return;
+	}
+	ps->cb = cb;
+	ps->arg = arg;
+	daemon_graph(d, TOKEN_APP, "GET", url, NULL, perm_step_done, ps);
+	free(esc);
+	free(url);
+}
+
+static void
+perm_decide(struct daemon *d, const char *approval_id, const char *step_id,
+    int approve, const char *justification, adapter_body_cb cb, void *arg)
+{
+	struct json_object *o = json_object_new_object();
+	char *a = graph_escape(approval_id), *s = graph_escape(step_id);
+	char *url = NULL;
+
+	json_object_object_add(o, "reviewResult",
+	    json_object_new_string(approve ? "Approve" : "Deny"));
+	json_object_object_add(o, "justification",
+	    json_object_new_string(justification ? justification : ""));
+	if (a == NULL || s == NULL ||
+	    (url = perm_url(d, "/scheduledPermissionsApprovals/%s/steps/%s", a,
+	         s)) == NULL)
+		cb(arg, 0, NULL, "out of memory");
+	else
+		daemon_graph(d, TOKEN_DELEGATED, "PATCH", url,
+		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+		    cb, arg);
+	json_object_put(o);
+	free(a);
+	free(s);
+	free(url);
+}
+
+static void
+perm_cancel(struct daemon *d, const char *gid, adapter_body_cb cb, void *arg)
+{
+	char *g = graph_escape(gid), *url = NULL;
+
+	if (g == NULL ||
+	    (url = perm_url(
+	         d, "/scheduledPermissionsRequests/%s/cancelAll", g)) == NULL)
+		cb(arg, 0, NULL, "out of memory");
+	else
+		daemon_graph(d, TOKEN_DELEGATED, "POST", url, NULL, cb, arg);
+	free(g);
+	free(url);
+}
+
+const struct source_adapter adapter_permissions = {
+	.source = REQ_SRC_PERMISSIONS,
+	.name = "permissions",
+	.poll = perm_poll,
+	.fetch = perm_fetch,
+	.read_step = perm_read_step,
+	.decide = perm_decide,
+	.cancel = perm_cancel,
+	.observe = perm_observe,
+};
+
+const struct source_adapter *
+adapter_for(enum req_source s)
+{
+	switch (s) {
+	case REQ_SRC_PERMISSIONS:
+		return &adapter_permissions;
+	default:
+		return NULL;
+	}
+}
+
+void
+step_info_clear(struct step_info *s)
+{
+	free(s->id);
+	free(s->status);
+	free(s->review);
+	free(s->reviewer_id);
+	free(s->reviewer_upn);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,108 @@
+/*
+ * The durable store, behind a narrow interface (SQLite today; a PostgreSQL
+ * backend for several instances later). Requests, an append-only transition
+ * journal, action intents, durable timers, watermarks and seen change ids.
+ *
+ * Writes happen inside a batch (store_begin .. store_commit): the engine
+ * group-commits every transition of one loop turn in one transaction.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdint.h>
+
+#include "statemachine.h"
+
+struct store;
+
+struct store_request {
+	char *key;  /* "<source>:<graph id>" */
+	int source; /* enum req_source */
+	char *gid;  /* Graph request id */
+	char *approval_id;
+	struct sm_request sm;
+	char *graph_status; /* last observed Graph status, verbatim */
+	char *body;         /* last fetched Graph JSON */
+	char digest[65];    /* request_digest of body */
+	char *rule, *verdict, *reason;
+	int64_t created, updated;
+};
+
+struct store_intent {
+	int64_t id;
+	char *key;  /* request key */
+	char *kind; /* approve | deny | cancel */
+	char *justification;
+	int attempts;
+	int64_t created;
+};
+
+struct store_timer {
+	char *key;
+	int kind; /* enum sm_timer_kind */
+	uint32_t stage;
+	int64_t at;
+};
+
+struct store_journal {
+	int64_t seq, at;
+	char *from, *to, *event, *rule, *detail;
+};
+
+/* Open (creating and migrating) the database; refuse when another process
+ * holds it. Returns 0, or -1 with a heap message in *err. */
+int store_open(const char *path, struct store **out, char **err);
+void store_close(struct store *s);
+const char *store_errmsg(struct store *s);
+
+int store_begin(struct store *s);  /* no-op when a batch is open */
+int store_commit(struct store *s); /* no-op when none is open */
+void store_rollback(struct store *s);
+int store_in_batch(struct store *s);
+
+/* 0 found, 1 absent, -1 error. Free with store_request_clear. */
+int store_request_get(
+    struct store *s, const char *key, struct store_request *out);
+int store_request_put(struct store *s, const struct store_request *r);
+void store_request_clear(struct store_request *r);
+/* Call cb for every request (optionally only in state `state`); cb returns
+ * non-zero to stop. */
+int store_request_each(struct store *s, const char *state,
+    int (*cb)(void *, const struct store_request *), void *arg);
+int store_request_count(struct store *s, const char *state, int64_t *n);
+
+int store_journal_add(struct store *s, const char *key, int64_t at,
+    const char *from, const char *to, const char *event, const char *rule,
+    const char *detail);
+int store_journal_each(struct store *s, const char *key,
+    int (*cb)(void *, const struct store_journal *), void *arg);
+
+int store_intent_add(struct store *s, const char *key, const char *kind,
+    const char *justification, int64_t now, int64_t *id);
+int store_intent_close(
+    struct store *s, int64_t id, const char *outcome, int64_t now);
+int store_intent_attempt(struct store *s, int64_t id);
+/* Open intents, oldest first. */
+int store_intent_each_open(
+    struct store *s, int (*cb)(void *, const struct store_intent *), void *arg);
+/* 0 found, 1 none: the open intent of a request. */
+int store_intent_open_for(
+    struct store *s, const char *key, struct store_intent *out);
+void store_intent_clear(struct store_intent *i);
+
+int store_timer_set(
+    struct store *s, const char *key, int kind, uint32_t stage, int64_t at);
+int store_timer_clear(struct store *s, const char *key);
+int store_timer_each(
+    struct store *s, int (*cb)(void *, const struct store_timer *), void *arg);
+int store_timer_delete(struct store *s, const char *key, int kind);
+
+/* Meta values (watermarks). 0 found, 1 absent. *val heap. */
+int store_meta_get(struct store *s, const char *key, char **val);
+int store_meta_set(struct store *s, const char *key, const char *val);
+
+/* 1 when change id was seen, 0 when new (and now marked), -1 error. */
+int store_change_mark(struct store *s, const char *id, int64_t now);
+int store_change_prune(struct store *s, int64_t before);
+
+#endif

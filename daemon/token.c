@@ -1,0 +1,516 @@
+/* Token manager; see token.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+#include "config.h"
+#include "graph.h"
+#include "limits.h"
+#include "log.h"
+#include "token.h"
+
+struct token_waiter {
+	TAILQ_ENTRY(token_waiter) entry;
+	token_cb cb;
+	void *arg;
+};
+TAILQ_HEAD(token_waitq, token_waiter);
+
+struct token_slot {
+	struct token_mgr *t;
+	enum token_kind kind;
+	char *bearer;
+	int64_t expires; /* wall clock seconds */
+	int refreshing;
+	struct token_waitq waiters;
+};
+
+struct token_mgr {
+	struct event_base *base;
+	struct graph *g;
+	char *token_url, *client_id, *client_secret, *cert_file, *key_file;
+	char *refresh_file, *refresh_token, *scope;
+	struct token_slot slot[TOKEN_KIND_MAX];
+	unsigned long refreshes;
+	int refresh_persist_warned;
+};
+
+static void
+token_wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+static int64_t
+token_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* base64url without padding. */
+static char *
+token_b64url(const unsigned char *in, size_t len)
+{
+	size_t n = 4 * ((len + 2) / 3) + 1, i, j;
+	char *out = malloc(n);
+
+	if (out == NULL)
+		return NULL;
+	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	for (i = 0, j = 0; out[i] != '\0'; i++) {
+		if (out[i] == '=')
+			break;
+		out[j++] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+	}
+	out[j] = '\0';
+	return out;
+}
+
+static void
+token_uuid(char out[37])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		memset(b, 0, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%"
+	    "02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+	    b[11], b[12], b[13], b[14], b[15]);
+}
+
+char *
+token_client_assertion(const char *cert_file, const char *key_file,
+    const char *client_id, const char *aud, int64_t now, char **err)
+{
+	FILE *f = NULL;
+	X509 *cert = NULL;
+	EVP_PKEY *key = NULL;
+	EVP_MD_CTX *md = NULL;
+	unsigned char *der = NULL, sha1[SHA_DIGEST_LENGTH], *sig = NULL;
+	int derlen;
+	size_t siglen = 0;
+	char *x5t = NULL, *h64 = NULL, *c64 = NULL, *s64 = NULL, *input = NULL;
+	char *out = NULL, jti[37];
+	struct json_object *hdr = NULL, *claims = NULL;
+	const char *hs, *cs;
+
+	if ((f = fopen(cert_file, "r")) == NULL ||
+	    (cert = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
+		asprintf(err, "%s: cannot read certificate", cert_file);
+		goto fail;
+	}
+	fclose(f);
+	if ((f = fopen(key_file, "r")) == NULL ||
+	    (key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
+		asprintf(err, "%s: cannot read private key", key_file);
+		goto fail;
+	}
+	fclose(f);
+	f = NULL;
+	if ((derlen = i2d_X509(cert, &der)) <= 0)
+		goto crypto;
+	SHA1(der, (size_t)derlen, sha1);
+	if ((x5t = token_b64url(sha1, sizeof(sha1))) == NULL)
+		goto crypto;
+	token_uuid(jti);
+	hdr = json_object_new_object();
+	json_object_object_add(hdr, "alg", json_object_new_string("RS256"));
+	json_object_object_add(hdr, "typ", json_object_new_string("JWT"));
+	json_object_object_add(hdr, "x5t", json_object_new_string(x5t));
+	claims = json_object_new_object();
+	json_object_object_add(claims, "aud", json_object_new_string(aud));
+	json_object_object_add(
+	    claims, "iss", json_object_new_string(client_id));
+	json_object_object_add(
+	    claims, "sub", json_object_new_string(client_id));
+	json_object_object_add(claims, "jti", json_object_new_string(jti));
+	json_object_object_add(claims, "nbf", json_object_new_int64(now));
+	json_object_object_add(claims, "iat", json_object_new_int64(now));
+	json_object_object_add(
+	    claims, "exp", json_object_new_int64(now + TOKEN_ASSERTION_TTL));
+	hs = json_object_to_json_string_ext(
+	    hdr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	cs = json_object_to_json_string_ext(
+	    claims, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	h64 = token_b64url((const unsigned char *)hs, strlen(hs));
+	c64 = token_b64url((const unsigned char *)cs, strlen(cs));
+	if (h64 == NULL || c64 == NULL ||
+	    asprintf(&input, "%s.%s", h64, c64) == -1) {
+		input = NULL;
+		goto crypto;
+	}
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(md, NULL, &siglen, (unsigned char *)input,
+	        strlen(input)) != 1 ||
+	    (sig = malloc(siglen)) == NULL ||
+	    EVP_DigestSign(
+	        md, sig, &siglen, (unsigned char *)input, strlen(input)) != 1)
+		goto crypto;
+	if ((s64 = token_b64url(sig, siglen)) == NULL ||
+	    asprintf(&out, "%s.%s", input, s64) == -1) {
+		out = NULL;
+		goto crypto;
+	}
+	goto done;
+crypto:
+	asprintf(err, "cannot sign client assertion");
+fail:
+	if (f != NULL)
+		fclose(f);
+done:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	OPENSSL_free(der);
+	json_object_put(hdr);
+	json_object_put(claims);
+	free(x5t);
+	free(h64);
+	free(c64);
+	free(s64);
+	free(input);
+	free(sig);
+	return out;
+}
+
+/* Persist a rotated refresh token: temp file 0600 + rename. */
+static void
+token_persist_refresh(struct token_mgr *t)
+{
+	char *tmp = NULL;
+	int fd = -1;
+	size_t n;
+
+	if (t->refresh_file == NULL)
+		return;
+	if (asprintf(&tmp, "%s.new", t->refresh_file) == -1) {
+		tmp = NULL;
+		goto fail;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		goto fail;
+	n = strlen(t->refresh_token);
+	if (write(fd, t->refresh_token, n) != (ssize_t)n || fsync(fd) == -1)
+		goto fail;
+	close(fd);
+	fd = -1;
+	if (rename(tmp, t->refresh_file) == -1)
+		goto fail;
+	free(tmp);
+	return;
+fail:
+	if (!t->refresh_persist_warned)
+		log_warn("cannot store the rotated refresh token in %s; "
+		         "keeping it in memory",
+		    t->refresh_file);
+	t->refresh_persist_warned = 1;
+	if (fd != -1)
+		close(fd);
+	if (tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+}
+
+static void
+token_flush(struct token_slot *s, const char *err)
+{
+	struct token_waiter *w;
+	struct token_waitq q;
+
+	TAILQ_INIT(&q);
+	TAILQ_CONCAT(&q, &s->waiters, entry);
+	while ((w = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, w, entry);
+		w->cb(w->arg, err == NULL ? s->bearer : NULL, err);
+		free(w);
+	}
+}
+
+static void
+token_response(void *arg, const struct graph_resp *resp)
+{
+	struct token_slot *s = arg;
+	struct token_mgr *t = s->t;
+	struct json_object *root = NULL, *v;
+	const char *access, *err = NULL;
+	char errbuf[256];
+	int64_t expires_in = 3599;
+
+	s->refreshing = 0;
+	if (resp->status == 0) {
+		snprintf(errbuf, sizeof(errbuf), "token endpoint: %s",
+		    resp->error ? resp->error : "no answer");
+		err = errbuf;
+		goto out;
+	}
+	root = resp->body ? json_tokener_parse(resp->body) : NULL;
+	if (resp->status != 200) {
+		const char *code = NULL;
+
+		if (root && json_object_object_get_ex(root, "error", &v))
+			code = json_object_get_string(v);
+		snprintf(errbuf, sizeof(errbuf),
+		    "token endpoint answered %ld (%s)", resp->status,
+		    code ? code : "no error code");
+		err = errbuf;
+		goto out;
+	}
+	if (root == NULL ||
+	    !json_object_object_get_ex(root, "access_token", &v) ||
+	    (access = json_object_get_string(v)) == NULL ||
+	    strlen(access) == 0 || strlen(access) > TOKEN_MAX_SIZE) {
+		err = "token endpoint: malformed answer";
+		goto out;
+	}
+	if (json_object_object_get_ex(root, "expires_in", &v))
+		expires_in = json_object_get_int64(v);
+	if (expires_in < TOKEN_MIN_LIFETIME)
+		expires_in = TOKEN_MIN_LIFETIME;
+	token_wipe_free(s->bearer);
+	if ((s->bearer = strdup(access)) == NULL) {
+		err = "out of memory";
+		goto out;
+	}
+	s->expires = token_now() + expires_in;
+	t->refreshes++;
+	if (s->kind == TOKEN_DELEGATED &&
+	    json_object_object_get_ex(root, "refresh_token", &v) &&
+	    json_object_get_string_len(v) > 0 &&
+	    strcmp(json_object_get_string(v), t->refresh_token) != 0) {
+		char *nrt = strdup(json_object_get_string(v));
+
+		if (nrt != NULL) {
+			token_wipe_free(t->refresh_token);
+			t->refresh_token = nrt;
+			token_persist_refresh(t);
+		}
+	}
+	log_debug("token: %s token refreshed, valid %llds",
+	    s->kind == TOKEN_APP ? "app" : "delegated", (long long)expires_in);
+out:
+	if (err != NULL)
+		log_warnx("token: %s token refresh failed: %s",
+		    s->kind == TOKEN_APP ? "app" : "delegated", err);
+	if (root != NULL) {
+		/* The body held a token: wipe json-c's copy too. */
+		json_object_put(root);
+	}
+	token_flush(s, err);
+}
+
+/* Append "&name=value" (URL-encoded value) to a heap form body. */
+static int
+token_form_add(char **form, const char *name, const char *value)
+{
+	char *e = graph_escape(value), *n = NULL;
+	int rc;
+
+	if (e == NULL)
+		return -1;
+	rc = asprintf(
+	    &n, "%s%s%s=%s", *form ? *form : "", *form ? "&" : "", name, e);
+	explicit_bzero(e, strlen(e));
+	free(e);
+	if (rc == -1)
+		return -1;
+	token_wipe_free(*form);
+	*form = n;
+	return 0;
+}
+
+static void
+token_refresh(struct token_slot *s)
+{
+	struct token_mgr *t = s->t;
+	char *form = NULL, *assertion = NULL, *err = NULL;
+	int rc = 0;
+
+	s->refreshing = 1;
+	rc |= token_form_add(&form, "client_id", t->client_id);
+	if (s->kind == TOKEN_APP) {
+		rc |= token_form_add(&form, "grant_type", "client_credentials");
+		rc |= token_form_add(&form, "scope", t->scope);
+	} else {
+		rc |= token_form_add(&form, "grant_type", "refresh_token");
+		rc |= token_form_add(&form, "refresh_token", t->refresh_token);
+		rc |= token_form_add(&form, "scope",
+		    "https://graph.microsoft.com/.default offline_access");
+	}
+	if (t->client_secret != NULL)
+		rc |= token_form_add(&form, "client_secret", t->client_secret);
+	else if (t->cert_file != NULL) {
+		assertion = token_client_assertion(t->cert_file, t->key_file,
+		    t->client_id, t->token_url, token_now(), &err);
+		if (assertion == NULL) {
+			log_warnx("token: %s", err);
+			free(err);
+			rc = -1;
+		} else {
+			rc |= token_form_add(&form, "client_assertion_type",
+			    "urn:ietf:params:oauth:client-assertion-type:"
+			    "jwt-bearer");
+			rc |= token_form_add(
+			    &form, "client_assertion", assertion);
+		}
+	}
+	if (rc != 0 || graph_call(t->g, "POST", t->token_url, NULL,
+	                   "application/x-www-form-urlencoded", form,
+	                   token_response, s) == -1) {
+		s->refreshing = 0;
+		token_flush(s, "cannot start token request");
+	}
+	token_wipe_free(form);
+	token_wipe_free(assertion);
+}
+
+void
+token_get(struct token_mgr *t, enum token_kind kind, token_cb cb, void *arg)
+{
+	struct token_slot *s = &t->slot[kind];
+	struct token_waiter *w;
+
+	if (kind == TOKEN_DELEGATED && t->refresh_token == NULL) {
+		cb(arg, NULL,
+		    "no delegated approver account (approvalctl login)");
+		return;
+	}
+	if (s->bearer != NULL &&
+	    s->expires - TOKEN_REFRESH_MARGIN > token_now()) {
+		cb(arg, s->bearer, NULL);
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		cb(arg, NULL, "out of memory");
+		return;
+	}
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&s->waiters, w, entry);
+	if (!s->refreshing)
+		token_refresh(s);
+}
+
+void
+token_invalidate(struct token_mgr *t, enum token_kind kind, const char *bearer)
+{
+	struct token_slot *s = &t->slot[kind];
+
+	if (s->bearer != NULL && bearer != NULL &&
+	    strcmp(s->bearer, bearer) == 0) {
+		token_wipe_free(s->bearer);
+		s->bearer = NULL;
+		s->expires = 0;
+	}
+}
+
+int
+token_has_delegated(const struct token_mgr *t)
+{
+	return t->refresh_token != NULL;
+}
+
+unsigned long
+token_refreshes(const struct token_mgr *t)
+{
+	return t->refreshes;
+}
+
+struct token_mgr *
+token_new(struct event_base *base, struct graph *g, const struct token_opts *o,
+    char **err)
+{
+	struct token_mgr *t;
+	char *rt = NULL, *rerr = NULL;
+	int i;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		goto oom;
+	t->base = base;
+	t->g = g;
+	for (i = 0; i < TOKEN_KIND_MAX; i++) {
+		t->slot[i].t = t;
+		t->slot[i].kind = (enum token_kind)i;
+		TAILQ_INIT(&t->slot[i].waiters);
+	}
+	if ((t->token_url = strdup(o->token_url)) == NULL ||
+	    (t->client_id = strdup(o->client_id)) == NULL ||
+	    (t->scope = strdup(
+	         o->scope ? o->scope
+	                  : "https://graph.microsoft.com/.default")) == NULL)
+		goto oom;
+	if (o->client_secret &&
+	    (t->client_secret = strdup(o->client_secret)) == NULL)
+		goto oom;
+	if (o->cert_file && ((t->cert_file = strdup(o->cert_file)) == NULL ||
+	                        (t->key_file = strdup(o->key_file)) == NULL))
+		goto oom;
+	if (t->client_secret == NULL && t->cert_file == NULL) {
+		asprintf(err, "no client secret or certificate configured");
+		token_free(t);
+		return NULL;
+	}
+	if (o->refresh_token_file != NULL) {
+		if ((t->refresh_file = strdup(o->refresh_token_file)) == NULL)
+			goto oom;
+		if (access(o->refresh_token_file, F_OK) == 0) {
+			if (cfg_read_secret(o->refresh_token_file, &rt, NULL,
+			        &rerr) == -1) {
+				asprintf(err, "%s", rerr);
+				free(rerr);
+				token_free(t);
+				return NULL;
+			}
+			t->refresh_token = rt;
+		}
+	}
+	return t;
+oom:
+	asprintf(err, "token manager: out of memory");
+	token_free(t);
+	return NULL;
+}
+
+void
+token_free(struct token_mgr *t)
+{
+	int i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < TOKEN_KIND_MAX; i++) {
+		token_flush(&t->slot[i], "shutting down");
+		token_wipe_free(t->slot[i].bearer);
+	}
+	free(t->token_url);
+	free(t->client_id);
+	token_wipe_free(t->client_secret);
+	free(t->cert_file);
+	free(t->key_file);
+	free(t->refresh_file);
+	token_wipe_free(t->refresh_token);
+	free(t->scope);
+	free(t);
+}

@@ -1,0 +1,52 @@
+/*
+ * Token manager: the app token (client credentials: secret or RS256 client
+ * assertion) and the delegated approver token (refresh token). Tokens are
+ * refreshed before expiry; one refresh per kind in flight, waiters queued;
+ * a forced refresh happens only when the failing token is still current.
+ * Tokens and secrets are never logged and are wiped when dropped.
+ */
+#ifndef TOKEN_H
+#define TOKEN_H
+
+#include <stdint.h>
+
+struct graph;
+struct event_base;
+
+enum token_kind { TOKEN_APP = 0, TOKEN_DELEGATED, TOKEN_KIND_MAX };
+
+/* bearer is NULL on failure (err says why, never containing a secret). */
+typedef void (*token_cb)(void *arg, const char *bearer, const char *err);
+
+struct token_opts {
+	const char *token_url; /* {login}/{tenant}/oauth2/v2.0/token */
+	const char *client_id;
+	const char *client_secret; /* or NULL */
+	const char *cert_file;     /* PEM certificate, with key_file */
+	const char *key_file;
+	const char *refresh_token_file; /* delegated; may be NULL */
+	const char *scope; /* default https://graph.microsoft.com/.default */
+};
+
+struct token_mgr;
+
+struct token_mgr *token_new(struct event_base *base, struct graph *g,
+    const struct token_opts *o, char **err);
+void token_free(struct token_mgr *t);
+
+/* Get a valid bearer of `kind`; cb may run before token_get returns. */
+void token_get(
+    struct token_mgr *t, enum token_kind kind, token_cb cb, void *arg);
+/* A call failed with 401 using `bearer`: drop it if it is still current so
+ * the next token_get refreshes (once, however many calls failed). */
+void token_invalidate(
+    struct token_mgr *t, enum token_kind kind, const char *bearer);
+/* 1 when a delegated identity is configured. */
+int token_has_delegated(const struct token_mgr *t);
+unsigned long token_refreshes(const struct token_mgr *t);
+
+/* Build a signed RS256 client assertion (heap) for tests and login. */
+char *token_client_assertion(const char *cert_file, const char *key_file,
+    const char *client_id, const char *aud, int64_t now, char **err);
+
+#endif
