@@ -1,0 +1,598 @@
+/*
+ * approvald.yaml: a table of dotted key paths drives parsing, defaults,
+ * validation and the dump. Secret files are only named here, never read
+ * (the daemon reads them with cfg_read_secret()).
+ */
+#include <arpa/inet.h>
+#include <libgen.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+enum stype {
+	S_STR,
+	S_URL,
+	S_PATH,
+	S_DUR,
+	S_UINT,
+	S_BOOL,
+	S_LISTEN,
+	S_LOGLEVEL,
+	S_LOGFMT
+};
+
+struct sfield {
+	const char *path;
+	enum stype type;
+	size_t off;
+	const char *def; /* default (string form) or NULL */
+};
+
+#define F(p, t, m, d)                                                          \
+	{                                                                      \
+		p, t, offsetof(struct settings, m), d                          \
+	}
+
+static const struct sfield fields[] = {
+	F("graph.url", S_URL, graph_url, "https://graph.microsoft.com"),
+	F("graph.login_url", S_URL, login_url,
+	    "https://login.microsoftonline.com"),
+	F("graph.tenant", S_STR, tenant, NULL),
+	F("graph.client_id", S_STR, client_id, NULL),
+	F("graph.client_secret_file", S_PATH, client_secret_file, NULL),
+	F("graph.client_certificate_file", S_PATH, client_cert_file, NULL),
+	F("graph.client_key_file", S_PATH, client_key_file, NULL),
+	F("graph.approver_token_file", S_PATH, approver_token_file, NULL),
+	F("graph.ca_file", S_PATH, ca_file, NULL),
+	F("graph.timeout", S_DUR, graph_timeout, "PT30S"),
+	F("graph.max_inflight", S_UINT, max_inflight, "16"),
+	F("sources.permissions.enabled", S_BOOL,
+	    source_enabled[REQ_SRC_PERMISSIONS], "true"),
+	F("sources.permissions.poll_interval", S_DUR,
+	    poll_interval[REQ_SRC_PERMISSIONS], "PT30S"),
+	F("sources.group.enabled", S_BOOL, source_enabled[REQ_SRC_GROUP],
+	    "false"),
+	F("sources.group.poll_interval", S_DUR, poll_interval[REQ_SRC_GROUP],
+	    "PT30S"),
+	F("sources.access-package.enabled", S_BOOL,
+	    source_enabled[REQ_SRC_ACCESS_PACKAGE], "false"),
+	F("sources.access-package.poll_interval", S_DUR,
+	    poll_interval[REQ_SRC_ACCESS_PACKAGE], "PT1M"),
+	F("sources.overlap", S_DUR, poll_overlap, "PT2M"),
+	F("policy", S_PATH, policy_path, "policy.yaml"),
+	F("state", S_PATH, state_path, "/var/lib/approvald/state.db"),
+	F("control_socket", S_PATH, control_socket,
+	    "/run/approvald/control.sock"),
+	F("http.listen", S_LISTEN, listen, NULL),
+	F("http.hook_secret_file", S_PATH, hook_secret_file, NULL),
+	F("http.graph_client_state_file", S_PATH, graph_client_state_file,
+	    NULL),
+	F("decision_links.base_url", S_URL, decision_base_url, NULL),
+	F("decision_links.secret_file", S_PATH, decision_secret_file, NULL),
+	F("decision_links.ttl", S_DUR, decision_link_ttl, "P1D"),
+	F("log.level", S_LOGLEVEL, log_level, "info"),
+	F("log.format", S_LOGFMT, log_format, "text"),
+};
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+/* Names of notification events, in enum sm_notify_kind order. */
+static const char *const notify_events[] = { "pending", "reminder", "escalated",
+	"approved", "rejected", "timed_out", "canceled", "attention" };
+#define NEVENTS (sizeof(notify_events) / sizeof(notify_events[0]))
+
+static const char *const log_levels[] = { "error", "warn", "info", "debug" };
+static const char *const log_formats[] = { "text", "json" };
+static const char *const notify_formats[] = { "json", "slack", "teams" };
+
+struct sctx {
+	struct yctx y;
+	struct settings *s;
+	char *dir;
+	unsigned char seen[NFIELDS];
+};
+
+void
+settings_free(struct settings *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < NFIELDS; i++)
+		if (fields[i].type == S_STR || fields[i].type == S_URL ||
+		    fields[i].type == S_PATH || fields[i].type == S_LISTEN)
+			free(*(char **)((char *)s + fields[i].off));
+	for (i = 0; i < s->ntargets; i++) {
+		free(s->targets[i].name);
+		free(s->targets[i].url);
+		free(s->targets[i].secret_file);
+	}
+	free(s->targets);
+	free(s->path);
+	free(s);
+}
+
+static int
+is_loopback(const char *host)
+{
+	unsigned char a[16];
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, host, a) == 1) {
+		static const unsigned char one[16] = { [15] = 1 };
+
+		return memcmp(a, one, 16) == 0;
+	}
+	return 0;
+}
+
+/* https://host[:port][/path], or http:// to a loopback host only. */
+static int
+check_url(struct sctx *c, const struct ynode *n, const char *u)
+{
+	char host[256];
+	const char *h, *e;
+	int https;
+
+	if (strncasecmp(u, "https://", 8) == 0)
+		https = 1, h = u + 8;
+	else if (strncasecmp(u, "http://", 7) == 0)
+		https = 0, h = u + 7;
+	else {
+		yerr(&c->y, n, "`%s` is not an http(s) URL", u);
+		return -1;
+	}
+	if (*h == '[') {
+		if ((e = strchr(h, ']')) == NULL)
+			goto bad;
+		h++;
+	} else {
+		e = h + strcspn(h, ":/?#");
+	}
+	if (e == h || (size_t)(e - h) >= sizeof(host) || strchr(u, '@'))
+		goto bad;
+	memcpy(host, h, (size_t)(e - h));
+	host[e - h] = '\0';
+	if (!https && !is_loopback(host)) {
+		yerr(&c->y, n,
+		    "`%s`: plain http is only allowed to a loopback host "
+		    "(tokens must never travel in clear); use https",
+		    u);
+		return -1;
+	}
+	return 0;
+bad:
+	yerr(&c->y, n, "bad URL `%s`", u);
+	return -1;
+}
+
+static int
+pick(struct sctx *c, const struct ynode *n, const char *const *names, size_t nn,
+    const char *what)
+{
+	size_t i;
+	const char *sug;
+
+	for (i = 0; i < nn; i++)
+		if (strcmp(names[i], n->str) == 0)
+			return (int)i;
+	sug = ysuggest(n->str, names, nn);
+	if (sug)
+		yerr(&c->y, n, "unknown %s `%s`; did you mean `%s`?", what,
+		    n->str, sug);
+	else
+		yerr(&c->y, n, "unknown %s `%s`", what, n->str);
+	return -1;
+}
+
+static char *
+resolve(struct sctx *c, const char *p)
+{
+	if (p[0] == '/' || c->dir == NULL)
+		return strdup(p);
+	return cfg_asprintf("%s/%s", c->dir, p);
+}
+
+/* Parse a scalar (YAML node or default string) into field f. */
+static int
+set_field(struct sctx *c, const struct sfield *f, const struct ynode *n,
+    const char *str)
+{
+	void *dst = (char *)c->s + f->off;
+	struct ynode tmp = { .type = YN_SCALAR, .plain = 1 };
+	long long ll;
+	int b, k;
+	int64_t d;
+
+	if (n == NULL) {
+		tmp.str = (char *)str;
+		n = &tmp;
+	}
+	if (n->type != YN_SCALAR) {
+		yerr(&c->y, n, "`%s` must be a scalar", f->path);
+		return -1;
+	}
+	switch (f->type) {
+	case S_URL:
+		if (check_url(c, n, n->str) < 0)
+			return -1;
+		/* fall through */
+	case S_STR:
+		if (n->str[0] == '\0') {
+			yerr(&c->y, n, "`%s` must not be empty", f->path);
+			return -1;
+		}
+		free(*(char **)dst);
+		*(char **)dst = strdup(n->str);
+		return 0;
+	case S_PATH:
+		if (n->str[0] == '\0') {
+			yerr(&c->y, n, "`%s` must not be empty", f->path);
+			return -1;
+		}
+		free(*(char **)dst);
+		*(char **)dst = resolve(c, n->str);
+		return 0;
+	case S_LISTEN: {
+		const char *colon = strrchr(n->str, ':');
+		char *end;
+		long port;
+
+		if (colon == NULL || colon == n->str)
+			goto badlisten;
+		port = strtol(colon + 1, &end, 10);
+		if (*end != '\0' || port < 1 || port > 65535)
+			goto badlisten;
+		free(*(char **)dst);
+		*(char **)dst = strdup(n->str);
+		return 0;
+	badlisten:
+		yerr(&c->y, n, "bad listen address `%s` (expected HOST:PORT)",
+		    n->str);
+		return -1;
+	}
+	case S_DUR:
+		if (yget_dur(&c->y, n, &d) < 0)
+			return -1;
+		if (d <= 0) {
+			yerr(
+			    &c->y, n, "`%s` must be longer than zero", f->path);
+			return -1;
+		}
+		*(int64_t *)dst = d;
+		return 0;
+	case S_UINT:
+		if (yget_int(&c->y, n, 1, 1024, &ll) < 0)
+			return -1;
+		*(unsigned *)dst = (unsigned)ll;
+		return 0;
+	case S_BOOL:
+		if (yget_bool(&c->y, n, &b) < 0)
+			return -1;
+		*(int *)dst = b;
+		return 0;
+	case S_LOGLEVEL:
+		if ((k = pick(c, n, log_levels, 4, "log level")) < 0)
+			return -1;
+		*(int *)dst = k;
+		return 0;
+	case S_LOGFMT:
+		if ((k = pick(c, n, log_formats, 2, "log format")) < 0)
+			return -1;
+		*(enum log_format *)dst = (enum log_format)k;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+load_notify(struct sctx *c, const struct ynode *n)
+{
+	static const struct ykey keys[] = { { "name", YT_STR },
+		{ "url", YT_STR }, { "format", YT_STR },
+		{ "secret_file", YT_STR }, { "events", YT_SEQ },
+		{ NULL, YT_ANY } };
+	size_t i, j;
+	int errs = 0, k;
+
+	if (n->type != YN_SEQ) {
+		yerr(&c->y, n, "`notify` must be a list");
+		return -1;
+	}
+	if ((c->s->targets = calloc(n->n + 1, sizeof(*c->s->targets))) == NULL)
+		return -1;
+	for (i = 0; i < n->n; i++) {
+		const struct ynode *e = n->v[i], *v;
+		struct notify_target *t = &c->s->targets[c->s->ntargets];
+
+		if (ycheck_map(&c->y, e, keys)) {
+			errs++;
+			continue;
+		}
+		c->s->ntargets++;
+		t->events = (1u << NEVENTS) - 1;
+		if ((v = ymap_get(e, "name")) == NULL) {
+			yerr(&c->y, e, "notify target needs a `name`");
+			errs++;
+		} else {
+			t->name = strdup(v->str);
+			for (j = 0; j + 1 < c->s->ntargets; j++)
+				if (strcmp(c->s->targets[j].name, v->str) ==
+				    0) {
+					yerr(&c->y, v,
+					    "duplicate notify target `%s`",
+					    v->str);
+					errs++;
+				}
+		}
+		if ((v = ymap_get(e, "url")) == NULL) {
+			yerr(&c->y, e, "notify target needs a `url`");
+			errs++;
+		} else if (check_url(c, v, v->str) < 0) {
+			errs++;
+		} else {
+			t->url = strdup(v->str);
+		}
+		if ((v = ymap_get(e, "format")) != NULL) {
+			if ((k = pick(c, v, notify_formats, 3, "format")) < 0)
+				errs++;
+			else
+				t->format = (enum notify_format)k;
+		}
+		if ((v = ymap_get(e, "secret_file")) != NULL)
+			t->secret_file = resolve(c, v->str);
+		if ((v = ymap_get(e, "events")) != NULL) {
+			t->events = 0;
+			for (j = 0; j < v->n; j++) {
+				if (v->v[j]->type != YN_SCALAR ||
+				    (k = pick(c, v->v[j], notify_events,
+				         NEVENTS, "event")) < 0) {
+					errs++;
+					continue;
+				}
+				t->events |= 1u << k;
+			}
+		}
+	}
+	return errs ? -1 : 0;
+}
+
+/* Walk a mapping whose keys are the next segment of field paths. */
+static void
+walk(struct sctx *c, const struct ynode *map, const char *prefix)
+{
+	const char *names[64];
+	size_t nn = 0, plen = strlen(prefix), i, j;
+
+	if (map->type != YN_MAP) {
+		yerr(&c->y, map, "`%s` must be a mapping", prefix);
+		return;
+	}
+	for (j = 0; j < NFIELDS; j++) {
+		const char *rest = fields[j].path + plen, *dot;
+		size_t k;
+
+		if (strncmp(fields[j].path, prefix, plen) != 0)
+			continue;
+		if (plen && *rest++ != '.')
+			continue;
+		dot = strchr(rest, '.');
+		for (k = 0; k < nn; k++)
+			if (strncmp(names[k], rest,
+			        dot ? (size_t)(dot - rest) : strlen(rest)) == 0)
+				break;
+		if (k == nn && nn < 64)
+			names[nn++] = rest;
+	}
+	for (i = 0; i < map->n; i++) {
+		const struct ynode *k = map->v[2 * i], *v = map->v[2 * i + 1];
+		char full[256];
+		int sub = 0;
+
+		snprintf(full, sizeof(full), "%s%s%s", prefix, plen ? "." : "",
+		    k->str);
+		if (plen == 0 && strcmp(k->str, "notify") == 0) {
+			load_notify(c, v);
+			continue;
+		}
+		for (j = 0; j < NFIELDS; j++) {
+			size_t fl = strlen(full);
+
+			if (strcmp(fields[j].path, full) == 0)
+				break;
+			if (strncmp(fields[j].path, full, fl) == 0 &&
+			    fields[j].path[fl] == '.')
+				sub = 1;
+		}
+		if (j < NFIELDS) {
+			c->seen[j] = 1;
+			set_field(c, &fields[j], v, NULL);
+		} else if (sub) {
+			walk(c, v, full);
+		} else {
+			char cand[64][64];
+			const char *cp[65];
+			size_t m;
+
+			for (m = 0; m < nn; m++) {
+				size_t l = strcspn(names[m], ".");
+
+				if (l >= 64)
+					l = 63;
+				memcpy(cand[m], names[m], l);
+				cand[m][l] = '\0';
+				cp[m] = cand[m];
+			}
+			if (plen == 0)
+				cp[m++] = "notify";
+			{
+				const char *s = ysuggest(k->str, cp, m);
+
+				if (s)
+					yerr(&c->y, k,
+					    "unknown key `%s`; did you mean "
+					    "`%s`?",
+					    full, s);
+				else
+					yerr(
+					    &c->y, k, "unknown key `%s`", full);
+			}
+		}
+	}
+}
+
+int
+settings_load_file(
+    const char *path, struct settings **out, struct cfg_diags *diags)
+{
+	struct cfg_diags local = { 0 };
+	struct sctx c;
+	struct ydoc doc = { 0 };
+	char *buf = NULL, *pc = NULL;
+	size_t len, j, nerr0;
+	struct settings *s;
+
+	*out = NULL;
+	if (diags == NULL)
+		diags = &local;
+	nerr0 = diags->nerrors;
+	memset(&c, 0, sizeof(c));
+	c.y.file = path;
+	c.y.diags = diags;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	c.s = s;
+	s->path = strdup(path);
+	if ((pc = strdup(path)) != NULL)
+		c.dir = dirname(pc);
+	if (cfg_read_file(path, &buf, &len, diags) < 0 ||
+	    ydoc_load(&doc, path, buf, len, diags) < 0)
+		goto fail;
+	if (doc.root == NULL || doc.root->type != YN_MAP) {
+		cfg_diag_add(
+		    diags, CFG_ERROR, path, 1, 1, "settings must be a mapping");
+		goto fail;
+	}
+	walk(&c, doc.root, "");
+	for (j = 0; j < NFIELDS; j++)
+		if (!c.seen[j] && fields[j].def)
+			set_field(&c, &fields[j], NULL, fields[j].def);
+	if (s->tenant == NULL)
+		cfg_diag_add(
+		    diags, CFG_ERROR, path, 1, 1, "missing `graph.tenant`");
+	if (s->client_id == NULL)
+		cfg_diag_add(
+		    diags, CFG_ERROR, path, 1, 1, "missing `graph.client_id`");
+	if (s->client_secret_file == NULL &&
+	    (s->client_cert_file == NULL || s->client_key_file == NULL))
+		cfg_diag_add(diags, CFG_ERROR, path, 1, 1,
+		    "need `graph.client_secret_file` or both "
+		    "`graph.client_certificate_file` and "
+		    "`graph.client_key_file`");
+	if ((s->client_cert_file == NULL) != (s->client_key_file == NULL))
+		cfg_diag_add(diags, CFG_ERROR, path, 1, 1,
+		    "`graph.client_certificate_file` and "
+		    "`graph.client_key_file` go together");
+	if (s->approver_token_file == NULL)
+		cfg_diag_add(diags, CFG_WARNING, path, 1, 1,
+		    "no `graph.approver_token_file`: approve/deny calls "
+		    "need a delegated token and will fail");
+	if (s->decision_base_url && !s->decision_secret_file)
+		cfg_diag_add(diags, CFG_ERROR, path, 1, 1,
+		    "`decision_links.base_url` needs "
+		    "`decision_links.secret_file`");
+	if (s->listen && !s->hook_secret_file)
+		cfg_diag_add(diags, CFG_WARNING, path, 1, 1,
+		    "`http.listen` without `http.hook_secret_file`: signed "
+		    "webhooks are refused");
+	if (diags->nerrors != nerr0)
+		goto fail;
+	ydoc_free(&doc);
+	free(buf);
+	free(pc);
+	cfg_diags_free(&local);
+	*out = s;
+	return 0;
+fail:
+	ydoc_free(&doc);
+	free(buf);
+	free(pc);
+	settings_free(s);
+	cfg_diags_free(&local);
+	return -1;
+}
+
+/* Normalized dump of the settings (names of secret files, never secrets). */
+char *
+settings_dump(const struct settings *s)
+{
+	struct sbuf b = { 0 };
+	size_t i, j;
+	char d[64];
+
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i < NFIELDS; i++) {
+		const void *v = (const char *)s + fields[i].off;
+
+		sb_printf(&b, "%s: ", fields[i].path);
+		switch (fields[i].type) {
+		case S_STR:
+		case S_URL:
+		case S_PATH:
+		case S_LISTEN:
+			if (*(char *const *)v)
+				sb_yaml_str(&b, *(char *const *)v);
+			else
+				sb_add(&b, "null");
+			break;
+		case S_DUR:
+			cfg_format_duration(*(const int64_t *)v, d, sizeof(d));
+			sb_add(&b, d);
+			break;
+		case S_UINT:
+			sb_printf(&b, "%u", *(const unsigned *)v);
+			break;
+		case S_BOOL:
+			sb_add(&b, *(const int *)v ? "true" : "false");
+			break;
+		case S_LOGLEVEL:
+			sb_add(&b, log_levels[*(const int *)v & 3]);
+			break;
+		case S_LOGFMT:
+			sb_add(&b, log_formats[*(const int *)v & 1]);
+			break;
+		}
+		sb_add(&b, "\n");
+	}
+	sb_add(&b, s->ntargets ? "notify:\n" : "notify: []\n");
+	for (i = 0; i < s->ntargets; i++) {
+		const struct notify_target *t = &s->targets[i];
+
+		sb_add(&b, "  - name: ");
+		sb_yaml_str(&b, t->name ? t->name : "");
+		sb_add(&b, "\n    url: ");
+		sb_yaml_str(&b, t->url ? t->url : "");
+		sb_printf(&b, "\n    format: %s\n    secret_file: ",
+		    notify_formats[t->format]);
+		if (t->secret_file)
+			sb_yaml_str(&b, t->secret_file);
+		else
+			sb_add(&b, "null");
+		sb_add(&b, "\n    events: [");
+		for (j = 0; j < NEVENTS; j++)
+			if (t->events & (1u << j))
+				sb_printf(&b, "%s%s",
+				    (t->events & ((1u << j) - 1)) ? ", " : "",
+				    notify_events[j]);
+		sb_add(&b, "]\n");
+	}
+	return sb_finish(&b);
+}
