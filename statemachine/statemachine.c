@@ -443,6 +443,10 @@ decision_guards(struct sm_ctx *c, int approve)
 		c->why = "requestor cannot approve own request";
 		return G_REFUSE;
 	}
+	if (approve && d->at < r->stage_started) {
+		c->why = "decision predates this stage";
+		return G_REFUSE;
+	}
 	if (approve) {
 		for (s = 0; s < r->stage && s < SM_MAX_STAGES; s++)
 			if (record_has(&r->record[s], &d->who)) {

@@ -58,6 +58,11 @@ static const struct gcase gcases[] = {
 	{ "self-approval, exact principal", .steps = {
 	    { AP(REQ), EXP(REFUSED, PENDING), .why = SELF },
 	    { DN(REQ), EXP(REFUSED, PENDING), .why = SELF } } },
+	{ "an approval made before the stage began does not count", .steps = {
+	    { AP(ALICE), EXP(OK, PENDING), .stage1 = 2 },
+	    { DEC(DECISION_APPROVE, BOB, 1, 1, 0, NOW - 1), EXP(REFUSED, PENDING),
+	      .why = "decision predates this stage" },
+	    { AP(BOB), EXP(OK, APPROVING) } } },
 	{ "not in the stage's eligible set", .steps = {
 	    { DEC(DECISION_APPROVE, ALICE, 0, 1, 0, NOW), EXP(REFUSED, PENDING),
 	      .why = "not an eligible approver" },

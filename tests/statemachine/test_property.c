@@ -129,7 +129,7 @@ struct shadow {
 	int denied;
 	uint32_t nstages, stage;
 	struct sm_stage_params params[SM_MAX_STAGES];
-	int64_t deadline;
+	int64_t deadline, stage_started;
 	struct {
 		uint32_t n;
 		struct sm_principal who[SHADOW_ACC];
@@ -159,6 +159,7 @@ shadow_start_stage(struct shadow *sh, int64_t now)
 {
 	int64_t d = sh->params[sh->stage].deny_after;
 
+	sh->stage_started = now;
 	sh->deadline = d > 0 ? now + d : 0;
 }
 
@@ -191,6 +192,8 @@ shadow_approval(struct shadow *sh, const struct sm_decision *d, int64_t now)
 	if (!d->in_stage_set || (d->who.id[0] == '\0' && d->who.upn[0] == '\0'))
 		bad = 1;
 	if (sh->deadline != 0 && d->at >= sh->deadline)
+		bad = 1;
+	if (d->at < sh->stage_started)
 		bad = 1;
 	if (sh->params[s].justification_required && !d->has_justification)
 		bad = 1;
@@ -331,7 +334,7 @@ random_event(struct shadow *sh, const struct sm_request *r, int64_t *now)
 		ev.u.decision.in_stage_set = chance(90);
 		ev.u.decision.has_justification = chance(85);
 		ev.u.decision.via_graph = chance(3);
-		ev.u.decision.at = *now - rn(600);
+		ev.u.decision.at = *now - (chance(80) ? rn(30) : rn(600));
 		if (sh->deadline != 0 && chance(10))
 			ev.u.decision.at = sh->deadline - 1 + rn(3);
 		break;

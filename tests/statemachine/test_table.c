@@ -401,7 +401,28 @@ test_transitions_bad_input(void)
 	bad = r;
 	bad.record[0].napprovals = SM_MAX_APPROVALS + 1;
 	CU_ASSERT_EQUAL(sm_step(&bad, &ev, T0, &next, &fx, &why), SM_INVALID);
+	/* The final re-check refuses what slipped past the guards: stored
+	 * records naming the requestor, or an unknown requestor. */
+	bad = r;
+	bad.stage = 1;
+	bad.record[0].napprovals = 1;
+	bad.record[0].approvers[0] = who_tab[W_REQ_UPN];
+	ev = ev_decision(SM_E_DECISION_APPROVE, W_BOB, 1, 1, 0, T0 + 5);
+	CU_ASSERT_EQUAL(
+	    sm_step(&bad, &ev, T0 + 5, &next, &fx, &why), SM_REFUSED);
+	CU_ASSERT_STRING_EQUAL(why, "approval not justified");
+	CU_ASSERT_EQUAL(fx.n, 0);
+	bad.record[0].approvers[0] = who_tab[W_ALICE];
+	CU_ASSERT_EQUAL(sm_step(&bad, &ev, T0 + 5, &next, &fx, &why), SM_OK);
+	CU_ASSERT_EQUAL(next.state, SM_S_APPROVING);
+	bad = mk_state(SM_S_EVALUATING);
+	memset(&bad.requestor, 0, sizeof(bad.requestor));
+	ev = ev_default(SM_E_VERDICT_APPROVE, &bad);
+	CU_ASSERT_EQUAL(sm_step(&bad, &ev, T0, &next, &fx, &why), SM_REFUSED);
+	CU_ASSERT_STRING_EQUAL(why, "approval not justified");
+
 	/* APPROVING without a matched rule or quorum is not believed. */
+	ev = ev_default(SM_E_DECISION_APPROVE, &r);
 	bad = r;
 	bad.state = SM_S_APPROVING;
 	ev.kind = SM_E_RESULT_OK;
