@@ -157,47 +157,18 @@ name_at(const char *const *tab, size_t n, long i)
 	return tab[i];
 }
 
-const char *
-sm_state_name(enum sm_state s)
-{
-	return name_at(state_names, SM_S_MAX, (long)s);
-}
-
-const char *
-sm_event_name(enum sm_event_kind e)
-{
-	return name_at(event_names, SM_E_MAX, (long)e);
-}
-
-const char *
-sm_effect_name(enum sm_effect_kind f)
-{
-	return name_at(effect_names, SM_F_MAX, (long)f);
-}
-
-const char *
-sm_timer_name(enum sm_timer_kind t)
-{
-	return name_at(timer_names, SM_T_MAX, (long)t);
-}
-
-const char *
-sm_notify_name(enum sm_notify_kind n)
-{
-	return name_at(notify_names, SM_N_MAX, (long)n);
-}
-
-const char *
-sm_reason_name(enum sm_reason r)
-{
-	return name_at(reason_names, SM_R_MAX, (long)r);
-}
-
-const char *
-sm_result_name(enum sm_result r)
-{
-	return name_at(result_names, SM_RESULT_MAX, (long)r);
-}
+/* The sm_*_name() accessors declared in statemachine.h. */
+/* clang-format off */
+#define NAME_FN(fn, type, tab, max) \
+	const char *fn(type v) { return name_at(tab, max, (long)v); }
+NAME_FN(sm_state_name, enum sm_state, state_names, SM_S_MAX)
+NAME_FN(sm_event_name, enum sm_event_kind, event_names, SM_E_MAX)
+NAME_FN(sm_effect_name, enum sm_effect_kind, effect_names, SM_F_MAX)
+NAME_FN(sm_timer_name, enum sm_timer_kind, timer_names, SM_T_MAX)
+NAME_FN(sm_notify_name, enum sm_notify_kind, notify_names, SM_N_MAX)
+NAME_FN(sm_reason_name, enum sm_reason, reason_names, SM_R_MAX)
+NAME_FN(sm_result_name, enum sm_result, result_names, SM_RESULT_MAX)
+/* clang-format on */
 
 int
 sm_state_from_name(const char *name)
