@@ -1,0 +1,553 @@
+/*
+ * approvald core, end to end on loopback over HTTPS with verification on:
+ * the real approvald against the real graph-emulator, asserting on the
+ * emulator's ground truth (what Graph actually saw).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cu.h"
+#include "harness.h"
+
+#define NSEED 6
+
+static const char *const seed_files[NSEED] = {
+	"permissions-request-aws-policy.json",
+	"permissions-request-aws-action.json",
+	"permissions-request-azure-action.json",
+	"permissions-request-azure-role.json",
+	"permissions-request-gcp-action.json",
+	"permissions-request-gcp-role.json",
+};
+
+struct seed {
+	char *id;
+	enum verdict_kind expect;
+	const char *expect_state; /* state when settled */
+};
+
+static char policy_path[600];
+static char fixture_path[600];
+
+static const char *
+req_path(const char *name)
+{
+	static char buf[700];
+
+	snprintf(buf, sizeof(buf), "%s/examples/requests/%s",
+	    getenv("APPROVALD_SOURCE_DIR") ? getenv("APPROVALD_SOURCE_DIR") :
+					     SOURCE_DIR,
+	    name);
+	return buf;
+}
+
+/* What the example policy decides for a fixture: the oracle. */
+static enum verdict_kind
+expected_verdict(const char *file)
+{
+	struct policy *p = NULL;
+	struct cfg_diags dg;
+	struct request r;
+	struct verdict v;
+	char *text = cu_slurp(file, NULL), *err = NULL;
+
+	memset(&dg, 0, sizeof(dg));
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_FATAL(text != NULL);
+	CU_ASSERT_FATAL(policy_load_file(policy_path, &p, &dg) == 0);
+	CU_ASSERT_FATAL(request_from_json(text, strlen(text),
+			    REQ_SRC_PERMISSIONS, &r, &err) == 0);
+	policy_evaluate(p, &r, (int64_t)time(NULL), NULL, NULL, &v, NULL);
+	request_free(&r);
+	policy_free(p);
+	cfg_diags_free(&dg);
+	free(text);
+	return v.kind;
+}
+
+static const char *
+settled_state(enum verdict_kind k)
+{
+	switch (k) {
+	case VERDICT_APPROVE:
+		return "approved";
+	case VERDICT_REJECT:
+		return "rejected";
+	case VERDICT_STAGES:
+		return "pending";
+	default:
+		return "ignored";
+	}
+}
+
+static int
+setup(void)
+{
+	snprintf(policy_path, sizeof(policy_path), "%s",
+	    cu_srcpath("examples/policy.yaml"));
+	snprintf(fixture_path, sizeof(fixture_path), "%s",
+	    cu_srcpath("examples/demo-tenant.json"));
+	return 0;
+}
+
+struct settle {
+	struct ad *a;
+	struct seed *s;
+	size_t n;
+};
+
+/* Every seed request reached its settled state (approved may complete). */
+static int
+all_settled(void *arg)
+{
+	struct settle *st = arg;
+	char key[256], *state;
+	size_t i;
+	int ok = 1;
+
+	for (i = 0; i < st->n && ok; i++) {
+		snprintf(key, sizeof(key), "permissions:%s", st->s[i].id);
+		state = ad_state(st->a, key);
+		ok = state != NULL &&
+		    (strcmp(state, st->s[i].expect_state) == 0 ||
+			(strcmp(st->s[i].expect_state, "approved") == 0 &&
+			    strcmp(state, "completed") == 0));
+		free(state);
+	}
+	return ok;
+}
+
+/* Exactly one matching Graph decision per decided request, none else. */
+static void
+assert_truth(struct emu *e, struct seed *s, size_t n)
+{
+	size_t i;
+	int ap, dn, cn, want_total = 0;
+
+	for (i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL_FATAL(emu_truth_counts(e, s[i].id, &ap, &dn,
+					  &cn), 0);
+		CU_ASSERT_EQUAL(ap, s[i].expect == VERDICT_APPROVE ? 1 : 0);
+		CU_ASSERT_EQUAL(dn, s[i].expect == VERDICT_REJECT ? 1 : 0);
+		CU_ASSERT_EQUAL(cn, 0);
+		want_total += (s[i].expect == VERDICT_APPROVE ||
+		    s[i].expect == VERDICT_REJECT);
+	}
+	CU_ASSERT_EQUAL(emu_truth_total(e), want_total);
+}
+
+static void
+create_seeds(struct emu *e, struct seed *s)
+{
+	size_t i;
+
+	for (i = 0; i < NSEED; i++) {
+		s[i].expect = expected_verdict(req_path(seed_files[i]));
+		s[i].expect_state = settled_state(s[i].expect);
+		s[i].id = emu_create(e, "alex@contoso.com",
+		    req_path(seed_files[i]));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(s[i].id);
+	}
+}
+
+static void
+free_seeds(struct seed *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(s[i].id);
+}
+
+/* The example policy must exercise approve, reject and a non-decision. */
+static void
+test_oracle_covers_kinds(void)
+{
+	int seen[VERDICT_MAX] = { 0 };
+	size_t i;
+
+	for (i = 0; i < NSEED; i++)
+		seen[expected_verdict(req_path(seed_files[i]))]++;
+	CU_ASSERT(seen[VERDICT_APPROVE] >= 1);
+	CU_ASSERT(seen[VERDICT_REJECT] >= 1);
+	CU_ASSERT(seen[VERDICT_STAGES] + seen[VERDICT_IGNORE] >= 1);
+}
+
+static void
+test_flow(void)
+{
+	struct emu e;
+	struct ad a;
+	struct seed s[NSEED];
+	struct settle st = { &a, s, NSEED };
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	create_seeds(&e, s);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, NULL) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT(h_until(all_settled, &st, 30000) == 0);
+	assert_truth(&e, s, NSEED);
+	/* A clean stop exits 0. */
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free_seeds(s, NSEED);
+	emu_stop(&e);
+}
+
+/* Crash at a labelled step, restart, and nothing is lost or doubled. */
+static void
+crash_at(const char *label, int second_label)
+{
+	struct emu e;
+	struct ad a;
+	struct seed s[NSEED];
+	struct settle st = { &a, s, NSEED };
+	int status;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	create_seeds(&e, s);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, NULL) == 0);
+	snprintf(a.extra_env, sizeof(a.extra_env), "APPROVALD_CRASH_AT=%s:1",
+	    second_label ? "intent-committed" : label);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	status = h_wait_exit(&a.p, 30000);
+	CU_ASSERT(status != -1 && WIFSIGNALED(status) &&
+	    WTERMSIG(status) == SIGKILL);
+	if (second_label) {
+		/* The restart dies in the middle of reconciling. */
+		snprintf(a.extra_env, sizeof(a.extra_env),
+		    "APPROVALD_CRASH_AT=%s:1", label);
+		CU_ASSERT_FATAL(ad_start(&a) == 0);
+		status = h_wait_exit(&a.p, 30000);
+		CU_ASSERT(status != -1 && WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGKILL);
+	}
+	a.extra_env[0] = '\0';
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT(h_until(all_settled, &st, 30000) == 0);
+	assert_truth(&e, s, NSEED);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free_seeds(s, NSEED);
+	emu_stop(&e);
+}
+
+static void
+test_crash_intent_committed(void)
+{
+	crash_at("intent-committed", 0);
+}
+
+static void
+test_crash_patch_sent(void)
+{
+	crash_at("patch-sent", 0);
+}
+
+static void
+test_crash_reply_received(void)
+{
+	crash_at("reply-received", 0);
+}
+
+static void
+test_crash_mid_reconcile(void)
+{
+	crash_at("reconcile", 1);
+}
+
+/* One fault on the approval PATCH path, then the same assertions. */
+static void
+fault_case(const char *fault, const char *extra_yaml)
+{
+	struct emu e;
+	struct ad a;
+	struct seed s[NSEED];
+	struct settle st = { &a, s, NSEED };
+	struct json_object *o;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(emu_fault(&e, fault) == 0);
+	create_seeds(&e, s);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, extra_yaml) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT(h_until(all_settled, &st, 60000) == 0);
+	assert_truth(&e, s, NSEED);
+	/* Still running and answering. */
+	o = ad_ctl(&a, "status");
+	CU_ASSERT_PTR_NOT_NULL(o);
+	json_object_put(o);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free_seeds(s, NSEED);
+	emu_stop(&e);
+}
+
+#define STEPS_GLOB                                                       \
+	"/beta/identityGovernance/permissionsManagement/"               \
+	"scheduledPermissionsApprovals/*/steps/*"
+#define CHANGES_GLOB                                                     \
+	"/beta/identityGovernance/permissionsManagement/"               \
+	"permissionsRequestChanges*"
+
+static void
+test_fault_patch_500(void)
+{
+	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+		   "\",\"kind\":\"status\",\"status\":500,\"count\":2}",
+	    NULL);
+}
+
+static void
+test_fault_patch_503_retry_after(void)
+{
+	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+		   "\",\"kind\":\"status\",\"status\":503,"
+		   "\"retryAfter\":\"0.5\",\"count\":2}",
+	    NULL);
+}
+
+static void
+test_fault_patch_429(void)
+{
+	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+		   "\",\"kind\":\"status\",\"status\":429,"
+		   "\"retryAfter\":\"1.5\",\"count\":1}",
+	    NULL);
+}
+
+static void
+test_fault_patch_reset(void)
+{
+	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+		   "\",\"kind\":\"reset\",\"count\":2}",
+	    NULL);
+}
+
+static void
+test_fault_patch_applied_then_reset(void)
+{
+	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+		   "\",\"kind\":\"apply_then_reset\",\"count\":2}",
+	    NULL);
+}
+
+static void
+test_fault_patch_409(void)
+{
+	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+		   "\",\"kind\":\"status\",\"status\":409,\"count\":1}",
+	    NULL);
+}
+
+static void
+test_fault_patch_slow(void)
+{
+	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+		   "\",\"kind\":\"delay\",\"delayMs\":3000,\"count\":1}",
+	    NULL);
+}
+
+static void
+test_fault_changes_truncated(void)
+{
+	fault_case("{\"method\":\"GET\",\"path\":\"" CHANGES_GLOB
+		   "\",\"kind\":\"truncate\",\"count\":2}",
+	    NULL);
+}
+
+static void
+test_fault_changes_malformed(void)
+{
+	fault_case("{\"method\":\"GET\",\"path\":\"" CHANGES_GLOB
+		   "\",\"kind\":\"malformed\",\"count\":2}",
+	    NULL);
+}
+
+static void
+test_fault_changes_500(void)
+{
+	fault_case("{\"method\":\"GET\",\"path\":\"" CHANGES_GLOB
+		   "\",\"kind\":\"status\",\"status\":500,\"count\":3}",
+	    NULL);
+}
+
+static void
+test_fault_token_401(void)
+{
+	fault_case("{\"method\":\"GET\",\"path\":\"" CHANGES_GLOB
+		   "\",\"kind\":\"status\",\"status\":401,\"count\":1}",
+	    NULL);
+}
+
+/* A human approved in Entra before approvald saw the request. */
+static void
+test_decided_elsewhere(void)
+{
+	struct emu e;
+	struct ad a;
+	struct seed s[NSEED];
+	struct settle st = { &a, s, NSEED };
+	struct json_object *o, *v, *steps, *step;
+	char path[512], body[256], *tok = NULL;
+	long status;
+	size_t i;
+	int ap, dn, cn;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	create_seeds(&e, s);
+	/* Morgan denies every request in Entra first. */
+	o = emu_json(&e, "POST", "/_emulator/token",
+	    "{\"user\":\"morgan@contoso.com\"}", &status);
+	CU_ASSERT_FATAL(o != NULL && json_object_object_get_ex(o,
+					 "access_token", &v));
+	tok = strdup(json_object_get_string(v));
+	json_object_put(o);
+	for (i = 0; i < NSEED; i++) {
+		char url[700], *resp = NULL;
+
+		snprintf(path, sizeof(path),
+		    "/beta/identityGovernance/permissionsManagement/"
+		    "scheduledPermissionsApprovals/%s/steps",
+		    s[i].id);
+		snprintf(url, sizeof(url), "%s%s", e.url, path);
+		CU_ASSERT_EQUAL(h_http(e.ca, "GET", url, tok, NULL, &resp), 200);
+		o = resp ? json_tokener_parse(resp) : NULL;
+		free(resp);
+		CU_ASSERT_FATAL(o != NULL &&
+		    json_object_object_get_ex(o, "value", &steps) &&
+		    json_object_array_length(steps) >= 1);
+		step = json_object_array_get_idx(steps, 0);
+		json_object_object_get_ex(step, "id", &v);
+		snprintf(url, sizeof(url), "%s%s/%s", e.url, path,
+		    json_object_get_string(v));
+		snprintf(body, sizeof(body),
+		    "{\"reviewResult\":\"Deny\",\"justification\":\"no\"}");
+		CU_ASSERT_EQUAL(h_http(e.ca, "PATCH", url, tok, body, NULL),
+		    204);
+		json_object_put(o);
+		s[i].expect_state = "rejected";
+	}
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, NULL) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT(h_until(all_settled, &st, 30000) == 0);
+	/* Graph saw only Morgan's decisions: approvald sent none. */
+	for (i = 0; i < NSEED; i++) {
+		CU_ASSERT_EQUAL(emu_truth_counts(&e, s[i].id, &ap, &dn, &cn),
+		    0);
+		CU_ASSERT_EQUAL(ap, 0);
+		CU_ASSERT_EQUAL(dn, 1);
+	}
+	CU_ASSERT_EQUAL(emu_truth_total(&e), NSEED);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free(tok);
+	free_seeds(s, NSEED);
+	emu_stop(&e);
+}
+
+/* Secrets never appear in any log or in the state file. */
+static void
+test_secret_canary(void)
+{
+	struct emu e;
+	struct ad a;
+	struct seed s[NSEED];
+	struct settle st = { &a, s, NSEED };
+	char path[700], *secret, *refresh, *text;
+	const char *files[] = { "approvald.log", "state.db", "state.db-wal",
+		"approvald.yaml" };
+	size_t i, len;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	create_seeds(&e, s);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, NULL) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT(h_until(all_settled, &st, 30000) == 0);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	snprintf(path, sizeof(path), "%s/client-secret", a.dir);
+	secret = cu_slurp(path, NULL);
+	snprintf(path, sizeof(path), "%s/approver-token", a.dir);
+	refresh = cu_slurp(path, NULL);
+	CU_ASSERT_FATAL(secret != NULL && refresh != NULL &&
+	    strlen(secret) >= 8 && strlen(refresh) >= 8);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", a.dir, files[i]);
+		if ((text = cu_slurp(path, &len)) == NULL)
+			continue;
+		CU_ASSERT_PTR_NULL(memmem(text, len, secret, strlen(secret)));
+		CU_ASSERT_PTR_NULL(memmem(text, len, refresh, strlen(refresh)));
+		free(text);
+	}
+	free(secret);
+	free(refresh);
+	free_seeds(s, NSEED);
+	emu_stop(&e);
+}
+
+/* A second daemon on the same state file refuses to start. */
+static void
+test_single_instance(void)
+{
+	struct emu e;
+	struct ad a, b;
+	int status;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, NULL) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT(ad_wait_ready(&a, 20000) == 0);
+	b = a;
+	memset(&b.p, 0, sizeof(b.p));
+	snprintf(b.p.log, sizeof(b.p.log), "%s", a.p.log);
+	CU_ASSERT_FATAL(ad_start(&b) == 0);
+	status = h_wait_exit(&b.p, 10000);
+	CU_ASSERT(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) != 0);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	emu_stop(&e);
+}
+
+static const struct cu_test flow_tests[] = {
+	{ "oracle covers approve, reject, no decision",
+	    test_oracle_covers_kinds },
+	{ "seed requests flow to their verdicts, once", test_flow },
+	{ "decided in Entra first: recorded, not acted on",
+	    test_decided_elsewhere },
+	{ "second daemon on the same state refuses", test_single_instance },
+	{ "secrets never in logs or state", test_secret_canary },
+	{ NULL, NULL },
+};
+
+static const struct cu_test crash_tests[] = {
+	{ "after intent commit", test_crash_intent_committed },
+	{ "after PATCH sent, before reply", test_crash_patch_sent },
+	{ "after reply, before commit", test_crash_reply_received },
+	{ "mid-reconcile", test_crash_mid_reconcile },
+	{ NULL, NULL },
+};
+
+static const struct cu_test fault_tests[] = {
+	{ "PATCH 500", test_fault_patch_500 },
+	{ "PATCH 503 with Retry-After", test_fault_patch_503_retry_after },
+	{ "PATCH 429 with fractional Retry-After", test_fault_patch_429 },
+	{ "PATCH reset", test_fault_patch_reset },
+	{ "PATCH applied, answer reset", test_fault_patch_applied_then_reset },
+	{ "PATCH 409", test_fault_patch_409 },
+	{ "PATCH slow", test_fault_patch_slow },
+	{ "changes truncated", test_fault_changes_truncated },
+	{ "changes malformed", test_fault_changes_malformed },
+	{ "changes 500", test_fault_changes_500 },
+	{ "401 forces one token refresh", test_fault_token_401 },
+	{ NULL, NULL },
+};
+
+const struct cu_suite cu_suites[] = {
+	{ "flow", setup, NULL, flow_tests },
+	{ "crash", setup, NULL, crash_tests },
+	{ "faults", setup, NULL, fault_tests },
+	{ NULL, NULL, NULL, NULL },
+};

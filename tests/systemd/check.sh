@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# systemd unit checks: `systemd-analyze verify` clean and
+# `systemd-analyze security --offline=yes` exposure <= 1.5.
+set -euo pipefail
+src=$1 bin=$2
+if ! command -v systemd-analyze >/dev/null; then
+	echo "systemd-analyze not present: unit checks skipped"
+	exit 0
+fi
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+sed "s|/usr/bin/approvald|$bin|g" "$src/systemd/approvald.service" >"$dir/approvald.service"
+out=$(systemd-analyze verify "$dir/approvald.service" 2>&1 || true)
+if [ -n "$out" ]; then
+	echo "systemd-analyze verify:"; echo "$out"; exit 1
+fi
+line=$(systemd-analyze security --offline=yes "$dir/approvald.service" 2>&1 | grep 'Overall exposure level')
+echo "$line"
+level=$(echo "$line" | sed -E 's/.*: ([0-9]+\.[0-9]+).*/\1/')
+awk -v l="$level" 'BEGIN { exit !(l <= 1.5) }' || { echo "exposure $level > 1.5"; exit 1; }
+echo "1 passed, 0 failed"
