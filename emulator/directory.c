@@ -1,0 +1,181 @@
+/* Directory reads: users, managers, groups and (transitive) members. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu.h"
+
+static void
+set_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(
+	    o, k, v != NULL ? json_object_new_string(v) : NULL);
+}
+
+static json_object *
+user_json(const struct user *u, bool typed)
+{
+	json_object *o = json_object_new_object();
+
+	if (typed)
+		set_str(o, "@odata.type", "#microsoft.graph.user");
+	set_str(o, "id", u->id);
+	set_str(o, "displayName", u->name);
+	set_str(o, "userPrincipalName", u->upn);
+	set_str(o, "mail", u->mail != NULL ? u->mail : u->upn);
+	set_str(o, "jobTitle", u->job_title);
+	json_object_object_add(o, "businessPhones", json_object_new_array());
+	return o;
+}
+
+static json_object *
+group_json(const struct group *g, bool typed)
+{
+	json_object *o = json_object_new_object();
+
+	if (typed)
+		set_str(o, "@odata.type", "#microsoft.graph.group");
+	set_str(o, "id", g->id);
+	set_str(o, "displayName", g->name);
+	set_str(o, "description", g->description);
+	json_object_object_add(
+	    o, "securityEnabled", json_object_new_boolean(true));
+	return o;
+}
+
+static void
+not_found(struct call *c, const char *what)
+{
+	call_error(c, 404, "Request_ResourceNotFound",
+	    "Resource '%s' does not exist or one of its queried "
+	    "reference-property objects are not present.",
+	    what);
+}
+
+static void
+get_user(struct call *c, char **caps)
+{
+	const struct user *u = store_user(c->emu, caps[0]);
+
+	if (u == NULL)
+		not_found(c, caps[0]);
+	else
+		call_reply(c, 200, user_json(u, false));
+}
+
+static void
+get_me(struct call *c, char **caps)
+{
+	if (!call_require_delegated(c))
+		return;
+	call_reply(c, 200, user_json(c->user, false));
+}
+
+static void
+get_manager(struct call *c, char **caps)
+{
+	const struct user *u = store_user(c->emu, caps[0]), *m;
+
+	if (u == NULL) {
+		not_found(c, caps[0]);
+		return;
+	}
+	if (u->manager_id == NULL ||
+	    (m = store_user(c->emu, u->manager_id)) == NULL) {
+		not_found(c, "manager");
+		return;
+	}
+	call_reply(c, 200, user_json(m, true));
+}
+
+static void
+get_group(struct call *c, char **caps)
+{
+	const struct group *g = store_group(c->emu, caps[0]);
+
+	if (g == NULL)
+		not_found(c, caps[0]);
+	else
+		call_reply(c, 200, group_json(g, false));
+}
+
+static void
+members_page(struct call *c, const char **ids, size_t n)
+{
+	json_object *o, *a;
+	const struct user *u;
+	const struct group *g;
+	size_t skip, i, k = 0;
+	char *link;
+	int top;
+
+	if (call_top(c, &top) < 0 || call_skiptoken(c, &skip) < 0)
+		return;
+	o = json_object_new_object();
+	a = json_object_new_array();
+	for (i = skip; i < n && k < (size_t)top; i++, k++) {
+		if ((u = store_user(c->emu, ids[i])) != NULL)
+			json_object_array_add(a, user_json(u, true));
+		else if ((g = store_group(c->emu, ids[i])) != NULL)
+			json_object_array_add(a, group_json(g, true));
+		else {
+			json_object *x = json_object_new_object();
+
+			set_str(x, "@odata.type",
+			    "#microsoft.graph.directoryObject");
+			set_str(x, "id", ids[i]);
+			json_object_array_add(a, x);
+		}
+	}
+	json_object_object_add(o, "value", a);
+	if (i < n) {
+		link = call_next_link(c, i);
+		set_str(o, "@odata.nextLink", link);
+		free(link);
+	}
+	call_reply(c, 200, o);
+}
+
+static void
+get_members(struct call *c, char **caps)
+{
+	const struct group *g = store_group(c->emu, caps[0]);
+
+	if (g == NULL) {
+		not_found(c, caps[0]);
+		return;
+	}
+	members_page(c, (const char **)g->members, g->nmembers);
+}
+
+static void
+get_transitive(struct call *c, char **caps)
+{
+	const struct group *g = store_group(c->emu, caps[0]);
+	const char **ids;
+	size_t n;
+
+	if (g == NULL) {
+		not_found(c, caps[0]);
+		return;
+	}
+	ids = store_transitive(c->emu, g, &n);
+	members_page(c, ids, n);
+	free(ids);
+}
+
+const struct route dir_routes[] = {
+	{ "v1.0/me", M_GET, get_me },
+	{ "v1.0/users/*", M_GET, get_user },
+	{ "v1.0/users/*/manager", M_GET, get_manager },
+	{ "v1.0/groups/*", M_GET, get_group },
+	{ "v1.0/groups/*/members", M_GET, get_members },
+	{ "v1.0/groups/*/transitiveMembers", M_GET, get_transitive },
+	{ "beta/me", M_GET, get_me },
+	{ "beta/users/*", M_GET, get_user },
+	{ "beta/users/*/manager", M_GET, get_manager },
+	{ "beta/groups/*", M_GET, get_group },
+	{ "beta/groups/*/members", M_GET, get_members },
+	{ "beta/groups/*/transitiveMembers", M_GET, get_transitive },
+	{ NULL, 0, NULL },
+};

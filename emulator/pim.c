@@ -1,0 +1,463 @@
+/*
+ * PIM for Groups: assignmentScheduleRequests and assignmentApprovals
+ * (v1.0 "stages", beta "steps").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "emu.h"
+
+#define PIM1 "v1.0/identityGovernance/privilegedAccess/group/"
+#define PIMB "beta/identityGovernance/privilegedAccess/group/"
+
+static const char *const pim_status[RS_MAX] = {
+	[RS_PENDING_APPROVAL] = "PendingApproval",
+	[RS_GRANTED] = "Granted",
+	[RS_PROVISIONED] = "Provisioned",
+	[RS_REVOKED] = "Revoked",
+	[RS_DENIED] = "Denied",
+	[RS_PIM_CANCELED] = "Canceled",
+};
+
+static const char *const actions[] = { "adminAssign", "adminUpdate",
+	"adminRemove", "selfActivate", "selfDeactivate", "adminExtend",
+	"adminRenew", "selfExtend", "selfRenew", NULL };
+
+static const char *
+jstr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, k, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void
+set_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(
+	    o, k, v != NULL ? json_object_new_string(v) : NULL);
+}
+
+static void
+set_now(struct emu *e, json_object *o, const char *k)
+{
+	char iso[40];
+
+	clock_iso(emu_now(e), iso);
+	set_str(o, k, iso);
+}
+
+void
+pim_sync(struct emu *e, struct req *r)
+{
+	set_str(r->obj, "status", pim_status[r->state]);
+	if (r->state != RS_PENDING_APPROVAL && r->state != RS_GRANTED)
+		set_now(e, r->obj, "completedDateTime");
+}
+
+/* Move to Provisioned and schedule the expiry. */
+static void
+provision(struct emu *e, struct req *r)
+{
+	int64_t now = emu_now(e), begin = r->start > now ? r->start : now;
+
+	r->state = RS_PROVISIONED;
+	pim_sync(e, r);
+	req_schedule(e, r, r->duration > 0 ? begin + r->duration : 0);
+}
+
+void
+pim_due(struct emu *e, struct req *r)
+{
+	switch (r->state) {
+	case RS_GRANTED:
+		provision(e, r);
+		break;
+	case RS_PROVISIONED:
+		r->state = RS_REVOKED;
+		pim_sync(e, r);
+		break;
+	default:
+		break;
+	}
+}
+
+static const char *
+check_schedule(json_object *s, const char *action, int64_t *start, int64_t *dur)
+{
+	json_object *exp, *v;
+	const char *t;
+	int64_t end;
+
+	*start = *dur = 0;
+	if (s == NULL || !json_object_is_type(s, json_type_object)) {
+		if (strstr(action, "Remove") != NULL ||
+		    strstr(action, "Deactivate") != NULL)
+			return NULL;
+		return "The property 'scheduleInfo' is required.";
+	}
+	if (json_object_object_get_ex(s, "recurrence", &v) && v != NULL)
+		return "Recurring schedules are not supported.";
+	if (json_object_object_get_ex(s, "startDateTime", &v) && v != NULL &&
+	    (!json_object_is_type(v, json_type_string) ||
+	        clock_parse_iso(json_object_get_string(v), start) < 0))
+		return "scheduleInfo.startDateTime is not a valid "
+		       "DateTimeOffset.";
+	if (!json_object_object_get_ex(s, "expiration", &exp) || exp == NULL)
+		return NULL;
+	if (!json_object_is_type(exp, json_type_object))
+		return "scheduleInfo.expiration must be an object.";
+	t = jstr(exp, "type");
+	if (t != NULL && strcmp(t, "notSpecified") != 0 &&
+	    strcmp(t, "noExpiration") != 0 && strcmp(t, "afterDateTime") != 0 &&
+	    strcmp(t, "afterDuration") != 0)
+		return "scheduleInfo.expiration.type is not a known value.";
+	if (json_object_object_get_ex(exp, "duration", &v) && v != NULL &&
+	    (!json_object_is_type(v, json_type_string) ||
+	        clock_parse_duration(json_object_get_string(v), dur) < 0))
+		return "scheduleInfo.expiration.duration is not a valid ISO "
+		       "8601 "
+		       "duration.";
+	if (t != NULL && strcmp(t, "afterDuration") == 0 && *dur == 0)
+		return "scheduleInfo.expiration.duration is required for "
+		       "afterDuration.";
+	if (json_object_object_get_ex(exp, "endDateTime", &v) && v != NULL) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    clock_parse_iso(json_object_get_string(v), &end) < 0)
+			return "scheduleInfo.expiration.endDateTime is not a "
+			       "valid DateTimeOffset.";
+		if (*dur == 0)
+			*dur = end - (*start ? *start : clock_real_ticks());
+		if (*dur <= 0)
+			return "scheduleInfo.expiration.endDateTime is in the "
+			       "past.";
+	} else if (t != NULL && strcmp(t, "afterDateTime") == 0)
+		return "scheduleInfo.expiration.endDateTime is required for "
+		       "afterDateTime.";
+	return NULL;
+}
+
+struct req *
+pim_create_quiet(struct emu *e, json_object *body, const char *requestor_id,
+    bool is_app, char *err, size_t errlen)
+{
+	static const char *const allowed[] = { "accessId", "principalId",
+		"groupId", "action", "scheduleInfo", "justification",
+		"customData", "ticketInfo", "isValidationOnly",
+		"targetScheduleId", "@odata.type", NULL };
+	const char *access, *principal, *gid, *action, *msg;
+	const struct group *g;
+	json_object *v, *by, *who;
+	int64_t start, dur;
+	struct req *r;
+	char iso[40], tsid[200];
+	int i;
+
+	json_object_object_foreach(body, key, val)
+	{
+		(void)val;
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(allowed[i], key) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			snprintf(err, errlen,
+			    "The property '%s' does not exist on type "
+			    "'microsoft.graph."
+			    "privilegedAccessGroupAssignmentScheduleRequest'.",
+			    key);
+			return NULL;
+		}
+	}
+	access = jstr(body, "accessId");
+	principal = jstr(body, "principalId");
+	gid = jstr(body, "groupId");
+	action = jstr(body, "action");
+	if (access == NULL || principal == NULL || gid == NULL ||
+	    action == NULL) {
+		snprintf(err, errlen,
+		    "The properties accessId, principalId, "
+		    "groupId and action are required.");
+		return NULL;
+	}
+	if (strcmp(access, "member") != 0 && strcmp(access, "owner") != 0) {
+		snprintf(err, errlen, "accessId must be 'member' or 'owner'.");
+		return NULL;
+	}
+	for (i = 0; actions[i] != NULL; i++)
+		if (strcmp(actions[i], action) == 0)
+			break;
+	if (actions[i] == NULL) {
+		snprintf(
+		    err, errlen, "action '%s' is not a known value.", action);
+		return NULL;
+	}
+	if ((g = store_group(e, gid)) == NULL) {
+		snprintf(err, errlen, "The group '%s' was not found.", gid);
+		return NULL;
+	}
+	if (store_user(e, principal) == NULL &&
+	    store_group(e, principal) == NULL) {
+		snprintf(err, errlen, "The principal '%s' was not found.",
+		    principal);
+		return NULL;
+	}
+	v = NULL;
+	json_object_object_get_ex(body, "scheduleInfo", &v);
+	if ((msg = check_schedule(v, action, &start, &dur)) != NULL) {
+		snprintf(err, errlen, "%s", msg);
+		return NULL;
+	}
+	if (json_object_object_get_ex(body, "justification", &v) && v != NULL &&
+	    !json_object_is_type(v, json_type_string)) {
+		snprintf(err, errlen, "justification must be a string.");
+		return NULL;
+	}
+	if ((r = req_new(e, SRC_GROUP)) == NULL) {
+		snprintf(err, errlen, "quota");
+		return NULL;
+	}
+	snprintf(r->requestor_id, sizeof(r->requestor_id), "%s", requestor_id);
+	r->requestor_is_app = is_app;
+	r->start = start;
+	r->duration = dur;
+	r->obj = json_object_new_object();
+	clock_iso(r->created, iso);
+	set_str(r->obj, "id", r->id);
+	set_str(r->obj, "status", NULL);
+	set_str(r->obj, "completedDateTime", NULL);
+	set_str(r->obj, "createdDateTime", iso);
+	set_str(r->obj, "approvalId", NULL);
+	set_str(r->obj, "customData", jstr(body, "customData"));
+	by = json_object_new_object();
+	who = json_object_new_object();
+	set_str(who, "id", requestor_id);
+	json_object_object_add(by, is_app ? "application" : "user", who);
+	json_object_object_add(r->obj, "createdBy", by);
+	set_str(r->obj, "action", action);
+	json_object_object_add(
+	    r->obj, "isValidationOnly", json_object_new_boolean(false));
+	set_str(r->obj, "justification", jstr(body, "justification"));
+	if (json_object_object_get_ex(body, "scheduleInfo", &v) && v != NULL) {
+		json_object *copy = NULL;
+
+		if (json_object_deep_copy(v, &copy, NULL) != 0)
+			abort();
+		if (jstr(copy, "startDateTime") == NULL)
+			set_str(copy, "startDateTime", iso);
+		json_object_object_add(r->obj, "scheduleInfo", copy);
+	} else
+		json_object_object_add(r->obj, "scheduleInfo", NULL);
+	if (json_object_object_get_ex(body, "ticketInfo", &v) &&
+	    json_object_is_type(v, json_type_object)) {
+		json_object *copy = NULL;
+
+		if (json_object_deep_copy(v, &copy, NULL) != 0)
+			abort();
+		json_object_object_add(r->obj, "ticketInfo", copy);
+		r->ticket = xstrdup(jstr(v, "ticketNumber"));
+	} else {
+		json_object *ti = json_object_new_object();
+
+		set_str(ti, "ticketNumber", NULL);
+		set_str(ti, "ticketSystem", NULL);
+		json_object_object_add(r->obj, "ticketInfo", ti);
+	}
+	set_str(r->obj, "accessId", access);
+	set_str(r->obj, "principalId", principal);
+	set_str(r->obj, "groupId", gid);
+	snprintf(tsid, sizeof(tsid), "%s_%s_%s", gid, access, r->step_id);
+	set_str(r->obj, "targetScheduleId", tsid);
+	if (g->requires_approval && strncmp(action, "self", 4) == 0 &&
+	    strcmp(action, "selfDeactivate") != 0) {
+		r->state = RS_PENDING_APPROVAL;
+		set_str(r->obj, "approvalId", r->id);
+		pim_sync(e, r);
+	} else {
+		r->step_status = STEP_COMPLETED;
+		provision(e, r);
+	}
+	return r;
+}
+
+void
+pim_create(
+    struct call *c, json_object *body, const char *requestor_id, bool is_app)
+{
+	char err[256];
+	struct req *r;
+
+	if ((r = pim_create_quiet(c->emu, body, requestor_id, is_app, err,
+	         sizeof(err))) == NULL) {
+		if (strcmp(err, "quota") == 0)
+			call_error(c, 507, "quotaLimitReached",
+			    "The emulator's request store is full (%zu).",
+			    c->emu->cfg.max_requests);
+		else
+			call_error(c, 400, "BadRequest", "%s", err);
+		return;
+	}
+	call_reply(c, 201, json_object_get(r->obj));
+}
+
+static void
+post_create(struct call *c, char **caps)
+{
+	json_object *b;
+
+	if ((b = call_body(c, true)) == NULL)
+		return;
+	if (c->tok->kind == TOK_APP)
+		pim_create(c, b, c->tok->client_id, true);
+	else
+		pim_create(c, b,
+		    c->user != NULL ? c->user->id : c->tok->user_id, false);
+}
+
+static void
+get_list(struct call *c, char **caps)
+{
+	req_list(c, SRC_GROUP);
+}
+
+static struct req *
+find(struct call *c, const char *id, bool approval)
+{
+	struct req *r = req_get(c->emu, SRC_GROUP, id);
+
+	if (r == NULL ||
+	    (approval && json_object_get_string(json_object_object_get(
+	                     r->obj, "approvalId")) == NULL)) {
+		call_error(c, 404, "Request_ResourceNotFound",
+		    "%s '%s' was not found.",
+		    approval ? "Approval" : "Assignment schedule request", id);
+		return NULL;
+	}
+	return r;
+}
+
+static void
+get_one(struct call *c, char **caps)
+{
+	struct req *r = find(c, caps[0], false);
+
+	if (r != NULL)
+		call_reply(c, 200, json_object_get(r->obj));
+}
+
+static void
+post_cancel(struct call *c, char **caps)
+{
+	struct emu *e = c->emu;
+	struct req *r = find(c, caps[0], false);
+
+	if (r == NULL)
+		return;
+	if (c->tok->kind == TOK_DELEGATED &&
+	    (c->user == NULL || (strcmp(c->user->id, r->requestor_id) != 0 &&
+	                            !store_is_admin(e, c->user->id)))) {
+		call_error(c, 403, "Authorization_RequestDenied",
+		    "Only the requestor or an administrator can cancel this "
+		    "request.");
+		return;
+	}
+	if (r->state != RS_PENDING_APPROVAL) {
+		call_error(c, 400, "BadRequest",
+		    "Only requests in the PendingApproval status can be "
+		    "canceled; this one is %s.",
+		    pim_status[r->state]);
+		return;
+	}
+	r->state = RS_PIM_CANCELED;
+	r->step_status = STEP_COMPLETED;
+	pim_sync(e, r);
+	truth_add(e, c, r, "cancel", NULL);
+	call_reply(c, 204, NULL);
+}
+
+static void
+get_approval(struct call *c, char **caps)
+{
+	struct req *r = find(c, caps[0], true);
+	json_object *o, *a;
+
+	if (r == NULL)
+		return;
+	o = json_object_new_object();
+	a = json_object_new_array();
+	json_object_array_add(a, req_step_json(c->emu, c, r));
+	set_str(o, "id", r->id);
+	json_object_object_add(
+	    o, strcmp(c->segv[0], "beta") == 0 ? "steps" : "stages", a);
+	call_reply(c, 200, o);
+}
+
+static void
+get_stages(struct call *c, char **caps)
+{
+	struct req *r = find(c, caps[0], true);
+	json_object *o, *a;
+
+	if (r == NULL)
+		return;
+	o = json_object_new_object();
+	a = json_object_new_array();
+	json_object_array_add(a, req_step_json(c->emu, c, r));
+	json_object_object_add(o, "value", a);
+	call_reply(c, 200, o);
+}
+
+static void
+stage(struct call *c, char **caps)
+{
+	struct emu *e = c->emu;
+	struct req *r;
+	int rv;
+
+	if (c->cmd == EVHTTP_REQ_PATCH && !call_require_delegated(c))
+		return;
+	if ((r = find(c, caps[0], true)) == NULL)
+		return;
+	if (c->cmd == EVHTTP_REQ_GET) {
+		if (strcasecmp(caps[1], r->step_id) != 0)
+			call_error(c, 404, "Request_ResourceNotFound",
+			    "Approval stage '%s' was not found.", caps[1]);
+		else
+			call_reply(c, 200, req_step_json(e, c, r));
+		return;
+	}
+	if ((rv = req_review(e, c, r, caps[1])) < 0)
+		return;
+	if (rv == 1) {
+		r->state = RS_GRANTED;
+		pim_sync(e, r);
+		req_schedule(e, r, emu_now(e) + e->cfg.provisioning_delay);
+		req_tick(e);
+	} else {
+		r->state = RS_DENIED;
+		pim_sync(e, r);
+	}
+	call_reply(c, 204, NULL);
+}
+
+const struct route pim_routes[] = {
+	{ PIM1 "assignmentScheduleRequests", M_GET, get_list },
+	{ PIM1 "assignmentScheduleRequests", M_POST, post_create },
+	{ PIM1 "assignmentScheduleRequests/*", M_GET, get_one },
+	{ PIM1 "assignmentScheduleRequests/*/cancel", M_POST, post_cancel },
+	{ PIM1 "assignmentApprovals/*", M_GET, get_approval },
+	{ PIM1 "assignmentApprovals/*/stages", M_GET, get_stages },
+	{ PIM1 "assignmentApprovals/*/stages/*", M_GET | M_PATCH, stage },
+	{ PIMB "assignmentScheduleRequests", M_GET, get_list },
+	{ PIMB "assignmentScheduleRequests", M_POST, post_create },
+	{ PIMB "assignmentScheduleRequests/*", M_GET, get_one },
+	{ PIMB "assignmentScheduleRequests/*/cancel", M_POST, post_cancel },
+	{ PIMB "assignmentApprovals/*", M_GET, get_approval },
+	{ PIMB "assignmentApprovals/*/steps", M_GET, get_stages },
+	{ PIMB "assignmentApprovals/*/steps/*", M_GET | M_PATCH, stage },
+	{ NULL, 0, NULL },
+};

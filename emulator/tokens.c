@@ -1,0 +1,706 @@
+/*
+ * Identity platform: /{tenant}/oauth2/v2.0/token and /devicecode. Access
+ * tokens are opaque random strings mapped in memory to their identity.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "emu.h"
+
+#define JWT_BEARER   "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
+#define VERIFY_URI   "https://microsoft.com/devicelogin"
+
+static void aad_error(struct call *, int status, const char *error, int code,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+aad_error(struct call *c, int status, const char *error, int code,
+    const char *fmt, ...)
+{
+	json_object *o = json_object_new_object(), *codes;
+	char msg[512], desc[1024], ts[40], trace[EMU_ID_LEN], corr[EMU_ID_LEN],
+	    uri[96];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	clock_iso_sec(clock_real_ticks(), ts);
+	ts[10] = ' ';
+	emu_guid(trace);
+	emu_guid(corr);
+	snprintf(desc, sizeof(desc),
+	    "AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\n"
+	    "Timestamp: %s",
+	    code, msg, trace, corr, ts);
+	snprintf(uri, sizeof(uri),
+	    "https://login.microsoftonline.com/error?code=%d", code);
+	codes = json_object_new_array();
+	json_object_array_add(codes, json_object_new_int(code));
+	json_object_object_add(o, "error", json_object_new_string(error));
+	json_object_object_add(
+	    o, "error_description", json_object_new_string(desc));
+	json_object_object_add(o, "error_codes", codes);
+	json_object_object_add(o, "timestamp", json_object_new_string(ts));
+	json_object_object_add(o, "trace_id", json_object_new_string(trace));
+	json_object_object_add(
+	    o, "correlation_id", json_object_new_string(corr));
+	json_object_object_add(o, "error_uri", json_object_new_string(uri));
+	call_reply(c, status, o);
+}
+
+const struct token *
+tokens_lookup(struct emu *e, const char *bearer)
+{
+	return hmap_get(&e->tokens, bearer);
+}
+
+static bool
+token_expired(void *val, void *arg)
+{
+	return ((struct token *)val)->exp <= *(int64_t *)arg;
+}
+
+static bool
+jti_expired(void *val, void *arg)
+{
+	return (int64_t)(intptr_t)val + EMU_ASSERTION_SKEW_S <
+	       *(int64_t *)arg / EMU_TICKS_PER_SEC;
+}
+
+static bool
+devcode_expired(void *val, void *arg)
+{
+	return ((struct devcode *)val)->exp + 3600 * EMU_TICKS_PER_SEC <
+	       *(int64_t *)arg;
+}
+
+void
+tokens_purge(struct emu *e)
+{
+	int64_t now = emu_now(e), real = clock_real_ticks();
+
+	hmap_prune(&e->tokens, token_expired, &now, free);
+	hmap_prune(&e->jtis, jti_expired, &real, NULL);
+	hmap_prune(&e->usercodes, devcode_expired, &now, NULL);
+	hmap_prune(&e->devcodes, devcode_expired, &now, free);
+}
+
+const struct token *
+tokens_mint(struct emu *e, enum tok_kind kind, const char *client_id,
+    const char *user_id)
+{
+	struct token *t;
+
+	if (e->tokens.n >= EMU_MAX_TOKENS)
+		tokens_purge(e);
+	if (e->tokens.n >= EMU_MAX_TOKENS)
+		return NULL;
+	t = xcalloc(1, sizeof(*t));
+	t->kind = kind;
+	emu_random_token(t->tok, sizeof(t->tok), "emu.", 32);
+	snprintf(t->client_id, sizeof(t->client_id), "%s",
+	    client_id ? client_id : "");
+	snprintf(t->user_id, sizeof(t->user_id), "%s", user_id ? user_id : "");
+	t->exp =
+	    emu_now(e) + (int64_t)e->cfg.token_lifetime * EMU_TICKS_PER_SEC;
+	hmap_put(&e->tokens, t->tok, t, NULL);
+	return t;
+}
+
+static void
+token_reply(struct call *c, const struct token *t, const char *scope,
+    const char *refresh)
+{
+	json_object *o = json_object_new_object();
+	int life = c->emu->cfg.token_lifetime;
+
+	json_object_object_add(
+	    o, "token_type", json_object_new_string("Bearer"));
+	json_object_object_add(o, "scope",
+	    json_object_new_string(
+	        scope ? scope : "https://graph.microsoft.com/.default"));
+	json_object_object_add(o, "expires_in", json_object_new_int(life));
+	json_object_object_add(o, "ext_expires_in", json_object_new_int(life));
+	json_object_object_add(
+	    o, "access_token", json_object_new_string(t->tok));
+	if (refresh != NULL)
+		json_object_object_add(
+		    o, "refresh_token", json_object_new_string(refresh));
+	call_reply(c, 200, o);
+}
+
+static struct app *
+find_app(struct call *c, const char *client_id)
+{
+	struct app *a = hmap_get(&c->emu->apps, client_id);
+
+	if (a == NULL)
+		aad_error(c, 400, "unauthorized_client", 700016,
+		    "Application with identifier '%s' was not found in the "
+		    "directory '%s'.",
+		    client_id, c->emu->cfg.tenant_id);
+	return a;
+}
+
+static bool
+secret_ok(const struct app *a, const char *secret)
+{
+	size_t n = strlen(secret);
+
+	return a->secret != NULL && strlen(a->secret) == n &&
+	       CRYPTO_memcmp(a->secret, secret, n) == 0;
+}
+
+static json_object *
+jwt_part(const char *s, size_t n)
+{
+	unsigned char *d;
+	size_t dn;
+	json_object *o;
+	json_tokener *tok;
+
+	if ((d = b64url_decode(s, n, &dn)) == NULL)
+		return NULL;
+	if ((tok = json_tokener_new()) == NULL)
+		abort();
+	o = json_tokener_parse_ex(tok, (const char *)d, (int)dn);
+	if (o != NULL && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	free(d);
+	return o;
+}
+
+static const char *
+jget(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool
+aud_ok(struct call *c, const char *tenant, json_object *aud)
+{
+	char base[256], want[512];
+	const char *a = NULL;
+	const char *tenants[2] = { tenant, c->emu->cfg.tenant_id };
+	int i;
+
+	if (aud != NULL && json_object_is_type(aud, json_type_string))
+		a = json_object_get_string(aud);
+	else if (aud != NULL && json_object_is_type(aud, json_type_array) &&
+	         json_object_array_length(aud) == 1)
+		a = json_object_get_string(json_object_array_get_idx(aud, 0));
+	if (a == NULL)
+		return false;
+	call_base_url(c, base, sizeof(base));
+	for (i = 0; i < 2; i++) {
+		snprintf(want, sizeof(want), "%s/%s/oauth2/v2.0/token", base,
+		    tenants[i]);
+		if (strcmp(a, want) == 0)
+			return true;
+		snprintf(want, sizeof(want),
+		    "https://login.microsoftonline.com/%s/oauth2/v2.0/token",
+		    tenants[i]);
+		if (strcmp(a, want) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Verify an RS256 client assertion; returns the app or answers an error. */
+static struct app *
+verify_assertion(struct call *c, const char *tenant, const char *client_id,
+    const char *type, const char *jwt)
+{
+	struct emu *e = c->emu;
+	json_object *hdr = NULL, *pl = NULL, *v;
+	const char *dot1, *dot2, *alg, *iss, *sub, *jti, *x5t, *x5t256;
+	unsigned char *sig = NULL;
+	size_t siglen;
+	struct app *a = NULL, *ret = NULL;
+	EVP_MD_CTX *md = NULL;
+	int64_t now = clock_real_ticks() / EMU_TICKS_PER_SEC, exp, nbf;
+
+	if (type == NULL || strcmp(type, JWT_BEARER) != 0) {
+		aad_error(c, 400, "invalid_request", 900144,
+		    "The request body must contain the following parameter: "
+		    "'client_assertion_type' with value '%s'.",
+		    JWT_BEARER);
+		return NULL;
+	}
+	if ((dot1 = strchr(jwt, '.')) == NULL ||
+	    (dot2 = strchr(dot1 + 1, '.')) == NULL ||
+	    strchr(dot2 + 1, '.') != NULL ||
+	    (hdr = jwt_part(jwt, (size_t)(dot1 - jwt))) == NULL ||
+	    (pl = jwt_part(dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL ||
+	    (sig = b64url_decode(dot2 + 1, strlen(dot2 + 1), &siglen)) ==
+	        NULL) {
+		aad_error(c, 401, "invalid_client", 50027,
+		    "JWT token is invalid or malformed.");
+		goto out;
+	}
+	alg = jget(hdr, "alg");
+	if (alg == NULL || strcmp(alg, "RS256") != 0) {
+		aad_error(c, 401, "invalid_client", 5002738,
+		    "Invalid JWT token. '%s' is not a supported signature "
+		    "algorithm.",
+		    alg ? alg : "none");
+		goto out;
+	}
+	iss = jget(pl, "iss");
+	sub = jget(pl, "sub");
+	if (iss == NULL || sub == NULL || strcmp(iss, sub) != 0 ||
+	    (client_id != NULL && strcmp(client_id, iss) != 0)) {
+		aad_error(c, 401, "invalid_client", 700021,
+		    "Client assertion application identifier doesn't match "
+		    "'client_id' parameter.");
+		goto out;
+	}
+	if ((a = find_app(c, iss)) == NULL)
+		goto out;
+	x5t = jget(hdr, "x5t");
+	x5t256 = jget(hdr, "x5t#S256");
+	if (a->cert == NULL ||
+	    !((x5t != NULL && strcmp(x5t, a->x5t) == 0) ||
+	        (x5t256 != NULL && strcmp(x5t256, a->x5t256) == 0))) {
+		aad_error(c, 401, "invalid_client", 700027,
+		    "The certificate with identifier used to sign the client "
+		    "assertion is not registered on application. "
+		    "[Reason - The key was not found.]");
+		goto out;
+	}
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		abort();
+	if (EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, a->pubkey) !=
+	        1 ||
+	    EVP_DigestVerify(md, sig, siglen, (const unsigned char *)jwt,
+	        (size_t)(dot2 - jwt)) != 1) {
+		aad_error(c, 401, "invalid_client", 700027,
+		    "Client assertion failed signature validation.");
+		goto out;
+	}
+	json_object_object_get_ex(pl, "aud", &v);
+	if (!aud_ok(c, tenant,
+	        json_object_object_get_ex(pl, "aud", &v) ? v : NULL)) {
+		aad_error(c, 401, "invalid_client", 700023,
+		    "Client assertion audience claim does not match Realm "
+		    "issuer.");
+		goto out;
+	}
+	if (!json_object_object_get_ex(pl, "exp", &v) ||
+	    !json_object_is_type(v, json_type_int)) {
+		aad_error(c, 401, "invalid_client", 50027,
+		    "JWT token is invalid or malformed: 'exp' is missing.");
+		goto out;
+	}
+	exp = json_object_get_int64(v);
+	nbf = now;
+	if (json_object_object_get_ex(pl, "nbf", &v))
+		nbf = json_object_get_int64(v);
+	if (exp < now - EMU_ASSERTION_SKEW_S ||
+	    exp > now + EMU_ASSERTION_MAX_S + EMU_ASSERTION_SKEW_S ||
+	    nbf > now + EMU_ASSERTION_SKEW_S) {
+		aad_error(c, 401, "invalid_client", 700024,
+		    "Client assertion is not within its valid time range. "
+		    "Current time: %lld, assertion valid from %lld, expiry "
+		    "time of assertion %lld.",
+		    (long long)now, (long long)nbf, (long long)exp);
+		goto out;
+	}
+	if ((jti = jget(pl, "jti")) == NULL || *jti == '\0') {
+		aad_error(c, 401, "invalid_client", 50027,
+		    "JWT token is invalid or malformed: 'jti' is missing.");
+		goto out;
+	}
+	if (hmap_get(&e->jtis, jti) != NULL) {
+		aad_error(c, 401, "invalid_client", 50027,
+		    "The client assertion 'jti' has already been used "
+		    "(replay).");
+		goto out;
+	}
+	if (e->jtis.n >= EMU_MAX_JTIS)
+		tokens_purge(e);
+	hmap_put(&e->jtis, jti, (void *)(intptr_t)exp, NULL);
+	ret = a;
+out:
+	EVP_MD_CTX_free(md);
+	free(sig);
+	if (hdr != NULL)
+		json_object_put(hdr);
+	if (pl != NULL)
+		json_object_put(pl);
+	return ret;
+}
+
+static const char *
+form_get(struct evkeyvalq *f, const char *k)
+{
+	const char *v = evhttp_find_header(f, k);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+static void
+missing(struct call *c, const char *param)
+{
+	aad_error(c, 400, "invalid_request", 900144,
+	    "The request body must contain the following parameter: '%s'.",
+	    param);
+}
+
+static char *
+new_refresh(struct emu *e, const char *user_id, const char *client_id)
+{
+	struct rtoken *t = xcalloc(1, sizeof(*t));
+	char buf[EMU_TOKEN_LEN + 16];
+
+	emu_random_token(buf, sizeof(buf), "emu.rt.", 32);
+	t->tok = xstrdup(buf);
+	snprintf(t->user_id, sizeof(t->user_id), "%s", user_id);
+	snprintf(t->client_id, sizeof(t->client_id), "%s", client_id);
+	if (e->cfg.refresh_lifetime > 0)
+		t->exp = emu_now(e) + e->cfg.refresh_lifetime;
+	hmap_put(&e->rtokens, t->tok, t, NULL);
+	return t->tok;
+}
+
+static void
+grant_client_credentials(
+    struct call *c, const char *tenant, struct evkeyvalq *f)
+{
+	const char *client_id = form_get(f, "client_id"),
+	           *secret = form_get(f, "client_secret"),
+	           *assertion = form_get(f, "client_assertion"),
+	           *scope = form_get(f, "scope");
+	struct app *a;
+	const struct token *t;
+	size_t n;
+
+	if (scope == NULL) {
+		missing(c, "scope");
+		return;
+	}
+	n = strlen(scope);
+	if (n < 9 || strcmp(scope + n - 9, "/.default") != 0) {
+		aad_error(c, 400, "invalid_scope", 1002012,
+		    "The provided value for scope %s is not valid. Client "
+		    "credential flows must have a scope value with /.default "
+		    "suffixed to the resource identifier (application ID URI).",
+		    scope);
+		return;
+	}
+	if (assertion != NULL) {
+		if ((a = verify_assertion(c, tenant, client_id,
+		         form_get(f, "client_assertion_type"), assertion)) ==
+		    NULL)
+			return;
+	} else {
+		if (client_id == NULL) {
+			missing(c, "client_id");
+			return;
+		}
+		if ((a = find_app(c, client_id)) == NULL)
+			return;
+		if (secret == NULL) {
+			aad_error(c, 401, "invalid_client", 7000218,
+			    "The request body must contain the following "
+			    "parameter: 'client_assertion' or "
+			    "'client_secret'.");
+			return;
+		}
+		if (!secret_ok(a, secret)) {
+			aad_error(c, 401, "invalid_client", 7000215,
+			    "Invalid client secret provided. Ensure the secret "
+			    "being sent in the request is the client secret "
+			    "value, not the client secret ID, for a secret "
+			    "added to app '%s'.",
+			    a->client_id);
+			return;
+		}
+	}
+	snprintf(c->caller, sizeof(c->caller), "app:%s", a->client_id);
+	if ((t = tokens_mint(c->emu, TOK_APP, a->client_id, NULL)) == NULL) {
+		aad_error(c, 503, "temporarily_unavailable", 90033,
+		    "Too many tokens outstanding.");
+		return;
+	}
+	token_reply(c, t, scope, NULL);
+}
+
+/* Authenticates the client of a delegated grant; NULL when answered. */
+static struct app *
+delegated_client(struct call *c, struct evkeyvalq *f)
+{
+	const char *client_id = form_get(f, "client_id"),
+	           *secret = form_get(f, "client_secret");
+	struct app *a;
+
+	if (client_id == NULL) {
+		missing(c, "client_id");
+		return NULL;
+	}
+	if ((a = find_app(c, client_id)) == NULL)
+		return NULL;
+	if (secret != NULL && !secret_ok(a, secret)) {
+		aad_error(c, 401, "invalid_client", 7000215,
+		    "Invalid client secret provided. Ensure the secret being "
+		    "sent in the request is the client secret value, not the "
+		    "client secret ID, for a secret added to app '%s'.",
+		    a->client_id);
+		return NULL;
+	}
+	return a;
+}
+
+static void
+delegated_reply(
+    struct call *c, const struct app *a, const char *user_id, const char *scope)
+{
+	struct emu *e = c->emu;
+	const struct token *t;
+	const struct user *u = store_user(e, user_id);
+
+	snprintf(c->caller, sizeof(c->caller), "user:%s",
+	    u != NULL ? u->upn : user_id);
+	if ((t = tokens_mint(e, TOK_DELEGATED, a->client_id, user_id)) ==
+	    NULL) {
+		aad_error(c, 503, "temporarily_unavailable", 90033,
+		    "Too many tokens outstanding.");
+		return;
+	}
+	token_reply(c, t, scope, new_refresh(e, user_id, a->client_id));
+}
+
+static void
+grant_refresh(struct call *c, struct evkeyvalq *f)
+{
+	struct emu *e = c->emu;
+	const char *rt = form_get(f, "refresh_token");
+	struct rtoken *t;
+	struct app *a;
+	int64_t now = emu_now(e);
+
+	if (rt == NULL) {
+		missing(c, "refresh_token");
+		return;
+	}
+	if ((a = delegated_client(c, f)) == NULL)
+		return;
+	if ((t = hmap_get(&e->rtokens, rt)) == NULL ||
+	    (t->client_id[0] != '\0' &&
+	        strcmp(t->client_id, a->client_id) != 0)) {
+		aad_error(c, 400, "invalid_grant", 70000,
+		    "Provided grant is invalid or malformed.");
+		return;
+	}
+	if (t->exp != 0 && t->exp <= now) {
+		aad_error(c, 400, "invalid_grant", 700082,
+		    "The refresh token has expired due to inactivity.");
+		return;
+	}
+	if (t->grace_end != 0 && t->grace_end <= now) {
+		aad_error(c, 400, "invalid_grant", 70000,
+		    "Provided grant is invalid or malformed: the refresh token "
+		    "was already redeemed and its grace period is over.");
+		return;
+	}
+	if (t->grace_end == 0)
+		t->grace_end =
+		    now + (e->cfg.refresh_grace > 0 ? e->cfg.refresh_grace : 1);
+	delegated_reply(c, a, t->user_id, form_get(f, "scope"));
+}
+
+static void
+grant_device_code(struct call *c, struct evkeyvalq *f)
+{
+	struct emu *e = c->emu;
+	const char *dc = form_get(f, "device_code");
+	struct devcode *d;
+	struct app *a;
+
+	if (dc == NULL) {
+		missing(c, "device_code");
+		return;
+	}
+	if ((a = delegated_client(c, f)) == NULL)
+		return;
+	if ((d = hmap_get(&e->devcodes, dc)) == NULL ||
+	    strcmp(d->client_id, a->client_id) != 0) {
+		aad_error(c, 400, "invalid_grant", 70000,
+		    "Provided grant is invalid or malformed.");
+		return;
+	}
+	if (d->redeemed) {
+		aad_error(c, 400, "invalid_grant", 54005,
+		    "OAuth2 Authorization code was already redeemed, please "
+		    "retry with a new valid code or use an existing refresh "
+		    "token.");
+		return;
+	}
+	if (d->exp <= emu_now(e)) {
+		aad_error(c, 400, "expired_token", 70020,
+		    "The provided value for the input parameter 'device_code' "
+		    "is not valid. This device code has expired.");
+		return;
+	}
+	if (d->user_id[0] == '\0') {
+		aad_error(c, 400, "authorization_pending", 70016,
+		    "OAuth 2.0 device flow error. Authorization is pending. "
+		    "Continue polling.");
+		return;
+	}
+	d->redeemed = true;
+	delegated_reply(c, a, d->user_id, form_get(f, "scope"));
+}
+
+static void
+devicecode(struct call *c, struct evkeyvalq *f)
+{
+	static const char letters[] = "BCDFGHJKLMNPQRSTVWXZ";
+	struct emu *e = c->emu;
+	struct devcode *d;
+	struct app *a;
+	json_object *o;
+	unsigned char rnd[9];
+	char msg[256];
+	size_t i;
+
+	if (form_get(f, "client_id") == NULL) {
+		missing(c, "client_id");
+		return;
+	}
+	if ((a = find_app(c, form_get(f, "client_id"))) == NULL)
+		return;
+	if (form_get(f, "scope") == NULL) {
+		missing(c, "scope");
+		return;
+	}
+	if (e->devcodes.n >= EMU_MAX_DEVCODES)
+		tokens_purge(e);
+	if (e->devcodes.n >= EMU_MAX_DEVCODES) {
+		aad_error(c, 503, "temporarily_unavailable", 90033,
+		    "Too many pending device codes.");
+		return;
+	}
+	d = xcalloc(1, sizeof(*d));
+	emu_random_token(d->device_code, sizeof(d->device_code), "emu.dc.", 32);
+	do {
+		emu_random_token(msg, sizeof(msg), "", sizeof(rnd));
+		for (i = 0; i < sizeof(rnd); i++)
+			d->user_code[i] = letters[(unsigned char)msg[i] %
+			                          (sizeof(letters) - 1)];
+		d->user_code[i] = '\0';
+	} while (hmap_get(&e->usercodes, d->user_code) != NULL);
+	snprintf(d->client_id, sizeof(d->client_id), "%s", a->client_id);
+	d->exp =
+	    emu_now(e) + (int64_t)e->cfg.devcode_lifetime * EMU_TICKS_PER_SEC;
+	hmap_put(&e->devcodes, d->device_code, d, NULL);
+	hmap_put(&e->usercodes, d->user_code, d, NULL);
+	snprintf(msg, sizeof(msg),
+	    "To sign in, use a web browser to open the page %s and enter the "
+	    "code %s to authenticate.",
+	    VERIFY_URI, d->user_code);
+	o = json_object_new_object();
+	json_object_object_add(
+	    o, "user_code", json_object_new_string(d->user_code));
+	json_object_object_add(
+	    o, "device_code", json_object_new_string(d->device_code));
+	json_object_object_add(
+	    o, "verification_uri", json_object_new_string(VERIFY_URI));
+	json_object_object_add(
+	    o, "expires_in", json_object_new_int(e->cfg.devcode_lifetime));
+	json_object_object_add(
+	    o, "interval", json_object_new_int(e->cfg.devcode_interval));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	call_reply(c, 200, o);
+}
+
+int
+tokens_devcode_complete(
+    struct emu *e, const char *user_code, const char *user_id)
+{
+	struct devcode *d = hmap_get(&e->usercodes, user_code);
+
+	if (d == NULL || d->redeemed || d->exp <= emu_now(e))
+		return -1;
+	snprintf(d->user_id, sizeof(d->user_id), "%s", user_id);
+	return 0;
+}
+
+static bool
+tenant_ok(struct emu *e, const char *t)
+{
+	return strcasecmp(t, e->cfg.tenant_id) == 0 ||
+	       (e->cfg.tenant_domain != NULL &&
+	           strcasecmp(t, e->cfg.tenant_domain) == 0) ||
+	       strcasecmp(t, "common") == 0 ||
+	       strcasecmp(t, "organizations") == 0;
+}
+
+void
+tokens_handle(struct call *c, const char *tenant, const char *what)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+	size_t len = evbuffer_get_length(in);
+	struct evkeyvalq form;
+	const char *gt;
+	char *body;
+
+	TAILQ_INIT(&form);
+	if (!tenant_ok(c->emu, tenant)) {
+		aad_error(c, 400, "invalid_request", 90002,
+		    "Tenant '%s' not found. Check to make sure you have the "
+		    "correct tenant ID and are signing into the correct cloud.",
+		    tenant);
+		return;
+	}
+	body = xcalloc(len + 1, 1);
+	if (evbuffer_copyout(in, body, len) != (ev_ssize_t)len)
+		abort();
+	if (len > 0 && evhttp_parse_query_str(body, &form) != 0) {
+		explicit_bzero(body, len);
+		free(body);
+		aad_error(c, 400, "invalid_request", 900144,
+		    "The request body is not valid form data.");
+		return;
+	}
+	explicit_bzero(body, len);
+	free(body);
+	if (strcmp(what, "devicecode") == 0)
+		devicecode(c, &form);
+	else if (strcmp(what, "token") != 0)
+		call_error(
+		    c, 404, "Request_ResourceNotFound", "No such endpoint.");
+	else if ((gt = form_get(&form, "grant_type")) == NULL)
+		missing(c, "grant_type");
+	else if (strcmp(gt, "client_credentials") == 0)
+		grant_client_credentials(c, tenant, &form);
+	else if (strcmp(gt, "refresh_token") == 0)
+		grant_refresh(c, &form);
+	else if (strcmp(gt, DEVICE_GRANT) == 0)
+		grant_device_code(c, &form);
+	else
+		aad_error(c, 400, "unsupported_grant_type", 70003,
+		    "The app requested an unsupported grant type '%s'.", gt);
+	evhttp_clear_headers(&form);
+}
