@@ -248,7 +248,7 @@ set_field(struct sctx *c, const struct sfield *f, const struct ynode *n,
 		if (colon == NULL || colon == n->str)
 			goto badlisten;
 		port = strtol(colon + 1, &end, 10);
-		if (*end != '\0' || port < 1 || port > 65535)
+		if (*end != '\0' || port < 0 || port > 65535)
 			goto badlisten;
 		free(*(char **)dst);
 		*(char **)dst = strdup(n->str);

@@ -9,6 +9,11 @@ static const struct ctl_command commands[] = {
 	{ "explain", ctl_explain,
 	    "explain POLICY REQUEST.json [--source S] [--json] [--at ISO]" },
 	{ "test", ctl_test, "test POLICY TESTS.yaml" },
+	{ "status", ctl_status, "status [--socket PATH]" },
+	{ "list", ctl_list, "list [--state STATE] [--socket PATH]" },
+	{ "show", ctl_show, "show KEY [--socket PATH]" },
+	{ "timeline", ctl_timeline, "timeline [--socket PATH]" },
+	{ "reload", ctl_reload, "reload [--socket PATH]" },
 	{ NULL, NULL, NULL },
 };
 

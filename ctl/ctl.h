@@ -21,4 +21,11 @@ int ctl_check(int argc, char **argv);
 int ctl_explain(int argc, char **argv);
 int ctl_test(int argc, char **argv);
 
+/* Online commands over the control socket (online.c). */
+int ctl_status(int argc, char **argv);
+int ctl_list(int argc, char **argv);
+int ctl_show(int argc, char **argv);
+int ctl_reload(int argc, char **argv);
+int ctl_timeline(int argc, char **argv);
+
 #endif

@@ -1,7 +1,10 @@
 /* HTTP listener (evhttp): /healthz and /readyz, with hardened limits. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -55,6 +58,9 @@ httpd_open(struct daemon *d, const char *listen, char **err)
 	const char *colon = strrchr(listen, ':');
 	long port;
 	size_t hl;
+	struct evhttp_bound_socket *bound;
+	struct sockaddr_storage ss;
+	socklen_t sl;
 
 	if (colon == NULL || (hl = (size_t)(colon - listen)) >= sizeof(host) ||
 	    (port = strtol(colon + 1, NULL, 10)) < 0 || port > 65535) {
@@ -78,14 +84,25 @@ httpd_open(struct daemon *d, const char *listen, char **err)
 	evhttp_set_cb(d->http, "/healthz", httpd_healthz, d);
 	evhttp_set_cb(d->http, "/readyz", httpd_readyz, d);
 	evhttp_set_gencb(d->http, httpd_notfound, d);
-	if (evhttp_bind_socket_with_handle(d->http, host, (ev_uint16_t)port) ==
-	    NULL) {
+	if ((bound = evhttp_bind_socket_with_handle(
+	         d->http, host, (ev_uint16_t)port)) == NULL) {
 		asprintf(err, "http: cannot listen on %s", listen);
 		evhttp_free(d->http);
 		d->http = NULL;
 		return -1;
 	}
-	log_info("http: listening on %s", listen);
+	/* Port 0 picks a free port: say which. */
+	sl = sizeof(ss);
+	if (getsockname(evhttp_bound_socket_get_fd(bound),
+	        (struct sockaddr *)&ss, &sl) == 0 &&
+	    ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		log_info("http: listening on %s:%u", host,
+		    (unsigned)ntohs(sin->sin_port));
+	} else
+		log_info("http: listening on %s", listen);
 	return 0;
 }
 
