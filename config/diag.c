@@ -85,14 +85,14 @@ cfg_diags_free(struct cfg_diags *d)
 
 /* Stable insertion sort by position (lists are short). */
 void
-cfg_diags_sort(struct cfg_diags *d)
+cfg_diags_sort(struct cfg_diags *d, size_t from)
 {
 	size_t i, j;
 	struct cfg_diag t;
 
-	for (i = 1; i < d->n; i++) {
+	for (i = from + 1; i < d->n; i++) {
 		t = d->v[i];
-		for (j = i; j > 0; j--) {
+		for (j = i; j > from; j--) {
 			const struct cfg_diag *p = &d->v[j - 1];
 
 			if (p->line < t.line ||

@@ -24,8 +24,8 @@ void cfg_diag_add(struct cfg_diags *d, enum cfg_severity sev, const char *file,
     unsigned line, unsigned col, const char *fmt, ...) CFG_PRINTF(6, 7);
 void cfg_diag_vadd(struct cfg_diags *d, enum cfg_severity sev, const char *file,
     unsigned line, unsigned col, const char *fmt, va_list ap) CFG_PRINTF(6, 0);
-/* Sort by (line, col) keeping insertion order for ties. */
-void cfg_diags_sort(struct cfg_diags *d);
+/* Sort entries [from, n) by (line, col), keeping insertion order for ties. */
+void cfg_diags_sort(struct cfg_diags *d, size_t from);
 /* Edit distance (Levenshtein) between two short strings. */
 size_t cfg_edit_distance(const char *a, const char *b);
 

@@ -481,7 +481,9 @@ compile_stage(
 		if (compile_refs(c, kn, v, refs[i], 1) < 0)
 			errs++;
 	}
-	if (ymap_get(n, "approvers") == NULL) {
+	if (errs) {
+		/* unresolved sets: the emptiness checks below would mislead */
+	} else if (ymap_get(n, "approvers") == NULL) {
 		yerr(&c->y, n, "stage `%s` needs `approvers`", st->name);
 		errs++;
 	} else if (st->approvers.n == 0 && st->fallback.n == 0 &&
@@ -1126,13 +1128,14 @@ policy_load_buffer(const char *name, const char *buf, size_t len,
 	struct ydoc doc;
 	struct pctx c;
 	const struct ynode *root, *v;
-	size_t i, j, nerr0;
+	size_t i, j, nerr0, n0;
 	long long ll;
 
 	*out = NULL;
 	if (diags == NULL)
 		diags = &local;
 	nerr0 = diags->nerrors;
+	n0 = diags->n;
 	memset(&c, 0, sizeof(c));
 	c.y.file = name;
 	c.y.diags = diags;
@@ -1201,6 +1204,7 @@ policy_load_buffer(const char *name, const char *buf, size_t len,
 					break;
 				}
 	}
+	cfg_diags_sort(diags, n0);
 	if (diags->nerrors != nerr0)
 		goto fail;
 	if (build_index(c.p) < 0) {

@@ -456,13 +456,14 @@ settings_load_file(
 	struct sctx c;
 	struct ydoc doc = { 0 };
 	char *buf = NULL, *pc = NULL;
-	size_t len, j, nerr0;
+	size_t len, j, nerr0, n0;
 	struct settings *s;
 
 	*out = NULL;
 	if (diags == NULL)
 		diags = &local;
 	nerr0 = diags->nerrors;
+	n0 = diags->n;
 	memset(&c, 0, sizeof(c));
 	c.y.file = path;
 	c.y.diags = diags;
@@ -512,6 +513,7 @@ settings_load_file(
 		cfg_diag_add(diags, CFG_WARNING, path, 1, 1,
 		    "`http.listen` without `http.hook_secret_file`: signed "
 		    "webhooks are refused");
+	cfg_diags_sort(diags, n0);
 	if (diags->nerrors != nerr0)
 		goto fail;
 	ydoc_free(&doc);

@@ -1,0 +1,270 @@
+/* approvald.yaml loading and secret-file checks. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "tests.h"
+
+static char tmpdir[256];
+
+static const char *
+tmpfile_with(const char *name, const char *content, mode_t mode)
+{
+	static char path[512];
+	FILE *f;
+
+	if (tmpdir[0] == '\0') {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config.XXXXXX");
+		if (mkdtemp(tmpdir) == NULL)
+			return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	unlink(path);
+	if ((f = fopen(path, "w")) == NULL)
+		return NULL;
+	fputs(content, f);
+	fclose(f);
+	chmod(path, mode);
+	return path;
+}
+
+static char *
+diags_text(const struct cfg_diags *d)
+{
+	size_t i, n = 0;
+	char *s = calloc(1, 65536), line[2048];
+
+	for (i = 0; s && i < d->n; i++) {
+		cfg_diag_format(&d->v[i], line, sizeof(line));
+		n += (size_t)snprintf(s + n, 65536 - n, "%s\n", line);
+		if (n >= 65536)
+			break;
+	}
+	return s;
+}
+
+static void
+test_example(void)
+{
+	struct settings *s = NULL;
+	struct cfg_diags d = { 0 };
+	char *dump;
+
+	CU_ASSERT_EQUAL_FATAL(
+	    settings_load_file(cu_srcpath("examples/approvald.yaml"), &s, &d),
+	    0);
+	CU_ASSERT_EQUAL(d.nerrors, 0);
+	CU_ASSERT_STRING_EQUAL(s->graph_url, "http://127.0.0.1:8751");
+	CU_ASSERT_STRING_EQUAL(s->tenant, "contoso.onmicrosoft.com");
+	CU_ASSERT_PTR_NOT_NULL(strstr(s->policy_path, "examples/policy.yaml"));
+	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_PERMISSIONS], 1);
+	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_ACCESS_PACKAGE], 0);
+	CU_ASSERT_EQUAL(s->poll_interval[REQ_SRC_PERMISSIONS], 5);
+	CU_ASSERT_EQUAL(s->poll_interval[REQ_SRC_ACCESS_PACKAGE], 60);
+	CU_ASSERT_EQUAL(s->poll_overlap, 120);
+	CU_ASSERT_EQUAL(s->graph_timeout, 30);
+	CU_ASSERT_EQUAL(s->max_inflight, 16);
+	CU_ASSERT_EQUAL(s->decision_link_ttl, 86400);
+	CU_ASSERT_EQUAL(s->log_level, 2);
+	CU_ASSERT_EQUAL(s->log_format, LOG_FORMAT_TEXT);
+	CU_ASSERT_EQUAL_FATAL(s->ntargets, 1);
+	CU_ASSERT_STRING_EQUAL(s->targets[0].name, "secops");
+	CU_ASSERT_EQUAL(s->targets[0].format, NOTIFY_JSON);
+	CU_ASSERT_EQUAL(s->targets[0].events, 0xfdu); /* all but reminder */
+	dump = settings_dump(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dump, "graph.tenant: "));
+	free(dump);
+	settings_free(s);
+	settings_free(NULL);
+	cfg_diags_free(&d);
+}
+
+static void
+test_defaults_and_relative(void)
+{
+	struct settings *s = NULL;
+	struct cfg_diags d = { 0 };
+	const char *p = tmpfile_with("min.yaml",
+	    "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: "
+	    "sec\n  approver_token_file: /abs/tok\n",
+	    0644);
+	char want[600];
+
+	CU_ASSERT_EQUAL_FATAL(settings_load_file(p, &s, &d), 0);
+	CU_ASSERT_STRING_EQUAL(s->graph_url, "https://graph.microsoft.com");
+	CU_ASSERT_STRING_EQUAL(
+	    s->login_url, "https://login.microsoftonline.com");
+	snprintf(want, sizeof(want), "%s/sec", tmpdir);
+	CU_ASSERT_STRING_EQUAL(s->client_secret_file, want);
+	snprintf(want, sizeof(want), "%s/policy.yaml", tmpdir);
+	CU_ASSERT_STRING_EQUAL(s->policy_path, want);
+	CU_ASSERT_STRING_EQUAL(s->approver_token_file, "/abs/tok");
+	CU_ASSERT_PTR_NULL(s->listen);
+	CU_ASSERT_EQUAL(s->poll_interval[REQ_SRC_GROUP], 30);
+	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_GROUP], 0);
+	settings_free(s);
+	cfg_diags_free(&d);
+}
+
+static const struct {
+	const char *yaml;
+	const char *want;
+} bad[] = {
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n  "
+	  "url: http://graph.example.com\n",
+	    "5:8: error: `http://graph.example.com`: plain http is only "
+	    "allowed "
+	    "to a loopback host" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n  "
+	  "url: http://[::1]:80/x\n",
+	    NULL },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n  "
+	  "login_url: http://127.5.0.1:9\n",
+	    NULL },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n  "
+	  "url: http://localhost.evil.com/\n",
+	    "plain http is only allowed to a loopback host" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n  "
+	  "url: ftp://x\n",
+	    "is not an http(s) URL" },
+	{ "graph:\n  client_id: c\n  client_secret_file: s\n",
+	    "error: missing `graph.tenant`" },
+	{ "graph:\n  tenant: t\n  client_id: c\n",
+	    "error: need `graph.client_secret_file` or both" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_certificate_file: "
+	  "c.pem\n",
+	    "go together" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n  "
+	  "timeout: 30s\n",
+	    "5:12: error: bad ISO-8601 duration `30s`" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "sources:\n  grop: { enabled: true }\n",
+	    "6:3: error: unknown key `sources.grop`; did you mean `group`?" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "log: { level: verbose }\n",
+	    "error: unknown log level `verbose`" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "http: { listen: localhost }\n",
+	    "error: bad listen address `localhost`" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "notify:\n  - { name: a, url: \"https://x/\", format: slak }\n",
+	    "error: unknown format `slak`; did you mean `slack`?" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "notify:\n  - { name: a, url: \"https://x/\", events: [pendin] }\n",
+	    "error: unknown event `pendin`; did you mean `pending`?" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "sources: { permissions: { enabled: yes } }\n",
+	    "error: expected true or false" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "polcy: p.yaml\n",
+	    "5:1: error: unknown key `polcy`; did you mean `policy`?" },
+};
+
+static void
+test_bad(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct settings *s = (struct settings *)1;
+		struct cfg_diags d = { 0 };
+		const char *p = tmpfile_with("bad.yaml", bad[i].yaml, 0644);
+		int rc = settings_load_file(p, &s, &d);
+		char *txt = diags_text(&d);
+
+		if (bad[i].want == NULL) {
+			if (rc != 0)
+				fprintf(stderr, "%s", txt);
+			CU_ASSERT_EQUAL(rc, 0);
+		} else {
+			CU_ASSERT_EQUAL(rc, -1);
+			CU_ASSERT_PTR_NULL(s);
+			if (strstr(txt, bad[i].want) == NULL) {
+				fprintf(stderr, "want `%s` in:\n%s",
+				    bad[i].want, txt);
+				CU_FAIL(bad[i].want);
+			}
+		}
+		settings_free(s);
+		free(txt);
+		cfg_diags_free(&d);
+	}
+}
+
+const struct cu_test settings_tests[] = {
+	{ "example", test_example },
+	{ "defaults_and_relative_paths", test_defaults_and_relative },
+	{ "bad_settings", test_bad },
+	{ NULL, NULL },
+};
+
+static void
+test_secret_modes(void)
+{
+	static const struct {
+		const char *content;
+		mode_t mode;
+		int ok;
+		const char *want;
+	} cases[] = {
+		{ "s3cret\n", 0600, 1, "s3cret" },
+		{ "s3cret", 0400, 1, "s3cret" },
+		{ "two\n\n", 0600, 1, "two\n" },
+		{ "crlf\r\n", 0600, 1, "crlf" },
+		{ "", 0600, 1, "" },
+		{ "s3cret\n", 0640, 0, "readable or writable by group" },
+		{ "s3cret\n", 0604, 0, "readable or writable by group" },
+		{ "s3cret\n", 0620, 0, "readable or writable by group" },
+	};
+	size_t i, len;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *p =
+		    tmpfile_with("secret", cases[i].content, cases[i].mode);
+		char *out = NULL, *err = NULL;
+		int rc = cfg_read_secret(p, &out, &len, &err);
+
+		CU_ASSERT_EQUAL(rc == 0, cases[i].ok);
+		if (rc == 0) {
+			CU_ASSERT_STRING_EQUAL(out, cases[i].want);
+			CU_ASSERT_EQUAL(len, strlen(cases[i].want));
+			explicit_bzero(out, len);
+		} else {
+			CU_ASSERT_PTR_NULL(out);
+			CU_ASSERT_PTR_NOT_NULL(
+			    err && strstr(err, cases[i].want));
+		}
+		free(out);
+		free(err);
+	}
+}
+
+static void
+test_secret_not_regular(void)
+{
+	char *out = NULL, *err = NULL;
+	size_t len;
+
+	CU_ASSERT_EQUAL(cfg_read_secret("/dev/null", &out, &len, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "not a regular file"));
+	free(err);
+	err = NULL;
+	CU_ASSERT_EQUAL(
+	    cfg_read_secret(tmpdir[0] ? tmpdir : "/tmp", &out, &len, &err), -1);
+	free(err);
+	err = NULL;
+	CU_ASSERT_EQUAL(
+	    cfg_read_secret("/nonexistent/secret", &out, &len, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(err);
+	free(err);
+}
+
+const struct cu_test secret_tests[] = {
+	{ "modes", test_secret_modes },
+	{ "not_regular", test_secret_not_regular },
+	{ NULL, NULL },
+};

@@ -1,0 +1,15 @@
+/* Shared declarations of the config/ test files. */
+#ifndef TESTS_CONFIG_H
+#define TESTS_CONFIG_H
+
+#include "cu.h"
+
+extern const struct cu_test iso8601_tests[];
+extern const struct cu_test request_tests[];
+extern const struct cu_test eval_tests[];
+extern const struct cu_test load_tests[];
+extern const struct cu_test golden_tests[];
+extern const struct cu_test settings_tests[];
+extern const struct cu_test secret_tests[];
+
+#endif
