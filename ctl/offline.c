@@ -199,9 +199,9 @@ explain_json(const struct verdict *v, const struct policy_trace *t)
 		json_object_array_add(tr, l);
 	}
 	json_object_object_add(o, "trace", tr);
-	printf("%s\n",
-	    json_object_to_json_string_ext(
-	        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", json_object_to_json_string_ext(o,
+	                   JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	                       JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
