@@ -169,12 +169,17 @@ perm_apply_change(struct daemon *d, struct json_object *c)
 	if (store_begin(d->store) == -1)
 		return -1;
 	engine_batch_dirty(d);
-	if ((rc = store_change_mark(d->store, id, engine_now())) == 1)
-		return 0; /* seen */
+	/* A change counts as seen only in the batch that stores its effect:
+	 * after a crash in between it is seen again, never lost. */
+	if ((rc = store_change_seen(d->store, id)) == 1)
+		return 0;
 	if (rc == -1)
 		return -1;
 	rc = engine_observe(
 	    d, REQ_SRC_PERMISSIONS, rid, st ? st : "unknown", NULL);
+	if (rc == 0)
+		return store_change_mark(d->store, id, engine_now()) == -1 ? -1
+		                                                           : 0;
 	if (rc != 1)
 		return rc;
 	/* Unknown request: fetch it; the change counts once it is stored. */

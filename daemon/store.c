@@ -32,6 +32,7 @@ enum store_stmt {
 	ST_META_SET,
 	ST_CHANGE_MARK,
 	ST_CHANGE_PRUNE,
+	ST_CHANGE_SEEN,
 	ST_REQ_EACH,
 	ST_REQ_EACH_STATE,
 	ST_REQ_COUNT,
@@ -80,6 +81,7 @@ static const char *const store_sql[ST_MAX] = {
 	[ST_CHANGE_MARK] = "INSERT OR IGNORE INTO changes (id, seen)"
 	                   " VALUES (?1, ?2)",
 	[ST_CHANGE_PRUNE] = "DELETE FROM changes WHERE seen < ?1",
+	[ST_CHANGE_SEEN] = "SELECT 1 FROM changes WHERE id = ?1",
 	[ST_REQ_EACH] = "SELECT key, source, gid, approval_id, sm,"
 	                " graph_status, body, digest, rule, verdict, reason,"
 	                " created, updated FROM requests ORDER BY created, key",
@@ -695,6 +697,20 @@ store_change_mark(struct store *s, const char *id, int64_t now)
 	if (store_done(st) == -1)
 		return -1;
 	return sqlite3_changes(s->db) == 0 ? 1 : 0;
+}
+
+int
+store_change_seen(struct store *s, const char *id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_CHANGE_SEEN);
+	int rc;
+
+	store_bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int

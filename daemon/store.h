@@ -103,6 +103,8 @@ int store_meta_set(struct store *s, const char *key, const char *val);
 
 /* 1 when change id was seen, 0 when new (and now marked), -1 error. */
 int store_change_mark(struct store *s, const char *id, int64_t now);
+/* 1 when change id was seen, 0 when not, -1 error (read-only). */
+int store_change_seen(struct store *s, const char *id);
 int store_change_prune(struct store *s, int64_t before);
 
 #endif

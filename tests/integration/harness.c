@@ -468,7 +468,9 @@ ad_ctl(struct ad *a, const char *cmd)
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", a->sock);
+	if (strlen(a->sock) >= sizeof(sun.sun_path))
+		return NULL;
+	memcpy(sun.sun_path, a->sock, strlen(a->sock) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
 		return NULL;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
