@@ -80,4 +80,17 @@ struct policy {
 
 void rule_free(struct rule *r);
 
+/* Loader context shared by policy.c and stages.c. */
+struct pctx {
+	struct yctx y;
+	struct policy *p;
+};
+
+/* Look up an approver set by the name in n; reports undefined names. */
+const struct approver_set *policy_resolve_set(
+    struct pctx *c, const struct ynode *n);
+int policy_compile_stages(
+    struct pctx *c, const struct ynode *n, struct rule *r);
+int policy_compile_sets(struct pctx *c, const struct ynode *n);
+
 #endif
