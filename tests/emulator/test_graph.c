@@ -1,0 +1,720 @@
+/* graph-emulator: EPM, PIM for Groups and directory endpoints. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cu.h"
+#include "harness.h"
+#include "suites.h"
+
+static char *alex, *morgan, *bot, *sam, *app, *ciso;
+
+static void
+tokens_fresh(void)
+{
+	h_reset();
+	free(alex);
+	free(morgan);
+	free(bot);
+	free(sam);
+	free(app);
+	free(ciso);
+	alex = h_token("alex@contoso.com");
+	morgan = h_token("morgan@contoso.com");
+	bot = h_token("approvald@contoso.com");
+	sam = h_token("sam@contoso.com");
+	ciso = h_token("ciso@contoso.com");
+	app = h_token("app:" APP_ID);
+}
+
+int
+graph_init(void)
+{
+	return h_start(NULL);
+}
+
+int
+graph_cleanup(void)
+{
+	free(alex);
+	free(morgan);
+	free(bot);
+	free(sam);
+	free(app);
+	free(ciso);
+	alex = morgan = bot = sam = app = ciso = NULL;
+	h_stop();
+	return 0;
+}
+
+static const char *const epm_fixtures[] = {
+	"permissions-request-aws-policy.json",
+	"permissions-request-aws-action.json",
+	"permissions-request-azure-action.json",
+	"permissions-request-azure-role.json",
+	"permissions-request-gcp-action.json",
+	"permissions-request-gcp-role.json",
+	NULL,
+};
+
+/* Every EPM fixture: POST → 201 with the body echoed; GET by $filter. */
+static void
+t_epm_roundtrip(void)
+{
+	const char *const *f;
+	char path[256];
+	struct resp *r, *g;
+	json_object *sent, *v;
+
+	tokens_fresh();
+	for (f = epm_fixtures; *f != NULL; f++) {
+		char *body = h_fixture(*f);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+		r = h_call("POST", EPM "scheduledPermissionsRequests", alex,
+		    body, NULL);
+		CU_ASSERT_EQUAL(r->status, 201);
+		CU_ASSERT_STRING_EQUAL(
+		    h_str(r->json, "statusDetail"), "submitted");
+		CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "createdDateTime"));
+		sent = json_tokener_parse(body);
+		json_object_object_get_ex(sent, "requestedPermissions", &v);
+		CU_ASSERT_TRUE(json_object_equal(v,
+		    json_object_object_get(r->json, "requestedPermissions")));
+		CU_ASSERT_STRING_EQUAL(h_str(r->json, "justification"),
+		    h_str(sent, "justification"));
+		snprintf(path, sizeof(path),
+		    EPM "scheduledPermissionsRequests?$filter=id%%20eq%%20'%s'",
+		    h_str(r->json, "id"));
+		g = h_call("GET", path, app, NULL, NULL);
+		CU_ASSERT_EQUAL(g->status, 200);
+		CU_ASSERT_STRING_EQUAL(
+		    h_str(g->json, "value/0/id"), h_str(r->json, "id"));
+		CU_ASSERT_TRUE(json_object_equal(
+		    json_object_object_get(
+		        json_object_array_get_idx(
+		            json_object_object_get(g->json, "value"), 0),
+		        "requestedPermissions"),
+		    v));
+		json_object_put(sent);
+		h_free(g);
+		h_free(r);
+		free(body);
+	}
+}
+
+static void
+expect_400(const char *body)
+{
+	struct resp *r = h_call(
+	    "POST", EPM "scheduledPermissionsRequests", alex, body, NULL);
+
+	CU_ASSERT_EQUAL(r->status, 400);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error/code"), "BadRequest");
+	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "error/innerError/request-id"));
+	h_free(r);
+}
+
+static void
+t_epm_validation(void)
+{
+	struct resp *r;
+
+	tokens_fresh();
+	expect_400("{}");
+	expect_400("not json");
+	expect_400("{\"justification\":\"x\"}");
+	expect_400("{\"requestedPermissions\":{\"@odata.type\":"
+	           "\"#microsoft.graph.unknownDefinition\"}}");
+	expect_400("{\"bogus\":1,\"requestedPermissions\":{}}");
+	/* valid definition, action type from another cloud */
+	expect_400(
+	    "{\"requestedPermissions\":{\"@odata.type\":\"microsoft.graph."
+	    "awsPermissionsDefinition\",\"authorizationSystemInfo\":{"
+	    "\"authorizationSystemId\":\"1\",\"authorizationSystemType\":"
+	    "\"AWS\"},\"actionInfo\":{\"@odata.type\":\"microsoft.graph."
+	    "gcpRolePermissionsDefinitionAction\",\"roles\":[{\"id\":\"r\"}"
+	    "]},\"identityInfo\":{\"externalId\":\"a\",\"identityType\":"
+	    "\"user\",\"source\":{\"@odata.type\":\"microsoft.graph."
+	    "edIdentitySource\"}}}}");
+	/* bad ISO duration */
+	expect_400(
+	    "{\"requestedPermissions\":{\"@odata.type\":\"microsoft.graph."
+	    "singleResourceGcpPermissionsDefinition\",\"resourceId\":\"p\","
+	    "\"authorizationSystemInfo\":{\"authorizationSystemId\":\"p\","
+	    "\"authorizationSystemType\":\"GCP\"},\"actionInfo\":{\"@odata."
+	    "type\":\"microsoft.graph.gcpRolePermissionsDefinitionAction\","
+	    "\"roles\":[{\"id\":\"r\"}]},\"identityInfo\":{\"externalId\":"
+	    "\"a\",\"identityType\":\"user\",\"source\":{\"@odata.type\":"
+	    "\"microsoft.graph.edIdentitySource\"}}},\"scheduleInfo\":{"
+	    "\"expiration\":{\"duration\":\"1 hour\"}}}");
+	/* app token may not create */
+	r = h_call("POST", EPM "scheduledPermissionsRequests", app, "{}", NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	/* no token / bad token */
+	r = h_call("GET", EPM "scheduledPermissionsRequests", NULL, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 401);
+	CU_ASSERT_STRING_EQUAL(
+	    h_str(r->json, "error/code"), "InvalidAuthenticationToken");
+	h_free(r);
+	r = h_call(
+	    "GET", EPM "scheduledPermissionsRequests", "nope", NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 401);
+	h_free(r);
+}
+
+static char *
+step_id(const char *req, const char *token)
+{
+	char path[256];
+	struct resp *r;
+	char *id = NULL;
+
+	snprintf(
+	    path, sizeof(path), EPM "scheduledPermissionsApprovals/%s", req);
+	r = h_call("GET", path, token, NULL, NULL);
+	if (r->status == 200 && h_str(r->json, "steps/0/id") != NULL)
+		id = strdup(h_str(r->json, "steps/0/id"));
+	h_free(r);
+	return id;
+}
+
+static long
+decide(const char *req, const char *step, const char *token, const char *result)
+{
+	char path[256], body[128];
+	struct resp *r;
+	long st;
+
+	snprintf(path, sizeof(path),
+	    EPM "scheduledPermissionsApprovals/%s/steps/%s", req, step);
+	snprintf(body, sizeof(body),
+	    "{\"reviewResult\":\"%s\",\"justification\":\"test\"}", result);
+	r = h_call("PATCH", path, token, body, NULL);
+	st = r->status;
+	h_free(r);
+	return st;
+}
+
+static long
+cancel(const char *req, const char *token)
+{
+	char path[256];
+	struct resp *r;
+	long st;
+
+	snprintf(path, sizeof(path),
+	    EPM "scheduledPermissionsRequests/%s/cancelAll", req);
+	r = h_call("POST", path, token, NULL, NULL);
+	st = r->status;
+	h_free(r);
+	return st;
+}
+
+static const char *
+status_of(const char *id, char *buf, size_t len)
+{
+	char path[256];
+	struct resp *r;
+
+	snprintf(path, sizeof(path),
+	    EPM "scheduledPermissionsRequests?$filter=id%%20eq%%20'%s'", id);
+	r = h_call("GET", path, bot, NULL, NULL);
+	snprintf(buf, len, "%s",
+	    h_str(r->json, "value/0/statusDetail")
+	        ? h_str(r->json, "value/0/statusDetail")
+	        : "?");
+	h_free(r);
+	return buf;
+}
+
+/* The permission model: app PATCH, non-approver, requestor, decided. */
+static void
+t_epm_permission_model(void)
+{
+	char *id, *step, path[256], buf[32];
+	struct resp *r;
+
+	tokens_fresh();
+	id = h_create_epm("permissions-request-aws-policy.json", alex);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+	step = step_id(id, bot);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(step);
+	CU_ASSERT_EQUAL(decide(id, step, app, "Approve"), 403);
+	CU_ASSERT_EQUAL(decide(id, step, sam, "Approve"), 403);
+	CU_ASSERT_EQUAL(decide(id, step, alex, "Approve"), 403);
+	CU_ASSERT_EQUAL(decide(id, step, bot, "Maybe"), 400);
+	CU_ASSERT_EQUAL(decide(id, "no-such-step", bot, "Approve"), 404);
+	CU_ASSERT_EQUAL(decide("no-such-request", step, bot, "Approve"), 404);
+	/* cancel of a pending request by anyone but the requestor */
+	CU_ASSERT_EQUAL(cancel(id, bot), 403);
+	CU_ASSERT_EQUAL(cancel(id, app), 403);
+	/* assignedToMe relative to the caller */
+	snprintf(
+	    path, sizeof(path), EPM "scheduledPermissionsApprovals/%s", id);
+	r = h_call("GET", path, morgan, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "steps/0/assignedToMe"), "true");
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "steps/0/status"), "InProgress");
+	CU_ASSERT_STRING_EQUAL(
+	    h_str(r->json, "steps/0/reviewResult"), "NotReviewed");
+	h_free(r);
+	r = h_call("GET", path, alex, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "steps/0/assignedToMe"), "false");
+	h_free(r);
+	CU_ASSERT_STRING_EQUAL(status_of(id, buf, sizeof(buf)), "submitted");
+	CU_ASSERT_EQUAL(decide(id, step, morgan, "Approve"), 204);
+	CU_ASSERT_EQUAL(decide(id, step, bot, "Approve"), 409);
+	CU_ASSERT_EQUAL(decide(id, step, bot, "Deny"), 409);
+	snprintf(path, sizeof(path),
+	    EPM "scheduledPermissionsApprovals/%s/steps/%s", id, step);
+	r = h_call("GET", path, bot, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Completed");
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "reviewResult"), "Approved");
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "reviewedBy/userPrincipalName"),
+	    "morgan@contoso.com");
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "justification"), "test");
+	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "reviewedDateTime"));
+	h_free(r);
+	CU_ASSERT_STRING_EQUAL(status_of(id, buf, sizeof(buf)), "approved");
+	/* approved: requestor or admin may cancel, others not */
+	CU_ASSERT_EQUAL(cancel(id, sam), 403);
+	CU_ASSERT_EQUAL(cancel(id, ciso), 204);
+	CU_ASSERT_STRING_EQUAL(status_of(id, buf, sizeof(buf)), "canceled");
+	CU_ASSERT_EQUAL(cancel(id, alex), 400);
+	/* truth: exactly one approve and one cancel */
+	r = h_call("GET", "/_emulator/truth", NULL, NULL, NULL);
+	snprintf(path, sizeof(path), "requests/%s/approve", id);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, path), "1");
+	snprintf(path, sizeof(path), "requests/%s/cancel", id);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, path), "1");
+	CU_ASSERT_STRING_EQUAL(
+	    h_str(r->json, "decisions/0/caller/upn"), "morgan@contoso.com");
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "decisions/0/action"), "approve");
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "decisions/1/action"), "cancel");
+	CU_ASSERT_PTR_NULL(h_str(r->json, "decisions/2"));
+	h_free(r);
+	free(step);
+	free(id);
+	/* deny path and requestor cancel of pending */
+	id = h_create_epm("permissions-request-gcp-role.json", alex);
+	step = step_id(id, bot);
+	CU_ASSERT_EQUAL(decide(id, step, bot, "Deny"), 204);
+	CU_ASSERT_STRING_EQUAL(status_of(id, buf, sizeof(buf)), "rejected");
+	free(step);
+	free(id);
+	id = h_create_epm("permissions-request-gcp-role.json", alex);
+	CU_ASSERT_EQUAL(cancel(id, alex), 204);
+	CU_ASSERT_STRING_EQUAL(status_of(id, buf, sizeof(buf)), "canceled");
+	step = step_id(id, bot);
+	CU_ASSERT_EQUAL(decide(id, step, bot, "Approve"), 409);
+	free(step);
+	free(id);
+	CU_ASSERT_EQUAL(cancel("unknown-id", alex), 404);
+}
+
+/* Collect the statusDetail/activeOccurrenceStatus history of one request. */
+static void
+history(const char *id, char *out, size_t len)
+{
+	struct resp *r;
+	json_object *v;
+	size_t i;
+	char path[512];
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path),
+	    EPM
+	    "permissionsRequestChanges?$filter=permissionsRequestId%%20eq%%20"
+	    "'%s'",
+	    id);
+	r = h_call("GET", path, bot, NULL, NULL);
+	v = json_object_object_get(r->json, "value");
+	for (i = 0; v != NULL && i < json_object_array_length(v); i++) {
+		json_object *c = json_object_array_get_idx(v, i);
+		const char *occ = h_str(c, "activeOccurrenceStatus");
+
+		snprintf(out + strlen(out), len - strlen(out), "%s%s/%s",
+		    i ? "," : "", h_str(c, "statusDetail"), occ ? occ : "-");
+	}
+	h_free(r);
+}
+
+static void
+t_epm_lifecycle(void)
+{
+	char *id, *step, hist[512], buf[32];
+	struct resp *r;
+
+	tokens_fresh();
+	id = h_create_epm("permissions-request-azure-role.json", alex);
+	step = step_id(id, bot);
+	CU_ASSERT_EQUAL(decide(id, step, bot, "Approve"), 204);
+	history(id, hist, sizeof(hist));
+	/* prefix: real time may already have completed the granting delay */
+	CU_ASSERT_EQUAL(strncmp(hist, "submitted/-,approved/granting", 29), 0);
+	r = h_call(
+	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT3S\"}", NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "now"));
+	h_free(r);
+	history(id, hist, sizeof(hist));
+	CU_ASSERT_STRING_EQUAL(
+	    hist, "submitted/-,approved/granting,approved/granted");
+	/* tokens expire on the emulator clock too: mint fresh ones after */
+	r = h_call(
+	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT2H\"}", NULL);
+	h_free(r);
+	r = h_call("GET", EPM "permissionsRequestChanges", bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 401);
+	h_free(r);
+	free(bot);
+	bot = h_token("approvald@contoso.com");
+	history(id, hist, sizeof(hist));
+	CU_ASSERT_STRING_EQUAL(hist, "submitted/-,approved/granting,"
+	                             "approved/granted,completed/revoked");
+	CU_ASSERT_STRING_EQUAL(status_of(id, buf, sizeof(buf)), "completed");
+	r = h_call("GET", "/_emulator/clock", NULL, NULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "now"));
+	h_free(r);
+	r = h_call(
+	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"soon\"}", NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	free(step);
+	free(id);
+}
+
+/* Changes: filter on time, $top pages with nextLink on our host. */
+static void
+t_epm_changes_paging(void)
+{
+	struct resp *r, *one;
+	char path[512], *next = NULL;
+	int pages = 0, total = 0, i;
+	const char *first_id;
+
+	tokens_fresh();
+	for (i = 0; i < 5; i++)
+		free(h_create_epm("permissions-request-aws-action.json", alex));
+	r = h_call("POST", "/_emulator/generate", NULL,
+	    "{\"count\":20,\"requestor\":\"alex@contoso.com\","
+	    "\"kinds\":[\"aws-policy\",\"gcp-role\"]}",
+	    NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_EQUAL(
+	    json_object_array_length(json_object_object_get(r->json, "ids")),
+	    20);
+	h_free(r);
+	snprintf(path, sizeof(path),
+	    EPM
+	    "permissionsRequestChanges?$filter=modificationDateTime%%20gt%%20"
+	    "2023-02-06T12:15:00Z&$top=7");
+	next = strdup(path);
+	while (next != NULL && pages < 20) {
+		r = h_call("GET", next, bot, NULL, NULL);
+		CU_ASSERT_EQUAL(r->status, 200);
+		total += (int)json_object_array_length(
+		    json_object_object_get(r->json, "value"));
+		free(next);
+		next = NULL;
+		if (h_str(r->json, "@odata.nextLink") != NULL) {
+			CU_ASSERT_EQUAL(
+			    strncmp(h_str(r->json, "@odata.nextLink"), h_base(),
+			        strlen(h_base())),
+			    0);
+			CU_ASSERT_PTR_NOT_NULL(strstr(
+			    h_str(r->json, "@odata.nextLink"), "$skiptoken="));
+			next = strdup(h_str(r->json, "@odata.nextLink"));
+		}
+		pages++;
+		h_free(r);
+	}
+	CU_ASSERT_EQUAL(total, 25);
+	CU_ASSERT_EQUAL(pages, 4);
+	/* a filter in the future matches nothing */
+	r = h_call("GET",
+	    EPM "permissionsRequestChanges?$filter=modificationDateTime%20gt%20"
+	        "2999-01-01T00:00:00Z",
+	    bot, NULL, NULL);
+	CU_ASSERT_EQUAL(
+	    json_object_array_length(json_object_object_get(r->json, "value")),
+	    0);
+	h_free(r);
+	/* get one change by id */
+	r = h_call(
+	    "GET", EPM "permissionsRequestChanges?$top=1", bot, NULL, NULL);
+	first_id = h_str(r->json, "value/0/id");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(first_id);
+	snprintf(
+	    path, sizeof(path), EPM "permissionsRequestChanges/%s", first_id);
+	one = h_call("GET", path, bot, NULL, NULL);
+	CU_ASSERT_EQUAL(one->status, 200);
+	CU_ASSERT_STRING_EQUAL(h_str(one->json, "statusDetail"), "submitted");
+	CU_ASSERT_EQUAL(strlen(h_str(one->json, "modificationDateTime")), 28);
+	h_free(one);
+	h_free(r);
+	r = h_call(
+	    "GET", EPM "permissionsRequestChanges/nope", bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 404);
+	h_free(r);
+	/* bad query options */
+	r = h_call(
+	    "GET", EPM "permissionsRequestChanges?$top=0", bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	r = h_call("GET", EPM "permissionsRequestChanges?$skiptoken=@@", bot,
+	    NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	r = h_call("GET", EPM "permissionsRequestChanges?$filter=foo%20bar",
+	    bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	/* requests list: statusDetail filter with paging */
+	r = h_call("GET",
+	    EPM "scheduledPermissionsRequests?$filter=statusDetail%20eq%20"
+	        "'submitted'&$top=10",
+	    bot, NULL, NULL);
+	CU_ASSERT_EQUAL(
+	    json_object_array_length(json_object_object_get(r->json, "value")),
+	    10);
+	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "@odata.nextLink"));
+	h_free(r);
+}
+
+static void
+t_pim(void)
+{
+	char *body = h_fixture("group-request-self-activate.json"), path[256],
+	     *id, *stage;
+	struct resp *r;
+
+	tokens_fresh();
+	r = h_call("POST", PIM "assignmentScheduleRequests", alex, body, NULL);
+	CU_ASSERT_EQUAL(r->status, 201);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "PendingApproval");
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "createdBy/user/id"), ALEX_ID);
+	CU_ASSERT_STRING_EQUAL(
+	    h_str(r->json, "groupId"), "2b5ed229-4072-478d-9504-a047ebd4b07d");
+	id = strdup(h_str(r->json, "id"));
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "approvalId"), id);
+	h_free(r);
+	free(body);
+	r = h_call("GET",
+	    PIM "assignmentScheduleRequests?$filter=status%20eq%20"
+	        "'PendingApproval'",
+	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "value/0/id"), id);
+	h_free(r);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s", id);
+	r = h_call("GET", path, bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	stage = strdup(h_str(r->json, "stages/0/id"));
+	h_free(r);
+	snprintf(path, sizeof(path),
+	    "/beta/identityGovernance/privilegedAccess/group/"
+	    "assignmentApprovals/%s",
+	    id);
+	r = h_call("GET", path, bot, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "steps/0/id"), stage);
+	h_free(r);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s/stages/%s", id,
+	    stage);
+	r = h_call("PATCH", path, app, "{\"reviewResult\":\"Approve\"}", NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	r = h_call("PATCH", path, alex, "{\"reviewResult\":\"Approve\"}", NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	r = h_call("PATCH", path, sam, "{\"reviewResult\":\"Approve\"}", NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	r = h_call("PATCH", path, morgan,
+	    "{\"reviewResult\":\"Approve\",\"justification\":\"ok\"}", NULL);
+	CU_ASSERT_EQUAL(r->status, 204);
+	h_free(r);
+	r = h_call("PATCH", path, bot, "{\"reviewResult\":\"Deny\"}", NULL);
+	CU_ASSERT_EQUAL(r->status, 409);
+	h_free(r);
+	snprintf(path, sizeof(path), PIM "assignmentScheduleRequests/%s", id);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_TRUE(strcmp(h_str(r->json, "status"), "Granted") == 0 ||
+	               strcmp(h_str(r->json, "status"), "Provisioned") == 0);
+	h_free(r);
+	h_free(h_call(
+	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT3S\"}", NULL));
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Provisioned");
+	h_free(r);
+	h_free(h_call(
+	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT1H\"}", NULL));
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Provisioned");
+	h_free(r);
+	h_free(h_call(
+	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT1H\"}", NULL));
+	free(app);
+	app = h_token("app:" APP_ID);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Revoked");
+	h_free(r);
+	snprintf(
+	    path, sizeof(path), PIM "assignmentScheduleRequests/%s/cancel", id);
+	r = h_call("POST", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	free(stage);
+	free(id);
+}
+
+static void
+t_pim_admin_cancel_deny(void)
+{
+	char *body = h_fixture("group-request-admin-assign.json"), path[256],
+	     *id;
+	struct resp *r;
+
+	tokens_fresh();
+	r = h_call("POST", PIM "assignmentScheduleRequests", app, body, NULL);
+	CU_ASSERT_EQUAL(r->status, 201);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Provisioned");
+	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "completedDateTime"));
+	CU_ASSERT_PTR_NULL(h_str(r->json, "approvalId"));
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s",
+	    h_str(r->json, "id"));
+	h_free(r);
+	free(body);
+	r = h_call("GET", path, bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 404);
+	h_free(r);
+	/* cancel: app allowed, non-requestor user not */
+	body = h_fixture("group-request-self-activate.json");
+	r = h_call("POST", PIM "assignmentScheduleRequests", alex, body, NULL);
+	id = strdup(h_str(r->json, "id"));
+	h_free(r);
+	snprintf(
+	    path, sizeof(path), PIM "assignmentScheduleRequests/%s/cancel", id);
+	r = h_call("POST", path, sam, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	r = h_call("POST", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 204);
+	h_free(r);
+	free(id);
+	/* deny */
+	r = h_call("POST", PIM "assignmentScheduleRequests", alex, body, NULL);
+	id = strdup(h_str(r->json, "id"));
+	h_free(r);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s/stages", id);
+	r = h_call("GET", path, bot, NULL, NULL);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s/stages/%s", id,
+	    h_str(r->json, "value/0/id"));
+	h_free(r);
+	r = h_call("PATCH", path, bot, "{\"reviewResult\":\"Deny\"}", NULL);
+	CU_ASSERT_EQUAL(r->status, 204);
+	h_free(r);
+	snprintf(path, sizeof(path), PIM "assignmentScheduleRequests/%s", id);
+	r = h_call("GET", path, bot, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Denied");
+	h_free(r);
+	free(id);
+	free(body);
+	/* validation */
+	r = h_call("POST", PIM "assignmentScheduleRequests", alex,
+	    "{\"accessId\":\"member\",\"principalId\":\"" ALEX_ID
+	    "\",\"groupId\":\"nope\",\"action\":\"selfActivate\"}",
+	    NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	r = h_call(
+	    "GET", PIM "assignmentScheduleRequests/unknown", bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 404);
+	h_free(r);
+}
+
+static void
+t_directory(void)
+{
+	struct resp *r;
+	int n = 0, pages = 0;
+	char *next;
+
+	tokens_fresh();
+	r = h_call("GET", "/v1.0/users/alex@contoso.com", app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_STRING_EQUAL(h_str(r->json, "id"), ALEX_ID);
+	h_free(r);
+	r = h_call("GET", "/v1.0/users/" ALEX_ID "/manager", app, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(
+	    h_str(r->json, "userPrincipalName"), "alexmanager@contoso.com");
+	h_free(r);
+	r = h_call("GET",
+	    "/v1.0/users/7deff43e-1f17-44ef-9e5f-d516b0ba11d4/"
+	    "manager",
+	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 404);
+	CU_ASSERT_STRING_EQUAL(
+	    h_str(r->json, "error/code"), "Request_ResourceNotFound");
+	h_free(r);
+	r = h_call("GET", "/v1.0/users/nobody", app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 404);
+	h_free(r);
+	r = h_call("GET",
+	    "/v1.0/groups/1623f912-5e86-41c2-af47-39dd67582b66/members", app,
+	    NULL, NULL);
+	CU_ASSERT_EQUAL(
+	    json_object_array_length(json_object_object_get(r->json, "value")),
+	    2);
+	h_free(r);
+	next = strdup("/v1.0/groups/d2f4a6c8-3e5b-4d7f-a1c3-5e7a9c1e3f5b/"
+	              "transitiveMembers?$top=2");
+	while (next != NULL && pages < 10) {
+		r = h_call("GET", next, app, NULL, NULL);
+		CU_ASSERT_EQUAL(r->status, 200);
+		n += (int)json_object_array_length(
+		    json_object_object_get(r->json, "value"));
+		free(next);
+		next = h_str(r->json, "@odata.nextLink")
+		           ? strdup(h_str(r->json, "@odata.nextLink"))
+		           : NULL;
+		h_free(r);
+		pages++;
+	}
+	CU_ASSERT_EQUAL(n, 4); /* SecOps, CISO, jordan, morgan */
+	CU_ASSERT_EQUAL(pages, 2);
+	r = h_call("GET", "/v1.0/me", alex, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(
+	    h_str(r->json, "userPrincipalName"), "alex@contoso.com");
+	h_free(r);
+	r = h_call("GET", "/v1.0/nothing/here", app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	r = h_call_hdr("GET", "/v1.0/users/nobody", app, NULL, NULL,
+	    "client-request-id: abc-123");
+	CU_ASSERT_STRING_EQUAL(r->client_request_id, "abc-123");
+	CU_ASSERT_STRING_EQUAL(
+	    h_str(r->json, "error/innerError/client-request-id"), "abc-123");
+	CU_ASSERT_NOT_EQUAL(r->request_id[0], '\0');
+	h_free(r);
+}
+
+static void
+t_clean_exit(void)
+{
+	CU_ASSERT_EQUAL(h_stop(), 0);
+}
+
+const struct cu_test graph_tests[] = {
+	{ "epm_roundtrip", t_epm_roundtrip },
+	{ "epm_validation", t_epm_validation },
+	{ "epm_permission_model", t_epm_permission_model },
+	{ "epm_lifecycle", t_epm_lifecycle },
+	{ "epm_changes_paging", t_epm_changes_paging },
+	{ "pim", t_pim },
+	{ "pim_admin_cancel_deny", t_pim_admin_cancel_deny },
+	{ "directory", t_directory },
+	{ "clean_exit", t_clean_exit },
+	{ NULL, NULL },
+};

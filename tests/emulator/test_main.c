@@ -1,0 +1,11 @@
+/* graph-emulator test suites (each runs its own emulator process). */
+#include "cu.h"
+#include "suites.h"
+
+const struct cu_suite cu_suites[] = {
+	{ "graph", graph_init, graph_cleanup, graph_tests },
+	{ "identity", ident_init, ident_cleanup, ident_tests },
+	{ "faults", faults_init, faults_cleanup, faults_tests },
+	{ "tls", tls_init, tls_cleanup, tls_tests },
+	{ NULL, NULL, NULL, NULL },
+};
