@@ -41,8 +41,8 @@ h_ms(void)
 }
 
 int
-h_spawn(struct proc *p, char *const argv[], const char *env_extra,
-    const char *log)
+h_spawn(
+    struct proc *p, char *const argv[], const char *env_extra, const char *log)
 {
 	int out[2], fd;
 
@@ -173,8 +173,8 @@ h_http(const char *ca, const char *method, const char *url, const char *bearer,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	h = curl_slist_append(h, "Content-Type: application/json");
 	if (bearer != NULL) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-		    bearer);
+		snprintf(
+		    auth, sizeof(auth), "Authorization: Bearer %s", bearer);
 		h = curl_slist_append(h, auth);
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -211,10 +211,12 @@ emu_start(struct emu *e, const char *fixture, int tls)
 	argv[n++] = "--fixture";
 	argv[n++] = e->fixture;
 	if (tls) {
-		snprintf(cert, sizeof(cert), "%s", cu_buildpath("tls/server.pem"));
-		snprintf(key, sizeof(key), "%s",
-		    cu_buildpath("tls/server-key.pem"));
-		snprintf(e->ca, sizeof(e->ca), "%s", cu_buildpath("tls/ca.pem"));
+		snprintf(
+		    cert, sizeof(cert), "%s", cu_buildpath("tls/server.pem"));
+		snprintf(
+		    key, sizeof(key), "%s", cu_buildpath("tls/server-key.pem"));
+		snprintf(
+		    e->ca, sizeof(e->ca), "%s", cu_buildpath("tls/ca.pem"));
 		argv[n++] = "--tls-cert";
 		argv[n++] = cert;
 		argv[n++] = "--tls-key";
@@ -224,7 +226,7 @@ emu_start(struct emu *e, const char *fixture, int tls)
 	argv[n] = NULL;
 	if (h_spawn(&e->p, argv, NULL, log) == -1 ||
 	    h_wait_line(&e->p, "listening on ", line, sizeof(line), 10000) ==
-		-1)
+	        -1)
 		return -1;
 	snprintf(e->url, sizeof(e->url), "%s", line + strlen("listening on "));
 	return 0;
@@ -237,8 +239,8 @@ emu_stop(struct emu *e)
 }
 
 struct json_object *
-emu_json(struct emu *e, const char *method, const char *path,
-    const char *body, long *status)
+emu_json(struct emu *e, const char *method, const char *path, const char *body,
+    long *status)
 {
 	char url[1024], *resp = NULL;
 	long st;
@@ -264,7 +266,7 @@ emu_create(struct emu *e, const char *requestor, const char *file)
 	if (text == NULL)
 		return NULL;
 	if (asprintf(&body, "{\"requestor\":\"%s\",\"body\":%s}", requestor,
-		text) == -1) {
+	        text) == -1) {
 		free(text);
 		return NULL;
 	}
@@ -278,8 +280,8 @@ emu_create(struct emu *e, const char *requestor, const char *file)
 }
 
 int
-emu_truth_counts(struct emu *e, const char *id, int *approve, int *deny,
-    int *cancel)
+emu_truth_counts(
+    struct emu *e, const char *id, int *approve, int *deny, int *cancel)
 {
 	struct json_object *o, *reqs, *r, *v;
 
@@ -317,8 +319,8 @@ int
 emu_fault(struct emu *e, const char *json)
 {
 	long st;
-	struct json_object *o = emu_json(e, "POST", "/_emulator/faults", json,
-	    &st);
+	struct json_object *o =
+	    emu_json(e, "POST", "/_emulator/faults", json, &st);
 
 	json_object_put(o);
 	return st >= 200 && st < 300 ? 0 : -1;
@@ -368,7 +370,7 @@ h_fixture_secrets(const char *fixture, char **secret, char **refresh,
 			x = json_object_array_get_idx(arr, i);
 			if (json_object_object_get_ex(x, "user", &v) &&
 			    strcmp(json_object_get_string(v),
-				"approvald@contoso.com") == 0 &&
+			        "approvald@contoso.com") == 0 &&
 			    json_object_object_get_ex(x, "token", &v)) {
 				*refresh = strdup(json_object_get_string(v));
 				break;
@@ -379,8 +381,8 @@ h_fixture_secrets(const char *fixture, char **secret, char **refresh,
 }
 
 int
-ad_prepare(struct ad *a, struct emu *e, const char *policy,
-    const char *extra_yaml)
+ad_prepare(
+    struct ad *a, struct emu *e, const char *policy, const char *extra_yaml)
 {
 	static int seq;
 	char *secret, *refresh, *client, *tenant, path[700], *yaml = NULL;
@@ -393,8 +395,8 @@ ad_prepare(struct ad *a, struct emu *e, const char *policy,
 	snprintf(a->sock, sizeof(a->sock), "%s/ctl.sock", a->dir);
 	snprintf(a->state, sizeof(a->state), "%s/state.db", a->dir);
 	snprintf(a->policy, sizeof(a->policy), "%s", policy);
-	if (h_fixture_secrets(e->fixture, &secret, &refresh, &client,
-		&tenant) == -1)
+	if (h_fixture_secrets(
+	        e->fixture, &secret, &refresh, &client, &tenant) == -1)
 		goto out;
 	snprintf(path, sizeof(path), "%s/client-secret", a->dir);
 	if (h_write_file(path, secret, 0600) == -1)
@@ -403,26 +405,26 @@ ad_prepare(struct ad *a, struct emu *e, const char *policy,
 	if (h_write_file(path, refresh, 0600) == -1)
 		goto out;
 	if (asprintf(&yaml,
-		"graph:\n"
-		"  url: %s\n"
-		"  login_url: %s\n"
-		"  tenant: %s\n"
-		"  client_id: %s\n"
-		"  client_secret_file: client-secret\n"
-		"  approver_token_file: approver-token\n"
-		"%s%s%s"
-		"  timeout: PT5S\n"
-		"sources:\n"
-		"  permissions: { enabled: true, poll_interval: PT1S }\n"
-		"  overlap: PT1M\n"
-		"policy: %s\n"
-		"state: state.db\n"
-		"control_socket: ctl.sock\n"
-		"log: { level: debug, format: text }\n"
-		"%s",
-		e->url, e->url, tenant, client, e->tls ? "  ca_file: " : "",
-		e->tls ? e->ca : "", e->tls ? "\n" : "", policy,
-		extra_yaml ? extra_yaml : "") == -1) {
+	        "graph:\n"
+	        "  url: %s\n"
+	        "  login_url: %s\n"
+	        "  tenant: %s\n"
+	        "  client_id: %s\n"
+	        "  client_secret_file: client-secret\n"
+	        "  approver_token_file: approver-token\n"
+	        "%s%s%s"
+	        "  timeout: PT5S\n"
+	        "sources:\n"
+	        "  permissions: { enabled: true, poll_interval: PT1S }\n"
+	        "  overlap: PT1M\n"
+	        "policy: %s\n"
+	        "state: state.db\n"
+	        "control_socket: ctl.sock\n"
+	        "log: { level: debug, format: text }\n"
+	        "%s",
+	        e->url, e->url, tenant, client, e->tls ? "  ca_file: " : "",
+	        e->tls ? e->ca : "", e->tls ? "\n" : "", policy,
+	        extra_yaml ? extra_yaml : "") == -1) {
 		yaml = NULL;
 		goto out;
 	}

@@ -41,8 +41,8 @@ req_path(const char *name)
 	static char buf[700];
 
 	snprintf(buf, sizeof(buf), "%s/examples/requests/%s",
-	    getenv("APPROVALD_SOURCE_DIR") ? getenv("APPROVALD_SOURCE_DIR") :
-					     SOURCE_DIR,
+	    getenv("APPROVALD_SOURCE_DIR") ? getenv("APPROVALD_SOURCE_DIR")
+	                                   : SOURCE_DIR,
 	    name);
 	return buf;
 }
@@ -62,7 +62,7 @@ expected_verdict(const char *file)
 	CU_ASSERT_FATAL(text != NULL);
 	CU_ASSERT_FATAL(policy_load_file(policy_path, &p, &dg) == 0);
 	CU_ASSERT_FATAL(request_from_json(text, strlen(text),
-			    REQ_SRC_PERMISSIONS, &r, &err) == 0);
+	                    REQ_SRC_PERMISSIONS, &r, &err) == 0);
 	policy_evaluate(p, &r, (int64_t)time(NULL), NULL, NULL, &v, NULL);
 	request_free(&r);
 	policy_free(p);
@@ -115,9 +115,9 @@ all_settled(void *arg)
 		snprintf(key, sizeof(key), "permissions:%s", st->s[i].id);
 		state = ad_state(st->a, key);
 		ok = state != NULL &&
-		    (strcmp(state, st->s[i].expect_state) == 0 ||
-			(strcmp(st->s[i].expect_state, "approved") == 0 &&
-			    strcmp(state, "completed") == 0));
+		     (strcmp(state, st->s[i].expect_state) == 0 ||
+		         (strcmp(st->s[i].expect_state, "approved") == 0 &&
+		             strcmp(state, "completed") == 0));
 		free(state);
 	}
 	return ok;
@@ -131,13 +131,13 @@ assert_truth(struct emu *e, struct seed *s, size_t n)
 	int ap, dn, cn, want_total = 0;
 
 	for (i = 0; i < n; i++) {
-		CU_ASSERT_EQUAL_FATAL(emu_truth_counts(e, s[i].id, &ap, &dn,
-					  &cn), 0);
+		CU_ASSERT_EQUAL_FATAL(
+		    emu_truth_counts(e, s[i].id, &ap, &dn, &cn), 0);
 		CU_ASSERT_EQUAL(ap, s[i].expect == VERDICT_APPROVE ? 1 : 0);
 		CU_ASSERT_EQUAL(dn, s[i].expect == VERDICT_REJECT ? 1 : 0);
 		CU_ASSERT_EQUAL(cn, 0);
 		want_total += (s[i].expect == VERDICT_APPROVE ||
-		    s[i].expect == VERDICT_REJECT);
+		               s[i].expect == VERDICT_REJECT);
 	}
 	CU_ASSERT_EQUAL(emu_truth_total(e), want_total);
 }
@@ -150,8 +150,8 @@ create_seeds(struct emu *e, struct seed *s)
 	for (i = 0; i < NSEED; i++) {
 		s[i].expect = expected_verdict(req_path(seed_files[i]));
 		s[i].expect_state = settled_state(s[i].expect);
-		s[i].id = emu_create(e, "alex@contoso.com",
-		    req_path(seed_files[i]));
+		s[i].id =
+		    emu_create(e, "alex@contoso.com", req_path(seed_files[i]));
 		CU_ASSERT_PTR_NOT_NULL_FATAL(s[i].id);
 	}
 }
@@ -217,8 +217,8 @@ crash_at(const char *label, int second_label)
 	    second_label ? "intent-committed" : label);
 	CU_ASSERT_FATAL(ad_start(&a) == 0);
 	status = h_wait_exit(&a.p, 30000);
-	CU_ASSERT(status != -1 && WIFSIGNALED(status) &&
-	    WTERMSIG(status) == SIGKILL);
+	CU_ASSERT(
+	    status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	if (second_label) {
 		/* The restart dies in the middle of reconciling. */
 		snprintf(a.extra_env, sizeof(a.extra_env),
@@ -226,7 +226,7 @@ crash_at(const char *label, int second_label)
 		CU_ASSERT_FATAL(ad_start(&a) == 0);
 		status = h_wait_exit(&a.p, 30000);
 		CU_ASSERT(status != -1 && WIFSIGNALED(status) &&
-		    WTERMSIG(status) == SIGKILL);
+		          WTERMSIG(status) == SIGKILL);
 	}
 	a.extra_env[0] = '\0';
 	CU_ASSERT_FATAL(ad_start(&a) == 0);
@@ -261,10 +261,12 @@ test_crash_mid_reconcile(void)
 	crash_at("reconcile", 1);
 }
 
-/* One fault on the approval PATCH path, then the same assertions. */
+/* One fault, then the same assertions; the emulator is handed back
+ * running (*keep) for more checks, or stopped. */
 static void
-fault_case(const char *fault, const char *extra_yaml)
+fault_case_keep(const char *fault, const char *extra_yaml, struct emu **keep)
 {
+	struct emu *ep = calloc(1, sizeof(*ep));
 	struct emu e;
 	struct ad a;
 	struct seed s[NSEED];
@@ -284,21 +286,33 @@ fault_case(const char *fault, const char *extra_yaml)
 	json_object_put(o);
 	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
 	free_seeds(s, NSEED);
+	if (keep != NULL && ep != NULL) {
+		*ep = e;
+		*keep = ep;
+		return;
+	}
+	free(ep);
 	emu_stop(&e);
 }
 
-#define STEPS_GLOB                                                       \
-	"/beta/identityGovernance/permissionsManagement/"               \
+static void
+fault_case(const char *fault, const char *extra_yaml)
+{
+	fault_case_keep(fault, extra_yaml, NULL);
+}
+
+#define STEPS_GLOB                                                             \
+	"/beta/identityGovernance/permissionsManagement/"                      \
 	"scheduledPermissionsApprovals/*/steps/*"
-#define CHANGES_GLOB                                                     \
-	"/beta/identityGovernance/permissionsManagement/"               \
+#define CHANGES_GLOB                                                           \
+	"/beta/identityGovernance/permissionsManagement/"                      \
 	"permissionsRequestChanges*"
 
 static void
 test_fault_patch_500(void)
 {
 	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
-		   "\",\"kind\":\"status\",\"status\":500,\"count\":2}",
+	           "\",\"kind\":\"status\",\"status\":500,\"count\":2}",
 	    NULL);
 }
 
@@ -306,25 +320,73 @@ static void
 test_fault_patch_503_retry_after(void)
 {
 	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
-		   "\",\"kind\":\"status\",\"status\":503,"
-		   "\"retryAfter\":\"0.5\",\"count\":2}",
+	           "\",\"kind\":\"status\",\"status\":503,"
+	           "\"retryAfter\":\"0.5\",\"count\":2}",
 	    NULL);
 }
 
+/* Seconds since the epoch, with fraction, of an emulator log time. */
+static double
+log_time(struct json_object *call)
+{
+	struct json_object *v;
+	const char *t, *dot;
+	double frac = 0;
+
+	if (!json_object_object_get_ex(call, "time", &v))
+		return -1;
+	t = json_object_get_string(v);
+	if ((dot = strchr(t, '.')) != NULL)
+		frac = strtod(dot, NULL);
+	return (double)cfg_parse_timestamp(t) + frac;
+}
+
+/* After a 429 with Retry-After 1.5, Graph saw no call before it elapsed. */
 static void
 test_fault_patch_429(void)
 {
-	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
-		   "\",\"kind\":\"status\",\"status\":429,"
-		   "\"retryAfter\":\"1.5\",\"count\":1}",
-	    NULL);
+	struct emu *e = NULL;
+
+	fault_case_keep("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+	                "\",\"kind\":\"status\",\"status\":429,"
+	                "\"retryAfter\":\"1.5\",\"count\":1}",
+	    NULL, &e);
+	if (e != NULL) {
+		struct json_object *log, *calls, *c, *v;
+		double t429 = -1, t;
+		size_t i, n, early = 0, later = 0;
+
+		log = emu_json(e, "GET", "/_emulator/log", NULL, NULL);
+		CU_ASSERT_FATAL(log != NULL && json_object_object_get_ex(
+		                                   log, "calls", &calls));
+		n = json_object_array_length(calls);
+		/* Calls within 100 ms of the 429 were already in flight when
+		 * it arrived; any later call before 1.5 s breaks the gate. */
+		for (i = 0; i < n; i++) {
+			c = json_object_array_get_idx(calls, i);
+			json_object_object_get_ex(c, "status", &v);
+			t = log_time(c);
+			if (t429 < 0 && json_object_get_int(v) == 429)
+				t429 = t;
+			else if (t429 >= 0 && t - t429 >= 0.1 && t - t429 < 1.5)
+				early++;
+			else if (t429 >= 0 && t - t429 >= 1.5)
+				later++;
+		}
+		CU_ASSERT(t429 > 0);
+		CU_ASSERT_EQUAL(early, 0);
+		CU_ASSERT(later > 0);
+		json_object_put(log);
+		emu_stop(e);
+		free(e);
+	}
 }
 
 static void
 test_fault_patch_reset(void)
 {
 	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
-		   "\",\"kind\":\"reset\",\"count\":2}",
+	           "\",\"kind\":\"reset\",\"count\":2}",
 	    NULL);
 }
 
@@ -332,7 +394,7 @@ static void
 test_fault_patch_applied_then_reset(void)
 {
 	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
-		   "\",\"kind\":\"apply_then_reset\",\"count\":2}",
+	           "\",\"kind\":\"apply_then_reset\",\"count\":2}",
 	    NULL);
 }
 
@@ -340,7 +402,7 @@ static void
 test_fault_patch_409(void)
 {
 	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
-		   "\",\"kind\":\"status\",\"status\":409,\"count\":1}",
+	           "\",\"kind\":\"status\",\"status\":409,\"count\":1}",
 	    NULL);
 }
 
@@ -348,7 +410,7 @@ static void
 test_fault_patch_slow(void)
 {
 	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
-		   "\",\"kind\":\"delay\",\"delayMs\":3000,\"count\":1}",
+	           "\",\"kind\":\"delay\",\"delayMs\":7000,\"count\":1}",
 	    NULL);
 }
 
@@ -356,7 +418,7 @@ static void
 test_fault_changes_truncated(void)
 {
 	fault_case("{\"method\":\"GET\",\"path\":\"" CHANGES_GLOB
-		   "\",\"kind\":\"truncate\",\"count\":2}",
+	           "\",\"kind\":\"truncate\",\"count\":2}",
 	    NULL);
 }
 
@@ -364,7 +426,7 @@ static void
 test_fault_changes_malformed(void)
 {
 	fault_case("{\"method\":\"GET\",\"path\":\"" CHANGES_GLOB
-		   "\",\"kind\":\"malformed\",\"count\":2}",
+	           "\",\"kind\":\"malformed\",\"count\":2}",
 	    NULL);
 }
 
@@ -372,7 +434,7 @@ static void
 test_fault_changes_500(void)
 {
 	fault_case("{\"method\":\"GET\",\"path\":\"" CHANGES_GLOB
-		   "\",\"kind\":\"status\",\"status\":500,\"count\":3}",
+	           "\",\"kind\":\"status\",\"status\":500,\"count\":3}",
 	    NULL);
 }
 
@@ -380,7 +442,7 @@ static void
 test_fault_token_401(void)
 {
 	fault_case("{\"method\":\"GET\",\"path\":\"" CHANGES_GLOB
-		   "\",\"kind\":\"status\",\"status\":401,\"count\":1}",
+	           "\",\"kind\":\"status\",\"status\":401,\"count\":1}",
 	    NULL);
 }
 
@@ -403,8 +465,8 @@ test_decided_elsewhere(void)
 	/* Morgan denies every request in Entra first. */
 	o = emu_json(&e, "POST", "/_emulator/token",
 	    "{\"user\":\"morgan@contoso.com\"}", &status);
-	CU_ASSERT_FATAL(o != NULL && json_object_object_get_ex(o,
-					 "access_token", &v));
+	CU_ASSERT_FATAL(
+	    o != NULL && json_object_object_get_ex(o, "access_token", &v));
 	tok = strdup(json_object_get_string(v));
 	json_object_put(o);
 	for (i = 0; i < NSEED; i++) {
@@ -415,20 +477,21 @@ test_decided_elsewhere(void)
 		    "scheduledPermissionsApprovals/%s/steps",
 		    s[i].id);
 		snprintf(url, sizeof(url), "%s%s", e.url, path);
-		CU_ASSERT_EQUAL(h_http(e.ca, "GET", url, tok, NULL, &resp), 200);
+		CU_ASSERT_EQUAL(
+		    h_http(e.ca, "GET", url, tok, NULL, &resp), 200);
 		o = resp ? json_tokener_parse(resp) : NULL;
 		free(resp);
 		CU_ASSERT_FATAL(o != NULL &&
-		    json_object_object_get_ex(o, "value", &steps) &&
-		    json_object_array_length(steps) >= 1);
+		                json_object_object_get_ex(o, "value", &steps) &&
+		                json_object_array_length(steps) >= 1);
 		step = json_object_array_get_idx(steps, 0);
 		json_object_object_get_ex(step, "id", &v);
 		snprintf(url, sizeof(url), "%s%s/%s", e.url, path,
 		    json_object_get_string(v));
 		snprintf(body, sizeof(body),
 		    "{\"reviewResult\":\"Deny\",\"justification\":\"no\"}");
-		CU_ASSERT_EQUAL(h_http(e.ca, "PATCH", url, tok, body, NULL),
-		    204);
+		CU_ASSERT_EQUAL(
+		    h_http(e.ca, "PATCH", url, tok, body, NULL), 204);
 		json_object_put(o);
 		s[i].expect_state = "rejected";
 	}
@@ -437,8 +500,8 @@ test_decided_elsewhere(void)
 	CU_ASSERT(h_until(all_settled, &st, 30000) == 0);
 	/* Graph saw only Morgan's decisions: approvald sent none. */
 	for (i = 0; i < NSEED; i++) {
-		CU_ASSERT_EQUAL(emu_truth_counts(&e, s[i].id, &ap, &dn, &cn),
-		    0);
+		CU_ASSERT_EQUAL(
+		    emu_truth_counts(&e, s[i].id, &ap, &dn, &cn), 0);
 		CU_ASSERT_EQUAL(ap, 0);
 		CU_ASSERT_EQUAL(dn, 1);
 	}
@@ -473,7 +536,7 @@ test_secret_canary(void)
 	snprintf(path, sizeof(path), "%s/approver-token", a.dir);
 	refresh = cu_slurp(path, NULL);
 	CU_ASSERT_FATAL(secret != NULL && refresh != NULL &&
-	    strlen(secret) >= 8 && strlen(refresh) >= 8);
+	                strlen(secret) >= 8 && strlen(refresh) >= 8);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", a.dir, files[i]);
 		if ((text = cu_slurp(path, &len)) == NULL)
@@ -505,8 +568,8 @@ test_single_instance(void)
 	snprintf(b.p.log, sizeof(b.p.log), "%s", a.p.log);
 	CU_ASSERT_FATAL(ad_start(&b) == 0);
 	status = h_wait_exit(&b.p, 10000);
-	CU_ASSERT(status != -1 && WIFEXITED(status) &&
-	    WEXITSTATUS(status) != 0);
+	CU_ASSERT(
+	    status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0);
 	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
 	emu_stop(&e);
 }
@@ -537,7 +600,7 @@ static const struct cu_test fault_tests[] = {
 	{ "PATCH reset", test_fault_patch_reset },
 	{ "PATCH applied, answer reset", test_fault_patch_applied_then_reset },
 	{ "PATCH 409", test_fault_patch_409 },
-	{ "PATCH slow", test_fault_patch_slow },
+	{ "PATCH slower than the client timeout", test_fault_patch_slow },
 	{ "changes truncated", test_fault_changes_truncated },
 	{ "changes malformed", test_fault_changes_malformed },
 	{ "changes 500", test_fault_changes_500 },
