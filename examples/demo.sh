@@ -8,6 +8,11 @@ bin="$top/$build"
 work=$(mktemp -d /tmp/approvald-demo.XXXXXX)
 emu_pid= ad_pid=
 cleanup() {
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "demo failed; last lines of the logs:" >&2
+		tail -n 15 "$work"/approvald.log "$work"/emulator.log >&2 2>/dev/null || true
+	fi
 	[ -n "$ad_pid" ] && kill -TERM "$ad_pid" 2>/dev/null && wait "$ad_pid" 2>/dev/null || true
 	[ -n "$emu_pid" ] && kill -TERM "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null || true
 	rm -rf "$work"
@@ -45,8 +50,7 @@ say "2. Starting approvald with examples/policy.yaml"
 mkdir -m 0700 "$work/secrets"
 umask 077
 json_field "$tenant" clientSecret >"$work/secrets/client-secret"
-grep -A3 '"approvald@contoso.com"' "$tenant" | grep -o '"token"[^,}]*' | head -1 |
-	sed 's/.*:[[:space:]]*"\(.*\)"/\1/' >"$work/secrets/approver-token"
+json_field "$tenant" token >"$work/secrets/approver-token"
 cat >"$work/approvald.yaml" <<YAML
 graph:
   url: $url
@@ -69,28 +73,32 @@ YAML
 "$bin/daemon/approvald" --config "$work/approvald.yaml" 2>"$work/approvald.log" &
 ad_pid=$!
 ctl() { "$bin/ctl/approvalctl" "$1" --socket "$work/control.sock" "${@:2}"; }
-is_ready() { ctl status 2>/dev/null | grep -q '"ready": true'; }
+is_ready() { ctl status 2>/dev/null | grep -Eq '"ready": *true'; }
 wait_for 20 is_ready
 echo "   ready: $(grep -o 'http: listening on .*' "$work/approvald.log" | head -1)"
 
 say "3. alex@contoso.com submits the six seed requests (AWS, Azure, GCP)"
 for f in aws-policy aws-action azure-action azure-role gcp-action gcp-role; do
-	id=$(curl -sS "${curl_ca[@]}" -X POST "$url/_emulator/requests" -H 'Content-Type: application/json' \
-		--data-binary "{\"requestor\":\"alex@contoso.com\",\"body\":$(cat "$top/examples/requests/permissions-request-$f.json")}" |
-		grep -o '"id"[[:space:]]*:[[:space:]]*"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
-	printf '   %-14s %s\n' "$f" "$id"
+	code=$(curl -sS "${curl_ca[@]}" -o /dev/null -w '%{http_code}' -X POST "$url/_emulator/requests" \
+		-H 'Content-Type: application/json' \
+		--data-binary "{\"requestor\":\"alex@contoso.com\",\"body\":$(cat "$top/examples/requests/permissions-request-$f.json")}")
+	printf '   %-14s -> Graph %s\n' "$f" "$code"
 done
 
 say "4. Waiting for approvald to decide"
-settled() { ! ctl list | grep -Eq '"state": "(new|evaluating|approving|rejecting|canceling)"' && \
-	[ "$(ctl list | grep -c '"key"')" -ge 6 ]; }
+settled() {
+	local out
+	out=$(ctl list) || return 1
+	! grep -Eq '"state": *"(new|evaluating|approving|rejecting|canceling)"' <<<"$out" &&
+		[ "$(grep -c '"key"' <<<"$out")" -ge 6 ]
+}
 wait_for 30 settled
 
 say "5. Timeline (what approvald decided, and why)"
 ctl timeline
 say "6. What Graph saw (emulator ground truth)"
 curl -sS "${curl_ca[@]}" "$url/_emulator/truth" | tr '{' '\n' |
-	sed -n 's/.*"requestId" *: *"\([^"]*\)".*"action" *: *"\([^"]*\)".*"upn" *: *"\([^"]*\)".*/   \2  \1  by \3/p'
+	sed -n 's/.*"requestId" *: *"\([^"]*\)".*"action" *: *"\([^"]*\)".*/   \2  permissions:\1/p'
 echo "   (requests with no line were left to humans: ignored, or waiting in a stage)"
 say "Done. approvald stops cleanly:"
 kill -TERM "$ad_pid"; wait "$ad_pid" && echo "   approvald exited 0"; ad_pid=
