@@ -22,6 +22,7 @@ h_start(const char *const *extra)
 {
 	const char *argv[32];
 	int p[2], n = 0, i;
+	size_t ul;
 	char line[256];
 	FILE *f;
 
@@ -55,7 +56,9 @@ h_start(const char *const *extra)
 	line[strcspn(line, "\n")] = '\0';
 	if (strncmp(line, "listening on ", 13) != 0)
 		return -1;
-	snprintf(h_url, sizeof(h_url), "%s", line + 13);
+	ul = strnlen(line + 13, sizeof(h_url) - 1);
+	memcpy(h_url, line + 13, ul);
+	h_url[ul] = '\0';
 	return 0;
 }
 
@@ -97,9 +100,13 @@ on_data(char *p, size_t sz, size_t n, void *arg)
 static void
 hdr_copy(char *dst, size_t len, const char *v)
 {
+	size_t n;
+
 	while (*v == ' ')
 		v++;
-	snprintf(dst, len, "%s", v);
+	n = strnlen(v, len - 1);
+	memcpy(dst, v, n);
+	dst[n] = '\0';
 	dst[strcspn(dst, "\r\n")] = '\0';
 }
 

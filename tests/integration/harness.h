@@ -19,7 +19,7 @@ struct proc {
 
 struct emu {
 	struct proc p;
-	char url[128];		/* http(s)://127.0.0.1:PORT */
+	char url[300];		/* http(s)://127.0.0.1:PORT */
 	char fixture[512];
 	int tls;
 	char ca[512];

@@ -470,7 +470,7 @@ test_decided_elsewhere(void)
 	tok = strdup(json_object_get_string(v));
 	json_object_put(o);
 	for (i = 0; i < NSEED; i++) {
-		char url[700], *resp = NULL;
+		char url[1200], *resp = NULL;
 
 		snprintf(path, sizeof(path),
 		    "/beta/identityGovernance/permissionsManagement/"
