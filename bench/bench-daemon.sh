@@ -12,7 +12,7 @@ emu_pid= ad_pid=
 cleanup() {
 	[ -n "$ad_pid" ] && kill -TERM "$ad_pid" 2>/dev/null && wait "$ad_pid" 2>/dev/null || true
 	[ -n "$emu_pid" ] && kill -TERM "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null || true
-	rm -rf "$work"
+	[ -n "${BENCH_KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 tenant="$top/examples/demo-tenant.json"
@@ -46,7 +46,7 @@ sources:
 policy: $top/examples/policy.yaml
 state: $work/state.db
 control_socket: $work/control.sock
-log: { level: warn }
+log: { level: ${BENCH_LOG:-warn} }
 YAML
 decided() {
 	"$bin/ctl/approvalctl" status --socket "$work/control.sock" 2>/dev/null |

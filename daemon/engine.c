@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "approvald.h"
+#include "limits.h"
 #include "log.h"
 
 enum post_kind { POST_EXEC = 0, POST_READBACK, POST_ARM, POST_CANCEL };
@@ -75,11 +76,15 @@ engine_post_exec(struct daemon *d, const char *key)
 	engine_batch_dirty(d);
 }
 
+/* Group commit: everything written within one short window shares one
+ * fsync. Graph calls caused by the batch start only after it commits. */
 void
 engine_batch_dirty(struct daemon *d)
 {
+	struct timeval tv = { 0, STORE_COMMIT_WINDOW_US };
+
 	if (!event_pending(d->commit_ev, EV_TIMEOUT, NULL))
-		event_active(d->commit_ev, EV_TIMEOUT, 0);
+		event_add(d->commit_ev, &tv);
 }
 
 /* Commit the batch, then start what it made durable. */

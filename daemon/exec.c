@@ -213,14 +213,15 @@ exec_act(struct exec_op *op, const char *step_id)
 		exec_feed(op, SM_E_RESULT_FAILED, "too many attempts");
 		goto out;
 	}
-	/* Count the attempt durably before the call leaves. */
+	/* The intent is already durable; the attempt count only bounds
+	 * retries, so it rides in the next batch. */
 	if (store_begin(d->store) == -1 ||
-	    store_intent_attempt(d->store, i.id) == -1 ||
-	    engine_commit(d) == -1) {
+	    store_intent_attempt(d->store, i.id) == -1) {
 		exec_retry(op, 1);
 		goto keep;
 	}
-	log_info("exec %s: %s on Graph", op->key, i.kind);
+	engine_batch_dirty(d);
+	log_debug("exec %s: %s on Graph", op->key, i.kind);
 	if (strcmp(i.kind, "cancel") == 0)
 		ad->cancel(d, r.gid, exec_acted, op);
 	else

@@ -26,6 +26,7 @@ struct graph_xfer {
 	char errbuf[CURL_ERROR_SIZE];
 	graph_cb cb;
 	void *arg;
+	double queued_at, started_at;
 };
 TAILQ_HEAD(graph_xferq, graph_xfer);
 
@@ -108,6 +109,12 @@ graph_finish(struct graph_xfer *x, CURLcode code)
 		g->stats.throttled++;
 		graph_throttle(g, r.retry_after);
 	}
+	if (log_getlevel() >= LOG_L_DEBUG)
+		log_debug("graph: %s %.60s -> %ld in %.1fms (queued %.1fms)",
+		    x->method,
+		    x->url + (strlen(x->url) > 60 ? strlen(x->url) - 60 : 0),
+		    r.status, (graph_now() - x->started_at) * 1e3,
+		    (x->started_at - x->queued_at) * 1e3);
 	x->cb(x->arg, &r);
 	graph_xfer_free(x);
 }
@@ -358,6 +365,7 @@ graph_start_queued(struct graph *g)
 			graph_finish(x, CURLE_FAILED_INIT);
 			continue;
 		}
+		x->started_at = graph_now();
 		TAILQ_INSERT_TAIL(&g->active, x, entry);
 		g->inflight++;
 		g->stats.calls++;
@@ -417,6 +425,7 @@ graph_call(struct graph *g, const char *method, const char *url,
 		graph_xfer_free(x);
 		return -1;
 	}
+	x->queued_at = graph_now();
 	TAILQ_INSERT_TAIL(&g->queue, x, entry);
 	g->queued++;
 	/* Start from the loop, never from inside a caller's callback chain. */

@@ -29,7 +29,8 @@
 #define INTENT_MAX_ATTEMPTS     10          /* then: attention */
 
 /* Store */
-#define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_BUSY_TIMEOUT_MS  5000
+#define STORE_COMMIT_WINDOW_US 2000 /* group-commit window */
 
 /* Control socket and HTTP listener */
 #define CTL_MAX_LINE          4096

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <ctype.h>
 #include <math.h>
@@ -829,6 +830,7 @@ http_start(struct emu *e, const char *addr, int port)
 	struct sockaddr_storage ss;
 	ev_socklen_t sl = sizeof(ss);
 	evutil_socket_t fd;
+	int one;
 
 	if ((e->http = evhttp_new(e->base)) == NULL) {
 		fprintf(stderr, "graph-emulator: evhttp_new failed\n");
@@ -850,6 +852,11 @@ http_start(struct emu *e, const char *addr, int port)
 		return -1;
 	}
 	fd = evhttp_bound_socket_get_fd(e->sock);
+	/* Accepted sockets inherit TCP_NODELAY on Linux: without it a reply
+	 * split over two TLS records waits out the peer's delayed ACK. */
+	one = 1;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		perror("graph-emulator: TCP_NODELAY");
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
 		perror("graph-emulator: getsockname");
 		return -1;
