@@ -1,4 +1,5 @@
 /* Test harness: spawn graph-emulator, read its port, drive it with curl. */
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -39,6 +40,8 @@ h_start(const char *const *extra)
 	if ((h_pid = fork()) < 0)
 		return -1;
 	if (h_pid == 0) {
+		/* die with the test process, even if it crashes */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);

@@ -550,6 +550,8 @@ t_pim(void)
 	h_free(r);
 	h_free(h_call(
 	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT1H\"}", NULL));
+	free(app); /* an hour later the old token has expired */
+	app = h_token("app:" APP_ID);
 	r = h_call("GET", path, app, NULL, NULL);
 	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Provisioned");
 	h_free(r);
