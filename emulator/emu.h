@@ -24,7 +24,7 @@
 #define EMU_CONN_TIMEOUT     60
 #define EMU_MAX_SEGS         16
 #define EMU_LOG_CAP          65536
-#define EMU_MAX_REQUESTS     200000 /* per source, default */
+#define EMU_MAX_REQUESTS     50000 /* per source, default */
 #define EMU_MAX_TOKENS       500000
 #define EMU_MAX_JTIS         100000
 #define EMU_MAX_DEVCODES     10000
