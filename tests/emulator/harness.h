@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -35,6 +36,16 @@ void h_reset(void);
 /* Mint a delegated token for user (upn/id) or an app token ("app:ID"). */
 char *h_token(const char *who);
 const char *h_str(json_object *o, const char *path);
+
+/* String assertions that fail, rather than crash, on a missing field. */
+#define H_ASSERT_STR(a, b)                                                     \
+	do {                                                                   \
+		const char *h_a_ = (a);                                        \
+		CU_ASSERT_PTR_NOT_NULL(h_a_);                                  \
+		if (h_a_ != NULL)                                              \
+			CU_ASSERT_STRING_EQUAL(h_a_, (b));                     \
+	} while (0)
+#define H_STRCMP(a, b) ((a) != NULL ? strcmp((a), (b)) : -1)
 char *h_fixture(const char *name);
 /* Create an EPM request from a fixture as user; returns id (malloc). */
 char *h_create_epm(const char *fixture, const char *token);

@@ -74,21 +74,20 @@ t_epm_roundtrip(void)
 		r = h_call("POST", EPM "scheduledPermissionsRequests", alex,
 		    body, NULL);
 		CU_ASSERT_EQUAL(r->status, 201);
-		CU_ASSERT_STRING_EQUAL(
-		    h_str(r->json, "statusDetail"), "submitted");
+		H_ASSERT_STR(h_str(r->json, "statusDetail"), "submitted");
 		CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "createdDateTime"));
 		sent = json_tokener_parse(body);
 		json_object_object_get_ex(sent, "requestedPermissions", &v);
 		CU_ASSERT_TRUE(json_object_equal(v,
 		    json_object_object_get(r->json, "requestedPermissions")));
-		CU_ASSERT_STRING_EQUAL(h_str(r->json, "justification"),
+		H_ASSERT_STR(h_str(r->json, "justification"),
 		    h_str(sent, "justification"));
 		snprintf(path, sizeof(path),
 		    EPM "scheduledPermissionsRequests?$filter=id%%20eq%%20'%s'",
 		    h_str(r->json, "id"));
 		g = h_call("GET", path, app, NULL, NULL);
 		CU_ASSERT_EQUAL(g->status, 200);
-		CU_ASSERT_STRING_EQUAL(
+		H_ASSERT_STR(
 		    h_str(g->json, "value/0/id"), h_str(r->json, "id"));
 		CU_ASSERT_TRUE(json_object_equal(
 		    json_object_object_get(
@@ -110,7 +109,7 @@ expect_400(const char *body)
 	    "POST", EPM "scheduledPermissionsRequests", alex, body, NULL);
 
 	CU_ASSERT_EQUAL(r->status, 400);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error/code"), "BadRequest");
+	H_ASSERT_STR(h_str(r->json, "error/code"), "BadRequest");
 	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "error/innerError/request-id"));
 	h_free(r);
 }
@@ -155,7 +154,7 @@ t_epm_validation(void)
 	/* no token / bad token */
 	r = h_call("GET", EPM "scheduledPermissionsRequests", NULL, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 401);
-	CU_ASSERT_STRING_EQUAL(
+	H_ASSERT_STR(
 	    h_str(r->json, "error/code"), "InvalidAuthenticationToken");
 	h_free(r);
 	r = h_call(
@@ -254,13 +253,12 @@ t_epm_permission_model(void)
 	snprintf(
 	    path, sizeof(path), EPM "scheduledPermissionsApprovals/%s", id);
 	r = h_call("GET", path, morgan, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "steps/0/assignedToMe"), "true");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "steps/0/status"), "InProgress");
-	CU_ASSERT_STRING_EQUAL(
-	    h_str(r->json, "steps/0/reviewResult"), "NotReviewed");
+	H_ASSERT_STR(h_str(r->json, "steps/0/assignedToMe"), "true");
+	H_ASSERT_STR(h_str(r->json, "steps/0/status"), "InProgress");
+	H_ASSERT_STR(h_str(r->json, "steps/0/reviewResult"), "NotReviewed");
 	h_free(r);
 	r = h_call("GET", path, alex, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "steps/0/assignedToMe"), "false");
+	H_ASSERT_STR(h_str(r->json, "steps/0/assignedToMe"), "false");
 	h_free(r);
 	CU_ASSERT_STRING_EQUAL(status_of(id, buf, sizeof(buf)), "submitted");
 	CU_ASSERT_EQUAL(decide(id, step, morgan, "Approve"), 204);
@@ -269,11 +267,11 @@ t_epm_permission_model(void)
 	snprintf(path, sizeof(path),
 	    EPM "scheduledPermissionsApprovals/%s/steps/%s", id, step);
 	r = h_call("GET", path, bot, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Completed");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "reviewResult"), "Approved");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "reviewedBy/userPrincipalName"),
+	H_ASSERT_STR(h_str(r->json, "status"), "Completed");
+	H_ASSERT_STR(h_str(r->json, "reviewResult"), "Approved");
+	H_ASSERT_STR(h_str(r->json, "reviewedBy/userPrincipalName"),
 	    "morgan@contoso.com");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "justification"), "test");
+	H_ASSERT_STR(h_str(r->json, "justification"), "test");
 	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "reviewedDateTime"));
 	h_free(r);
 	CU_ASSERT_STRING_EQUAL(status_of(id, buf, sizeof(buf)), "approved");
@@ -285,13 +283,13 @@ t_epm_permission_model(void)
 	/* truth: exactly one approve and one cancel */
 	r = h_call("GET", "/_emulator/truth", NULL, NULL, NULL);
 	snprintf(path, sizeof(path), "requests/%s/approve", id);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, path), "1");
+	H_ASSERT_STR(h_str(r->json, path), "1");
 	snprintf(path, sizeof(path), "requests/%s/cancel", id);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, path), "1");
-	CU_ASSERT_STRING_EQUAL(
+	H_ASSERT_STR(h_str(r->json, path), "1");
+	H_ASSERT_STR(
 	    h_str(r->json, "decisions/0/caller/upn"), "morgan@contoso.com");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "decisions/0/action"), "approve");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "decisions/1/action"), "cancel");
+	H_ASSERT_STR(h_str(r->json, "decisions/0/action"), "approve");
+	H_ASSERT_STR(h_str(r->json, "decisions/1/action"), "cancel");
 	CU_ASSERT_PTR_NULL(h_str(r->json, "decisions/2"));
 	h_free(r);
 	free(step);
@@ -450,7 +448,7 @@ t_epm_changes_paging(void)
 	    path, sizeof(path), EPM "permissionsRequestChanges/%s", first_id);
 	one = h_call("GET", path, bot, NULL, NULL);
 	CU_ASSERT_EQUAL(one->status, 200);
-	CU_ASSERT_STRING_EQUAL(h_str(one->json, "statusDetail"), "submitted");
+	H_ASSERT_STR(h_str(one->json, "statusDetail"), "submitted");
 	CU_ASSERT_EQUAL(strlen(h_str(one->json, "modificationDateTime")), 28);
 	h_free(one);
 	h_free(r);
@@ -493,12 +491,12 @@ t_pim(void)
 	tokens_fresh();
 	r = h_call("POST", PIM "assignmentScheduleRequests", alex, body, NULL);
 	CU_ASSERT_EQUAL(r->status, 201);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "PendingApproval");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "createdBy/user/id"), ALEX_ID);
-	CU_ASSERT_STRING_EQUAL(
+	H_ASSERT_STR(h_str(r->json, "status"), "PendingApproval");
+	H_ASSERT_STR(h_str(r->json, "createdBy/user/id"), ALEX_ID);
+	H_ASSERT_STR(
 	    h_str(r->json, "groupId"), "2b5ed229-4072-478d-9504-a047ebd4b07d");
 	id = strdup(h_str(r->json, "id"));
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "approvalId"), id);
+	H_ASSERT_STR(h_str(r->json, "approvalId"), id);
 	h_free(r);
 	free(body);
 	r = h_call("GET",
@@ -506,7 +504,7 @@ t_pim(void)
 	        "'PendingApproval'",
 	    app, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 200);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "value/0/id"), id);
+	H_ASSERT_STR(h_str(r->json, "value/0/id"), id);
 	h_free(r);
 	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s", id);
 	r = h_call("GET", path, bot, NULL, NULL);
@@ -518,7 +516,7 @@ t_pim(void)
 	    "assignmentApprovals/%s",
 	    id);
 	r = h_call("GET", path, bot, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "steps/0/id"), stage);
+	H_ASSERT_STR(h_str(r->json, "steps/0/id"), stage);
 	h_free(r);
 	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s/stages/%s", id,
 	    stage);
@@ -540,27 +538,27 @@ t_pim(void)
 	h_free(r);
 	snprintf(path, sizeof(path), PIM "assignmentScheduleRequests/%s", id);
 	r = h_call("GET", path, app, NULL, NULL);
-	CU_ASSERT_TRUE(strcmp(h_str(r->json, "status"), "Granted") == 0 ||
-	               strcmp(h_str(r->json, "status"), "Provisioned") == 0);
+	CU_ASSERT_TRUE(H_STRCMP(h_str(r->json, "status"), "Granted") == 0 ||
+	               H_STRCMP(h_str(r->json, "status"), "Provisioned") == 0);
 	h_free(r);
 	h_free(h_call(
 	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT3S\"}", NULL));
 	r = h_call("GET", path, app, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Provisioned");
+	H_ASSERT_STR(h_str(r->json, "status"), "Provisioned");
 	h_free(r);
 	h_free(h_call(
 	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT1H\"}", NULL));
 	free(app); /* an hour later the old token has expired */
 	app = h_token("app:" APP_ID);
 	r = h_call("GET", path, app, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Provisioned");
+	H_ASSERT_STR(h_str(r->json, "status"), "Provisioned");
 	h_free(r);
 	h_free(h_call(
 	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT1H\"}", NULL));
 	free(app);
 	app = h_token("app:" APP_ID);
 	r = h_call("GET", path, app, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Revoked");
+	H_ASSERT_STR(h_str(r->json, "status"), "Revoked");
 	h_free(r);
 	snprintf(
 	    path, sizeof(path), PIM "assignmentScheduleRequests/%s/cancel", id);
@@ -581,7 +579,7 @@ t_pim_admin_cancel_deny(void)
 	tokens_fresh();
 	r = h_call("POST", PIM "assignmentScheduleRequests", app, body, NULL);
 	CU_ASSERT_EQUAL(r->status, 201);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Provisioned");
+	H_ASSERT_STR(h_str(r->json, "status"), "Provisioned");
 	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "completedDateTime"));
 	CU_ASSERT_PTR_NULL(h_str(r->json, "approvalId"));
 	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s",
@@ -619,7 +617,7 @@ t_pim_admin_cancel_deny(void)
 	h_free(r);
 	snprintf(path, sizeof(path), PIM "assignmentScheduleRequests/%s", id);
 	r = h_call("GET", path, bot, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "status"), "Denied");
+	H_ASSERT_STR(h_str(r->json, "status"), "Denied");
 	h_free(r);
 	free(id);
 	free(body);
@@ -646,10 +644,10 @@ t_directory(void)
 	tokens_fresh();
 	r = h_call("GET", "/v1.0/users/alex@contoso.com", app, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 200);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "id"), ALEX_ID);
+	H_ASSERT_STR(h_str(r->json, "id"), ALEX_ID);
 	h_free(r);
 	r = h_call("GET", "/v1.0/users/" ALEX_ID "/manager", app, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(
+	H_ASSERT_STR(
 	    h_str(r->json, "userPrincipalName"), "alexmanager@contoso.com");
 	h_free(r);
 	r = h_call("GET",
@@ -657,8 +655,7 @@ t_directory(void)
 	    "manager",
 	    app, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 404);
-	CU_ASSERT_STRING_EQUAL(
-	    h_str(r->json, "error/code"), "Request_ResourceNotFound");
+	H_ASSERT_STR(h_str(r->json, "error/code"), "Request_ResourceNotFound");
 	h_free(r);
 	r = h_call("GET", "/v1.0/users/nobody", app, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 404);
@@ -687,8 +684,7 @@ t_directory(void)
 	CU_ASSERT_EQUAL(n, 4); /* SecOps, CISO, jordan, morgan */
 	CU_ASSERT_EQUAL(pages, 2);
 	r = h_call("GET", "/v1.0/me", alex, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(
-	    h_str(r->json, "userPrincipalName"), "alex@contoso.com");
+	H_ASSERT_STR(h_str(r->json, "userPrincipalName"), "alex@contoso.com");
 	h_free(r);
 	r = h_call("GET", "/v1.0/nothing/here", app, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 400);
@@ -696,7 +692,7 @@ t_directory(void)
 	r = h_call_hdr("GET", "/v1.0/users/nobody", app, NULL, NULL,
 	    "client-request-id: abc-123");
 	CU_ASSERT_STRING_EQUAL(r->client_request_id, "abc-123");
-	CU_ASSERT_STRING_EQUAL(
+	H_ASSERT_STR(
 	    h_str(r->json, "error/innerError/client-request-id"), "abc-123");
 	CU_ASSERT_NOT_EQUAL(r->request_id[0], '\0');
 	h_free(r);

@@ -50,8 +50,8 @@ t_client_secret(void)
 	r = token_call("grant_type=client_credentials&client_id=" APP_ID
 	               "&client_secret=" APP_SEC "&" SCOPE);
 	CU_ASSERT_EQUAL(r->status, 200);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "token_type"), "Bearer");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "expires_in"), "120");
+	H_ASSERT_STR(h_str(r->json, "token_type"), "Bearer");
+	H_ASSERT_STR(h_str(r->json, "expires_in"), "120");
 	CU_ASSERT_PTR_NULL(h_str(r->json, "refresh_token"));
 	g = h_call("GET", "/v1.0/users/alex@contoso.com",
 	    h_str(r->json, "access_token"), NULL, NULL);
@@ -61,8 +61,8 @@ t_client_secret(void)
 	r = token_call("grant_type=client_credentials&client_id=" APP_ID
 	               "&client_secret=wrong&" SCOPE);
 	CU_ASSERT_EQUAL(r->status, 401);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error"), "invalid_client");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error_codes/0"), "7000215");
+	H_ASSERT_STR(h_str(r->json, "error"), "invalid_client");
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "7000215");
 	CU_ASSERT_EQUAL(
 	    strncmp(h_str(r->json, "error_description"), "AADSTS7000215:", 14),
 	    0);
@@ -73,31 +73,30 @@ t_client_secret(void)
 	r = token_call(
 	    "grant_type=client_credentials&client_id=" APP_ID "&" SCOPE);
 	CU_ASSERT_EQUAL(r->status, 401);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error_codes/0"), "7000218");
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "7000218");
 	h_free(r);
 	r = token_call("grant_type=client_credentials&client_id=nope"
 	               "&client_secret=x&" SCOPE);
 	CU_ASSERT_EQUAL(r->status, 400);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error"), "unauthorized_client");
+	H_ASSERT_STR(h_str(r->json, "error"), "unauthorized_client");
 	h_free(r);
 	r = token_call("client_id=" APP_ID);
 	CU_ASSERT_EQUAL(r->status, 400);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error"), "invalid_request");
+	H_ASSERT_STR(h_str(r->json, "error"), "invalid_request");
 	h_free(r);
 	r = token_call("grant_type=password&client_id=" APP_ID);
 	CU_ASSERT_EQUAL(r->status, 400);
-	CU_ASSERT_STRING_EQUAL(
-	    h_str(r->json, "error"), "unsupported_grant_type");
+	H_ASSERT_STR(h_str(r->json, "error"), "unsupported_grant_type");
 	h_free(r);
 	r = token_call("grant_type=client_credentials&client_id=" APP_ID
 	               "&client_secret=" APP_SEC "&scope=User.Read");
 	CU_ASSERT_EQUAL(r->status, 400);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error"), "invalid_scope");
+	H_ASSERT_STR(h_str(r->json, "error"), "invalid_scope");
 	h_free(r);
 	r = h_call("POST", "/other-tenant/oauth2/v2.0/token", NULL,
 	    "grant_type=client_credentials", FORM);
 	CU_ASSERT_EQUAL(r->status, 400);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error_codes/0"), "90002");
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "90002");
 	h_free(r);
 }
 
@@ -119,7 +118,7 @@ t_refresh(void)
 	/* the delegated token is the bot's */
 	r2 = h_call(
 	    "GET", "/v1.0/me", h_str(r->json, "access_token"), NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(
+	H_ASSERT_STR(
 	    h_str(r2->json, "userPrincipalName"), "approvald@contoso.com");
 	h_free(r2);
 	h_free(r);
@@ -137,8 +136,8 @@ t_refresh(void)
 	r = token_call("grant_type=refresh_token&client_id=" APP_ID
 	               "&refresh_token=bogus");
 	CU_ASSERT_EQUAL(r->status, 400);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error"), "invalid_grant");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error_codes/0"), "70000");
+	H_ASSERT_STR(h_str(r->json, "error"), "invalid_grant");
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "70000");
 	h_free(r);
 	/* 91 days later: the used fixture token is past its grace, the
 	 * issued one expired */
@@ -147,11 +146,11 @@ t_refresh(void)
 	r = token_call("grant_type=refresh_token&client_id=" APP_ID
 	               "&refresh_token=demo-refresh-token-approvald");
 	CU_ASSERT_EQUAL(r->status, 400);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error_codes/0"), "70000");
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "70000");
 	h_free(r);
 	r = token_call(form);
 	CU_ASSERT_EQUAL(r->status, 400);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error_codes/0"), "700082");
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "700082");
 	h_free(r);
 	free(rt);
 	/* reset reissues the fixture's refresh token */
@@ -187,8 +186,7 @@ t_device_code(void)
 	    dc);
 	r = token_call(form);
 	CU_ASSERT_EQUAL(r->status, 400);
-	CU_ASSERT_STRING_EQUAL(
-	    h_str(r->json, "error"), "authorization_pending");
+	H_ASSERT_STR(h_str(r->json, "error"), "authorization_pending");
 	h_free(r);
 	snprintf(body, sizeof(body),
 	    "{\"user_code\":\"%s\",\"user\":\"approvald@contoso.com\"}", uc);
@@ -201,7 +199,7 @@ t_device_code(void)
 	h_free(r);
 	r = token_call(form);
 	CU_ASSERT_EQUAL(r->status, 400);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error"), "invalid_grant");
+	H_ASSERT_STR(h_str(r->json, "error"), "invalid_grant");
 	h_free(r);
 	r = h_call("POST", "/_emulator/devicecode", NULL,
 	    "{\"user_code\":\"NOPE\",\"user\":\"alex@contoso.com\"}", NULL);
@@ -220,7 +218,7 @@ t_device_code(void)
 	h_free(h_call(
 	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT16M\"}", NULL));
 	r = token_call(form);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error"), "expired_token");
+	H_ASSERT_STR(h_str(r->json, "error"), "expired_token");
 	h_free(r);
 }
 
@@ -376,10 +374,9 @@ t_control(void)
 	CU_ASSERT_EQUAL(r->status, 403);
 	h_free(r);
 	r = h_call("GET", "/_emulator/log", NULL, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "calls/0/method"), "POST");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "calls/0/status"), "403");
-	CU_ASSERT_STRING_EQUAL(
-	    h_str(r->json, "calls/0/caller"), "user:alex@contoso.com");
+	H_ASSERT_STR(h_str(r->json, "calls/0/method"), "POST");
+	H_ASSERT_STR(h_str(r->json, "calls/0/status"), "403");
+	H_ASSERT_STR(h_str(r->json, "calls/0/caller"), "user:alex@contoso.com");
 	h_free(r);
 	r = h_call("GET", "/_emulator/log?since=1", NULL, NULL, NULL);
 	CU_ASSERT_EQUAL(
@@ -394,8 +391,8 @@ t_control(void)
 	    14);
 	h_free(r);
 	r = h_call("GET", "/_emulator/stats", NULL, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "permissionsRequests"), "13");
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "groupRequests"), "2");
+	H_ASSERT_STR(h_str(r->json, "permissionsRequests"), "13");
+	H_ASSERT_STR(h_str(r->json, "groupRequests"), "2");
 	h_free(r);
 	r = h_call("POST", "/_emulator/generate", NULL,
 	    "{\"count\":1,\"requestor\":\"alex@contoso.com\",\"kinds\":[\"x\"]"
@@ -405,7 +402,7 @@ t_control(void)
 	h_free(r);
 	h_reset();
 	r = h_call("GET", "/_emulator/stats", NULL, NULL, NULL);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "permissionsRequests"), "0");
+	H_ASSERT_STR(h_str(r->json, "permissionsRequests"), "0");
 	h_free(r);
 	r = h_call("GET", "/_emulator/truth", NULL, NULL, NULL);
 	CU_ASSERT_EQUAL(json_object_array_length(
@@ -494,8 +491,7 @@ t_fault_kinds(void)
 	    "POST", EPM "scheduledPermissionsRequests", alex, body, NULL);
 	CU_ASSERT_EQUAL(r->status, 503);
 	CU_ASSERT_STRING_EQUAL(r->retry_after, "1.5");
-	CU_ASSERT_STRING_EQUAL(
-	    h_str(r->json, "error/code"), "ServiceUnavailable");
+	H_ASSERT_STR(h_str(r->json, "error/code"), "ServiceUnavailable");
 	h_free(r);
 	CU_ASSERT_EQUAL(count_requests(bot), 0);
 	r = h_call(
@@ -531,7 +527,7 @@ t_fault_kinds(void)
 	          "\"delayMs\":200,\"count\":1}");
 	r = h_call("GET", "/v1.0/users/alex@contoso.com", bot, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 200);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "id"), ALEX_ID);
+	H_ASSERT_STR(h_str(r->json, "id"), ALEX_ID);
 	h_free(r);
 	/* apply_then_reset: decision takes effect, no answer */
 	snprintf(
@@ -552,7 +548,7 @@ t_fault_kinds(void)
 	h_free(r);
 	r = h_call("GET", "/_emulator/truth", NULL, NULL, NULL);
 	snprintf(path, sizeof(path), "requests/%s/approve", id);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, path), "1");
+	H_ASSERT_STR(h_str(r->json, path), "1");
 	h_free(r);
 	/* the log records the reset calls with status 0 */
 	r = h_call("GET", "/_emulator/log", NULL, NULL, NULL);
@@ -561,9 +557,9 @@ t_fault_kinds(void)
 		int zeros = 0;
 
 		for (i = 0; i < (int)json_object_array_length(calls); i++)
-			if (strcmp(h_str(json_object_array_get_idx(
-			                     calls, (size_t)i),
-			               "status"),
+			if (H_STRCMP(h_str(json_object_array_get_idx(
+			                       calls, (size_t)i),
+			                 "status"),
 			        "0") == 0)
 				zeros++;
 		CU_ASSERT_EQUAL(zeros, 2);
@@ -620,7 +616,7 @@ t_throttling(void)
 	}
 	r = h_call("GET", "/v1.0/users/alex@contoso.com", bot, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 429);
-	CU_ASSERT_STRING_EQUAL(h_str(r->json, "error/code"), "TooManyRequests");
+	H_ASSERT_STR(h_str(r->json, "error/code"), "TooManyRequests");
 	CU_ASSERT_PTR_NOT_NULL(strchr(r->retry_after, '.'));
 	CU_ASSERT(atof(r->retry_after) > 0);
 	h_free(r);
