@@ -3,6 +3,7 @@
  * the real approvald against the real graph-emulator, asserting on the
  * emulator's ground truth (what Graph actually saw).
  */
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -574,6 +575,107 @@ test_single_instance(void)
 	emu_stop(&e);
 }
 
+/* Kill -9 at random moments under load, 50 times; then nothing is lost
+ * and Graph saw exactly one decision per decided request. */
+#define CHAOS_REQUESTS 300
+#define CHAOS_KILLS    50
+
+static const char *const chaos_kinds[] = { "aws-policy", "aws-action",
+	"azure-role" };
+static const char *const chaos_files[] = {
+	"permissions-request-aws-policy.json",
+	"permissions-request-aws-action.json",
+	"permissions-request-azure-role.json",
+};
+
+struct chaos {
+	struct ad *a;
+	size_t want;
+};
+
+static int
+chaos_all_known_and_settled(void *arg)
+{
+	struct chaos *c = arg;
+	struct json_object *o = ad_ctl(c->a, "list"), *r, *v;
+	size_t i, n, settled = 0;
+	const char *st;
+
+	if (o == NULL)
+		return 0;
+	n = json_object_array_length(o);
+	for (i = 0; i < n; i++) {
+		r = json_object_array_get_idx(o, i);
+		if (!json_object_object_get_ex(r, "state", &v))
+			continue;
+		st = json_object_get_string(v);
+		if (strcmp(st, "approved") == 0 ||
+		    strcmp(st, "completed") == 0 ||
+		    strcmp(st, "rejected") == 0 || strcmp(st, "pending") == 0)
+			settled++;
+	}
+	json_object_put(o);
+	return settled == c->want;
+}
+
+static void
+test_chaos_kill_loop(void)
+{
+	struct emu e;
+	struct ad a;
+	struct json_object *o, *ids, *v;
+	enum verdict_kind expect[3];
+	char body[256];
+	unsigned seed = 20261122;
+	size_t i, k, n;
+	int status, kills = 0, ap, dn, cn, want_total = 0;
+	struct chaos c = { &a, CHAOS_REQUESTS };
+
+	for (k = 0; k < 3; k++)
+		expect[k] = expected_verdict(req_path(chaos_files[k]));
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	snprintf(body, sizeof(body),
+	    "{\"count\":%d,\"requestor\":\"alex@contoso.com\",\"kinds\":"
+	    "[\"%s\",\"%s\",\"%s\"]}",
+	    CHAOS_REQUESTS, chaos_kinds[0], chaos_kinds[1], chaos_kinds[2]);
+	o = emu_json(&e, "POST", "/_emulator/generate", body, NULL);
+	CU_ASSERT_FATAL(o != NULL && json_object_object_get_ex(o, "ids", &ids));
+	n = json_object_array_length(ids);
+	CU_ASSERT_EQUAL_FATAL(n, CHAOS_REQUESTS);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, NULL) == 0);
+	for (i = 0; i < CHAOS_KILLS; i++) {
+		CU_ASSERT_FATAL(ad_start(&a) == 0);
+		/* Die anywhere from start-up to full speed (seeded). */
+		poll(NULL, 0, (int)(rand_r(&seed) % 250));
+		status = ad_stop(&a, SIGKILL);
+		if (status != -1 && WIFSIGNALED(status))
+			kills++;
+	}
+	CU_ASSERT(kills >= CHAOS_KILLS);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT(h_until(chaos_all_known_and_settled, &c, 120000) == 0);
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(ids, i);
+		CU_ASSERT_EQUAL(emu_truth_counts(&e, json_object_get_string(v),
+		                    &ap, &dn, &cn),
+		    0);
+		CU_ASSERT_EQUAL(ap, expect[i % 3] == VERDICT_APPROVE ? 1 : 0);
+		CU_ASSERT_EQUAL(dn, expect[i % 3] == VERDICT_REJECT ? 1 : 0);
+		CU_ASSERT_EQUAL(cn, 0);
+		want_total += expect[i % 3] == VERDICT_APPROVE ||
+		              expect[i % 3] == VERDICT_REJECT;
+	}
+	CU_ASSERT_EQUAL(emu_truth_total(&e), want_total);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	json_object_put(o);
+	emu_stop(&e);
+}
+
+static const struct cu_test chaos_tests[] = {
+	{ "50 random SIGKILLs under load", test_chaos_kill_loop },
+	{ NULL, NULL },
+};
+
 static const struct cu_test flow_tests[] = {
 	{ "oracle covers approve, reject, no decision",
 	    test_oracle_covers_kinds },
@@ -612,5 +714,6 @@ const struct cu_suite cu_suites[] = {
 	{ "flow", setup, NULL, flow_tests },
 	{ "crash", setup, NULL, crash_tests },
 	{ "faults", setup, NULL, fault_tests },
+	{ "chaos", setup, NULL, chaos_tests },
 	{ NULL, NULL, NULL, NULL },
 };
