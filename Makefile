@@ -12,12 +12,21 @@ DEPS = build-essential cmake pkg-config clang libclang-rt-14-dev \
        libsqlite3-dev libsystemd-dev libssl-dev libcunit1-dev \
        openssl curl systemd
 
-.PHONY: all deps build check test asan demo bench format clean
+.PHONY: all deps bench-deps build check test asan demo bench format clean
+
+# Benchmarks also need a load generator.
+BENCH_DEPS = wrk
 
 all: build
 
 deps:
-	@missing=""; for p in $(DEPS); do \
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS)"
+
+bench-deps:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS) $(BENCH_DEPS)"
+
+install-pkgs:
+	@missing=""; for p in $(PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
 			|| missing="$$missing $$p"; \
 	done; \
@@ -46,7 +55,7 @@ check: test asan
 demo: build
 	@./examples/demo.sh $(BUILD)
 
-bench: build
+bench: bench-deps build
 	@./bench/run.sh $(BUILD)
 
 format:
