@@ -14,6 +14,7 @@ static const struct ctl_command commands[] = {
 	{ "show", ctl_show, "show KEY [--socket PATH]" },
 	{ "timeline", ctl_timeline, "timeline [--socket PATH]" },
 	{ "reload", ctl_reload, "reload [--socket PATH]" },
+	{ "login", ctl_login, "login [--config approvald.yaml]" },
 	{ NULL, NULL, NULL },
 };
 

@@ -28,4 +28,7 @@ int ctl_show(int argc, char **argv);
 int ctl_reload(int argc, char **argv);
 int ctl_timeline(int argc, char **argv);
 
+/* Device-code sign-in of the approver account (login.c). */
+int ctl_login(int argc, char **argv);
+
 #endif

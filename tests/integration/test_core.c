@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -676,6 +677,58 @@ static const struct cu_test chaos_tests[] = {
 	{ NULL, NULL },
 };
 
+/* approvalctl login: device-code sign-in stores a 0600 refresh token that
+ * approvald then approves with. */
+static void
+test_login(void)
+{
+	struct emu e;
+	struct ad a;
+	struct proc lp;
+	struct seed s[NSEED];
+	struct settle st = { &a, s, NSEED };
+	struct stat sb;
+	char bin[700], log[700], tokpath[700], line[256], body[512];
+	char *argv[5];
+	long status;
+	int ws;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, NULL) == 0);
+	snprintf(tokpath, sizeof(tokpath), "%s/approver-token", a.dir);
+	CU_ASSERT_FATAL(unlink(tokpath) == 0);
+	snprintf(bin, sizeof(bin), "%s", cu_buildpath("ctl/approvalctl"));
+	snprintf(log, sizeof(log), "%s/login.log", a.dir);
+	argv[0] = bin;
+	argv[1] = "login";
+	argv[2] = "--config";
+	argv[3] = a.conf;
+	argv[4] = NULL;
+	memset(&lp, 0, sizeof(lp));
+	CU_ASSERT_FATAL(h_spawn(&lp, argv, NULL, log) == 0);
+	CU_ASSERT_FATAL(
+	    h_wait_line(&lp, "user_code: ", line, sizeof(line), 20000) == 0);
+	snprintf(body, sizeof(body),
+	    "{\"user_code\":\"%s\",\"user\":\"approvald@contoso.com\"}",
+	    line + strlen("user_code: "));
+	json_object_put(
+	    emu_json(&e, "POST", "/_emulator/devicecode", body, &status));
+	CU_ASSERT(status >= 200 && status < 300);
+	ws = h_wait_exit(&lp, 30000);
+	CU_ASSERT(ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	CU_ASSERT_FATAL(stat(tokpath, &sb) == 0);
+	CU_ASSERT_EQUAL(sb.st_mode & 0777, 0600);
+	CU_ASSERT(sb.st_size > 0);
+	/* The daemon decides with the signed-in account. */
+	create_seeds(&e, s);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT(h_until(all_settled, &st, 30000) == 0);
+	assert_truth(&e, s, NSEED);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free_seeds(s, NSEED);
+	emu_stop(&e);
+}
+
 static const struct cu_test flow_tests[] = {
 	{ "oracle covers approve, reject, no decision",
 	    test_oracle_covers_kinds },
@@ -684,6 +737,7 @@ static const struct cu_test flow_tests[] = {
 	    test_decided_elsewhere },
 	{ "second daemon on the same state refuses", test_single_instance },
 	{ "secrets never in logs or state", test_secret_canary },
+	{ "approvalctl login stores a usable 0600 refresh token", test_login },
 	{ NULL, NULL },
 };
 
