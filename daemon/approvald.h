@@ -60,9 +60,13 @@ struct source_adapter {
 	    struct daemon *d, const char *gid, adapter_body_cb cb, void *arg);
 	/* Map a Graph status string to an observation event. */
 	enum sm_event_kind (*observe)(const char *status);
+	/* JSON member of a fetched request holding its status
+	 * (NULL: "statusDetail"). */
+	const char *status_field;
 };
 
 extern const struct source_adapter adapter_permissions;
+extern const struct source_adapter adapter_group;
 const struct source_adapter *adapter_for(enum req_source s);
 
 /* Per-source poll state. */

@@ -493,6 +493,8 @@ adapter_for(enum req_source s)
 	switch (s) {
 	case REQ_SRC_PERMISSIONS:
 		return &adapter_permissions;
+	case REQ_SRC_GROUP:
+		return &adapter_group;
 	default:
 		return NULL;
 	}
