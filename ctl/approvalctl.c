@@ -15,6 +15,7 @@ static const struct ctl_command commands[] = {
 	{ "timeline", ctl_timeline, "timeline [--socket PATH]" },
 	{ "reload", ctl_reload, "reload [--socket PATH]" },
 	{ "login", ctl_login, "login [--config approvald.yaml]" },
+	{ "import-policy", ctl_import_policy, "import-policy POLICY.json" },
 	{ NULL, NULL, NULL },
 };
 

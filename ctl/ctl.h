@@ -31,4 +31,7 @@ int ctl_timeline(int argc, char **argv);
 /* Device-code sign-in of the approver account (login.c). */
 int ctl_login(int argc, char **argv);
 
+/* Access package assignment policy -> approvald rule (import.c). */
+int ctl_import_policy(int argc, char **argv);
+
 #endif

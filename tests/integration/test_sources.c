@@ -402,6 +402,163 @@ test_group_409_decided_by_other(void)
 	emu_stop(&e);
 }
 
+/* ---- approvalctl import-policy ----------------------------------------- */
+
+#define SEED2_PACKAGE "a2e1ca1e-4e56-47d2-9daa-e2ba8d12a82b"
+
+static char *
+run_import(const char *policy_json, int *status)
+{
+	char cmd[2000], buf[4096], arg[1000], *out = NULL;
+	size_t n, len = 0;
+	FILE *p;
+
+	/* cu_srcpath / cu_buildpath may share one static buffer. */
+	snprintf(arg, sizeof(arg), "%s", policy_json);
+	snprintf(cmd, sizeof(cmd), "'%s' import-policy '%s' 2>/dev/null",
+	    cu_buildpath("ctl/approvalctl"), arg);
+	if ((p = popen(cmd, "r")) == NULL)
+		return NULL;
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0) {
+		char *grown = realloc(out, len + n + 1);
+
+		if (grown == NULL)
+			break;
+		out = grown;
+		memcpy(out + len, buf, n);
+		len += n;
+		out[len] = '\0';
+	}
+	*status = pclose(p);
+	return out;
+}
+
+/* An access-package request of `type` for `package`, normalized. */
+static int
+package_request(const char *type, const char *package, struct request *r)
+{
+	char *text = cu_slurp(
+	    cu_srcpath("examples/requests/access-package-request.json"), NULL);
+	struct json_object *o, *ap, *as;
+	char *err = NULL;
+	const char *js;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (text == NULL || (o = json_tokener_parse(text)) == NULL) {
+		free(text);
+		return -1;
+	}
+	json_object_object_add(o, "requestType", json_object_new_string(type));
+	ap = json_object_new_object();
+	json_object_object_add(ap, "id", json_object_new_string(package));
+	json_object_object_add(o, "accessPackage", ap);
+	as = json_object_new_object();
+	json_object_object_add(
+	    as, "accessPackageId", json_object_new_string(package));
+	json_object_object_add(o, "assignment", as);
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	rc = request_from_json(js, strlen(js), REQ_SRC_ACCESS_PACKAGE, r, &err);
+	free(err);
+	json_object_put(o);
+	free(text);
+	return rc;
+}
+
+static int
+set_is(const struct approver_set *s, enum approver_kind k, const char *v)
+{
+	return s != NULL && s->kind == k && s->value != NULL &&
+	       strcmp(s->value, v) == 0;
+}
+
+/* Seed 002 imported: what Graph does natively for a table of requests
+ * (two stages for an add, each falling back from the unresolvable internal
+ * sponsors to the CISO or SecOps / the second user or SecOps, denied after
+ * 14 days; updates need no approval; other packages are not governed). */
+static void
+test_import_seed002(void)
+{
+	static const struct {
+		const char *type, *package;
+		enum verdict_kind want;
+	} table[] = {
+		{ "userAdd", SEED2_PACKAGE, VERDICT_STAGES },
+		{ "adminAdd", SEED2_PACKAGE, VERDICT_STAGES },
+		{ "userUpdate", SEED2_PACKAGE, VERDICT_IGNORE },
+		{ "userRemove", SEED2_PACKAGE, VERDICT_IGNORE },
+		{ "userAdd", "d7be3253-b9c6-4fab-adef-30d30de8da2b",
+		    VERDICT_IGNORE },
+	};
+	struct policy *p = NULL;
+	struct cfg_diags dg;
+	struct request r;
+	struct verdict v;
+	char *yaml;
+	int status = -1;
+	size_t i;
+
+	yaml = run_import(cu_srcpath("tests/emulator/fixtures/"
+	                             "access-package-assignment-policy-two-"
+	                             "stage.json"),
+	    &status);
+	CU_ASSERT_FATAL(yaml != NULL);
+	CU_ASSERT_EQUAL(status, 0);
+	memset(&dg, 0, sizeof(dg));
+	CU_ASSERT_FATAL(
+	    policy_load_buffer("imported", yaml, strlen(yaml), &p, &dg) == 0);
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		CU_ASSERT_FATAL(
+		    package_request(table[i].type, table[i].package, &r) == 0);
+		policy_evaluate(p, &r, 0, NULL, NULL, &v, NULL);
+		CU_ASSERT_EQUAL(v.kind, table[i].want);
+		if (v.kind == VERDICT_STAGES) {
+			CU_ASSERT_EQUAL_FATAL(v.nstages, 2);
+			CU_ASSERT_EQUAL(v.stages[0].approvers.n, 0);
+			CU_ASSERT_EQUAL_FATAL(v.stages[0].fallback.n, 2);
+			CU_ASSERT(
+			    set_is(v.stages[0].fallback.v[0], APPROVER_USER,
+			        "7deff43e-1f17-44ef-9e5f-d516b0ba11d4"));
+			CU_ASSERT(
+			    set_is(v.stages[0].fallback.v[1], APPROVER_GROUP,
+			        "1623f912-5e86-41c2-af47-39dd67582b66"));
+			CU_ASSERT_EQUAL_FATAL(v.stages[1].fallback.n, 2);
+			CU_ASSERT(
+			    set_is(v.stages[1].fallback.v[0], APPROVER_USER,
+			        "46184453-e63b-4f20-86c2-c557ed5d5df9"));
+			CU_ASSERT_EQUAL(v.stages[0].deny_after, 14 * 86400);
+			CU_ASSERT_EQUAL(v.stages[1].deny_after, 14 * 86400);
+			CU_ASSERT_EQUAL(v.stages[0].approvals, 1);
+			CU_ASSERT_EQUAL(v.stages[0].escalate_after, 0);
+		}
+		request_free(&r);
+	}
+	policy_free(p);
+	cfg_diags_free(&dg);
+	free(yaml);
+}
+
+/* Not an assignment policy: refused, nothing printed. */
+static void
+test_import_refuses_garbage(void)
+{
+	char *out;
+	int status = 0;
+
+	out = run_import(
+	    cu_srcpath("examples/requests/access-package-request.json"),
+	    &status);
+	CU_ASSERT(status != 0);
+	CU_ASSERT(out == NULL || out[0] == '\0');
+	free(out);
+}
+
+static const struct cu_test import_tests[] = {
+	{ "seed 002 imported decides like Graph", test_import_seed002 },
+	{ "not an assignment policy is refused", test_import_refuses_garbage },
+	{ NULL, NULL },
+};
+
 static const struct cu_test group_tests[] = {
 	{ "auto-approve once; ignored left alone",
 	    test_group_auto_and_ignored },
@@ -415,5 +572,6 @@ static const struct cu_test group_tests[] = {
 
 const struct cu_suite cu_suites[] = {
 	{ "group", setup, NULL, group_tests },
+	{ "import", setup, NULL, import_tests },
 	{ NULL, NULL, NULL, NULL },
 };
