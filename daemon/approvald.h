@@ -165,4 +165,16 @@ void crash_point(const char *label);
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
     const char *url, const char *body, adapter_body_cb cb, void *arg);
 
+/* approvers.c: resolve, persist and check a stage's eligible approvers */
+void approvers_resolve(struct daemon *d, const char *key, uint32_t stage);
+void approvers_resume(struct daemon *d);
+void approvers_free(struct daemon *d);
+struct json_object;
+/* Control commands of issue 5 (decide, approvers, clock); NULL when `line`
+ * is not one of them. `line` is modified. Caller puts the reply. */
+struct json_object *approvers_ctl(struct daemon *d, char *line);
+
+/* testclock.c: seconds added to the wall clock (APPROVALD_TEST_CLOCK=1) */
+extern int64_t testclock_offset;
+
 #endif

@@ -123,6 +123,8 @@ ctlsock_exec(struct daemon *d, char *line)
 	struct store_request r;
 	char *cmd, *arg, *save = NULL;
 
+	if ((o = approvers_ctl(d, line)) != NULL)
+		return o;
 	cmd = strtok_r(line, " \t", &save);
 	arg = strtok_r(NULL, " \t", &save);
 	if (cmd == NULL)

@@ -13,7 +13,8 @@
 #include "limits.h"
 #include "log.h"
 
-enum post_kind { POST_EXEC = 0, POST_READBACK, POST_ARM, POST_CANCEL };
+enum post_kind { POST_EXEC = 0, POST_READBACK, POST_ARM, POST_CANCEL,
+	POST_RESOLVE };
 
 struct post_action {
 	enum post_kind kind;
@@ -29,7 +30,7 @@ static int engine_batch_has_result;
 int64_t
 engine_now(void)
 {
-	return (int64_t)time(NULL);
+	return (int64_t)time(NULL) + testclock_offset;
 }
 
 char *
@@ -130,6 +131,9 @@ engine_commit(struct daemon *d)
 			break;
 		case POST_CANCEL:
 			timers_cancel(d, p->key);
+			break;
+		case POST_RESOLVE:
+			approvers_resolve(d, p->key, p->stage);
 			break;
 		}
 		free(p->key);
@@ -282,6 +286,7 @@ engine_event(struct daemon *d, struct store_request *r,
 		case SM_F_RESOLVE:
 			log_info("request %s: stage %u pending approvers",
 			    r->key, f->stage + 1);
+			engine_post(d, POST_RESOLVE, r->key, 0, f->stage, 0);
 			break;
 		case SM_F_AUDIT:
 		case SM_F_MAX:

@@ -352,6 +352,7 @@ main(int argc, char *argv[])
 	if (timers_load(&d) == -1)
 		fatalx("store: cannot load timers: %s", store_errmsg(d.store));
 	exec_reconcile(&d);
+	approvers_resume(&d);
 	engine_commit(&d);
 	if (d.nops == 0) {
 		d.reconciled = 1;
@@ -365,6 +366,7 @@ main(int argc, char *argv[])
 	engine_commit(&d);
 	exec_free(&d);
 	timers_free(&d);
+	approvers_free(&d);
 	poll_free(&d);
 	httpd_close(&d);
 	ctlsock_close(&d);

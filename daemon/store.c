@@ -120,6 +120,11 @@ static const char *const store_migrations[] = {
 	" stage INTEGER NOT NULL, at INTEGER NOT NULL,"
 	" PRIMARY KEY (key, kind));"
 	"CREATE TABLE changes (id TEXT PRIMARY KEY, seen INTEGER NOT NULL);",
+	/* eligible approvers per (request, stage) (daemon/approvers.c) */
+	"CREATE TABLE stage_approvers (key TEXT NOT NULL,"
+	" stage INTEGER NOT NULL, id TEXT NOT NULL, upn TEXT,"
+	" escalation INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (key, stage, id));",
 };
 
 struct store {
@@ -267,6 +272,12 @@ store_close(struct store *s)
 	if (s->lockfd != -1)
 		close(s->lockfd);
 	free(s);
+}
+
+struct sqlite3 *
+store_db(struct store *s)
+{
+	return s->db;
 }
 
 const char *

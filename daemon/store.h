@@ -54,6 +54,9 @@ struct store_journal {
 int store_open(const char *path, struct store **out, char **err);
 void store_close(struct store *s);
 const char *store_errmsg(struct store *s);
+/* The SQLite handle (owned by the store) for the audit and metrics code. */
+struct sqlite3;
+struct sqlite3 *store_db(struct store *s);
 
 int store_begin(struct store *s);  /* no-op when a batch is open */
 int store_commit(struct store *s); /* no-op when none is open */

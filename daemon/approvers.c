@@ -1,0 +1,940 @@
+/*
+ * Approvers of a stage: resolve the stage's approver sets through Graph
+ * (user by id or UPN, group transitive members, manager level 1 and 2),
+ * subtract the requestor, the creator and anyone who approved an earlier
+ * stage, fall back when nobody is left, and persist the eligible set per
+ * (request, stage). A resolution failure never widens a set and never
+ * counts as "nobody": the request stays pending and resolution is retried
+ * (deny_after still bounds it).
+ *
+ * Also the control commands that use the set: decide, approvers, and the
+ * test clock.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "approvald.h"
+#include "limits.h"
+#include "log.h"
+
+#define APPR_CACHE_TTL   300  /* seconds a resolved set is reused */
+#define APPR_CACHE_MAX   256  /* cached sets */
+#define APPR_RETRY_S     15   /* seconds before a failed resolution retries */
+#define APPR_MAX_MEMBERS 5000 /* principals per resolved set */
+#define APPR_SETS_MAX    16   /* approver sets per list */
+
+struct plist {
+	size_t n, cap;
+	struct sm_principal *v;
+};
+
+struct appr_cache {
+	struct appr_cache *next;
+	char *key;
+	int64_t expires;
+	struct plist pl;
+};
+
+struct appr_set {
+	enum approver_kind kind;
+	char *value;
+	int level;
+};
+
+struct appr_job {
+	struct daemon *d;
+	char *key;
+	uint32_t stage;
+	int escalation; /* resolving the escalation sets */
+	struct sm_principal requestor;
+	char created_by[SM_ID_MAX];
+	struct sm_request sm; /* snapshot for earlier-stage approvers */
+	struct appr_set sets[2][APPR_SETS_MAX]; /* primary, fallback */
+	size_t nsets[2];
+	int phase;        /* 0 primary/escalation, 1 fallback */
+	size_t idx;       /* set being resolved */
+	struct plist acc; /* members of the phase so far */
+	struct plist cur; /* members of the set being resolved */
+	int level_left;   /* manager hops to go */
+	size_t pages;
+};
+
+struct appr_retry {
+	struct appr_retry *next;
+	struct daemon *d;
+	char *key;
+	uint32_t stage;
+	struct event *ev;
+};
+
+static struct appr_cache *appr_cache;
+static size_t appr_ncache;
+static struct appr_retry *appr_retries;
+
+static void appr_next(struct appr_job *j);
+
+static int
+plist_add(struct plist *l, const char *id, const char *upn)
+{
+	size_t i;
+	struct sm_principal *v;
+
+	if (id == NULL || id[0] == '\0')
+		return 0;
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].id, id) == 0)
+			return 0;
+	if (l->n >= APPR_MAX_MEMBERS)
+		return -1;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+
+		if ((v = realloc(l->v, cap * sizeof(*v))) == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	snprintf(l->v[l->n].id, sizeof(l->v[l->n].id), "%s", id);
+	if (upn != NULL)
+		snprintf(l->v[l->n].upn, sizeof(l->v[l->n].upn), "%s", upn);
+	l->n++;
+	return 0;
+}
+
+static int
+plist_merge(struct plist *dst, const struct plist *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++)
+		if (plist_add(dst, src->v[i].id, src->v[i].upn) == -1)
+			return -1;
+	return 0;
+}
+
+static void
+plist_clear(struct plist *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- cache ------------------------------------------------------------ */
+
+static void
+appr_cache_key(
+    const struct appr_job *j, const struct appr_set *s, char *buf, size_t len)
+{
+	if (s->kind == APPROVER_MANAGER)
+		snprintf(buf, len, "manager:%d:%s", s->level,
+		    j->requestor.id[0] ? j->requestor.id : j->requestor.upn);
+	else
+		snprintf(buf, len, "%s:%s",
+		    s->kind == APPROVER_USER ? "user" : "group", s->value);
+}
+
+static const struct plist *
+appr_cache_get(const char *key)
+{
+	struct appr_cache *c;
+	int64_t now = engine_now();
+
+	for (c = appr_cache; c != NULL; c = c->next)
+		if (strcmp(c->key, key) == 0 && c->expires > now)
+			return &c->pl;
+	return NULL;
+}
+
+static void
+appr_cache_free_one(struct appr_cache *c)
+{
+	free(c->key);
+	plist_clear(&c->pl);
+	free(c);
+}
+
+static void
+appr_cache_put(const char *key, const struct plist *pl)
+{
+	struct appr_cache *c, **pp;
+
+	/* Drop an old entry for the key and, when full, the oldest one. */
+	for (pp = &appr_cache; *pp != NULL;) {
+		c = *pp;
+		if (strcmp(c->key, key) == 0 ||
+		    (appr_ncache >= APPR_CACHE_MAX && c->next == NULL)) {
+			*pp = c->next;
+			appr_cache_free_one(c);
+			appr_ncache--;
+			continue;
+		}
+		pp = &c->next;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->key = strdup(key)) == NULL || plist_merge(&c->pl, pl) == -1) {
+		if (c != NULL)
+			appr_cache_free_one(c);
+		return;
+	}
+	c->expires = engine_now() + APPR_CACHE_TTL;
+	c->next = appr_cache;
+	appr_cache = c;
+	appr_ncache++;
+}
+
+/* ---- jobs --------------------------------------------------------------- */
+
+static void
+appr_job_free(struct appr_job *j)
+{
+	size_t p, i;
+
+	if (j == NULL)
+		return;
+	for (p = 0; p < 2; p++)
+		for (i = 0; i < j->nsets[p]; i++)
+			free(j->sets[p][i].value);
+	plist_clear(&j->acc);
+	plist_clear(&j->cur);
+	free(j->key);
+	free(j);
+}
+
+static void
+appr_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct appr_retry *r = arg, **pp;
+
+	(void)fd;
+	(void)what;
+	for (pp = &appr_retries; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	approvers_resolve(r->d, r->key, r->stage);
+	event_free(r->ev);
+	free(r->key);
+	free(r);
+}
+
+/* Resolution failed: leave the request pending, try again later. */
+static void
+appr_fail(struct appr_job *j, const char *why)
+{
+	struct appr_retry *r;
+	struct timeval tv = { APPR_RETRY_S, 0 };
+
+	log_warnx("request %s: stage %u approvers not resolved (%s); "
+	          "retry in %ds",
+	    j->key, j->stage + 1, why, APPR_RETRY_S);
+	if ((r = calloc(1, sizeof(*r))) != NULL &&
+	    (r->key = strdup(j->key)) != NULL &&
+	    (r->ev = evtimer_new(j->d->base, appr_retry_cb, r)) != NULL) {
+		r->d = j->d;
+		r->stage = j->stage;
+		r->next = appr_retries;
+		appr_retries = r;
+		evtimer_add(r->ev, &tv);
+	} else if (r != NULL) {
+		free(r->key);
+		free(r);
+	}
+	appr_job_free(j);
+}
+
+/* 1 when `p` may not approve this stage of the request. */
+static int
+appr_excluded(const struct appr_job *j, const struct sm_principal *p)
+{
+	uint32_t s, i;
+
+	if (sm_same_principal(p, &j->requestor))
+		return 1;
+	if (j->created_by[0] != '\0' &&
+	    (strcmp(p->id, j->created_by) == 0 ||
+	        strcasecmp(p->upn, j->created_by) == 0))
+		return 1;
+	for (s = 0; s < j->stage && s < SM_MAX_STAGES; s++)
+		for (i = 0;
+		     i < j->sm.record[s].napprovals && i < SM_MAX_APPROVALS;
+		     i++)
+			if (sm_same_principal(p, &j->sm.record[s].approvers[i]))
+				return 1;
+	return 0;
+}
+
+static int
+appr_stage_rows(struct daemon *d, const char *key, uint32_t stage)
+{
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	if (sqlite3_prepare_v2(store_db(d->store),
+	        "SELECT count(*) FROM stage_approvers WHERE key = ?1 AND "
+	        "stage = ?2",
+	        -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, (int)stage);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Write the eligible set (or feed NO_APPROVER) in the open batch. */
+static void
+appr_finish(struct appr_job *j, const struct plist *eligible)
+{
+	struct daemon *d = j->d;
+	struct store_request r;
+	struct sm_event ev;
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int ok = 0;
+
+	memset(&r, 0, sizeof(r));
+	if (store_begin(d->store) == -1 ||
+	    store_request_get(d->store, j->key, &r) != 0) {
+		appr_fail(j, "cannot load the request");
+		store_request_clear(&r);
+		return;
+	}
+	engine_batch_dirty(d);
+	if ((r.sm.state != SM_S_PENDING && r.sm.state != SM_S_ESCALATED) ||
+	    r.sm.stage != j->stage) {
+		log_debug("request %s: stage %u resolved after it moved on",
+		    j->key, j->stage + 1);
+		goto out;
+	}
+	if (eligible->n == 0) {
+		if (j->escalation) {
+			log_info("request %s: stage %u escalation resolved "
+			         "to nobody eligible; primaries remain",
+			    j->key, j->stage + 1);
+			goto out;
+		}
+		log_warnx("request %s: stage %u: no eligible approver", j->key,
+		    j->stage + 1);
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = SM_E_NO_APPROVER;
+		engine_event(d, &r, &ev, "no eligible approver");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(store_db(d->store),
+	        "INSERT OR IGNORE INTO stage_approvers (key, stage, id, upn,"
+	        " escalation) VALUES (?1, ?2, ?3, ?4, ?5)",
+	        -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	for (i = 0; i < eligible->n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, j->key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, (int)j->stage);
+		sqlite3_bind_text(
+		    st, 3, eligible->v[i].id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(
+		    st, 4, eligible->v[i].upn, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 5, j->escalation);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+	}
+	ok = 1;
+	log_info("request %s: stage %u: %zu eligible approver(s)%s", j->key,
+	    j->stage + 1, eligible->n,
+	    j->escalation ? " added by escalation" : "");
+out:
+	if (st != NULL && !ok)
+		log_warnx("request %s: cannot store approvers: %s", j->key,
+		    sqlite3_errmsg(store_db(d->store)));
+	sqlite3_finalize(st);
+	store_request_clear(&r);
+	appr_job_free(j);
+}
+
+static void
+appr_phase_done(struct appr_job *j)
+{
+	struct plist el;
+	size_t i;
+
+	memset(&el, 0, sizeof(el));
+	for (i = 0; i < j->acc.n; i++)
+		if (!appr_excluded(j, &j->acc.v[i]) &&
+		    plist_add(&el, j->acc.v[i].id, j->acc.v[i].upn) == -1) {
+			plist_clear(&el);
+			appr_fail(j, "too many approvers");
+			return;
+		}
+	if (el.n == 0 && j->phase == 0 && j->nsets[1] > 0) {
+		log_info("request %s: stage %u: nobody eligible among the %s; "
+		         "using the fallback",
+		    j->key, j->stage + 1,
+		    j->escalation ? "escalation approvers" : "approvers");
+		plist_clear(&el);
+		plist_clear(&j->acc);
+		j->phase = 1;
+		j->idx = 0;
+		appr_next(j);
+		return;
+	}
+	appr_finish(j, &el);
+	plist_clear(&el);
+}
+
+/* The set in progress is complete: cache it, add it, go on. */
+static void
+appr_set_done(struct appr_job *j)
+{
+	char ck[512];
+
+	appr_cache_key(j, &j->sets[j->phase][j->idx], ck, sizeof(ck));
+	appr_cache_put(ck, &j->cur);
+	if (plist_merge(&j->acc, &j->cur) == -1) {
+		appr_fail(j, "too many approvers");
+		return;
+	}
+	plist_clear(&j->cur);
+	j->idx++;
+	appr_next(j);
+}
+
+static const char *
+appr_jstr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	if (o != NULL && json_object_object_get_ex(o, k, &v) &&
+	    json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+static int
+appr_safe_value(const char *v)
+{
+	const char *p;
+
+	if (v == NULL || *v == '\0' || strlen(v) >= SM_ID_MAX)
+		return 0;
+	for (p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		        (*p >= '0' && *p <= '9') || strchr("@._-", *p)))
+			return 0;
+	return 1;
+}
+
+static void appr_get(struct appr_job *j, const char *url);
+
+static void
+appr_graph_cb(void *arg, long status, const char *body, const char *err)
+{
+	struct appr_job *j = arg;
+	const struct appr_set *s = &j->sets[j->phase][j->idx];
+	struct json_object *o = NULL, *arr, *m;
+	const char *id, *upn, *next, *type;
+	char url[1024];
+	size_t i;
+
+	if (status == 404) {
+		/* No such user / group / manager: that set is nobody. */
+		plist_clear(&j->cur);
+		appr_set_done(j);
+		return;
+	}
+	if (status != 200 || body == NULL ||
+	    (o = json_tokener_parse(body)) == NULL) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "Graph answered %ld%s%s", status,
+		    err ? ": " : "", err ? err : "");
+		appr_fail(j, why);
+		return;
+	}
+	switch (s->kind) {
+	case APPROVER_USER:
+		if (plist_add(&j->cur, appr_jstr(o, "id"),
+		        appr_jstr(o, "userPrincipalName")) == -1)
+			goto fail;
+		break;
+	case APPROVER_MANAGER:
+		id = appr_jstr(o, "id");
+		if (id == NULL || !appr_safe_value(id))
+			goto fail;
+		if (--j->level_left > 0) {
+			snprintf(url, sizeof(url), "%s/v1.0/users/%s/manager",
+			    j->d->graph_base, id);
+			json_object_put(o);
+			appr_get(j, url);
+			return;
+		}
+		if (plist_add(&j->cur, id, appr_jstr(o, "userPrincipalName")) ==
+		    -1)
+			goto fail;
+		break;
+	case APPROVER_GROUP:
+		if (!json_object_object_get_ex(o, "value", &arr) ||
+		    !json_object_is_type(arr, json_type_array))
+			goto fail;
+		for (i = 0; i < json_object_array_length(arr); i++) {
+			m = json_object_array_get_idx(arr, i);
+			type = appr_jstr(m, "@odata.type");
+			if (type != NULL &&
+			    strcmp(type, "#microsoft.graph.user") != 0)
+				continue;
+			id = appr_jstr(m, "id");
+			upn = appr_jstr(m, "userPrincipalName");
+			if (plist_add(&j->cur, id, upn) == -1)
+				goto fail;
+		}
+		next = appr_jstr(o, "@odata.nextLink");
+		if (next != NULL) {
+			size_t bl = strlen(j->d->graph_base);
+
+			/* nextLink must stay on the Graph origin. */
+			if (++j->pages > GRAPH_MAX_PAGES ||
+			    strncmp(next, j->d->graph_base, bl) != 0 ||
+			    next[bl] != '/' || strlen(next) >= sizeof(url))
+				goto fail;
+			snprintf(url, sizeof(url), "%s", next);
+			json_object_put(o);
+			appr_get(j, url);
+			return;
+		}
+		break;
+	default:
+		goto fail;
+	}
+	json_object_put(o);
+	appr_set_done(j);
+	return;
+fail:
+	json_object_put(o);
+	appr_fail(j, "unexpected Graph answer");
+}
+
+static void
+appr_get(struct appr_job *j, const char *url)
+{
+	daemon_graph(j->d, TOKEN_APP, "GET", url, NULL, appr_graph_cb, j);
+}
+
+/* Resolve the next set of the phase, from the cache or Graph. */
+static void
+appr_next(struct appr_job *j)
+{
+	const struct appr_set *s;
+	const struct plist *hit;
+	const char *who;
+	char ck[512], url[1024];
+
+	if (j->idx >= j->nsets[j->phase]) {
+		appr_phase_done(j);
+		return;
+	}
+	s = &j->sets[j->phase][j->idx];
+	appr_cache_key(j, s, ck, sizeof(ck));
+	if ((hit = appr_cache_get(ck)) != NULL) {
+		plist_clear(&j->cur);
+		if (plist_merge(&j->cur, hit) == -1) {
+			appr_fail(j, "out of memory");
+			return;
+		}
+		j->idx++;
+		if (plist_merge(&j->acc, &j->cur) == -1) {
+			appr_fail(j, "too many approvers");
+			return;
+		}
+		plist_clear(&j->cur);
+		appr_next(j);
+		return;
+	}
+	plist_clear(&j->cur);
+	j->pages = 0;
+	switch (s->kind) {
+	case APPROVER_USER:
+		if (!appr_safe_value(s->value))
+			goto bad;
+		snprintf(url, sizeof(url),
+		    "%s/v1.0/users/%s?$select=id,userPrincipalName",
+		    j->d->graph_base, s->value);
+		break;
+	case APPROVER_GROUP:
+		if (!appr_safe_value(s->value))
+			goto bad;
+		snprintf(url, sizeof(url),
+		    "%s/v1.0/groups/%s/transitiveMembers?$top=%d",
+		    j->d->graph_base, s->value, GRAPH_PAGE_SIZE);
+		break;
+	case APPROVER_MANAGER:
+		who = j->requestor.id[0] ? j->requestor.id : j->requestor.upn;
+		if (!appr_safe_value(who) || s->level < 1 || s->level > 2)
+			goto bad;
+		j->level_left = s->level;
+		snprintf(url, sizeof(url), "%s/v1.0/users/%s/manager",
+		    j->d->graph_base, who);
+		break;
+	default:
+		goto bad;
+	}
+	appr_get(j, url);
+	return;
+bad:
+	appr_fail(j, "approver set cannot be looked up");
+}
+
+static int
+appr_copy_sets(struct appr_job *j, int phase, const struct approver_ref_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n && i < APPR_SETS_MAX; i++) {
+		struct appr_set *s = &j->sets[phase][i];
+
+		s->kind = l->v[i]->kind;
+		s->level = l->v[i]->level;
+		if (l->v[i]->value != NULL &&
+		    (s->value = strdup(l->v[i]->value)) == NULL)
+			return -1;
+		j->nsets[phase] = i + 1;
+	}
+	return l->n > APPR_SETS_MAX ? -1 : 0;
+}
+
+/*
+ * Start resolving the approvers of `stage` of request `key` (after the
+ * batch that asked for it committed). In ESCALATED the escalation sets are
+ * resolved and added to the stage's set.
+ */
+void
+approvers_resolve(struct daemon *d, const char *key, uint32_t stage)
+{
+	struct store_request r;
+	struct request req;
+	struct verdict v;
+	struct appr_job *j = NULL;
+	const struct policy_stage *ps;
+	char *err = NULL;
+
+	memset(&r, 0, sizeof(r));
+	memset(&req, 0, sizeof(req));
+	if (store_request_get(d->store, key, &r) != 0)
+		goto out;
+	if ((r.sm.state != SM_S_PENDING && r.sm.state != SM_S_ESCALATED) ||
+	    r.sm.stage != stage)
+		goto out;
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->key = strdup(key)) == NULL) {
+		log_warnx("request %s: out of memory resolving approvers", key);
+		goto out;
+	}
+	j->d = d;
+	j->stage = stage;
+	j->escalation = r.sm.state == SM_S_ESCALATED;
+	j->sm = r.sm;
+	j->requestor = r.sm.requestor;
+	if (r.body == NULL || request_from_json(r.body, strlen(r.body),
+	                          r.source, &req, &err) == -1) {
+		appr_fail(j, "request cannot be read");
+		j = NULL;
+		goto out;
+	}
+	if (req.created_by != NULL)
+		snprintf(
+		    j->created_by, sizeof(j->created_by), "%s", req.created_by);
+	/* The stage definitions come from the rule that decided. */
+	policy_evaluate(d->policy, &req, engine_now(), NULL, NULL, &v, NULL);
+	if (v.kind != VERDICT_STAGES || v.rule == NULL || r.rule == NULL ||
+	    strcmp(v.rule, r.rule) != 0 || stage >= v.nstages) {
+		appr_fail(j, "the deciding rule's stages are not in the "
+		             "current policy");
+		j = NULL;
+		goto out;
+	}
+	ps = &v.stages[stage];
+	if (appr_copy_sets(
+	        j, 0, j->escalation ? &ps->escalation : &ps->approvers) == -1 ||
+	    appr_copy_sets(j, 1,
+	        j->escalation ? &ps->fallback_escalation : &ps->fallback) ==
+	        -1) {
+		appr_fail(j, "too many approver sets");
+		j = NULL;
+		goto out;
+	}
+	appr_next(j);
+	j = NULL;
+out:
+	free(err);
+	request_free(&req);
+	store_request_clear(&r);
+	appr_job_free(j);
+}
+
+static int
+appr_resume_one(void *arg, const struct store_request *r)
+{
+	struct daemon *d = arg;
+
+	if (appr_stage_rows(d, r->key, r->sm.stage) == 0 ||
+	    r->sm.state == SM_S_ESCALATED)
+		approvers_resolve(d, r->key, r->sm.stage);
+	return 0;
+}
+
+/* After a restart: resolve every waiting stage that has no stored set (and
+ * redo escalations, whose additions are idempotent). */
+void
+approvers_resume(struct daemon *d)
+{
+	store_request_each(
+	    d->store, sm_state_name(SM_S_PENDING), appr_resume_one, d);
+	store_request_each(
+	    d->store, sm_state_name(SM_S_ESCALATED), appr_resume_one, d);
+}
+
+void
+approvers_free(struct daemon *d)
+{
+	struct appr_cache *c;
+	struct appr_retry *r;
+
+	(void)d;
+	while ((c = appr_cache) != NULL) {
+		appr_cache = c->next;
+		appr_cache_free_one(c);
+	}
+	appr_ncache = 0;
+	while ((r = appr_retries) != NULL) {
+		appr_retries = r->next;
+		event_free(r->ev);
+		free(r->key);
+		free(r);
+	}
+}
+
+/* ---- control commands ----------------------------------------------------- */
+
+static struct json_object *
+appr_reply(const char *result, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "result", json_object_new_string(result));
+	if (why != NULL)
+		json_object_object_add(o, "why", json_object_new_string(why));
+	return o;
+}
+
+/* Look `name` (id, or UPN case-insensitively) up in the stage's set. */
+static int
+appr_lookup(struct daemon *d, const char *key, uint32_t stage, const char *name,
+    struct sm_principal *out)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(store_db(d->store),
+	        "SELECT id, upn FROM stage_approvers WHERE key = ?1 AND "
+	        "stage = ?2 AND (id = ?3 OR upn = ?3 COLLATE NOCASE)",
+	        -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, (int)stage);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *id = sqlite3_column_text(st, 0);
+		const unsigned char *upn = sqlite3_column_text(st, 1);
+
+		snprintf(
+		    out->id, sizeof(out->id), "%s", id ? (const char *)id : "");
+		snprintf(out->upn, sizeof(out->upn), "%s",
+		    upn ? (const char *)upn : "");
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* decide KEY approve|deny PRINCIPAL [REASON...] */
+static struct json_object *
+appr_ctl_decide(struct daemon *d, char *rest)
+{
+	struct store_request r;
+	struct sm_event ev;
+	struct sm_request next;
+	struct sm_effects fx;
+	const char *why = NULL;
+	char *save = NULL, *key, *verb, *who, *reason, detail[512];
+	enum sm_result res;
+	int approve, found;
+	struct json_object *o;
+
+	key = strtok_r(rest, " \t", &save);
+	verb = strtok_r(NULL, " \t", &save);
+	who = strtok_r(NULL, " \t", &save);
+	reason = strtok_r(NULL, "", &save);
+	while (reason != NULL && (*reason == ' ' || *reason == '\t'))
+		reason++;
+	if (key == NULL || verb == NULL || who == NULL ||
+	    (strcmp(verb, "approve") != 0 && strcmp(verb, "deny") != 0))
+		return appr_reply("refused",
+		    "usage: decide KEY approve|deny PRINCIPAL REASON");
+	approve = strcmp(verb, "approve") == 0;
+	if (strlen(who) >= SM_ID_MAX)
+		return appr_reply("refused", "principal too long");
+	memset(&r, 0, sizeof(r));
+	if (store_request_get(d->store, key, &r) != 0)
+		return appr_reply("refused", "no such request");
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = approve ? SM_E_DECISION_APPROVE : SM_E_DECISION_DENY;
+	ev.u.decision.at = engine_now();
+	ev.u.decision.has_justification = reason != NULL && *reason != '\0';
+	found = 0;
+	if (r.sm.state == SM_S_PENDING || r.sm.state == SM_S_ESCALATED) {
+		found =
+		    appr_lookup(d, key, r.sm.stage, who, &ev.u.decision.who);
+		if (found == -1) {
+			store_request_clear(&r);
+			return appr_reply("refused", "store error");
+		}
+		if (found == 0 && appr_stage_rows(d, key, r.sm.stage) <= 0) {
+			store_request_clear(&r);
+			return appr_reply("refused",
+			    "approvers of this stage are not resolved yet");
+		}
+	}
+	if (!found) {
+		if (strchr(who, '@') != NULL)
+			snprintf(ev.u.decision.who.upn,
+			    sizeof(ev.u.decision.who.upn), "%s", who);
+		else
+			snprintf(ev.u.decision.who.id,
+			    sizeof(ev.u.decision.who.id), "%s", who);
+	}
+	ev.u.decision.in_stage_set = found;
+	/* Ask the pure machine first, to answer with its reason. */
+	res = sm_step(&r.sm, &ev, engine_now(), &next, &fx, &why);
+	if (res != SM_OK) {
+		log_info("request %s: %s by %s: %s (%s)", key, verb, who,
+		    sm_result_name(res), why ? why : "-");
+		store_request_clear(&r);
+		return appr_reply(res == SM_NOOP ? "noop" : "refused",
+		    why ? why : sm_result_name(res));
+	}
+	snprintf(detail, sizeof(detail), "%s by %s (stage %u): %s", verb,
+	    ev.u.decision.who.upn[0] ? ev.u.decision.who.upn
+	                             : ev.u.decision.who.id,
+	    r.sm.stage + 1, reason ? reason : "");
+	if (store_begin(d->store) == -1) {
+		store_request_clear(&r);
+		return appr_reply("refused", "store error");
+	}
+	engine_batch_dirty(d);
+	res = engine_event(d, &r, &ev, detail);
+	o = appr_reply(res == SM_OK ? "ok" : "refused",
+	    res == SM_OK ? sm_state_name(r.sm.state) : "not recorded");
+	store_request_clear(&r);
+	return o;
+}
+
+/* approvers KEY [STAGE]: the stored eligible set (1-based stage). */
+static struct json_object *
+appr_ctl_list(struct daemon *d, char *rest)
+{
+	struct store_request r;
+	sqlite3_stmt *st = NULL;
+	char *save = NULL, *key, *sn;
+	uint32_t stage;
+	struct json_object *o, *arr;
+
+	key = strtok_r(rest, " \t", &save);
+	sn = strtok_r(NULL, " \t", &save);
+	memset(&r, 0, sizeof(r));
+	if (key == NULL || store_request_get(d->store, key, &r) != 0)
+		return appr_reply("refused", "no such request");
+	stage = sn != NULL ? (uint32_t)strtoul(sn, NULL, 10) - 1 : r.sm.stage;
+	store_request_clear(&r);
+	arr = json_object_new_array();
+	if (sqlite3_prepare_v2(store_db(d->store),
+	        "SELECT id, upn, escalation FROM stage_approvers WHERE "
+	        "key = ?1 AND stage = ?2 ORDER BY upn",
+	        -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, (int)stage);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			struct json_object *a = json_object_new_object();
+			const unsigned char *t;
+
+			t = sqlite3_column_text(st, 0);
+			json_object_object_add(a, "id",
+			    json_object_new_string(t ? (const char *)t : ""));
+			t = sqlite3_column_text(st, 1);
+			json_object_object_add(a, "upn",
+			    json_object_new_string(t ? (const char *)t : ""));
+			json_object_object_add(a, "escalation",
+			    json_object_new_boolean(sqlite3_column_int(st, 2)));
+			json_object_array_add(arr, a);
+		}
+	}
+	sqlite3_finalize(st);
+	o = json_object_new_object();
+	json_object_object_add(o, "stage", json_object_new_int((int)stage + 1));
+	json_object_object_add(o, "approvers", arr);
+	return o;
+}
+
+/* clock advance SECONDS (only with APPROVALD_TEST_CLOCK=1). */
+static struct json_object *
+appr_ctl_clock(struct daemon *d, char *rest)
+{
+	const char *env = getenv("APPROVALD_TEST_CLOCK");
+	char *save = NULL, *verb, *n, *end = NULL;
+	long long secs;
+	struct json_object *o;
+
+	if (env == NULL || strcmp(env, "1") != 0)
+		return appr_reply("refused",
+		    "the test clock is off (APPROVALD_TEST_CLOCK=1 at start)");
+	verb = strtok_r(rest, " \t", &save);
+	n = strtok_r(NULL, " \t", &save);
+	if (verb != NULL && strcmp(verb, "advance") == 0 && n != NULL) {
+		secs = strtoll(n, &end, 10);
+		if (end == n || *end != '\0' || secs < 0 ||
+		    secs > 10LL * 365 * 86400)
+			return appr_reply("refused", "bad SECONDS");
+		testclock_offset += secs;
+		log_info("test clock advanced by %llds (offset %lld)", secs,
+		    (long long)testclock_offset);
+		/* Re-arm every durable timer against the new time. */
+		timers_load(d);
+	} else if (verb != NULL && strcmp(verb, "show") != 0)
+		return appr_reply("refused", "usage: clock advance SECONDS");
+	o = appr_reply("ok", NULL);
+	json_object_object_add(o, "now", json_object_new_int64(engine_now()));
+	json_object_object_add(
+	    o, "offset", json_object_new_int64(testclock_offset));
+	return o;
+}
+
+struct json_object *
+approvers_ctl(struct daemon *d, char *line)
+{
+	size_t n;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	n = strcspn(line, " \t");
+	if (n == 6 && strncmp(line, "decide", 6) == 0)
+		return appr_ctl_decide(d, line + n);
+	if (n == 9 && strncmp(line, "approvers", 9) == 0)
+		return appr_ctl_list(d, line + n);
+	if (n == 5 && strncmp(line, "clock", 5) == 0)
+		return appr_ctl_clock(d, line + n);
+	return NULL;
+}
