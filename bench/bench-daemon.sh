@@ -61,11 +61,12 @@ for _ in $(seq 6000); do [ "$(decided)" -ge "$N" ] && break; sleep 0.05; done
 end=$(date +%s.%N)
 n=$(decided)
 rss=$(awk '/VmHWM/ {print $2}' /proc/$ad_pid/status)
+wchar=$(awk '/^wchar/ {print $2}' /proc/$ad_pid/io)
 t0=$(awk '{print $14 + $15}' /proc/$ad_pid/stat)
 sleep 5
 t1=$(awk '{print $14 + $15}' /proc/$ad_pid/stat)
 truth=$(curl -sS "${ca[@]}" "$url/_emulator/truth" | grep -o '"action": *"approve"' | wc -l)
-awk -v n="$n" -v s="$start" -v e="$end" -v rss="$rss" -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v truth="$truth" 'BEGIN {
-	printf "requests=%d graph_approvals=%d seconds=%.2f decisions_per_s=%.0f peak_rss_kb=%d idle_cpu_5s=%.2f%%\n",
-	    n, truth, e - s, n / (e - s), rss, 100 * ticks / hz / 5
+awk -v n="$n" -v s="$start" -v e="$end" -v rss="$rss" -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v truth="$truth" -v wchar="$wchar" 'BEGIN {
+	printf "requests=%d graph_approvals=%d seconds=%.2f decisions_per_s=%.0f peak_rss_kb=%d written_kb_per_request=%.1f idle_cpu_5s=%.2f%%\n",
+	    n, truth, e - s, n / (e - s), rss, wchar / 1024 / n, 100 * ticks / hz / 5
 }'
