@@ -16,6 +16,9 @@ static const struct ctl_command commands[] = {
 	{ "reload", ctl_reload, "reload [--socket PATH]" },
 	{ "login", ctl_login, "login [--config approvald.yaml]" },
 	{ "import-policy", ctl_import_policy, "import-policy POLICY.json" },
+	{ "audit", ctl_audit,
+	    "audit export|verify --state DB [--since ISO] [--format jsonl]" },
+	{ "replay", ctl_replay, "replay POLICY --state DB [--since P30D]" },
 	{ NULL, NULL, NULL },
 };
 

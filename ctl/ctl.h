@@ -34,4 +34,8 @@ int ctl_login(int argc, char **argv);
 /* Access package assignment policy -> approvald rule (import.c). */
 int ctl_import_policy(int argc, char **argv);
 
+/* Audit trail and shadow replay over a state database (audit.c, replay.c). */
+int ctl_audit(int argc, char **argv);
+int ctl_replay(int argc, char **argv);
+
 #endif

@@ -158,6 +158,24 @@ void ctlsock_close(struct daemon *d);
 int httpd_open(struct daemon *d, const char *listen, char **err);
 void httpd_close(struct daemon *d);
 
+/* audit.c: the audit hash chain, appended in the open batch */
+int audit_append(struct store *s, const char *key, int64_t at,
+    const char *kind, const char *detail);
+int audit_transition(struct store *s, const char *key, int64_t at,
+    const char *from, const char *to, const char *event, const char *rule,
+    const char *verdict, const char *detail);
+
+/* metrics.c: GET /metrics and the counters behind it */
+void metrics_register(struct daemon *d);
+void metrics_commit_observe(double seconds);
+void metrics_decision(const char *rule, const char *verdict);
+void metrics_hook(const char *hook, const char *result);
+void metrics_nudge(const char *source);
+
+/* hooks.c: POST /v1/hooks/evaluate and /v1/hooks/graph */
+int hooks_register(struct daemon *d, char **err);
+void hooks_free(struct daemon *d);
+
 /* crash.c: APPROVALD_CRASH_AT=<label>:<n> for crash-safety tests */
 void crash_point(const char *label);
 

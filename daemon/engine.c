@@ -94,10 +94,17 @@ engine_commit(struct daemon *d)
 {
 	size_t i, n;
 	struct post_action *post;
+	struct timespec t0, t1;
+	int crc;
 
 	if (engine_batch_has_result)
 		crash_point("reply-received");
-	if (store_commit(d->store) == -1) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	crc = store_commit(d->store);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_commit_observe((double)(t1.tv_sec - t0.tv_sec) +
+	                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (crc == -1) {
 		log_warnx("store: commit failed: %s; the batch is dropped and "
 		          "will be redone from Graph",
 		    store_errmsg(d->store));
@@ -310,7 +317,10 @@ engine_event(struct daemon *d, struct store_request *r,
 	if (store_request_put(d->store, r) == -1 ||
 	    store_journal_add(d->store, r->key, now, sm_state_name(from),
 	        sm_state_name(next.state), sm_event_name(ev->kind), r->rule,
-	        detail) == -1)
+	        detail) == -1 ||
+	    audit_transition(d->store, r->key, now, sm_state_name(from),
+	        sm_state_name(next.state), sm_event_name(ev->kind), r->rule,
+	        r->verdict, detail) == -1)
 		goto fail;
 	d->transitions++;
 	if (from != next.state)
@@ -411,6 +421,7 @@ engine_evaluate(struct daemon *d, struct store_request *r)
 	snprintf(detail, sizeof(detail), "verdict %s by rule %s",
 	    verdict_name(v.kind), v.rule ? v.rule : "default");
 	d->decisions++;
+	metrics_decision(v.rule, verdict_name(v.kind));
 	return engine_event(d, r, &ev, detail);
 }
 
@@ -429,7 +440,7 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 	struct sm_principal who;
 	struct request req;
 	char *key, *err = NULL;
-	int rc, ret = -1, changed;
+	int rc, ret = -1;
 
 	if ((key = engine_key(src, gid)) == NULL)
 		return -1;
@@ -470,10 +481,6 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 		sm_init(&r.sm, &who);
 		log_info("request %s: new (%s)", r.key, status);
 	}
-	/* Re-observing an unchanged status (the overlap window, granting ->
-	 * granted) must not rewrite the record. */
-	changed = rc == 1 || body != NULL || r.graph_status == NULL ||
-	          strcmp(r.graph_status, status) != 0;
 	if (body != NULL)
 		engine_set(&r.body, body);
 	engine_set(&r.graph_status, status);
@@ -487,8 +494,8 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 		goto out;
 	if (!store_in_batch(d->store))
 		goto out;
-	/* Persist a new or changed record even when the event was a no-op. */
-	if (changed && store_request_put(d->store, &r) == -1)
+	/* Persist the new record even when the event was a no-op. */
+	if (store_request_put(d->store, &r) == -1)
 		goto out;
 	ret = 0;
 out:

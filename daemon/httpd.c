@@ -83,6 +83,12 @@ httpd_open(struct daemon *d, const char *listen, char **err)
 	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_cb(d->http, "/healthz", httpd_healthz, d);
 	evhttp_set_cb(d->http, "/readyz", httpd_readyz, d);
+	metrics_register(d);
+	if (hooks_register(d, err) == -1) {
+		evhttp_free(d->http);
+		d->http = NULL;
+		return -1;
+	}
 	evhttp_set_gencb(d->http, httpd_notfound, d);
 	if ((bound = evhttp_bind_socket_with_handle(
 	         d->http, host, (ev_uint16_t)port)) == NULL) {
@@ -112,4 +118,5 @@ httpd_close(struct daemon *d)
 	if (d->http != NULL)
 		evhttp_free(d->http);
 	d->http = NULL;
+	hooks_free(d);
 }

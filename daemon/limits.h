@@ -40,6 +40,12 @@
 #define HTTP_TIMEOUT          10 /* seconds per connection */
 #define HTTP_MAX_CONNECTIONS  256
 
+/* Webhooks in */
+#define HOOK_MAX_BODY      (64 * 1024) /* bytes of a hook body */
+#define HOOK_REPLAY_WINDOW 300         /* seconds a signature is valid */
+#define HOOK_REPLAY_CACHE  1024        /* accepted signatures remembered */
+#define HOOK_LOG_BURST     10          /* bad-request log lines a minute */
+
 /* Shutdown */
 #define DRAIN_TIMEOUT 10 /* seconds for in-flight actions */
 

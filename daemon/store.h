@@ -9,6 +9,7 @@
 #ifndef STORE_H
 #define STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "statemachine.h"
@@ -57,6 +58,8 @@ const char *store_errmsg(struct store *s);
 /* The SQLite handle (owned by the store) for the audit and metrics code. */
 struct sqlite3;
 struct sqlite3 *store_db(struct store *s);
+/* Decode a stored requests.sm blob (offline readers). 0 or -1. */
+int store_sm_unpack(const void *blob, size_t n, struct sm_request *sm);
 
 int store_begin(struct store *s);  /* no-op when a batch is open */
 int store_commit(struct store *s); /* no-op when none is open */

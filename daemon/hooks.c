@@ -1,0 +1,468 @@
+/*
+ * Webhooks in: POST /v1/hooks/evaluate (HMAC-SHA256 signed, timestamped)
+ * and POST /v1/hooks/graph (Graph change notifications). Both only wake the
+ * poller; they never carry decisions. Bad requests are counted and logged
+ * at a bounded rate.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "approvald.h"
+#include "limits.h"
+#include "log.h"
+
+struct hooks_seen {
+	int64_t t;
+	char sig[65];
+};
+
+static struct {
+	char *secret;
+	size_t secret_len;
+	char *client_state;
+	size_t client_state_len;
+	struct hooks_seen seen[HOOK_REPLAY_CACHE];
+	size_t seen_next;
+	int64_t log_window;
+	unsigned log_count;
+	unsigned long suppressed;
+} hooks;
+
+static void
+hooks_text(struct evhttp_request *req, int code, const char *reason,
+    const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (b != NULL && text != NULL)
+		evbuffer_add_printf(b, "%s\n", text);
+	evhttp_send_reply(req, code, reason, b);
+	if (b != NULL)
+		evbuffer_free(b);
+}
+
+/* Count a refused hook and log it, at most HOOK_LOG_BURST a minute. */
+static void
+hooks_bad(struct evhttp_request *req, const char *hook, const char *why)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	const char *peer = "?";
+	ev_uint16_t port = 0;
+	int64_t now = engine_now();
+	char *p = NULL;
+
+	metrics_hook(hook, why);
+	if (now - hooks.log_window >= 60) {
+		if (hooks.suppressed > 0)
+			log_warnx("hooks: %lu more bad requests were not logged",
+			    hooks.suppressed);
+		hooks.log_window = now;
+		hooks.log_count = 0;
+		hooks.suppressed = 0;
+	}
+	if (hooks.log_count >= HOOK_LOG_BURST) {
+		hooks.suppressed++;
+		return;
+	}
+	hooks.log_count++;
+	if (c != NULL) {
+		evhttp_connection_get_peer(c, &p, &port);
+		if (p != NULL)
+			peer = p;
+	}
+	log_warnx("hooks: %s from %s refused: %s", hook, peer, why);
+}
+
+static int
+hooks_method(struct evhttp_request *req, const char *hook)
+{
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
+		return 0;
+	hooks_bad(req, hook, "method");
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(req), "Allow", "POST");
+	hooks_text(req, 405, "Method Not Allowed", "method not allowed");
+	return -1;
+}
+
+/* The request body as a NUL-terminated heap string, or NULL when it is too
+ * large (*toolarge set) or memory runs out. */
+static char *
+hooks_body(struct evhttp_request *req, size_t *len, int *toolarge)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	char *s;
+
+	*toolarge = n > HOOK_MAX_BODY;
+	if (*toolarge || (s = malloc(n + 1)) == NULL)
+		return NULL;
+	if (n > 0 && evbuffer_copyout(in, s, n) != (ev_ssize_t)n) {
+		free(s);
+		return NULL;
+	}
+	s[n] = '\0';
+	*len = n;
+	return s;
+}
+
+static void
+hooks_nudge_all(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < REQ_SRC_MAX; i++)
+		if (d->poll[i].ad != NULL) {
+			metrics_nudge(d->poll[i].ad->name);
+			poll_nudge(d, (enum req_source)i);
+		}
+}
+
+/* Parse "t=<digits>,v1=<64 hex>" (any order; other fields ignored). */
+static int
+hooks_parse_sig(const char *h, int64_t *t, char v1[65])
+{
+	const char *p = h;
+	int have_t = 0, have_v = 0;
+	size_t i;
+
+	while (p != NULL && *p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (strncmp(p, "t=", 2) == 0) {
+			char *end;
+			long long v = strtoll(p + 2, &end, 10);
+
+			if (end == p + 2 || (*end != ',' && *end != '\0') ||
+			    v <= 0)
+				return -1;
+			*t = v;
+			have_t = 1;
+		} else if (strncmp(p, "v1=", 3) == 0) {
+			for (i = 0; i < 64; i++) {
+				if (!isxdigit((unsigned char)p[3 + i]))
+					return -1;
+				v1[i] = (char)tolower((unsigned char)p[3 + i]);
+			}
+			if (p[3 + 64] != ',' && p[3 + 64] != '\0')
+				return -1;
+			v1[64] = '\0';
+			have_v = 1;
+		}
+		p = strchr(p, ',');
+	}
+	return have_t && have_v ? 0 : -1;
+}
+
+/* HMAC-SHA256(secret, "<t>." || body) in lowercase hex. */
+static int
+hooks_sign(int64_t t, const char *body, size_t len, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	char ts[32], *msg;
+	int tl = snprintf(ts, sizeof(ts), "%lld.", (long long)t);
+	int rc = -1;
+
+	if ((msg = malloc((size_t)tl + len + 1)) == NULL)
+		return -1;
+	memcpy(msg, ts, (size_t)tl);
+	if (len > 0)
+		memcpy(msg + tl, body, len);
+	if (HMAC(EVP_sha256(), hooks.secret, (int)hooks.secret_len,
+	        (const unsigned char *)msg, (size_t)tl + len, md,
+	        &mdlen) == NULL ||
+	    mdlen != 32)
+		goto out;
+	for (i = 0; i < mdlen; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+	rc = 0;
+out:
+	free(msg);
+	explicit_bzero(md, sizeof(md));
+	return rc;
+}
+
+/* 1 when this signature was already accepted within the window; else
+ * remember it and return 0. */
+static int
+hooks_replayed(int64_t t, const char *sig, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < HOOK_REPLAY_CACHE; i++)
+		if (hooks.seen[i].t != 0 &&
+		    now - hooks.seen[i].t <= HOOK_REPLAY_WINDOW &&
+		    CRYPTO_memcmp(hooks.seen[i].sig, sig, 64) == 0)
+			return 1;
+	hooks.seen[hooks.seen_next].t = t;
+	memcpy(hooks.seen[hooks.seen_next].sig, sig, 65);
+	hooks.seen_next = (hooks.seen_next + 1) % HOOK_REPLAY_CACHE;
+	return 0;
+}
+
+static void
+hooks_evaluate(struct evhttp_request *req, void *arg)
+{
+	struct daemon *d = arg;
+	const char *h;
+	char v1[65], want[65], *body = NULL;
+	size_t len = 0;
+	int64_t t = 0, now = engine_now();
+	int toolarge, i;
+	struct json_object *o = NULL, *v;
+	enum req_source src = REQ_SRC_MAX;
+	const char *id = NULL;
+
+	if (hooks_method(req, "evaluate") == -1)
+		return;
+	if (hooks.secret == NULL) {
+		hooks_bad(req, "evaluate", "disabled");
+		hooks_text(req, 403, "Forbidden", "hook not configured");
+		return;
+	}
+	if ((body = hooks_body(req, &len, &toolarge)) == NULL) {
+		hooks_bad(req, "evaluate", toolarge ? "too_large" : "error");
+		if (toolarge)
+			hooks_text(req, 413, "Payload Too Large", "too large");
+		else
+			hooks_text(req, 500, "Internal Server Error", "error");
+		return;
+	}
+	h = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "X-Approvald-Signature");
+	if (h == NULL || hooks_parse_sig(h, &t, v1) == -1) {
+		hooks_bad(req, "evaluate", "bad_signature");
+		hooks_text(req, 401, "Unauthorized", "unauthorized");
+		goto out;
+	}
+	if (t < now - HOOK_REPLAY_WINDOW || t > now + HOOK_REPLAY_WINDOW) {
+		hooks_bad(req, "evaluate", "stale");
+		hooks_text(req, 401, "Unauthorized", "unauthorized");
+		goto out;
+	}
+	if (hooks_sign(t, body, len, want) == -1 ||
+	    CRYPTO_memcmp(want, v1, 64) != 0) {
+		hooks_bad(req, "evaluate", "bad_signature");
+		hooks_text(req, 401, "Unauthorized", "unauthorized");
+		goto out;
+	}
+	if (hooks_replayed(t, v1, now)) {
+		hooks_bad(req, "evaluate", "replayed");
+		hooks_text(req, 401, "Unauthorized", "unauthorized");
+		goto out;
+	}
+	if (len > 0) {
+		if ((o = json_tokener_parse(body)) == NULL ||
+		    !json_object_is_type(o, json_type_object)) {
+			hooks_bad(req, "evaluate", "bad_body");
+			hooks_text(req, 400, "Bad Request", "want a JSON object");
+			goto out;
+		}
+		if (json_object_object_get_ex(o, "request", &v) &&
+		    json_object_is_type(v, json_type_string))
+			id = json_object_get_string(v);
+		if (json_object_object_get_ex(o, "source", &v) &&
+		    json_object_is_type(v, json_type_string))
+			for (i = 0; i < REQ_SRC_MAX; i++)
+				if (strcmp(json_object_get_string(v),
+				        req_source_name((enum req_source)i)) ==
+				    0)
+					src = (enum req_source)i;
+	}
+	metrics_hook("evaluate", "accepted");
+	if (id != NULL)
+		log_debug("hooks: evaluate request %.80s", id);
+	if (src != REQ_SRC_MAX && d->poll[src].ad != NULL) {
+		metrics_nudge(d->poll[src].ad->name);
+		poll_nudge(d, src);
+	} else
+		hooks_nudge_all(d);
+	hooks_text(req, 202, "Accepted", "accepted");
+out:
+	json_object_put(o);
+	free(body);
+}
+
+/* The decoded value of query parameter `name`, heap, length in *len. */
+static char *
+hooks_query(const char *uri, const char *name, size_t *len)
+{
+	const char *q = strchr(uri, '?'), *p, *end;
+	size_t nl = strlen(name);
+	char *raw, *dec;
+
+	if (q == NULL)
+		return NULL;
+	for (p = q + 1; p != NULL && *p; p = end ? end + 1 : NULL) {
+		end = strchr(p, '&');
+		if (strncmp(p, name, nl) != 0 || p[nl] != '=')
+			continue;
+		p += nl + 1;
+		raw = end ? strndup(p, (size_t)(end - p)) : strdup(p);
+		if (raw == NULL)
+			return NULL;
+		dec = evhttp_uridecode(raw, 1, len);
+		free(raw);
+		return dec;
+	}
+	return NULL;
+}
+
+static int
+hooks_client_state_ok(const char *cs)
+{
+	size_t n = cs != NULL ? strlen(cs) : 0;
+	int eq;
+
+	if (hooks.client_state == NULL || cs == NULL)
+		return 0;
+	/* Compare in constant time over the expected length. */
+	eq = CRYPTO_memcmp(hooks.client_state, n == hooks.client_state_len
+	                                           ? cs
+	                                           : hooks.client_state,
+	         hooks.client_state_len) == 0;
+	return eq && n == hooks.client_state_len;
+}
+
+static void
+hooks_graph(struct evhttp_request *req, void *arg)
+{
+	struct daemon *d = arg;
+	char *tok, *body = NULL;
+	size_t len = 0, n, i;
+	int toolarge, ok = 1, missed = 0, changes = 0;
+	struct json_object *o = NULL, *value = NULL, *e, *v;
+	struct evbuffer *b;
+
+	if (hooks_method(req, "graph") == -1)
+		return;
+	tok = hooks_query(evhttp_request_get_uri(req), "validationToken", &n);
+	if (tok != NULL) {
+		/* Subscription handshake: echo the decoded token verbatim. */
+		metrics_hook("graph", "validation");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Type", "text/plain");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "X-Content-Type-Options", "nosniff");
+		if ((b = evbuffer_new()) != NULL)
+			evbuffer_add(b, tok, n);
+		evhttp_send_reply(req, 200, "OK", b);
+		if (b != NULL)
+			evbuffer_free(b);
+		free(tok);
+		return;
+	}
+	if ((body = hooks_body(req, &len, &toolarge)) == NULL) {
+		hooks_bad(req, "graph", toolarge ? "too_large" : "error");
+		if (toolarge)
+			hooks_text(req, 413, "Payload Too Large", "too large");
+		else
+			hooks_text(req, 500, "Internal Server Error", "error");
+		return;
+	}
+	/* Checked without any I/O, then answered 202 whatever the outcome. */
+	if ((o = json_tokener_parse(body)) == NULL ||
+	    !json_object_object_get_ex(o, "value", &value) ||
+	    !json_object_is_type(value, json_type_array) ||
+	    (n = json_object_array_length(value)) == 0) {
+		hooks_bad(req, "graph", "bad_body");
+		goto out;
+	}
+	for (i = 0; i < n && ok; i++) {
+		e = json_object_array_get_idx(value, i);
+		ok = json_object_object_get_ex(e, "clientState", &v) &&
+		     json_object_is_type(v, json_type_string) &&
+		     hooks_client_state_ok(json_object_get_string(v));
+	}
+	if (!ok) {
+		hooks_bad(req, "graph", "bad_client_state");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(value, i);
+		if (json_object_object_get_ex(e, "lifecycleEvent", &v)) {
+			const char *ev = json_object_get_string(v);
+
+			if (strcmp(ev, "missed") == 0)
+				missed = 1;
+			else
+				log_info("hooks: graph lifecycle event %.64s",
+				    ev);
+			metrics_hook("graph", "lifecycle");
+		} else
+			changes = 1;
+	}
+	metrics_hook("graph", "accepted");
+	if (missed)
+		log_info("hooks: graph notifications were missed; full resync");
+	if (missed || changes)
+		hooks_nudge_all(d);
+out:
+	hooks_text(req, 202, "Accepted", NULL);
+	json_object_put(o);
+	free(body);
+}
+
+static int
+hooks_secret(const char *path, char **out, size_t *len, char **err)
+{
+	size_t n = 0;
+
+	if (path == NULL)
+		return 0;
+	if (cfg_read_secret(path, out, &n, err) == -1)
+		return -1;
+	while (n > 0 && ((*out)[n - 1] == '\n' || (*out)[n - 1] == '\r'))
+		(*out)[--n] = '\0';
+	*len = n;
+	return 0;
+}
+
+/* Read the hook secrets and route the hooks on the daemon's listener. */
+int
+hooks_register(struct daemon *d, char **err)
+{
+	hooks_free(d);
+	if (hooks_secret(d->settings->hook_secret_file, &hooks.secret,
+	        &hooks.secret_len, err) == -1 ||
+	    hooks_secret(d->settings->graph_client_state_file,
+	        &hooks.client_state, &hooks.client_state_len, err) == -1)
+		return -1;
+	evhttp_set_cb(d->http, "/v1/hooks/evaluate", hooks_evaluate, d);
+	evhttp_set_cb(d->http, "/v1/hooks/graph", hooks_graph, d);
+	return 0;
+}
+
+void
+hooks_free(struct daemon *d)
+{
+	(void)d;
+	if (hooks.secret != NULL) {
+		explicit_bzero(hooks.secret, hooks.secret_len);
+		free(hooks.secret);
+	}
+	if (hooks.client_state != NULL) {
+		explicit_bzero(hooks.client_state, hooks.client_state_len);
+		free(hooks.client_state);
+	}
+	hooks.secret = hooks.client_state = NULL;
+	hooks.secret_len = hooks.client_state_len = 0;
+}

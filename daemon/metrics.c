@@ -1,0 +1,301 @@
+/*
+ * GET /metrics in the Prometheus text format (version 0.0.4). Gauges are
+ * read at scrape time (store, Graph client, tokens, pollers); counters that
+ * nothing else keeps (decisions, hooks, commit latency) live here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <sqlite3.h>
+
+#include "approvald.h"
+#include "log.h"
+
+#define METRICS_MAX_SERIES 256 /* labelled counter series kept */
+
+struct metrics_series {
+	char *a, *b; /* label values */
+	unsigned long long n;
+};
+
+struct metrics_counter {
+	struct metrics_series v[METRICS_MAX_SERIES];
+	size_t n;
+	unsigned long long dropped;
+};
+
+static struct metrics_counter metrics_decisions, metrics_hooks, metrics_nudges;
+
+/* Commit latency buckets, seconds. */
+static const double metrics_bounds[] = { 0.0005, 0.001, 0.0025, 0.005,
+	0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+#define METRICS_NBOUNDS (sizeof(metrics_bounds) / sizeof(metrics_bounds[0]))
+static unsigned long long metrics_commit_buckets[METRICS_NBOUNDS];
+static unsigned long long metrics_commit_count;
+static double metrics_commit_sum;
+
+static void
+metrics_count(struct metrics_counter *c, const char *a, const char *b)
+{
+	size_t i;
+
+	a = a != NULL ? a : "";
+	b = b != NULL ? b : "";
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].a, a) == 0 && strcmp(c->v[i].b, b) == 0) {
+			c->v[i].n++;
+			return;
+		}
+	if (c->n == METRICS_MAX_SERIES) {
+		c->dropped++;
+		return;
+	}
+	if ((c->v[c->n].a = strdup(a)) == NULL ||
+	    (c->v[c->n].b = strdup(b)) == NULL) {
+		free(c->v[c->n].a);
+		c->dropped++;
+		return;
+	}
+	c->v[c->n++].n = 1;
+}
+
+/* One group commit took `seconds`. */
+void
+metrics_commit_observe(double seconds)
+{
+	size_t i;
+
+	for (i = 0; i < METRICS_NBOUNDS; i++)
+		if (seconds <= metrics_bounds[i])
+			metrics_commit_buckets[i]++;
+	metrics_commit_count++;
+	metrics_commit_sum += seconds;
+}
+
+/* The policy decided a request: rule and verdict names (borrowed). */
+void
+metrics_decision(const char *rule, const char *verdict)
+{
+	metrics_count(&metrics_decisions, rule, verdict);
+}
+
+/* A webhook was answered: hook name and result (accepted, bad_signature…). */
+void
+metrics_hook(const char *hook, const char *result)
+{
+	metrics_count(&metrics_hooks, hook, result);
+}
+
+/* A webhook woke the poller of `source`. */
+void
+metrics_nudge(const char *source)
+{
+	metrics_count(&metrics_nudges, source, "hook");
+}
+
+/* A label value with \, " and newline escaped. */
+static void
+metrics_label(struct evbuffer *b, const char *v)
+{
+	for (; v != NULL && *v; v++) {
+		if (*v == '\\')
+			evbuffer_add(b, "\\\\", 2);
+		else if (*v == '"')
+			evbuffer_add(b, "\\\"", 2);
+		else if (*v == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, v, 1);
+	}
+}
+
+static void
+metrics_head(struct evbuffer *b, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+static void
+metrics_pair(struct evbuffer *b, const char *name, const char *la,
+    const char *va, const char *lb, const char *vb, unsigned long long n)
+{
+	evbuffer_add_printf(b, "%s{%s=\"", name, la);
+	metrics_label(b, va);
+	evbuffer_add_printf(b, "\",%s=\"", lb);
+	metrics_label(b, vb);
+	evbuffer_add_printf(b, "\"} %llu\n", n);
+}
+
+static void
+metrics_counter_out(struct evbuffer *b, const struct metrics_counter *c,
+    const char *name, const char *la, const char *lb)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		metrics_pair(b, name, la, c->v[i].a, lb, c->v[i].b, c->v[i].n);
+}
+
+static void
+metrics_requests(struct evbuffer *b, struct daemon *d)
+{
+	sqlite3_stmt *st = NULL;
+
+	metrics_head(b, "approvald_requests", "gauge",
+	    "Stored requests by source and state.");
+	if (sqlite3_prepare_v2(store_db(d->store),
+	        "SELECT source, state, count(*) FROM requests"
+	        " GROUP BY source, state ORDER BY source, state",
+	        -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("metrics: %s", store_errmsg(d->store));
+		return;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int src = sqlite3_column_int(st, 0);
+
+		metrics_pair(b, "approvald_requests", "source",
+		    src >= 0 && src < REQ_SRC_MAX
+		        ? req_source_name((enum req_source)src)
+		        : "unknown",
+		    "state", (const char *)sqlite3_column_text(st, 1),
+		    (unsigned long long)sqlite3_column_int64(st, 2));
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+metrics_poll(struct evbuffer *b, struct daemon *d)
+{
+	int i;
+	char key[64], *wm;
+	int64_t now = engine_now(), t;
+
+	metrics_head(b, "approvald_poll_cycles_total", "counter",
+	    "Poll cycles started, by source.");
+	for (i = 0; i < REQ_SRC_MAX; i++)
+		if (d->poll[i].ad != NULL)
+			evbuffer_add_printf(b,
+			    "approvald_poll_cycles_total{source=\"%s\"} %llu\n",
+			    d->poll[i].ad->name,
+			    (unsigned long long)d->poll[i].cycles);
+	metrics_head(b, "approvald_poll_running", "gauge",
+	    "1 while a poll cycle of the source is in progress.");
+	for (i = 0; i < REQ_SRC_MAX; i++)
+		if (d->poll[i].ad != NULL)
+			evbuffer_add_printf(b,
+			    "approvald_poll_running{source=\"%s\"} %d\n",
+			    d->poll[i].ad->name, d->poll[i].running ? 1 : 0);
+	metrics_head(b, "approvald_poll_lag_seconds", "gauge",
+	    "Seconds between now and the source's durable watermark.");
+	for (i = 0; i < REQ_SRC_MAX; i++) {
+		if (d->poll[i].ad == NULL)
+			continue;
+		snprintf(key, sizeof(key), "watermark:%s", d->poll[i].ad->name);
+		wm = NULL;
+		if (store_meta_get(d->store, key, &wm) != 0 || wm == NULL)
+			continue;
+		t = cfg_parse_timestamp(wm);
+		free(wm);
+		if (t > 0)
+			evbuffer_add_printf(b,
+			    "approvald_poll_lag_seconds{source=\"%s\"} %lld\n",
+			    d->poll[i].ad->name, (long long)(now - t));
+	}
+}
+
+static void
+metrics_commits(struct evbuffer *b)
+{
+	size_t i;
+
+	metrics_head(b, "approvald_store_commit_seconds", "histogram",
+	    "Group-commit latency of the state store.");
+	for (i = 0; i < METRICS_NBOUNDS; i++)
+		evbuffer_add_printf(b,
+		    "approvald_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
+		    metrics_bounds[i], metrics_commit_buckets[i]);
+	evbuffer_add_printf(b,
+	    "approvald_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n"
+	    "approvald_store_commit_seconds_sum %.6f\n"
+	    "approvald_store_commit_seconds_count %llu\n",
+	    metrics_commit_count, metrics_commit_sum, metrics_commit_count);
+}
+
+static void
+metrics_serve(struct evhttp_request *req, void *arg)
+{
+	struct daemon *d = arg;
+	struct evbuffer *b;
+	struct graph_stats gs;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(req), "Allow", "GET");
+		evhttp_send_error(req, 405, "Method Not Allowed");
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	metrics_requests(b, d);
+	metrics_head(b, "approvald_decisions_total", "counter",
+	    "Policy decisions by rule and verdict since start.");
+	metrics_counter_out(b, &metrics_decisions, "approvald_decisions_total",
+	    "rule", "verdict");
+	metrics_head(b, "approvald_transitions_total", "counter",
+	    "State transitions recorded since start.");
+	evbuffer_add_printf(b, "approvald_transitions_total %llu\n",
+	    (unsigned long long)d->transitions);
+	memset(&gs, 0, sizeof(gs));
+	if (d->graph != NULL)
+		graph_get_stats(d->graph, &gs);
+	metrics_head(b, "approvald_graph_calls_total", "counter",
+	    "Graph HTTP calls by result class.");
+	evbuffer_add_printf(b,
+	    "approvald_graph_calls_total{result=\"all\"} %lu\n"
+	    "approvald_graph_calls_total{result=\"error\"} %lu\n"
+	    "approvald_graph_calls_total{result=\"throttled\"} %lu\n",
+	    gs.calls, gs.errors, gs.throttled);
+	metrics_head(b, "approvald_graph_throttle_wait_seconds_total",
+	    "counter", "Seconds Graph calls were held by throttling.");
+	evbuffer_add_printf(b,
+	    "approvald_graph_throttle_wait_seconds_total %.3f\n",
+	    gs.throttle_wait);
+	metrics_head(b, "approvald_token_refreshes_total", "counter",
+	    "Access-token refreshes.");
+	evbuffer_add_printf(b, "approvald_token_refreshes_total %lu\n",
+	    d->tokens != NULL ? token_refreshes(d->tokens) : 0UL);
+	metrics_poll(b, d);
+	metrics_head(b, "approvald_outbox_depth", "gauge",
+	    "Notifications waiting in the outbox.");
+	evbuffer_add_printf(b, "approvald_outbox_depth 0\n");
+	metrics_commits(b);
+	metrics_head(b, "approvald_hooks_total", "counter",
+	    "Webhooks answered, by hook and result.");
+	metrics_counter_out(
+	    b, &metrics_hooks, "approvald_hooks_total", "hook", "result");
+	metrics_head(b, "approvald_poll_nudges_total", "counter",
+	    "Immediate polls asked for by webhooks, by source.");
+	metrics_counter_out(
+	    b, &metrics_nudges, "approvald_poll_nudges_total", "source", "by");
+	metrics_head(b, "approvald_http_connections", "gauge",
+	    "Open HTTP listener connections.");
+	evbuffer_add_printf(b, "approvald_http_connections %d\n", d->http_conns);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+/* Route GET /metrics on the daemon's listener. */
+void
+metrics_register(struct daemon *d)
+{
+	evhttp_set_cb(d->http, "/metrics", metrics_serve, d);
+}
