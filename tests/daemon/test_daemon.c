@@ -1,0 +1,240 @@
+/* Unit tests for daemon pieces that stand alone: the Graph client's origin
+ * allow-list (bearer tokens never leave the configured hosts) and the store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sqlite3.h>
+
+#include "cu.h"
+#include "graph.h"
+#include "store.h"
+
+static struct event_base *base;
+static struct graph *g;
+
+static int
+graph_setup(void)
+{
+	static const char *const origins[] = { "https://graph.microsoft.com",
+		"https://login.microsoftonline.com" };
+	struct graph_opts o;
+	char *err = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.origins = origins;
+	o.norigins = 2;
+	o.max_inflight = 4;
+	o.timeout = 5;
+	if ((base = event_base_new()) == NULL ||
+	    (g = graph_new(base, &o, &err)) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+graph_teardown(void)
+{
+	graph_free(g);
+	event_base_free(base);
+	return 0;
+}
+
+static const struct {
+	const char *url;
+	int allowed;
+} origin_cases[] = {
+	{ "https://graph.microsoft.com/beta/x", 1 },
+	{ "https://graph.microsoft.com", 1 },
+	{ "https://graph.microsoft.com?$skiptoken=1", 1 },
+	{ "HTTPS://GRAPH.MICROSOFT.COM/v1.0/users", 1 },
+	{ "https://login.microsoftonline.com/t/oauth2/v2.0/token", 1 },
+	{ "http://graph.microsoft.com/beta/x", 0 },          /* scheme */
+	{ "https://graph.microsoft.com.evil.example/x", 0 }, /* suffix */
+	{ "https://graph.microsoft.com@evil.example/x", 0 }, /* userinfo */
+	{ "https://graph.microsoft.com:8443/x", 0 },         /* port */
+	{ "https://evil.example/https://graph.microsoft.com/", 0 },
+	{ "https://graph.microsoft.co/x", 0 },
+	{ "//graph.microsoft.com/x", 0 },
+	{ "", 0 },
+};
+
+static void
+test_origin_allow_list(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(origin_cases) / sizeof(origin_cases[0]); i++) {
+		int got = graph_url_allowed(g, origin_cases[i].url);
+
+		if (got != origin_cases[i].allowed)
+			fprintf(stderr, "origin case %zu (%s): got %d\n", i,
+			    origin_cases[i].url, got);
+		CU_ASSERT_EQUAL(got, origin_cases[i].allowed);
+	}
+}
+
+static void
+noop_cb(void *arg, const struct graph_resp *r)
+{
+	(*(int *)arg)++;
+}
+
+/* A foreign URL is refused before any transfer exists. */
+static void
+test_foreign_call_refused(void)
+{
+	int called = 0;
+
+	CU_ASSERT_EQUAL(graph_call(g, "GET", "https://evil.example/beta/x",
+	                    "secret-bearer", NULL, NULL, noop_cb, &called),
+	    -1);
+	CU_ASSERT_EQUAL(graph_pending(g), 0);
+	CU_ASSERT_EQUAL(called, 0);
+}
+
+static char dbpath[256];
+
+static int
+store_setup(void)
+{
+	snprintf(dbpath, sizeof(dbpath), "/tmp/approvald-store-XXXXXX");
+	if (mkdtemp(dbpath) == NULL)
+		return -1;
+	strcat(dbpath, "/state.db");
+	return 0;
+}
+
+static void
+test_store_roundtrip(void)
+{
+	struct store *s;
+	struct store_request r, back;
+	char *err = NULL;
+
+	CU_ASSERT_FATAL(store_open(dbpath, &s, &err) == 0);
+	memset(&r, 0, sizeof(r));
+	r.key = "permissions:abc";
+	r.gid = "abc";
+	r.source = 0;
+	r.sm.state = SM_S_PENDING;
+	r.sm.nstages = 2;
+	r.sm.stage = 1;
+	snprintf(
+	    r.sm.requestor.upn, sizeof(r.sm.requestor.upn), "alex@contoso.com");
+	snprintf(r.sm.record[0].approvers[0].id,
+	    sizeof(r.sm.record[0].approvers[0].id), "morgan");
+	r.sm.record[0].napprovals = 1;
+	r.sm.deadline = 1234567890;
+	r.body = "{\"id\":\"abc\"}";
+	CU_ASSERT(store_begin(s) == 0);
+	CU_ASSERT(store_request_put(s, &r) == 0);
+	CU_ASSERT(store_commit(s) == 0);
+	CU_ASSERT_FATAL(store_request_get(s, "permissions:abc", &back) == 0);
+	/* The encoded record decodes to exactly what was stored. */
+	CU_ASSERT(memcmp(&back.sm, &r.sm, sizeof(r.sm)) == 0);
+	CU_ASSERT_STRING_EQUAL(back.body, r.body);
+	store_request_clear(&back);
+	CU_ASSERT_EQUAL(store_request_get(s, "permissions:none", &back), 1);
+	store_close(s);
+}
+
+static void
+test_store_single_instance(void)
+{
+	struct store *a, *b = NULL;
+	char *err = NULL;
+
+	CU_ASSERT_FATAL(store_open(dbpath, &a, &err) == 0);
+	CU_ASSERT_EQUAL(store_open(dbpath, &b, &err), -1);
+	CU_ASSERT_PTR_NULL(b);
+	CU_ASSERT_PTR_NOT_NULL(err);
+	if (err != NULL)
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "in use"));
+	free(err);
+	store_close(a);
+}
+
+static void
+test_store_journal_append_only(void)
+{
+	struct store *s;
+	char *err = NULL;
+
+	CU_ASSERT_FATAL(store_open(dbpath, &s, &err) == 0);
+	CU_ASSERT(store_begin(s) == 0);
+	CU_ASSERT(store_journal_add(
+	              s, "k", 1, "new", "evaluating", "e", NULL, NULL) == 0);
+	CU_ASSERT(store_commit(s) == 0);
+	store_close(s);
+	/* The journal refuses edits and deletes through plain SQL. */
+	{
+		sqlite3 *db = NULL;
+
+		CU_ASSERT_FATAL(sqlite3_open(dbpath, &db) == SQLITE_OK);
+		CU_ASSERT_NOT_EQUAL(
+		    sqlite3_exec(db, "UPDATE journal SET to_state = 'approved'",
+		        NULL, NULL, NULL),
+		    SQLITE_OK);
+		CU_ASSERT_NOT_EQUAL(
+		    sqlite3_exec(db, "DELETE FROM journal", NULL, NULL, NULL),
+		    SQLITE_OK);
+		CU_ASSERT_EQUAL(sqlite3_exec(db,
+		                    "INSERT INTO journal (key, at, from_state,"
+		                    " to_state, event) VALUES ('k', 2, 'a',"
+		                    " 'b', 'e')",
+		                    NULL, NULL, NULL),
+		    SQLITE_OK);
+		sqlite3_close(db);
+	}
+}
+
+static void
+test_store_intents_and_changes(void)
+{
+	struct store *s;
+	struct store_intent i;
+	char *err = NULL;
+	int64_t id;
+
+	CU_ASSERT_FATAL(store_open(dbpath, &s, &err) == 0);
+	CU_ASSERT(store_begin(s) == 0);
+	CU_ASSERT(store_intent_add(s, "k", "approve", "why", 1, &id) == 0);
+	CU_ASSERT_EQUAL(store_intent_open_for(s, "k", &i), 0);
+	CU_ASSERT_STRING_EQUAL(i.kind, "approve");
+	store_intent_clear(&i);
+	CU_ASSERT(store_intent_close(s, id, "result_ok", 2) == 0);
+	CU_ASSERT_EQUAL(store_intent_open_for(s, "k", &i), 1);
+	CU_ASSERT_EQUAL(store_change_seen(s, "c1"), 0);
+	CU_ASSERT_EQUAL(store_change_mark(s, "c1", 1), 0);
+	CU_ASSERT_EQUAL(store_change_seen(s, "c1"), 1);
+	CU_ASSERT_EQUAL(store_change_mark(s, "c1", 1), 1);
+	/* Rolled back: neither the intent close nor the marks happened. */
+	store_rollback(s);
+	CU_ASSERT_EQUAL(store_change_seen(s, "c1"), 0);
+	CU_ASSERT_EQUAL(store_intent_open_for(s, "k", &i), 1);
+	store_close(s);
+}
+
+static const struct cu_test graph_tests[] = {
+	{ "origin allow-list", test_origin_allow_list },
+	{ "foreign call refused before any transfer",
+	    test_foreign_call_refused },
+	{ NULL, NULL },
+};
+
+static const struct cu_test store_tests[] = {
+	{ "request round trip", test_store_roundtrip },
+	{ "second opener refused", test_store_single_instance },
+	{ "journal append-only", test_store_journal_append_only },
+	{ "intents, change marks, rollback", test_store_intents_and_changes },
+	{ NULL, NULL },
+};
+
+const struct cu_suite cu_suites[] = {
+	{ "graph", graph_setup, graph_teardown, graph_tests },
+	{ "store", store_setup, NULL, store_tests },
+	{ NULL, NULL, NULL, NULL },
+};
