@@ -4,6 +4,8 @@
 
 #include "ctl.h"
 
+int ctl_decide(int argc, char **argv); /* decide.c */
+
 static const struct ctl_command commands[] = {
 	{ "check", ctl_check, "check POLICY [-v]" },
 	{ "explain", ctl_explain,
@@ -14,6 +16,7 @@ static const struct ctl_command commands[] = {
 	{ "show", ctl_show, "show KEY [--socket PATH]" },
 	{ "timeline", ctl_timeline, "timeline [--socket PATH]" },
 	{ "reload", ctl_reload, "reload [--socket PATH]" },
+	{ "decide", ctl_decide, "decide KEY approve|deny --as APPROVER --reason TEXT" },
 	{ "login", ctl_login, "login [--config approvald.yaml]" },
 	{ "import-policy", ctl_import_policy, "import-policy POLICY.json" },
 	{ "audit", ctl_audit,

@@ -1,0 +1,139 @@
+/*
+ * approvalctl decide KEY approve|deny --as APPROVER --reason TEXT
+ * [--socket PATH]: record an approver's decision on the request's current
+ * stage over the control socket. Exit 0 when recorded, 1 when refused or a
+ * no-op (the daemon says why), 2 on a usage error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "ctl.h"
+
+/* Also declared in approvalctl.c, next to its table entry. */
+int ctl_decide(int argc, char **argv);
+
+#define DECIDE_DEFAULT_SOCKET "/run/approvald/control.sock"
+#define DECIDE_MAX_LINE       4000 /* below the daemon's CTL_MAX_LINE */
+#define DECIDE_MAX_REPLY      (1024 * 1024)
+
+/* One command line to the daemon; the parsed reply or NULL. */
+static struct json_object *
+decide_call(const char *path, const char *line)
+{
+	struct sockaddr_un sun;
+	char *buf = NULL, *q;
+	size_t n = 0, cap = 0;
+	ssize_t r;
+	int fd;
+	struct json_object *o = NULL;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "approvalctl: socket path too long\n");
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "approvalctl: %s: %s (is approvald running?)\n",
+		    path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	if (write(fd, line, strlen(line)) == -1 || write(fd, "\n", 1) == -1) {
+		fprintf(stderr, "approvalctl: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	for (;;) {
+		if (n + 1 >= cap) {
+			if (cap >= DECIDE_MAX_REPLY)
+				break;
+			cap = cap ? cap * 2 : 4096;
+			if ((q = realloc(buf, cap)) == NULL)
+				break;
+			buf = q;
+		}
+		if ((r = read(fd, buf + n, cap - n - 1)) <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (buf != NULL) {
+		buf[n] = '\0';
+		o = json_tokener_parse(buf);
+	}
+	free(buf);
+	if (o == NULL)
+		fprintf(
+		    stderr, "approvalctl: no valid answer from approvald\n");
+	return o;
+}
+
+static int
+decide_safe(const char *s)
+{
+	return strpbrk(s, "\r\n") == NULL;
+}
+
+int
+ctl_decide(int argc, char **argv)
+{
+	const char *sock = getenv("APPROVALD_SOCKET"), *as = NULL, *reason = "",
+	           *key = NULL, *verb = NULL;
+	struct json_object *o, *v;
+	char line[DECIDE_MAX_LINE];
+	const char *result = NULL;
+	int i, n, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--as") == 0 && i + 1 < argc)
+			as = argv[++i];
+		else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+			reason = argv[++i];
+		else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+			sock = argv[++i];
+		else if (key == NULL && argv[i][0] != '-')
+			key = argv[i];
+		else if (verb == NULL && argv[i][0] != '-')
+			verb = argv[i];
+		else
+			goto usage;
+	}
+	if (key == NULL || verb == NULL || as == NULL ||
+	    (strcmp(verb, "approve") != 0 && strcmp(verb, "deny") != 0) ||
+	    strpbrk(key, " \t") != NULL || strpbrk(as, " \t") != NULL ||
+	    !decide_safe(key) || !decide_safe(as) || !decide_safe(reason))
+		goto usage;
+	n = snprintf(
+	    line, sizeof(line), "decide %s %s %s %s", key, verb, as, reason);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		fprintf(stderr, "approvalctl: decide: reason too long\n");
+		return CTL_EXIT_USAGE;
+	}
+	if ((o = decide_call(sock ? sock : DECIDE_DEFAULT_SOCKET, line)) ==
+	    NULL)
+		return CTL_EXIT_FAIL;
+	if (json_object_object_get_ex(o, "result", &v))
+		result = json_object_get_string(v);
+	printf("%s\n",
+	    json_object_to_json_string_ext(
+	        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	rc = result != NULL && strcmp(result, "ok") == 0 ? CTL_EXIT_OK
+	                                                 : CTL_EXIT_FAIL;
+	json_object_put(o);
+	return rc;
+usage:
+	fprintf(stderr, "usage: approvalctl decide KEY approve|deny --as "
+	                "APPROVER --reason TEXT [--socket PATH]\n");
+	return CTL_EXIT_USAGE;
+}
