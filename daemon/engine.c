@@ -440,7 +440,7 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 	struct sm_principal who;
 	struct request req;
 	char *key, *err = NULL;
-	int rc, ret = -1;
+	int rc, ret = -1, changed;
 
 	if ((key = engine_key(src, gid)) == NULL)
 		return -1;
@@ -481,6 +481,10 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 		sm_init(&r.sm, &who);
 		log_info("request %s: new (%s)", r.key, status);
 	}
+	/* Re-observing an unchanged status (the overlap window, granting ->
+	 * granted) must not rewrite the record. */
+	changed = rc == 1 || body != NULL || r.graph_status == NULL ||
+	          strcmp(r.graph_status, status) != 0;
 	if (body != NULL)
 		engine_set(&r.body, body);
 	engine_set(&r.graph_status, status);
@@ -494,8 +498,8 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 		goto out;
 	if (!store_in_batch(d->store))
 		goto out;
-	/* Persist the new record even when the event was a no-op. */
-	if (store_request_put(d->store, &r) == -1)
+	/* Persist a new or changed record even when the event was a no-op. */
+	if (changed && store_request_put(d->store, &r) == -1)
 		goto out;
 	ret = 0;
 out:

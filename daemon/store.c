@@ -135,20 +135,94 @@ static const char *const store_migrations[] = {
 	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
 };
 
-/* Decode a requests.sm column for offline readers such as approvalctl
- * replay. 0, or -1 when the blob is not one of ours. */
+#define STORE_SM_MAGIC_RLE 0x534d5231u /* "SMR1": zero-run encoded */
+#define STORE_SM_MAXENC    (sizeof(uint32_t) + 2 * sizeof(struct sm_request) + 16)
+
+/*
+ * The state-machine record is mostly zero (empty approver slots): store it
+ * as runs of [u16 literal length, literal bytes, u16 zero-run length].
+ */
+static size_t
+store_sm_encode(const struct sm_request *sm, unsigned char *out)
+{
+	const unsigned char *p = (const unsigned char *)sm;
+	size_t n = sizeof(*sm), i = 0, o = 0, lit, zero;
+	uint32_t magic = STORE_SM_MAGIC_RLE;
+	uint16_t v;
+
+	memcpy(out, &magic, sizeof(magic));
+	o = sizeof(magic);
+	while (i < n) {
+		for (lit = 0; i + lit < n && lit < UINT16_MAX &&
+		              (p[i + lit] != 0 ||
+		                  (i + lit + 1 < n && p[i + lit + 1] != 0));
+		     lit++)
+			;
+		v = (uint16_t)lit;
+		memcpy(out + o, &v, sizeof(v));
+		o += sizeof(v);
+		memcpy(out + o, p + i, lit);
+		o += lit;
+		i += lit;
+		for (zero = 0;
+		     i + zero < n && zero < UINT16_MAX && p[i + zero] == 0;
+		     zero++)
+			;
+		v = (uint16_t)zero;
+		memcpy(out + o, &v, sizeof(v));
+		o += sizeof(v);
+		i += zero;
+	}
+	return o;
+}
+
+static int
+store_sm_decode(const unsigned char *in, size_t len, struct sm_request *sm)
+{
+	unsigned char *p = (unsigned char *)sm;
+	size_t n = sizeof(*sm), i = 0, o = 0;
+	uint16_t lit, zero;
+
+	while (i < len) {
+		if (i + 2 > len)
+			return -1;
+		memcpy(&lit, in + i, 2);
+		i += 2;
+		if (i + lit > len || o + lit > n)
+			return -1;
+		memcpy(p + o, in + i, lit);
+		i += lit;
+		o += lit;
+		if (i + 2 > len)
+			return -1;
+		memcpy(&zero, in + i, 2);
+		i += 2;
+		if (o + zero > n)
+			return -1;
+		memset(p + o, 0, zero);
+		o += zero;
+	}
+	return o == n ? 0 : -1;
+}
+
+/* Decode a requests.sm column (either layout) for offline readers such as
+ * approvalctl replay. 0, or -1 when the blob is not one of ours. */
 int
 store_sm_unpack(const void *blob, size_t n, struct sm_request *sm)
 {
 	uint32_t magic;
 
-	if (blob == NULL || n != sizeof(magic) + sizeof(*sm))
+	if (blob == NULL || n < sizeof(magic))
 		return -1;
 	memcpy(&magic, blob, sizeof(magic));
-	if (magic != STORE_SM_MAGIC)
+	if (magic == STORE_SM_MAGIC && n == sizeof(magic) + sizeof(*sm)) {
+		memcpy(sm, (const char *)blob + sizeof(magic), sizeof(*sm));
+		return 0;
+	}
+	if (magic != STORE_SM_MAGIC_RLE)
 		return -1;
-	memcpy(sm, (const char *)blob + sizeof(magic), sizeof(*sm));
-	return 0;
+	return store_sm_decode(
+	    (const unsigned char *)blob + sizeof(magic), n - sizeof(magic), sm);
 }
 
 struct store {
@@ -391,12 +465,17 @@ store_row_to_request(sqlite3_stmt *st, struct store_request *r)
 	r->approval_id = store_strdup_col(st, 3);
 	blob = sqlite3_column_blob(st, 4);
 	n = sqlite3_column_bytes(st, 4);
-	if (blob == NULL || n != (int)(sizeof(magic) + sizeof(r->sm)))
+	if (blob == NULL || n < (int)sizeof(magic))
 		return -1;
 	memcpy(&magic, blob, sizeof(magic));
-	if (magic != STORE_SM_MAGIC)
+	if (magic == STORE_SM_MAGIC &&
+	    n == (int)(sizeof(magic) + sizeof(r->sm)))
+		memcpy(
+		    &r->sm, (const char *)blob + sizeof(magic), sizeof(r->sm));
+	else if (magic != STORE_SM_MAGIC_RLE ||
+	         store_sm_decode((const unsigned char *)blob + sizeof(magic),
+	             (size_t)n - sizeof(magic), &r->sm) == -1)
 		return -1;
-	memcpy(&r->sm, (const char *)blob + sizeof(magic), sizeof(r->sm));
 	r->graph_status = store_strdup_col(st, 5);
 	r->body = store_strdup_col(st, 6);
 	if ((d = (const char *)sqlite3_column_text(st, 7)) != NULL)
@@ -433,17 +512,15 @@ int
 store_request_put(struct store *s, const struct store_request *r)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_REQ_PUT);
-	unsigned char blob[sizeof(uint32_t) + sizeof(struct sm_request)];
-	uint32_t magic = STORE_SM_MAGIC;
+	unsigned char blob[STORE_SM_MAXENC];
+	size_t bloblen = store_sm_encode(&r->sm, blob);
 
-	memcpy(blob, &magic, sizeof(magic));
-	memcpy(blob + sizeof(magic), &r->sm, sizeof(r->sm));
 	store_bind_text(st, 1, r->key);
 	sqlite3_bind_int(st, 2, r->source);
 	store_bind_text(st, 3, r->gid);
 	store_bind_text(st, 4, r->approval_id);
 	store_bind_text(st, 5, sm_state_name(r->sm.state));
-	sqlite3_bind_blob(st, 6, blob, sizeof(blob), SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 6, blob, (int)bloblen, SQLITE_TRANSIENT);
 	store_bind_text(st, 7, r->graph_status);
 	store_bind_text(st, 8, r->body);
 	store_bind_text(st, 9, r->digest[0] ? r->digest : NULL);
