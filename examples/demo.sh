@@ -62,6 +62,7 @@ graph:
 $( [ "$scheme" = https ] && echo "  ca_file: $bin/tls/ca.pem" )
 sources:
   permissions: { enabled: true, poll_interval: PT1S }
+  group: { enabled: true, poll_interval: PT1S }
   overlap: PT1M
 policy: $top/examples/policy.yaml
 state: $work/state.db
@@ -85,20 +86,31 @@ for f in aws-policy aws-action azure-action azure-role gcp-action gcp-role; do
 	printf '   %-14s -> Graph %s\n' "$f" "$code"
 done
 
-say "4. Waiting for approvald to decide"
+say "4. alex activates a PIM for Groups membership twice (one with a thin justification)"
+submit_group() { # label body
+	code=$(curl -sS "${curl_ca[@]}" -o /dev/null -w '%{http_code}' -X POST "$url/_emulator/requests" \
+		-H 'Content-Type: application/json' \
+		--data-binary "{\"requestor\":\"alex@contoso.com\",\"source\":\"group\",\"body\":$2}")
+	printf '   %-14s -> Graph %s\n' "$1" "$code"
+}
+group_body=$(cat "$top/examples/requests/group-request-self-activate.json")
+submit_group self-activate "$group_body"
+submit_group thin-reason "$(sed 's/"justification": *"[^"]*"/"justification": "x"/' <<<"$group_body")"
+
+say "5. Waiting for approvald to decide"
 settled() {
 	local out
 	out=$(ctl list) || return 1
 	! grep -Eq '"state": *"(new|evaluating|approving|rejecting|canceling)"' <<<"$out" &&
-		[ "$(grep -c '"key"' <<<"$out")" -ge 6 ]
+		[ "$(grep -c '"key"' <<<"$out")" -ge 8 ]
 }
 wait_for 30 settled
 
-say "5. Timeline (what approvald decided, and why)"
+say "6. Timeline (what approvald decided, and why)"
 ctl timeline
-say "6. What Graph saw (emulator ground truth)"
+say "7. What Graph saw (emulator ground truth)"
 curl -sS "${curl_ca[@]}" "$url/_emulator/truth" | tr '{' '\n' |
-	sed -n 's/.*"requestId" *: *"\([^"]*\)".*"action" *: *"\([^"]*\)".*/   \2  permissions:\1/p'
+	sed -n 's/.*"requestId" *: *"\([^"]*\)".*"action" *: *"\([^"]*\)".*/   \2  \1/p'
 echo "   (requests with no line were left to humans: ignored, or waiting in a stage)"
 say "Done. approvald stops cleanly:"
 kill -TERM "$ad_pid"; wait "$ad_pid" && echo "   approvald exited 0"; ad_pid=
