@@ -57,7 +57,7 @@ start=$(date +%s.%N)
 ad_pid=$!
 # Wait until Graph has acknowledged every decision (approved in the store
 # means Graph answered 204), with a generous bound.
-for _ in $(seq 6000); do [ "$(decided)" -ge "$N" ] && break; sleep 0.05; done
+for _ in $(seq 1500); do [ "$(decided)" -ge "$N" ] && break; sleep 0.2; done
 end=$(date +%s.%N)
 n=$(decided)
 rss=$(awk '/VmHWM/ {print $2}' /proc/$ad_pid/status)
