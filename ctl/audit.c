@@ -64,8 +64,8 @@ audit_export(const char *state, int64_t since, int jsonl)
 	        "SELECT seq, at, key, kind, detail, prev_hash, hash FROM audit"
 	        " WHERE at >= ?1 ORDER BY seq",
 	        -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "approvalctl: %s: %s\n", state,
-		    sqlite3_errmsg(db));
+		fprintf(
+		    stderr, "approvalctl: %s: %s\n", state, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return CTL_EXIT_FAIL;
 	}
@@ -97,16 +97,15 @@ audit_export(const char *state, int64_t since, int jsonl)
 		    o, "prev_hash", json_object_new_string(audit_col(st, 5)));
 		json_object_object_add(
 		    o, "hash", json_object_new_string(audit_col(st, 6)));
-		printf("%s\n",
-		    json_object_to_json_string_ext(o,
-		        JSON_C_TO_STRING_PLAIN |
-		            JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+		                   o, JSON_C_TO_STRING_PLAIN |
+		                          JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
-		fprintf(stderr, "approvalctl: %s: %s\n", state,
-		    sqlite3_errmsg(db));
+		fprintf(
+		    stderr, "approvalctl: %s: %s\n", state, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return CTL_EXIT_FAIL;
 	}
@@ -131,8 +130,8 @@ audit_verify(const char *state)
 	        "SELECT seq, at, key, kind, detail, prev_hash, hash FROM audit"
 	        " ORDER BY seq",
 	        -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "approvalctl: %s: %s\n", state,
-		    sqlite3_errmsg(db));
+		fprintf(
+		    stderr, "approvalctl: %s: %s\n", state, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return CTL_EXIT_FAIL;
 	}
@@ -174,8 +173,8 @@ audit_verify(const char *state)
 		n++;
 	}
 	if (!bad && rc != SQLITE_DONE) {
-		fprintf(stderr, "approvalctl: %s: %s\n", state,
-		    sqlite3_errmsg(db));
+		fprintf(
+		    stderr, "approvalctl: %s: %s\n", state, sqlite3_errmsg(db));
 		bad = 1;
 	}
 	sqlite3_finalize(st);

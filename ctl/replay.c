@@ -39,8 +39,8 @@ replay_stored_sm(sqlite3_stmt *st, int col, struct sm_request *sm)
 
 /* Describe how the new stages differ from the stored ones; 0 when equal. */
 static int
-replay_stages_diff(const struct verdict *v, const struct sm_request *sm,
-    char *buf, size_t len)
+replay_stages_diff(
+    const struct verdict *v, const struct sm_request *sm, char *buf, size_t len)
 {
 	size_t i;
 
@@ -91,8 +91,8 @@ replay_one(const struct policy *p, sqlite3_stmt *st, struct replay_sum *s)
 		return;
 	}
 	memset(&req, 0, sizeof(req));
-	if (request_from_json(body, strlen(body), (enum req_source)source,
-	        &req, &err) == -1) {
+	if (request_from_json(body, strlen(body), (enum req_source)source, &req,
+	        &err) == -1) {
 		nverdict = "ignore";
 		nrule = "(unreadable)";
 		memset(&v, 0, sizeof(v));
@@ -108,10 +108,12 @@ replay_one(const struct policy *p, sqlite3_stmt *st, struct replay_sum *s)
 	dr = strcmp(nrule, orule != NULL ? orule : "default") != 0;
 	if (!dv && v.kind == VERDICT_STAGES) {
 		if (replay_stored_sm(st, 5, &sm) == -1) {
-			snprintf(stages, sizeof(stages), "stored stages unreadable");
+			snprintf(
+			    stages, sizeof(stages), "stored stages unreadable");
 			ds = 1;
 		} else
-			ds = replay_stages_diff(&v, &sm, stages, sizeof(stages));
+			ds =
+			    replay_stages_diff(&v, &sm, stages, sizeof(stages));
 	}
 	if (!dv && !dr && !ds) {
 		s->same++;
@@ -164,7 +166,8 @@ ctl_replay(int argc, char **argv)
 	if ((d = cfg_parse_duration(since_arg)) >= 0)
 		since = (int64_t)time(NULL) - d;
 	else if ((since = cfg_parse_timestamp(since_arg)) < 0) {
-		fprintf(stderr, "approvalctl: --since %s: want P30D or a time\n",
+		fprintf(stderr,
+		    "approvalctl: --since %s: want P30D or a time\n",
 		    since_arg);
 		return CTL_EXIT_USAGE;
 	}
@@ -191,8 +194,8 @@ ctl_replay(int argc, char **argv)
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
 		replay_one(p, st, &sum);
 	if (src != SQLITE_DONE) {
-		fprintf(stderr, "approvalctl: %s: %s\n", state,
-		    sqlite3_errmsg(db));
+		fprintf(
+		    stderr, "approvalctl: %s: %s\n", state, sqlite3_errmsg(db));
 		goto out;
 	}
 	printf("replay: %lu requests, %lu differ (verdict %lu, rule %lu, "

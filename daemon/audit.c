@@ -75,9 +75,9 @@ audit_add_str(struct json_object *o, const char *k, const char *v)
 
 /* Append a transition of request `key`; every argument is borrowed. */
 int
-audit_transition(struct store *s, const char *key, int64_t at,
-    const char *from, const char *to, const char *event, const char *rule,
-    const char *verdict, const char *detail)
+audit_transition(struct store *s, const char *key, int64_t at, const char *from,
+    const char *to, const char *event, const char *rule, const char *verdict,
+    const char *detail)
 {
 	struct json_object *o;
 	const char *text;

@@ -36,9 +36,8 @@ audit_chain_hash(const char *prev_hash, int64_t seq, int64_t at,
 
 	if ((c = EVP_MD_CTX_new()) == NULL)
 		return -1;
-	hl = snprintf(head, sizeof(head), "approvald-audit-v1\nseq=%" PRId64
-	                                  "\nat=%" PRId64,
-	    seq, at);
+	hl = snprintf(head, sizeof(head),
+	    "approvald-audit-v1\nseq=%" PRId64 "\nat=%" PRId64, seq, at);
 	if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
 	    EVP_DigestUpdate(c, prev_hash, strlen(prev_hash)) != 1 ||
 	    EVP_DigestUpdate(c, head, (size_t)hl) != 1 ||

@@ -38,8 +38,8 @@ static struct {
 } hooks;
 
 static void
-hooks_text(struct evhttp_request *req, int code, const char *reason,
-    const char *text)
+hooks_text(
+    struct evhttp_request *req, int code, const char *reason, const char *text)
 {
 	struct evbuffer *b = evbuffer_new();
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -67,7 +67,8 @@ hooks_bad(struct evhttp_request *req, const char *hook, const char *why)
 	metrics_hook(hook, why);
 	if (now - hooks.log_window >= 60) {
 		if (hooks.suppressed > 0)
-			log_warnx("hooks: %lu more bad requests were not logged",
+			log_warnx(
+			    "hooks: %lu more bad requests were not logged",
 			    hooks.suppressed);
 		hooks.log_window = now;
 		hooks.log_count = 0;
@@ -273,7 +274,8 @@ hooks_evaluate(struct evhttp_request *req, void *arg)
 		if ((o = json_tokener_parse(body)) == NULL ||
 		    !json_object_is_type(o, json_type_object)) {
 			hooks_bad(req, "evaluate", "bad_body");
-			hooks_text(req, 400, "Bad Request", "want a JSON object");
+			hooks_text(
+			    req, 400, "Bad Request", "want a JSON object");
 			goto out;
 		}
 		if (json_object_object_get_ex(o, "request", &v) &&
@@ -335,9 +337,8 @@ hooks_client_state_ok(const char *cs)
 	if (hooks.client_state == NULL || cs == NULL)
 		return 0;
 	/* Compare in constant time over the expected length. */
-	eq = CRYPTO_memcmp(hooks.client_state, n == hooks.client_state_len
-	                                           ? cs
-	                                           : hooks.client_state,
+	eq = CRYPTO_memcmp(hooks.client_state,
+	         n == hooks.client_state_len ? cs : hooks.client_state,
 	         hooks.client_state_len) == 0;
 	return eq && n == hooks.client_state_len;
 }
@@ -404,8 +405,8 @@ hooks_graph(struct evhttp_request *req, void *arg)
 			if (strcmp(ev, "missed") == 0)
 				missed = 1;
 			else
-				log_info("hooks: graph lifecycle event %.64s",
-				    ev);
+				log_info(
+				    "hooks: graph lifecycle event %.64s", ev);
 			metrics_hook("graph", "lifecycle");
 		} else
 			changes = 1;

@@ -151,9 +151,29 @@ log_transition(const char *request, const char *rule, const char *from,
 		return;
 	if (log_json) {
 		/* Structured fields for machines; values are ids and names. */
-		snprintf(buf, sizeof(buf),
-		    "transition request=%s rule=%s %s -> %s on %s", request,
-		    rule != NULL ? rule : "-", from, to, event);
+		char ts[32];
+		struct timespec now;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr,
+		    "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\","
+		    "\"msg\":\"transition\",\"request\":\"",
+		    ts, now.tv_nsec / 1000000, log_level_names[LOG_L_INFO]);
+		log_json_escape(stderr, request);
+		fputs("\",\"rule\":\"", stderr);
+		log_json_escape(stderr, rule != NULL ? rule : "-");
+		fputs("\",\"from\":\"", stderr);
+		log_json_escape(stderr, from);
+		fputs("\",\"to\":\"", stderr);
+		log_json_escape(stderr, to);
+		fputs("\",\"event\":\"", stderr);
+		log_json_escape(stderr, event);
+		fputs("\"}\n", stderr);
+		fflush(stderr);
+		return;
 	} else
 		snprintf(buf, sizeof(buf),
 		    "request %s: %s -> %s on %s (rule %s)", request, from, to,

@@ -30,8 +30,8 @@ struct metrics_counter {
 static struct metrics_counter metrics_decisions, metrics_hooks, metrics_nudges;
 
 /* Commit latency buckets, seconds. */
-static const double metrics_bounds[] = { 0.0005, 0.001, 0.0025, 0.005,
-	0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+static const double metrics_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
+	0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
 #define METRICS_NBOUNDS (sizeof(metrics_bounds) / sizeof(metrics_bounds[0]))
 static unsigned long long metrics_commit_buckets[METRICS_NBOUNDS];
 static unsigned long long metrics_commit_count;
@@ -113,11 +113,11 @@ metrics_label(struct evbuffer *b, const char *v)
 }
 
 static void
-metrics_head(struct evbuffer *b, const char *name, const char *type,
-    const char *help)
+metrics_head(
+    struct evbuffer *b, const char *name, const char *type, const char *help)
 {
-	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help,
-	    name, type);
+	evbuffer_add_printf(
+	    b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static void
@@ -286,7 +286,8 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	    b, &metrics_nudges, "approvald_poll_nudges_total", "source", "by");
 	metrics_head(b, "approvald_http_connections", "gauge",
 	    "Open HTTP listener connections.");
-	evbuffer_add_printf(b, "approvald_http_connections %d\n", d->http_conns);
+	evbuffer_add_printf(
+	    b, "approvald_http_connections %d\n", d->http_conns);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, 200, "OK", b);

@@ -106,6 +106,11 @@ start_ad(struct ad *a, struct emu *e, const char *policy, const char *env)
 		return -1;
 	if (file_replace(a->conf, "poll_interval: PT1S", "poll_interval: PT1H"))
 		return -1;
+	if (env != NULL && strcmp(env, "json") == 0) {
+		if (file_replace(a->conf, "format: text", "format: json"))
+			return -1;
+		env = NULL;
+	}
 	if (env != NULL)
 		snprintf(a->extra_env, sizeof(a->extra_env), "%s", env);
 	if (ad_start(a) == -1)
@@ -259,8 +264,8 @@ sign(const char *secret, long long t, const char *body, char *hdr, size_t len)
 	char *msg, hex[65];
 
 	CU_ASSERT_FATAL(asprintf(&msg, "%lld.%s", t, body) != -1);
-	HMAC(EVP_sha256(), secret, (int)strlen(secret),
-	    (unsigned char *)msg, strlen(msg), md, &mdlen);
+	HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)msg,
+	    strlen(msg), md, &mdlen);
 	free(msg);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
@@ -268,14 +273,14 @@ sign(const char *secret, long long t, const char *body, char *hdr, size_t len)
 }
 
 static long
-post_evaluate(int port, const char *secret, long long t, const char *body,
-    struct resp *r)
+post_evaluate(
+    int port, const char *secret, long long t, const char *body, struct resp *r)
 {
 	char hdr[256];
 
 	sign(secret, t, body, hdr, sizeof(hdr));
-	return http_req(port, "POST", "/v1/hooks/evaluate", hdr, body,
-	    strlen(body), r);
+	return http_req(
+	    port, "POST", "/v1/hooks/evaluate", hdr, body, strlen(body), r);
 }
 
 /* A metric's value from a scrape ("name{labels}"), -1 when absent. */
@@ -375,16 +380,16 @@ poll_idle(void *arg)
 
 /* Run approvalctl; stdout into *out (heap); returns the wait status. */
 static int
-ctl(char **out, const char *a1, const char *a2, const char *a3,
-    const char *a4, const char *a5, const char *a6)
+ctl(char **out, const char *a1, const char *a2, const char *a3, const char *a4,
+    const char *a5, const char *a6)
 {
 	char cmd[4096], *buf = NULL;
 	size_t n = 0, cap = 0, k;
 	FILE *f;
 
 	snprintf(cmd, sizeof(cmd), "'%s' %s %s %s %s %s %s 2>/dev/null",
-	    cu_buildpath("ctl/approvalctl"), a1, a2, a3 ? a3 : "",
-	    a4 ? a4 : "", a5 ? a5 : "", a6 ? a6 : "");
+	    cu_buildpath("ctl/approvalctl"), a1, a2, a3 ? a3 : "", a4 ? a4 : "",
+	    a5 ? a5 : "", a6 ? a6 : "");
 	if ((f = popen(cmd, "r")) == NULL)
 		return -1;
 	for (;;) {
@@ -431,7 +436,7 @@ hooks_init(void)
 	setup();
 	if (emu_start(&hk_emu, fixture_path, 1) != 0)
 		return -1;
-	if (start_ad(&hk_ad, &hk_emu, policy_path, NULL) != 0)
+	if (start_ad(&hk_ad, &hk_emu, policy_path, "json") != 0)
 		return -1;
 	return (hk_port = ad_port(&hk_ad)) > 0 ? 0 : -1;
 }
@@ -466,8 +471,7 @@ test_evaluate_wakes_poll(void)
 	oracle(policy_path, file, &rule, NULL, NULL);
 	CU_ASSERT_FATAL(h_until(poll_idle, &iw, 20000) == 0);
 	snprintf(series, sizeof(series),
-	    "approvald_decisions_total{rule=\"%s\",verdict=\"approve\"}",
-	    rule);
+	    "approvald_decisions_total{rule=\"%s\",verdict=\"approve\"}", rule);
 	before = metric0(hk_port, series);
 	nudges = metric0(hk_port,
 	    "approvald_poll_nudges_total{source=\"permissions\",by=\"hook\"}");
@@ -492,17 +496,45 @@ test_evaluate_wakes_poll(void)
 	CU_ASSERT_EQUAL(metric0(hk_port, "approvald_poll_nudges_total{source="
 	                                 "\"permissions\",by=\"hook\"}"),
 	    nudges + 1);
-	CU_ASSERT(metric0(hk_port, "approvald_requests{source=\"permissions\","
-	                           "state=\"approved\"}") +
-	              metric0(hk_port, "approvald_requests{source="
-	                               "\"permissions\",state=\"completed\"}") >=
-	          1);
-	CU_ASSERT(metric0(hk_port, "approvald_store_commit_seconds_count") >= 1);
-	CU_ASSERT(metric0(hk_port, "approvald_graph_calls_total{result=\"all\"}") >=
-	          2);
+	CU_ASSERT(
+	    metric0(hk_port, "approvald_requests{source=\"permissions\","
+	                     "state=\"approved\"}") +
+	        metric0(hk_port, "approvald_requests{source="
+	                         "\"permissions\",state=\"completed\"}") >=
+	    1);
+	CU_ASSERT(
+	    metric0(hk_port, "approvald_store_commit_seconds_count") >= 1);
+	CU_ASSERT(metric0(hk_port,
+	              "approvald_graph_calls_total{result=\"all\"}") >= 2);
 	CU_ASSERT_EQUAL(metric(hk_port, "approvald_outbox_depth"), 0);
 	CU_ASSERT(metric0(hk_port, "approvald_hooks_total{hook=\"evaluate\","
 	                           "result=\"accepted\"}") >= 1);
+	/* JSON logs: every line an object; the transition carries fields */
+	{
+		char *log = cu_slurp(hk_ad.p.log, NULL), *line, *save = NULL;
+		char want[600];
+		int lines = 0, bad = 0;
+
+		CU_ASSERT_FATAL(log != NULL);
+		snprintf(want, sizeof(want),
+		    "\"msg\":\"transition\",\"request\":\"%s\","
+		    "\"rule\":\"%s\",\"from\":\"approving\","
+		    "\"to\":\"approved\"",
+		    key, rule);
+		CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
+		for (line = strtok_r(log, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save)) {
+			struct json_object *o = json_tokener_parse(line);
+
+			lines++;
+			bad += o == NULL ||
+			       !json_object_is_type(o, json_type_object);
+			json_object_put(o);
+		}
+		CU_ASSERT(lines > 10);
+		CU_ASSERT_EQUAL(bad, 0);
+		free(log);
+	}
 	free(id);
 	free((char *)rule);
 }
@@ -512,8 +544,8 @@ hooks_count(const char *hook, const char *result)
 {
 	char s[256];
 
-	snprintf(s, sizeof(s), "approvald_hooks_total{hook=\"%s\",result=\"%s\"}",
-	    hook, result);
+	snprintf(s, sizeof(s),
+	    "approvald_hooks_total{hook=\"%s\",result=\"%s\"}", hook, result);
 	return metric0(hk_port, s);
 }
 
@@ -531,21 +563,24 @@ test_evaluate_signatures(void)
 	char hdr[256], req[1024];
 
 	/* good */
-	CU_ASSERT_EQUAL(post_evaluate(hk_port, HOOK_SECRET, now, body, &r), 202);
+	CU_ASSERT_EQUAL(
+	    post_evaluate(hk_port, HOOK_SECRET, now, body, &r), 202);
 	resp_free(&r);
 	/* the same request again: a replay */
-	CU_ASSERT_EQUAL(post_evaluate(hk_port, HOOK_SECRET, now, body, &r), 401);
+	CU_ASSERT_EQUAL(
+	    post_evaluate(hk_port, HOOK_SECRET, now, body, &r), 401);
 	resp_free(&r);
 	/* empty body, good signature */
 	CU_ASSERT_EQUAL(post_evaluate(hk_port, HOOK_SECRET, now, "", &r), 202);
 	resp_free(&r);
 	/* wrong secret */
-	CU_ASSERT_EQUAL(post_evaluate(hk_port, "wrong", now + 1, body, &r), 401);
+	CU_ASSERT_EQUAL(
+	    post_evaluate(hk_port, "wrong", now + 1, body, &r), 401);
 	resp_free(&r);
 	/* signed body differs from the one sent */
 	sign(HOOK_SECRET, now, "{}", hdr, sizeof(hdr));
-	CU_ASSERT_EQUAL(http_req(hk_port, "POST", "/v1/hooks/evaluate", hdr,
-	                    "{ }", 3, &r),
+	CU_ASSERT_EQUAL(
+	    http_req(hk_port, "POST", "/v1/hooks/evaluate", hdr, "{ }", 3, &r),
 	    401);
 	resp_free(&r);
 	/* stale and future timestamps, correctly signed */
@@ -560,14 +595,15 @@ test_evaluate_signatures(void)
 	                    body, strlen(body), &r),
 	    401);
 	resp_free(&r);
-	snprintf(req, sizeof(req),
-	    "X-Approvald-Signature: t=%lld,v1=zz\r\n", now);
+	snprintf(
+	    req, sizeof(req), "X-Approvald-Signature: t=%lld,v1=zz\r\n", now);
 	CU_ASSERT_EQUAL(http_req(hk_port, "POST", "/v1/hooks/evaluate", req,
 	                    body, strlen(body), &r),
 	    401);
 	resp_free(&r);
 	/* good signature over a body that is not a JSON object */
-	CU_ASSERT_EQUAL(post_evaluate(hk_port, HOOK_SECRET, now, "[1]", &r), 400);
+	CU_ASSERT_EQUAL(
+	    post_evaluate(hk_port, HOOK_SECRET, now, "[1]", &r), 400);
 	resp_free(&r);
 	CU_ASSERT_EQUAL(hooks_count("evaluate", "accepted"), acc + 2);
 	CU_ASSERT_EQUAL(hooks_count("evaluate", "bad_signature"), bad + 4);
@@ -592,25 +628,27 @@ test_limits_methods(void)
 	body[big] = '\0';
 	/* above the hook limit, below the listener's: the hook says 413 */
 	sign(HOOK_SECRET, (long long)time(NULL), body, sig, sizeof(sig));
-	CU_ASSERT_EQUAL(http_req(hk_port, "POST", "/v1/hooks/evaluate", sig,
-	                    body, big, &r),
+	CU_ASSERT_EQUAL(
+	    http_req(hk_port, "POST", "/v1/hooks/evaluate", sig, body, big, &r),
 	    413);
 	resp_free(&r);
 	CU_ASSERT_EQUAL(hooks_count("evaluate", "too_large"), toolarge + 1);
 	/* above the listener's body limit: refused before any hook code */
-	CU_ASSERT_EQUAL(raw_http(hk_port,
-	                    "POST /v1/hooks/graph HTTP/1.1\r\nHost: x\r\n"
-	                    "Content-Length: 1000000\r\n\r\n",
-	                    strlen("POST /v1/hooks/graph HTTP/1.1\r\nHost: x\r\n"
-	                           "Content-Length: 1000000\r\n\r\n"),
-	                    &r),
+	CU_ASSERT_EQUAL(
+	    raw_http(hk_port,
+	        "POST /v1/hooks/graph HTTP/1.1\r\nHost: x\r\n"
+	        "Content-Length: 1000000\r\n\r\n",
+	        strlen("POST /v1/hooks/graph HTTP/1.1\r\nHost: x\r\n"
+	               "Content-Length: 1000000\r\n\r\n"),
+	        &r),
 	    413);
 	resp_free(&r);
 	/* headers above the listener's header limit */
 	memset(hdr, 'a', 9 * 1024);
 	memcpy(hdr, "X-Big: ", 7);
 	memcpy(hdr + 9 * 1024, "\r\n", 3);
-	r.status = http_req(hk_port, "POST", "/v1/hooks/evaluate", hdr, "", 0, &r);
+	r.status =
+	    http_req(hk_port, "POST", "/v1/hooks/evaluate", hdr, "", 0, &r);
 	CU_ASSERT(r.status == 413 || r.status == 431 || r.status == 400);
 	resp_free(&r);
 	/* only the documented methods */
@@ -619,7 +657,8 @@ test_limits_methods(void)
 	    405);
 	resp_free(&r);
 	CU_ASSERT_EQUAL(
-	    http_req(hk_port, "GET", "/v1/hooks/graph", NULL, NULL, 0, &r), 405);
+	    http_req(hk_port, "GET", "/v1/hooks/graph", NULL, NULL, 0, &r),
+	    405);
 	resp_free(&r);
 	CU_ASSERT_EQUAL(
 	    http_req(hk_port, "POST", "/metrics", NULL, NULL, 0, &r), 405);
@@ -634,8 +673,8 @@ test_limits_methods(void)
 	resp_free(&r);
 	CU_ASSERT_EQUAL(hooks_count("evaluate", "method"), method + 1);
 	/* and the listener still serves */
-	CU_ASSERT_EQUAL(http_req(hk_port, "GET", "/healthz", NULL, NULL, 0, &r),
-	    200);
+	CU_ASSERT_EQUAL(
+	    http_req(hk_port, "GET", "/healthz", NULL, NULL, 0, &r), 200);
 	resp_free(&r);
 	free(body);
 	free(hdr);
@@ -655,13 +694,13 @@ test_graph_validation(void)
 	    200);
 	CU_ASSERT_STRING_EQUAL(r.ctype, "text/plain");
 	CU_ASSERT_EQUAL(r.len, strlen("<script>alert(1)</script>"));
-	CU_ASSERT(r.body != NULL &&
-	          strcmp(r.body, "<script>alert(1)</script>") == 0);
+	CU_ASSERT(
+	    r.body != NULL && strcmp(r.body, "<script>alert(1)</script>") == 0);
 	resp_free(&r);
 	/* %00 is echoed as the byte it encodes, nothing cut or added */
-	CU_ASSERT_EQUAL(http_req(hk_port, "POST",
-	                    "/v1/hooks/graph?validationToken=a%00b+c", NULL,
-	                    NULL, 0, &r),
+	CU_ASSERT_EQUAL(
+	    http_req(hk_port, "POST", "/v1/hooks/graph?validationToken=a%00b+c",
+	        NULL, NULL, 0, &r),
 	    200);
 	CU_ASSERT_EQUAL(r.len, 5);
 	CU_ASSERT(r.body != NULL && memcmp(r.body, "a\0b c", 5) == 0);
@@ -682,17 +721,17 @@ test_graph_validation(void)
 	path = malloc(4096 + 64);
 	CU_ASSERT_FATAL(path != NULL);
 	strcpy(path, "/v1/hooks/graph?validationToken=");
-	for (i = strlen(path); i < strlen("/v1/hooks/graph?validationToken=") +
-	                              4096;
-	     i++)
+	for (i = strlen(path);
+	     i < strlen("/v1/hooks/graph?validationToken=") + 4096; i++)
 		path[i] = 'y';
 	path[i] = '\0';
-	CU_ASSERT_EQUAL(http_req(hk_port, "POST", path, NULL, NULL, 0, &r), 200);
+	CU_ASSERT_EQUAL(
+	    http_req(hk_port, "POST", path, NULL, NULL, 0, &r), 200);
 	CU_ASSERT_EQUAL(r.len, 4096);
 	resp_free(&r);
 	free(path);
-	CU_ASSERT_EQUAL(http_req(hk_port, "GET", "/healthz", NULL, NULL, 0, &r),
-	    200);
+	CU_ASSERT_EQUAL(
+	    http_req(hk_port, "GET", "/healthz", NULL, NULL, 0, &r), 200);
 	resp_free(&r);
 }
 
@@ -703,8 +742,8 @@ post_graph(const char *body, struct resp *r)
 	    "Content-Type: application/json\r\n", body, strlen(body), r);
 }
 
-#define NOTE(cs, res)                                                         \
-	"{\"subscriptionId\":\"s1\",\"clientState\":\"" cs "\","              \
+#define NOTE(cs, res)                                                          \
+	"{\"subscriptionId\":\"s1\",\"clientState\":\"" cs "\","               \
 	"\"changeType\":\"updated\",\"resource\":\"groups/" res "/members\"}"
 
 static void
@@ -713,18 +752,20 @@ test_graph_notifications(void)
 	const char *nudge =
 	    "approvald_poll_nudges_total{source=\"permissions\",by=\"hook\"}";
 	const char *good = "{\"value\":[" NOTE(CLIENT_STATE, "g1") "]}";
-	const char *reordered = "{\"value\":[" NOTE(CLIENT_STATE, "g2") "," NOTE(
-	    CLIENT_STATE, "g1") "]}";
-	const char *wrong = "{\"value\":[" NOTE("client-state-abcdeX", "g1") "]}";
+	const char *reordered = "{\"value\":[" NOTE(
+	    CLIENT_STATE, "g2") "," NOTE(CLIENT_STATE, "g1") "]}";
+	const char *wrong =
+	    "{\"value\":[" NOTE("client-state-abcdeX", "g1") "]}";
 	const char *shorter = "{\"value\":[" NOTE("client", "g1") "]}";
-	const char *mixed = "{\"value\":[" NOTE(CLIENT_STATE, "g1") "," NOTE(
-	    "nope", "g2") "]}";
+	const char *mixed =
+	    "{\"value\":[" NOTE(CLIENT_STATE, "g1") "," NOTE("nope", "g2") "]}";
 	const char *missed = "{\"value\":[{\"subscriptionId\":\"s1\","
 	                     "\"clientState\":\"" CLIENT_STATE "\","
 	                     "\"lifecycleEvent\":\"missed\"}]}";
-	const char *reauth = "{\"value\":[{\"subscriptionId\":\"s1\","
-	                     "\"clientState\":\"" CLIENT_STATE "\","
-	                     "\"lifecycleEvent\":\"reauthorizationRequired\"}]}";
+	const char *reauth =
+	    "{\"value\":[{\"subscriptionId\":\"s1\","
+	    "\"clientState\":\"" CLIENT_STATE "\","
+	    "\"lifecycleEvent\":\"reauthorizationRequired\"}]}";
 	struct resp good_r, bad_r, r;
 	double n0 = metric0(hk_port, nudge);
 	double acc = hooks_count("graph", "accepted");
@@ -791,8 +832,8 @@ seeds_settled(void *arg)
 		w.a = s->a;
 		w.key = key;
 		w.want1 = s->want[i];
-		w.want2 = strcmp(s->want[i], "approved") == 0 ? "completed"
-		                                             : NULL;
+		w.want2 =
+		    strcmp(s->want[i], "approved") == 0 ? "completed" : NULL;
 		if (!state_is(&w))
 			return 0;
 	}
@@ -809,8 +850,8 @@ history(struct emu *e, struct ad *a, struct seeds *s)
 	s->a = a;
 	CU_ASSERT_FATAL(emu_start(e, fixture_path, 1) == 0);
 	for (i = 0; i < NSEED; i++) {
-		switch (oracle(policy_path, req_path(seed_files[i]), NULL, NULL,
-		    NULL)) {
+		switch (oracle(
+		    policy_path, req_path(seed_files[i]), NULL, NULL, NULL)) {
 		case VERDICT_APPROVE:
 			s->want[i] = "approved";
 			break;
@@ -824,8 +865,8 @@ history(struct emu *e, struct ad *a, struct seeds *s)
 			s->want[i] = "ignored";
 			break;
 		}
-		s->id[i] = emu_create(e, "alex@contoso.com",
-		    req_path(seed_files[i]));
+		s->id[i] =
+		    emu_create(e, "alex@contoso.com", req_path(seed_files[i]));
 		CU_ASSERT_PTR_NOT_NULL_FATAL(s->id[i]);
 	}
 	CU_ASSERT_FATAL(start_ad(a, e, policy_path, NULL) == 0);
@@ -875,9 +916,8 @@ tamper(const char *src, const char *dst, const char *sql)
 	sqlite3_close(h);
 	free(q);
 	h = NULL;
-	if (rc == 0 &&
-	    (sqlite3_open(dst, &h) != SQLITE_OK ||
-	        sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK))
+	if (rc == 0 && (sqlite3_open(dst, &h) != SQLITE_OK ||
+	                   sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK))
 		rc = -1;
 	sqlite3_close(h);
 	return rc;
@@ -899,14 +939,14 @@ count_lines(const char *s, const char *prefix)
 }
 
 static void
-expect_broken(const char *state, const char *copy, const char *sql,
-    const char *where)
+expect_broken(
+    const char *state, const char *copy, const char *sql, const char *where)
 {
 	char *out = NULL;
 
 	CU_ASSERT_FATAL(tamper(state, copy, sql) == 0);
-	CU_ASSERT_EQUAL(
-	    exit_code(ctl(&out, "audit", "verify", "--state", copy, NULL, NULL)),
+	CU_ASSERT_EQUAL(exit_code(ctl(&out, "audit", "verify", "--state", copy,
+	                    NULL, NULL)),
 	    1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, where));
 	if (strstr(out, where) == NULL)
@@ -948,8 +988,9 @@ test_audit_chain(void)
 	free(out);
 	/* the daemon's own triggers refuse edits */
 	snprintf(copy, sizeof(copy), "%s/tampered.db", a.dir);
-	CU_ASSERT_FATAL(tamper(a.state, copy,
-	                    "UPDATE audit SET detail = '{}' WHERE seq = 1") == -1);
+	CU_ASSERT_FATAL(
+	    tamper(a.state, copy,
+	        "UPDATE audit SET detail = '{}' WHERE seq = 1") == -1);
 	expect_broken(a.state, copy,
 	    "DROP TRIGGER audit_append_only_u;"
 	    "UPDATE audit SET detail = detail || ' ' WHERE seq = 3",
@@ -966,7 +1007,8 @@ test_audit_chain(void)
 	    " key = (SELECT key FROM t WHERE t.seq = 5 - audit.seq),"
 	    " kind = (SELECT kind FROM t WHERE t.seq = 5 - audit.seq),"
 	    " detail = (SELECT detail FROM t WHERE t.seq = 5 - audit.seq),"
-	    " prev_hash = (SELECT prev_hash FROM t WHERE t.seq = 5 - audit.seq),"
+	    " prev_hash = (SELECT prev_hash FROM t WHERE t.seq = 5 - "
+	    "audit.seq),"
 	    " hash = (SELECT hash FROM t WHERE t.seq = 5 - audit.seq)"
 	    " WHERE seq IN (2, 3)",
 	    "broken at seq 2");
@@ -993,8 +1035,8 @@ test_audit_fail_closed(void)
 
 	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
 	for (i = 0; i < NSEED; i++) {
-		id[i] = emu_create(&e, "alex@contoso.com",
-		    req_path(seed_files[i]));
+		id[i] =
+		    emu_create(&e, "alex@contoso.com", req_path(seed_files[i]));
 		CU_ASSERT_PTR_NOT_NULL_FATAL(id[i]);
 	}
 	CU_ASSERT_FATAL(
@@ -1004,8 +1046,8 @@ test_audit_fail_closed(void)
 	iw.cycles = 1;
 	CU_ASSERT_FATAL(h_until(poll_idle, &iw, 20000) == 0);
 	/* a second full cycle, woken by a hook */
-	CU_ASSERT_EQUAL(post_evaluate(port, HOOK_SECRET, (long long)time(NULL),
-	                    "", &r),
+	CU_ASSERT_EQUAL(
+	    post_evaluate(port, HOOK_SECRET, (long long)time(NULL), "", &r),
 	    202);
 	resp_free(&r);
 	iw.cycles = 2;
@@ -1040,7 +1082,8 @@ differs(const char *p1, const char *p2, const char *file)
 			    a.stages[i].deny_after != b.stages[i].deny_after ||
 			    a.stages[i].escalate_after !=
 			        b.stages[i].escalate_after ||
-			    a.stages[i].remind_every != b.stages[i].remind_every ||
+			    a.stages[i].remind_every !=
+			        b.stages[i].remind_every ||
 			    a.stages[i].justification_required !=
 			        b.stages[i].justification_required;
 	}
@@ -1077,8 +1120,8 @@ test_replay(void)
 	}
 	CU_ASSERT_FATAL(file_replace(changed, "max_duration: PT4H",
 	                    "max_duration: PT1M") == 0);
-	CU_ASSERT_FATAL(file_replace(changed, "deny_after: P2D",
-	                    "deny_after: P3D") == 0);
+	CU_ASSERT_FATAL(
+	    file_replace(changed, "deny_after: P2D", "deny_after: P3D") == 0);
 	CU_ASSERT_EQUAL(exit_code(ctl(&out, "replay", changed, "--state",
 	                    a.state, NULL, NULL)),
 	    0);
@@ -1101,8 +1144,8 @@ test_replay(void)
 	/* a bad policy: non-zero, nothing replayed */
 	snprintf(bad, sizeof(bad), "%s/bad.yaml", a.dir);
 	CU_ASSERT_FATAL(write_file(bad, "version: 1\nrules: [\n") == 0);
-	CU_ASSERT_NOT_EQUAL(exit_code(ctl(&out, "replay", bad, "--state",
-	                        a.state, NULL, NULL)),
+	CU_ASSERT_NOT_EQUAL(
+	    exit_code(ctl(&out, "replay", bad, "--state", a.state, NULL, NULL)),
 	    0);
 	CU_ASSERT_EQUAL(count_lines(out, "replay:"), 0);
 	free(out);
