@@ -37,7 +37,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
-		if (i % 5000 == 0 && (store_commit(s) == -1 || store_begin(s) == -1))
+		if (i % 5000 == 0 &&
+		    (store_commit(s) == -1 || store_begin(s) == -1))
 			goto fail;
 		snprintf(gid, sizeof(gid), "00000000-0000-4000-8000-%012ld", i);
 		snprintf(key, sizeof(key), "permissions:%s", gid);
@@ -57,11 +58,12 @@ main(int argc, char *argv[])
 		r.created = r.updated = 1700000000 + i;
 		if (store_request_put(s, &r) == -1 ||
 		    store_journal_add(s, key, r.created, "new", "evaluating",
-			"graph_submitted", NULL, "submitted") == -1 ||
+		        "graph_submitted", NULL, "submitted") == -1 ||
 		    store_journal_add(s, key, r.created, "evaluating",
-			"approving", "verdict_approve", r.rule, NULL) == -1 ||
-		    store_journal_add(s, key, r.created, "approving", "approved",
-			"result_ok", r.rule, "Graph answered 204") == -1)
+		        "approving", "verdict_approve", r.rule, NULL) == -1 ||
+		    store_journal_add(s, key, r.created, "approving",
+		        "approved", "result_ok", r.rule,
+		        "Graph answered 204") == -1)
 			goto fail;
 	}
 	if (store_commit(s) == -1)

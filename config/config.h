@@ -12,13 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFG_MAX_FILE_SIZE   (1024 * 1024) /* policy / settings file bytes */
-#define CFG_MAX_DEPTH	    32		  /* YAML nesting */
-#define CFG_MAX_NODES	    100000	  /* YAML nodes after alias expansion */
-#define CFG_MAX_RULES	    10000
-#define CFG_MAX_STAGES	    3
-#define CFG_MAX_APPROVALS   8		  /* quorum cap per stage */
-#define CFG_MAX_ITEMS	    256		  /* items of one kind in a request */
+#define CFG_MAX_FILE_SIZE (1024 * 1024) /* policy / settings file bytes */
+#define CFG_MAX_DEPTH     32            /* YAML nesting */
+#define CFG_MAX_NODES     100000        /* YAML nodes after alias expansion */
+#define CFG_MAX_RULES     10000
+#define CFG_MAX_STAGES    3
+#define CFG_MAX_APPROVALS 8   /* quorum cap per stage */
+#define CFG_MAX_ITEMS     256 /* items of one kind in a request */
 
 /* ---- diagnostics ------------------------------------------------------ */
 
@@ -27,7 +27,7 @@ enum cfg_severity { CFG_ERROR = 0, CFG_WARNING };
 struct cfg_diag {
 	enum cfg_severity severity;
 	char *file;
-	unsigned line, col;	/* 1-based; 0 when not tied to a place */
+	unsigned line, col; /* 1-based; 0 when not tied to a place */
 	char *message;
 };
 
@@ -60,11 +60,11 @@ enum req_cloud {
 
 enum req_kind {
 	REQ_KIND_NONE = 0,
-	REQ_KIND_POLICY, /* awsPolicyPermissionsDefinitionAction */
-	REQ_KIND_ACTION, /* aws/azure/gcp actions */
-	REQ_KIND_ROLE,	 /* azure/gcp roles */
-	REQ_KIND_GROUP,	 /* PIM for Groups */
-	REQ_KIND_PACKAGE,/* access package assignment */
+	REQ_KIND_POLICY,  /* awsPolicyPermissionsDefinitionAction */
+	REQ_KIND_ACTION,  /* aws/azure/gcp actions */
+	REQ_KIND_ROLE,    /* azure/gcp roles */
+	REQ_KIND_GROUP,   /* PIM for Groups */
+	REQ_KIND_PACKAGE, /* access package assignment */
 	REQ_KIND_MAX
 };
 
@@ -77,32 +77,32 @@ struct req_list {
  * absent); request_free() releases them. */
 struct request {
 	enum req_source source;
-	char *id;		/* Graph request id */
-	char *approval_id;	/* approval object id (= id for EPM and PIM) */
-	char *status;		/* Graph statusDetail / status, verbatim */
+	char *id;          /* Graph request id */
+	char *approval_id; /* approval object id (= id for EPM and PIM) */
+	char *status;      /* Graph statusDetail / status, verbatim */
 	enum req_cloud cloud;
 	enum req_kind kind;
-	char *system_id;	/* authorizationSystemId */
-	struct req_list actions;	/* requested actions (all statements) */
-	struct req_list roles;		/* role ids */
-	struct req_list policies;	/* policy ids / ARNs */
-	struct req_list resources;	/* statement resources, resourceId */
+	char *system_id;           /* authorizationSystemId */
+	struct req_list actions;   /* requested actions (all statements) */
+	struct req_list roles;     /* role ids */
+	struct req_list policies;  /* policy ids / ARNs */
+	struct req_list resources; /* statement resources, resourceId */
 	char *resource_id;
-	char *requestor_id;	/* object id when known */
-	char *requestor_upn;	/* UPN / externalId when known */
-	int64_t start;		/* schedule start, epoch seconds; 0 = now */
-	int64_t duration;	/* seconds; -1 when unbounded or unknown */
+	char *requestor_id;  /* object id when known */
+	char *requestor_upn; /* UPN / externalId when known */
+	int64_t start;       /* schedule start, epoch seconds; 0 = now */
+	int64_t duration;    /* seconds; -1 when unbounded or unknown */
 	char *ticket_system;
 	char *ticket_number;
 	char *justification;
 	/* group source */
 	char *group_id;
-	char *access;		/* member | owner */
-	char *request_action;	/* selfActivate, adminAssign, ... */
+	char *access;         /* member | owner */
+	char *request_action; /* selfActivate, adminAssign, ... */
 	char *principal_id;
 	/* access-package source */
 	char *package_id;
-	int64_t created;	/* createdDateTime, epoch seconds; 0 unknown */
+	int64_t created; /* createdDateTime, epoch seconds; 0 unknown */
 	/* added: createdBy.user.id verbatim (for adminAssign this is the
 	 * admin, while requestor_id is the principal who gains access) */
 	char *created_by;
@@ -130,7 +130,7 @@ const char *req_kind_name(enum req_kind k);
 
 enum approver_kind {
 	APPROVER_USER = 0, /* value: object id or UPN */
-	APPROVER_GROUP,	   /* value: group object id; transitive members */
+	APPROVER_GROUP,    /* value: group object id; transitive members */
 	APPROVER_MANAGER,  /* level: 1 or 2 */
 	APPROVER_KIND_MAX
 };
@@ -155,10 +155,10 @@ struct policy_stage {
 	struct approver_ref_list fallback;
 	struct approver_ref_list escalation;
 	struct approver_ref_list fallback_escalation;
-	int64_t escalate_after;	/* seconds; 0 none */
-	int64_t deny_after;	/* seconds; 0 none */
-	int64_t remind_every;	/* seconds; 0 none */
-	uint32_t approvals;	/* >= 1 */
+	int64_t escalate_after; /* seconds; 0 none */
+	int64_t deny_after;     /* seconds; 0 none */
+	int64_t remind_every;   /* seconds; 0 none */
+	uint32_t approvals;     /* >= 1 */
 	int justification_required;
 };
 
@@ -174,9 +174,9 @@ enum verdict_kind {
 
 struct verdict {
 	enum verdict_kind kind;
-	const char *rule;	/* rule name, or "default" */
-	const char *reason;	/* the rule's reason; may be NULL */
-	int rule_index;		/* -1 for the default */
+	const char *rule;   /* rule name, or "default" */
+	const char *reason; /* the rule's reason; may be NULL */
+	int rule_index;     /* -1 for the default */
 	size_t nstages;
 	const struct policy_stage *stages; /* into the policy */
 };
@@ -187,8 +187,8 @@ struct trace_line {
 	int rule_index;
 	const char *rule;
 	const char *cond;
-	int result;	/* 1 true, 0 false, -1 unknown */
-	char *detail;	/* heap */
+	int result;   /* 1 true, 0 false, -1 unknown */
+	char *detail; /* heap */
 };
 
 struct policy_trace {
@@ -202,8 +202,8 @@ void policy_trace_free(struct policy_trace *t);
  * approver set `set`, 0 if not, -1 when unknown (the verdict becomes
  * VERDICT_INDETERMINATE). NULL oracle: every lookup is unknown.
  */
-typedef int (*policy_member_fn)(void *ctx, const struct approver_set *set,
-    const struct request *r);
+typedef int (*policy_member_fn)(
+    void *ctx, const struct approver_set *set, const struct request *r);
 
 struct policy; /* opaque, compiled, immutable once loaded */
 
@@ -212,8 +212,8 @@ struct policy; /* opaque, compiled, immutable once loaded */
  * every error in `diags` (warnings are added in both cases). Nothing is
  * returned when there is any error.
  */
-int policy_load_file(const char *path, struct policy **out,
-    struct cfg_diags *diags);
+int policy_load_file(
+    const char *path, struct policy **out, struct cfg_diags *diags);
 /* Same from memory; `name` is used in diagnostics. */
 int policy_load_buffer(const char *name, const char *buf, size_t len,
     struct policy **out, struct cfg_diags *diags);
@@ -225,15 +225,15 @@ void policy_free(struct policy *p);
  * cannot be decided yields VERDICT_INDETERMINATE. `trace` may be NULL.
  */
 void policy_evaluate(const struct policy *p, const struct request *r,
-    int64_t now, policy_member_fn member, void *member_ctx,
-    struct verdict *out, struct policy_trace *trace);
+    int64_t now, policy_member_fn member, void *member_ctx, struct verdict *out,
+    struct policy_trace *trace);
 
 /* Normalized dump (YAML) of a loaded policy, heap string. */
 char *policy_dump(const struct policy *p);
 /* Counts for status output. */
 size_t policy_nrules(const struct policy *p);
-const struct approver_set *policy_approver_set(const struct policy *p,
-    const char *name);
+const struct approver_set *policy_approver_set(
+    const struct policy *p, const char *name);
 
 const char *verdict_name(enum verdict_kind k);
 
@@ -249,14 +249,14 @@ int64_t cfg_parse_timestamp(const char *s);
 /* Added: one case of a TESTS.yaml file. */
 struct policy_case {
 	char *name;
-	unsigned line, col;	/* of the case in the tests file */
-	char *request_file;	/* resolved against the tests file's folder */
-	char *request_json;	/* inline request, as JSON text */
-	int source;		/* REQ_SRC_MAX when not given */
-	int64_t at;		/* evaluation time; 0 when not given */
+	unsigned line, col; /* of the case in the tests file */
+	char *request_file; /* resolved against the tests file's folder */
+	char *request_json; /* inline request, as JSON text */
+	int source;         /* REQ_SRC_MAX when not given */
+	int64_t at;         /* evaluation time; 0 when not given */
 	int has_verdict;
 	enum verdict_kind verdict;
-	char *rule;		/* NULL: not checked */
+	char *rule; /* NULL: not checked */
 	int has_stages;
 	size_t nstages;
 	char **stages;
@@ -277,34 +277,34 @@ struct notify_target {
 	char *name;
 	char *url;
 	enum notify_format format;
-	char *secret_file;	/* HMAC key for NOTIFY_JSON; may be NULL */
-	unsigned events;	/* bit mask of (1 << sm_notify_kind) */
+	char *secret_file; /* HMAC key for NOTIFY_JSON; may be NULL */
+	unsigned events;   /* bit mask of (1 << sm_notify_kind) */
 };
 
 struct settings {
-	char *path;		/* the file it was loaded from */
+	char *path; /* the file it was loaded from */
 	/* Graph and identity platform */
-	char *graph_url;	/* default https://graph.microsoft.com */
-	char *login_url;	/* default https://login.microsoftonline.com */
+	char *graph_url; /* default https://graph.microsoft.com */
+	char *login_url; /* default https://login.microsoftonline.com */
 	char *tenant;
 	char *client_id;
 	char *client_secret_file;
 	char *client_cert_file;
 	char *client_key_file;
 	char *approver_token_file; /* delegated refresh token */
-	char *ca_file;		/* NULL: system store */
+	char *ca_file;             /* NULL: system store */
 	/* sources */
 	int source_enabled[REQ_SRC_MAX];
 	int64_t poll_interval[REQ_SRC_MAX]; /* seconds */
-	int64_t poll_overlap;	/* seconds subtracted from the watermark */
-	unsigned max_inflight;	/* concurrent Graph calls */
-	int64_t graph_timeout;	/* seconds per call */
+	int64_t poll_overlap;  /* seconds subtracted from the watermark */
+	unsigned max_inflight; /* concurrent Graph calls */
+	int64_t graph_timeout; /* seconds per call */
 	/* policy and state */
 	char *policy_path;
-	char *state_path;	/* SQLite database */
+	char *state_path; /* SQLite database */
 	char *control_socket;
 	/* HTTP listener */
-	char *listen;		/* "127.0.0.1:8750"; NULL: no listener */
+	char *listen; /* "127.0.0.1:8750"; NULL: no listener */
 	char *hook_secret_file;
 	char *graph_client_state_file;
 	char *decision_base_url;
@@ -314,14 +314,14 @@ struct settings {
 	size_t ntargets;
 	struct notify_target *targets;
 	/* logging */
-	int log_level;		/* 0 error .. 3 debug */
+	int log_level; /* 0 error .. 3 debug */
 	enum log_format log_format;
 };
 
 /* Load and validate approvald.yaml; same error reporting as the policy.
  * Relative paths in the file are resolved against the file's folder. */
-int settings_load_file(const char *path, struct settings **out,
-    struct cfg_diags *diags);
+int settings_load_file(
+    const char *path, struct settings **out, struct cfg_diags *diags);
 void settings_free(struct settings *s);
 char *settings_dump(const struct settings *s);
 

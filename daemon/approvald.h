@@ -159,8 +159,8 @@ int httpd_open(struct daemon *d, const char *listen, char **err);
 void httpd_close(struct daemon *d);
 
 /* audit.c: the audit hash chain, appended in the open batch */
-int audit_append(struct store *s, const char *key, int64_t at,
-    const char *kind, const char *detail);
+int audit_append(struct store *s, const char *key, int64_t at, const char *kind,
+    const char *detail);
 int audit_transition(struct store *s, const char *key, int64_t at,
     const char *from, const char *to, const char *event, const char *rule,
     const char *verdict, const char *detail);

@@ -13,8 +13,13 @@
 #include "limits.h"
 #include "log.h"
 
-enum post_kind { POST_EXEC = 0, POST_READBACK, POST_ARM, POST_CANCEL,
-	POST_RESOLVE };
+enum post_kind {
+	POST_EXEC = 0,
+	POST_READBACK,
+	POST_ARM,
+	POST_CANCEL,
+	POST_RESOLVE
+};
 
 struct post_action {
 	enum post_kind kind;

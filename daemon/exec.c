@@ -312,8 +312,8 @@ exec_fetched(void *arg, long status, const char *body, const char *err)
 		exec_retry(op, 2);
 		goto out;
 	}
-	st = json_object_object_get_ex(o,
-	         ad->status_field ? ad->status_field : "statusDetail", &v)
+	st = json_object_object_get_ex(
+	         o, ad->status_field ? ad->status_field : "statusDetail", &v)
 	         ? json_object_get_string(v)
 	         : NULL;
 	if (ad->observe(st) != SM_E_GRAPH_SUBMITTED) {

@@ -372,6 +372,8 @@ store_close(struct store *s)
 	free(s);
 }
 
+/* The SQLite handle, for concerns with their own tables (audit, metrics);
+ * owned by the store. */
 struct sqlite3 *
 store_db(struct store *s)
 {

@@ -20,26 +20,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SM_MAX_STAGES	 3	/* stages per request */
-#define SM_MAX_APPROVALS 8	/* approvals recorded per stage (quorum cap) */
-#define SM_MAX_EFFECTS	 8	/* effects one step may emit */
-#define SM_ID_MAX	 128	/* object id / UPN, including NUL */
+#define SM_MAX_STAGES    3   /* stages per request */
+#define SM_MAX_APPROVALS 8   /* approvals recorded per stage (quorum cap) */
+#define SM_MAX_EFFECTS   8   /* effects one step may emit */
+#define SM_ID_MAX        128 /* object id / UPN, including NUL */
 
 /* Workflow states. The stage index is data (sm_request.stage), not state. */
 enum sm_state {
-	SM_S_NEW = 0,	   /* seen on Graph, not yet evaluated */
-	SM_S_EVALUATING,   /* waiting for the policy verdict */
-	SM_S_PENDING,	   /* stage `stage` waiting for its approvers */
-	SM_S_ESCALATED,	   /* stage `stage` escalated: escalation set added */
-	SM_S_APPROVING,	   /* approve intent recorded; Graph call in flight */
-	SM_S_APPROVED,	   /* Graph approved (by us or elsewhere); grant runs */
-	SM_S_REJECTING,	   /* deny intent recorded; Graph call in flight */
-	SM_S_REJECTED,	   /* terminal: denied on Graph */
-	SM_S_CANCELING,	   /* cancel intent recorded; Graph call in flight */
-	SM_S_CANCELED,	   /* terminal: canceled on Graph */
-	SM_S_COMPLETED,	   /* terminal: grant ended / request completed */
-	SM_S_IGNORED,	   /* policy says: leave to humans in Entra; observed */
-	SM_S_ATTENTION,	   /* Graph refused our action; an operator must look */
+	SM_S_NEW = 0,    /* seen on Graph, not yet evaluated */
+	SM_S_EVALUATING, /* waiting for the policy verdict */
+	SM_S_PENDING,    /* stage `stage` waiting for its approvers */
+	SM_S_ESCALATED,  /* stage `stage` escalated: escalation set added */
+	SM_S_APPROVING,  /* approve intent recorded; Graph call in flight */
+	SM_S_APPROVED,   /* Graph approved (by us or elsewhere); grant runs */
+	SM_S_REJECTING,  /* deny intent recorded; Graph call in flight */
+	SM_S_REJECTED,   /* terminal: denied on Graph */
+	SM_S_CANCELING,  /* cancel intent recorded; Graph call in flight */
+	SM_S_CANCELED,   /* terminal: canceled on Graph */
+	SM_S_COMPLETED,  /* terminal: grant ended / request completed */
+	SM_S_IGNORED,    /* policy says: leave to humans in Entra; observed */
+	SM_S_ATTENTION,  /* Graph refused our action; an operator must look */
 	SM_S_MAX
 };
 
@@ -78,23 +78,18 @@ enum sm_event_kind {
 
 enum sm_effect_kind {
 	SM_F_GRAPH_APPROVE = 0, /* PATCH the current step: Approve */
-	SM_F_GRAPH_DENY,	/* PATCH the current step: Deny */
-	SM_F_GRAPH_CANCEL,	/* cancel the request on Graph */
-	SM_F_READBACK,		/* read the request's state back from Graph */
-	SM_F_RESOLVE,		/* resolve approvers of stage `stage` */
-	SM_F_ARM_TIMER,		/* arm timer `timer` at `at` */
-	SM_F_CANCEL_TIMERS,	/* cancel every timer of the request */
-	SM_F_NOTIFY,		/* send notification `notify` */
-	SM_F_AUDIT,		/* record the transition in the audit trail */
+	SM_F_GRAPH_DENY,        /* PATCH the current step: Deny */
+	SM_F_GRAPH_CANCEL,      /* cancel the request on Graph */
+	SM_F_READBACK,          /* read the request's state back from Graph */
+	SM_F_RESOLVE,           /* resolve approvers of stage `stage` */
+	SM_F_ARM_TIMER,         /* arm timer `timer` at `at` */
+	SM_F_CANCEL_TIMERS,     /* cancel every timer of the request */
+	SM_F_NOTIFY,            /* send notification `notify` */
+	SM_F_AUDIT,             /* record the transition in the audit trail */
 	SM_F_MAX
 };
 
-enum sm_timer_kind {
-	SM_T_ESCALATE = 0,
-	SM_T_DENY,
-	SM_T_REMIND,
-	SM_T_MAX
-};
+enum sm_timer_kind { SM_T_ESCALATE = 0, SM_T_DENY, SM_T_REMIND, SM_T_MAX };
 
 enum sm_notify_kind {
 	SM_N_PENDING = 0,
@@ -111,22 +106,22 @@ enum sm_notify_kind {
 /* Why a request is (being) denied; carried into the Graph justification. */
 enum sm_reason {
 	SM_R_NONE = 0,
-	SM_R_RULE,	    /* a reject rule (or reject default) matched */
+	SM_R_RULE,          /* a reject rule (or reject default) matched */
 	SM_R_APPROVER_DENY, /* an eligible approver denied */
-	SM_R_TIMED_OUT,	    /* deny_after elapsed */
+	SM_R_TIMED_OUT,     /* deny_after elapsed */
 	SM_R_NO_APPROVER,   /* no eligible approver, fallback included */
-	SM_R_OPERATOR,	    /* canceled by an operator */
+	SM_R_OPERATOR,      /* canceled by an operator */
 	SM_R_MAX
 };
 
 /* Outcome of one sm_step() call. */
 enum sm_result {
-	SM_OK = 0,    /* transition taken (possibly to the same state) */
-	SM_NOOP,      /* accepted and ignored: late event after a terminal
+	SM_OK = 0,  /* transition taken (possibly to the same state) */
+	SM_NOOP,    /* accepted and ignored: late event after a terminal
 			 state, duplicate observation, stale timer */
-	SM_REFUSED,   /* a guard refused (self-approval, ineligible, ...);
+	SM_REFUSED, /* a guard refused (self-approval, ineligible, ...);
 			 state unchanged, `why` says which guard */
-	SM_INVALID,   /* no row for (state, event): a programming error */
+	SM_INVALID, /* no row for (state, event): a programming error */
 	SM_RESULT_MAX
 };
 
@@ -136,11 +131,11 @@ struct sm_principal {
 };
 
 struct sm_stage_params {
-	uint32_t approvals;	      /* quorum of distinct approvers, >= 1 */
-	int justification_required;   /* approver must give a reason */
-	int64_t escalate_after;	      /* seconds after stage start; 0: none */
-	int64_t deny_after;	      /* seconds after stage start; 0: none */
-	int64_t remind_every;	      /* seconds; 0: no reminders */
+	uint32_t approvals;         /* quorum of distinct approvers, >= 1 */
+	int justification_required; /* approver must give a reason */
+	int64_t escalate_after;     /* seconds after stage start; 0: none */
+	int64_t deny_after;         /* seconds after stage start; 0: none */
+	int64_t remind_every;       /* seconds; 0: no reminders */
 };
 
 struct sm_stage_record {
@@ -153,24 +148,24 @@ struct sm_stage_record {
 struct sm_request {
 	enum sm_state state;
 	struct sm_principal requestor;
-	uint32_t nstages;	/* from the stages verdict; 0 otherwise */
-	uint32_t stage;		/* current stage index, < nstages */
+	uint32_t nstages; /* from the stages verdict; 0 otherwise */
+	uint32_t stage;   /* current stage index, < nstages */
 	struct sm_stage_params params[SM_MAX_STAGES];
 	struct sm_stage_record record[SM_MAX_STAGES];
-	int64_t stage_started;	/* when the current stage began */
-	int64_t deadline;	/* current stage's deny time; 0: none */
-	int verdict_approve;	/* an approve rule matched */
-	int denied;		/* a deny was recorded */
-	enum sm_reason reason;	/* why denying / denied */
+	int64_t stage_started; /* when the current stage began */
+	int64_t deadline;      /* current stage's deny time; 0: none */
+	int verdict_approve;   /* an approve rule matched */
+	int denied;            /* a deny was recorded */
+	enum sm_reason reason; /* why denying / denied */
 };
 
 struct sm_decision {
 	struct sm_principal who;
-	int in_stage_set;	/* who is in the stage's resolved eligible set
+	int in_stage_set; /* who is in the stage's resolved eligible set
 				   (primaries, fallback or escalation) */
 	int has_justification;
-	int via_graph;		/* decided in Entra; already effective there */
-	int64_t at;		/* when it was made */
+	int via_graph; /* decided in Entra; already effective there */
+	int64_t at;    /* when it was made */
 };
 
 struct sm_event {
@@ -181,8 +176,8 @@ struct sm_event {
 			struct sm_stage_params params[SM_MAX_STAGES];
 		} stages;
 		struct sm_decision decision; /* SM_E_DECISION_* */
-		struct {		     /* SM_E_TIMER_* */
-			uint32_t stage;	     /* stage the timer was armed for */
+		struct {                     /* SM_E_TIMER_* */
+			uint32_t stage;      /* stage the timer was armed for */
 		} timer;
 	} u;
 };
@@ -190,10 +185,10 @@ struct sm_event {
 struct sm_effect {
 	enum sm_effect_kind kind;
 	enum sm_timer_kind timer;   /* SM_F_ARM_TIMER */
-	int64_t at;		    /* SM_F_ARM_TIMER: absolute time */
-	uint32_t stage;		    /* stage the effect concerns */
+	int64_t at;                 /* SM_F_ARM_TIMER: absolute time */
+	uint32_t stage;             /* stage the effect concerns */
 	enum sm_notify_kind notify; /* SM_F_NOTIFY */
-	enum sm_reason reason;	    /* SM_F_GRAPH_DENY / _CANCEL */
+	enum sm_reason reason;      /* SM_F_GRAPH_DENY / _CANCEL */
 };
 
 struct sm_effects {
@@ -220,8 +215,8 @@ int sm_state_terminal(enum sm_state s);
 
 /* 1 when `a` and `b` denote the same person: equal non-empty object ids, or
  * equal non-empty UPNs compared case-insensitively (ASCII). */
-int sm_same_principal(const struct sm_principal *a,
-    const struct sm_principal *b);
+int sm_same_principal(
+    const struct sm_principal *a, const struct sm_principal *b);
 
 /* Names, from designated-initializer tables sized by the _MAX sentinels. */
 const char *sm_state_name(enum sm_state s);

@@ -99,8 +99,8 @@ main(int argc, char *argv[])
 			continue;
 		found = 1;
 		if (cu_register(s) == -1) {
-			fprintf(stderr, "cannot register suite %s: %s\n", s->name,
-			    CU_get_error_msg());
+			fprintf(stderr, "cannot register suite %s: %s\n",
+			    s->name, CU_get_error_msg());
 			CU_cleanup_registry();
 			return 2;
 		}
@@ -112,8 +112,8 @@ main(int argc, char *argv[])
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() +
-	    CU_get_number_of_suites_failed();
+	failures =
+	    CU_get_number_of_failures() + CU_get_number_of_suites_failed();
 	run = CU_get_number_of_tests_run();
 	CU_cleanup_registry();
 	if (run == 0) {

@@ -13,13 +13,13 @@
 
 struct proc {
 	pid_t pid;
-	int out_fd;		/* child's stdout */
-	char log[512];		/* child's stderr */
+	int out_fd;    /* child's stdout */
+	char log[512]; /* child's stderr */
 };
 
 struct emu {
 	struct proc p;
-	char url[300];		/* http(s)://127.0.0.1:PORT */
+	char url[300]; /* http(s)://127.0.0.1:PORT */
 	char fixture[512];
 	int tls;
 	char ca[512];
@@ -27,19 +27,19 @@ struct emu {
 
 struct ad {
 	struct proc p;
-	char dir[512];		/* private temp folder */
+	char dir[512]; /* private temp folder */
 	char conf[600], sock[600], state[600], policy[600];
-	char extra_env[256];	/* e.g. APPROVALD_CRASH_AT=... */
+	char extra_env[256]; /* e.g. APPROVALD_CRASH_AT=... */
 };
 
 /* Temp folder for this test run (made once). */
 const char *h_tmpdir(void);
 
-int h_spawn(struct proc *p, char *const argv[], const char *env_extra,
-    const char *log);
+int h_spawn(
+    struct proc *p, char *const argv[], const char *env_extra, const char *log);
 /* Wait for a line on the child's stdout starting with prefix. */
-int h_wait_line(struct proc *p, const char *prefix, char *out, size_t len,
-    int timeout_ms);
+int h_wait_line(
+    struct proc *p, const char *prefix, char *out, size_t len, int timeout_ms);
 /* Wait for exit; returns the raw wait status or -1 on timeout. */
 int h_wait_exit(struct proc *p, int timeout_ms);
 /* Signal and wait; returns the raw wait status or -1. */
@@ -57,16 +57,16 @@ struct json_object *emu_json(struct emu *e, const char *method,
 /* POST a request body file as `requestor`; returns the new id (heap). */
 char *emu_create(struct emu *e, const char *requestor, const char *file);
 /* Per-request effective decision counts from the truth log. */
-int emu_truth_counts(struct emu *e, const char *id, int *approve, int *deny,
-    int *cancel);
+int emu_truth_counts(
+    struct emu *e, const char *id, int *approve, int *deny, int *cancel);
 /* Total effective decisions (approve + deny + cancel) across requests. */
 int emu_truth_total(struct emu *e);
 /* Add a fault (JSON text); 0 ok. */
 int emu_fault(struct emu *e, const char *json);
 
 /* Write approvald.yaml and secrets for emulator e with policy file. */
-int ad_prepare(struct ad *a, struct emu *e, const char *policy,
-    const char *extra_yaml);
+int ad_prepare(
+    struct ad *a, struct emu *e, const char *policy, const char *extra_yaml);
 int ad_start(struct ad *a);
 /* Kill -9 (or TERM) and wait. */
 int ad_stop(struct ad *a, int sig);
