@@ -133,6 +133,10 @@ static const char *const store_migrations[] = {
 	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
 	"CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit"
 	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
+	/* 4: find a request's open intent without scanning every open one;
+	 * prune seen change ids without scanning them all every poll */
+	"CREATE INDEX intents_open_key ON intents (key) WHERE outcome IS NULL;"
+	"CREATE INDEX changes_seen ON changes (seen);",
 };
 
 #define STORE_SM_MAGIC_RLE 0x534d5231u /* "SMR1": zero-run encoded */
