@@ -4,8 +4,6 @@
 
 #include "ctl.h"
 
-int ctl_decide(int argc, char **argv); /* decide.c */
-
 static const struct ctl_command commands[] = {
 	{ "check", ctl_check, "check POLICY [-v]" },
 	{ "explain", ctl_explain,

@@ -21,12 +21,18 @@ int ctl_check(int argc, char **argv);
 int ctl_explain(int argc, char **argv);
 int ctl_test(int argc, char **argv);
 
-/* Online commands over the control socket (online.c). */
+/* One request line to approvald's control socket; the parsed JSON reply
+ * (caller puts) or NULL with the reason printed (online.c). */
+struct json_object;
+struct json_object *ctl_call(const char *path, const char *cmd);
+
+/* Online commands over the control socket (online.c, decide.c). */
 int ctl_status(int argc, char **argv);
 int ctl_list(int argc, char **argv);
 int ctl_show(int argc, char **argv);
 int ctl_reload(int argc, char **argv);
 int ctl_timeline(int argc, char **argv);
+int ctl_decide(int argc, char **argv);
 
 /* Device-code sign-in of the approver account (login.c). */
 int ctl_login(int argc, char **argv);

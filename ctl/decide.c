@@ -4,80 +4,16 @@
  * stage over the control socket. Exit 0 when recorded, 1 when refused or a
  * no-op (the daemon says why), 2 on a usage error.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "ctl.h"
 
-/* Also declared in approvalctl.c, next to its table entry. */
-int ctl_decide(int argc, char **argv);
-
 #define DECIDE_DEFAULT_SOCKET "/run/approvald/control.sock"
 #define DECIDE_MAX_LINE       4000 /* below the daemon's CTL_MAX_LINE */
-#define DECIDE_MAX_REPLY      (1024 * 1024)
-
-/* One command line to the daemon; the parsed reply or NULL. */
-static struct json_object *
-decide_call(const char *path, const char *line)
-{
-	struct sockaddr_un sun;
-	char *buf = NULL, *q;
-	size_t n = 0, cap = 0;
-	ssize_t r;
-	int fd;
-	struct json_object *o = NULL;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "approvalctl: socket path too long\n");
-		return NULL;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		fprintf(stderr, "approvalctl: %s: %s (is approvald running?)\n",
-		    path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return NULL;
-	}
-	if (write(fd, line, strlen(line)) == -1 || write(fd, "\n", 1) == -1) {
-		fprintf(stderr, "approvalctl: %s: %s\n", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	for (;;) {
-		if (n + 1 >= cap) {
-			if (cap >= DECIDE_MAX_REPLY)
-				break;
-			cap = cap ? cap * 2 : 4096;
-			if ((q = realloc(buf, cap)) == NULL)
-				break;
-			buf = q;
-		}
-		if ((r = read(fd, buf + n, cap - n - 1)) <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (buf != NULL) {
-		buf[n] = '\0';
-		o = json_tokener_parse(buf);
-	}
-	free(buf);
-	if (o == NULL)
-		fprintf(
-		    stderr, "approvalctl: no valid answer from approvald\n");
-	return o;
-}
 
 static int
 decide_safe(const char *s)
@@ -120,8 +56,7 @@ ctl_decide(int argc, char **argv)
 		fprintf(stderr, "approvalctl: decide: reason too long\n");
 		return CTL_EXIT_USAGE;
 	}
-	if ((o = decide_call(sock ? sock : DECIDE_DEFAULT_SOCKET, line)) ==
-	    NULL)
+	if ((o = ctl_call(sock ? sock : DECIDE_DEFAULT_SOCKET, line)) == NULL)
 		return CTL_EXIT_FAIL;
 	if (json_object_object_get_ex(o, "result", &v))
 		result = json_object_get_string(v);

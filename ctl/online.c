@@ -37,7 +37,7 @@ ctl_socket_arg(int *argc, char **argv)
 }
 
 /* Send one command; returns the parsed reply or NULL (message printed). */
-static struct json_object *
+struct json_object *
 ctl_call(const char *path, const char *cmd)
 {
 	struct sockaddr_un sun;

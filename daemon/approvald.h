@@ -17,6 +17,7 @@
 #include "token.h"
 
 struct daemon;
+struct json_object;
 struct post_action;
 struct evhttp;
 struct evconnlistener;
@@ -137,10 +138,19 @@ int exec_busy(struct daemon *d, const char *key);
 size_t exec_inflight(struct daemon *d);
 void exec_free(struct daemon *d);
 
+/* adapter.c: helpers shared by the source adapters */
+const char *adapter_str(struct json_object *o, const char *k);
+char *adapter_url(struct daemon *d, const char *prefix, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* poll.c: scheduling of poll cycles */
 void poll_init(struct daemon *d);
 void poll_nudge(struct daemon *d, enum req_source src);
 void poll_cycle_done(struct daemon *d, enum req_source src, int ok);
+/* Request the next page of a listing: same origin only, no cycles, at most
+ * GRAPH_MAX_PAGES; -1 (logged) when refused. */
+int poll_follow(struct daemon *d, enum req_source src, const char *link,
+    adapter_body_cb cb);
 void poll_free(struct daemon *d);
 
 /* timers.c: durable timers mirrored as libevent timers */
@@ -178,6 +188,9 @@ void hooks_free(struct daemon *d);
 
 /* crash.c: APPROVALD_CRASH_AT=<label>:<n> for crash-safety tests */
 void crash_point(const char *label);
+
+/* main.c: SIGHUP / `approvalctl reload`; swaps only when both files load. */
+int daemon_reload(struct daemon *d);
 
 /* Graph call with the right token; retries once on 401 with a fresh token. */
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,

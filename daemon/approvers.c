@@ -405,17 +405,6 @@ appr_set_done(struct appr_job *j)
 	appr_next(j);
 }
 
-static const char *
-appr_jstr(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	if (o != NULL && json_object_object_get_ex(o, k, &v) &&
-	    json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
-}
-
 static int
 appr_safe_value(const char *v)
 {
@@ -459,12 +448,12 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 	}
 	switch (s->kind) {
 	case APPROVER_USER:
-		if (plist_add(&j->cur, appr_jstr(o, "id"),
-		        appr_jstr(o, "userPrincipalName")) == -1)
+		if (plist_add(&j->cur, adapter_str(o, "id"),
+		        adapter_str(o, "userPrincipalName")) == -1)
 			goto fail;
 		break;
 	case APPROVER_MANAGER:
-		id = appr_jstr(o, "id");
+		id = adapter_str(o, "id");
 		if (id == NULL || !appr_safe_value(id))
 			goto fail;
 		if (--j->level_left > 0) {
@@ -474,8 +463,8 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 			appr_get(j, url);
 			return;
 		}
-		if (plist_add(&j->cur, id, appr_jstr(o, "userPrincipalName")) ==
-		    -1)
+		if (plist_add(
+		        &j->cur, id, adapter_str(o, "userPrincipalName")) == -1)
 			goto fail;
 		break;
 	case APPROVER_GROUP:
@@ -484,16 +473,16 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 			goto fail;
 		for (i = 0; i < json_object_array_length(arr); i++) {
 			m = json_object_array_get_idx(arr, i);
-			type = appr_jstr(m, "@odata.type");
+			type = adapter_str(m, "@odata.type");
 			if (type != NULL &&
 			    strcmp(type, "#microsoft.graph.user") != 0)
 				continue;
-			id = appr_jstr(m, "id");
-			upn = appr_jstr(m, "userPrincipalName");
+			id = adapter_str(m, "id");
+			upn = adapter_str(m, "userPrincipalName");
 			if (plist_add(&j->cur, id, upn) == -1)
 				goto fail;
 		}
-		next = appr_jstr(o, "@odata.nextLink");
+		next = adapter_str(o, "@odata.nextLink");
 		if (next != NULL) {
 			size_t bl = strlen(j->d->graph_base);
 

@@ -79,23 +79,24 @@ ctlsock_journal_one(void *arg, const struct store_journal *j)
 	return 0;
 }
 
+static int
+ctlsock_count_one(void *arg, const char *state, int64_t n)
+{
+	json_object_object_add(arg, state, json_object_new_int64(n));
+	return 0;
+}
+
 static struct json_object *
 ctlsock_status(struct daemon *d)
 {
 	struct json_object *o = json_object_new_object(), *st;
 	struct graph_stats gs;
-	int64_t n;
-	int s;
 
 	json_object_object_add(o, "ready", json_object_new_boolean(d->ready));
 	json_object_object_add(o, "policy_rules",
 	    json_object_new_int64((int64_t)policy_nrules(d->policy)));
 	st = json_object_new_object();
-	for (s = 0; s < SM_S_MAX; s++)
-		if (store_request_count(d->store, sm_state_name(s), &n) == 0 &&
-		    n > 0)
-			json_object_object_add(
-			    st, sm_state_name(s), json_object_new_int64(n));
+	store_request_count_by_state(d->store, ctlsock_count_one, st);
 	json_object_object_add(o, "requests", st);
 	json_object_object_add(
 	    o, "decisions", json_object_new_int64((int64_t)d->decisions));
@@ -112,8 +113,6 @@ ctlsock_status(struct daemon *d)
 	    json_object_new_int64((int64_t)token_refreshes(d->tokens)));
 	return o;
 }
-
-int daemon_reload(struct daemon *d);
 
 /* Execute one command line; returns a JSON document (caller puts). */
 static struct json_object *
@@ -191,8 +190,9 @@ ctlsock_read_cb(struct bufferevent *bev, void *arg)
 	struct daemon *d = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct json_object *o;
+	const char *text;
 	char *line;
-	size_t n;
+	size_t n, len;
 
 	line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 	if (line == NULL) {
@@ -204,11 +204,9 @@ ctlsock_read_cb(struct bufferevent *bev, void *arg)
 	}
 	o = ctlsock_exec(d, line);
 	free(line);
-	bufferevent_write(bev,
-	    json_object_to_json_string_ext(
-	        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
-	    strlen(json_object_to_json_string_ext(
-	        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)));
+	text = json_object_to_json_string_length(
+	    o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	bufferevent_write(bev, text, len);
 	bufferevent_write(bev, "\n", 1);
 	json_object_put(o);
 	bufferevent_disable(bev, EV_READ);

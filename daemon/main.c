@@ -67,7 +67,6 @@ out:
 }
 
 /* SIGHUP / `approvalctl reload`: swap the policy only when it loads. */
-int daemon_reload(struct daemon *d);
 int
 daemon_reload(struct daemon *d)
 {
@@ -220,7 +219,7 @@ main(int argc, char *argv[])
 {
 	struct daemon d;
 	const char *config = NULL;
-	int check = 0, i, rc = 1;
+	int check = 0, i;
 	char *err = NULL, *secret = NULL, *token_url = NULL, *dump;
 	char go[512], lo[512];
 	const char *origins[2];
@@ -391,6 +390,5 @@ main(int argc, char *argv[])
 	event_free(d.sig_int);
 	event_base_free(d.base);
 	curl_global_cleanup();
-	rc = 0;
-	return rc;
+	return 0;
 }

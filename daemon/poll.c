@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "approvald.h"
+#include "limits.h"
 #include "log.h"
 
 static void
@@ -90,6 +91,41 @@ poll_cycle_done(struct daemon *d, enum req_source src, int ok)
 		    "poll %s: cycle incomplete; watermark kept", ps->ad->name);
 	poll_schedule(ps, ps->again ? 0 : ps->interval);
 	ps->again = 0;
+}
+
+int
+poll_follow(
+    struct daemon *d, enum req_source src, const char *link, adapter_body_cb cb)
+{
+	struct poll_state *ps = &d->poll[src];
+	const char *name = req_source_name(src);
+	size_t i;
+	char **l;
+
+	if (!graph_url_allowed(d->graph, link)) {
+		log_warnx(
+		    "poll %s: nextLink to a foreign origin refused", name);
+		return -1;
+	}
+	for (i = 0; i < ps->nlinks; i++)
+		if (strcmp(ps->links[i], link) == 0) {
+			log_warnx("poll %s: nextLink cycle refused", name);
+			return -1;
+		}
+	if (ps->nlinks >= GRAPH_MAX_PAGES) {
+		log_warnx("poll %s: more than %d pages; stopping", name,
+		    GRAPH_MAX_PAGES);
+		return -1;
+	}
+	if ((l = realloc(ps->links, (ps->nlinks + 1) * sizeof(*l))) == NULL)
+		return -1;
+	ps->links = l;
+	if ((l[ps->nlinks] = strdup(link)) == NULL)
+		return -1;
+	ps->nlinks++;
+	ps->pages++;
+	daemon_graph(d, TOKEN_APP, "GET", link, NULL, cb, d);
+	return 0;
 }
 
 void

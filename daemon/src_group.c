@@ -40,37 +40,6 @@ struct grp_fetch {
 	void *arg;
 };
 
-static const char *
-grp_str(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, k, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static char *grp_url(struct daemon *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static char *
-grp_url(struct daemon *d, const char *fmt, ...)
-{
-	va_list ap;
-	char *tail = NULL, *url = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&tail, fmt, ap) == -1)
-		tail = NULL;
-	va_end(ap);
-	if (tail == NULL ||
-	    asprintf(&url, "%s" GRP_PREFIX "%s", d->graph_base, tail) == -1)
-		url = NULL;
-	free(tail);
-	return url;
-}
-
 /*
  * privilegedAccessGroupAssignmentScheduleRequest.status. Everything past
  * the approval counts as approved until the grant ends (Revoked, Failed
@@ -204,7 +173,7 @@ grp_fetched(void *arg, long status, const char *body, const char *err)
 		log_warnx("poll group: request %s: malformed JSON", f->gid);
 		ps->failed = 1;
 	} else {
-		const char *st = grp_str(o, "status");
+		const char *st = adapter_str(o, "status");
 
 		if (engine_observe(d, REQ_SRC_GROUP, f->gid,
 		        st ? st : "unknown", body) == -1)
@@ -244,7 +213,8 @@ grp_check_rest(struct daemon *d)
 static int
 grp_apply(struct daemon *d, struct json_object *item)
 {
-	const char *id = grp_str(item, "id"), *st = grp_str(item, "status");
+	const char *id = adapter_str(item, "id"),
+	           *st = adapter_str(item, "status");
 	struct store_request r;
 	char *key;
 	int rc;
@@ -273,39 +243,6 @@ grp_apply(struct daemon *d, struct json_object *item)
 	               item, JSON_C_TO_STRING_PLAIN)) == -1
 	           ? -1
 	           : 0;
-}
-
-/* Follow a nextLink: same origin only, no cycles, bounded pages. */
-static int
-grp_follow(struct daemon *d, const char *link)
-{
-	struct poll_state *ps = &d->poll[REQ_SRC_GROUP];
-	size_t i;
-	char **l;
-
-	if (!graph_url_allowed(d->graph, link)) {
-		log_warnx("poll group: nextLink to a foreign origin refused");
-		return -1;
-	}
-	for (i = 0; i < ps->nlinks; i++)
-		if (strcmp(ps->links[i], link) == 0) {
-			log_warnx("poll group: nextLink cycle refused");
-			return -1;
-		}
-	if (ps->nlinks >= GRAPH_MAX_PAGES) {
-		log_warnx("poll group: more than %d pages; stopping",
-		    GRAPH_MAX_PAGES);
-		return -1;
-	}
-	if ((l = realloc(ps->links, (ps->nlinks + 1) * sizeof(*l))) == NULL)
-		return -1;
-	ps->links = l;
-	if ((l[ps->nlinks] = strdup(link)) == NULL)
-		return -1;
-	ps->nlinks++;
-	ps->pages++;
-	daemon_graph(d, TOKEN_APP, "GET", link, NULL, grp_page, d);
-	return 0;
 }
 
 static void
@@ -340,7 +277,8 @@ grp_page(void *arg, long status, const char *body, const char *err)
 			ps->failed = 1;
 	if (json_object_object_get_ex(root, "@odata.nextLink", &next) &&
 	    json_object_is_type(next, json_type_string) && !d->stopping)
-		if (grp_follow(d, json_object_get_string(next)) == -1)
+		if (poll_follow(d, REQ_SRC_GROUP, json_object_get_string(next),
+		        grp_page) == -1)
 			ps->failed = 1;
 out:
 	json_object_put(root);
@@ -356,8 +294,9 @@ grp_poll(struct daemon *d)
 
 	if (grp_known_load(d) == -1 ||
 	    (esc = graph_escape("status eq 'PendingApproval'")) == NULL ||
-	    (url = grp_url(d, "/assignmentScheduleRequests?$filter=%s&$top=%d",
-	         esc, GRAPH_PAGE_SIZE)) == NULL) {
+	    (url = adapter_url(d, GRP_PREFIX,
+	         "/assignmentScheduleRequests?$filter=%s&$top=%d", esc,
+	         GRAPH_PAGE_SIZE)) == NULL) {
 		log_warnx("poll group: cannot start a cycle");
 		grp_known_free();
 		ps->failed = 1;
@@ -379,8 +318,8 @@ grp_fetch(struct daemon *d, const char *gid, adapter_body_cb cb, void *arg)
 {
 	char *g = graph_escape(gid), *url = NULL;
 
-	if (g == NULL ||
-	    (url = grp_url(d, "/assignmentScheduleRequests/%s", g)) == NULL)
+	if (g == NULL || (url = adapter_url(d, GRP_PREFIX,
+	                      "/assignmentScheduleRequests/%s", g)) == NULL)
 		cb(arg, 0, NULL, "out of memory");
 	else
 		daemon_graph(d, TOKEN_APP, "GET", url, NULL, cb, arg);
@@ -424,12 +363,12 @@ grp_step_done(void *arg, long status, const char *body, const char *err)
 		const char *review;
 
 		s = json_object_array_get_idx(stages, i);
-		review = grp_str(s, "reviewResult");
+		review = adapter_str(s, "reviewResult");
 		step_info_clear(&si);
 		si.found = 1;
-		si.id = grp_dup(grp_str(s, "id"));
+		si.id = grp_dup(adapter_str(s, "id"));
 		si.review = grp_dup(review);
-		si.status = grp_dup(grp_str(s, "status"));
+		si.status = grp_dup(adapter_str(s, "status"));
 		/* reviewedBy is an identity: {id, userPrincipalName} or
 		 * {user: {id, ...}} depending on the API version. */
 		if (json_object_object_get_ex(s, "reviewedBy", &rb) &&
@@ -437,9 +376,9 @@ grp_step_done(void *arg, long status, const char *body, const char *err)
 			if (json_object_object_get_ex(rb, "user", &user) &&
 			    json_object_is_type(user, json_type_object))
 				rb = user;
-			si.reviewer_id = grp_dup(grp_str(rb, "id"));
+			si.reviewer_id = grp_dup(adapter_str(rb, "id"));
 			si.reviewer_upn =
-			    grp_dup(grp_str(rb, "userPrincipalName"));
+			    grp_dup(adapter_str(rb, "userPrincipalName"));
 		}
 		if (review == NULL || strcmp(review, "NotReviewed") == 0)
 			break;
@@ -459,7 +398,8 @@ grp_read_step(
 	char *esc = graph_escape(approval_id), *url = NULL;
 
 	if (esc == NULL || (gs = calloc(1, sizeof(*gs))) == NULL ||
-	    (url = grp_url(d, "/assignmentApprovals/%s", esc)) == NULL) {
+	    (url = adapter_url(
+	         d, GRP_PREFIX, "/assignmentApprovals/%s", esc)) == NULL) {
 		free(esc);
 		free(gs);
 		cb(arg, 0, NULL, "out of memory");
@@ -485,8 +425,8 @@ grp_decide(struct daemon *d, const char *approval_id, const char *step_id,
 	json_object_object_add(o, "justification",
 	    json_object_new_string(justification ? justification : ""));
 	if (a == NULL || s == NULL ||
-	    (url = grp_url(d, "/assignmentApprovals/%s/stages/%s", a, s)) ==
-	        NULL)
+	    (url = adapter_url(d, GRP_PREFIX,
+	         "/assignmentApprovals/%s/stages/%s", a, s)) == NULL)
 		cb(arg, 0, NULL, "out of memory");
 	else
 		daemon_graph(d, TOKEN_DELEGATED, "PATCH", url,
@@ -505,8 +445,8 @@ grp_cancel(struct daemon *d, const char *gid, adapter_body_cb cb, void *arg)
 	char *g = graph_escape(gid), *url = NULL;
 
 	if (g == NULL ||
-	    (url = grp_url(d, "/assignmentScheduleRequests/%s/cancel", g)) ==
-	        NULL)
+	    (url = adapter_url(d, GRP_PREFIX,
+	         "/assignmentScheduleRequests/%s/cancel", g)) == NULL)
 		cb(arg, 0, NULL, "out of memory");
 	else
 		daemon_graph(d, TOKEN_APP, "POST", url, NULL, cb, arg);

@@ -23,37 +23,6 @@ struct perm_fetch {
 	void *arg;
 };
 
-static const char *
-perm_str(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, k, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static char *perm_url(struct daemon *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static char *
-perm_url(struct daemon *d, const char *fmt, ...)
-{
-	va_list ap;
-	char *tail = NULL, *url = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&tail, fmt, ap) == -1)
-		tail = NULL;
-	va_end(ap);
-	if (tail == NULL ||
-	    asprintf(&url, "%s" PERM_PREFIX "%s", d->graph_base, tail) == -1)
-		url = NULL;
-	free(tail);
-	return url;
-}
-
 static enum sm_event_kind
 perm_observe(const char *status)
 {
@@ -132,7 +101,7 @@ perm_fetched(void *arg, long status, const char *body, const char *err)
 		    "poll permissions: request %s: malformed JSON", f->gid);
 		ps->failed = 1;
 	} else {
-		const char *st = perm_str(o, "statusDetail");
+		const char *st = adapter_str(o, "statusDetail");
 
 		if (engine_observe(d, REQ_SRC_PERMISSIONS, f->gid,
 		        st ? st : "unknown", body) == 0)
@@ -152,10 +121,10 @@ static int
 perm_apply_change(struct daemon *d, struct json_object *c)
 {
 	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
-	const char *id = perm_str(c, "id");
-	const char *rid = perm_str(c, "permissionsRequestId");
-	const char *st = perm_str(c, "statusDetail");
-	const char *mt = perm_str(c, "modificationDateTime");
+	const char *id = adapter_str(c, "id");
+	const char *rid = adapter_str(c, "permissionsRequestId");
+	const char *st = adapter_str(c, "statusDetail");
+	const char *mt = adapter_str(c, "modificationDateTime");
 	struct perm_fetch *f;
 	int64_t t;
 	int rc;
@@ -197,40 +166,6 @@ perm_apply_change(struct daemon *d, struct json_object *c)
 	return 0;
 }
 
-/* Follow a nextLink: same origin only, no cycles, bounded pages. */
-static int
-perm_follow(struct daemon *d, const char *link)
-{
-	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
-	size_t i;
-	char **l;
-
-	if (!graph_url_allowed(d->graph, link)) {
-		log_warnx("poll permissions: nextLink to a foreign origin "
-		          "refused");
-		return -1;
-	}
-	for (i = 0; i < ps->nlinks; i++)
-		if (strcmp(ps->links[i], link) == 0) {
-			log_warnx("poll permissions: nextLink cycle refused");
-			return -1;
-		}
-	if (ps->nlinks >= GRAPH_MAX_PAGES) {
-		log_warnx("poll permissions: more than %d pages; stopping",
-		    GRAPH_MAX_PAGES);
-		return -1;
-	}
-	if ((l = realloc(ps->links, (ps->nlinks + 1) * sizeof(*l))) == NULL)
-		return -1;
-	ps->links = l;
-	if ((l[ps->nlinks] = strdup(link)) == NULL)
-		return -1;
-	ps->nlinks++;
-	ps->pages++;
-	daemon_graph(d, TOKEN_APP, "GET", link, NULL, perm_page, d);
-	return 0;
-}
-
 static void
 perm_page(void *arg, long status, const char *body, const char *err)
 {
@@ -259,7 +194,8 @@ perm_page(void *arg, long status, const char *body, const char *err)
 			ps->failed = 1;
 	if (json_object_object_get_ex(root, "@odata.nextLink", &next) &&
 	    json_object_is_type(next, json_type_string) && !d->stopping)
-		if (perm_follow(d, json_object_get_string(next)) == -1)
+		if (poll_follow(d, REQ_SRC_PERMISSIONS,
+		        json_object_get_string(next), perm_page) == -1)
 			ps->failed = 1;
 out:
 	json_object_put(root);
@@ -284,8 +220,9 @@ perm_poll(struct daemon *d)
 	if (wm == NULL ||
 	    asprintf(&filter, "modificationDateTime gt %s", wm) == -1 ||
 	    (esc = graph_escape(filter)) == NULL ||
-	    (url = perm_url(d, "/permissionsRequestChanges?$filter=%s&$top=%d",
-	         esc, GRAPH_PAGE_SIZE)) == NULL) {
+	    (url = adapter_url(d, PERM_PREFIX,
+	         "/permissionsRequestChanges?$filter=%s&$top=%d", esc,
+	         GRAPH_PAGE_SIZE)) == NULL) {
 		ps->failed = 1;
 		poll_cycle_done(d, REQ_SRC_PERMISSIONS, 0);
 		goto out;
@@ -346,8 +283,8 @@ perm_fetch(struct daemon *d, const char *gid, adapter_body_cb cb, void *arg)
 	f->gid = strdup(gid);
 	if (asprintf(&filter, "id eq '%s'", gid) == -1 ||
 	    (esc = graph_escape(filter)) == NULL ||
-	    (url = perm_url(
-	         d, "/scheduledPermissionsRequests?$filter=%s", esc)) == NULL) {
+	    (url = adapter_url(d, PERM_PREFIX,
+	         "/scheduledPermissionsRequests?$filter=%s", esc)) == NULL) {
 		free(filter);
 		free(f->gid);
 		free(f);
@@ -390,16 +327,17 @@ perm_step_done(void *arg, long status, const char *body, const char *err)
 		const char *review, *stat;
 
 		s = json_object_array_get_idx(value, i);
-		review = perm_str(s, "reviewResult");
-		stat = perm_str(s, "status");
+		review = adapter_str(s, "reviewResult");
+		stat = adapter_str(s, "status");
 		step_info_clear(&si);
 		si.found = 1;
-		si.id = perm_str(s, "id") ? strdup(perm_str(s, "id")) : NULL;
+		si.id =
+		    adapter_str(s, "id") ? strdup(adapter_str(s, "id")) : NULL;
 		si.review = review ? strdup(review) : NULL;
 		si.status = stat ? strdup(stat) : NULL;
 		if (json_object_object_get_ex(s, "reviewedBy", &rb)) {
-			const char *rid = perm_str(rb, "id");
-			const char *upn = perm_str(rb, "userPrincipalName");
+			const char *rid = adapter_str(rb, "id");
+			const char *upn = adapter_str(rb, "userPrincipalName");
 
 			si.reviewer_id = rid ? strdup(rid) : NULL;
 			si.reviewer_upn = upn ? strdup(upn) : NULL;
@@ -422,8 +360,8 @@ perm_read_step(
 	char *esc = graph_escape(approval_id), *url = NULL;
 
 	if (esc == NULL || (ps = calloc(1, sizeof(*ps))) == NULL ||
-	    (url = perm_url(
-	         d, "/scheduledPermissionsApprovals/%s/steps", esc)) == NULL) {
+	    (url = adapter_url(d, PERM_PREFIX,
+	         "/scheduledPermissionsApprovals/%s/steps", esc)) == NULL) {
 		free(esc);
 		cb(arg, 0, NULL, "out of memory");
 		return;
@@ -448,8 +386,8 @@ perm_decide(struct daemon *d, const char *approval_id, const char *step_id,
 	json_object_object_add(o, "justification",
 	    json_object_new_string(justification ? justification : ""));
 	if (a == NULL || s == NULL ||
-	    (url = perm_url(d, "/scheduledPermissionsApprovals/%s/steps/%s", a,
-	         s)) == NULL)
+	    (url = adapter_url(d, PERM_PREFIX,
+	         "/scheduledPermissionsApprovals/%s/steps/%s", a, s)) == NULL)
 		cb(arg, 0, NULL, "out of memory");
 	else
 		daemon_graph(d, TOKEN_DELEGATED, "PATCH", url,
@@ -467,8 +405,8 @@ perm_cancel(struct daemon *d, const char *gid, adapter_body_cb cb, void *arg)
 	char *g = graph_escape(gid), *url = NULL;
 
 	if (g == NULL ||
-	    (url = perm_url(
-	         d, "/scheduledPermissionsRequests/%s/cancelAll", g)) == NULL)
+	    (url = adapter_url(d, PERM_PREFIX,
+	         "/scheduledPermissionsRequests/%s/cancelAll", g)) == NULL)
 		cb(arg, 0, NULL, "out of memory");
 	else
 		daemon_graph(d, TOKEN_DELEGATED, "POST", url, NULL, cb, arg);

@@ -35,8 +35,7 @@ enum store_stmt {
 	ST_CHANGE_SEEN,
 	ST_REQ_EACH,
 	ST_REQ_EACH_STATE,
-	ST_REQ_COUNT,
-	ST_REQ_COUNT_STATE,
+	ST_REQ_COUNT_BY_STATE,
 	ST_MAX
 };
 
@@ -89,8 +88,8 @@ static const char *const store_sql[ST_MAX] = {
 	                      " graph_status, body, digest, rule, verdict,"
 	                      " reason, created, updated FROM requests"
 	                      " WHERE state = ?1 ORDER BY created, key",
-	[ST_REQ_COUNT] = "SELECT count(*) FROM requests",
-	[ST_REQ_COUNT_STATE] = "SELECT count(*) FROM requests WHERE state = ?1",
+	[ST_REQ_COUNT_BY_STATE] = "SELECT state, count(*) FROM requests"
+	                          " GROUP BY state",
 };
 
 /* Schema migrations, applied in order; user_version counts them. */
@@ -579,18 +578,17 @@ store_request_each(struct store *s, const char *state,
 }
 
 int
-store_request_count(struct store *s, const char *state, int64_t *n)
+store_request_count_by_state(
+    struct store *s, int (*cb)(void *, const char *, int64_t), void *arg)
 {
-	sqlite3_stmt *st;
-	int rc;
+	sqlite3_stmt *st = store_stmt(s, ST_REQ_COUNT_BY_STATE);
+	int rc, stop = 0;
 
-	st = store_stmt(s, state ? ST_REQ_COUNT_STATE : ST_REQ_COUNT);
-	if (state)
-		store_bind_text(st, 1, state);
-	rc = sqlite3_step(st);
-	*n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = cb(arg, (const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_int64(st, 1));
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	return stop || rc == SQLITE_DONE ? 0 : -1;
 }
 
 int

@@ -75,7 +75,9 @@ void store_request_clear(struct store_request *r);
  * non-zero to stop. */
 int store_request_each(struct store *s, const char *state,
     int (*cb)(void *, const struct store_request *), void *arg);
-int store_request_count(struct store *s, const char *state, int64_t *n);
+/* Call cb(arg, state, count) once per state that has requests. */
+int store_request_count_by_state(
+    struct store *s, int (*cb)(void *, const char *, int64_t), void *arg);
 
 int store_journal_add(struct store *s, const char *key, int64_t at,
     const char *from, const char *to, const char *event, const char *rule,
