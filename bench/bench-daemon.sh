@@ -23,9 +23,15 @@ for _ in $(seq 1500); do [ "$(decided)" -ge "$N" ] && break; sleep 0.2; done
 end=$(date +%s.%N)
 n=$(decided)
 rss=$(awk '/VmHWM/ {print $2}' /proc/$ad_pid/status)
+# CPU seconds (user + system) of each process: less sensitive to a busy
+# machine than the wall clock.
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+ad_cpu=$(cpu_of "$ad_pid")
+emu_cpu=$(cpu_of "$emu_pid")
 wchar=$(awk '/^wchar/ {print $2}' /proc/$ad_pid/io)
 truth=$(stack_curl "$url/_emulator/truth" | grep -o '"action": *"approve"' | wc -l)
-awk -v n="$n" -v s="$start" -v e="$end" -v rss="$rss" -v truth="$truth" -v wchar="$wchar" 'BEGIN {
-	printf "requests=%d graph_approvals=%d seconds=%.2f decisions_per_s=%.0f peak_rss_kb=%d written_kb_per_request=%.1f\n",
-	    n, truth, e - s, n / (e - s), rss, wchar / 1024 / n
+awk -v n="$n" -v s="$start" -v e="$end" -v rss="$rss" -v truth="$truth" -v wchar="$wchar" \
+    -v adc="$ad_cpu" -v emc="$emu_cpu" 'BEGIN {
+	printf "requests=%d graph_approvals=%d seconds=%.2f decisions_per_s=%.0f peak_rss_kb=%d written_kb_per_request=%.1f daemon_cpu_us_per_request=%.0f emulator_cpu_us_per_request=%.0f\n",
+	    n, truth, e - s, n / (e - s), rss, wchar / 1024 / n, adc * 1e6 / n, emc * 1e6 / n
 }'
