@@ -13,13 +13,18 @@
 #include "approvald.h"
 #include "audit_chain.h"
 
+static const char audit_sql_last[] =
+    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+static const char audit_sql_add[] =
+    "INSERT INTO audit (seq, at, key, kind, detail, prev_hash, hash)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
 /* Append one entry; `detail` is JSON text (borrowed). 0 or -1. */
 int
 audit_append(struct store *s, const char *key, int64_t at, const char *kind,
     const char *detail)
 {
-	sqlite3 *db = store_db(s);
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	char prev[AUDIT_HASH_HEX], hash[AUDIT_HASH_HEX];
 	int64_t seq = 1;
 	int rc;
@@ -27,9 +32,7 @@ audit_append(struct store *s, const char *key, int64_t at, const char *kind,
 	if (!store_in_batch(s))
 		return -1;
 	memcpy(prev, audit_genesis, sizeof(prev));
-	if (sqlite3_prepare_v2(db,
-	        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1,
-	        &st, NULL) != SQLITE_OK)
+	if ((st = store_cached(s, audit_sql_last)) == NULL)
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -37,18 +40,14 @@ audit_append(struct store *s, const char *key, int64_t at, const char *kind,
 
 		seq = sqlite3_column_int64(st, 0) + 1;
 		if (h == NULL || strlen((const char *)h) != AUDIT_HASH_HEX - 1)
-			goto fail;
-		memcpy(prev, h, sizeof(prev));
-	} else if (rc != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (audit_chain_hash(prev, seq, at, key, kind, detail, hash) == -1)
-		return -1;
-	if (sqlite3_prepare_v2(db,
-	        "INSERT INTO audit (seq, at, key, kind, detail, prev_hash,"
-	        " hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	        -1, &st, NULL) != SQLITE_OK)
+			rc = SQLITE_ERROR;
+		else
+			memcpy(prev, h, sizeof(prev));
+	}
+	sqlite3_reset(st);
+	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) ||
+	    audit_chain_hash(prev, seq, at, key, kind, detail, hash) == -1 ||
+	    (st = store_cached(s, audit_sql_add)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, seq);
 	sqlite3_bind_int64(st, 2, at);
@@ -57,13 +56,9 @@ audit_append(struct store *s, const char *key, int64_t at, const char *kind,
 	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
-	return 0;
-fail:
-	sqlite3_finalize(st);
-	return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static void

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -22,6 +23,25 @@ struct perm_fetch {
 	adapter_body_cb cb;
 	void *arg;
 };
+
+/*
+ * New requests seen on one changes page are fetched together, up to
+ * PERM_BULK ids per call, with "id eq 'a' or id eq 'b' …". A server that
+ * refuses that filter (400) gets one call per request from then on.
+ */
+#define PERM_BULK 15
+
+struct perm_bulk {
+	struct daemon *d;
+	size_t n;
+	char *gid[PERM_BULK], *change_id[PERM_BULK];
+};
+
+static int perm_bulk_refused;
+
+static void perm_fetch_one(
+    struct daemon *d, const char *gid, const char *change_id);
+static void perm_bulk_send(struct perm_bulk *b);
 
 static enum sm_event_kind
 perm_observe(const char *status)
@@ -83,6 +103,20 @@ perm_cycle_end(struct daemon *d)
 	poll_cycle_done(d, REQ_SRC_PERMISSIONS, !ps->failed);
 }
 
+/* A fetched request (object `o`, text `body`) is stored with the change
+ * that revealed it; -1 when it could not be. */
+static int
+perm_store_fetched(struct daemon *d, const char *gid, const char *change_id,
+    struct json_object *o, const char *body)
+{
+	const char *st = adapter_str(o, "statusDetail");
+
+	if (engine_observe(d, REQ_SRC_PERMISSIONS, gid, st ? st : "unknown",
+	        body) != 0)
+		return -1;
+	return store_change_mark(d->store, change_id, engine_now());
+}
+
 static void
 perm_fetched(void *arg, long status, const char *body, const char *err)
 {
@@ -101,12 +135,7 @@ perm_fetched(void *arg, long status, const char *body, const char *err)
 		    "poll permissions: request %s: malformed JSON", f->gid);
 		ps->failed = 1;
 	} else {
-		const char *st = adapter_str(o, "statusDetail");
-
-		if (engine_observe(d, REQ_SRC_PERMISSIONS, f->gid,
-		        st ? st : "unknown", body) == 0)
-			store_change_mark(d->store, f->change_id, engine_now());
-		else
+		if (perm_store_fetched(d, f->gid, f->change_id, o, body) == -1)
 			ps->failed = 1;
 		json_object_put(o);
 	}
@@ -116,16 +145,160 @@ perm_fetched(void *arg, long status, const char *body, const char *err)
 	perm_cycle_end(d);
 }
 
-/* Apply one change record; 0 ok, -1 failed. */
-static int
-perm_apply_change(struct daemon *d, struct json_object *c)
+/* Fetch one request revealed by change `change_id`. */
+static void
+perm_fetch_one(struct daemon *d, const char *gid, const char *change_id)
 {
 	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
+	struct perm_fetch *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL ||
+	    (f->gid = strdup(gid)) == NULL ||
+	    (f->change_id = strdup(change_id)) == NULL) {
+		if (f)
+			free(f->gid);
+		free(f);
+		log_warnx("poll permissions: out of memory fetching %s", gid);
+		ps->failed = 1;
+		return;
+	}
+	f->d = d;
+	ps->fetches++;
+	adapter_permissions.fetch(d, gid, perm_fetched, f);
+}
+
+static void
+perm_bulk_free(struct perm_bulk *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		free(b->gid[i]);
+		free(b->change_id[i]);
+	}
+	free(b);
+}
+
+/* The item of `value` whose id is `gid` (Graph ids: case-insensitive). */
+static struct json_object *
+perm_bulk_find(struct json_object *value, const char *gid)
+{
+	size_t i, n = json_object_array_length(value);
+	const char *id;
+
+	for (i = 0; i < n; i++) {
+		id = adapter_str(json_object_array_get_idx(value, i), "id");
+		if (id != NULL && strcasecmp(id, gid) == 0)
+			return json_object_array_get_idx(value, i);
+	}
+	return NULL;
+}
+
+static void
+perm_bulk_done(void *arg, long status, const char *body, const char *err)
+{
+	struct perm_bulk *b = arg;
+	struct daemon *d = b->d;
+	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
+	struct json_object *root = NULL, *value, *item;
+	size_t i;
+
+	ps->fetches--;
+	if (status == 400 && !perm_bulk_refused) {
+		perm_bulk_refused = 1;
+		log_warnx("poll permissions: Graph refused a filter on several "
+		          "ids (%s); fetching requests one by one from now on",
+		    err ? err : "400");
+	}
+	if (status == 400) {
+		for (i = 0; i < b->n; i++)
+			perm_fetch_one(d, b->gid[i], b->change_id[i]);
+	} else if (status != 200 || body == NULL) {
+		log_warnx("poll permissions: cannot fetch %zu requests: %ld %s",
+		    b->n, status, err ? err : "");
+		ps->failed = 1;
+	} else if ((root = json_tokener_parse(body)) == NULL ||
+	           !json_object_object_get_ex(root, "value", &value) ||
+	           !json_object_is_type(value, json_type_array)) {
+		log_warnx("poll permissions: requests page is malformed");
+		ps->failed = 1;
+	} else {
+		for (i = 0; i < b->n; i++) {
+			/* Missing from the answer: ask for it alone, which
+			 * reports what happened to it. */
+			if ((item = perm_bulk_find(value, b->gid[i])) == NULL)
+				perm_fetch_one(d, b->gid[i], b->change_id[i]);
+			else if (perm_store_fetched(d, b->gid[i],
+			             b->change_id[i], item,
+			             json_object_to_json_string_ext(item,
+			                 JSON_C_TO_STRING_PLAIN)) == -1)
+				ps->failed = 1;
+		}
+	}
+	json_object_put(root);
+	perm_bulk_free(b);
+	perm_cycle_end(d);
+}
+
+/* Fetch the requests queued in `b` (taken over). */
+static void
+perm_bulk_send(struct perm_bulk *b)
+{
+	struct daemon *d = b->d;
+	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
+	char *filter = NULL, *esc = NULL, *url = NULL;
+	size_t i, len = 0;
+	FILE *mem;
+
+	if (perm_bulk_refused || b->n == 1) {
+		for (i = 0; i < b->n; i++)
+			perm_fetch_one(d, b->gid[i], b->change_id[i]);
+		perm_bulk_free(b);
+		return;
+	}
+	if ((mem = open_memstream(&filter, &len)) == NULL)
+		goto fail;
+	for (i = 0; i < b->n; i++) {
+		/* Ids come from Graph; a quote would end the literal. */
+		if (strchr(b->gid[i], '\'') != NULL) {
+			fclose(mem);
+			goto fail;
+		}
+		fprintf(mem, "%sid eq '%s'", i ? " or " : "", b->gid[i]);
+	}
+	if (fclose(mem) != 0 || (esc = graph_escape(filter)) == NULL ||
+	    (url = adapter_url(d, PERM_PREFIX,
+	         "/scheduledPermissionsRequests?$filter=%s&$top=%d", esc,
+	         PERM_BULK)) == NULL)
+		goto fail;
+	ps->fetches++;
+	daemon_graph(d, TOKEN_APP, "GET", url, NULL, perm_bulk_done, b);
+	free(filter);
+	free(esc);
+	free(url);
+	return;
+fail:
+	log_warnx("poll permissions: cannot build a fetch of %zu requests",
+	    b->n);
+	ps->failed = 1;
+	perm_bulk_free(b);
+	free(filter);
+	free(esc);
+	free(url);
+}
+
+/* Apply one change record; an unknown request joins `*bulk` to be
+ * fetched. 0 ok, -1 failed. */
+static int
+perm_apply_change(
+    struct daemon *d, struct json_object *c, struct perm_bulk **bulk)
+{
+	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
+	struct perm_bulk *b;
 	const char *id = adapter_str(c, "id");
 	const char *rid = adapter_str(c, "permissionsRequestId");
 	const char *st = adapter_str(c, "statusDetail");
 	const char *mt = adapter_str(c, "modificationDateTime");
-	struct perm_fetch *f;
 	int64_t t;
 	int rc;
 
@@ -152,17 +325,22 @@ perm_apply_change(struct daemon *d, struct json_object *c)
 	if (rc != 1)
 		return rc;
 	/* Unknown request: fetch it; the change counts once it is stored. */
-	if ((f = calloc(1, sizeof(*f))) == NULL ||
-	    (f->gid = strdup(rid)) == NULL ||
-	    (f->change_id = strdup(id)) == NULL) {
-		if (f)
-			free(f->gid);
-		free(f);
+	if (*bulk != NULL && (*bulk)->n == PERM_BULK) {
+		perm_bulk_send(*bulk);
+		*bulk = NULL;
+	}
+	if (*bulk == NULL) {
+		if ((*bulk = calloc(1, sizeof(**bulk))) == NULL)
+			return -1;
+		(*bulk)->d = d;
+	}
+	b = *bulk;
+	if ((b->gid[b->n] = strdup(rid)) == NULL ||
+	    (b->change_id[b->n] = strdup(id)) == NULL) {
+		free(b->gid[b->n]);
 		return -1;
 	}
-	f->d = d;
-	ps->fetches++;
-	adapter_permissions.fetch(d, rid, perm_fetched, f);
+	b->n++;
 	return 0;
 }
 
@@ -172,6 +350,7 @@ perm_page(void *arg, long status, const char *body, const char *err)
 	struct daemon *d = arg;
 	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
 	struct json_object *root = NULL, *value, *next;
+	struct perm_bulk *bulk = NULL;
 	size_t i, n;
 
 	if (status != 200 || body == NULL) {
@@ -189,9 +368,11 @@ perm_page(void *arg, long status, const char *body, const char *err)
 	}
 	n = json_object_array_length(value);
 	for (i = 0; i < n && !d->stopping; i++)
-		if (perm_apply_change(d, json_object_array_get_idx(value, i)) ==
-		    -1)
+		if (perm_apply_change(
+		        d, json_object_array_get_idx(value, i), &bulk) == -1)
 			ps->failed = 1;
+	if (bulk != NULL)
+		perm_bulk_send(bulk);
 	if (json_object_object_get_ex(root, "@odata.nextLink", &next) &&
 	    json_object_is_type(next, json_type_string) && !d->stopping)
 		if (poll_follow(d, REQ_SRC_PERMISSIONS,

@@ -228,9 +228,17 @@ store_sm_unpack(const void *blob, size_t n, struct sm_request *sm)
 	    (const unsigned char *)blob + sizeof(magic), n - sizeof(magic), sm);
 }
 
+#define STORE_CACHED_MAX 32
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_MAX];
+	/* statements of other concerns (audit ...), keyed by their text */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cached[STORE_CACHED_MAX];
+	size_t ncached;
 	int lockfd;
 	int in_batch;
 };
@@ -368,6 +376,8 @@ store_close(struct store *s)
 		store_rollback(s);
 	for (i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(s->st[i]);
+	for (i = 0; i < s->ncached; i++)
+		sqlite3_finalize(s->cached[i].st);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	if (s->lockfd != -1)
@@ -381,6 +391,34 @@ struct sqlite3 *
 store_db(struct store *s)
 {
 	return s->db;
+}
+
+/*
+ * A prepared statement for `sql` (a string constant: the cache keys on its
+ * address), reset and unbound; owned by the store, never finalized by the
+ * caller. NULL when it cannot be prepared.
+ */
+struct sqlite3_stmt *
+store_cached(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+
+	for (i = 0; i < s->ncached; i++)
+		if (s->cached[i].sql == sql) {
+			st = s->cached[i].st;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	if (s->ncached == STORE_CACHED_MAX ||
+	    sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	        NULL) != SQLITE_OK)
+		return NULL;
+	s->cached[s->ncached].sql = sql;
+	s->cached[s->ncached].st = st;
+	s->ncached++;
+	return st;
 }
 
 const char *

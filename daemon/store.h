@@ -58,6 +58,9 @@ const char *store_errmsg(struct store *s);
 /* The SQLite handle (owned by the store) for the audit and metrics code. */
 struct sqlite3;
 struct sqlite3 *store_db(struct store *s);
+/* A cached prepared statement for the constant `sql`, reset; the store
+ * owns it (do not finalize). NULL on error. */
+struct sqlite3_stmt *store_cached(struct store *s, const char *sql);
 /* Decode a stored requests.sm blob (offline readers). 0 or -1. */
 int store_sm_unpack(const void *blob, size_t n, struct sm_request *sm);
 

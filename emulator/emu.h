@@ -258,6 +258,7 @@ struct logent {
 	int status;
 	char caller[200];
 	int64_t t;
+	int filter_ids; /* ids asked for by an "id eq … or id eq …" filter */
 };
 
 struct bucket {
@@ -358,6 +359,7 @@ struct call {
 	enum fault_kind post_fault; /* FK_MAX: none */
 	int delay_ms;
 	bool replied;
+	int filter_ids; /* see struct logent */
 };
 
 typedef void (*route_fn)(struct call *, char **caps);
@@ -437,9 +439,10 @@ json_object *req_step_json(struct emu *, struct call *, struct req *);
 int req_review(struct emu *, struct call *, struct req *, const char *step_id);
 /* A parsed $filter: clauses joined by "and". */
 enum fop { FOP_EQ, FOP_NE, FOP_GT, FOP_GE, FOP_LT, FOP_LE };
-#define EMU_FILTER_MAX 8
+#define EMU_FILTER_MAX 32
 struct filter {
 	size_t n;
+	bool any; /* clauses joined by 'or' (else by 'and'; never mixed) */
 	char *field[EMU_FILTER_MAX];
 	char *val[EMU_FILTER_MAX];
 	enum fop op[EMU_FILTER_MAX];
@@ -447,7 +450,8 @@ struct filter {
 /* Parse "$filter" (NULL: empty); -1 with a message in err. */
 int filter_parse(const char *s, struct filter *f, char *err, size_t errlen);
 void filter_free(struct filter *);
-/* Does object o satisfy every clause (fields may be a/b paths)? */
+/* Does object o satisfy every clause, or any with 'or' (fields may be a/b
+ * paths)? */
 bool filter_match(const struct filter *, json_object *o);
 /* Generic list answer over a source with $filter/$top/$skiptoken. */
 void req_list(struct call *, enum src);

@@ -89,6 +89,7 @@ log_add(struct emu *e, struct call *c, int status)
 	snprintf(l->method, sizeof(l->method), "%s", c->method);
 	snprintf(l->path, sizeof(l->path), "%s", c->path ? c->path : "");
 	l->status = status;
+	l->filter_ids = c->filter_ids;
 	snprintf(l->caller, sizeof(l->caller), "%s", c->caller);
 	l->t = emu_now(e);
 	if (e->logf == NULL)
@@ -140,6 +141,9 @@ log_json(struct emu *e, uint64_t since)
 		json_object_object_add(
 		    x, "caller", json_object_new_string(l->caller));
 		json_object_object_add(x, "time", json_object_new_string(iso));
+		if (l->filter_ids > 0)
+			json_object_object_add(x, "filterIds",
+			    json_object_new_int(l->filter_ids));
 		json_object_array_add(a, x);
 	}
 	json_object_object_add(o, "calls", a);

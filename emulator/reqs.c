@@ -452,15 +452,22 @@ filter_parse(const char *s, struct filter *f, char *err, size_t errlen)
 		p = skip_ws(p);
 		if (*p == '\0')
 			break;
-		if (strncasecmp(p, "and ", 4) != 0) {
+		/* 'and' or 'or' throughout; the emulator does not mix them
+		 * (no precedence, no parentheses). */
+		if (strncasecmp(p, "and ", 4) == 0 && (f->n == 1 || !f->any))
+			p = skip_ws(p + 4);
+		else if (strncasecmp(p, "or ", 3) == 0 &&
+		         (f->n == 1 || f->any)) {
+			f->any = true;
+			p = skip_ws(p + 3);
+		} else {
 			snprintf(err, errlen,
-			    "Invalid filter: only 'and' is supported.");
+			    "Invalid filter: join clauses with 'and' or with "
+			    "'or', not both.");
 			goto fail;
 		}
-		p = skip_ws(p + 4);
 		if (*p == '\0') {
-			snprintf(
-			    err, errlen, "Invalid filter: dangling 'and'.");
+			snprintf(err, errlen, "Invalid filter: dangling join.");
 			goto fail;
 		}
 	}
@@ -495,56 +502,76 @@ field_get(json_object *o, const char *path)
 	return o;
 }
 
+static bool
+filter_clause(const struct filter *f, size_t i, json_object *o)
+{
+	json_object *v = field_get(o, f->field[i]);
+	const char *s = v != NULL ? json_object_get_string(v) : NULL;
+	int64_t a, b;
+	int cmp;
+
+	if (strcmp(f->val[i], "null") == 0)
+		cmp = s == NULL ? 0 : 1;
+	else if (s == NULL)
+		return f->op[i] == FOP_NE;
+	else if (clock_parse_iso(s, &a) == 0 &&
+	         clock_parse_iso(f->val[i], &b) == 0)
+		cmp = a < b ? -1 : a > b;
+	else if (f->op[i] == FOP_EQ || f->op[i] == FOP_NE)
+		cmp = strcasecmp(s, f->val[i]);
+	else
+		cmp = strcmp(s, f->val[i]);
+	switch (f->op[i]) {
+	case FOP_EQ:
+		return cmp == 0;
+	case FOP_NE:
+		return cmp != 0;
+	case FOP_GT:
+		return cmp > 0;
+	case FOP_GE:
+		return cmp >= 0;
+	case FOP_LT:
+		return cmp < 0;
+	case FOP_LE:
+		return cmp <= 0;
+	}
+	return false;
+}
+
 bool
 filter_match(const struct filter *f, json_object *o)
 {
 	size_t i;
-	json_object *v;
-	const char *s;
-	int64_t a, b;
-	int cmp;
 
-	for (i = 0; i < f->n; i++) {
-		v = field_get(o, f->field[i]);
-		s = v != NULL ? json_object_get_string(v) : NULL;
-		if (strcmp(f->val[i], "null") == 0) {
-			cmp = s == NULL ? 0 : 1;
-		} else if (s == NULL)
-			return f->op[i] == FOP_NE;
-		else if (clock_parse_iso(s, &a) == 0 &&
-		         clock_parse_iso(f->val[i], &b) == 0)
-			cmp = a < b ? -1 : a > b;
-		else if (f->op[i] == FOP_EQ || f->op[i] == FOP_NE)
-			cmp = strcasecmp(s, f->val[i]);
-		else
-			cmp = strcmp(s, f->val[i]);
-		switch (f->op[i]) {
-		case FOP_EQ:
-			if (cmp != 0)
-				return false;
-			break;
-		case FOP_NE:
-			if (cmp == 0)
-				return false;
-			break;
-		case FOP_GT:
-			if (cmp <= 0)
-				return false;
-			break;
-		case FOP_GE:
-			if (cmp < 0)
-				return false;
-			break;
-		case FOP_LT:
-			if (cmp >= 0)
-				return false;
-			break;
-		case FOP_LE:
-			if (cmp > 0)
-				return false;
-			break;
-		}
-	}
+	for (i = 0; i < f->n; i++)
+		if (filter_clause(f, i, o) == f->any)
+			return f->any;
+	return f->n == 0 || !f->any;
+}
+
+/* Is value i a repeat of an earlier one (ids are case-insensitive)? */
+static bool
+filter_seen_before(const struct filter *f, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (strcasecmp(f->val[j], f->val[i]) == 0)
+			return true;
+	return false;
+}
+
+/* "id eq 'a'" or "id eq 'a' or id eq 'b' …": answered by id lookups. */
+static bool
+filter_ids_only(const struct filter *f)
+{
+	size_t i;
+
+	if (f->n == 0 || (f->n > 1 && !f->any))
+		return false;
+	for (i = 0; i < f->n; i++)
+		if (f->op[i] != FOP_EQ || strcmp(f->field[i], "id") != 0)
+			return false;
 	return true;
 }
 
@@ -568,9 +595,13 @@ req_list(struct call *c, enum src src)
 	}
 	o = json_object_new_object();
 	a = json_object_new_array();
-	if (f.n == 1 && f.op[0] == FOP_EQ && strcmp(f.field[0], "id") == 0) {
-		if ((r = req_get(e, src, f.val[0])) != NULL)
-			json_object_array_add(a, json_object_get(r->obj));
+	if (filter_ids_only(&f)) {
+		c->filter_ids = (int)f.n;
+		for (i = 0; i < f.n; i++)
+			if (!filter_seen_before(&f, i) &&
+			    (r = req_get(e, src, f.val[i])) != NULL)
+				json_object_array_add(
+				    a, json_object_get(r->obj));
 		i = l->n;
 	} else {
 		for (i = skip; i < l->n && n < (size_t)top; i++) {

@@ -478,6 +478,44 @@ t_epm_changes_paging(void)
 	    json_object_array_length(json_object_object_get(r->json, "value")),
 	    10);
 	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "@odata.nextLink"));
+	{
+		/* several ids joined by 'or': each once, unknown ones
+		 * absent; 'and' and 'or' in one filter: 400 */
+		char a[64], b[64], ids[512];
+		struct resp *q;
+
+		snprintf(a, sizeof(a), "%s", h_str(r->json, "value/0/id"));
+		snprintf(b, sizeof(b), "%s", h_str(r->json, "value/1/id"));
+		snprintf(ids, sizeof(ids),
+		    EPM "scheduledPermissionsRequests?$filter=id%%20eq%%20'%s'"
+		        "%%20or%%20id%%20eq%%20'nope'%%20or%%20id%%20eq%%20"
+		        "'%s'%%20or%%20id%%20eq%%20'%s'",
+		    a, b, a);
+		q = h_call("GET", ids, bot, NULL, NULL);
+		CU_ASSERT_EQUAL(q->status, 200);
+		CU_ASSERT_EQUAL(json_object_array_length(
+		                    json_object_object_get(q->json, "value")),
+		    2);
+		H_ASSERT_STR(h_str(q->json, "value/0/id"), a);
+		H_ASSERT_STR(h_str(q->json, "value/1/id"), b);
+		h_free(q);
+		q = h_call("GET",
+		    EPM "scheduledPermissionsRequests?$filter=statusDetail%20eq"
+		        "%20'submitted'%20or%20statusDetail%20eq%20'canceled'"
+		        "&$top=3",
+		    bot, NULL, NULL);
+		CU_ASSERT_EQUAL(q->status, 200);
+		CU_ASSERT_EQUAL(json_object_array_length(
+		                    json_object_object_get(q->json, "value")),
+		    3);
+		h_free(q);
+		q = h_call("GET",
+		    EPM "scheduledPermissionsRequests?$filter=id%20eq%20'x'%20"
+		        "or%20id%20eq%20'y'%20and%20statusDetail%20eq%20'z'",
+		    bot, NULL, NULL);
+		CU_ASSERT_EQUAL(q->status, 400);
+		h_free(q);
+	}
 	h_free(r);
 }
 

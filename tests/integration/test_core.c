@@ -181,6 +181,50 @@ test_oracle_covers_kinds(void)
 	CU_ASSERT(seen[VERDICT_STAGES] + seen[VERDICT_IGNORE] >= 1);
 }
 
+#define REQUESTS_PATH                                                          \
+	"/beta/identityGovernance/permissionsManagement/"                      \
+	"scheduledPermissionsRequests"
+
+/* Over the emulator's call log, GETs of the request listing: how many
+ * asked for several ids at once (`bulk`), the most ids in one (`most`),
+ * and how many came after the first 400 (`after400`, bulk ones only;
+ * -1 when there was no 400). */
+static void
+listing_calls(struct emu *e, int *bulk, int *most, int *after400)
+{
+	struct json_object *log, *calls, *c, *v;
+	size_t i, n;
+	int ids, seen400 = 0;
+
+	*bulk = *most = *after400 = 0;
+	log = emu_json(e, "GET", "/_emulator/log", NULL, NULL);
+	CU_ASSERT_FATAL(
+	    log != NULL && json_object_object_get_ex(log, "calls", &calls));
+	n = json_object_array_length(calls);
+	for (i = 0; i < n; i++) {
+		c = json_object_array_get_idx(calls, i);
+		if (!json_object_object_get_ex(c, "path", &v) ||
+		    strcmp(json_object_get_string(v), REQUESTS_PATH) != 0)
+			continue;
+		ids = json_object_object_get_ex(c, "filterIds", &v)
+		          ? json_object_get_int(v)
+		          : 0;
+		if (ids > 1) {
+			(*bulk)++;
+			if (seen400)
+				(*after400)++;
+		}
+		if (ids > *most)
+			*most = ids;
+		if (json_object_object_get_ex(c, "status", &v) &&
+		    json_object_get_int(v) == 400)
+			seen400 = 1;
+	}
+	if (!seen400)
+		*after400 = -1;
+	json_object_put(log);
+}
+
 static void
 test_flow(void)
 {
@@ -196,6 +240,14 @@ test_flow(void)
 	CU_ASSERT(ad_wait_ready(&a, 20000) == 0);
 	CU_ASSERT(h_until(all_settled, &st, 30000) == 0);
 	assert_truth(&e, s, NSEED);
+	/* The seeds, new on one changes page, were fetched in one call. */
+	{
+		int bulk, most, after400;
+
+		listing_calls(&e, &bulk, &most, &after400);
+		CU_ASSERT(bulk >= 1);
+		CU_ASSERT_EQUAL(most, NSEED);
+	}
 	/* A clean stop exits 0. */
 	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
 	free_seeds(s, NSEED);
@@ -414,6 +466,26 @@ test_fault_patch_slow(void)
 	fault_case("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
 	           "\",\"kind\":\"delay\",\"delayMs\":7000,\"count\":1}",
 	    NULL);
+}
+
+/* Graph refuses a filter on several ids: each request is fetched alone
+ * from then on, and every one is still decided once. */
+static void
+test_fault_bulk_refused(void)
+{
+	struct emu *e = NULL;
+	int bulk, most, after400;
+
+	fault_case_keep("{\"method\":\"GET\",\"path\":\"" REQUESTS_PATH
+	                "\",\"kind\":\"status\",\"status\":400,"
+	                "\"count\":1}",
+	    NULL, &e);
+	if (e != NULL) {
+		listing_calls(e, &bulk, &most, &after400);
+		CU_ASSERT_EQUAL(after400, 0);
+		emu_stop(e);
+		free(e);
+	}
 }
 
 static void
@@ -758,6 +830,7 @@ static const struct cu_test fault_tests[] = {
 	{ "PATCH 409", test_fault_patch_409 },
 	{ "PATCH slower than the client timeout", test_fault_patch_slow },
 	{ "changes truncated", test_fault_changes_truncated },
+	{ "several-id fetch refused: one by one", test_fault_bulk_refused },
 	{ "changes malformed", test_fault_changes_malformed },
 	{ "changes 500", test_fault_changes_500 },
 	{ "401 forces one token refresh", test_fault_token_401 },
