@@ -384,20 +384,30 @@ engine_set(char **dst, const char *v)
 	*dst = v ? strdup(v) : NULL;
 }
 
-/* Decide a request in EVALUATING with the current policy. */
-int
-engine_evaluate(struct daemon *d, struct store_request *r)
+/* Decide a request in EVALUATING with the current policy; `parsed` is its
+ * body already normalized (consumed), or NULL to read r->body. SM_OK when
+ * the record was written, SM_NOOP when nothing was (not evaluating, or
+ * undecidable for now), SM_INVALID when the batch failed. */
+static int
+engine_evaluate_parsed(
+    struct daemon *d, struct store_request *r, struct request *parsed)
 {
 	struct request req;
 	struct verdict v;
 	struct sm_event ev;
 	char *err = NULL, detail[256];
 
-	if (r->sm.state != SM_S_EVALUATING)
-		return 0;
+	if (r->sm.state != SM_S_EVALUATING) {
+		if (parsed != NULL)
+			request_free(parsed);
+		return SM_NOOP;
+	}
 	memset(&req, 0, sizeof(req));
-	if (r->body == NULL || request_from_json(r->body, strlen(r->body),
-	                           r->source, &req, &err) == -1) {
+	if (parsed != NULL)
+		req = *parsed;
+	else if (r->body == NULL ||
+	         request_from_json(
+	             r->body, strlen(r->body), r->source, &req, &err) == -1) {
 		/* Fail closed: left to humans in Entra, still observed. */
 		log_warnx("request %s: cannot be read (%s); left to humans",
 		    r->key, err ? err : "no body");
@@ -417,7 +427,7 @@ engine_evaluate(struct daemon *d, struct store_request *r)
 		log_warnx("request %s: rule %s could not be decided; not "
 		          "approved, retried later",
 		    r->key, v.rule ? v.rule : "-");
-		return 0;
+		return SM_NOOP;
 	}
 	engine_set(&r->rule, v.rule);
 	engine_set(&r->verdict, verdict_name(v.kind));
@@ -428,6 +438,12 @@ engine_evaluate(struct daemon *d, struct store_request *r)
 	d->decisions++;
 	metrics_decision(v.rule, verdict_name(v.kind));
 	return engine_event(d, r, &ev, detail);
+}
+
+int
+engine_evaluate(struct daemon *d, struct store_request *r)
+{
+	return engine_evaluate_parsed(d, r, NULL);
 }
 
 /*
@@ -445,7 +461,7 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 	struct sm_principal who;
 	struct request req;
 	char *key, *err = NULL;
-	int rc, ret = -1, changed;
+	int rc, ret = -1, changed, saved, parsed = 0;
 
 	if ((key = engine_key(src, gid)) == NULL)
 		return -1;
@@ -462,7 +478,6 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 			goto out;
 		}
 		memset(&who, 0, sizeof(who));
-		memset(&req, 0, sizeof(req));
 		if (request_from_json(body, strlen(body), src, &req, &err) ==
 		    0) {
 			if (req.requestor_id)
@@ -473,9 +488,10 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 				    req.requestor_upn);
 			r.approval_id =
 			    req.approval_id ? strdup(req.approval_id) : NULL;
-		}
+			parsed = 1; /* evaluated below without a second parse */
+		} else
+			request_free(&req);
 		free(err);
-		request_free(&req);
 		r.key = key;
 		key = NULL;
 		r.source = src;
@@ -495,19 +511,26 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 	engine_set(&r.graph_status, status);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = ad->observe(status);
-	if (engine_event(d, &r, &ev, status) == SM_INVALID &&
-	    !store_in_batch(d->store))
+	rc = engine_event(d, &r, &ev, status);
+	if (rc == SM_INVALID && !store_in_batch(d->store))
 		goto out;
-	if (r.sm.state == SM_S_EVALUATING &&
-	    engine_evaluate(d, &r) == SM_INVALID && !store_in_batch(d->store))
-		goto out;
+	saved = rc == SM_OK; /* engine_event wrote the whole record */
+	if (r.sm.state == SM_S_EVALUATING) {
+		rc = engine_evaluate_parsed(d, &r, parsed ? &req : NULL);
+		parsed = 0;
+		if (rc == SM_INVALID && !store_in_batch(d->store))
+			goto out;
+		saved = rc == SM_OK;
+	}
 	if (!store_in_batch(d->store))
 		goto out;
 	/* Persist a new or changed record even when the event was a no-op. */
-	if (changed && store_request_put(d->store, &r) == -1)
+	if (changed && !saved && store_request_put(d->store, &r) == -1)
 		goto out;
 	ret = 0;
 out:
+	if (parsed)
+		request_free(&req);
 	free(key);
 	store_request_clear(&r);
 	return ret;
