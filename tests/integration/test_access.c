@@ -416,6 +416,42 @@ test_access_409_decided_by_other(void)
 	scene_close(&s, 0, 1, 0, CISO);
 }
 
+/* More pending requests than one listing page ($top=200): approvald
+ * follows the nextLink and sees the last one too. They are on the seed 002
+ * package, which the example policy leaves to Entra: nothing is sent. */
+static void
+test_access_all_pages(void)
+{
+	struct emu e;
+	struct ad a;
+	char *first = NULL, *last = NULL, *id, *k1, *k2;
+	int i;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	for (i = 0; i < 230; i++) {
+		id = ap_create(&e, ALEX, EXTERNAL, POL_NATIVE, REASON, "P7D");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+		if (first == NULL)
+			first = id;
+		else {
+			free(last);
+			last = id;
+		}
+	}
+	CU_ASSERT_FATAL((k1 = key_of(first)) != NULL);
+	CU_ASSERT_FATAL((k2 = key_of(last)) != NULL);
+	CU_ASSERT_FATAL(start(&a, &e, policy_path, 0) == 0);
+	CU_ASSERT(wait_key_state(&a, k1, "ignored", NULL) == 0);
+	CU_ASSERT(wait_key_state(&a, k2, "ignored", NULL) == 0);
+	CU_ASSERT_EQUAL(emu_truth_total(&e), 0);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free(k1);
+	free(k2);
+	free(first);
+	free(last);
+	emu_stop(&e);
+}
+
 /* ---- seed 002: Graph's own evaluation vs approvald with it imported ---- */
 
 #define P15D_SECONDS (15L * 86400)
@@ -579,6 +615,7 @@ const struct cu_test access_tests[] = {
 	{ "canceled by the requestor mid-stage", test_access_cancel_mid_stage },
 	{ "409 on a stage someone else decided",
 	    test_access_409_decided_by_other },
+	{ "every page of pending requests", test_access_all_pages },
 	{ "seed 002: Graph's own outcomes equal approvald's with it imported",
 	    test_access_seed002_equivalence },
 	{ NULL, NULL },
