@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -35,4 +36,45 @@ adapter_url(struct daemon *d, const char *prefix, const char *fmt, ...)
 		url = NULL;
 	free(tail);
 	return url;
+}
+
+static char *
+adapter_dup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/*
+ * Fill `si` from the approval steps / stages array `steps`: the first one
+ * not yet reviewed, else the last one (with several stages the earlier ones
+ * are approved: a denial ends the approval). reviewedBy is an identity,
+ * {id, userPrincipalName} or {user: {id, ...}} depending on the API.
+ */
+void
+adapter_step_pick(struct json_object *steps, struct step_info *si)
+{
+	struct json_object *s, *rb, *user;
+	const char *review;
+	size_t i, n = json_object_array_length(steps);
+
+	for (i = 0; i < n; i++) {
+		s = json_object_array_get_idx(steps, i);
+		review = adapter_str(s, "reviewResult");
+		step_info_clear(si);
+		si->found = 1;
+		si->id = adapter_dup(adapter_str(s, "id"));
+		si->review = adapter_dup(review);
+		si->status = adapter_dup(adapter_str(s, "status"));
+		if (json_object_object_get_ex(s, "reviewedBy", &rb) &&
+		    json_object_is_type(rb, json_type_object)) {
+			if (json_object_object_get_ex(rb, "user", &user) &&
+			    json_object_is_type(user, json_type_object))
+				rb = user;
+			si->reviewer_id = adapter_dup(adapter_str(rb, "id"));
+			si->reviewer_upn =
+			    adapter_dup(adapter_str(rb, "userPrincipalName"));
+		}
+		if (review == NULL || strcmp(review, "NotReviewed") == 0)
+			break;
+	}
 }

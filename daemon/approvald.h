@@ -68,6 +68,7 @@ struct source_adapter {
 
 extern const struct source_adapter adapter_permissions;
 extern const struct source_adapter adapter_group;
+extern const struct source_adapter adapter_access;
 const struct source_adapter *adapter_for(enum req_source s);
 
 /* Per-source poll state. */
@@ -142,6 +143,45 @@ void exec_free(struct daemon *d);
 const char *adapter_str(struct json_object *o, const char *k);
 char *adapter_url(struct daemon *d, const char *prefix, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The current step of an approval's steps/stages array into `si`. */
+void adapter_step_pick(struct json_object *steps, struct step_info *si);
+
+/* lister.c: sources polled by listing their pending requests (group,
+ * access-package); a source is its paths and fields. */
+struct lister_status {
+	const char *name; /* Graph status value */
+	enum sm_event_kind ev;
+};
+struct lister_source {
+	enum req_source source;
+	const char *prefix;         /* under the Graph base, e.g. /v1.0/... */
+	const char *requests;       /* the requests collection under prefix */
+	const char *approvals;      /* the approvals collection under prefix */
+	const char *pending;        /* $filter listing the pending requests */
+	const char *expand;         /* $expand on every request read, or NULL */
+	const char *status_field;   /* member holding the Graph status */
+	enum token_kind read_token; /* approval reads */
+	enum token_kind cancel_token; /* cancel */
+	/* statuses Graph never changes again: not followed (NULL-ended) */
+	const char *const *settled;
+	/* listing page callback: calls lister_page(arg, this source, ...) */
+	adapter_body_cb page;
+};
+void lister_poll(struct daemon *d, const struct lister_source *ls);
+void lister_page(void *arg, const struct lister_source *ls, long status,
+    const char *body, const char *err);
+void lister_fetch(struct daemon *d, const struct lister_source *ls,
+    const char *gid, adapter_body_cb cb, void *arg);
+void lister_read_step(struct daemon *d, const struct lister_source *ls,
+    const char *approval_id, adapter_step_cb cb, void *arg);
+void lister_decide(struct daemon *d, const struct lister_source *ls,
+    const char *approval_id, const char *step_id, int approve,
+    const char *justification, adapter_body_cb cb, void *arg);
+void lister_cancel(struct daemon *d, const struct lister_source *ls,
+    const char *gid, adapter_body_cb cb, void *arg);
+/* Look a status up in a {NULL}-ended table; unknown: SM_E_GRAPH_UNKNOWN. */
+enum sm_event_kind lister_observe(
+    const struct lister_status *map, const char *status);
 
 /* poll.c: scheduling of poll cycles */
 void poll_init(struct daemon *d);

@@ -488,9 +488,8 @@ static void
 perm_step_done(void *arg, long status, const char *body, const char *err)
 {
 	struct perm_step *ps = arg;
-	struct json_object *root = NULL, *value, *s, *rb;
+	struct json_object *root = NULL, *value;
 	struct step_info si;
-	size_t i, n;
 
 	memset(&si, 0, sizeof(si));
 	if (status != 200 || body == NULL) {
@@ -503,29 +502,7 @@ perm_step_done(void *arg, long status, const char *body, const char *err)
 		ps->cb(ps->arg, 0, NULL, "malformed steps");
 		goto out;
 	}
-	n = json_object_array_length(value);
-	for (i = 0; i < n; i++) {
-		const char *review, *stat;
-
-		s = json_object_array_get_idx(value, i);
-		review = adapter_str(s, "reviewResult");
-		stat = adapter_str(s, "status");
-		step_info_clear(&si);
-		si.found = 1;
-		si.id =
-		    adapter_str(s, "id") ? strdup(adapter_str(s, "id")) : NULL;
-		si.review = review ? strdup(review) : NULL;
-		si.status = stat ? strdup(stat) : NULL;
-		if (json_object_object_get_ex(s, "reviewedBy", &rb)) {
-			const char *rid = adapter_str(rb, "id");
-			const char *upn = adapter_str(rb, "userPrincipalName");
-
-			si.reviewer_id = rid ? strdup(rid) : NULL;
-			si.reviewer_upn = upn ? strdup(upn) : NULL;
-		}
-		if (review == NULL || strcmp(review, "NotReviewed") == 0)
-			break;
-	}
+	adapter_step_pick(value, &si);
 	ps->cb(ps->arg, 200, &si, NULL);
 out:
 	step_info_clear(&si);
@@ -614,6 +591,8 @@ adapter_for(enum req_source s)
 		return &adapter_permissions;
 	case REQ_SRC_GROUP:
 		return &adapter_group;
+	case REQ_SRC_ACCESS_PACKAGE:
+		return &adapter_access;
 	default:
 		return NULL;
 	}

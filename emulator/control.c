@@ -22,6 +22,11 @@ static const char *const rs_truth[RS_MAX] = {
 	[RS_REVOKED] = "Revoked",
 	[RS_DENIED] = "Denied",
 	[RS_PIM_CANCELED] = "Canceled",
+	[RS_AP_PENDING] = "pendingApproval",
+	[RS_AP_DELIVERING] = "delivering",
+	[RS_AP_DELIVERED] = "delivered",
+	[RS_AP_DENIED] = "denied",
+	[RS_AP_CANCELED] = "canceled",
 };
 
 static bool
@@ -282,13 +287,16 @@ ctl_requests(struct call *c)
 		return;
 	}
 	if ((src = jstr(b, "source")) == NULL)
-		src = json_object_object_get_ex(body, "groupId", NULL)
-		          ? "group"
+		src = json_object_object_get_ex(body, "groupId", NULL) ? "group"
+		      : json_object_object_get_ex(body, "requestType", NULL)
+		          ? "access-package"
 		          : "permissions";
 	if (strcmp(src, "permissions") == 0)
 		epm_create(c, body, u->id);
 	else if (strcmp(src, "group") == 0)
 		pim_create(c, body, u->id, false);
+	else if (strcmp(src, "access-package") == 0)
+		access_create(c, body, u->id);
 	else
 		call_error(c, 400, "BadRequest", "Unknown source '%s'.", src);
 }
@@ -417,6 +425,8 @@ ctl_stats(struct call *c)
 	    json_object_new_int64((int64_t)e->reqs[SRC_PERMISSIONS].n));
 	json_object_object_add(o, "groupRequests",
 	    json_object_new_int64((int64_t)e->reqs[SRC_GROUP].n));
+	json_object_object_add(o, "accessPackageRequests",
+	    json_object_new_int64((int64_t)e->reqs[SRC_ACCESS_PACKAGE].n));
 	json_object_object_add(
 	    o, "changes", json_object_new_int64((int64_t)e->nchanges));
 	json_object_object_add(

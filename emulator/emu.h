@@ -81,6 +81,8 @@ void emu_random_token(char *buf, size_t bufsz, const char *prefix, size_t n);
 char *b64url_encode(const unsigned char *, size_t);
 /* base64url decode (padding optional); returns malloc'd buffer. */
 unsigned char *b64url_decode(const char *, size_t, size_t *outlen);
+/* The first member of o not in the NULL-terminated list, or NULL. */
+const char *emu_unknown_key(json_object *o, const char *const *allowed);
 /* Case-insensitive ASCII lowercase copy into a fresh string. */
 char *str_lower(const char *);
 
@@ -163,6 +165,9 @@ struct devcode {
 };
 
 /* ---- requests ---- */
+struct ap_req;
+struct access;
+
 enum rstate {
 	RS_SUBMITTED,         /* EPM pending */
 	RS_APPROVED_GRANTING, /* EPM approved, being granted */
@@ -177,6 +182,11 @@ enum rstate {
 	RS_REVOKED,           /* PIM expired */
 	RS_DENIED,            /* PIM denied */
 	RS_PIM_CANCELED,      /* PIM canceled */
+	RS_AP_PENDING,        /* access package: pendingApproval */
+	RS_AP_DELIVERING,     /* access package: approved, delivering */
+	RS_AP_DELIVERED,      /* access package: delivered */
+	RS_AP_DENIED,         /* access package: denied (or timed out) */
+	RS_AP_CANCELED,       /* access package: canceled */
 	RS_MAX
 };
 
@@ -202,6 +212,7 @@ struct req {
 	char reviewer_id[EMU_ID_LEN + 64];
 	int64_t reviewed;
 	char *review_justification;
+	struct ap_req *ap; /* access package stages (access.c), or NULL */
 };
 
 struct reqlist {
@@ -335,6 +346,8 @@ struct emu {
 
 	int64_t clock_offset;
 
+	struct access *access; /* access packages and policies (access.c) */
+
 	struct delayed *delayed; /* replies held back by delay faults */
 };
 
@@ -430,7 +443,7 @@ void req_schedule(struct emu *, struct req *, int64_t due);
 /* Run lifecycle transitions that became due. */
 void req_tick(struct emu *);
 int64_t emu_now(struct emu *);
-/* Append a ground-truth decision. */
+/* Append a ground-truth decision (c NULL: made by Graph itself). */
 void truth_add(struct emu *, struct call *, struct req *, const char *action,
     const char *justification);
 /* Step/stage JSON of r relative to the caller. */
@@ -455,6 +468,9 @@ void filter_free(struct filter *);
 bool filter_match(const struct filter *, json_object *o);
 /* Generic list answer over a source with $filter/$top/$skiptoken. */
 void req_list(struct call *, enum src);
+/* The same, each item rendered by view(c, r, arg) (NULL: r->obj). */
+void req_list_view(struct call *, enum src,
+    json_object *(*view)(struct call *, struct req *, void *), void *arg);
 int reqs_init(struct emu *);
 
 /* ---- tokens.c ---- */
@@ -486,6 +502,16 @@ void epm_due(struct emu *, struct req *);
 void pim_due(struct emu *, struct req *);
 void epm_sync(struct emu *, struct req *);
 void pim_sync(struct emu *, struct req *);
+
+/* ---- access.c: entitlement management (v1.0) ---- */
+extern const struct route access_routes[];
+/* Load accessPackages and assignmentPolicies from the fixture. */
+int access_load(struct emu *, json_object *root);
+void access_free(struct emu *);
+void access_req_free(struct ap_req *);
+void access_due(struct emu *, struct req *);
+/* Create a request as user requestor_id; answers 201 or an error. */
+void access_create(struct call *, json_object *body, const char *requestor_id);
 
 /* ---- control.c ---- */
 void control_handle(struct call *);

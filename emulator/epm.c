@@ -255,21 +255,14 @@ epm_create_quiet(struct emu *e, json_object *body, const char *requestor_id,
 	json_object *v;
 	struct req *r;
 	char iso[40];
-	int i;
+	const char *bad;
 
-	json_object_object_foreach(body, key, val)
-	{
-		(void)val;
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(allowed[i], key) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			snprintf(err, errlen,
-			    "The property '%s' does not exist on type "
-			    "'microsoft.graph.scheduledPermissionsRequest'.",
-			    key);
-			return NULL;
-		}
+	if ((bad = emu_unknown_key(body, allowed)) != NULL) {
+		snprintf(err, errlen,
+		    "The property '%s' does not exist on type "
+		    "'microsoft.graph.scheduledPermissionsRequest'.",
+		    bad);
+		return NULL;
 	}
 	if ((msg = check_definition(jobj(body, "requestedPermissions"))) !=
 	    NULL) {

@@ -736,6 +736,7 @@ dispatch(struct call *c)
 		return;
 	if ((r = route_try(c, epm_routes)) == 1 ||
 	    (r |= route_try(c, pim_routes)) == 1 ||
+	    (r |= route_try(c, access_routes)) == 1 ||
 	    (r |= route_try(c, dir_routes)) == 1)
 		return;
 	if (r & 2)

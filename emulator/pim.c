@@ -156,22 +156,16 @@ pim_create_quiet(struct emu *e, json_object *body, const char *requestor_id,
 	int64_t start, dur;
 	struct req *r;
 	char iso[40], tsid[200];
+	const char *bad;
 	int i;
 
-	json_object_object_foreach(body, key, val)
-	{
-		(void)val;
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(allowed[i], key) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			snprintf(err, errlen,
-			    "The property '%s' does not exist on type "
-			    "'microsoft.graph."
-			    "privilegedAccessGroupAssignmentScheduleRequest'.",
-			    key);
-			return NULL;
-		}
+	if ((bad = emu_unknown_key(body, allowed)) != NULL) {
+		snprintf(err, errlen,
+		    "The property '%s' does not exist on type "
+		    "'microsoft.graph."
+		    "privilegedAccessGroupAssignmentScheduleRequest'.",
+		    bad);
+		return NULL;
 	}
 	access = jstr(body, "accessId");
 	principal = jstr(body, "principalId");

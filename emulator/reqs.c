@@ -72,6 +72,7 @@ req_free(void *p)
 	json_object_put(r->obj);
 	free(r->ticket);
 	free(r->review_justification);
+	access_req_free(r->ap);
 	free(r);
 }
 
@@ -203,10 +204,17 @@ req_tick(struct emu *e)
 		if (t.gen != t.r->gen || t.r->due != t.due)
 			continue;
 		t.r->due = 0;
-		if (t.r->src == SRC_PERMISSIONS)
+		switch (t.r->src) {
+		case SRC_PERMISSIONS:
 			epm_due(e, t.r);
-		else
+			break;
+		case SRC_GROUP:
 			pim_due(e, t.r);
+			break;
+		default:
+			access_due(e, t.r);
+			break;
+		}
 	}
 }
 
@@ -222,15 +230,20 @@ truth_add(struct emu *e, struct call *c, struct req *r, const char *action,
 	clock_iso(emu_now(e), iso);
 	caller = json_object_new_object();
 	json_object_object_add(caller, "kind",
-	    json_object_new_string(c->tok == NULL            ? "control"
+	    json_object_new_string(c == NULL                 ? "system"
+	                           : c->tok == NULL          ? "control"
 	                           : c->tok->kind == TOK_APP ? "app"
 	                                                     : "delegated"));
 	json_object_object_add(caller, "id",
-	    c->user != NULL ? json_object_new_string(c->user->id) : NULL);
+	    c != NULL && c->user != NULL ? json_object_new_string(c->user->id)
+	                                 : NULL);
 	json_object_object_add(caller, "upn",
-	    c->user != NULL ? json_object_new_string(c->user->upn) : NULL);
+	    c != NULL && c->user != NULL ? json_object_new_string(c->user->upn)
+	                                 : NULL);
 	json_object_object_add(caller, "app",
-	    c->tok != NULL ? json_object_new_string(c->tok->client_id) : NULL);
+	    c != NULL && c->tok != NULL
+	        ? json_object_new_string(c->tok->client_id)
+	        : NULL);
 	json_object_object_add(
 	    d, "seq", json_object_new_int64((int64_t)++e->truth_seq));
 	json_object_object_add(
@@ -578,6 +591,13 @@ filter_ids_only(const struct filter *f)
 void
 req_list(struct call *c, enum src src)
 {
+	req_list_view(c, src, NULL, NULL);
+}
+
+void
+req_list_view(struct call *c, enum src src,
+    json_object *(*view)(struct call *, struct req *, void *), void *arg)
+{
 	struct emu *e = c->emu;
 	struct reqlist *l = &e->reqs[src];
 	struct filter f;
@@ -601,13 +621,16 @@ req_list(struct call *c, enum src src)
 			if (!filter_seen_before(&f, i) &&
 			    (r = req_get(e, src, f.val[i])) != NULL)
 				json_object_array_add(
-				    a, json_object_get(r->obj));
+				    a, view != NULL ? view(c, r, arg)
+				                    : json_object_get(r->obj));
 		i = l->n;
 	} else {
 		for (i = skip; i < l->n && n < (size_t)top; i++) {
 			if (!filter_match(&f, l->v[i]->obj))
 				continue;
-			json_object_array_add(a, json_object_get(l->v[i]->obj));
+			json_object_array_add(
+			    a, view != NULL ? view(c, l->v[i], arg)
+			                    : json_object_get(l->v[i]->obj));
 			n++;
 		}
 	}

@@ -567,7 +567,8 @@ store_load(struct emu *e, const char *path)
 	reqs_init(e);
 	e->log = xcalloc(EMU_LOG_CAP, sizeof(*e->log));
 	if (load_config(e, e->fixture) < 0 ||
-	    load_identities(e, e->fixture) < 0)
+	    load_identities(e, e->fixture) < 0 ||
+	    access_load(e, e->fixture) < 0)
 		return -1;
 	return store_reset(e);
 }
@@ -592,6 +593,7 @@ store_free(struct emu *e)
 	size_t i;
 
 	req_free_all(e);
+	access_free(e);
 	faults_clear(e);
 	hmap_clear(&e->users_upn, NULL);
 	hmap_clear(&e->users, user_free);

@@ -44,6 +44,23 @@ str_lower(const char *s)
 	return p;
 }
 
+const char *
+emu_unknown_key(json_object *o, const char *const *allowed)
+{
+	int i;
+
+	json_object_object_foreach(o, key, val)
+	{
+		(void)val;
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(allowed[i], key) == 0)
+				break;
+		if (allowed[i] == NULL)
+			return key;
+	}
+	return NULL;
+}
+
 static uint32_t
 hash_str(const char *s)
 {

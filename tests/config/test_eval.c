@@ -255,7 +255,7 @@ test_stages_verdict(void)
 	CU_ASSERT_EQUAL(v.stages[1].approvals, 1);
 	CU_ASSERT_PTR_NOT_NULL(policy_approver_set(p, "secops"));
 	CU_ASSERT_PTR_NULL(policy_approver_set(p, "nobody"));
-	CU_ASSERT_EQUAL(policy_nrules(p), 9);
+	CU_ASSERT_EQUAL(policy_nrules(p), 12);
 	eval_cleanup();
 	cfg_diags_free(&d);
 	policy_free(p);

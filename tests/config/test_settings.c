@@ -62,9 +62,9 @@ test_example(void)
 	CU_ASSERT_STRING_EQUAL(s->tenant, "contoso.onmicrosoft.com");
 	CU_ASSERT_PTR_NOT_NULL(strstr(s->policy_path, "examples/policy.yaml"));
 	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_PERMISSIONS], 1);
-	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_ACCESS_PACKAGE], 0);
+	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_ACCESS_PACKAGE], 1);
 	CU_ASSERT_EQUAL(s->poll_interval[REQ_SRC_PERMISSIONS], 5);
-	CU_ASSERT_EQUAL(s->poll_interval[REQ_SRC_ACCESS_PACKAGE], 60);
+	CU_ASSERT_EQUAL(s->poll_interval[REQ_SRC_ACCESS_PACKAGE], 30);
 	CU_ASSERT_EQUAL(s->poll_overlap, 120);
 	CU_ASSERT_EQUAL(s->graph_timeout, 30);
 	CU_ASSERT_EQUAL(s->max_inflight, 16);

@@ -1,5 +1,6 @@
 /* Unit tests for daemon pieces that stand alone: the Graph client's origin
- * allow-list (bearer tokens never leave the configured hosts) and the store. */
+ * allow-list (bearer tokens never leave the configured hosts), the store,
+ * and the source adapters' reading of Graph statuses and approval stages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,9 @@
 #include <event2/event.h>
 #include <sqlite3.h>
 
+#include <json-c/json.h>
+
+#include "approvald.h"
 #include "cu.h"
 #include "graph.h"
 #include "store.h"
@@ -218,6 +222,100 @@ test_store_intents_and_changes(void)
 	store_close(s);
 }
 
+/* Every documented status maps to its event; anything else (including
+ * unknownFutureValue and a case change) is tolerated as unknown. */
+static void
+test_adapter_statuses(void)
+{
+	static const struct {
+		enum req_source src;
+		const char *status;
+		enum sm_event_kind ev;
+	} cases[] = {
+		{ REQ_SRC_ACCESS_PACKAGE, "pendingApproval",
+		    SM_E_GRAPH_SUBMITTED },
+		{ REQ_SRC_ACCESS_PACKAGE, "delivering", SM_E_GRAPH_APPROVED },
+		{ REQ_SRC_ACCESS_PACKAGE, "delivered", SM_E_GRAPH_APPROVED },
+		{ REQ_SRC_ACCESS_PACKAGE, "scheduled", SM_E_GRAPH_APPROVED },
+		{ REQ_SRC_ACCESS_PACKAGE, "partiallyDelivered",
+		    SM_E_GRAPH_APPROVED },
+		{ REQ_SRC_ACCESS_PACKAGE, "denied", SM_E_GRAPH_REJECTED },
+		{ REQ_SRC_ACCESS_PACKAGE, "canceled", SM_E_GRAPH_CANCELED },
+		{ REQ_SRC_ACCESS_PACKAGE, "deliveryFailed",
+		    SM_E_GRAPH_COMPLETED },
+		{ REQ_SRC_ACCESS_PACKAGE, "submitted", SM_E_GRAPH_UNKNOWN },
+		{ REQ_SRC_ACCESS_PACKAGE, "unknownFutureValue",
+		    SM_E_GRAPH_UNKNOWN },
+		{ REQ_SRC_ACCESS_PACKAGE, "PendingApproval",
+		    SM_E_GRAPH_UNKNOWN },
+		{ REQ_SRC_ACCESS_PACKAGE, NULL, SM_E_GRAPH_UNKNOWN },
+		{ REQ_SRC_GROUP, "PendingApproval", SM_E_GRAPH_SUBMITTED },
+		{ REQ_SRC_GROUP, "Provisioned", SM_E_GRAPH_APPROVED },
+		{ REQ_SRC_GROUP, "Denied", SM_E_GRAPH_REJECTED },
+		{ REQ_SRC_GROUP, "Canceled", SM_E_GRAPH_CANCELED },
+		{ REQ_SRC_GROUP, "Revoked", SM_E_GRAPH_COMPLETED },
+		{ REQ_SRC_GROUP, "SomethingNew", SM_E_GRAPH_UNKNOWN },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct source_adapter *ad = adapter_for(cases[i].src);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(ad);
+		CU_ASSERT_EQUAL(ad->observe(cases[i].status), cases[i].ev);
+	}
+	CU_ASSERT_STRING_EQUAL(
+	    adapter_for(REQ_SRC_ACCESS_PACKAGE)->status_field, "state");
+}
+
+/* The stage to act on: the first not yet reviewed, else the last. */
+static void
+test_adapter_step_pick(void)
+{
+	static const struct {
+		const char *stages;
+		const char *id, *review, *reviewer;
+	} cases[] = {
+		{ "[{\"id\":\"s1\",\"reviewResult\":\"Approved\","
+		  "\"reviewedBy\":{\"id\":\"u1\"}},{\"id\":\"s2\","
+		  "\"reviewResult\":\"NotReviewed\",\"reviewedBy\":null}]",
+		    "s2", "NotReviewed", NULL },
+		{ "[{\"id\":\"s1\",\"reviewResult\":\"Denied\","
+		  "\"reviewedBy\":{\"user\":{\"id\":\"u2\"}}}]",
+		    "s1", "Denied", "u2" },
+		{ "[{\"id\":\"s1\",\"reviewResult\":\"Approved\"},"
+		  "{\"id\":\"s2\",\"reviewResult\":\"Approved\","
+		  "\"reviewedBy\":{\"id\":\"u3\"}}]",
+		    "s2", "Approved", "u3" },
+	};
+	struct step_info si;
+	struct json_object *a;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&si, 0, sizeof(si));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(
+		    a = json_tokener_parse(cases[i].stages));
+		adapter_step_pick(a, &si);
+		CU_ASSERT_EQUAL(si.found, 1);
+		CU_ASSERT(si.id != NULL && strcmp(si.id, cases[i].id) == 0);
+		CU_ASSERT(si.review != NULL &&
+		          strcmp(si.review, cases[i].review) == 0);
+		CU_ASSERT(
+		    cases[i].reviewer == NULL
+		        ? si.reviewer_id == NULL
+		        : si.reviewer_id != NULL &&
+		              strcmp(si.reviewer_id, cases[i].reviewer) == 0);
+		step_info_clear(&si);
+		json_object_put(a);
+	}
+	memset(&si, 0, sizeof(si));
+	a = json_object_new_array();
+	adapter_step_pick(a, &si);
+	CU_ASSERT_EQUAL(si.found, 0);
+	json_object_put(a);
+}
+
 static const struct cu_test graph_tests[] = {
 	{ "origin allow-list", test_origin_allow_list },
 	{ "foreign call refused before any transfer",
@@ -233,8 +331,15 @@ static const struct cu_test store_tests[] = {
 	{ NULL, NULL },
 };
 
+static const struct cu_test adapter_tests[] = {
+	{ "Graph statuses, unknown values tolerated", test_adapter_statuses },
+	{ "the approval stage to act on", test_adapter_step_pick },
+	{ NULL, NULL },
+};
+
 const struct cu_suite cu_suites[] = {
 	{ "graph", graph_setup, graph_teardown, graph_tests },
 	{ "store", store_setup, NULL, store_tests },
+	{ "adapters", NULL, NULL, adapter_tests },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -16,5 +16,8 @@ extern const struct cu_test faults_tests[];
 int tls_init(void);
 int tls_cleanup(void);
 extern const struct cu_test tls_tests[];
+int access_init(void);
+int access_cleanup(void);
+extern const struct cu_test access_tests[];
 
 #endif

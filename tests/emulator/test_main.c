@@ -7,5 +7,6 @@ const struct cu_suite cu_suites[] = {
 	{ "identity", ident_init, ident_cleanup, ident_tests },
 	{ "faults", faults_init, faults_cleanup, faults_tests },
 	{ "tls", tls_init, tls_cleanup, tls_tests },
+	{ "access", access_init, access_cleanup, access_tests },
 	{ NULL, NULL, NULL, NULL },
 };

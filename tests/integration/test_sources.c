@@ -13,6 +13,7 @@
 #include "config.h"
 #include "cu.h"
 #include "harness.h"
+#include "sources.h"
 
 #define PIM1        "/v1.0/identityGovernance/privilegedAccess/group"
 #define PROD_ADMINS "2b5ed229-4072-478d-9504-a047ebd4b07d"
@@ -33,7 +34,7 @@ setup(void)
 }
 
 /* ad_prepare, with the `sources:` block replaced by `sources_yaml`. */
-static int
+int
 ad_prepare_sources(
     struct ad *a, struct emu *e, const char *policy, const char *sources_yaml)
 {
@@ -105,7 +106,7 @@ group_create(struct emu *e, const char *access, const char *justification)
 	return id;
 }
 
-static char *
+char *
 user_token(struct emu *e, const char *upn)
 {
 	char body[200];
@@ -121,27 +122,40 @@ user_token(struct emu *e, const char *upn)
 	return tok;
 }
 
-/* A human decides the stage of group request `id` in Entra. */
-static long
-human_decide(struct emu *e, const char *upn, const char *id, int approve)
+/* A human decides stage `stage` (1-based; 0: the one in progress) of the
+ * approval `id` under `approvals` (a path) in Entra; returns the PATCH
+ * status (0: no such stage). */
+long
+human_review(struct emu *e, const char *approvals, const char *upn,
+    const char *id, int stage, int approve)
 {
 	char url[1200], body[200], *resp = NULL, *tok = user_token(e, upn);
-	struct json_object *o = NULL, *stages, *v;
+	struct json_object *o = NULL, *stages, *s, *v;
+	const char *sid = NULL;
+	size_t i, n;
 	long st = 0;
 
 	if (tok == NULL)
 		return 0;
-	snprintf(
-	    url, sizeof(url), "%s" PIM1 "/assignmentApprovals/%s", e->url, id);
+	snprintf(url, sizeof(url), "%s%s/%s", e->url, approvals, id);
 	if (h_http(e->ca, "GET", url, tok, NULL, &resp) == 200 &&
 	    (o = json_tokener_parse(resp)) != NULL &&
-	    json_object_object_get_ex(o, "stages", &stages) &&
-	    json_object_array_length(stages) >= 1 &&
-	    json_object_object_get_ex(
-	        json_object_array_get_idx(stages, 0), "id", &v)) {
-		snprintf(url, sizeof(url),
-		    "%s" PIM1 "/assignmentApprovals/%s/stages/%s", e->url, id,
-		    json_object_get_string(v));
+	    json_object_object_get_ex(o, "stages", &stages)) {
+		n = json_object_array_length(stages);
+		for (i = 0; i < n && sid == NULL; i++) {
+			s = json_object_array_get_idx(stages, i);
+			if ((stage > 0 && i + 1 == (size_t)stage) ||
+			    (stage == 0 &&
+			        json_object_object_get_ex(s, "status", &v) &&
+			        strcmp(json_object_get_string(v),
+			            "InProgress") == 0))
+				if (json_object_object_get_ex(s, "id", &v))
+					sid = json_object_get_string(v);
+		}
+	}
+	if (sid != NULL) {
+		snprintf(url, sizeof(url), "%s%s/%s/stages/%s", e->url,
+		    approvals, id, sid);
 		snprintf(body, sizeof(body),
 		    "{\"reviewResult\":\"%s\",\"justification\":\"by hand\"}",
 		    approve ? "Approve" : "Deny");
@@ -151,6 +165,14 @@ human_decide(struct emu *e, const char *upn, const char *id, int approve)
 	free(resp);
 	free(tok);
 	return st;
+}
+
+/* A human decides the stage of group request `id` in Entra. */
+static long
+human_decide(struct emu *e, const char *upn, const char *id, int approve)
+{
+	return human_review(
+	    e, PIM1 "/assignmentApprovals", upn, id, 0, approve);
 }
 
 static long
@@ -170,7 +192,7 @@ requestor_cancel(struct emu *e, const char *upn, const char *id)
 
 struct want {
 	struct ad *a;
-	const char *key_id;
+	const char *key;
 	const char *state, *alt; /* alt: also accepted (may be NULL) */
 };
 
@@ -178,27 +200,35 @@ static int
 state_is(void *arg)
 {
 	struct want *w = arg;
-	char key[300], *s;
+	char *s = ad_state(w->a, w->key);
 	int ok;
 
-	snprintf(key, sizeof(key), "group:%s", w->key_id);
-	s = ad_state(w->a, key);
 	ok = s != NULL && (strcmp(s, w->state) == 0 ||
 	                      (w->alt != NULL && strcmp(s, w->alt) == 0));
 	free(s);
 	return ok;
 }
 
-static int
-wait_state(struct ad *a, const char *id, const char *state, const char *alt)
+int
+wait_key_state(
+    struct ad *a, const char *key, const char *state, const char *alt)
 {
-	struct want w = { a, id, state, alt };
+	struct want w = { a, key, state, alt };
 
 	return h_until(state_is, &w, 30000);
 }
 
-/* Who made the decisions on request `id`: counts by caller kind. */
-static void
+static int
+wait_state(struct ad *a, const char *id, const char *state, const char *alt)
+{
+	char key[300];
+
+	snprintf(key, sizeof(key), "group:%s", id);
+	return wait_key_state(a, key, state, alt);
+}
+
+/* Who made the decisions on request `id`: those by `upn`, and all. */
+void
 truth_callers(struct emu *e, const char *id, int *delegated_by_upn,
     const char *upn, int *total)
 {
@@ -331,13 +361,7 @@ test_group_cancel_mid_stage(void)
 	emu_stop(&e);
 }
 
-struct seen_call {
-	struct emu *e;
-	const char *method, *needle;
-	long status; /* 0: any */
-};
-
-static int
+int
 log_has(void *arg)
 {
 	struct seen_call *s = arg;
@@ -406,7 +430,7 @@ test_group_409_decided_by_other(void)
 
 #define SEED2_PACKAGE "a2e1ca1e-4e56-47d2-9daa-e2ba8d12a82b"
 
-static char *
+char *
 run_import(const char *policy_json, int *status)
 {
 	char cmd[2000], buf[4096], arg[1000], *out = NULL;
@@ -573,5 +597,6 @@ static const struct cu_test group_tests[] = {
 const struct cu_suite cu_suites[] = {
 	{ "group", setup, NULL, group_tests },
 	{ "import", setup, NULL, import_tests },
+	{ "access", access_setup, NULL, access_tests },
 	{ NULL, NULL, NULL, NULL },
 };
