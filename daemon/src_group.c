@@ -13,7 +13,8 @@ static const struct lister_source grp_source = {
 	.approvals = "/assignmentApprovals",
 	.pending = "status eq 'PendingApproval'",
 	.status_field = "status",
-	.read_token = TOKEN_APP,
+	.read_token =
+	    TOKEN_DELEGATED,       /* approvals: delegated only (GRAPH.md) */
 	.cancel_token = TOKEN_APP, /* application permission allowed */
 	.page = grp_page,
 };
