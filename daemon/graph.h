@@ -34,6 +34,8 @@ struct graph_opts {
 	int allow_http; /* plain http (loopback only, settings check) */
 	const char *const *origins; /* allowed "scheme://host[:port]" list */
 	size_t norigins;
+	int no_throttle; /* 429/503 do not hold other calls (caller decides) */
+	int quiet;       /* never log URLs (they may carry a secret) */
 };
 
 struct graph *graph_new(
@@ -48,6 +50,12 @@ void graph_free(struct graph *g);
 int graph_call(struct graph *g, const char *method, const char *url,
     const char *bearer, const char *ctype, const char *body, graph_cb cb,
     void *arg);
+
+/* graph_call with extra header lines ("Name: value", NULL-terminated list,
+ * copied; may be NULL). */
+int graph_call_headers(struct graph *g, const char *method, const char *url,
+    const char *bearer, const char *ctype, const char *const *headers,
+    const char *body, graph_cb cb, void *arg);
 
 /* 1 when `url` belongs to an allowed origin. */
 int graph_url_allowed(const struct graph *g, const char *url);

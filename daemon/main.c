@@ -157,8 +157,12 @@ on_reconcile(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (d->reconciled && !d->stopping)
+	if (d->reconciled && !d->stopping) {
 		exec_reconcile(d);
+		approvers_prune(d);
+		links_prune(d);
+		notify_prune(d);
+	}
 }
 
 static void
@@ -343,6 +347,10 @@ main(int argc, char *argv[])
 	if (d.settings->control_socket != NULL &&
 	    ctlsock_open(&d, d.settings->control_socket, &err) == -1)
 		fatalx("control socket: %s", err);
+	if (links_init(&d) == -1)
+		fatalx("decision links: out of memory");
+	if (notify_init(&d, &err) == -1)
+		fatalx("%s", err);
 
 	log_info("approvald starting: policy %s (%zu rules), state %s",
 	    d.settings->policy_path, policy_nrules(d.policy),
@@ -352,6 +360,7 @@ main(int argc, char *argv[])
 		fatalx("store: cannot load timers: %s", store_errmsg(d.store));
 	exec_reconcile(&d);
 	approvers_resume(&d);
+	decide_graph_resume(&d);
 	engine_commit(&d);
 	if (d.nops == 0) {
 		d.reconciled = 1;
@@ -366,6 +375,9 @@ main(int argc, char *argv[])
 	exec_free(&d);
 	timers_free(&d);
 	approvers_free(&d);
+	decide_free(&d);
+	notify_free(&d);
+	links_free(&d);
 	poll_free(&d);
 	httpd_close(&d);
 	ctlsock_close(&d);
