@@ -261,9 +261,15 @@ dg_stepped(void *arg, long status, const struct step_info *si, const char *err)
 	if (status == 200 && si != NULL && si->found)
 		dg_record(op->d, op->key, si, "the step names no reviewer");
 	else {
-		log_warnx("request %s: decided on Graph; the step cannot be "
-		          "read (%ld%s%s): recorded as observed",
-		    op->key, status, err ? ": " : "", err ? err : "");
+		if (status != 0)
+			log_warnx("request %s: decided on Graph; the step "
+			          "cannot be read (HTTP %ld): recorded as "
+			          "observed",
+			    op->key, status);
+		else
+			log_warnx("request %s: decided on Graph; the step "
+			          "cannot be read (%s): recorded as observed",
+			    op->key, err ? err : "no answer");
 		dg_record(op->d, op->key, NULL, "step not read");
 	}
 	dg_free(op);

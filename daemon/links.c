@@ -592,6 +592,19 @@ lk_reason(const char *in, char *out, size_t len)
 	return 0;
 }
 
+/* What a state means to the approver who just decided. */
+static const char *
+lk_state_text(const char *state)
+{
+	if (strcmp(state, "pending") == 0)
+		return "waiting for the next stage";
+	if (strcmp(state, "approving") == 0)
+		return "being approved on Graph";
+	if (strcmp(state, "rejecting") == 0)
+		return "being denied on Graph";
+	return state;
+}
+
 static void
 lk_post(struct daemon *d, struct evhttp_request *req, const char *tok)
 {
@@ -656,7 +669,7 @@ lk_post(struct daemon *d, struct evhttp_request *req, const char *tok)
 		snprintf(text, sizeof(text),
 		    "Recorded: you %s this request as %s. It is now %s.",
 		    q.approve ? "approved" : "denied",
-		    me.upn[0] ? me.upn : me.id, state);
+		    me.upn[0] ? me.upn : me.id, lk_state_text(state));
 		lk_page(req, 200, "OK",
 		    q.approve ? "Approval recorded" : "Denial recorded", "ok",
 		    text);
