@@ -831,9 +831,55 @@ test_reminder_and_filter(void)
 	assert_truth(KA, 1);
 }
 
+/* A reminder names only the approvers who have not decided yet. */
+static void
+test_reminder_undecided(void)
+{
+	char *k = create("notify-quorum two of secops");
+	struct rx_msg m;
+	struct json_object *o, *a;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_FATAL(rx_wait("/json", k, "pending", 200, 1) == 0);
+	CU_ASSERT_FATAL(rx_get("/json", k, "pending", 0, &m) == 0);
+	o = json_tokener_parse(m.body);
+	a = jpath(o, "approvers");
+	CU_ASSERT(a != NULL && json_object_array_length(a) == 2);
+	json_object_put(o);
+	free(m.body);
+	decide(k, "approve", "jordan@contoso.com", "ok");
+	clock_advance(3700);
+	CU_ASSERT_FATAL(rx_wait("/json", k, "reminder", 200, 1) == 0);
+	CU_ASSERT_FATAL(rx_get("/json", k, "reminder", 0, &m) == 0);
+	o = json_tokener_parse(m.body);
+	a = jpath(o, "approvers");
+	CU_ASSERT_FATAL(a != NULL && json_object_array_length(a) == 1);
+	CU_ASSERT_STRING_EQUAL(
+	    jstr(o, "approvers.0.upn"), "morgan@contoso.com");
+	CU_ASSERT_STRING_EQUAL(
+	    jstr(o, "request.stage.approved_by.0.upn"), "jordan@contoso.com");
+	json_object_put(o);
+	free(m.body);
+	decide(k, "approve", "morgan@contoso.com", "ok");
+	CU_ASSERT(wait_state(k, "approved") == 0);
+	assert_truth(k, 1);
+	free(k);
+}
+
+static void
+restart(void)
+{
+	int status = ad_stop(&A, SIGKILL);
+
+	CU_ASSERT(status != -1 && WIFSIGNALED(status));
+	CU_ASSERT_FATAL(ad_start(&A) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&A, 20000) == 0);
+}
+
 /* The flaky target answers 500 three times: retried with backoff (time
- * moved on with the test clock), then delivered exactly once; a later
- * message goes through at the first try. */
+ * moved on with the test clock), across a kill -9 of the daemon (the
+ * outbox is durable), then delivered exactly once; a later message goes
+ * through at the first try. */
 static void
 test_retries(void)
 {
@@ -844,7 +890,9 @@ test_retries(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(KA);
 	for (i = 1; i <= RX_FLAKY; i++) {
 		CU_ASSERT_FATAL(rx_wait("/flaky", KA, "approved", 500, i) == 0);
-		clock_advance(600);
+		if (i == 1)
+			restart(); /* the test clock starts over */
+		clock_advance(i == 1 ? 8000 : 600);
 	}
 	CU_ASSERT_FATAL(rx_wait("/flaky", KA, "approved", 200, 1) == 0);
 	CU_ASSERT_FATAL(rx_get("/flaky", KA, "approved", 0, &m) == 0);
@@ -912,14 +960,15 @@ test_dead_target(void)
 	CU_ASSERT_PTR_NULL(strstr(log, "/v1/decide/")); /* no link logged */
 	CU_ASSERT_PTR_NULL(strstr(log, NOTIFY_KEY));
 	free(log);
-	CU_ASSERT_EQUAL(emu_truth_total(&E), 4);
+	CU_ASSERT_EQUAL(emu_truth_total(&E), 5);
 }
 
 static const struct cu_test notify_tests[] = {
 	{ "pending: signed JSON, Slack, Teams", test_pending_shapes },
 	{ "reminder and event filters", test_reminder_and_filter },
-	{ "retries after 500s, delivered once", test_retries },
+	{ "retries after 500s and kill -9, delivered once", test_retries },
 	{ "timed out announced once", test_timed_out_once },
+	{ "reminder names the undecided", test_reminder_undecided },
 	{ "a dead target blocks nothing", test_dead_target },
 	{ NULL, NULL },
 };
