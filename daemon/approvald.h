@@ -193,6 +193,10 @@ void crash_point(const char *label);
 /* main.c: SIGHUP / `approvalctl reload`; swaps only when both files load. */
 int daemon_reload(struct daemon *d);
 
+/* call.c: `base` doubled `attempt` times, capped at `cap`, jittered into
+ * [half, whole] (any unit). */
+long backoff_jitter(long base, long cap, int attempt);
+
 /* Graph call with the right token; retries once on 401 with a fresh token. */
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
     const char *url, const char *body, adapter_body_cb cb, void *arg);
@@ -229,6 +233,8 @@ struct json_object *summary_build(
 struct json_object *summary_approvers(struct daemon *d,
     const struct store_request *r, uint32_t stage, int only_primary);
 const char *summary_get(struct json_object *o, const char *k);
+/* A principal object's UPN, else its id, else "(unknown)". */
+const char *summary_who(struct json_object *p);
 int summary_int(struct json_object *o, const char *k, int def);
 void summary_time(int64_t t, char *buf, size_t len);
 

@@ -394,6 +394,24 @@ graph_throttle(struct graph *g, double seconds)
 	}
 }
 
+/* The origin ("scheme://host[:port]") of `url` into out; -1 when none. */
+int
+graph_origin(const char *url, char *out, size_t len)
+{
+	const char *p = strstr(url, "://");
+	size_t n;
+
+	if (p == NULL)
+		return -1;
+	p += 3;
+	n = (size_t)(p - url) + strcspn(p, "/?#");
+	if (n >= len)
+		return -1;
+	memcpy(out, url, n);
+	out[n] = '\0';
+	return 0;
+}
+
 /* Origin of an URL ("scheme://host[:port]") is one of the allowed ones. */
 int
 graph_url_allowed(const struct graph *g, const char *url)

@@ -57,6 +57,8 @@ int graph_call_headers(struct graph *g, const char *method, const char *url,
     const char *bearer, const char *ctype, const char *const *headers,
     const char *body, graph_cb cb, void *arg);
 
+/* The origin ("scheme://host[:port]") of `url` into out; -1 when none. */
+int graph_origin(const char *url, char *out, size_t len);
 /* 1 when `url` belongs to an allowed origin. */
 int graph_url_allowed(const struct graph *g, const char *url);
 /* Hold every call until `seconds` from now (Retry-After). */

@@ -327,14 +327,6 @@ lk_row(struct evbuffer *b, const char *name, const char *value)
 	evbuffer_add_printf(b, "</td></tr>\n");
 }
 
-static const char *
-lk_who(struct json_object *p)
-{
-	const char *s = summary_get(p, "upn");
-
-	return s != NULL ? s : summary_get(p, "id");
-}
-
 /* Comma-separated names of the principals in array `a`, skipping `skip`
  * (an approver id), into a heap string. */
 static char *
@@ -353,8 +345,7 @@ lk_names(struct json_object *a, const char *skip)
 		if (skip != NULL && summary_get(e, "id") != NULL &&
 		    strcmp(summary_get(e, "id"), skip) == 0)
 			continue;
-		if ((w = lk_who(e)) == NULL)
-			continue;
+		w = summary_who(e);
 		evbuffer_add_printf(b, "%s%s", n++ ? ", " : "", w);
 	}
 	len = evbuffer_get_length(b);
@@ -403,20 +394,9 @@ lk_decision_page(struct daemon *d, struct evhttp_request *req,
 	lk_esc(b, summary_get(sum, "asks"));
 	evbuffer_add_printf(b, "</strong></p>\n<table>\n");
 	json_object_object_get_ex(sum, "requestor", &v);
-	lk_row(b, "Requested by", lk_who(v));
+	lk_row(b, "Requested by", summary_who(v));
 	lk_row(b, "Justification", summary_get(sum, "justification"));
-	if (ticket != NULL) {
-		char t[300];
-
-		snprintf(t, sizeof(t), "%s %s",
-		    summary_get(ticket, "system")
-		        ? summary_get(ticket, "system")
-		        : "",
-		    summary_get(ticket, "number")
-		        ? summary_get(ticket, "number")
-		        : "");
-		lk_row(b, "Ticket", t);
-	}
+	lk_row(b, "Ticket", summary_get(ticket, "text"));
 	lk_row(b, "Request", r->key);
 	lk_row(b, "Rule", r->rule);
 	if (stage != NULL) {

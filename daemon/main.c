@@ -201,23 +201,6 @@ on_first_token(void *arg, const char *bearer, const char *err)
 	log_info("ready");
 }
 
-static int
-origin_of(const char *url, char *out, size_t len)
-{
-	const char *p = strstr(url, "://");
-	size_t n;
-
-	if (p == NULL)
-		return -1;
-	p += 3;
-	n = (size_t)(p - url) + strcspn(p, "/?#");
-	if (n >= len)
-		return -1;
-	memcpy(out, url, n);
-	out[n] = '\0';
-	return 0;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -275,8 +258,8 @@ main(int argc, char *argv[])
 	/* Store first: nothing runs without durable state. */
 	if (store_open(d.settings->state_path, &d.store, &err) == -1)
 		fatalx("store: %s", err);
-	if (origin_of(d.settings->graph_url, go, sizeof(go)) == -1 ||
-	    origin_of(d.settings->login_url, lo, sizeof(lo)) == -1)
+	if (graph_origin(d.settings->graph_url, go, sizeof(go)) == -1 ||
+	    graph_origin(d.settings->login_url, lo, sizeof(lo)) == -1)
 		fatalx("graph: bad base URL");
 	if (asprintf(&d.graph_base, "%s", d.settings->graph_url) == -1)
 		fatalx("out of memory");

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include "approvald.h"
@@ -94,15 +93,8 @@ nf_in_flight(int64_t id)
 static int64_t
 nf_backoff(unsigned n)
 {
-	int64_t s = NOTIFY_BACKOFF_BASE;
-	unsigned r = 0;
-
-	while (n-- > 1 && s < NOTIFY_BACKOFF_MAX)
-		s *= 2;
-	if (s > NOTIFY_BACKOFF_MAX)
-		s = NOTIFY_BACKOFF_MAX;
-	RAND_bytes((unsigned char *)&r, sizeof(r));
-	return s / 2 + (int64_t)(r % (unsigned)(s / 2 + 1));
+	return backoff_jitter(
+	    NOTIFY_BACKOFF_BASE, NOTIFY_BACKOFF_MAX, (int)n - 1);
 }
 
 /* Messages about a waiting stage (obsolete once the stage moved on). */
@@ -561,23 +553,6 @@ notify_prune(struct daemon *d)
 	    NULL, now - NOTIFY_UNREADY_KEEP, PRUNE_BATCH, NULL);
 }
 
-static int
-nf_origin(const char *url, char *out, size_t len)
-{
-	const char *p = strstr(url, "://");
-	size_t n;
-
-	if (p == NULL)
-		return -1;
-	p += 3;
-	n = (size_t)(p - url) + strcspn(p, "/?#");
-	if (n >= len)
-		return -1;
-	memcpy(out, url, n);
-	out[n] = '\0';
-	return 0;
-}
-
 /* Copy the targets of the settings and read their signing keys; start
  * the worker. Targets change at restart. -1 with *err on a bad secret. */
 int
@@ -612,7 +587,8 @@ notify_init(struct daemon *d, char **err)
 		t->conf.name = t->name;
 		t->conf.url = t->url;
 		t->conf.secret_file = NULL;
-		if (nf_origin(c->url, origins[i], strlen(c->url) + 1) == -1) {
+		if (graph_origin(c->url, origins[i], strlen(c->url) + 1) ==
+		    -1) {
 			asprintf(err, "notify target %s: bad URL", c->name);
 			goto out;
 		}

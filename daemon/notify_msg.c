@@ -31,6 +31,11 @@ struct nm_msg {
 	size_t nfacts;
 	struct json_object *sum;       /* summary_build */
 	struct json_object *approvers; /* {id, upn, escalation, decide_url} */
+	struct {
+		char label[128];
+		const char *url; /* into approvers */
+	} buttons[NOTIFY_MAX_APPROVERS];
+	size_t nbuttons;
 };
 
 static struct json_object *
@@ -64,16 +69,6 @@ nm_fact(struct nm_msg *m, const char *name, const char *fmt, ...)
 	m->facts[m->nfacts].name = name;
 	m->facts[m->nfacts].value = v;
 	m->nfacts++;
-}
-
-static const char *
-nm_who(struct json_object *p)
-{
-	const char *s = summary_get(p, "upn");
-
-	if (s == NULL)
-		s = summary_get(p, "id");
-	return s != NULL ? s : "(unknown)";
 }
 
 /* Title, what to do, and the facts, from the summary. */
@@ -135,18 +130,12 @@ nm_texts(struct nm_msg *m)
 		    "An operator must look: Graph refused approvald's action "
 		    "(`approvalctl show %s`).",
 		    key ? key : "?");
-	nm_fact(m, "Requested by", "%s", nm_who(nm_obj(sum, "requestor")));
+	nm_fact(m, "Requested by", "%s", summary_who(nm_obj(sum, "requestor")));
 	nm_fact(m, "Asks", "%s", asks);
 	if ((lead = summary_get(sum, "justification")) != NULL)
 		nm_fact(m, "Justification", "%s", lead);
 	if (ticket != NULL)
-		nm_fact(m, "Ticket", "%s %s",
-		    summary_get(ticket, "system")
-		        ? summary_get(ticket, "system")
-		        : "",
-		    summary_get(ticket, "number")
-		        ? summary_get(ticket, "number")
-		        : "");
+		nm_fact(m, "Ticket", "%s", summary_get(ticket, "text"));
 	if ((lead = summary_get(sum, "rule")) != NULL)
 		nm_fact(m, "Rule", "%s", lead);
 	if (stage != NULL) {
@@ -223,10 +212,9 @@ static struct json_object *
 nm_slack(struct nm_msg *m)
 {
 	struct json_object *o = json_object_new_object(), *blocks, *b, *els,
-	                   *btn, *a;
-	char buf[NOTIFY_MAX_TEXT + 1], esc[2048], label[128], *c;
+	                   *btn;
+	char buf[NOTIFY_MAX_TEXT + 1], esc[2048], *c;
 	size_t i, n = 0;
-	const char *url;
 
 	json_object_object_add(o, "text", json_object_new_string(m->title));
 	blocks = json_object_new_array();
@@ -254,20 +242,15 @@ nm_slack(struct nm_msg *m)
 	json_object_object_add(b, "text", nm_text_obj("mrkdwn", esc));
 	json_object_array_add(blocks, b);
 	els = json_object_new_array();
-	for (i = 0;
-	     m->approvers != NULL && i < json_object_array_length(m->approvers);
-	     i++) {
-		a = json_object_array_get_idx(m->approvers, i);
-		if ((url = summary_get(a, "decide_url")) == NULL)
-			continue;
-		snprintf(label, sizeof(label), "Decide as %s", nm_who(a));
-		c = nm_cut(label, SLACK_BUTTON_MAX);
+	for (i = 0; i < m->nbuttons; i++) {
+		c = nm_cut(m->buttons[i].label, SLACK_BUTTON_MAX);
 		btn = json_object_new_object();
 		json_object_object_add(
 		    btn, "type", json_object_new_string("button"));
 		json_object_object_add(
 		    btn, "text", nm_text_obj("plain_text", c ? c : ""));
-		json_object_object_add(btn, "url", json_object_new_string(url));
+		json_object_object_add(
+		    btn, "url", json_object_new_string(m->buttons[i].url));
 		json_object_array_add(els, btn);
 		free(c);
 	}
@@ -307,9 +290,7 @@ static struct json_object *
 nm_teams(struct nm_msg *m)
 {
 	struct json_object *o = json_object_new_object(), *atts, *att, *card,
-	                   *body, *facts, *f, *fs, *acts, *act, *a;
-	char label[128];
-	const char *url;
+	                   *body, *facts, *f, *fs, *acts, *act;
 	size_t i;
 
 	card = json_object_new_object();
@@ -337,19 +318,14 @@ nm_teams(struct nm_msg *m)
 	json_object_array_add(body, nm_teams_block(m->todo, 0));
 	json_object_object_add(card, "body", body);
 	acts = json_object_new_array();
-	for (i = 0;
-	     m->approvers != NULL && i < json_object_array_length(m->approvers);
-	     i++) {
-		a = json_object_array_get_idx(m->approvers, i);
-		if ((url = summary_get(a, "decide_url")) == NULL)
-			continue;
-		snprintf(label, sizeof(label), "Decide as %s", nm_who(a));
+	for (i = 0; i < m->nbuttons; i++) {
 		act = json_object_new_object();
 		json_object_object_add(
 		    act, "type", json_object_new_string("Action.OpenUrl"));
 		json_object_object_add(
-		    act, "title", json_object_new_string(label));
-		json_object_object_add(act, "url", json_object_new_string(url));
+		    act, "title", json_object_new_string(m->buttons[i].label));
+		json_object_object_add(
+		    act, "url", json_object_new_string(m->buttons[i].url));
 		json_object_array_add(acts, act);
 	}
 	json_object_object_add(card, "actions", acts);
@@ -433,6 +409,21 @@ notify_render(struct daemon *d, const struct notify_target *t, int64_t delivery,
 	if (strcmp(event, "pending") == 0 || strcmp(event, "reminder") == 0 ||
 	    strcmp(event, "escalated") == 0)
 		m.approvers = nm_approvers(d, t, r);
+	for (i = 0;
+	     m.approvers != NULL && i < json_object_array_length(m.approvers) &&
+	     m.nbuttons < NOTIFY_MAX_APPROVERS;
+	     i++) {
+		struct json_object *a =
+		    json_object_array_get_idx(m.approvers, i);
+
+		if ((m.buttons[m.nbuttons].url =
+		            summary_get(a, "decide_url")) == NULL)
+			continue;
+		snprintf(m.buttons[m.nbuttons].label,
+		    sizeof(m.buttons[m.nbuttons].label), "Decide as %s",
+		    summary_who(a));
+		m.nbuttons++;
+	}
 	nm_texts(&m);
 	switch (t->format) {
 	case NOTIFY_SLACK:

@@ -222,6 +222,11 @@ summary_build(struct daemon *d, const struct store_request *r)
 			t = json_object_new_object();
 			summary_str(t, "system", q.ticket_system);
 			summary_str(t, "number", q.ticket_number);
+			snprintf(asks, sizeof(asks), "%s%s%s",
+			    q.ticket_system ? q.ticket_system : "",
+			    q.ticket_system && q.ticket_number ? " " : "",
+			    q.ticket_number ? q.ticket_number : "");
+			summary_str(t, "text", asks);
 			json_object_object_add(o, "ticket", t);
 		} else
 			summary_str(o, "ticket", NULL);
@@ -256,6 +261,16 @@ summary_get(struct json_object *o, const char *k)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+const char *
+summary_who(struct json_object *p)
+{
+	const char *s = summary_get(p, "upn");
+
+	if (s == NULL)
+		s = summary_get(p, "id");
+	return s != NULL ? s : "(unknown)";
 }
 
 /* Member `k` of `o` as an integer, or `def`. */

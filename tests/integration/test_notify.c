@@ -344,37 +344,11 @@ stack_stop(void)
 
 /* ---- requests, decisions, truth ------------------------------------------ */
 
-/* A permissions request (the Azure role fixture) by alex with
- * justification `tag`; its daemon key (heap). */
+/* A request by alex with justification `tag`; its daemon key (heap). */
 static char *
 create(const char *tag)
 {
-	char *text = cu_slurp(cu_srcpath("examples/requests/"
-	                                 "permissions-request-azure-role.json"),
-	         NULL),
-	     *body = NULL, *key = NULL;
-	struct json_object *req, *wrap, *o, *v;
-	long st;
-
-	if (text == NULL || (req = json_tokener_parse(text)) == NULL) {
-		free(text);
-		return NULL;
-	}
-	free(text);
-	json_object_object_add(
-	    req, "justification", json_object_new_string(tag));
-	wrap = json_object_new_object();
-	json_object_object_add(
-	    wrap, "requestor", json_object_new_string("alex@contoso.com"));
-	json_object_object_add(wrap, "body", req);
-	body = strdup(json_object_to_json_string(wrap));
-	json_object_put(wrap);
-	o = emu_json(&E, "POST", "/_emulator/requests", body, &st);
-	if (o != NULL && st == 201 && json_object_object_get_ex(o, "id", &v))
-		asprintf(&key, "permissions:%s", json_object_get_string(v));
-	json_object_put(o);
-	free(body);
-	return key;
+	return emu_create_tagged(&E, tag, "alex@contoso.com");
 }
 
 struct want {
@@ -402,19 +376,6 @@ wait_state(const char *key, const char *state)
 	return h_until(state_is, &w, WAIT_MS);
 }
 
-static char *
-ctl_result(const char *cmd)
-{
-	struct json_object *o, *v;
-	char *res = NULL;
-
-	if ((o = ad_ctl(&A, cmd)) != NULL &&
-	    json_object_object_get_ex(o, "result", &v))
-		res = strdup(json_object_get_string(v));
-	json_object_put(o);
-	return res ? res : strdup("(no answer)");
-}
-
 static void
 decide(const char *key, const char *verb, const char *who, const char *want)
 {
@@ -422,7 +383,7 @@ decide(const char *key, const char *verb, const char *who, const char *want)
 
 	snprintf(cmd, sizeof(cmd), "decide %s %s %s checked by the test", key,
 	    verb, who);
-	r = ctl_result(cmd);
+	r = ad_result(&A, cmd);
 	CU_ASSERT_STRING_EQUAL(r, want);
 	free(r);
 }
@@ -433,7 +394,7 @@ clock_advance(long secs)
 	char cmd[64], *r;
 
 	snprintf(cmd, sizeof(cmd), "clock advance %ld", secs);
-	r = ctl_result(cmd);
+	r = ad_result(&A, cmd);
 	CU_ASSERT_STRING_EQUAL(r, "ok");
 	free(r);
 }
@@ -441,16 +402,7 @@ clock_advance(long secs)
 static int
 napprovers(const char *key, int stage)
 {
-	char cmd[600];
-	struct json_object *o, *v;
-	int n = -1;
-
-	snprintf(cmd, sizeof(cmd), "approvers %s %d", key, stage);
-	if ((o = ad_ctl(&A, cmd)) != NULL &&
-	    json_object_object_get_ex(o, "approvers", &v))
-		n = (int)json_object_array_length(v);
-	json_object_put(o);
-	return n;
+	return ad_napprovers(&A, key, stage);
 }
 
 struct nwant {
@@ -869,11 +821,7 @@ test_reminder_undecided(void)
 static void
 restart(void)
 {
-	int status = ad_stop(&A, SIGKILL);
-
-	CU_ASSERT(status != -1 && WIFSIGNALED(status));
-	CU_ASSERT_FATAL(ad_start(&A) == 0);
-	CU_ASSERT_FATAL(ad_wait_ready(&A, 20000) == 0);
+	CU_ASSERT_FATAL(ad_restart(&A) == 0);
 }
 
 /* The flaky target answers 500 three times: retried with backoff (time
