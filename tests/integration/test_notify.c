@@ -897,6 +897,44 @@ test_timed_out_once(void)
 	free(kd);
 }
 
+/* Escalation: the message waits for the escalation set, then names the
+ * primary and the added approvers, each with a link that works. */
+static void
+test_escalated(void)
+{
+	char *k = create("notify-escalate slow ciso"), *url;
+	struct rx_msg m;
+	struct json_object *o, *a;
+	size_t i;
+	int added = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_FATAL(rx_wait("/json", k, "pending", 200, 1) == 0);
+	clock_advance(3700);
+	CU_ASSERT_FATAL(rx_wait("/json", k, "escalated", 200, 1) == 0);
+	CU_ASSERT_FATAL(rx_get("/json", k, "escalated", 0, &m) == 0);
+	o = json_tokener_parse(m.body);
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "title"), "Escalated"));
+	CU_ASSERT(json_object_get_boolean(jpath(o, "request.stage.escalated")));
+	a = jpath(o, "approvers");
+	CU_ASSERT_FATAL(a != NULL && json_object_array_length(a) == 3);
+	for (i = 0; i < 3; i++)
+		added += json_object_get_boolean(
+		    jpath(json_object_array_get_idx(a, i), "escalation"));
+	CU_ASSERT_EQUAL(added, 2);
+	json_object_put(o);
+	free(m.body);
+	CU_ASSERT_EQUAL(rx_count("/slack", k, "escalated", 0), 0);
+	url = link_for(k, "escalated", 0, "morgan@contoso.com");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(url);
+	CU_ASSERT(web_says(url, "decision=approve&reason=covering+for+ciso",
+	    200, "Approval recorded"));
+	CU_ASSERT(wait_state(k, "approved") == 0);
+	assert_truth(k, 1);
+	free(url);
+	free(k);
+}
+
 /* The dead target failed every time and held up nothing. */
 static void
 test_dead_target(void)
@@ -908,7 +946,7 @@ test_dead_target(void)
 	CU_ASSERT_PTR_NULL(strstr(log, "/v1/decide/")); /* no link logged */
 	CU_ASSERT_PTR_NULL(strstr(log, NOTIFY_KEY));
 	free(log);
-	CU_ASSERT_EQUAL(emu_truth_total(&E), 5);
+	CU_ASSERT_EQUAL(emu_truth_total(&E), 6);
 }
 
 static const struct cu_test notify_tests[] = {
@@ -917,6 +955,7 @@ static const struct cu_test notify_tests[] = {
 	{ "retries after 500s and kill -9, delivered once", test_retries },
 	{ "timed out announced once", test_timed_out_once },
 	{ "reminder names the undecided", test_reminder_undecided },
+	{ "escalated: primary and added approvers", test_escalated },
 	{ "a dead target blocks nothing", test_dead_target },
 	{ NULL, NULL },
 };
