@@ -295,9 +295,16 @@ nf_send(struct daemon *d, struct nf_target *t, const struct nf_row *w)
 	int rc = 1;
 
 	memset(&r, 0, sizeof(r));
-	if (store_request_get(d->store, w->key, &r) != 0) {
+	switch (store_request_get(d->store, w->key, &r)) {
+	case 0:
+		break;
+	case 1:
 		nf_settle(d, w->id, w->attempts, 0, "request gone");
 		goto out;
+	default:
+		log_warnx("notify: message %lld: %s", (long long)w->id,
+		    store_errmsg(d->store));
+		goto out; /* tried again at the next run */
 	}
 	if (nf_stage_event(w->event) &&
 	    ((r.sm.state != SM_S_PENDING && r.sm.state != SM_S_ESCALATED) ||

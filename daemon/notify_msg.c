@@ -216,7 +216,8 @@ nm_slack(struct nm_msg *m)
 	char buf[NOTIFY_MAX_TEXT + 1], esc[2048], *c;
 	size_t i, n = 0;
 
-	json_object_object_add(o, "text", json_object_new_string(m->title));
+	nm_slack_esc(esc, sizeof(esc), m->title);
+	json_object_object_add(o, "text", json_object_new_string(esc));
 	blocks = json_object_new_array();
 	b = json_object_new_object();
 	json_object_object_add(b, "type", json_object_new_string("header"));
@@ -266,11 +267,29 @@ nm_slack(struct nm_msg *m)
 	return o;
 }
 
+/* Adaptive Card text is markdown: escape what could make a link or
+ * emphasis out of a requestor's words. Heap. */
+static char *
+nm_md_esc(const char *s)
+{
+	char *o = malloc(2 * strlen(s) + 1), *p = o;
+
+	if (o == NULL)
+		return NULL;
+	for (; *s; s++) {
+		if (strchr("\\[]()*_`<>#~", *s) != NULL)
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p = '\0';
+	return o;
+}
+
 static struct json_object *
 nm_teams_block(const char *text, int bold)
 {
 	struct json_object *b = json_object_new_object();
-	char *c = nm_cut(text, NOTIFY_MAX_TEXT);
+	char *e = nm_md_esc(text), *c = nm_cut(e ? e : "", NOTIFY_MAX_TEXT);
 
 	json_object_object_add(b, "type", json_object_new_string("TextBlock"));
 	json_object_object_add(b, "text", json_object_new_string(c ? c : ""));
@@ -282,6 +301,7 @@ nm_teams_block(const char *text, int bold)
 		    b, "size", json_object_new_string("Medium"));
 	}
 	free(c);
+	free(e);
 	return b;
 }
 
@@ -291,6 +311,7 @@ nm_teams(struct nm_msg *m)
 {
 	struct json_object *o = json_object_new_object(), *atts, *att, *card,
 	                   *body, *facts, *f, *fs, *acts, *act;
+	char *c;
 	size_t i;
 
 	card = json_object_new_object();
@@ -307,8 +328,10 @@ nm_teams(struct nm_msg *m)
 		f = json_object_new_object();
 		json_object_object_add(
 		    f, "title", json_object_new_string(m->facts[i].name));
+		c = nm_md_esc(m->facts[i].value);
 		json_object_object_add(
-		    f, "value", json_object_new_string(m->facts[i].value));
+		    f, "value", json_object_new_string(c ? c : ""));
+		free(c);
 		json_object_array_add(facts, f);
 	}
 	fs = json_object_new_object();

@@ -787,11 +787,33 @@ test_reminder_and_filter(void)
 static void
 test_reminder_undecided(void)
 {
-	char *k = create("notify-quorum two of secops");
+	char *k = create("notify-quorum two [x](https://e.example) "
+	                 "<https://e.example|y> & *z*");
 	struct rx_msg m;
 	struct json_object *o, *a;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	/* the requestor's words make no link or markup in chat */
+	CU_ASSERT_FATAL(rx_wait("/slack", k, "pending", 200, 1) == 0);
+	CU_ASSERT_FATAL(rx_get("/slack", k, "pending", 0, &m) == 0);
+	o = json_tokener_parse(m.body);
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "blocks.1.text.text"),
+	    "&lt;https://e.example|y&gt; &amp; *z*"));
+	CU_ASSERT_PTR_NULL(strstr(m.body, "<https://e.example"));
+	json_object_put(o);
+	free(m.body);
+	CU_ASSERT_FATAL(rx_wait("/teams", k, "pending", 200, 1) == 0);
+	CU_ASSERT_FATAL(rx_get("/teams", k, "pending", 0, &m) == 0);
+	o = json_tokener_parse(m.body);
+	CU_ASSERT_STRING_EQUAL(
+	    jstr(o, "attachments.0.content.body.1.facts.2.title"),
+	    "Justification");
+	CU_ASSERT_STRING_EQUAL(
+	    jstr(o, "attachments.0.content.body.1.facts.2.value"),
+	    "notify-quorum two \\[x\\]\\(https://e.example\\) "
+	    "\\<https://e.example|y\\> & \\*z\\*");
+	json_object_put(o);
+	free(m.body);
 	CU_ASSERT_FATAL(rx_wait("/json", k, "pending", 200, 1) == 0);
 	CU_ASSERT_FATAL(rx_get("/json", k, "pending", 0, &m) == 0);
 	o = json_tokener_parse(m.body);
