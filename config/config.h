@@ -20,6 +20,8 @@
 #define CFG_MAX_APPROVALS 8   /* quorum cap per stage */
 #define CFG_MAX_ITEMS     256 /* items of one kind in a request */
 
+#define CFG_MAX_NOTIFY_TARGETS 16 /* notify targets in approvald.yaml */
+
 /* ---- diagnostics ------------------------------------------------------ */
 
 enum cfg_severity { CFG_ERROR = 0, CFG_WARNING };
@@ -240,6 +242,8 @@ const char *verdict_name(enum verdict_kind k);
 /* Parse an ISO-8601 duration (PnYnMnDTnHnMnS, weeks; Y=365d, M=30d) into
  * seconds; -1 when malformed. */
 int64_t cfg_parse_duration(const char *s);
+/* Format seconds as an ISO-8601 duration ("PT1H30M") into buf. */
+void cfg_format_duration(int64_t s, char *buf, size_t len);
 /* Parse an ISO-8601 UTC timestamp (fractional seconds allowed, Z or
  * offset) into epoch seconds; -1 when malformed. */
 int64_t cfg_parse_timestamp(const char *s);
@@ -279,6 +283,7 @@ struct notify_target {
 	enum notify_format format;
 	char *secret_file; /* HMAC key for NOTIFY_JSON; may be NULL */
 	unsigned events;   /* bit mask of (1 << sm_notify_kind) */
+	int links;         /* carry per-approver decision links (default 1) */
 };
 
 struct settings {

@@ -298,12 +298,17 @@ load_notify(struct sctx *c, const struct ynode *n)
 	static const struct ykey keys[] = { { "name", YT_STR },
 		{ "url", YT_STR }, { "format", YT_STR },
 		{ "secret_file", YT_STR }, { "events", YT_SEQ },
-		{ NULL, YT_ANY } };
+		{ "links", YT_BOOL }, { NULL, YT_ANY } };
 	size_t i, j;
 	int errs = 0, k;
 
 	if (n->type != YN_SEQ) {
 		yerr(&c->y, n, "`notify` must be a list");
+		return -1;
+	}
+	if (n->n > CFG_MAX_NOTIFY_TARGETS) {
+		yerr(&c->y, n, "at most %d notify targets",
+		    CFG_MAX_NOTIFY_TARGETS);
 		return -1;
 	}
 	if ((c->s->targets = calloc(n->n + 1, sizeof(*c->s->targets))) == NULL)
@@ -318,6 +323,7 @@ load_notify(struct sctx *c, const struct ynode *n)
 		}
 		c->s->ntargets++;
 		t->events = (1u << NEVENTS) - 1;
+		t->links = 1;
 		if ((v = ymap_get(e, "name")) == NULL) {
 			yerr(&c->y, e, "notify target needs a `name`");
 			errs++;
@@ -348,6 +354,21 @@ load_notify(struct sctx *c, const struct ynode *n)
 		}
 		if ((v = ymap_get(e, "secret_file")) != NULL)
 			t->secret_file = resolve(c, v->str);
+		/* Generic JSON is always signed; chat webhooks carry their
+		 * secret in the URL and have no signature to check. */
+		if (t->format == NOTIFY_JSON && t->secret_file == NULL) {
+			yerr(&c->y, e,
+			    "notify target with format json needs a "
+			    "`secret_file` (HMAC key of its signature)");
+			errs++;
+		} else if (t->format != NOTIFY_JSON && v != NULL) {
+			yerr(&c->y, v,
+			    "`secret_file` is only used by format json");
+			errs++;
+		}
+		if ((v = ymap_get(e, "links")) != NULL &&
+		    yget_bool(&c->y, v, &t->links) < 0)
+			errs++;
 		if ((v = ymap_get(e, "events")) != NULL) {
 			t->events = 0;
 			for (j = 0; j < v->n; j++) {
@@ -509,6 +530,10 @@ settings_load_file(
 		cfg_diag_add(diags, CFG_ERROR, path, 1, 1,
 		    "`decision_links.base_url` needs "
 		    "`decision_links.secret_file`");
+	if (s->decision_secret_file && !s->decision_base_url)
+		cfg_diag_add(diags, CFG_WARNING, path, 1, 1,
+		    "`decision_links.secret_file` without "
+		    "`decision_links.base_url`: no decision links are sent");
 	if (s->listen && !s->hook_secret_file)
 		cfg_diag_add(diags, CFG_WARNING, path, 1, 1,
 		    "`http.listen` without `http.hook_secret_file`: signed "
@@ -588,6 +613,7 @@ settings_dump(const struct settings *s)
 			sb_yaml_str(&b, t->secret_file);
 		else
 			sb_add(&b, "null");
+		sb_printf(&b, "\n    links: %s", t->links ? "true" : "false");
 		sb_add(&b, "\n    events: [");
 		for (j = 0; j < NEVENTS; j++)
 			if (t->events & (1u << j))

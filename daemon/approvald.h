@@ -21,6 +21,7 @@ struct json_object;
 struct post_action;
 struct evhttp;
 struct evconnlistener;
+struct evhttp_request;
 struct timer_ev;
 struct exec_op;
 
@@ -232,6 +233,10 @@ void crash_point(const char *label);
 /* main.c: SIGHUP / `approvalctl reload`; swaps only when both files load. */
 int daemon_reload(struct daemon *d);
 
+/* call.c: `base` doubled `attempt` times, capped at `cap`, jittered into
+ * [half, whole] (any unit). */
+long backoff_jitter(long base, long cap, int attempt);
+
 /* Graph call with the right token; retries once on 401 with a fresh token. */
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
     const char *url, const char *body, adapter_body_cb cb, void *arg);
@@ -240,10 +245,95 @@ void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
 void approvers_resolve(struct daemon *d, const char *key, uint32_t stage);
 void approvers_resume(struct daemon *d);
 void approvers_free(struct daemon *d);
+/* 1 when `name` (id, or UPN case-insensitively) is in the stored set of
+ * (key, stage), copied to *out; 0 not, -1 error. */
+int approvers_lookup(struct daemon *d, const char *key, uint32_t stage,
+    const char *name, struct sm_principal *out);
+/* Stored eligible approvers of (key, stage); -1 on error. */
+int approvers_stage_rows(struct daemon *d, const char *key, uint32_t stage);
+/* Forget the eligible sets of finished requests (bounded per call). */
+void approvers_prune(struct daemon *d);
 struct json_object;
 /* Control commands of issue 5 (decide, approvers, clock); NULL when `line`
  * is not one of them. `line` is modified. Caller puts the reply. */
 struct json_object *approvers_ctl(struct daemon *d, char *line);
+
+/* sign.c: HMAC-SHA256 and base64url for hooks, notifications and links */
+#define SIGN_MAC_LEN 32
+int sign_hmac(const void *key, size_t keylen, const void *msg, size_t len,
+    unsigned char out[SIGN_MAC_LEN]);
+int sign_timestamped(const void *key, size_t keylen, int64_t t,
+    const char *body, size_t len, char out[2 * SIGN_MAC_LEN + 1]);
+char *sign_b64url(const void *data, size_t len);
+unsigned char *sign_b64url_decode(const char *s, size_t n, size_t *outlen);
+
+/* summary.c: what a request asks, for messages and the decision page */
+struct json_object *summary_build(
+    struct daemon *d, const struct store_request *r);
+struct json_object *summary_approvers(struct daemon *d,
+    const struct store_request *r, uint32_t stage, int only_primary);
+const char *summary_get(struct json_object *o, const char *k);
+/* A principal object's UPN, else its id, else "(unknown)". */
+const char *summary_who(struct json_object *p);
+int summary_int(struct json_object *o, const char *k, int def);
+void summary_time(int64_t t, char *buf, size_t len);
+
+/* notify.c: the durable outbox and its delivery worker */
+int notify_init(struct daemon *d, char **err);
+/* In the open batch: queue event `n` of request `key` for every target
+ * that wants it. 0, or -1 (the caller drops the batch). */
+int notify_enqueue(struct daemon *d, const char *key, enum sm_notify_kind n,
+    uint32_t stage, int64_t started, int64_t now);
+/* In the open batch: the approvers of (key, stage) are known (or known to
+ * be nobody); its held pending/escalated messages may go. */
+int notify_release(struct daemon *d, const char *key, uint32_t stage);
+/* engine_commit: the batch is durable; deliver what waited for it. */
+void notify_committed(struct daemon *d);
+void notify_kick(struct daemon *d);
+void notify_prune(struct daemon *d);
+void notify_free(struct daemon *d);
+
+/* notify_msg.c: message bodies (heap) in a target's format */
+char *notify_render(struct daemon *d, const struct notify_target *t,
+    int64_t delivery, const char *event, const struct store_request *r);
+
+/* links.c: signed single-use decision links, GET/POST /v1/decide/TOKEN */
+int links_init(struct daemon *d);
+/* A link for `approver_id` on the current stage of `r` (heap), or NULL
+ * when links are disabled. */
+char *links_mint(
+    struct daemon *d, const struct store_request *r, const char *approver_id);
+/* 1 when `uri` is /v1/decide/...: the request was answered. */
+int links_route(struct daemon *d, struct evhttp_request *req);
+void links_prune(struct daemon *d);
+void links_free(struct daemon *d);
+
+/* decide.c: one path for every human decision (socket, link, Entra) */
+enum decide_via { DECIDE_SOCKET = 0, DECIDE_LINK, DECIDE_GRAPH };
+struct decide_in {
+	const char *key;
+	int approve;
+	const char *who;    /* object id or UPN as given */
+	const char *reason; /* may be NULL or empty */
+	enum decide_via via;
+	int bind_stage;    /* the decision is for exactly this stage: */
+	uint32_t stage;    /* index */
+	int64_t started;   /* and its start time (links) */
+	const char *nonce; /* links: single-use nonce, stored on success */
+	int64_t nonce_expires;
+};
+/* Record a decision in the open batch. Returns SM_OK (recorded), SM_NOOP
+ * or SM_REFUSED with a static reason in *why; `state` receives the new
+ * state name on SM_OK. */
+enum sm_result decide_record(struct daemon *d, const struct decide_in *in,
+    const char **why, char *state, size_t statelen);
+/* engine_observe: a stage turned Approved/Denied on Graph while waiting
+ * for approvers: returns 1 when the step is read first (who decided) and
+ * recorded as the stage's decision; 0: record the observation now. */
+int decide_graph_defer(
+    struct daemon *d, const struct store_request *r, enum sm_event_kind k);
+void decide_graph_resume(struct daemon *d);
+void decide_free(struct daemon *d);
 
 /* testclock.c: seconds added to the wall clock (APPROVALD_TEST_CLOCK=1) */
 extern int64_t testclock_offset;

@@ -270,8 +270,9 @@ appr_excluded(const struct appr_job *j, const struct sm_principal *p)
 	return 0;
 }
 
-static int
-appr_stage_rows(struct daemon *d, const char *key, uint32_t stage)
+/* Stored eligible approvers of (key, stage); -1 on error. */
+int
+approvers_stage_rows(struct daemon *d, const char *key, uint32_t stage)
 {
 	sqlite3_stmt *st = NULL;
 	int n = -1;
@@ -319,13 +320,14 @@ appr_finish(struct appr_job *j, const struct plist *eligible)
 			log_info("request %s: stage %u escalation resolved "
 			         "to nobody eligible; primaries remain",
 			    j->key, j->stage + 1);
-			goto out;
+			goto release;
 		}
 		log_warnx("request %s: stage %u: no eligible approver", j->key,
 		    j->stage + 1);
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = SM_E_NO_APPROVER;
-		engine_event(d, &r, &ev, "no eligible approver");
+		if (engine_event(d, &r, &ev, "no eligible approver") == SM_OK)
+			goto release;
 		goto out;
 	}
 	if (sqlite3_prepare_v2(store_db(d->store),
@@ -349,6 +351,11 @@ appr_finish(struct appr_job *j, const struct plist *eligible)
 	log_info("request %s: stage %u: %zu eligible approver(s)%s", j->key,
 	    j->stage + 1, eligible->n,
 	    j->escalation ? " added by escalation" : "");
+release:
+	/* The stage's messages waited for this answer. */
+	if (notify_release(d, j->key, j->stage) == -1)
+		log_warnx("request %s: stage %u messages stay held", j->key,
+		    j->stage + 1);
 out:
 	if (st != NULL && !ok)
 		log_warnx("request %s: cannot store approvers: %s", j->key,
@@ -670,7 +677,7 @@ appr_resume_one(void *arg, const struct store_request *r)
 {
 	struct daemon *d = arg;
 
-	if (appr_stage_rows(d, r->key, r->sm.stage) == 0 ||
+	if (approvers_stage_rows(d, r->key, r->sm.stage) == 0 ||
 	    r->sm.state == SM_S_ESCALATED)
 		approvers_resolve(d, r->key, r->sm.stage);
 	return 0;
@@ -707,6 +714,37 @@ approvers_free(struct daemon *d)
 	}
 }
 
+/* Forget the eligible sets of finished requests (bounded per call). */
+void
+approvers_prune(struct daemon *d)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (store_begin(d->store) == -1)
+		return;
+	engine_batch_dirty(d);
+	if (sqlite3_prepare_v2(store_db(d->store),
+	        "DELETE FROM stage_approvers WHERE rowid IN (SELECT a.rowid"
+	        " FROM stage_approvers a JOIN requests r ON r.key = a.key"
+	        " WHERE r.state IN (?1, ?2, ?3) LIMIT ?4)",
+	        -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, sm_state_name(SM_S_REJECTED), -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, sm_state_name(SM_S_CANCELED), -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 3, sm_state_name(SM_S_COMPLETED), -1,
+	        SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 4, PRUNE_BATCH) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		log_warnx("approvers: cannot prune finished requests: %s",
+		    store_errmsg(d->store));
+	else if (sqlite3_changes(store_db(d->store)) > 0)
+		log_debug("approvers: pruned %d approver rows of finished "
+		          "requests",
+		    sqlite3_changes(store_db(d->store)));
+	sqlite3_finalize(st);
+}
+
 /* ---- control commands ----------------------------------------------------- */
 
 static struct json_object *
@@ -720,10 +758,11 @@ appr_reply(const char *result, const char *why)
 	return o;
 }
 
-/* Look `name` (id, or UPN case-insensitively) up in the stage's set. */
-static int
-appr_lookup(struct daemon *d, const char *key, uint32_t stage, const char *name,
-    struct sm_principal *out)
+/* Look `name` (id, or UPN case-insensitively) up in the stage's set:
+ * 1 found (into *out), 0 not, -1 error. */
+int
+approvers_lookup(struct daemon *d, const char *key, uint32_t stage,
+    const char *name, struct sm_principal *out)
 {
 	sqlite3_stmt *st = NULL;
 	int found = 0;
@@ -754,82 +793,29 @@ appr_lookup(struct daemon *d, const char *key, uint32_t stage, const char *name,
 static struct json_object *
 appr_ctl_decide(struct daemon *d, char *rest)
 {
-	struct store_request r;
-	struct sm_event ev;
-	struct sm_request next;
-	struct sm_effects fx;
+	struct decide_in in;
 	const char *why = NULL;
-	char *save = NULL, *key, *verb, *who, *reason, detail[512];
+	char *save = NULL, *verb, state[32];
 	enum sm_result res;
-	int approve, found;
-	struct json_object *o;
 
-	key = strtok_r(rest, " \t", &save);
+	memset(&in, 0, sizeof(in));
+	in.key = strtok_r(rest, " \t", &save);
 	verb = strtok_r(NULL, " \t", &save);
-	who = strtok_r(NULL, " \t", &save);
-	reason = strtok_r(NULL, "", &save);
-	while (reason != NULL && (*reason == ' ' || *reason == '\t'))
-		reason++;
-	if (key == NULL || verb == NULL || who == NULL ||
+	in.who = strtok_r(NULL, " \t", &save);
+	in.reason = strtok_r(NULL, "", &save);
+	while (in.reason != NULL && (*in.reason == ' ' || *in.reason == '\t'))
+		in.reason++;
+	if (in.key == NULL || verb == NULL || in.who == NULL ||
 	    (strcmp(verb, "approve") != 0 && strcmp(verb, "deny") != 0))
 		return appr_reply("refused",
 		    "usage: decide KEY approve|deny PRINCIPAL REASON");
-	approve = strcmp(verb, "approve") == 0;
-	if (strlen(who) >= SM_ID_MAX)
-		return appr_reply("refused", "principal too long");
-	memset(&r, 0, sizeof(r));
-	if (store_request_get(d->store, key, &r) != 0)
-		return appr_reply("refused", "no such request");
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = approve ? SM_E_DECISION_APPROVE : SM_E_DECISION_DENY;
-	ev.u.decision.at = engine_now();
-	ev.u.decision.has_justification = reason != NULL && *reason != '\0';
-	found = 0;
-	if (r.sm.state == SM_S_PENDING || r.sm.state == SM_S_ESCALATED) {
-		found =
-		    appr_lookup(d, key, r.sm.stage, who, &ev.u.decision.who);
-		if (found == -1) {
-			store_request_clear(&r);
-			return appr_reply("refused", "store error");
-		}
-		if (found == 0 && appr_stage_rows(d, key, r.sm.stage) <= 0) {
-			store_request_clear(&r);
-			return appr_reply("refused",
-			    "approvers of this stage are not resolved yet");
-		}
-	}
-	if (!found) {
-		if (strchr(who, '@') != NULL)
-			snprintf(ev.u.decision.who.upn,
-			    sizeof(ev.u.decision.who.upn), "%s", who);
-		else
-			snprintf(ev.u.decision.who.id,
-			    sizeof(ev.u.decision.who.id), "%s", who);
-	}
-	ev.u.decision.in_stage_set = found;
-	/* Ask the pure machine first, to answer with its reason. */
-	res = sm_step(&r.sm, &ev, engine_now(), &next, &fx, &why);
-	if (res != SM_OK) {
-		log_info("request %s: %s by %s: %s (%s)", key, verb, who,
-		    sm_result_name(res), why ? why : "-");
-		store_request_clear(&r);
-		return appr_reply(res == SM_NOOP ? "noop" : "refused",
-		    why ? why : sm_result_name(res));
-	}
-	snprintf(detail, sizeof(detail), "%s by %s (stage %u): %s", verb,
-	    ev.u.decision.who.upn[0] ? ev.u.decision.who.upn
-	                             : ev.u.decision.who.id,
-	    r.sm.stage + 1, reason ? reason : "");
-	if (store_begin(d->store) == -1) {
-		store_request_clear(&r);
-		return appr_reply("refused", "store error");
-	}
-	engine_batch_dirty(d);
-	res = engine_event(d, &r, &ev, detail);
-	o = appr_reply(res == SM_OK ? "ok" : "refused",
-	    res == SM_OK ? sm_state_name(r.sm.state) : "not recorded");
-	store_request_clear(&r);
-	return o;
+	in.approve = strcmp(verb, "approve") == 0;
+	in.via = DECIDE_SOCKET;
+	res = decide_record(d, &in, &why, state, sizeof(state));
+	if (res == SM_OK)
+		return appr_reply("ok", state);
+	return appr_reply(res == SM_NOOP ? "noop" : "refused",
+	    why ? why : sm_result_name(res));
 }
 
 /* approvers KEY [STAGE]: the stored eligible set (1-based stage). */
@@ -900,8 +886,13 @@ appr_ctl_clock(struct daemon *d, char *rest)
 		testclock_offset += secs;
 		log_info("test clock advanced by %llds (offset %lld)", secs,
 		    (long long)testclock_offset);
-		/* Re-arm every durable timer against the new time. */
+		/* Re-arm every durable timer against the new time; run
+		 * what waits for time (retries, pruning) now. */
 		timers_load(d);
+		approvers_prune(d);
+		links_prune(d);
+		notify_prune(d);
+		notify_kick(d);
 	} else if (verb != NULL && strcmp(verb, "show") != 0)
 		return appr_reply("refused", "usage: clock advance SECONDS");
 	o = appr_reply("ok", NULL);

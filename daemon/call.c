@@ -44,19 +44,27 @@ call_done(struct call *c, long status, const char *body, const char *err)
 	call_free(c);
 }
 
-/* Capped exponential backoff with full jitter, in milliseconds. */
+/* `base` doubled `attempt` times, capped at `cap`, then jittered into
+ * [half, whole] (any unit). */
+long
+backoff_jitter(long base, long cap, int attempt)
+{
+	unsigned int r = 0;
+
+	while (attempt-- > 0 && base < cap)
+		base *= 2;
+	if (base > cap)
+		base = cap;
+	RAND_bytes((unsigned char *)&r, sizeof(r));
+	return base / 2 + (long)(r % (unsigned)(base / 2 + 1));
+}
+
+/* Capped exponential backoff with jitter, in milliseconds. */
 static long
 call_backoff_ms(int attempt)
 {
-	long cap = GRAPH_BACKOFF_BASE_MS;
-	unsigned int r = 0;
-
-	while (attempt-- > 0 && cap < GRAPH_BACKOFF_MAX_MS)
-		cap *= 2;
-	if (cap > GRAPH_BACKOFF_MAX_MS)
-		cap = GRAPH_BACKOFF_MAX_MS;
-	RAND_bytes((unsigned char *)&r, sizeof(r));
-	return cap / 2 + (long)(r % (unsigned)(cap / 2 + 1));
+	return backoff_jitter(
+	    GRAPH_BACKOFF_BASE_MS, GRAPH_BACKOFF_MAX_MS, attempt);
 }
 
 static void

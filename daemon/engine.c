@@ -123,6 +123,7 @@ engine_commit(struct daemon *d)
 	if (engine_batch_has_intent)
 		crash_point("intent-committed");
 	engine_batch_has_intent = engine_batch_has_result = 0;
+	notify_committed(d);
 	/* Detach the list: post actions may open a new batch. */
 	post = d->post;
 	n = d->npost;
@@ -294,6 +295,9 @@ engine_event(struct daemon *d, struct store_request *r,
 		case SM_F_NOTIFY:
 			log_info("request %s: notify %s (stage %u)", r->key,
 			    sm_notify_name(f->notify), f->stage + 1);
+			if (notify_enqueue(d, r->key, f->notify, f->stage,
+			        next.stage_started, now) == -1)
+				goto fail;
 			break;
 		case SM_F_RESOLVE:
 			log_info("request %s: stage %u pending approvers",
@@ -511,6 +515,11 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 	engine_set(&r.graph_status, status);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = ad->observe(status);
+	/* A waiting stage decided in Entra: who decided is read first. */
+	if (decide_graph_defer(d, &r, ev.kind)) {
+		ret = changed && store_request_put(d->store, &r) == -1 ? -1 : 0;
+		goto out;
+	}
 	rc = engine_event(d, &r, &ev, status);
 	if (rc == SM_INVALID && !store_in_batch(d->store))
 		goto out;

@@ -18,6 +18,7 @@ struct graph_xfer {
 	struct graph *g;
 	CURL *easy;
 	struct curl_slist *headers;
+	struct curl_slist *extra; /* caller's header lines */
 	char *method, *url, *body, *bearer, *ctype;
 	char *buf;
 	size_t len, cap;
@@ -46,6 +47,7 @@ struct graph {
 	unsigned max_inflight;
 	long timeout;
 	int allow_http;
+	int no_throttle, quiet;
 	char *ca_file;
 	char **origins;
 	size_t norigins;
@@ -72,6 +74,7 @@ graph_xfer_free(struct graph_xfer *x)
 	if (x->easy != NULL)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->headers);
+	curl_slist_free_all(x->extra);
 	if (x->bearer != NULL) {
 		explicit_bzero(x->bearer, strlen(x->bearer));
 		free(x->bearer);
@@ -105,11 +108,12 @@ graph_finish(struct graph_xfer *x, CURLcode code)
 	}
 	r.body = x->buf;
 	r.len = x->len;
-	if ((r.status == 429 || r.status == 503) && r.retry_after > 0) {
+	if ((r.status == 429 || r.status == 503) && r.retry_after > 0 &&
+	    !g->no_throttle) {
 		g->stats.throttled++;
 		graph_throttle(g, r.retry_after);
 	}
-	if (log_getlevel() >= LOG_L_DEBUG)
+	if (log_getlevel() >= LOG_L_DEBUG && !g->quiet)
 		log_debug("graph: %s %.60s -> %ld in %.1fms (queued %.1fms)",
 		    x->method,
 		    x->url + (strlen(x->url) > 60 ? strlen(x->url) - 60 : 0),
@@ -313,6 +317,13 @@ graph_setup(struct graph *g, struct graph_xfer *x)
 			return -1;
 		x->headers = h;
 	}
+	for (h = x->extra; h != NULL; h = h->next) {
+		struct curl_slist *n = curl_slist_append(x->headers, h->data);
+
+		if (n == NULL)
+			return -1;
+		x->headers = n;
+	}
 	if (x->bearer != NULL) {
 		/* Bearer header built in a buffer wiped right after. */
 		int n = snprintf(
@@ -383,6 +394,24 @@ graph_throttle(struct graph *g, double seconds)
 	}
 }
 
+/* The origin ("scheme://host[:port]") of `url` into out; -1 when none. */
+int
+graph_origin(const char *url, char *out, size_t len)
+{
+	const char *p = strstr(url, "://");
+	size_t n;
+
+	if (p == NULL)
+		return -1;
+	p += 3;
+	n = (size_t)(p - url) + strcspn(p, "/?#");
+	if (n >= len)
+		return -1;
+	memcpy(out, url, n);
+	out[n] = '\0';
+	return 0;
+}
+
 /* Origin of an URL ("scheme://host[:port]") is one of the allowed ones. */
 int
 graph_url_allowed(const struct graph *g, const char *url)
@@ -403,7 +432,17 @@ graph_call(struct graph *g, const char *method, const char *url,
     const char *bearer, const char *ctype, const char *body, graph_cb cb,
     void *arg)
 {
+	return graph_call_headers(
+	    g, method, url, bearer, ctype, NULL, body, cb, arg);
+}
+
+int
+graph_call_headers(struct graph *g, const char *method, const char *url,
+    const char *bearer, const char *ctype, const char *const *headers,
+    const char *body, graph_cb cb, void *arg)
+{
 	struct graph_xfer *x;
+	struct curl_slist *h;
 
 	if (!graph_url_allowed(g, url)) {
 		log_warnx("graph: refusing call to a foreign origin");
@@ -424,6 +463,13 @@ graph_call(struct graph *g, const char *method, const char *url,
 	    (ctype && !x->ctype) || (bearer && !x->bearer)) {
 		graph_xfer_free(x);
 		return -1;
+	}
+	for (; headers != NULL && *headers != NULL; headers++) {
+		if ((h = curl_slist_append(x->extra, *headers)) == NULL) {
+			graph_xfer_free(x);
+			return -1;
+		}
+		x->extra = h;
 	}
 	x->queued_at = graph_now();
 	TAILQ_INSERT_TAIL(&g->queue, x, entry);
@@ -477,6 +523,8 @@ graph_new(struct event_base *base, const struct graph_opts *o, char **err)
 		g->max_inflight = GRAPH_MAX_INFLIGHT;
 	g->timeout = o->timeout > 0 ? o->timeout : 30;
 	g->allow_http = o->allow_http;
+	g->no_throttle = o->no_throttle;
+	g->quiet = o->quiet;
 	if (o->ca_file && (g->ca_file = strdup(o->ca_file)) == NULL)
 		goto oom;
 	if ((g->origins = calloc(o->norigins + 1, sizeof(char *))) == NULL)

@@ -34,6 +34,8 @@ struct graph_opts {
 	int allow_http; /* plain http (loopback only, settings check) */
 	const char *const *origins; /* allowed "scheme://host[:port]" list */
 	size_t norigins;
+	int no_throttle; /* 429/503 do not hold other calls (caller decides) */
+	int quiet;       /* never log URLs (they may carry a secret) */
 };
 
 struct graph *graph_new(
@@ -49,6 +51,14 @@ int graph_call(struct graph *g, const char *method, const char *url,
     const char *bearer, const char *ctype, const char *body, graph_cb cb,
     void *arg);
 
+/* graph_call with extra header lines ("Name: value", NULL-terminated list,
+ * copied; may be NULL). */
+int graph_call_headers(struct graph *g, const char *method, const char *url,
+    const char *bearer, const char *ctype, const char *const *headers,
+    const char *body, graph_cb cb, void *arg);
+
+/* The origin ("scheme://host[:port]") of `url` into out; -1 when none. */
+int graph_origin(const char *url, char *out, size_t len);
 /* 1 when `url` belongs to an allowed origin. */
 int graph_url_allowed(const struct graph *g, const char *url);
 /* Hold every call until `seconds` from now (Retry-After). */

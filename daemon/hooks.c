@@ -13,8 +13,6 @@
 #include <event2/http.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "approvald.h"
 #include "limits.h"
@@ -172,33 +170,8 @@ hooks_parse_sig(const char *h, int64_t *t, char v1[65])
 static int
 hooks_sign(int64_t t, const char *body, size_t len, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	char ts[32], *msg;
-	int tl = snprintf(ts, sizeof(ts), "%lld.", (long long)t);
-	int rc = -1;
-
-	if ((msg = malloc((size_t)tl + len + 1)) == NULL)
-		return -1;
-	memcpy(msg, ts, (size_t)tl);
-	if (len > 0)
-		memcpy(msg + tl, body, len);
-	if (HMAC(EVP_sha256(), hooks.secret, (int)hooks.secret_len,
-	        (const unsigned char *)msg, (size_t)tl + len, md,
-	        &mdlen) == NULL ||
-	    mdlen != 32)
-		goto out;
-	for (i = 0; i < mdlen; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
-	rc = 0;
-out:
-	free(msg);
-	explicit_bzero(md, sizeof(md));
-	return rc;
+	return sign_timestamped(
+	    hooks.secret, hooks.secret_len, t, body, len, out);
 }
 
 /* 1 when this signature was already accepted within the window; else

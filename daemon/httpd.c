@@ -1,4 +1,5 @@
-/* HTTP listener (evhttp): /healthz and /readyz, with hardened limits. */
+/* HTTP listener (evhttp): /healthz, /readyz, hooks, metrics and decision
+ * links, with hardened limits. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -45,9 +46,12 @@ httpd_readyz(struct evhttp_request *req, void *arg)
 		httpd_reply(req, 503, "Service Unavailable", "not ready");
 }
 
+/* Everything not routed by exact path: decision links, else 404. */
 static void
 httpd_notfound(struct evhttp_request *req, void *arg)
 {
+	if (links_route(arg, req))
+		return;
 	httpd_reply(req, 404, "Not Found", "not found");
 }
 

@@ -46,6 +46,26 @@
 #define HOOK_REPLAY_CACHE  1024        /* accepted signatures remembered */
 #define HOOK_LOG_BURST     10          /* bad-request log lines a minute */
 
+/* Notifications out (notify.c) */
+#define NOTIFY_TIMEOUT         10    /* seconds per delivery */
+#define NOTIFY_MAX_INFLIGHT    64    /* deliveries in flight, all targets */
+#define NOTIFY_TARGET_INFLIGHT 4     /* deliveries in flight per target */
+#define NOTIFY_MAX_ATTEMPTS    20    /* then the message is dropped */
+#define NOTIFY_BACKOFF_BASE    2     /* seconds, doubled per failure */
+#define NOTIFY_BACKOFF_MAX     3600  /* seconds */
+#define NOTIFY_BATCH_RETRY_MS  50    /* wait for the open batch to commit */
+#define NOTIFY_KEEP            86400 /* seconds a delivered row is kept */
+#define NOTIFY_UNREADY_KEEP    (7 * 86400) /* unresolved stage rows */
+#define NOTIFY_MAX_APPROVERS   25   /* approvers (links) in one message */
+#define NOTIFY_MAX_TEXT        2900 /* characters of one chat text block */
+#define PRUNE_BATCH            500  /* rows deleted per prune step */
+
+/* Decision links (links.c) */
+#define LINK_MAX_TOKEN  1024       /* characters of a token */
+#define LINK_MIN_SECRET 32         /* bytes of the signing key */
+#define LINK_MAX_REASON 1000       /* characters of an approver's reason */
+#define LINK_MAX_FORM   (8 * 1024) /* bytes of a POSTed form */
+
 /* Shutdown */
 #define DRAIN_TIMEOUT 10 /* seconds for in-flight actions */
 

@@ -157,8 +157,12 @@ on_reconcile(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (d->reconciled && !d->stopping)
+	if (d->reconciled && !d->stopping) {
 		exec_reconcile(d);
+		approvers_prune(d);
+		links_prune(d);
+		notify_prune(d);
+	}
 }
 
 static void
@@ -195,23 +199,6 @@ on_first_token(void *arg, const char *bearer, const char *err)
 	d->ready = 1;
 	sd_notify(0, "READY=1\nSTATUS=deciding");
 	log_info("ready");
-}
-
-static int
-origin_of(const char *url, char *out, size_t len)
-{
-	const char *p = strstr(url, "://");
-	size_t n;
-
-	if (p == NULL)
-		return -1;
-	p += 3;
-	n = (size_t)(p - url) + strcspn(p, "/?#");
-	if (n >= len)
-		return -1;
-	memcpy(out, url, n);
-	out[n] = '\0';
-	return 0;
 }
 
 int
@@ -271,8 +258,8 @@ main(int argc, char *argv[])
 	/* Store first: nothing runs without durable state. */
 	if (store_open(d.settings->state_path, &d.store, &err) == -1)
 		fatalx("store: %s", err);
-	if (origin_of(d.settings->graph_url, go, sizeof(go)) == -1 ||
-	    origin_of(d.settings->login_url, lo, sizeof(lo)) == -1)
+	if (graph_origin(d.settings->graph_url, go, sizeof(go)) == -1 ||
+	    graph_origin(d.settings->login_url, lo, sizeof(lo)) == -1)
 		fatalx("graph: bad base URL");
 	if (asprintf(&d.graph_base, "%s", d.settings->graph_url) == -1)
 		fatalx("out of memory");
@@ -343,6 +330,10 @@ main(int argc, char *argv[])
 	if (d.settings->control_socket != NULL &&
 	    ctlsock_open(&d, d.settings->control_socket, &err) == -1)
 		fatalx("control socket: %s", err);
+	if (links_init(&d) == -1)
+		fatalx("decision links: out of memory");
+	if (notify_init(&d, &err) == -1)
+		fatalx("%s", err);
 
 	log_info("approvald starting: policy %s (%zu rules), state %s",
 	    d.settings->policy_path, policy_nrules(d.policy),
@@ -352,6 +343,7 @@ main(int argc, char *argv[])
 		fatalx("store: cannot load timers: %s", store_errmsg(d.store));
 	exec_reconcile(&d);
 	approvers_resume(&d);
+	decide_graph_resume(&d);
 	engine_commit(&d);
 	if (d.nops == 0) {
 		d.reconciled = 1;
@@ -366,6 +358,9 @@ main(int argc, char *argv[])
 	exec_free(&d);
 	timers_free(&d);
 	approvers_free(&d);
+	decide_free(&d);
+	notify_free(&d);
+	links_free(&d);
 	poll_free(&d);
 	httpd_close(&d);
 	ctlsock_close(&d);

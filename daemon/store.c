@@ -136,6 +136,22 @@ static const char *const store_migrations[] = {
 	 * prune seen change ids without scanning them all every poll */
 	"CREATE INDEX intents_open_key ON intents (key) WHERE outcome IS NULL;"
 	"CREATE INDEX changes_seen ON changes (seen);",
+	/* 5: notification outbox, one row per (event, target), written with
+	 * the transition that causes it (daemon/notify.c); nonces of used
+	 * decision links (daemon/links.c) */
+	"CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" target TEXT NOT NULL, key TEXT NOT NULL, event TEXT NOT NULL,"
+	" stage INTEGER NOT NULL, started INTEGER NOT NULL,"
+	" created INTEGER NOT NULL, ready INTEGER NOT NULL,"
+	" next_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+	" done INTEGER, outcome TEXT);"
+	"CREATE INDEX outbox_due ON outbox (target, ready, next_at)"
+	" WHERE done IS NULL;"
+	"CREATE INDEX outbox_key ON outbox (key, stage);"
+	"CREATE INDEX outbox_done ON outbox (done) WHERE done IS NOT NULL;"
+	"CREATE TABLE link_uses (nonce TEXT PRIMARY KEY, key TEXT NOT NULL,"
+	" used INTEGER NOT NULL, expires INTEGER NOT NULL);"
+	"CREATE INDEX link_uses_expires ON link_uses (expires);",
 };
 
 #define STORE_SM_MAGIC_RLE 0x534d5231u /* "SMR1": zero-run encoded */

@@ -75,6 +75,9 @@ test_example(void)
 	CU_ASSERT_STRING_EQUAL(s->targets[0].name, "secops");
 	CU_ASSERT_EQUAL(s->targets[0].format, NOTIFY_JSON);
 	CU_ASSERT_EQUAL(s->targets[0].events, 0xfdu); /* all but reminder */
+	CU_ASSERT_EQUAL(s->targets[0].links, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+	    s->targets[0].secret_file, "examples/secrets/notify-secret"));
 	dump = settings_dump(s);
 	CU_ASSERT_PTR_NOT_NULL(strstr(dump, "graph.tenant: "));
 	free(dump);
@@ -156,6 +159,30 @@ static const struct {
 	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
 	  "notify:\n  - { name: a, url: \"https://x/\", events: [pendin] }\n",
 	    "error: unknown event `pendin`; did you mean `pending`?" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "notify:\n  - { name: a, url: \"https://x/\" }\n",
+	    "6:5: error: notify target with format json needs a "
+	    "`secret_file`" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "notify:\n  - { name: a, url: \"https://x/\", format: slack,\n"
+	  "      secret_file: k }\n",
+	    "7:20: error: `secret_file` is only used by format json" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "notify:\n  - { name: a, url: \"https://x/\", format: teams,\n"
+	  "      evnts: [pending] }\n",
+	    "7:7: error: unknown key `evnts`" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "notify:\n  - { name: a, url: \"https://x/\", format: slack,\n"
+	  "      links: maybe }\n",
+	    "7:14: error: expected true or false" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "notify:\n  - { name: a, url: \"http://chat.example.com/\",\n"
+	  "      format: slack }\n",
+	    "plain http is only allowed to a loopback host" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "notify:\n  - { name: a, url: \"https://x/\", format: slack }\n"
+	  "  - { name: a, url: \"https://y/\", format: teams }\n",
+	    "error: duplicate notify target `a`" },
 	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
 	  "sources: { permissions: { enabled: yes } }\n",
 	    "error: expected true or false" },

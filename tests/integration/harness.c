@@ -279,6 +279,41 @@ emu_create(struct emu *e, const char *requestor, const char *file)
 	return id;
 }
 
+char *
+emu_create_tagged(struct emu *e, const char *tag, const char *requestor)
+{
+	char *text = cu_slurp(cu_srcpath("examples/requests/"
+	                                 "permissions-request-azure-role.json"),
+	         NULL),
+	     *body = NULL, *key = NULL;
+	struct json_object *req, *perm, *ident, *wrap, *o, *v;
+	long st;
+
+	if (text == NULL || (req = json_tokener_parse(text)) == NULL) {
+		free(text);
+		return NULL;
+	}
+	free(text);
+	json_object_object_add(
+	    req, "justification", json_object_new_string(tag));
+	if (json_object_object_get_ex(req, "requestedPermissions", &perm) &&
+	    json_object_object_get_ex(perm, "identityInfo", &ident))
+		json_object_object_add(
+		    ident, "externalId", json_object_new_string(requestor));
+	wrap = json_object_new_object();
+	json_object_object_add(
+	    wrap, "requestor", json_object_new_string(requestor));
+	json_object_object_add(wrap, "body", req);
+	body = strdup(json_object_to_json_string(wrap));
+	json_object_put(wrap);
+	o = emu_json(e, "POST", "/_emulator/requests", body, &st);
+	if (o != NULL && st == 201 && json_object_object_get_ex(o, "id", &v))
+		asprintf(&key, "permissions:%s", json_object_get_string(v));
+	json_object_put(o);
+	free(body);
+	return key;
+}
+
 int
 emu_truth_counts(
     struct emu *e, const char *id, int *approve, int *deny, int *cancel)
@@ -534,6 +569,46 @@ ad_state(struct ad *a, const char *key)
 		s = strdup(json_object_get_string(v));
 	json_object_put(o);
 	return s;
+}
+
+char *
+ad_result(struct ad *a, const char *cmd)
+{
+	struct json_object *o, *v;
+	char *res = NULL;
+
+	if ((o = ad_ctl(a, cmd)) != NULL &&
+	    json_object_object_get_ex(o, "result", &v))
+		res = strdup(json_object_get_string(v));
+	json_object_put(o);
+	return res != NULL ? res : strdup("(no answer)");
+}
+
+int
+ad_napprovers(struct ad *a, const char *key, int stage)
+{
+	char cmd[600];
+	struct json_object *o, *v;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "approvers %s %d", key, stage);
+	if ((o = ad_ctl(a, cmd)) != NULL &&
+	    json_object_object_get_ex(o, "approvers", &v))
+		n = (int)json_object_array_length(v);
+	json_object_put(o);
+	return n;
+}
+
+int
+ad_restart(struct ad *a)
+{
+	int status = ad_stop(a, SIGKILL);
+
+	if (status == -1 || !WIFSIGNALED(status))
+		return -1;
+	if (ad_start(a) == -1)
+		return -1;
+	return ad_wait_ready(a, 20000);
 }
 
 int

@@ -56,6 +56,9 @@ struct json_object *emu_json(struct emu *e, const char *method,
     const char *path, const char *body, long *status);
 /* POST a request body file as `requestor`; returns the new id (heap). */
 char *emu_create(struct emu *e, const char *requestor, const char *file);
+/* A permissions request (the Azure role fixture) by `requestor` with
+ * justification `tag`; its daemon key "permissions:<id>" (heap). */
+char *emu_create_tagged(struct emu *e, const char *tag, const char *requestor);
 /* Per-request effective decision counts from the truth log. */
 int emu_truth_counts(
     struct emu *e, const char *id, int *approve, int *deny, int *cancel);
@@ -75,6 +78,15 @@ struct json_object *ad_ctl(struct ad *a, const char *cmd);
 int ad_wait_ready(struct ad *a, int timeout_ms);
 /* State of request key ("permissions:<id>") or NULL (heap). */
 char *ad_state(struct ad *a, const char *key);
+
+/* The "result" member of a control command's reply (heap; "(no answer)"
+ * when there is none). */
+char *ad_result(struct ad *a, const char *cmd);
+/* Stored eligible approvers of `stage` (1-based) of `key`; -1 unknown. */
+int ad_napprovers(struct ad *a, const char *key, int stage);
+/* kill -9, start again and wait until ready; 0, or -1 when the daemon did
+ * not die by the signal or did not come back. */
+int ad_restart(struct ad *a);
 
 /* Poll pred(arg) every few ms until true or timeout; 0 when true. */
 int h_until(int (*pred)(void *), void *arg, int timeout_ms);

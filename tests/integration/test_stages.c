@@ -53,41 +53,10 @@ suite_clean(void)
 	return 0;
 }
 
-/* A permissions request (the Azure role fixture) with justification `tag`
- * by `requestor`; returns its daemon key (heap). */
 static char *
 create(const char *tag, const char *requestor)
 {
-	char *text = cu_slurp(cu_srcpath("examples/requests/"
-	                                 "permissions-request-azure-role.json"),
-	         NULL),
-	     *body = NULL, *key = NULL;
-	struct json_object *req, *perm, *ident, *wrap, *o, *v;
-	long st;
-
-	if (text == NULL || (req = json_tokener_parse(text)) == NULL) {
-		free(text);
-		return NULL;
-	}
-	free(text);
-	json_object_object_add(
-	    req, "justification", json_object_new_string(tag));
-	if (json_object_object_get_ex(req, "requestedPermissions", &perm) &&
-	    json_object_object_get_ex(perm, "identityInfo", &ident))
-		json_object_object_add(
-		    ident, "externalId", json_object_new_string(requestor));
-	wrap = json_object_new_object();
-	json_object_object_add(
-	    wrap, "requestor", json_object_new_string(requestor));
-	json_object_object_add(wrap, "body", req);
-	body = strdup(json_object_to_json_string(wrap));
-	json_object_put(wrap);
-	o = emu_json(&E, "POST", "/_emulator/requests", body, &st);
-	if (o != NULL && st == 201 && json_object_object_get_ex(o, "id", &v))
-		asprintf(&key, "permissions:%s", json_object_get_string(v));
-	json_object_put(o);
-	free(body);
-	return key;
+	return emu_create_tagged(&E, tag, requestor);
 }
 
 struct want {
@@ -123,16 +92,7 @@ wait_state(const char *key, const char *state)
 static int
 napprovers(const char *key, int stage)
 {
-	char cmd[600];
-	struct json_object *o, *v;
-	int n = -1;
-
-	snprintf(cmd, sizeof(cmd), "approvers %s %d", key, stage);
-	if ((o = ad_ctl(&A, cmd)) != NULL &&
-	    json_object_object_get_ex(o, "approvers", &v))
-		n = (int)json_object_array_length(v);
-	json_object_put(o);
-	return n;
+	return ad_napprovers(&A, key, stage);
 }
 
 static int
@@ -182,16 +142,10 @@ static char *
 decide(const char *key, const char *verb, const char *who, const char *reason)
 {
 	char cmd[1024];
-	struct json_object *o, *v;
-	char *res = NULL;
 
 	snprintf(
 	    cmd, sizeof(cmd), "decide %s %s %s %s", key, verb, who, reason);
-	if ((o = ad_ctl(&A, cmd)) != NULL &&
-	    json_object_object_get_ex(o, "result", &v))
-		res = strdup(json_object_get_string(v));
-	json_object_put(o);
-	return res ? res : strdup("(no answer)");
+	return ad_result(&A, cmd);
 }
 
 #define ASSERT_DECIDE(key, verb, who, reason, want)                            \
@@ -218,25 +172,16 @@ assert_truth(const char *key, int approve)
 static void
 restart(void)
 {
-	int status = ad_stop(&A, SIGKILL);
-
-	CU_ASSERT(status != -1 && WIFSIGNALED(status));
-	CU_ASSERT_FATAL(ad_start(&A) == 0);
-	CU_ASSERT_FATAL(ad_wait_ready(&A, 20000) == 0);
+	CU_ASSERT_FATAL(ad_restart(&A) == 0);
 }
 
 static void
 clock_advance(long secs)
 {
-	char cmd[64], *res = NULL;
-	struct json_object *o, *v;
+	char cmd[64], *res;
 
 	snprintf(cmd, sizeof(cmd), "clock advance %ld", secs);
-	if ((o = ad_ctl(&A, cmd)) != NULL &&
-	    json_object_object_get_ex(o, "result", &v))
-		res = strdup(json_object_get_string(v));
-	json_object_put(o);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+	res = ad_result(&A, cmd);
 	CU_ASSERT_STRING_EQUAL(res, "ok");
 	free(res);
 }

@@ -1,0 +1,368 @@
+/*
+ * Human decisions, one path for all of them: `approvalctl decide` over the
+ * control socket, a signed decision link (links.c), and a decision made in
+ * Entra itself. Eligibility, self-approval, one person per request,
+ * quorum, required justification and the deadline are the state
+ * machine's guards; this file only finds who is deciding, binds a link to
+ * its stage and records how the decision came in (journal and audit).
+ *
+ * Entra: when a waiting stage turns Approved/Denied on Graph, the step is
+ * read back to learn who decided, and that is recorded as the stage's
+ * decision (via_graph: already effective, never sent again). If the step
+ * cannot be read, the plain observation is recorded instead; nothing is
+ * lost and nothing is decided twice.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "approvald.h"
+#include "log.h"
+
+struct dg_op {
+	struct dg_op *next;
+	struct daemon *d;
+	char *key;
+};
+
+static struct dg_op *dg_ops;
+
+static const char *const decide_via_names[] = {
+	[DECIDE_SOCKET] = "control socket",
+	[DECIDE_LINK] = "decision link",
+	[DECIDE_GRAPH] = "Entra",
+};
+
+/* Fill `p` from a name as given: the stage's stored approver when it is
+ * one (*found 1), else an id or a UPN (by the '@'). -1 on store error. */
+static int
+decide_principal(struct daemon *d, const struct store_request *r,
+    const char *who, struct sm_principal *p, int *found)
+{
+	memset(p, 0, sizeof(*p));
+	*found = 0;
+	if (r->sm.state == SM_S_PENDING || r->sm.state == SM_S_ESCALATED) {
+		*found = approvers_lookup(d, r->key, r->sm.stage, who, p);
+		if (*found == -1)
+			return -1;
+	}
+	if (!*found) {
+		if (strchr(who, '@') != NULL)
+			snprintf(p->upn, sizeof(p->upn), "%s", who);
+		else
+			snprintf(p->id, sizeof(p->id), "%s", who);
+	}
+	return 0;
+}
+
+/* Store a decision link's nonce: 0, 1 when already used, -1 error. */
+static int
+decide_use_nonce(struct daemon *d, const struct decide_in *in, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(store_db(d->store),
+	        "INSERT OR IGNORE INTO link_uses (nonce, key, used, expires)"
+	        " VALUES (?1, ?2, ?3, ?4)",
+	        -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, in->nonce, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, in->key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, in->nonce_expires);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	if (rc == 0 && sqlite3_changes(store_db(d->store)) == 0)
+		rc = 1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum sm_result
+decide_record(struct daemon *d, const struct decide_in *in, const char **why,
+    char *state, size_t statelen)
+{
+	struct store_request r;
+	struct sm_event ev;
+	struct sm_request next;
+	struct sm_effects fx;
+	char detail[768];
+	enum sm_result res = SM_REFUSED;
+	int64_t now = engine_now();
+	int found, u;
+
+	*why = NULL;
+	if (state != NULL && statelen > 0)
+		state[0] = '\0';
+	memset(&r, 0, sizeof(r));
+	if (strlen(in->who) >= SM_ID_MAX) {
+		*why = "principal too long";
+		return SM_REFUSED;
+	}
+	if (store_request_get(d->store, in->key, &r) != 0) {
+		*why = "no such request";
+		return SM_REFUSED;
+	}
+	if (in->bind_stage &&
+	    ((r.sm.state != SM_S_PENDING && r.sm.state != SM_S_ESCALATED) ||
+	        r.sm.stage != in->stage || r.sm.stage_started != in->started)) {
+		*why = "the request no longer waits for this stage";
+		goto out;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = in->approve ? SM_E_DECISION_APPROVE : SM_E_DECISION_DENY;
+	ev.u.decision.at = now;
+	ev.u.decision.has_justification =
+	    in->reason != NULL && in->reason[0] != '\0';
+	if (decide_principal(d, &r, in->who, &ev.u.decision.who, &found) ==
+	    -1) {
+		*why = "store error";
+		goto out;
+	}
+	if (!found &&
+	    (r.sm.state == SM_S_PENDING || r.sm.state == SM_S_ESCALATED) &&
+	    approvers_stage_rows(d, in->key, r.sm.stage) <= 0) {
+		*why = "approvers of this stage are not resolved yet";
+		goto out;
+	}
+	ev.u.decision.in_stage_set = found;
+	/* Ask the pure machine first, to answer with its reason. */
+	res = sm_step(&r.sm, &ev, now, &next, &fx, why);
+	if (res != SM_OK) {
+		log_info("request %s: %s by %s via %s: %s (%s)", in->key,
+		    in->approve ? "approve" : "deny", in->who,
+		    decide_via_names[in->via], sm_result_name(res),
+		    *why ? *why : "-");
+		if (*why == NULL)
+			*why = sm_result_name(res);
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "%s by %s (stage %u) via %s: %s",
+	    in->approve ? "approve" : "deny",
+	    ev.u.decision.who.upn[0] ? ev.u.decision.who.upn
+	                             : ev.u.decision.who.id,
+	    r.sm.stage + 1, decide_via_names[in->via],
+	    in->reason ? in->reason : "");
+	if (store_begin(d->store) == -1) {
+		*why = "store error";
+		res = SM_REFUSED;
+		goto out;
+	}
+	engine_batch_dirty(d);
+	if (in->nonce != NULL && (u = decide_use_nonce(d, in, now)) != 0) {
+		*why = u == 1 ? "link already used" : "store error";
+		res = SM_REFUSED;
+		goto out;
+	}
+	res = engine_event(d, &r, &ev, detail);
+	if (res == SM_OK) {
+		*why = "recorded";
+		if (state != NULL)
+			snprintf(
+			    state, statelen, "%s", sm_state_name(r.sm.state));
+	} else {
+		*why = "not recorded";
+		res = SM_REFUSED;
+	}
+out:
+	store_request_clear(&r);
+	return res;
+}
+
+/* ---- decisions made in Entra ---------------------------------------- */
+
+static void
+dg_free(struct dg_op *op)
+{
+	struct dg_op **pp;
+
+	for (pp = &dg_ops; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == op) {
+			*pp = op->next;
+			break;
+		}
+	free(op->key);
+	free(op);
+}
+
+/* Record what Graph says about request `key`: the reviewer's decision
+ * when the step names one, else the plain observation. */
+static void
+dg_record(struct daemon *d, const char *key, const struct step_info *si,
+    const char *why_plain)
+{
+	struct store_request r;
+	struct sm_event ev;
+	const struct source_adapter *ad;
+	enum sm_event_kind k;
+	char detail[512];
+	const char *who;
+	int found = 0;
+
+	memset(&r, 0, sizeof(r));
+	if (store_begin(d->store) == -1 ||
+	    store_request_get(d->store, key, &r) != 0)
+		goto out;
+	engine_batch_dirty(d);
+	ad = adapter_for((enum req_source)r.source);
+	k = ad->observe(r.graph_status);
+	if ((r.sm.state != SM_S_PENDING && r.sm.state != SM_S_ESCALATED) ||
+	    (k != SM_E_GRAPH_APPROVED && k != SM_E_GRAPH_REJECTED))
+		goto out;
+	memset(&ev, 0, sizeof(ev));
+	who = si == NULL                 ? NULL
+	      : si->reviewer_upn != NULL ? si->reviewer_upn
+	                                 : si->reviewer_id;
+	if (who != NULL && si->review != NULL &&
+	    strcmp(si->review,
+	        k == SM_E_GRAPH_APPROVED ? "Approved" : "Denied") == 0 &&
+	    strlen(who) < SM_ID_MAX &&
+	    decide_principal(d, &r, who, &ev.u.decision.who, &found) == 0) {
+		if (si->reviewer_id != NULL && ev.u.decision.who.id[0] == '\0')
+			snprintf(ev.u.decision.who.id,
+			    sizeof(ev.u.decision.who.id), "%s",
+			    si->reviewer_id);
+		ev.kind = k == SM_E_GRAPH_APPROVED ? SM_E_DECISION_APPROVE
+		                                   : SM_E_DECISION_DENY;
+		ev.u.decision.via_graph = 1;
+		ev.u.decision.in_stage_set = found;
+		ev.u.decision.at = engine_now();
+		snprintf(detail, sizeof(detail), "%s by %s (stage %u) via %s%s",
+		    k == SM_E_GRAPH_APPROVED ? "approve" : "deny", who,
+		    r.sm.stage + 1, decide_via_names[DECIDE_GRAPH],
+		    found ? "" : "; not an eligible approver of this stage");
+		if (!found)
+			log_warnx("request %s: decided in Entra by %s, who is "
+			          "not an eligible approver of stage %u; "
+			          "recorded as it stands on Graph",
+			    key, who, r.sm.stage + 1);
+		if (engine_event(d, &r, &ev, detail) == SM_OK)
+			goto out;
+		if (store_begin(d->store) == -1)
+			goto out;
+		engine_batch_dirty(d);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = k;
+	snprintf(detail, sizeof(detail), "%s (%s)",
+	    r.graph_status ? r.graph_status : "?", why_plain);
+	engine_event(d, &r, &ev, detail);
+out:
+	store_request_clear(&r);
+}
+
+static void
+dg_stepped(void *arg, long status, const struct step_info *si, const char *err)
+{
+	struct dg_op *op = arg;
+
+	if (status == 200 && si != NULL && si->found)
+		dg_record(op->d, op->key, si, "the step names no reviewer");
+	else {
+		if (status != 0)
+			log_warnx("request %s: decided on Graph; the step "
+			          "cannot be read (HTTP %ld): recorded as "
+			          "observed",
+			    op->key, status);
+		else
+			log_warnx("request %s: decided on Graph; the step "
+			          "cannot be read (%s): recorded as observed",
+			    op->key, err ? err : "no answer");
+		dg_record(op->d, op->key, NULL, "step not read");
+	}
+	dg_free(op);
+}
+
+static void
+dg_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct dg_op *op = arg;
+	struct store_request r;
+
+	memset(&r, 0, sizeof(r));
+	if (op->d->stopping ||
+	    store_request_get(op->d->store, op->key, &r) != 0) {
+		dg_free(op);
+		return;
+	}
+	adapter_for((enum req_source)r.source)
+	    ->read_step(
+	        op->d, r.approval_id ? r.approval_id : r.gid, dg_stepped, op);
+	store_request_clear(&r);
+}
+
+/* Read the step of `key` from the loop (never inside the caller). */
+static void
+dg_schedule(struct daemon *d, const char *key)
+{
+	struct dg_op *op;
+	struct timeval tv = { 0, 0 };
+
+	for (op = dg_ops; op != NULL; op = op->next)
+		if (strcmp(op->key, key) == 0)
+			return;
+	if ((op = calloc(1, sizeof(*op))) == NULL ||
+	    (op->key = strdup(key)) == NULL) {
+		free(op);
+		return;
+	}
+	op->d = d;
+	if (event_base_once(d->base, -1, EV_TIMEOUT, dg_start, op, &tv) == -1) {
+		free(op->key);
+		free(op);
+		return;
+	}
+	op->next = dg_ops;
+	dg_ops = op;
+}
+
+int
+decide_graph_defer(
+    struct daemon *d, const struct store_request *r, enum sm_event_kind k)
+{
+	if ((k != SM_E_GRAPH_APPROVED && k != SM_E_GRAPH_REJECTED) ||
+	    (r->sm.state != SM_S_PENDING && r->sm.state != SM_S_ESCALATED))
+		return 0;
+	log_info("request %s: stage %u decided on Graph; reading who decided",
+	    r->key, r->sm.stage + 1);
+	dg_schedule(d, r->key);
+	return 1;
+}
+
+static int
+dg_resume_one(void *arg, const struct store_request *r)
+{
+	struct daemon *d = arg;
+	enum sm_event_kind k =
+	    adapter_for((enum req_source)r->source)->observe(r->graph_status);
+
+	if (k == SM_E_GRAPH_APPROVED || k == SM_E_GRAPH_REJECTED)
+		dg_schedule(d, r->key);
+	return 0;
+}
+
+/* After a restart: stages seen decided on Graph but not yet recorded. */
+void
+decide_graph_resume(struct daemon *d)
+{
+	store_request_each(
+	    d->store, sm_state_name(SM_S_PENDING), dg_resume_one, d);
+	store_request_each(
+	    d->store, sm_state_name(SM_S_ESCALATED), dg_resume_one, d);
+}
+
+/* Reads in flight are dropped: resumed at the next start. */
+void
+decide_free(struct daemon *d)
+{
+	(void)d;
+	while (dg_ops != NULL) {
+		struct dg_op *op = dg_ops;
+
+		dg_ops = op->next;
+		free(op->key);
+		free(op);
+	}
+}

@@ -1,0 +1,792 @@
+/*
+ * Decision links: GET/POST /v1/decide/TOKEN.
+ *
+ * TOKEN = base64url(payload) "." base64url(HMAC-SHA256(key, first part)),
+ * payload = "1\n<request key>\n<stage>\n<stage start>\n<approver id>\n
+ * <expiry>\n<nonce>". The MAC covers the encoded text, and is compared as
+ * text, so a token has exactly one spelling. GET shows a small
+ * server-rendered page (no JavaScript, strict CSP, not cached); POST
+ * (a form) records the decision through decide_record(), the path the
+ * control socket uses, bound to the token's stage; the nonce is stored in
+ * the same batch, so a link works once. A tampered, expired, used or
+ * stale link gets a page saying so and changes nothing. Tokens are never
+ * logged. Without a signing key (or listener) links are off, said once
+ * at start.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <sqlite3.h>
+
+#include "approvald.h"
+#include "limits.h"
+#include "log.h"
+
+#define LINK_PREFIX "/v1/decide/"
+#define LINK_NONCE  16 /* random bytes */
+
+struct lk_token {
+	char key[512];
+	uint32_t stage;
+	int64_t started;
+	char approver[SM_ID_MAX];
+	int64_t expires;
+	char nonce[64];
+};
+
+static struct {
+	char *secret;
+	size_t secret_len;
+	char *base; /* decision_links.base_url without a trailing '/' */
+	int64_t ttl;
+	int64_t log_window;
+	unsigned log_count;
+} lk;
+
+static const char lk_css[] =
+    "body{font-family:system-ui,sans-serif;max-width:44em;margin:2em auto;"
+    "padding:0 1em;color:#1f2328;line-height:1.4}"
+    "h1{font-size:1.4em}table{border-collapse:collapse;margin:1em 0}"
+    "th{text-align:left;vertical-align:top;padding:.25em 1em .25em 0;"
+    "white-space:nowrap}td{padding:.25em 0}"
+    "textarea{width:100%;min-height:5em;font:inherit}"
+    "button{font-size:1.05em;padding:.45em 1.4em;margin:.8em .8em 0 0;"
+    "border:0;border-radius:4px;color:#fff}"
+    ".approve{background:#1a7f37}.deny{background:#cf222e}"
+    ".note{background:#fff8c5;border:1px solid #d4a72c;padding:.6em}"
+    ".bad{background:#ffebe9;border:1px solid #cf222e;padding:.6em}"
+    ".ok{background:#dafbe1;border:1px solid #1a7f37;padding:.6em}";
+
+/* ---- tokens ---------------------------------------------------------- */
+
+/* base64url(HMAC(key, text)) as a heap string. */
+static char *
+lk_mac(const char *text, size_t len)
+{
+	unsigned char md[SIGN_MAC_LEN];
+	char *m;
+
+	if (sign_hmac(lk.secret, lk.secret_len, text, len, md) == -1)
+		return NULL;
+	m = sign_b64url(md, sizeof(md));
+	explicit_bzero(md, sizeof(md));
+	return m;
+}
+
+char *
+links_mint(
+    struct daemon *d, const struct store_request *r, const char *approver_id)
+{
+	unsigned char raw[LINK_NONCE];
+	char *nonce = NULL, *payload = NULL, *p64 = NULL, *mac = NULL,
+	     *url = NULL;
+	int64_t exp = engine_now() + lk.ttl;
+
+	(void)d;
+	if (lk.secret == NULL || approver_id == NULL ||
+	    strchr(approver_id, '\n') != NULL || strchr(r->key, '\n') != NULL)
+		return NULL;
+	/* A link never outlives the stage's deadline. */
+	if (r->sm.deadline != 0 && r->sm.deadline < exp)
+		exp = r->sm.deadline;
+	if (RAND_bytes(raw, sizeof(raw)) != 1 ||
+	    (nonce = sign_b64url(raw, sizeof(raw))) == NULL)
+		goto out;
+	if (asprintf(&payload, "1\n%s\n%u\n%lld\n%s\n%lld\n%s", r->key,
+	        r->sm.stage, (long long)r->sm.stage_started, approver_id,
+	        (long long)exp, nonce) == -1) {
+		payload = NULL;
+		goto out;
+	}
+	if ((p64 = sign_b64url(payload, strlen(payload))) == NULL ||
+	    (mac = lk_mac(p64, strlen(p64))) == NULL)
+		goto out;
+	if (asprintf(&url, "%s" LINK_PREFIX "%s.%s", lk.base, p64, mac) == -1)
+		url = NULL;
+	if (url != NULL && strlen(url) - strlen(lk.base) - strlen(LINK_PREFIX) >
+	                       LINK_MAX_TOKEN) {
+		free(url);
+		url = NULL;
+	}
+out:
+	free(nonce);
+	free(payload);
+	free(p64);
+	free(mac);
+	return url;
+}
+
+static int
+lk_num(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Check the MAC and read the payload; -1 for anything not minted by us. */
+static int
+lk_parse(const char *tok, struct lk_token *t)
+{
+	const char *dot, *p;
+	char *mac = NULL, *f[8], *save = NULL, *s;
+	unsigned char *payload = NULL;
+	size_t n = strlen(tok), plen, nf = 0;
+	int64_t v;
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	if (n == 0 || n > LINK_MAX_TOKEN)
+		return -1;
+	for (p = tok; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
+		    *p != '.')
+			return -1;
+	if ((dot = strchr(tok, '.')) == NULL || strchr(dot + 1, '.') != NULL)
+		return -1;
+	if ((mac = lk_mac(tok, (size_t)(dot - tok))) == NULL)
+		return -1;
+	if (strlen(mac) != strlen(dot + 1) ||
+	    CRYPTO_memcmp(mac, dot + 1, strlen(mac)) != 0)
+		goto out;
+	if ((payload = sign_b64url_decode(tok, (size_t)(dot - tok), &plen)) ==
+	        NULL ||
+	    memchr(payload, '\0', plen) != NULL)
+		goto out;
+	for (s = strtok_r((char *)payload, "\n", &save); s != NULL && nf < 8;
+	     s = strtok_r(NULL, "\n", &save))
+		f[nf++] = s;
+	if (nf != 7 || strcmp(f[0], "1") != 0 ||
+	    strlen(f[1]) >= sizeof(t->key) ||
+	    strlen(f[4]) >= sizeof(t->approver) ||
+	    strlen(f[6]) >= sizeof(t->nonce))
+		goto out;
+	snprintf(t->key, sizeof(t->key), "%s", f[1]);
+	if (lk_num(f[2], &v) == -1 || v >= SM_MAX_STAGES)
+		goto out;
+	t->stage = (uint32_t)v;
+	if (lk_num(f[3], &t->started) == -1 || lk_num(f[5], &t->expires) == -1)
+		goto out;
+	snprintf(t->approver, sizeof(t->approver), "%s", f[4]);
+	snprintf(t->nonce, sizeof(t->nonce), "%s", f[6]);
+	rc = 0;
+out:
+	free(mac);
+	free(payload);
+	return rc;
+}
+
+/* 1 when the nonce was used, 0 not, -1 error. */
+static int
+lk_used(struct daemon *d, const char *nonce)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(store_db(d->store),
+	        "SELECT 1 FROM link_uses WHERE nonce = ?1", -1, &st,
+	        NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_TRANSIENT);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		rc = 1;
+		break;
+	case SQLITE_DONE:
+		rc = 0;
+		break;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- HTML ------------------------------------------------------------ */
+
+static void
+lk_esc(struct evbuffer *b, const char *s)
+{
+	for (; s != NULL && *s; s++)
+		switch (*s) {
+		case '&':
+			evbuffer_add(b, "&amp;", 5);
+			break;
+		case '<':
+			evbuffer_add(b, "&lt;", 4);
+			break;
+		case '>':
+			evbuffer_add(b, "&gt;", 4);
+			break;
+		case '"':
+			evbuffer_add(b, "&quot;", 6);
+			break;
+		case '\'':
+			evbuffer_add(b, "&#39;", 5);
+			break;
+		default:
+			evbuffer_add(b, s, 1);
+		}
+}
+
+/* Append a printf-formatted string, HTML-escaped. */
+static void lk_escf(struct evbuffer *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+lk_escf(struct evbuffer *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	va_end(ap);
+	lk_esc(b, s);
+	free(s);
+}
+
+static void
+lk_head(struct evbuffer *b, const char *title)
+{
+	evbuffer_add_printf(b,
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width, "
+	    "initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\">"
+	    "<title>approvald: ");
+	lk_esc(b, title);
+	evbuffer_add_printf(
+	    b, "</title><style>%s</style></head><body>\n<h1>", lk_css);
+	lk_esc(b, title);
+	evbuffer_add_printf(b, "</h1>\n");
+}
+
+static void
+lk_send(struct evhttp_request *req, int code, const char *reason,
+    struct evbuffer *b)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evbuffer_add_printf(b, "\n</body></html>\n");
+	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
+	evhttp_add_header(h, "Content-Security-Policy",
+	    "default-src 'none'; style-src 'unsafe-inline'; "
+	    "form-action 'self'");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_send_reply(req, code, reason, b);
+}
+
+/* A page that only says why nothing happened (or what did). */
+static void
+lk_page(struct evhttp_request *req, int code, const char *reason,
+    const char *title, const char *cls, const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL) {
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	lk_head(b, title);
+	evbuffer_add_printf(b, "<p class=\"%s\" id=\"message\">", cls);
+	lk_esc(b, text);
+	evbuffer_add_printf(b, "</p>");
+	lk_send(req, code, reason, b);
+	evbuffer_free(b);
+}
+
+static void
+lk_row(struct evbuffer *b, const char *name, const char *value)
+{
+	if (value == NULL || value[0] == '\0')
+		return;
+	evbuffer_add_printf(b, "<tr><th>");
+	lk_esc(b, name);
+	evbuffer_add_printf(b, "</th><td>");
+	lk_esc(b, value);
+	evbuffer_add_printf(b, "</td></tr>\n");
+}
+
+/* Comma-separated names of the principals in array `a`, skipping `skip`
+ * (an approver id), into a heap string. */
+static char *
+lk_names(struct json_object *a, const char *skip)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct json_object *e;
+	size_t i, n = 0, len;
+	const char *w;
+	char *s = NULL;
+
+	if (b == NULL)
+		return NULL;
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		e = json_object_array_get_idx(a, i);
+		if (skip != NULL && summary_get(e, "id") != NULL &&
+		    strcmp(summary_get(e, "id"), skip) == 0)
+			continue;
+		w = summary_who(e);
+		evbuffer_add_printf(b, "%s%s", n++ ? ", " : "", w);
+	}
+	len = evbuffer_get_length(b);
+	if ((s = malloc(len + 1)) != NULL) {
+		evbuffer_copyout(b, s, len);
+		s[len] = '\0';
+	}
+	evbuffer_free(b);
+	return s;
+}
+
+/* The decision page for a valid link; `note` (may be NULL) says why the
+ * last attempt was refused. */
+static void
+lk_decision_page(struct daemon *d, struct evhttp_request *req,
+    const struct store_request *r, const struct sm_principal *me,
+    const char *note, int code)
+{
+	struct json_object *sum = summary_build(d, r), *stage, *ticket, *v,
+	                   *others;
+	struct evbuffer *b = evbuffer_new();
+	const char *deadline = NULL;
+	char *names = NULL;
+	int required = 0;
+	size_t i;
+
+	if (b == NULL || sum == NULL) {
+		json_object_put(sum);
+		if (b != NULL)
+			evbuffer_free(b);
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	stage = json_object_object_get_ex(sum, "stage", &v) ? v : NULL;
+	ticket = json_object_object_get_ex(sum, "ticket", &v) &&
+	                 json_object_is_type(v, json_type_object)
+	             ? v
+	             : NULL;
+	lk_head(b, "Approval needed");
+	if (note != NULL) {
+		evbuffer_add_printf(b, "<p class=\"bad\" id=\"message\">");
+		lk_escf(b, "Not recorded: %s.", note);
+		evbuffer_add_printf(b, "</p>\n");
+	}
+	evbuffer_add_printf(b, "<p id=\"asks\"><strong>");
+	lk_esc(b, summary_get(sum, "asks"));
+	evbuffer_add_printf(b, "</strong></p>\n<table>\n");
+	json_object_object_get_ex(sum, "requestor", &v);
+	lk_row(b, "Requested by", summary_who(v));
+	lk_row(b, "Justification", summary_get(sum, "justification"));
+	lk_row(b, "Ticket", summary_get(ticket, "text"));
+	lk_row(b, "Request", r->key);
+	lk_row(b, "Rule", r->rule);
+	if (stage != NULL) {
+		char t[512];
+		size_t got = 0;
+
+		deadline = summary_get(stage, "deadline");
+		required = json_object_object_get_ex(
+		               stage, "justification_required", &v) &&
+		           json_object_get_boolean(v);
+		snprintf(t, sizeof(t), "%d of %d%s%s%s",
+		    summary_int(stage, "index", 0), summary_int(stage, "of", 0),
+		    summary_get(stage, "name") ? " (" : "",
+		    summary_get(stage, "name") ? summary_get(stage, "name")
+		                               : "",
+		    summary_get(stage, "name") ? ")" : "");
+		lk_row(b, "Stage", t);
+		if (json_object_object_get_ex(stage, "approved_by", &v))
+			got = json_object_array_length(v);
+		names = lk_names(v, NULL);
+		snprintf(t, sizeof(t), "%zu of %d needed%s%s", got,
+		    summary_int(stage, "needed", 1),
+		    names && *names ? ": " : "", names ? names : "");
+		free(names);
+		lk_row(b, "Approvals", t);
+		others = summary_approvers(d, r, r->sm.stage, 0);
+		names = lk_names(others, me->id);
+		lk_row(b, "Who else may decide", names);
+		free(names);
+		json_object_put(others);
+		if (json_object_object_get_ex(stage, "later", &v) &&
+		    json_object_array_length(v) > 0) {
+			struct evbuffer *lb = evbuffer_new();
+
+			for (i = 0;
+			     lb != NULL && i < json_object_array_length(v); i++)
+				evbuffer_add_printf(lb, "%s%s", i ? ", " : "",
+				    json_object_get_string(
+				        json_object_array_get_idx(v, i)));
+			if (lb != NULL) {
+				evbuffer_add(lb, "", 1);
+				lk_row(b, "Then",
+				    (const char *)evbuffer_pullup(lb, -1));
+				evbuffer_free(lb);
+			}
+		}
+		lk_row(b, "Decide by", deadline ? deadline : "no deadline");
+	}
+	lk_row(b, "You decide as", me->upn[0] ? me->upn : me->id);
+	evbuffer_add_printf(b,
+	    "</table>\n<form method=\"post\">\n"
+	    "<label for=\"reason\">Reason%s</label>\n"
+	    "<textarea id=\"reason\" name=\"reason\" "
+	    "maxlength=\"%d\"%s></textarea>\n"
+	    "<button class=\"approve\" type=\"submit\" "
+	    "name=\"decision\" value=\"approve\">Approve"
+	    "</button><button class=\"deny\" type=\"submit\" "
+	    "name=\"decision\" value=\"deny\">Deny</button>\n"
+	    "</form>",
+	    required ? " (required)" : " (optional)", LINK_MAX_REASON,
+	    required ? " required" : "");
+	lk_send(req, code, code == 200 ? "OK" : "Unprocessable Entity", b);
+	evbuffer_free(b);
+	json_object_put(sum);
+}
+
+/* ---- requests -------------------------------------------------------- */
+
+/* Log a refused link at a bounded rate (never the token). */
+static void
+lk_bad(struct evhttp_request *req, const char *why)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+	int64_t now = engine_now();
+
+	if (now - lk.log_window >= 60) {
+		lk.log_window = now;
+		lk.log_count = 0;
+	}
+	if (lk.log_count++ >= HOOK_LOG_BURST)
+		return;
+	if (c != NULL)
+		evhttp_connection_get_peer(c, &peer, &port);
+	log_warnx("links: refused a decision link from %s: %s",
+	    peer ? peer : "?", why);
+}
+
+/* Checks shared by GET and POST. 0 with the request loaded into *r and
+ * the deciding approver into *me; -1 when a page was sent. */
+static int
+lk_check(struct daemon *d, struct evhttp_request *req, const char *tok,
+    struct lk_token *t, struct store_request *r, struct sm_principal *me)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (lk_parse(tok, t) == -1) {
+		lk_bad(req, "bad signature or malformed");
+		lk_page(req, 403, "Forbidden", "Invalid link", "bad",
+		    "This decision link is not valid: it was changed or "
+		    "truncated. Use the link exactly as you received it.");
+		return -1;
+	}
+	if (engine_now() >= t->expires) {
+		lk_bad(req, "expired");
+		lk_page(req, 410, "Gone", "Link expired", "bad",
+		    "This decision link has expired. Nothing was recorded; "
+		    "ask for a new link or use approvalctl decide.");
+		return -1;
+	}
+	if ((rc = lk_used(d, t->nonce)) != 0) {
+		if (rc == 1)
+			lk_bad(req, "already used");
+		lk_page(req, rc == 1 ? 410 : 500,
+		    rc == 1 ? "Gone" : "Internal Server Error",
+		    rc == 1 ? "Link already used" : "Error", "bad",
+		    rc == 1 ? "This decision link was already used; a link "
+		              "records one decision only. Nothing changed."
+		            : "The decision could not be checked. Nothing was "
+		              "recorded; try again later.");
+		return -1;
+	}
+	if (store_request_get(d->store, t->key, r) != 0) {
+		lk_page(req, 404, "Not Found", "Unknown request", "bad",
+		    "This request is not known here. Nothing was recorded.");
+		return -1;
+	}
+	if ((r->sm.state != SM_S_PENDING && r->sm.state != SM_S_ESCALATED) ||
+	    r->sm.stage != t->stage || r->sm.stage_started != t->started) {
+		char text[256];
+
+		lk_bad(req, "stage moved on");
+		snprintf(text, sizeof(text),
+		    "This request no longer waits for this stage (it is now "
+		    "%s%s). Nothing was recorded.",
+		    sm_state_name(r->sm.state),
+		    r->sm.state == SM_S_PENDING || r->sm.state == SM_S_ESCALATED
+		        ? " in another stage"
+		        : "");
+		lk_page(req, 409, "Conflict", "Decision closed", "note", text);
+		store_request_clear(r);
+		return -1;
+	}
+	memset(me, 0, sizeof(*me));
+	if ((rc = approvers_lookup(d, r->key, r->sm.stage, t->approver, me)) !=
+	    1) {
+		lk_page(req, rc == 0 ? 403 : 500,
+		    rc == 0 ? "Forbidden" : "Internal Server Error",
+		    "Not an approver", "bad",
+		    "You are not (or no longer) an approver of this stage. "
+		    "Nothing was recorded.");
+		store_request_clear(r);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reason text from the form: control characters become spaces. */
+static int
+lk_reason(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	if (strlen(in) > LINK_MAX_REASON * 4) /* UTF-8 bytes */
+		return -1;
+	for (; *in && n + 1 < len; in++)
+		out[n++] = (unsigned char)*in < 0x20 || *in == 0x7f ? ' ' : *in;
+	out[n] = '\0';
+	while (n > 0 && out[n - 1] == ' ')
+		out[--n] = '\0';
+	return 0;
+}
+
+/* What a state means to the approver who just decided. */
+static const char *
+lk_state_text(const char *state)
+{
+	if (strcmp(state, "pending") == 0)
+		return "waiting for the next stage";
+	if (strcmp(state, "approving") == 0)
+		return "being approved on Graph";
+	if (strcmp(state, "rejecting") == 0)
+		return "being denied on Graph";
+	return state;
+}
+
+static void
+lk_post(struct daemon *d, struct evhttp_request *req, const char *tok)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct evkeyvalq form;
+	struct lk_token t;
+	struct store_request r;
+	struct sm_principal me;
+	struct decide_in q;
+	const char *ct, *verb, *reason, *why = NULL;
+	char *body = NULL, clean[LINK_MAX_REASON * 4 + 1], state[32], text[512];
+	size_t n = evbuffer_get_length(in);
+	enum sm_result res;
+
+	TAILQ_INIT(&form);
+	ct = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Content-Type");
+	if (ct == NULL ||
+	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
+	    n > LINK_MAX_FORM || (body = malloc(n + 1)) == NULL) {
+		lk_page(req, 400, "Bad Request", "Bad request", "bad",
+		    "Send the form of the decision page. Nothing was "
+		    "recorded.");
+		return;
+	}
+	evbuffer_copyout(in, body, n);
+	body[n] = '\0';
+	if (lk_check(d, req, tok, &t, &r, &me) == -1) {
+		free(body);
+		return;
+	}
+	if (evhttp_parse_query_str(body, &form) == -1 ||
+	    (verb = evhttp_find_header(&form, "decision")) == NULL ||
+	    (strcmp(verb, "approve") != 0 && strcmp(verb, "deny") != 0) ||
+	    ((reason = evhttp_find_header(&form, "reason")) != NULL &&
+	        lk_reason(reason, clean, sizeof(clean)) == -1)) {
+		lk_decision_page(d, req, &r, &me,
+		    "choose Approve or Deny (and keep the reason short)", 422);
+		goto out;
+	}
+	if (reason == NULL)
+		clean[0] = '\0';
+	memset(&q, 0, sizeof(q));
+	q.key = r.key;
+	q.approve = strcmp(verb, "approve") == 0;
+	q.who = me.id[0] ? me.id : me.upn;
+	q.reason = clean;
+	q.via = DECIDE_LINK;
+	q.bind_stage = 1;
+	q.stage = t.stage;
+	q.started = t.started;
+	q.nonce = t.nonce;
+	q.nonce_expires = t.expires;
+	res = decide_record(d, &q, &why, state, sizeof(state));
+	if (res == SM_OK && engine_commit(d) == -1) {
+		res = SM_REFUSED;
+		why = "the decision could not be stored; try again";
+	}
+	if (res == SM_OK) {
+		log_info("links: %s %s stage %u by %s",
+		    q.approve ? "approve" : "deny", r.key, t.stage + 1, q.who);
+		snprintf(text, sizeof(text),
+		    "Recorded: you %s this request as %s. It is now %s.",
+		    q.approve ? "approved" : "denied",
+		    me.upn[0] ? me.upn : me.id, lk_state_text(state));
+		lk_page(req, 200, "OK",
+		    q.approve ? "Approval recorded" : "Denial recorded", "ok",
+		    text);
+	} else if (res == SM_NOOP) {
+		snprintf(text, sizeof(text), "Nothing changed: %s.",
+		    why ? why : "already recorded");
+		lk_page(req, 200, "OK", "Already recorded", "note", text);
+	} else
+		lk_decision_page(d, req, &r, &me, why ? why : "refused", 422);
+out:
+	evhttp_clear_headers(&form);
+	store_request_clear(&r);
+	free(body);
+}
+
+/* Route GET/POST /v1/decide/TOKEN; 0 when the path is not ours. */
+int
+links_route(struct daemon *d, struct evhttp_request *req)
+{
+	const char *uri = evhttp_request_get_uri(req);
+	struct lk_token t;
+	struct store_request r;
+	struct sm_principal me;
+	char tok[LINK_MAX_TOKEN + 1];
+	size_t n;
+
+	if (uri == NULL || strncmp(uri, LINK_PREFIX, strlen(LINK_PREFIX)) != 0)
+		return 0;
+	uri += strlen(LINK_PREFIX);
+	n = strcspn(uri, "?#");
+	if (lk.secret == NULL) {
+		lk_page(req, 404, "Not Found", "Decision links are off", "bad",
+		    "Decision links are not enabled on this server.");
+		return 1;
+	}
+	if (n > LINK_MAX_TOKEN) {
+		lk_bad(req, "too long");
+		lk_page(req, 403, "Forbidden", "Invalid link", "bad",
+		    "This decision link is not valid.");
+		return 1;
+	}
+	memcpy(tok, uri, n);
+	tok[n] = '\0';
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		if (lk_check(d, req, tok, &t, &r, &me) == 0) {
+			lk_decision_page(d, req, &r, &me, NULL, 200);
+			store_request_clear(&r);
+		}
+		break;
+	case EVHTTP_REQ_POST:
+		lk_post(d, req, tok);
+		break;
+	default:
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, POST");
+		lk_page(req, 405, "Method Not Allowed", "Method not allowed",
+		    "bad", "Use the decision page.");
+		break;
+	}
+	return 1;
+}
+
+/* Forget used nonces of links that have expired anyway. */
+void
+links_prune(struct daemon *d)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (store_begin(d->store) == -1)
+		return;
+	engine_batch_dirty(d);
+	if (sqlite3_prepare_v2(store_db(d->store),
+	        "DELETE FROM link_uses WHERE rowid IN (SELECT rowid FROM"
+	        " link_uses WHERE expires < ?1 LIMIT ?2)",
+	        -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, engine_now());
+	sqlite3_bind_int(st, 2, PRUNE_BATCH);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_warnx("links: cannot prune used links: %s",
+		    store_errmsg(d->store));
+	sqlite3_finalize(st);
+}
+
+/* Read the signing key; links stay off (logged) when anything is missing. */
+int
+links_init(struct daemon *d)
+{
+	const struct settings *s = d->settings;
+	char *err = NULL;
+	size_t n;
+
+	links_free(d);
+	if (s->decision_base_url == NULL) {
+		log_info("decision links: off (no decision_links.base_url)");
+		return 0;
+	}
+	if (d->http == NULL) {
+		log_warnx("decision links: off: they need http.listen");
+		return 0;
+	}
+	if (s->decision_secret_file == NULL ||
+	    cfg_read_secret(s->decision_secret_file, &lk.secret, &lk.secret_len,
+	        &err) == -1) {
+		log_warnx("decision links: off: no signing key (%s)",
+		    err ? err : "decision_links.secret_file not set");
+		free(err);
+		return 0;
+	}
+	if (lk.secret_len < LINK_MIN_SECRET) {
+		log_warnx("decision links: off: the signing key in %s is "
+		          "shorter than %d bytes",
+		    s->decision_secret_file, LINK_MIN_SECRET);
+		links_free(d);
+		return 0;
+	}
+	if ((lk.base = strdup(s->decision_base_url)) == NULL) {
+		links_free(d);
+		return -1;
+	}
+	n = strlen(lk.base);
+	while (n > 0 && lk.base[n - 1] == '/')
+		lk.base[--n] = '\0';
+	lk.ttl = s->decision_link_ttl > 0 ? s->decision_link_ttl : 86400;
+	log_info("decision links: on");
+	return 0;
+}
+
+void
+links_free(struct daemon *d)
+{
+	(void)d;
+	if (lk.secret != NULL) {
+		explicit_bzero(lk.secret, lk.secret_len);
+		free(lk.secret);
+	}
+	free(lk.base);
+	memset(&lk, 0, sizeof(lk));
+}
