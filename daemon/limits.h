@@ -7,6 +7,7 @@
 /* Graph client */
 #define GRAPH_MAX_BODY        (8 * 1024 * 1024) /* response body bytes */
 #define GRAPH_MAX_INFLIGHT    64                /* concurrent transfers cap */
+#define GRAPH_EASY_POOL       GRAPH_MAX_INFLIGHT /* idle curl handles kept */
 #define GRAPH_CONNECT_TIMEOUT 10                /* seconds */
 #define GRAPH_MAX_PAGES       1000              /* pages followed per listing */
 #define GRAPH_MAX_RETRIES     8                 /* per call, transient errors */
@@ -31,6 +32,12 @@
 /* Store */
 #define STORE_BUSY_TIMEOUT_MS  5000
 #define STORE_COMMIT_WINDOW_US 2000 /* group-commit window */
+/* Page cache (KiB, negative in SQLite's terms): the open requests' pages
+ * stay in memory instead of being read back per step. */
+#define STORE_PRAGMA_CACHE "PRAGMA cache_size = -4096"
+/* Checkpoint the WAL every 4,000 pages (16 MB): a page rewritten by many
+ * commits is copied to the database once per checkpoint. */
+#define STORE_PRAGMA_CHECKPOINT "PRAGMA wal_autocheckpoint = 4000"
 
 /* Control socket and HTTP listener */
 #define CTL_MAX_LINE          4096

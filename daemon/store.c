@@ -356,7 +356,9 @@ store_open(const char *path, struct store **out, char **err)
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	if (store_exec(s, "PRAGMA journal_mode = WAL") == -1 ||
 	    store_exec(s, "PRAGMA synchronous = FULL") == -1 ||
-	    store_exec(s, "PRAGMA foreign_keys = ON") == -1) {
+	    store_exec(s, "PRAGMA foreign_keys = ON") == -1 ||
+	    store_exec(s, STORE_PRAGMA_CACHE) == -1 ||
+	    store_exec(s, STORE_PRAGMA_CHECKPOINT) == -1) {
 		asprintf(err, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
