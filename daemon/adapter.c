@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -18,6 +19,20 @@ adapter_str(struct json_object *o, const char *k)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+struct json_object *
+adapter_find_id(struct json_object *items, const char *gid)
+{
+	size_t i, n = json_object_array_length(items);
+	const char *id;
+
+	for (i = 0; i < n; i++) {
+		id = adapter_str(json_object_array_get_idx(items, i), "id");
+		if (id != NULL && strcasecmp(id, gid) == 0)
+			return json_object_array_get_idx(items, i);
+	}
+	return NULL;
 }
 
 /* "<graph base><prefix><formatted tail>" as a heap string, or NULL. */

@@ -40,6 +40,11 @@ typedef void (*adapter_body_cb)(
     void *arg, long status, const char *body, const char *err);
 typedef void (*adapter_step_cb)(
     void *arg, long status, const struct step_info *step, const char *err);
+/* Result of fetching several requests: `items` is Graph's array (borrowed
+ * for the call), `complete` says every match is in it (no further page).
+ * Status 400: the server refuses such a query; fetch one by one. */
+typedef void (*adapter_many_cb)(void *arg, long status,
+    struct json_object *items, int complete, const char *err);
 
 /* A source adapter: Graph paths and JSON shapes live only here. */
 struct source_adapter {
@@ -50,6 +55,10 @@ struct source_adapter {
 	/* Fetch one request's Graph JSON (a single object). */
 	void (*fetch)(
 	    struct daemon *d, const char *gid, adapter_body_cb cb, void *arg);
+	/* Fetch up to fetch_many_max requests in one call (NULL: none). */
+	void (*fetch_many)(struct daemon *d, char *const *gids, size_t n,
+	    adapter_many_cb cb, void *arg);
+	size_t fetch_many_max;
 	/* Read the current approval step. */
 	void (*read_step)(struct daemon *d, const char *approval_id,
 	    adapter_step_cb cb, void *arg);
@@ -142,6 +151,8 @@ void exec_free(struct daemon *d);
 
 /* adapter.c: helpers shared by the source adapters */
 const char *adapter_str(struct json_object *o, const char *k);
+/* The member of array `items` whose "id" is `gid` (case-insensitive). */
+struct json_object *adapter_find_id(struct json_object *items, const char *gid);
 char *adapter_url(struct daemon *d, const char *prefix, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The current step of an approval's steps/stages array into `si`. */

@@ -33,6 +33,25 @@ struct exec_op {
 
 static struct exec_op *exec_table[EXEC_BUCKETS];
 
+/*
+ * Read-backs of several requests of one source go out as one call where
+ * the adapter can (fetch_many): the operations started in one loop turn —
+ * typically every intent of one committed batch — are gathered and sent
+ * when the turn ends.
+ */
+#define EXEC_BATCH_MAX 32
+
+struct exec_batch {
+	struct daemon *d;
+	enum req_source source;
+	size_t n;
+	struct exec_op *ops[EXEC_BATCH_MAX];
+	char *gids[EXEC_BATCH_MAX];
+};
+
+static struct exec_batch *exec_pending[REQ_SRC_MAX];
+static struct event *exec_flush_ev;
+
 static unsigned
 exec_hash(const char *s)
 {
@@ -364,10 +383,112 @@ out:
 }
 
 static void
+exec_batch_free(struct exec_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		free(b->gids[i]);
+	free(b);
+}
+
+static void
+exec_many_done(void *arg, long status, struct json_object *items,
+    int complete, const char *err)
+{
+	struct exec_batch *b = arg;
+	const struct source_adapter *ad = adapter_for(b->source);
+	struct json_object *item;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		struct exec_op *op = b->ops[i];
+
+		if (status == 400)
+			ad->fetch(b->d, b->gids[i], exec_fetched, op);
+		else if (status != 200 || items == NULL)
+			exec_fetched(op, status, NULL, err);
+		else if ((item = adapter_find_id(items, b->gids[i])) != NULL)
+			exec_fetched(op, 200,
+			    json_object_to_json_string_ext(
+			        item, JSON_C_TO_STRING_PLAIN),
+			    NULL);
+		else if (complete)
+			exec_fetched(op, 404, NULL, "request not found");
+		else
+			ad->fetch(b->d, b->gids[i], exec_fetched, op);
+	}
+	exec_batch_free(b);
+}
+
+/* Send a gathered batch (taken over). */
+static void
+exec_batch_send(struct exec_batch *b)
+{
+	const struct source_adapter *ad = adapter_for(b->source);
+
+	if (b->n == 1) {
+		ad->fetch(b->d, b->gids[0], exec_fetched, b->ops[0]);
+		exec_batch_free(b);
+		return;
+	}
+	ad->fetch_many(b->d, b->gids, b->n, exec_many_done, b);
+}
+
+static void
+exec_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	size_t s;
+	struct exec_batch *b;
+
+	for (s = 0; s < REQ_SRC_MAX; s++)
+		if ((b = exec_pending[s]) != NULL) {
+			exec_pending[s] = NULL;
+			exec_batch_send(b);
+		}
+}
+
+/* Gather the read-back of `op` (request `gid`); 0, or -1 to send it
+ * alone. */
+static int
+exec_gather(struct exec_op *op, const struct source_adapter *ad,
+    enum req_source src, const char *gid)
+{
+	struct daemon *d = op->d;
+	struct exec_batch *b = exec_pending[src];
+	size_t max = ad->fetch_many_max < EXEC_BATCH_MAX ? ad->fetch_many_max
+	                                                 : EXEC_BATCH_MAX;
+
+	if (ad->fetch_many == NULL || max < 2)
+		return -1;
+	if (exec_flush_ev == NULL &&
+	    (exec_flush_ev = event_new(d->base, -1, 0, exec_flush_cb, d)) ==
+	        NULL)
+		return -1;
+	if (b == NULL) {
+		if ((b = calloc(1, sizeof(*b))) == NULL)
+			return -1;
+		b->d = d;
+		b->source = src;
+		exec_pending[src] = b;
+	}
+	if ((b->gids[b->n] = strdup(gid)) == NULL)
+		return -1;
+	b->ops[b->n++] = op;
+	if (b->n == max) {
+		exec_pending[src] = NULL;
+		exec_batch_send(b);
+	} else if (!event_pending(exec_flush_ev, EV_TIMEOUT, NULL))
+		event_active(exec_flush_ev, EV_TIMEOUT, 1);
+	return 0;
+}
+
+static void
 exec_fetch(struct exec_op *op)
 {
 	struct store_request r;
 	struct store_intent i;
+	const struct source_adapter *ad;
 	int rc;
 
 	if ((rc = exec_load(op, &r, &i)) != 0) {
@@ -377,7 +498,9 @@ exec_fetch(struct exec_op *op)
 		exec_done(op);
 		return;
 	}
-	adapter_for(r.source)->fetch(op->d, r.gid, exec_fetched, op);
+	ad = adapter_for(r.source);
+	if (exec_gather(op, ad, r.source, r.gid) == -1)
+		ad->fetch(op->d, r.gid, exec_fetched, op);
 	store_request_clear(&r);
 	store_intent_clear(&i);
 }
@@ -462,6 +585,15 @@ exec_free(struct daemon *d)
 	size_t b;
 	struct exec_op *op, *next;
 
+	for (b = 0; b < REQ_SRC_MAX; b++)
+		if (exec_pending[b] != NULL) {
+			exec_batch_free(exec_pending[b]);
+			exec_pending[b] = NULL;
+		}
+	if (exec_flush_ev != NULL) {
+		event_free(exec_flush_ev);
+		exec_flush_ev = NULL;
+	}
 	for (b = 0; b < EXEC_BUCKETS; b++) {
 		for (op = exec_table[b]; op != NULL; op = next) {
 			next = op->next;

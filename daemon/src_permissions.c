@@ -42,6 +42,8 @@ static int perm_bulk_refused;
 static void perm_fetch_one(
     struct daemon *d, const char *gid, const char *change_id);
 static void perm_bulk_send(struct perm_bulk *b);
+static void perm_fetch_many(struct daemon *d, char *const *gids, size_t n,
+    adapter_many_cb cb, void *arg);
 
 static enum sm_event_kind
 perm_observe(const char *status)
@@ -179,54 +181,29 @@ perm_bulk_free(struct perm_bulk *b)
 	free(b);
 }
 
-/* The item of `value` whose id is `gid` (Graph ids: case-insensitive). */
-static struct json_object *
-perm_bulk_find(struct json_object *value, const char *gid)
-{
-	size_t i, n = json_object_array_length(value);
-	const char *id;
-
-	for (i = 0; i < n; i++) {
-		id = adapter_str(json_object_array_get_idx(value, i), "id");
-		if (id != NULL && strcasecmp(id, gid) == 0)
-			return json_object_array_get_idx(value, i);
-	}
-	return NULL;
-}
-
 static void
-perm_bulk_done(void *arg, long status, const char *body, const char *err)
+perm_bulk_done(void *arg, long status, struct json_object *items,
+    int complete, const char *err)
 {
 	struct perm_bulk *b = arg;
 	struct daemon *d = b->d;
 	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
-	struct json_object *root = NULL, *value, *item;
+	struct json_object *item;
 	size_t i;
 
 	ps->fetches--;
-	if (status == 400 && !perm_bulk_refused) {
-		perm_bulk_refused = 1;
-		log_warnx("poll permissions: Graph refused a filter on several "
-		          "ids (%s); fetching requests one by one from now on",
-		    err ? err : "400");
-	}
 	if (status == 400) {
 		for (i = 0; i < b->n; i++)
 			perm_fetch_one(d, b->gid[i], b->change_id[i]);
-	} else if (status != 200 || body == NULL) {
+	} else if (status != 200 || items == NULL) {
 		log_warnx("poll permissions: cannot fetch %zu requests: %ld %s",
 		    b->n, status, err ? err : "");
-		ps->failed = 1;
-	} else if ((root = json_tokener_parse(body)) == NULL ||
-	           !json_object_object_get_ex(root, "value", &value) ||
-	           !json_object_is_type(value, json_type_array)) {
-		log_warnx("poll permissions: requests page is malformed");
 		ps->failed = 1;
 	} else {
 		for (i = 0; i < b->n; i++) {
 			/* Missing from the answer: ask for it alone, which
 			 * reports what happened to it. */
-			if ((item = perm_bulk_find(value, b->gid[i])) == NULL)
+			if ((item = adapter_find_id(items, b->gid[i])) == NULL)
 				perm_fetch_one(d, b->gid[i], b->change_id[i]);
 			else if (perm_store_fetched(d, b->gid[i],
 			             b->change_id[i], item,
@@ -235,7 +212,7 @@ perm_bulk_done(void *arg, long status, const char *body, const char *err)
 				ps->failed = 1;
 		}
 	}
-	json_object_put(root);
+	(void)complete;
 	perm_bulk_free(b);
 	perm_cycle_end(d);
 }
@@ -246,9 +223,7 @@ perm_bulk_send(struct perm_bulk *b)
 {
 	struct daemon *d = b->d;
 	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
-	char *filter = NULL, *esc = NULL, *url = NULL;
-	size_t i, len = 0;
-	FILE *mem;
+	size_t i;
 
 	if (perm_bulk_refused || b->n == 1) {
 		for (i = 0; i < b->n; i++)
@@ -256,35 +231,8 @@ perm_bulk_send(struct perm_bulk *b)
 		perm_bulk_free(b);
 		return;
 	}
-	if ((mem = open_memstream(&filter, &len)) == NULL)
-		goto fail;
-	for (i = 0; i < b->n; i++) {
-		/* Ids come from Graph; a quote would end the literal. */
-		if (strchr(b->gid[i], '\'') != NULL) {
-			fclose(mem);
-			goto fail;
-		}
-		fprintf(mem, "%sid eq '%s'", i ? " or " : "", b->gid[i]);
-	}
-	if (fclose(mem) != 0 || (esc = graph_escape(filter)) == NULL ||
-	    (url = adapter_url(d, PERM_PREFIX,
-	         "/scheduledPermissionsRequests?$filter=%s&$top=%d", esc,
-	         PERM_BULK)) == NULL)
-		goto fail;
 	ps->fetches++;
-	daemon_graph(d, TOKEN_APP, "GET", url, NULL, perm_bulk_done, b);
-	free(filter);
-	free(esc);
-	free(url);
-	return;
-fail:
-	log_warnx("poll permissions: cannot build a fetch of %zu requests",
-	    b->n);
-	ps->failed = 1;
-	perm_bulk_free(b);
-	free(filter);
-	free(esc);
-	free(url);
+	perm_fetch_many(d, b->gid, b->n, perm_bulk_done, b);
 }
 
 /* Apply one change record; an unknown request joins `*bulk` to be
@@ -478,6 +426,82 @@ perm_fetch(struct daemon *d, const char *gid, adapter_body_cb cb, void *arg)
 	free(url);
 }
 
+struct perm_many {
+	adapter_many_cb cb;
+	void *arg;
+};
+
+static void
+perm_many_done(void *arg, long status, const char *body, const char *err)
+{
+	struct perm_many *m = arg;
+	struct json_object *root = NULL, *value, *next;
+
+	if (status == 400 && !perm_bulk_refused) {
+		perm_bulk_refused = 1;
+		log_warnx("permissions: Graph refused a filter on several ids "
+		          "(%s); fetching requests one by one from now on",
+		    err ? err : "400");
+	}
+	if (status != 200 || body == NULL)
+		m->cb(m->arg, status, NULL, 0, err ? err : "no answer");
+	else if ((root = json_tokener_parse(body)) == NULL ||
+	         !json_object_object_get_ex(root, "value", &value) ||
+	         !json_object_is_type(value, json_type_array))
+		m->cb(m->arg, 0, NULL, 0, "malformed requests page");
+	else
+		m->cb(m->arg, 200, value,
+		    !json_object_object_get_ex(root, "@odata.nextLink", &next),
+		    NULL);
+	json_object_put(root);
+	free(m);
+}
+
+/* Several requests in one call: "id eq 'a' or id eq 'b' …". A server that
+ * refused that once (400) is answered 400 at once from then on. */
+static void
+perm_fetch_many(struct daemon *d, char *const *gids, size_t n,
+    adapter_many_cb cb, void *arg)
+{
+	struct perm_many *m = NULL;
+	char *filter = NULL, *esc = NULL, *url = NULL;
+	size_t i, len = 0;
+	FILE *mem;
+
+	if (perm_bulk_refused || n == 0 || n > PERM_BULK) {
+		cb(arg, 400, NULL, 0, "several-id filter not used");
+		return;
+	}
+	if ((mem = open_memstream(&filter, &len)) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		/* Ids come from Graph; a quote would end the literal. */
+		if (strchr(gids[i], '\'') != NULL) {
+			fclose(mem);
+			goto fail;
+		}
+		fprintf(mem, "%sid eq '%s'", i ? " or " : "", gids[i]);
+	}
+	if (fclose(mem) != 0 || (esc = graph_escape(filter)) == NULL ||
+	    (url = adapter_url(d, PERM_PREFIX,
+	         "/scheduledPermissionsRequests?$filter=%s&$top=%zu", esc,
+	         n)) == NULL ||
+	    (m = calloc(1, sizeof(*m))) == NULL)
+		goto fail;
+	m->cb = cb;
+	m->arg = arg;
+	daemon_graph(d, TOKEN_APP, "GET", url, NULL, perm_many_done, m);
+	free(filter);
+	free(esc);
+	free(url);
+	return;
+fail:
+	free(filter);
+	free(esc);
+	free(url);
+	cb(arg, 0, NULL, 0, "cannot build the request");
+}
+
 struct perm_step {
 	adapter_step_cb cb;
 	void *arg;
@@ -577,6 +601,8 @@ const struct source_adapter adapter_permissions = {
 	.name = "permissions",
 	.poll = perm_poll,
 	.fetch = perm_fetch,
+	.fetch_many = perm_fetch_many,
+	.fetch_many_max = PERM_BULK,
 	.read_step = perm_read_step,
 	.decide = perm_decide,
 	.cancel = perm_cancel,
