@@ -31,7 +31,10 @@
 
 /* Store */
 #define STORE_BUSY_TIMEOUT_MS  5000
-#define STORE_COMMIT_WINDOW_US 2000 /* group-commit window */
+/* Group commit: a batch commits on the loop turn after it opened, so it
+ * holds what every callback ready in that turn wrote; under load turns
+ * are long and batches large, idle it adds no wait. */
+#define STORE_COMMIT_WINDOW_US 0
 /* Page cache (KiB, negative in SQLite's terms): the open requests' pages
  * stay in memory instead of being read back per step. */
 #define STORE_PRAGMA_CACHE "PRAGMA cache_size = -4096"
