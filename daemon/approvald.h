@@ -174,6 +174,8 @@ struct lister_source {
 	const char *status_field;   /* member holding the Graph status */
 	enum token_kind read_token; /* approval reads */
 	enum token_kind cancel_token; /* cancel */
+	const char *stages; /* approval's stage collection (NULL: "stages") */
+	const char *cancel; /* cancel action on a request (NULL: "cancel") */
 	/* statuses Graph never changes again: not followed (NULL-ended) */
 	const char *const *settled;
 	/* listing page callback: calls lister_page(arg, this source, ...) */

@@ -395,8 +395,8 @@ lister_decide(struct daemon *d, const struct lister_source *ls,
 	json_object_object_add(o, "justification",
 	    json_object_new_string(justification ? justification : ""));
 	if (a == NULL || s == NULL ||
-	    (url = adapter_url(d, ls->prefix, "%s/%s/stages/%s", ls->approvals,
-	         a, s)) == NULL)
+	    (url = adapter_url(d, ls->prefix, "%s/%s/%s/%s", ls->approvals, a,
+	         ls->stages ? ls->stages : "stages", s)) == NULL)
 		cb(arg, 0, NULL, "out of memory");
 	else
 		daemon_graph(d, TOKEN_DELEGATED, "PATCH", url,
@@ -414,8 +414,9 @@ lister_cancel(struct daemon *d, const struct lister_source *ls, const char *gid,
 {
 	char *g = graph_escape(gid), *url = NULL;
 
-	if (g == NULL || (url = adapter_url(d, ls->prefix, "%s/%s/cancel",
-	                      ls->requests, g)) == NULL)
+	if (g == NULL ||
+	    (url = adapter_url(d, ls->prefix, "%s/%s/%s", ls->requests, g,
+	         ls->cancel ? ls->cancel : "cancel")) == NULL)
 		cb(arg, 0, NULL, "out of memory");
 	else
 		daemon_graph(d, ls->cancel_token, "POST", url, NULL, cb, arg);

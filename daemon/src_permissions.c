@@ -113,8 +113,8 @@ perm_store_fetched(struct daemon *d, const char *gid, const char *change_id,
 {
 	const char *st = adapter_str(o, "statusDetail");
 
-	if (engine_observe(d, REQ_SRC_PERMISSIONS, gid, st ? st : "unknown",
-	        body) != 0)
+	if (engine_observe(
+	        d, REQ_SRC_PERMISSIONS, gid, st ? st : "unknown", body) != 0)
 		return -1;
 	return store_change_mark(d->store, change_id, engine_now());
 }
@@ -182,8 +182,8 @@ perm_bulk_free(struct perm_bulk *b)
 }
 
 static void
-perm_bulk_done(void *arg, long status, struct json_object *items,
-    int complete, const char *err)
+perm_bulk_done(void *arg, long status, struct json_object *items, int complete,
+    const char *err)
 {
 	struct perm_bulk *b = arg;
 	struct daemon *d = b->d;
@@ -207,8 +207,8 @@ perm_bulk_done(void *arg, long status, struct json_object *items,
 				perm_fetch_one(d, b->gid[i], b->change_id[i]);
 			else if (perm_store_fetched(d, b->gid[i],
 			             b->change_id[i], item,
-			             json_object_to_json_string_ext(item,
-			                 JSON_C_TO_STRING_PLAIN)) == -1)
+			             json_object_to_json_string_ext(
+			                 item, JSON_C_TO_STRING_PLAIN)) == -1)
 				ps->failed = 1;
 		}
 	}
@@ -555,45 +555,31 @@ perm_read_step(
 	free(url);
 }
 
+/* Decisions and cancels as the listing sources make them, on this
+ * source's paths (beta: approval "steps", cancel is "cancelAll", which
+ * needs the requestor's or an admin's delegated token). */
+static const struct lister_source perm_paths = {
+	.source = REQ_SRC_PERMISSIONS,
+	.prefix = PERM_PREFIX,
+	.requests = "/scheduledPermissionsRequests",
+	.approvals = "/scheduledPermissionsApprovals",
+	.stages = "steps",
+	.cancel = "cancelAll",
+	.cancel_token = TOKEN_DELEGATED,
+};
+
 static void
 perm_decide(struct daemon *d, const char *approval_id, const char *step_id,
     int approve, const char *justification, adapter_body_cb cb, void *arg)
 {
-	struct json_object *o = json_object_new_object();
-	char *a = graph_escape(approval_id), *s = graph_escape(step_id);
-	char *url = NULL;
-
-	json_object_object_add(o, "reviewResult",
-	    json_object_new_string(approve ? "Approve" : "Deny"));
-	json_object_object_add(o, "justification",
-	    json_object_new_string(justification ? justification : ""));
-	if (a == NULL || s == NULL ||
-	    (url = adapter_url(d, PERM_PREFIX,
-	         "/scheduledPermissionsApprovals/%s/steps/%s", a, s)) == NULL)
-		cb(arg, 0, NULL, "out of memory");
-	else
-		daemon_graph(d, TOKEN_DELEGATED, "PATCH", url,
-		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-		    cb, arg);
-	json_object_put(o);
-	free(a);
-	free(s);
-	free(url);
+	lister_decide(d, &perm_paths, approval_id, step_id, approve,
+	    justification, cb, arg);
 }
 
 static void
 perm_cancel(struct daemon *d, const char *gid, adapter_body_cb cb, void *arg)
 {
-	char *g = graph_escape(gid), *url = NULL;
-
-	if (g == NULL ||
-	    (url = adapter_url(d, PERM_PREFIX,
-	         "/scheduledPermissionsRequests/%s/cancelAll", g)) == NULL)
-		cb(arg, 0, NULL, "out of memory");
-	else
-		daemon_graph(d, TOKEN_DELEGATED, "POST", url, NULL, cb, arg);
-	free(g);
-	free(url);
+	lister_cancel(d, &perm_paths, gid, cb, arg);
 }
 
 const struct source_adapter adapter_permissions = {
