@@ -307,6 +307,14 @@ struct settings {
 	char *listen; /* "127.0.0.1:8750"; NULL: no listener */
 	char *hook_secret_file;
 	char *graph_client_state_file;
+	unsigned http_max_conns;  /* open connections at most */
+	int64_t http_timeout;     /* seconds: idle, and to send one request */
+	unsigned http_max_header; /* bytes of request line and headers */
+	unsigned http_max_body;   /* bytes of a request body */
+	unsigned http_rate;       /* requests a second per peer address */
+	unsigned http_burst;      /* bucket size of that rate */
+	char *notification_url;   /* /v1/hooks/graph as Graph reaches it */
+	int64_t subscription_lifetime; /* seconds a subscription lasts */
 	char *decision_base_url;
 	char *decision_secret_file;
 	int64_t decision_link_ttl;

@@ -164,9 +164,16 @@ void timers_free(struct daemon *d);
 int ctlsock_open(struct daemon *d, const char *path, char **err);
 void ctlsock_close(struct daemon *d);
 
-/* httpd.c: /healthz /readyz (and hooks later) */
+/* httpd.c: the hardened listener (/healthz, /readyz and registered routes) */
+struct evhttp_request;
+typedef void (*httpd_handler)(struct evhttp_request *, void *);
 int httpd_open(struct daemon *d, const char *listen, char **err);
 void httpd_close(struct daemon *d);
+int httpd_route(
+    const char *path, int methods, int limited, httpd_handler fn, void *arg);
+/* Log a refused request of `what` at a bounded rate (with the peer). */
+void httpd_log_refused(
+    struct evhttp_request *req, const char *what, const char *why);
 
 /* audit.c: the audit hash chain, appended in the open batch */
 int audit_append(struct store *s, const char *key, int64_t at, const char *kind,
@@ -181,6 +188,8 @@ void metrics_commit_observe(double seconds);
 void metrics_decision(const char *rule, const char *verdict);
 void metrics_hook(const char *hook, const char *result);
 void metrics_nudge(const char *source);
+void metrics_http_refused(const char *reason);
+void metrics_http_conn(const char *result);
 
 /* hooks.c: POST /v1/hooks/evaluate and /v1/hooks/graph */
 int hooks_register(struct daemon *d, char **err);

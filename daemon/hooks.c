@@ -2,7 +2,8 @@
  * Webhooks in: POST /v1/hooks/evaluate (HMAC-SHA256 signed, timestamped)
  * and POST /v1/hooks/graph (Graph change notifications). Both only wake the
  * poller; they never carry decisions. Bad requests are counted and logged
- * at a bounded rate.
+ * at a bounded rate. The listener (httpd.c) has already checked the method,
+ * the header size and the peer's rate.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -32,9 +33,6 @@ static struct {
 	size_t client_state_len;
 	struct hooks_seen seen[HOOK_REPLAY_CACHE];
 	size_t seen_next;
-	int64_t log_window;
-	unsigned log_count;
-	unsigned long suppressed;
 } hooks;
 
 static void
@@ -54,49 +52,12 @@ hooks_text(
 		evbuffer_free(b);
 }
 
-/* Count a refused hook and log it, at most HOOK_LOG_BURST a minute. */
+/* Count a refused hook; the listener logs it at a bounded rate. */
 static void
 hooks_bad(struct evhttp_request *req, const char *hook, const char *why)
 {
-	struct evhttp_connection *c = evhttp_request_get_connection(req);
-	const char *peer = "?";
-	ev_uint16_t port = 0;
-	int64_t now = engine_now();
-	char *p = NULL;
-
 	metrics_hook(hook, why);
-	if (now - hooks.log_window >= 60) {
-		if (hooks.suppressed > 0)
-			log_warnx(
-			    "hooks: %lu more bad requests were not logged",
-			    hooks.suppressed);
-		hooks.log_window = now;
-		hooks.log_count = 0;
-		hooks.suppressed = 0;
-	}
-	if (hooks.log_count >= HOOK_LOG_BURST) {
-		hooks.suppressed++;
-		return;
-	}
-	hooks.log_count++;
-	if (c != NULL) {
-		evhttp_connection_get_peer(c, &p, &port);
-		if (p != NULL)
-			peer = p;
-	}
-	log_warnx("hooks: %s from %s refused: %s", hook, peer, why);
-}
-
-static int
-hooks_method(struct evhttp_request *req, const char *hook)
-{
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
-		return 0;
-	hooks_bad(req, hook, "method");
-	evhttp_add_header(
-	    evhttp_request_get_output_headers(req), "Allow", "POST");
-	hooks_text(req, 405, "Method Not Allowed", "method not allowed");
-	return -1;
+	httpd_log_refused(req, hook, why);
 }
 
 /* The request body as a NUL-terminated heap string, or NULL when it is too
@@ -232,8 +193,6 @@ hooks_evaluate(struct evhttp_request *req, void *arg)
 	enum req_source src = REQ_SRC_MAX;
 	const char *id = NULL;
 
-	if (hooks_method(req, "evaluate") == -1)
-		return;
 	if (hooks.secret == NULL) {
 		hooks_bad(req, "evaluate", "disabled");
 		hooks_text(req, 403, "Forbidden", "hook not configured");
@@ -353,8 +312,6 @@ hooks_graph(struct evhttp_request *req, void *arg)
 	struct json_object *o = NULL, *value = NULL, *e, *v;
 	struct evbuffer *b;
 
-	if (hooks_method(req, "graph") == -1)
-		return;
 	tok = hooks_query(evhttp_request_get_uri(req), "validationToken", &n);
 	if (tok != NULL) {
 		/* Subscription handshake: echo the decoded token verbatim. */
@@ -447,8 +404,13 @@ hooks_register(struct daemon *d, char **err)
 	    hooks_secret(d->settings->graph_client_state_file,
 	        &hooks.client_state, &hooks.client_state_len, err) == -1)
 		return -1;
-	evhttp_set_cb(d->http, "/v1/hooks/evaluate", hooks_evaluate, d);
-	evhttp_set_cb(d->http, "/v1/hooks/graph", hooks_graph, d);
+	if (httpd_route("/v1/hooks/evaluate", EVHTTP_REQ_POST, 1,
+	        hooks_evaluate, d) == -1 ||
+	    httpd_route(
+	        "/v1/hooks/graph", EVHTTP_REQ_POST, 1, hooks_graph, d) == -1) {
+		asprintf(err, "http: too many routes");
+		return -1;
+	}
 	return 0;
 }
 

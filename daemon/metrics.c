@@ -28,6 +28,7 @@ struct metrics_counter {
 };
 
 static struct metrics_counter metrics_decisions, metrics_hooks, metrics_nudges;
+static struct metrics_counter metrics_refused, metrics_conns;
 
 /* Commit latency buckets, seconds. */
 static const double metrics_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -96,6 +97,20 @@ metrics_nudge(const char *source)
 	metrics_count(&metrics_nudges, source, "hook");
 }
 
+/* The listener refused a request or connection (rate_limited, method…). */
+void
+metrics_http_refused(const char *reason)
+{
+	metrics_count(&metrics_refused, reason, NULL);
+}
+
+/* A listener connection was accepted, or closed served / without a request. */
+void
+metrics_http_conn(const char *result)
+{
+	metrics_count(&metrics_conns, result, NULL);
+}
+
 /* A label value with \, " and newline escaped. */
 static void
 metrics_label(struct evbuffer *b, const char *v)
@@ -139,6 +154,19 @@ metrics_counter_out(struct evbuffer *b, const struct metrics_counter *c,
 
 	for (i = 0; i < c->n; i++)
 		metrics_pair(b, name, la, c->v[i].a, lb, c->v[i].b, c->v[i].n);
+}
+
+static void
+metrics_counter_out1(struct evbuffer *b, const struct metrics_counter *c,
+    const char *name, const char *la)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		evbuffer_add_printf(b, "%s{%s=\"", name, la);
+		metrics_label(b, c->v[i].a);
+		evbuffer_add_printf(b, "\"} %llu\n", c->v[i].n);
+	}
 }
 
 static void
@@ -233,12 +261,6 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	struct evbuffer *b;
 	struct graph_stats gs;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		evhttp_add_header(
-		    evhttp_request_get_output_headers(req), "Allow", "GET");
-		evhttp_send_error(req, 405, "Method Not Allowed");
-		return;
-	}
 	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, 500, "Internal Server Error");
 		return;
@@ -288,6 +310,15 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	    "Open HTTP listener connections.");
 	evbuffer_add_printf(
 	    b, "approvald_http_connections %d\n", d->http_conns);
+	metrics_head(b, "approvald_http_connections_total", "counter",
+	    "Listener connections accepted, and closed served or without a "
+	    "complete request.");
+	metrics_counter_out1(
+	    b, &metrics_conns, "approvald_http_connections_total", "result");
+	metrics_head(b, "approvald_http_refused_total", "counter",
+	    "Requests and connections the listener refused, by reason.");
+	metrics_counter_out1(
+	    b, &metrics_refused, "approvald_http_refused_total", "reason");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, 200, "OK", b);
@@ -298,5 +329,5 @@ metrics_serve(struct evhttp_request *req, void *arg)
 void
 metrics_register(struct daemon *d)
 {
-	evhttp_set_cb(d->http, "/metrics", metrics_serve, d);
+	httpd_route("/metrics", EVHTTP_REQ_GET, 0, metrics_serve, d);
 }

@@ -326,7 +326,7 @@ emu_fault(struct emu *e, const char *json)
 	return st >= 200 && st < 300 ? 0 : -1;
 }
 
-static int
+int
 h_write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);

@@ -32,6 +32,9 @@ struct ad {
 	char extra_env[256]; /* e.g. APPROVALD_CRASH_AT=... */
 };
 
+/* Write `text` to `path` with `mode` (created or truncated); 0 or -1. */
+int h_write_file(const char *path, const char *text, mode_t mode);
+
 /* Temp folder for this test run (made once). */
 const char *h_tmpdir(void);
 
