@@ -175,12 +175,22 @@ int httpd_route(
 void httpd_log_refused(
     struct evhttp_request *req, const char *what, const char *why);
 
+struct call_endpoint;
 /* audit.c: the audit hash chain, appended in the open batch */
 int audit_append(struct store *s, const char *key, int64_t at, const char *kind,
     const char *detail);
 int audit_transition(struct store *s, const char *key, int64_t at,
     const char *from, const char *to, const char *event, const char *rule,
     const char *verdict, const char *detail);
+/* The answer to a Graph call that decides (approve, deny, cancel): endpoint,
+ * status, outcome; in the open batch. Logged when it cannot be written
+ * (the call has happened either way). */
+void audit_graph_call(struct daemon *d, const struct call_endpoint *ep,
+    const char *id, const char *method, const char *body, long status,
+    const char *err);
+/* A decision made over the control socket: who (--as) and how. */
+int audit_decision(struct store *s, const char *key, int64_t at,
+    const char *verdict, const char *who, uint32_t stage, const char *reason);
 
 /* metrics.c: GET /metrics and the counters behind it */
 void metrics_register(struct daemon *d);
@@ -189,6 +199,7 @@ void metrics_decision(const char *rule, const char *verdict);
 void metrics_hook(const char *hook, const char *result);
 void metrics_nudge(const char *source);
 void metrics_http_refused(const char *reason);
+void metrics_graph_call(const char *endpoint, const char *status);
 void metrics_http_conn(const char *result);
 
 /* hooks.c: POST /v1/hooks/evaluate and /v1/hooks/graph */
@@ -200,6 +211,18 @@ void crash_point(const char *label);
 
 /* main.c: SIGHUP / `approvalctl reload`; swaps only when both files load. */
 int daemon_reload(struct daemon *d);
+
+/* call.c: what a Graph URL is, for metrics and the audit trail */
+struct call_endpoint {
+	const char *method;  /* NULL: any */
+	const char *pattern; /* path after the Graph base; '*' one segment */
+	const char *name;    /* metric label: permissions_decide, ... */
+	int decides;         /* approve, deny or cancel: audited */
+	int source;          /* enum req_source of a deciding call */
+	int id_seg;          /* its segment holding the approval/request id */
+};
+const struct call_endpoint *call_endpoint(struct daemon *d, const char *method,
+    const char *url, char *id, size_t idlen);
 
 /* Graph call with the right token; retries once on 401 with a fresh token. */
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,

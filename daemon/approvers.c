@@ -825,6 +825,16 @@ appr_ctl_decide(struct daemon *d, char *rest)
 		return appr_reply("refused", "store error");
 	}
 	engine_batch_dirty(d);
+	/* Who decided and how, in the batch of the transition it causes. */
+	if (audit_decision(d->store, key, engine_now(), verb,
+	        ev.u.decision.who.upn[0] ? ev.u.decision.who.upn
+	                                 : ev.u.decision.who.id,
+	        r.sm.stage, reason) == -1) {
+		log_warnx("request %s: cannot audit the decision: %s", key,
+		    store_errmsg(d->store));
+		store_request_clear(&r);
+		return appr_reply("refused", "not recorded");
+	}
 	res = engine_event(d, &r, &ev, detail);
 	o = appr_reply(res == SM_OK ? "ok" : "refused",
 	    res == SM_OK ? sm_state_name(r.sm.state) : "not recorded");

@@ -28,7 +28,7 @@ struct metrics_counter {
 };
 
 static struct metrics_counter metrics_decisions, metrics_hooks, metrics_nudges;
-static struct metrics_counter metrics_refused, metrics_conns;
+static struct metrics_counter metrics_refused, metrics_conns, metrics_graph;
 
 /* Commit latency buckets, seconds. */
 static const double metrics_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -102,6 +102,13 @@ void
 metrics_http_refused(const char *reason)
 {
 	metrics_count(&metrics_refused, reason, NULL);
+}
+
+/* Graph answered a call of endpoint class `endpoint` with `status`. */
+void
+metrics_graph_call(const char *endpoint, const char *status)
+{
+	metrics_count(&metrics_graph, endpoint, status);
 }
 
 /* A listener connection was accepted, or closed served / without a request. */
@@ -278,11 +285,17 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	if (d->graph != NULL)
 		graph_get_stats(d->graph, &gs);
 	metrics_head(b, "approvald_graph_calls_total", "counter",
-	    "Graph HTTP calls by result class.");
+	    "Graph API answers by endpoint class and HTTP status (error: no "
+	    "answer), retries included.");
+	metrics_counter_out(b, &metrics_graph, "approvald_graph_calls_total",
+	    "endpoint", "status");
+	metrics_head(b, "approvald_graph_transfers_total", "counter",
+	    "HTTP transfers of the Graph client (token calls included), by "
+	    "result class.");
 	evbuffer_add_printf(b,
-	    "approvald_graph_calls_total{result=\"all\"} %lu\n"
-	    "approvald_graph_calls_total{result=\"error\"} %lu\n"
-	    "approvald_graph_calls_total{result=\"throttled\"} %lu\n",
+	    "approvald_graph_transfers_total{result=\"all\"} %lu\n"
+	    "approvald_graph_transfers_total{result=\"error\"} %lu\n"
+	    "approvald_graph_transfers_total{result=\"throttled\"} %lu\n",
 	    gs.calls, gs.errors, gs.throttled);
 	metrics_head(b, "approvald_graph_throttle_wait_seconds_total",
 	    "counter", "Seconds Graph calls were held by throttling.");
@@ -294,9 +307,6 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	evbuffer_add_printf(b, "approvald_token_refreshes_total %lu\n",
 	    d->tokens != NULL ? token_refreshes(d->tokens) : 0UL);
 	metrics_poll(b, d);
-	metrics_head(b, "approvald_outbox_depth", "gauge",
-	    "Notifications waiting in the outbox.");
-	evbuffer_add_printf(b, "approvald_outbox_depth 0\n");
 	metrics_commits(b);
 	metrics_head(b, "approvald_hooks_total", "counter",
 	    "Webhooks answered, by hook and result.");

@@ -224,6 +224,10 @@ hooks_cleanup(void)
 	return rc == 0 ? 0 : -1;
 }
 
+#define DECIDE_204                                                             \
+	"approvald_graph_calls_total{endpoint=\"permissions_decide\","         \
+	"status=\"204\"}"
+
 /* A signed hook makes the (hourly) poller pick up and decide a new
  * request at once; /metrics reflects the decision. */
 static void
@@ -234,7 +238,7 @@ test_evaluate_wakes_poll(void)
 	struct resp r;
 	const char *file = NULL, *rule = NULL;
 	char key[256], body[512], series[512], *id;
-	double before, nudges;
+	double before, nudges, decides;
 	int i, ap, dn, cn;
 
 	for (i = 0; i < NSEED && file == NULL; i++)
@@ -249,6 +253,7 @@ test_evaluate_wakes_poll(void)
 	before = metric0(hk_port, series);
 	nudges = metric0(hk_port,
 	    "approvald_poll_nudges_total{source=\"permissions\",by=\"hook\"}");
+	decides = metric0(hk_port, DECIDE_204);
 	id = emu_create(&hk_emu, "alex@contoso.com", file);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
 	snprintf(body, sizeof(body), "{\"request\":\"%s\"}", id);
@@ -278,9 +283,12 @@ test_evaluate_wakes_poll(void)
 	    1);
 	CU_ASSERT(
 	    metric0(hk_port, "approvald_store_commit_seconds_count") >= 1);
+	CU_ASSERT_EQUAL(metric0(hk_port, DECIDE_204), decides + 1);
+	CU_ASSERT(
+	    metric0(hk_port, "approvald_graph_calls_total{endpoint="
+	                     "\"permissions_changes\",status=\"200\"}") >= 1);
 	CU_ASSERT(metric0(hk_port,
-	              "approvald_graph_calls_total{result=\"all\"}") >= 2);
-	CU_ASSERT_EQUAL(metric(hk_port, "approvald_outbox_depth"), 0);
+	              "approvald_graph_transfers_total{result=\"all\"}") >= 2);
 	CU_ASSERT(metric0(hk_port, "approvald_hooks_total{hook=\"evaluate\","
 	                           "result=\"accepted\"}") >= 1);
 	/* JSON logs: every line an object; the transition carries fields */
@@ -745,13 +753,35 @@ test_audit_chain(void)
 	struct seeds s;
 	char *out = NULL, copy[700];
 	long long n, nj;
+	int i, decided;
 
 	history(&e, &a, &s);
 	n = sql_count(a.state, "SELECT count(*) FROM audit");
 	nj = sql_count(a.state, "SELECT count(*) FROM journal");
 	CU_ASSERT(n >= NSEED * 2);
 	/* one audit entry per journalled transition */
-	CU_ASSERT_EQUAL(n, nj);
+	CU_ASSERT_EQUAL(
+	    sql_count(a.state,
+	        "SELECT count(*) FROM audit WHERE kind = 'transition'"),
+	    nj);
+	/* and one per Graph call that decided, on the request it decided:
+	 * the approved and rejected seeds */
+	for (i = 0, decided = 0; i < NSEED; i++)
+		decided += strcmp(s.want[i], "approved") == 0 ||
+		           strcmp(s.want[i], "rejected") == 0;
+	CU_ASSERT(decided >= 2);
+	CU_ASSERT_EQUAL(sql_count(a.state,
+	                    "SELECT count(*) FROM audit WHERE kind = "
+	                    "'graph_call' AND key IN (SELECT key FROM requests)"
+	                    " AND json_extract(detail, '$.outcome') = 'ok'"
+	                    " AND json_extract(detail, '$.status') = 204"),
+	    decided);
+	CU_ASSERT_EQUAL(sql_count(a.state,
+	                    "SELECT count(DISTINCT key) FROM audit WHERE kind ="
+	                    " 'graph_call' AND json_extract(detail, "
+	                    "'$.endpoint') = 'permissions_decide'"),
+	    decided);
+	CU_ASSERT_EQUAL(n, nj + decided);
 	CU_ASSERT_EQUAL(exit_code(ctl(&out, "audit", "verify", "--state",
 	                    a.state, NULL, NULL)),
 	    0);
