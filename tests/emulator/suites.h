@@ -16,5 +16,8 @@ extern const struct cu_test faults_tests[];
 int tls_init(void);
 int tls_cleanup(void);
 extern const struct cu_test tls_tests[];
+int subs_init(void);
+int subs_cleanup(void);
+extern const struct cu_test subs_tests[];
 
 #endif

@@ -7,5 +7,6 @@ const struct cu_suite cu_suites[] = {
 	{ "identity", ident_init, ident_cleanup, ident_tests },
 	{ "faults", faults_init, faults_cleanup, faults_tests },
 	{ "tls", tls_init, tls_cleanup, tls_tests },
+	{ "subs", subs_init, subs_cleanup, subs_tests },
 	{ NULL, NULL, NULL, NULL },
 };
