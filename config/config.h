@@ -234,6 +234,9 @@ char *policy_dump(const struct policy *p);
 size_t policy_nrules(const struct policy *p);
 const struct approver_set *policy_approver_set(
     const struct policy *p, const char *name);
+/* The named approver sets of the policy, by index (NULL past the end). */
+const struct approver_set *policy_approver_set_at(
+    const struct policy *p, size_t i);
 
 const char *verdict_name(enum verdict_kind k);
 

@@ -204,7 +204,17 @@ void metrics_http_conn(const char *result);
 
 /* hooks.c: POST /v1/hooks/evaluate and /v1/hooks/graph */
 int hooks_register(struct daemon *d, char **err);
+void hooks_reload(struct daemon *d);
+const char *hooks_client_state(void);
+unsigned hooks_client_state_gen(void);
 void hooks_free(struct daemon *d);
+
+/* subs.c: Graph subscriptions to the approver groups' membership */
+void subs_sync(struct daemon *d);
+void subs_tick(struct daemon *d);
+void subs_lifecycle(struct daemon *d, const char *id, const char *event);
+size_t subs_count(void);
+void subs_free(struct daemon *d);
 
 /* crash.c: APPROVALD_CRASH_AT=<label>:<n> for crash-safety tests */
 void crash_point(const char *label);
@@ -231,6 +241,8 @@ void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
 /* approvers.c: resolve, persist and check a stage's eligible approvers */
 void approvers_resolve(struct daemon *d, const char *key, uint32_t stage);
 void approvers_resume(struct daemon *d);
+/* Group `group`'s membership changed (NULL: any group's may have). */
+void approvers_group_changed(struct daemon *d, const char *group);
 void approvers_free(struct daemon *d);
 struct json_object;
 /* Control commands of issue 5 (decide, approvers, clock); NULL when `line`

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -21,6 +22,9 @@
 #include "limits.h"
 #include "log.h"
 
+#define HOOKS_MAX_GROUPS 16 /* distinct groups one notification names */
+#define HOOKS_GROUP_ID   64
+
 struct hooks_seen {
 	int64_t t;
 	char sig[65];
@@ -31,6 +35,7 @@ static struct {
 	size_t secret_len;
 	char *client_state;
 	size_t client_state_len;
+	unsigned client_state_gen; /* bumped when it changes */
 	struct hooks_seen seen[HOOK_REPLAY_CACHE];
 	size_t seen_next;
 } hooks;
@@ -302,6 +307,40 @@ hooks_client_state_ok(const char *cs)
 	return eq && n == hooks.client_state_len;
 }
 
+/* Note the group a change notification is about ("Groups/{id}", any case,
+ * perhaps followed by a path), once; past HOOKS_MAX_GROUPS only count. */
+static void
+hooks_group_note(struct json_object *e,
+    char groups[HOOKS_MAX_GROUPS][HOOKS_GROUP_ID], size_t *n)
+{
+	struct json_object *v;
+	const char *r, *p;
+	size_t len, i;
+
+	if (!json_object_object_get_ex(e, "resource", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return;
+	r = json_object_get_string(v);
+	if (*r == '/')
+		r++;
+	if (strncasecmp(r, "groups/", 7) != 0)
+		return;
+	r += 7;
+	len = strcspn(r, "/");
+	if (len == 0 || len >= HOOKS_GROUP_ID)
+		return;
+	for (p = r; p < r + len; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			return;
+	for (i = 0; i < *n && i < HOOKS_MAX_GROUPS; i++)
+		if (strncasecmp(groups[i], r, len) == 0 &&
+		    groups[i][len] == '\0')
+			return;
+	if (*n < HOOKS_MAX_GROUPS)
+		snprintf(groups[*n], HOOKS_GROUP_ID, "%.*s", (int)len, r);
+	(*n)++;
+}
+
 static void
 hooks_graph(struct evhttp_request *req, void *arg)
 {
@@ -311,6 +350,8 @@ hooks_graph(struct evhttp_request *req, void *arg)
 	int toolarge, ok = 1, missed = 0, changes = 0;
 	struct json_object *o = NULL, *value = NULL, *e, *v;
 	struct evbuffer *b;
+	char groups[HOOKS_MAX_GROUPS][HOOKS_GROUP_ID];
+	size_t ngroups = 0;
 
 	tok = hooks_query(evhttp_request_get_uri(req), "validationToken", &n);
 	if (tok != NULL) {
@@ -361,16 +402,30 @@ hooks_graph(struct evhttp_request *req, void *arg)
 
 			if (strcmp(ev, "missed") == 0)
 				missed = 1;
-			else
+			else {
 				log_info(
 				    "hooks: graph lifecycle event %.64s", ev);
+				if (json_object_object_get_ex(
+				        e, "subscriptionId", &v) &&
+				    json_object_is_type(v, json_type_string))
+					subs_lifecycle(
+					    d, json_object_get_string(v), ev);
+			}
 			metrics_hook("graph", "lifecycle");
-		} else
+		} else {
 			changes = 1;
+			hooks_group_note(e, groups, &ngroups);
+		}
 	}
 	metrics_hook("graph", "accepted");
-	if (missed)
+	if (missed) {
 		log_info("hooks: graph notifications were missed; full resync");
+		approvers_group_changed(d, NULL);
+	} else if (ngroups > HOOKS_MAX_GROUPS)
+		approvers_group_changed(d, NULL);
+	else
+		for (i = 0; i < ngroups; i++)
+			approvers_group_changed(d, groups[i]);
 	if (missed || changes)
 		hooks_nudge_all(d);
 out:
@@ -384,6 +439,8 @@ hooks_secret(const char *path, char **out, size_t *len, char **err)
 {
 	size_t n = 0;
 
+	*out = NULL;
+	*len = 0;
 	if (path == NULL)
 		return 0;
 	if (cfg_read_secret(path, out, &n, err) == -1)
@@ -392,6 +449,68 @@ hooks_secret(const char *path, char **out, size_t *len, char **err)
 		(*out)[--n] = '\0';
 	*len = n;
 	return 0;
+}
+
+static void
+hooks_wipe(char **s, size_t *len)
+{
+	if (*s != NULL) {
+		explicit_bzero(*s, *len);
+		free(*s);
+	}
+	*s = NULL;
+	*len = 0;
+}
+
+/* Swap in a secret read from `path`; a file that cannot be read keeps the
+ * old one (logged). 1 when it changed, 0 when not, -1 when kept. */
+static int
+hooks_swap(const char *what, const char *path, char **cur, size_t *curlen)
+{
+	char *s = NULL, *err = NULL;
+	size_t n = 0;
+	int changed;
+
+	if (hooks_secret(path, &s, &n, &err) == -1) {
+		log_warnx("reload: %s: %s; keeping the current one", what,
+		    err ? err : "cannot read");
+		free(err);
+		return -1;
+	}
+	changed = n != *curlen || (s == NULL) != (*cur == NULL) ||
+	          (s != NULL && CRYPTO_memcmp(s, *cur, n) != 0);
+	hooks_wipe(cur, curlen);
+	*cur = s;
+	*curlen = n;
+	return changed;
+}
+
+/* SIGHUP: read the hook secret and the clientState again (new settings). */
+void
+hooks_reload(struct daemon *d)
+{
+	if (hooks_swap("http.hook_secret_file", d->settings->hook_secret_file,
+	        &hooks.secret, &hooks.secret_len) == 1)
+		log_info("reload: new webhook secret in force");
+	if (hooks_swap("http.graph_client_state_file",
+	        d->settings->graph_client_state_file, &hooks.client_state,
+	        &hooks.client_state_len) == 1) {
+		hooks.client_state_gen++;
+		log_info("reload: new Graph clientState in force");
+	}
+}
+
+/* The clientState subscriptions carry (NULL: none), and its generation. */
+const char *
+hooks_client_state(void)
+{
+	return hooks.client_state;
+}
+
+unsigned
+hooks_client_state_gen(void)
+{
+	return hooks.client_state_gen;
 }
 
 /* Read the hook secrets and route the hooks on the daemon's listener. */
@@ -418,14 +537,6 @@ void
 hooks_free(struct daemon *d)
 {
 	(void)d;
-	if (hooks.secret != NULL) {
-		explicit_bzero(hooks.secret, hooks.secret_len);
-		free(hooks.secret);
-	}
-	if (hooks.client_state != NULL) {
-		explicit_bzero(hooks.client_state, hooks.client_state_len);
-		free(hooks.client_state);
-	}
-	hooks.secret = hooks.client_state = NULL;
-	hooks.secret_len = hooks.client_state_len = 0;
+	hooks_wipe(&hooks.secret, &hooks.secret_len);
+	hooks_wipe(&hooks.client_state, &hooks.client_state_len);
 }
