@@ -822,20 +822,78 @@ appr_refresh_one(void *arg, const struct store_request *r)
 	return 0;
 }
 
-/* The membership of `group` changed (NULL: perhaps of any group, e.g. Graph
- * notifications were missed): drop what is cached and resolve every waiting
- * stage that uses it again. */
-void
-approvers_group_changed(struct daemon *d, const char *group)
+/* Groups changed since the last refresh (all: any group may have). */
+static struct {
+	char *v[APPR_SETS_MAX];
+	size_t n;
+	int all;
+	struct event *ev;
+} appr_changed;
+
+static void
+appr_refresh(struct daemon *d, const char *group)
 {
 	struct appr_change c = { d, group };
 
-	appr_gen++;
-	appr_cache_drop(group);
 	store_request_each(
 	    d->store, sm_state_name(SM_S_PENDING), appr_refresh_one, &c);
 	store_request_each(
 	    d->store, sm_state_name(SM_S_ESCALATED), appr_refresh_one, &c);
+}
+
+static void
+appr_changed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	if (appr_changed.all)
+		appr_refresh(d, NULL);
+	for (i = 0; i < appr_changed.n; i++) {
+		if (!appr_changed.all)
+			appr_refresh(d, appr_changed.v[i]);
+		free(appr_changed.v[i]);
+	}
+	appr_changed.n = 0;
+	appr_changed.all = 0;
+}
+
+/*
+ * The membership of `group` changed (NULL: perhaps of any group, e.g. Graph
+ * notifications were missed). What is cached is dropped at once; every
+ * waiting stage that uses the group is resolved again in the next loop turn
+ * (changes that arrive together are coalesced), so the notification is
+ * answered without waiting for the store.
+ */
+void
+approvers_group_changed(struct daemon *d, const char *group)
+{
+	size_t i;
+
+	appr_gen++;
+	appr_cache_drop(group);
+	if (group == NULL || appr_changed.n == APPR_SETS_MAX)
+		appr_changed.all = 1;
+	else {
+		for (i = 0; i < appr_changed.n; i++)
+			if (strcasecmp(appr_changed.v[i], group) == 0)
+				break;
+		if (i == appr_changed.n) {
+			if ((appr_changed.v[i] = strdup(group)) != NULL)
+				appr_changed.n++;
+			else
+				appr_changed.all = 1;
+		}
+	}
+	if (appr_changed.ev == NULL && (appr_changed.ev = event_new(d->base, -1,
+	                                    0, appr_changed_cb, d)) == NULL) {
+		appr_changed_cb(-1, 0, d); /* no event: now, then */
+		return;
+	}
+	if (!event_pending(appr_changed.ev, EV_TIMEOUT, NULL))
+		event_active(appr_changed.ev, EV_TIMEOUT, 0);
 }
 
 static int
@@ -882,6 +940,11 @@ approvers_free(struct daemon *d)
 		free(r->key);
 		free(r);
 	}
+	while (appr_changed.n > 0)
+		free(appr_changed.v[--appr_changed.n]);
+	if (appr_changed.ev != NULL)
+		event_free(appr_changed.ev);
+	appr_changed.ev = NULL;
 }
 
 /* ---- control commands ----------------------------------------------------- */

@@ -302,6 +302,10 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	evbuffer_add_printf(b,
 	    "approvald_graph_throttle_wait_seconds_total %.3f\n",
 	    gs.throttle_wait);
+	metrics_head(b, "approvald_graph_subscriptions", "gauge",
+	    "Approver groups with a live Graph change subscription.");
+	evbuffer_add_printf(
+	    b, "approvald_graph_subscriptions %zu\n", subs_count());
 	metrics_head(b, "approvald_token_refreshes_total", "counter",
 	    "Access-token refreshes.");
 	evbuffer_add_printf(b, "approvald_token_refreshes_total %lu\n",

@@ -319,6 +319,8 @@ test_metric_families(void)
 		"# TYPE approvald_http_refused_total counter",
 		"# TYPE approvald_hooks_total counter",
 		"# TYPE approvald_store_commit_seconds histogram",
+		"# TYPE approvald_graph_calls_total counter",
+		"# TYPE approvald_graph_subscriptions gauge",
 	};
 	struct resp r;
 	size_t i;

@@ -375,6 +375,7 @@ test_subscribed(void)
 	                        "result=\"validation\"}") >= 1);
 	CU_ASSERT(metric0(port, "approvald_graph_calls_total{endpoint="
 	                        "\"subscriptions\",status=\"201\"}") >= 1);
+	CU_ASSERT_EQUAL(metric(port, "approvald_graph_subscriptions"), 1);
 }
 
 /* A member added to the group may approve the pending stage; a member
