@@ -77,36 +77,6 @@ audit_add_str(struct json_object *o, const char *k, const char *v)
 	    o, k, v != NULL ? json_object_new_string(v) : NULL);
 }
 
-/* Append a transition of request `key`; every argument is borrowed. */
-int
-audit_transition(struct store *s, const char *key, int64_t at, const char *from,
-    const char *to, const char *event, const char *rule, const char *verdict,
-    const char *detail)
-{
-	struct json_object *o;
-	const char *text;
-	int rc;
-
-#ifdef APPROVALD_CRASHPOINTS
-	/* Tests: prove that a transition without its audit row is dropped. */
-	if (getenv("APPROVALD_AUDIT_FAIL") != NULL)
-		return -1;
-#endif
-	if ((o = json_object_new_object()) == NULL)
-		return -1;
-	audit_add_str(o, "from", from);
-	audit_add_str(o, "to", to);
-	audit_add_str(o, "event", event);
-	audit_add_str(o, "rule", rule);
-	audit_add_str(o, "verdict", verdict);
-	audit_add_str(o, "detail", detail);
-	text = json_object_to_json_string_ext(
-	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	rc = text != NULL ? audit_append(s, key, at, "transition", text) : -1;
-	json_object_put(o);
-	return rc;
-}
-
 /* Append `kind` with the JSON object o (put here). 0 or -1. */
 static int
 audit_json(struct store *s, const char *key, int64_t at, const char *kind,
@@ -120,6 +90,37 @@ audit_json(struct store *s, const char *key, int64_t at, const char *kind,
 	return rc;
 }
 
+/* A fresh detail object, or NULL; tests can make it fail (to prove that
+ * nothing is acted on without its audit row). */
+static struct json_object *
+audit_detail(void)
+{
+#ifdef APPROVALD_CRASHPOINTS
+	if (getenv("APPROVALD_AUDIT_FAIL") != NULL)
+		return NULL;
+#endif
+	return json_object_new_object();
+}
+
+/* Append a transition of request `key`; every argument is borrowed. */
+int
+audit_transition(struct store *s, const char *key, int64_t at, const char *from,
+    const char *to, const char *event, const char *rule, const char *verdict,
+    const char *detail)
+{
+	struct json_object *o;
+
+	if ((o = audit_detail()) == NULL)
+		return -1;
+	audit_add_str(o, "from", from);
+	audit_add_str(o, "to", to);
+	audit_add_str(o, "event", event);
+	audit_add_str(o, "rule", rule);
+	audit_add_str(o, "verdict", verdict);
+	audit_add_str(o, "detail", detail);
+	return audit_json(s, key, at, "transition", o);
+}
+
 /* A decision taken over the control socket, before it is fed to the state
  * machine (same batch): `who` as resolved, how: the control socket. */
 int
@@ -128,11 +129,7 @@ audit_decision(struct store *s, const char *key, int64_t at,
 {
 	struct json_object *o;
 
-#ifdef APPROVALD_CRASHPOINTS
-	if (getenv("APPROVALD_AUDIT_FAIL") != NULL)
-		return -1;
-#endif
-	if ((o = json_object_new_object()) == NULL)
+	if ((o = audit_detail()) == NULL)
 		return -1;
 	audit_add_str(o, "verdict", verdict);
 	audit_add_str(o, "who", who);

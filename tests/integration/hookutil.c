@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sqlite3.h>
 
 #include "cu.h"
 #include "hookutil.h"
@@ -232,4 +233,55 @@ metric0(int port, const char *series)
 	double v = metric(port, series);
 
 	return v < 0 ? 0 : v;
+}
+
+long long
+sql_count(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+char *
+emu_request_tagged(struct emu *e, const char *tag, const char *requestor)
+{
+	char *text = cu_slurp(cu_srcpath("examples/requests/"
+	                                 "permissions-request-azure-role.json"),
+	         NULL),
+	     *body = NULL, *key = NULL;
+	struct json_object *req, *perm, *ident, *wrap, *o, *v;
+	long st;
+
+	if (text == NULL || (req = json_tokener_parse(text)) == NULL) {
+		free(text);
+		return NULL;
+	}
+	free(text);
+	json_object_object_add(
+	    req, "justification", json_object_new_string(tag));
+	if (json_object_object_get_ex(req, "requestedPermissions", &perm) &&
+	    json_object_object_get_ex(perm, "identityInfo", &ident))
+		json_object_object_add(
+		    ident, "externalId", json_object_new_string(requestor));
+	wrap = json_object_new_object();
+	json_object_object_add(
+	    wrap, "requestor", json_object_new_string(requestor));
+	json_object_object_add(wrap, "body", req);
+	body = strdup(json_object_to_json_string(wrap));
+	json_object_put(wrap);
+	o = emu_json(e, "POST", "/_emulator/requests", body, &st);
+	if (o != NULL && st == 201 && json_object_object_get_ex(o, "id", &v))
+		asprintf(&key, "permissions:%s", json_object_get_string(v));
+	json_object_put(o);
+	free(body);
+	return key;
 }

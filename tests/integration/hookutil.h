@@ -38,5 +38,11 @@ long post_evaluate(int port, const char *secret, long long t, const char *body,
 /* A metric's value from a scrape ("name{labels}"), -1 when absent. */
 double metric(int port, const char *series);
 double metric0(int port, const char *series);
+/* The first column of the first row of `sql` on database `db` (read
+ * only), -1 on error. */
+long long sql_count(const char *db, const char *sql);
+/* Create the Azure role request as `requestor` with justification `tag`
+ * on the emulator; its approvald key "permissions:<id>" (heap) or NULL. */
+char *emu_request_tagged(struct emu *e, const char *tag, const char *requestor);
 
 #endif

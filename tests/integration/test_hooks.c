@@ -674,22 +674,6 @@ seeds_free(struct seeds *s)
 		free(s->id[i]);
 }
 
-static long long
-sql_count(const char *db, const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	long long n = -1;
-
-	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
-}
-
 /* Copy `src` to `dst` and run `sql` on the copy (an attacker's edit). */
 static int
 tamper(const char *src, const char *dst, const char *sql)

@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "cu.h"
 #include "harness.h"
 #include "hookutil.h"
@@ -208,32 +206,7 @@ one_subscription(void *arg)
 static char *
 create(const char *tag)
 {
-	char *text = cu_slurp(cu_srcpath("examples/requests/"
-	                                 "permissions-request-azure-role.json"),
-	         NULL),
-	     *body = NULL, *key = NULL;
-	struct json_object *req, *wrap, *o, *v;
-	long st;
-
-	if (text == NULL || (req = json_tokener_parse(text)) == NULL) {
-		free(text);
-		return NULL;
-	}
-	free(text);
-	json_object_object_add(
-	    req, "justification", json_object_new_string(tag));
-	wrap = json_object_new_object();
-	json_object_object_add(
-	    wrap, "requestor", json_object_new_string("alex@contoso.com"));
-	json_object_object_add(wrap, "body", req);
-	body = strdup(json_object_to_json_string(wrap));
-	json_object_put(wrap);
-	o = emu_json(&E, "POST", "/_emulator/requests", body, &st);
-	if (o != NULL && st == 201 && json_object_object_get_ex(o, "id", &v))
-		asprintf(&key, "permissions:%s", json_object_get_string(v));
-	json_object_put(o);
-	free(body);
-	return key;
+	return emu_request_tagged(&E, tag, "alex@contoso.com");
 }
 
 /* The stored approvers of stage 1 as "id,id,..." sorted by UPN (heap). */
@@ -315,23 +288,6 @@ state_is(void *arg)
 	return ok;
 }
 
-static long long
-sql_count(const char *sql)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	long long n = -1;
-
-	if (sqlite3_open_v2(A.state, &h, SQLITE_OPEN_READONLY, NULL) ==
-	        SQLITE_OK &&
-	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
-}
-
 struct count_want {
 	const char *sql;
 	long long n;
@@ -342,7 +298,7 @@ count_is(void *arg)
 {
 	struct count_want *w = arg;
 
-	return sql_count(w->sql) == w->n;
+	return sql_count(A.state, w->sql) == w->n;
 }
 
 /* approvald subscribed at start: one subscription to SecOps, validated

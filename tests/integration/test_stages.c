@@ -15,6 +15,7 @@
 
 #include "cu.h"
 #include "harness.h"
+#include "hookutil.h"
 
 #define CISO_ID   "7deff43e-1f17-44ef-9e5f-d516b0ba11d4"
 #define ALEX_ID   "3cce9d87-3986-4f19-8335-7ed075408ca2"
@@ -58,36 +59,7 @@ suite_clean(void)
 static char *
 create(const char *tag, const char *requestor)
 {
-	char *text = cu_slurp(cu_srcpath("examples/requests/"
-	                                 "permissions-request-azure-role.json"),
-	         NULL),
-	     *body = NULL, *key = NULL;
-	struct json_object *req, *perm, *ident, *wrap, *o, *v;
-	long st;
-
-	if (text == NULL || (req = json_tokener_parse(text)) == NULL) {
-		free(text);
-		return NULL;
-	}
-	free(text);
-	json_object_object_add(
-	    req, "justification", json_object_new_string(tag));
-	if (json_object_object_get_ex(req, "requestedPermissions", &perm) &&
-	    json_object_object_get_ex(perm, "identityInfo", &ident))
-		json_object_object_add(
-		    ident, "externalId", json_object_new_string(requestor));
-	wrap = json_object_new_object();
-	json_object_object_add(
-	    wrap, "requestor", json_object_new_string(requestor));
-	json_object_object_add(wrap, "body", req);
-	body = strdup(json_object_to_json_string(wrap));
-	json_object_put(wrap);
-	o = emu_json(&E, "POST", "/_emulator/requests", body, &st);
-	if (o != NULL && st == 201 && json_object_object_get_ex(o, "id", &v))
-		asprintf(&key, "permissions:%s", json_object_get_string(v));
-	json_object_put(o);
-	free(body);
-	return key;
+	return emu_request_tagged(&E, tag, requestor);
 }
 
 struct want {
