@@ -48,6 +48,8 @@ control_socket: $work/control.sock
 http:
   listen: 127.0.0.1:0
   hook_secret_file: secrets/hook-secret
+  rate_limit: 1024  # one peer sends every hook: no 429s in the measurement
+  rate_burst: 1024
 log: { level: info }  # the listener port is read from the log
 YAML
 "$bin/daemon/approvald" --config "$work/approvald.yaml" 2>"$work/approvald.log" &

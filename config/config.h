@@ -236,6 +236,9 @@ char *policy_dump(const struct policy *p);
 size_t policy_nrules(const struct policy *p);
 const struct approver_set *policy_approver_set(
     const struct policy *p, const char *name);
+/* The named approver sets of the policy, by index (NULL past the end). */
+const struct approver_set *policy_approver_set_at(
+    const struct policy *p, size_t i);
 
 const char *verdict_name(enum verdict_kind k);
 
@@ -312,6 +315,14 @@ struct settings {
 	char *listen; /* "127.0.0.1:8750"; NULL: no listener */
 	char *hook_secret_file;
 	char *graph_client_state_file;
+	unsigned http_max_conns;  /* open connections at most */
+	int64_t http_timeout;     /* seconds: idle, and to send one request */
+	unsigned http_max_header; /* bytes of request line and headers */
+	unsigned http_max_body;   /* bytes of a request body */
+	unsigned http_rate;       /* requests a second per peer address */
+	unsigned http_burst;      /* bucket size of that rate */
+	char *notification_url;   /* /v1/hooks/graph as Graph reaches it */
+	int64_t subscription_lifetime; /* seconds a subscription lasts */
 	char *decision_base_url;
 	char *decision_secret_file;
 	int64_t decision_link_ttl;

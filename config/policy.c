@@ -192,6 +192,12 @@ policy_nrules(const struct policy *p)
 }
 
 const struct approver_set *
+policy_approver_set_at(const struct policy *p, size_t i)
+{
+	return p != NULL && i < p->nsets ? &p->sets[i] : NULL;
+}
+
+const struct approver_set *
 policy_approver_set(const struct policy *p, const char *name)
 {
 	size_t i;

@@ -19,6 +19,7 @@ enum stype {
 	S_PATH,
 	S_DUR,
 	S_UINT,
+	S_BYTES,
 	S_BOOL,
 	S_LISTEN,
 	S_LOGLEVEL,
@@ -71,6 +72,14 @@ static const struct sfield fields[] = {
 	F("http.hook_secret_file", S_PATH, hook_secret_file, NULL),
 	F("http.graph_client_state_file", S_PATH, graph_client_state_file,
 	    NULL),
+	F("http.max_connections", S_UINT, http_max_conns, "256"),
+	F("http.timeout", S_DUR, http_timeout, "PT10S"),
+	F("http.max_header_bytes", S_BYTES, http_max_header, "8192"),
+	F("http.max_body_bytes", S_BYTES, http_max_body, "262144"),
+	F("http.rate_limit", S_UINT, http_rate, "20"),
+	F("http.rate_burst", S_UINT, http_burst, "40"),
+	F("http.notification_url", S_URL, notification_url, NULL),
+	F("http.subscription_lifetime", S_DUR, subscription_lifetime, "P2D"),
 	F("decision_links.base_url", S_URL, decision_base_url, NULL),
 	F("decision_links.secret_file", S_PATH, decision_secret_file, NULL),
 	F("decision_links.ttl", S_DUR, decision_link_ttl, "P1D"),
@@ -270,6 +279,17 @@ set_field(struct sctx *c, const struct sfield *f, const struct ynode *n,
 		return 0;
 	case S_UINT:
 		if (yget_int(&c->y, n, 1, 1024, &ll) < 0)
+			return -1;
+		*(unsigned *)dst = (unsigned)ll;
+		return 0;
+	case S_BYTES:
+		/* The listener refuses headers beyond 64 KiB whatever this
+		 * says (daemon/limits.h HTTP_HEADERS_HARD_MAX). */
+		if (yget_int(&c->y, n, 1024,
+		        strcmp(f->path, "http.max_header_bytes") == 0
+		            ? 65536
+		            : 16 * 1024 * 1024,
+		        &ll) < 0)
 			return -1;
 		*(unsigned *)dst = (unsigned)ll;
 		return 0;
@@ -538,6 +558,11 @@ settings_load_file(
 		cfg_diag_add(diags, CFG_WARNING, path, 1, 1,
 		    "`http.listen` without `http.hook_secret_file`: signed "
 		    "webhooks are refused");
+	if (s->notification_url && (!s->listen || !s->graph_client_state_file))
+		cfg_diag_add(diags, CFG_ERROR, path, 1, 1,
+		    "`http.notification_url` needs `http.listen` and "
+		    "`http.graph_client_state_file` (the subscriptions' "
+		    "clientState)");
 	cfg_diags_sort(diags, n0);
 	if (diags->nerrors != nerr0)
 		goto fail;
@@ -585,6 +610,7 @@ settings_dump(const struct settings *s)
 			sb_add(&b, d);
 			break;
 		case S_UINT:
+		case S_BYTES:
 			sb_printf(&b, "%u", *(const unsigned *)v);
 			break;
 		case S_BOOL:

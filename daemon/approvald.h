@@ -218,16 +218,34 @@ void timers_free(struct daemon *d);
 int ctlsock_open(struct daemon *d, const char *path, char **err);
 void ctlsock_close(struct daemon *d);
 
-/* httpd.c: /healthz /readyz (and hooks later) */
+/* httpd.c: the hardened listener (/healthz, /readyz and registered routes) */
+struct evhttp_request;
+typedef void (*httpd_handler)(struct evhttp_request *, void *);
 int httpd_open(struct daemon *d, const char *listen, char **err);
 void httpd_close(struct daemon *d);
+int httpd_route(
+    const char *path, int methods, int limited, httpd_handler fn, void *arg);
+/* Log a refused request of `what` at a bounded rate (with the peer). */
+void httpd_log_refused(
+    struct evhttp_request *req, const char *what, const char *why);
 
+struct call_endpoint;
 /* audit.c: the audit hash chain, appended in the open batch */
 int audit_append(struct store *s, const char *key, int64_t at, const char *kind,
     const char *detail);
 int audit_transition(struct store *s, const char *key, int64_t at,
     const char *from, const char *to, const char *event, const char *rule,
     const char *verdict, const char *detail);
+/* The answer to a Graph call that decides (approve, deny, cancel): endpoint,
+ * status, outcome; in the open batch. Logged when it cannot be written
+ * (the call has happened either way). */
+void audit_graph_call(struct daemon *d, const struct call_endpoint *ep,
+    const char *id, const char *method, const char *body, long status,
+    const char *err);
+/* A human decision (decide.c): who, how it came in, stage, reason. */
+int audit_decision(struct store *s, const char *key, int64_t at,
+    const char *verdict, const char *who, const char *how, uint32_t stage,
+    const char *reason);
 
 /* metrics.c: GET /metrics and the counters behind it */
 void metrics_register(struct daemon *d);
@@ -235,10 +253,23 @@ void metrics_commit_observe(double seconds);
 void metrics_decision(const char *rule, const char *verdict);
 void metrics_hook(const char *hook, const char *result);
 void metrics_nudge(const char *source);
+void metrics_http_refused(const char *reason);
+void metrics_graph_call(const char *endpoint, const char *status);
+void metrics_http_conn(const char *result);
 
 /* hooks.c: POST /v1/hooks/evaluate and /v1/hooks/graph */
 int hooks_register(struct daemon *d, char **err);
+void hooks_reload(struct daemon *d);
+const char *hooks_client_state(void);
+unsigned hooks_client_state_gen(void);
 void hooks_free(struct daemon *d);
+
+/* subs.c: Graph subscriptions to the approver groups' membership */
+void subs_sync(struct daemon *d);
+void subs_tick(struct daemon *d);
+void subs_lifecycle(struct daemon *d, const char *id, const char *event);
+size_t subs_count(void);
+void subs_free(struct daemon *d);
 
 /* crash.c: APPROVALD_CRASH_AT=<label>:<n> for crash-safety tests */
 void crash_point(const char *label);
@@ -250,6 +281,18 @@ int daemon_reload(struct daemon *d);
  * [half, whole] (any unit). */
 long backoff_jitter(long base, long cap, int attempt);
 
+/* call.c: what a Graph URL is, for metrics and the audit trail */
+struct call_endpoint {
+	const char *method;  /* NULL: any */
+	const char *pattern; /* path after the Graph base; '*' one segment */
+	const char *name;    /* metric label: permissions_decide, ... */
+	int decides;         /* approve, deny or cancel: audited */
+	int source;          /* enum req_source of a deciding call */
+	int id_seg;          /* its segment holding the approval/request id */
+};
+const struct call_endpoint *call_endpoint(struct daemon *d, const char *method,
+    const char *url, char *id, size_t idlen);
+
 /* Graph call with the right token; retries once on 401 with a fresh token. */
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
     const char *url, const char *body, adapter_body_cb cb, void *arg);
@@ -257,6 +300,8 @@ void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
 /* approvers.c: resolve, persist and check a stage's eligible approvers */
 void approvers_resolve(struct daemon *d, const char *key, uint32_t stage);
 void approvers_resume(struct daemon *d);
+/* Group `group`'s membership changed (NULL: any group's may have). */
+void approvers_group_changed(struct daemon *d, const char *group);
 void approvers_free(struct daemon *d);
 /* 1 when `name` (id, or UPN case-insensitively) is in the stored set of
  * (key, stage), copied to *out; 0 not, -1 error. */
@@ -316,8 +361,8 @@ int links_init(struct daemon *d);
  * when links are disabled. */
 char *links_mint(
     struct daemon *d, const struct store_request *r, const char *approver_id);
-/* 1 when `uri` is /v1/decide/...: the request was answered. */
-int links_route(struct daemon *d, struct evhttp_request *req);
+/* Register GET/POST /v1/decide/ with the listener; -1 with *err. */
+int links_register(struct daemon *d, char **err);
 void links_prune(struct daemon *d);
 void links_free(struct daemon *d);
 

@@ -7,6 +7,12 @@
  * counts as "nobody": the request stays pending and resolution is retried
  * (deny_after still bounds it).
  *
+ * When a group's membership changes (a Graph change notification), its
+ * cached members are dropped and every waiting stage that uses the group is
+ * resolved again: its stored set is cleared first (nobody may decide until
+ * the new one is known) and rebuilt from Graph. Resolutions in flight when
+ * a change arrives start over, and never cache what they read before it.
+ *
  * Also the control commands that use the set: decide, approvers, and the
  * test clock.
  */
@@ -62,6 +68,8 @@ struct appr_job {
 	struct plist cur; /* members of the set being resolved */
 	int level_left;   /* manager hops to go */
 	size_t pages;
+	int refresh;  /* re-resolving after a membership change */
+	uint64_t gen; /* appr_gen when (re)started */
 };
 
 struct appr_retry {
@@ -69,14 +77,18 @@ struct appr_retry {
 	struct daemon *d;
 	char *key;
 	uint32_t stage;
+	int refresh;
 	struct event *ev;
 };
 
 static struct appr_cache *appr_cache;
 static size_t appr_ncache;
 static struct appr_retry *appr_retries;
+static uint64_t appr_gen; /* bumped by every membership change */
 
 static void appr_next(struct appr_job *j);
+static void appr_run(struct daemon *d, const char *key, uint32_t stage,
+    int refresh, const char *group);
 
 static int
 plist_add(struct plist *l, const char *id, const char *upn)
@@ -188,6 +200,25 @@ appr_cache_put(const char *key, const struct plist *pl)
 	appr_ncache++;
 }
 
+/* Forget the cached members of `group` (NULL: every cached set). */
+static void
+appr_cache_drop(const char *group)
+{
+	struct appr_cache *c, **pp;
+
+	for (pp = &appr_cache; *pp != NULL;) {
+		c = *pp;
+		if (group == NULL || (strncmp(c->key, "group:", 6) == 0 &&
+		                         strcasecmp(c->key + 6, group) == 0)) {
+			*pp = c->next;
+			appr_cache_free_one(c);
+			appr_ncache--;
+			continue;
+		}
+		pp = &c->next;
+	}
+}
+
 /* ---- jobs --------------------------------------------------------------- */
 
 static void
@@ -218,27 +249,35 @@ appr_retry_cb(evutil_socket_t fd, short what, void *arg)
 			*pp = r->next;
 			break;
 		}
-	approvers_resolve(r->d, r->key, r->stage);
+	appr_run(r->d, r->key, r->stage, r->refresh, NULL);
 	event_free(r->ev);
 	free(r->key);
 	free(r);
 }
 
-/* Resolution failed: leave the request pending, try again later. */
+/* Resolution failed: leave the request pending, try again later (once per
+ * request and stage; a refresh stays a refresh). */
 static void
-appr_fail(struct appr_job *j, const char *why)
+appr_retry_add(struct daemon *d, const char *key, uint32_t stage, int refresh,
+    const char *why)
 {
 	struct appr_retry *r;
 	struct timeval tv = { APPR_RETRY_S, 0 };
 
 	log_warnx("request %s: stage %u approvers not resolved (%s); "
 	          "retry in %ds",
-	    j->key, j->stage + 1, why, APPR_RETRY_S);
+	    key, stage + 1, why, APPR_RETRY_S);
+	for (r = appr_retries; r != NULL; r = r->next)
+		if (r->stage == stage && strcmp(r->key, key) == 0) {
+			r->refresh |= refresh;
+			return;
+		}
 	if ((r = calloc(1, sizeof(*r))) != NULL &&
-	    (r->key = strdup(j->key)) != NULL &&
-	    (r->ev = evtimer_new(j->d->base, appr_retry_cb, r)) != NULL) {
-		r->d = j->d;
-		r->stage = j->stage;
+	    (r->key = strdup(key)) != NULL &&
+	    (r->ev = evtimer_new(d->base, appr_retry_cb, r)) != NULL) {
+		r->d = d;
+		r->stage = stage;
+		r->refresh = refresh;
 		r->next = appr_retries;
 		appr_retries = r;
 		evtimer_add(r->ev, &tv);
@@ -246,6 +285,12 @@ appr_fail(struct appr_job *j, const char *why)
 		free(r->key);
 		free(r);
 	}
+}
+
+static void
+appr_fail(struct appr_job *j, const char *why)
+{
+	appr_retry_add(j->d, j->key, j->stage, j->refresh, why);
 	appr_job_free(j);
 }
 
@@ -322,6 +367,12 @@ appr_finish(struct appr_job *j, const struct plist *eligible)
 			    j->key, j->stage + 1);
 			goto release;
 		}
+		if (r.sm.state == SM_S_ESCALATED) {
+			log_info("request %s: stage %u primaries resolved to "
+			         "nobody eligible; escalation remains",
+			    j->key, j->stage + 1);
+			goto out;
+		}
 		log_warnx("request %s: stage %u: no eligible approver", j->key,
 		    j->stage + 1);
 		memset(&ev, 0, sizeof(ev));
@@ -371,6 +422,16 @@ appr_phase_done(struct appr_job *j)
 	struct plist el;
 	size_t i;
 
+	if (j->gen != appr_gen) {
+		/* A membership changed while this ran: start over. */
+		j->gen = appr_gen;
+		j->phase = 0;
+		j->idx = 0;
+		plist_clear(&j->acc);
+		plist_clear(&j->cur);
+		appr_next(j);
+		return;
+	}
 	memset(&el, 0, sizeof(el));
 	for (i = 0; i < j->acc.n; i++)
 		if (!appr_excluded(j, &j->acc.v[i]) &&
@@ -402,7 +463,8 @@ appr_set_done(struct appr_job *j)
 	char ck[512];
 
 	appr_cache_key(j, &j->sets[j->phase][j->idx], ck, sizeof(ck));
-	appr_cache_put(ck, &j->cur);
+	if (j->gen == appr_gen) /* else it may predate a change */
+		appr_cache_put(ck, &j->cur);
 	if (plist_merge(&j->acc, &j->cur) == -1) {
 		appr_fail(j, "too many approvers");
 		return;
@@ -603,20 +665,101 @@ appr_copy_sets(struct appr_job *j, int phase, const struct approver_ref_list *l)
 	return l->n > APPR_SETS_MAX ? -1 : 0;
 }
 
+/* Start one job on `stage` of r: the escalation sets or the primaries. */
+static void
+appr_job_start(struct daemon *d, const struct store_request *r,
+    const struct request *req, const struct policy_stage *ps, int escalation,
+    int refresh)
+{
+	struct appr_job *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->key = strdup(r->key)) == NULL) {
+		free(j);
+		log_warnx(
+		    "request %s: out of memory resolving approvers", r->key);
+		return;
+	}
+	j->d = d;
+	j->stage = r->sm.stage;
+	j->escalation = escalation;
+	j->refresh = refresh;
+	j->gen = appr_gen;
+	j->sm = r->sm;
+	j->requestor = r->sm.requestor;
+	if (req->created_by != NULL)
+		snprintf(j->created_by, sizeof(j->created_by), "%s",
+		    req->created_by);
+	if (appr_copy_sets(
+	        j, 0, escalation ? &ps->escalation : &ps->approvers) == -1 ||
+	    appr_copy_sets(j, 1,
+	        escalation ? &ps->fallback_escalation : &ps->fallback) == -1) {
+		appr_fail(j, "too many approver sets");
+		return;
+	}
+	appr_next(j);
+}
+
+static int
+appr_refs_use(const struct approver_ref_list *l, const char *group)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i]->kind == APPROVER_GROUP && l->v[i]->value != NULL &&
+		    strcasecmp(l->v[i]->value, group) == 0)
+			return 1;
+	return 0;
+}
+
+/* Does the stage (as far as its state uses it) draw on `group`? */
+static int
+appr_stage_uses(const struct policy_stage *ps, int escalated, const char *group)
+{
+	return appr_refs_use(&ps->approvers, group) ||
+	       appr_refs_use(&ps->fallback, group) ||
+	       (escalated &&
+	           (appr_refs_use(&ps->escalation, group) ||
+	               appr_refs_use(&ps->fallback_escalation, group)));
+}
+
+/* Clear the stored set of (key, stage) in the open batch. */
+static int
+appr_clear_stage(struct daemon *d, const char *key, uint32_t stage)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (store_begin(d->store) == -1)
+		return -1;
+	engine_batch_dirty(d);
+	if (sqlite3_prepare_v2(store_db(d->store),
+	        "DELETE FROM stage_approvers WHERE key = ?1 AND stage = ?2", -1,
+	        &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 2, (int)stage);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /*
- * Start resolving the approvers of `stage` of request `key` (after the
- * batch that asked for it committed). In ESCALATED the escalation sets are
- * resolved and added to the stage's set.
+ * Resolve the approvers of `stage` of request `key`: the sets its state
+ * asks for (the escalation sets in ESCALATED, added to the stage's set).
+ * `refresh`: clear the stored set and resolve every set of the stage again,
+ * only when the stage uses `group` (NULL: any).
  */
-void
-approvers_resolve(struct daemon *d, const char *key, uint32_t stage)
+static void
+appr_run(struct daemon *d, const char *key, uint32_t stage, int refresh,
+    const char *group)
 {
 	struct store_request r;
 	struct request req;
 	struct verdict v;
-	struct appr_job *j = NULL;
 	const struct policy_stage *ps;
 	char *err = NULL;
+	int escalated;
 
 	memset(&r, 0, sizeof(r));
 	memset(&req, 0, sizeof(req));
@@ -625,60 +768,152 @@ approvers_resolve(struct daemon *d, const char *key, uint32_t stage)
 	if ((r.sm.state != SM_S_PENDING && r.sm.state != SM_S_ESCALATED) ||
 	    r.sm.stage != stage)
 		goto out;
-	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (j->key = strdup(key)) == NULL) {
-		log_warnx("request %s: out of memory resolving approvers", key);
-		goto out;
-	}
-	j->d = d;
-	j->stage = stage;
-	j->escalation = r.sm.state == SM_S_ESCALATED;
-	j->sm = r.sm;
-	j->requestor = r.sm.requestor;
+	escalated = r.sm.state == SM_S_ESCALATED;
 	if (r.body == NULL || request_from_json(r.body, strlen(r.body),
 	                          r.source, &req, &err) == -1) {
-		appr_fail(j, "request cannot be read");
-		j = NULL;
+		appr_retry_add(
+		    d, key, stage, refresh, "request cannot be read");
 		goto out;
 	}
-	if (req.created_by != NULL)
-		snprintf(
-		    j->created_by, sizeof(j->created_by), "%s", req.created_by);
 	/* The stage definitions come from the rule that decided. */
 	policy_evaluate(d->policy, &req, engine_now(), NULL, NULL, &v, NULL);
 	if (v.kind != VERDICT_STAGES || v.rule == NULL || r.rule == NULL ||
 	    strcmp(v.rule, r.rule) != 0 || stage >= v.nstages) {
-		appr_fail(j, "the deciding rule's stages are not in the "
-		             "current policy");
-		j = NULL;
+		appr_retry_add(d, key, stage, refresh,
+		    "the deciding rule's stages are not in the current policy");
 		goto out;
 	}
 	ps = &v.stages[stage];
-	if (appr_copy_sets(
-	        j, 0, j->escalation ? &ps->escalation : &ps->approvers) == -1 ||
-	    appr_copy_sets(j, 1,
-	        j->escalation ? &ps->fallback_escalation : &ps->fallback) ==
-	        -1) {
-		appr_fail(j, "too many approver sets");
-		j = NULL;
+	if (!refresh) {
+		appr_job_start(d, &r, &req, ps, escalated, 0);
 		goto out;
 	}
-	appr_next(j);
-	j = NULL;
+	if (group != NULL && !appr_stage_uses(ps, escalated, group))
+		goto out;
+	/* Fail closed: nobody decides until the new set is stored. */
+	if (appr_clear_stage(d, key, stage) == -1) {
+		appr_retry_add(d, key, stage, 1, "store error");
+		goto out;
+	}
+	log_info("request %s: stage %u approvers resolved again (%s%s)", key,
+	    stage + 1, group ? "membership of group " : "every group",
+	    group ? group : "");
+	appr_job_start(d, &r, &req, ps, 0, 1);
+	if (escalated)
+		appr_job_start(d, &r, &req, ps, 1, 1);
 out:
 	free(err);
 	request_free(&req);
 	store_request_clear(&r);
-	appr_job_free(j);
+}
+
+/* Start resolving the approvers of `stage` of request `key` (after the
+ * batch that asked for it committed). */
+void
+approvers_resolve(struct daemon *d, const char *key, uint32_t stage)
+{
+	appr_run(d, key, stage, 0, NULL);
+}
+
+struct appr_change {
+	struct daemon *d;
+	const char *group;
+};
+
+static int
+appr_refresh_one(void *arg, const struct store_request *r)
+{
+	struct appr_change *c = arg;
+
+	appr_run(c->d, r->key, r->sm.stage, 1, c->group);
+	return 0;
+}
+
+/* Groups changed since the last refresh (all: any group may have). */
+static struct {
+	char *v[APPR_SETS_MAX];
+	size_t n;
+	int all;
+	struct event *ev;
+} appr_changed;
+
+static void
+appr_refresh(struct daemon *d, const char *group)
+{
+	struct appr_change c = { d, group };
+
+	store_request_each(
+	    d->store, sm_state_name(SM_S_PENDING), appr_refresh_one, &c);
+	store_request_each(
+	    d->store, sm_state_name(SM_S_ESCALATED), appr_refresh_one, &c);
+}
+
+static void
+appr_changed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	if (appr_changed.all)
+		appr_refresh(d, NULL);
+	for (i = 0; i < appr_changed.n; i++) {
+		if (!appr_changed.all)
+			appr_refresh(d, appr_changed.v[i]);
+		free(appr_changed.v[i]);
+	}
+	appr_changed.n = 0;
+	appr_changed.all = 0;
+}
+
+/*
+ * The membership of `group` changed (NULL: perhaps of any group, e.g. Graph
+ * notifications were missed). What is cached is dropped at once; every
+ * waiting stage that uses the group is resolved again in the next loop turn
+ * (changes that arrive together are coalesced), so the notification is
+ * answered without waiting for the store.
+ */
+void
+approvers_group_changed(struct daemon *d, const char *group)
+{
+	size_t i;
+
+	appr_gen++;
+	appr_cache_drop(group);
+	if (group == NULL || appr_changed.n == APPR_SETS_MAX)
+		appr_changed.all = 1;
+	else {
+		for (i = 0; i < appr_changed.n; i++)
+			if (strcasecmp(appr_changed.v[i], group) == 0)
+				break;
+		if (i == appr_changed.n) {
+			if ((appr_changed.v[i] = strdup(group)) != NULL)
+				appr_changed.n++;
+			else
+				appr_changed.all = 1;
+		}
+	}
+	if (appr_changed.ev == NULL && (appr_changed.ev = event_new(d->base, -1,
+	                                    0, appr_changed_cb, d)) == NULL) {
+		appr_changed_cb(-1, 0, d); /* no event: now, then */
+		return;
+	}
+	if (!event_pending(appr_changed.ev, EV_TIMEOUT, NULL))
+		event_active(appr_changed.ev, EV_TIMEOUT, 0);
 }
 
 static int
 appr_resume_one(void *arg, const struct store_request *r)
 {
 	struct daemon *d = arg;
+	int rows = approvers_stage_rows(d, r->key, r->sm.stage);
 
-	if (approvers_stage_rows(d, r->key, r->sm.stage) == 0 ||
-	    r->sm.state == SM_S_ESCALATED)
+	/* An escalated stage without rows was being resolved again when the
+	 * daemon stopped: primaries and escalation both. */
+	if (r->sm.state == SM_S_ESCALATED && rows == 0)
+		appr_run(d, r->key, r->sm.stage, 1, NULL);
+	else if (rows == 0 || r->sm.state == SM_S_ESCALATED)
 		approvers_resolve(d, r->key, r->sm.stage);
 	return 0;
 }
@@ -712,6 +947,11 @@ approvers_free(struct daemon *d)
 		free(r->key);
 		free(r);
 	}
+	while (appr_changed.n > 0)
+		free(appr_changed.v[--appr_changed.n]);
+	if (appr_changed.ev != NULL)
+		event_free(appr_changed.ev);
+	appr_changed.ev = NULL;
 }
 
 /* Forget the eligible sets of finished requests (bounded per call). */
@@ -893,6 +1133,7 @@ appr_ctl_clock(struct daemon *d, char *rest)
 		links_prune(d);
 		notify_prune(d);
 		notify_kick(d);
+		subs_tick(d);
 	} else if (verb != NULL && strcmp(verb, "show") != 0)
 		return appr_reply("refused", "usage: clock advance SECONDS");
 	o = appr_reply("ok", NULL);

@@ -1,17 +1,22 @@
 /*
- * Audit trail: every transition is appended to the `audit` table in the
- * open batch, chained by SHA-256 (see audit_chain.c). A row that cannot be
- * written fails the caller, which drops the whole batch (fail closed).
+ * Audit trail: every transition, every human decision (who, and how:
+ * control socket, decision link or Entra) and the answer to every Graph
+ * call that decides is appended to the `audit` table in the open batch,
+ * chained by SHA-256 (see audit_chain.c). A transition or decision row
+ * that cannot be written fails the caller, which acts on nothing (fail
+ * closed).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/http.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
 
 #include "approvald.h"
 #include "audit_chain.h"
+#include "log.h"
 
 static const char audit_sql_last[] =
     "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
@@ -68,6 +73,31 @@ audit_add_str(struct json_object *o, const char *k, const char *v)
 	    o, k, v != NULL ? json_object_new_string(v) : NULL);
 }
 
+/* Append `kind` with the JSON object o (put here). 0 or -1. */
+static int
+audit_json(struct store *s, const char *key, int64_t at, const char *kind,
+    struct json_object *o)
+{
+	const char *text = json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	int rc = text != NULL ? audit_append(s, key, at, kind, text) : -1;
+
+	json_object_put(o);
+	return rc;
+}
+
+/* A fresh detail object, or NULL; tests can make it fail (to prove that
+ * nothing is acted on without its audit row). */
+static struct json_object *
+audit_detail(void)
+{
+#ifdef APPROVALD_CRASHPOINTS
+	if (getenv("APPROVALD_AUDIT_FAIL") != NULL)
+		return NULL;
+#endif
+	return json_object_new_object();
+}
+
 /* Append a transition of request `key`; every argument is borrowed. */
 int
 audit_transition(struct store *s, const char *key, int64_t at, const char *from,
@@ -75,15 +105,8 @@ audit_transition(struct store *s, const char *key, int64_t at, const char *from,
     const char *detail)
 {
 	struct json_object *o;
-	const char *text;
-	int rc;
 
-#ifdef APPROVALD_CRASHPOINTS
-	/* Tests: prove that a transition without its audit row is dropped. */
-	if (getenv("APPROVALD_AUDIT_FAIL") != NULL)
-		return -1;
-#endif
-	if ((o = json_object_new_object()) == NULL)
+	if ((o = audit_detail()) == NULL)
 		return -1;
 	audit_add_str(o, "from", from);
 	audit_add_str(o, "to", to);
@@ -91,9 +114,119 @@ audit_transition(struct store *s, const char *key, int64_t at, const char *from,
 	audit_add_str(o, "rule", rule);
 	audit_add_str(o, "verdict", verdict);
 	audit_add_str(o, "detail", detail);
-	text = json_object_to_json_string_ext(
-	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	rc = text != NULL ? audit_append(s, key, at, "transition", text) : -1;
-	json_object_put(o);
-	return rc;
+	return audit_json(s, key, at, "transition", o);
+}
+
+/* A human decision, before it is fed to the state machine (same batch):
+ * `who` as resolved, `how` it came in (control socket, decision link,
+ * Entra). */
+int
+audit_decision(struct store *s, const char *key, int64_t at,
+    const char *verdict, const char *who, const char *how, uint32_t stage,
+    const char *reason)
+{
+	struct json_object *o;
+
+	if ((o = audit_detail()) == NULL)
+		return -1;
+	audit_add_str(o, "verdict", verdict);
+	audit_add_str(o, "who", who);
+	audit_add_str(o, "how", how);
+	json_object_object_add(o, "stage", json_object_new_int((int)stage + 1));
+	audit_add_str(o, "reason", reason);
+	return audit_json(s, key, at, "decision", o);
+}
+
+/* The request a deciding call was about: the one with that id and an open
+ * intent (the executor acts only on those); NULL when none matches. */
+static char *
+audit_call_key(struct store *s, int source, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	char *key = NULL, *direct = NULL;
+	const unsigned char *k;
+
+	if (asprintf(&direct, "%s:%s", req_source_name(source), id) == -1)
+		return NULL;
+	if (sqlite3_prepare_v2(store_db(s),
+	        "SELECT r.key FROM intents i JOIN requests r ON r.key = i.key"
+	        " WHERE i.outcome IS NULL AND r.source = ?1 AND"
+	        " (r.key = ?2 OR r.approval_id = ?3) LIMIT 1",
+	        -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, source);
+		sqlite3_bind_text(st, 2, direct, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    (k = sqlite3_column_text(st, 0)) != NULL)
+			key = strdup((const char *)k);
+	}
+	sqlite3_finalize(st);
+	free(direct);
+	return key;
+}
+
+/* What the body of a deciding call asks for. */
+static const char *
+audit_call_action(const struct call_endpoint *ep, const char *body)
+{
+	struct json_object *o, *v;
+	const char *a = "cancel";
+
+	if (strstr(ep->name, "decide") == NULL)
+		return a;
+	a = "unknown";
+	if (body != NULL && (o = json_tokener_parse(body)) != NULL) {
+		if (json_object_object_get_ex(o, "reviewResult", &v) &&
+		    json_object_is_type(v, json_type_string))
+			a = strcmp(json_object_get_string(v), "Approve") == 0
+			        ? "approve"
+			    : strcmp(json_object_get_string(v), "Deny") == 0
+			        ? "deny"
+			        : "unknown";
+		json_object_put(o);
+	}
+	return a;
+}
+
+void
+audit_graph_call(struct daemon *d, const struct call_endpoint *ep,
+    const char *id, const char *method, const char *body, long status,
+    const char *err)
+{
+	struct json_object *o;
+	char *gid = evhttp_uridecode(id, 0, NULL), *key = NULL;
+	const char *outcome;
+
+	if (status >= 200 && status < 300)
+		outcome = "ok";
+	else if (status == 409)
+		outcome = "conflict";
+	else if (status == 400 || status == 403 || status == 404)
+		outcome = "refused";
+	else
+		outcome = "unknown";
+	if (gid != NULL)
+		key = audit_call_key(d->store, ep->source, gid);
+	if ((o = json_object_new_object()) == NULL)
+		goto fail;
+	audit_add_str(o, "endpoint", ep->name);
+	audit_add_str(o, "method", method);
+	audit_add_str(o, "action", audit_call_action(ep, body));
+	audit_add_str(o, "id", gid);
+	json_object_object_add(o, "status", json_object_new_int64(status));
+	audit_add_str(o, "outcome", outcome);
+	audit_add_str(o, "error", err);
+	if (store_begin(d->store) == -1 ||
+	    audit_json(d->store, key != NULL ? key : "graph", engine_now(),
+	        "graph_call", o) == -1)
+		goto fail;
+	engine_batch_dirty(d);
+	free(key);
+	free(gid);
+	return;
+fail:
+	log_warnx("audit: cannot record %s %s -> %ld: %s", ep->name,
+	    key != NULL ? key : "?", status, store_errmsg(d->store));
+	free(key);
+	free(gid);
 }

@@ -1,5 +1,8 @@
 /* Graph calls with tokens: 401 → one forced refresh; reads retried with
- * backoff and jitter on throttling, 5xx and transport errors. */
+ * backoff and jitter on throttling, 5xx and transport errors. Every answer
+ * is counted by endpoint class and status; the answer to a call that
+ * decides (approve, deny, cancel) is also appended to the audit trail. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +11,96 @@
 #include "approvald.h"
 #include "limits.h"
 #include "log.h"
+
+/* Endpoint classes: a small fixed set of metric labels, never raw URLs.
+ * Patterns are paths after the Graph base, '*' standing for one segment. */
+#define PERM "beta/identityGovernance/permissionsManagement/"
+#define GRP  "v1.0/identityGovernance/privilegedAccess/group/"
+
+static const struct call_endpoint call_endpoints[] = {
+	{ "GET", PERM "permissionsRequestChanges", "permissions_changes", 0,
+	    REQ_SRC_MAX, 0 },
+	{ "GET", PERM "scheduledPermissionsRequests", "permissions_requests", 0,
+	    REQ_SRC_MAX, 0 },
+	{ "GET", PERM "scheduledPermissionsApprovals/*/steps",
+	    "permissions_steps", 0, REQ_SRC_MAX, 0 },
+	{ "PATCH", PERM "scheduledPermissionsApprovals/*/steps/*",
+	    "permissions_decide", 1, REQ_SRC_PERMISSIONS, 4 },
+	{ "POST", PERM "scheduledPermissionsRequests/*/cancelAll",
+	    "permissions_cancel", 1, REQ_SRC_PERMISSIONS, 4 },
+	{ "GET", GRP "assignmentScheduleRequests", "group_requests", 0,
+	    REQ_SRC_MAX, 0 },
+	{ "GET", GRP "assignmentScheduleRequests/*", "group_request", 0,
+	    REQ_SRC_MAX, 0 },
+	{ "GET", GRP "assignmentApprovals/*", "group_approval", 0, REQ_SRC_MAX,
+	    0 },
+	{ "PATCH", GRP "assignmentApprovals/*/stages/*", "group_decide", 1,
+	    REQ_SRC_GROUP, 5 },
+	{ "POST", GRP "assignmentScheduleRequests/*/cancel", "group_cancel", 1,
+	    REQ_SRC_GROUP, 5 },
+	{ "GET", "v1.0/users/*", "directory_user", 0, REQ_SRC_MAX, 0 },
+	{ "GET", "v1.0/users/*/manager", "directory_manager", 0, REQ_SRC_MAX,
+	    0 },
+	{ "GET", "v1.0/groups/*/transitiveMembers", "directory_members", 0,
+	    REQ_SRC_MAX, 0 },
+	{ NULL, "v1.0/subscriptions", "subscriptions", 0, REQ_SRC_MAX, 0 },
+	{ NULL, "v1.0/subscriptions/*", "subscriptions", 0, REQ_SRC_MAX, 0 },
+};
+static const struct call_endpoint call_other = { NULL, NULL, "other", 0,
+	REQ_SRC_MAX, 0 };
+
+/* Does `path` (no leading '/', query stripped) match `pat`? The segment
+ * `idseg` goes to id (when id is not NULL). */
+static int
+call_match(const char *pat, const char *path, int idseg, char *id, size_t len)
+{
+	size_t pl, sl;
+	int seg = 0;
+
+	for (;;) {
+		pl = strcspn(pat, "/");
+		sl = strcspn(path, "/");
+		if (sl == 0 || !((pl == 1 && *pat == '*') ||
+		                   (pl == sl && strncmp(pat, path, pl) == 0)))
+			return 0;
+		if (id != NULL && seg == idseg)
+			snprintf(id, len, "%.*s", (int)sl, path);
+		seg++;
+		pat += pl;
+		path += sl;
+		if (*pat == '\0' || *path == '\0')
+			return *pat == '\0' && *path == '\0';
+		pat++;
+		path++;
+	}
+}
+
+/* The endpoint class of a call (never NULL); the id of a deciding call
+ * (URL-escaped, as sent) into id. */
+const struct call_endpoint *
+call_endpoint(struct daemon *d, const char *method, const char *url, char *id,
+    size_t idlen)
+{
+	size_t bl = strlen(d->graph_base), i;
+	char path[1024];
+
+	if (id != NULL && idlen > 0)
+		id[0] = '\0';
+	if (strncmp(url, d->graph_base, bl) != 0 || url[bl] != '/')
+		return &call_other;
+	snprintf(path, sizeof(path), "%.*s", (int)strcspn(url + bl + 1, "?#"),
+	    url + bl + 1);
+	for (i = 0; i < sizeof(call_endpoints) / sizeof(call_endpoints[0]);
+	     i++) {
+		const struct call_endpoint *e = &call_endpoints[i];
+
+		if ((e->method == NULL || strcmp(e->method, method) == 0) &&
+		    call_match(e->pattern, path, e->decides ? e->id_seg : -1,
+		        id, idlen))
+			return e;
+	}
+	return &call_other;
+}
 
 struct call {
 	struct daemon *d;
@@ -78,8 +171,17 @@ call_response(void *arg, const struct graph_resp *resp)
 {
 	struct call *c = arg;
 	int idempotent = strcmp(c->method, "GET") == 0;
+	const struct call_endpoint *ep;
 	struct timeval tv;
+	char st[16], id[256];
 	long ms;
+
+	ep = call_endpoint(c->d, c->method, c->url, id, sizeof(id));
+	snprintf(st, sizeof(st), "%ld", resp->status);
+	metrics_graph_call(ep->name, resp->status > 0 ? st : "error");
+	if (ep->decides)
+		audit_graph_call(c->d, ep, id, c->method, c->body, resp->status,
+		    resp->error);
 
 	if (resp->status == 401 && !c->retried_401) {
 		/* One forced refresh, then one retry. */

@@ -4,7 +4,9 @@
  * Entra itself. Eligibility, self-approval, one person per request,
  * quorum, required justification and the deadline are the state
  * machine's guards; this file only finds who is deciding, binds a link to
- * its stage and records how the decision came in (journal and audit).
+ * its stage and records how the decision came in: a `decision` audit row
+ * (who, how, stage, reason) before the transition it causes, in its batch;
+ * a refused decision is not audited as one.
  *
  * Entra: when a waiting stage turns Approved/Denied on Graph, the step is
  * read back to learn who decided, and that is recorded as the stage's
@@ -55,6 +57,27 @@ decide_principal(struct daemon *d, const struct store_request *r,
 			snprintf(p->id, sizeof(p->id), "%s", who);
 	}
 	return 0;
+}
+
+/* Audit who decided and how, then feed the decision to the machine; both
+ * in the open batch (a failing engine_event drops the batch, the audit
+ * row with it). */
+static enum sm_result
+decide_apply(struct daemon *d, struct store_request *r,
+    const struct sm_event *ev, enum decide_via via, const char *reason,
+    const char *detail)
+{
+	const struct sm_principal *p = &ev->u.decision.who;
+
+	if (audit_decision(d->store, r->key, engine_now(),
+	        ev->kind == SM_E_DECISION_APPROVE ? "approve" : "deny",
+	        p->upn[0] ? p->upn : p->id, decide_via_names[via], r->sm.stage,
+	        reason) == -1) {
+		log_warnx("request %s: cannot audit the decision: %s", r->key,
+		    store_errmsg(d->store));
+		return SM_INVALID;
+	}
+	return engine_event(d, r, ev, detail);
 }
 
 /* Store a decision link's nonce: 0, 1 when already used, -1 error. */
@@ -156,7 +179,7 @@ decide_record(struct daemon *d, const struct decide_in *in, const char **why,
 		res = SM_REFUSED;
 		goto out;
 	}
-	res = engine_event(d, &r, &ev, detail);
+	res = decide_apply(d, &r, &ev, in->via, in->reason, detail);
 	if (res == SM_OK) {
 		*why = "recorded";
 		if (state != NULL)
@@ -195,10 +218,12 @@ dg_record(struct daemon *d, const char *key, const struct step_info *si,
 {
 	struct store_request r;
 	struct sm_event ev;
+	struct sm_request next;
+	struct sm_effects fx;
 	const struct source_adapter *ad;
 	enum sm_event_kind k;
 	char detail[512];
-	const char *who;
+	const char *who, *why = NULL;
 	int found = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -238,7 +263,11 @@ dg_record(struct daemon *d, const char *key, const struct step_info *si,
 			          "not an eligible approver of stage %u; "
 			          "recorded as it stands on Graph",
 			    key, who, r.sm.stage + 1);
-		if (engine_event(d, &r, &ev, detail) == SM_OK)
+		/* Asked first, so a refused decision is not audited. */
+		if (sm_step(&r.sm, &ev, engine_now(), &next, &fx, &why) ==
+		        SM_OK &&
+		    decide_apply(d, &r, &ev, DECIDE_GRAPH, NULL, detail) ==
+		        SM_OK)
 			goto out;
 		if (store_begin(d->store) == -1)
 			goto out;

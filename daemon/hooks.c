@@ -2,12 +2,14 @@
  * Webhooks in: POST /v1/hooks/evaluate (HMAC-SHA256 signed, timestamped)
  * and POST /v1/hooks/graph (Graph change notifications). Both only wake the
  * poller; they never carry decisions. Bad requests are counted and logged
- * at a bounded rate.
+ * at a bounded rate. The listener (httpd.c) has already checked the method,
+ * the header size and the peer's rate.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -17,6 +19,9 @@
 #include "approvald.h"
 #include "limits.h"
 #include "log.h"
+
+#define HOOKS_MAX_GROUPS 16 /* distinct groups one notification names */
+#define HOOKS_GROUP_ID   64
 
 struct hooks_seen {
 	int64_t t;
@@ -28,11 +33,9 @@ static struct {
 	size_t secret_len;
 	char *client_state;
 	size_t client_state_len;
+	unsigned client_state_gen; /* bumped when it changes */
 	struct hooks_seen seen[HOOK_REPLAY_CACHE];
 	size_t seen_next;
-	int64_t log_window;
-	unsigned log_count;
-	unsigned long suppressed;
 } hooks;
 
 static void
@@ -52,49 +55,12 @@ hooks_text(
 		evbuffer_free(b);
 }
 
-/* Count a refused hook and log it, at most HOOK_LOG_BURST a minute. */
+/* Count a refused hook; the listener logs it at a bounded rate. */
 static void
 hooks_bad(struct evhttp_request *req, const char *hook, const char *why)
 {
-	struct evhttp_connection *c = evhttp_request_get_connection(req);
-	const char *peer = "?";
-	ev_uint16_t port = 0;
-	int64_t now = engine_now();
-	char *p = NULL;
-
 	metrics_hook(hook, why);
-	if (now - hooks.log_window >= 60) {
-		if (hooks.suppressed > 0)
-			log_warnx(
-			    "hooks: %lu more bad requests were not logged",
-			    hooks.suppressed);
-		hooks.log_window = now;
-		hooks.log_count = 0;
-		hooks.suppressed = 0;
-	}
-	if (hooks.log_count >= HOOK_LOG_BURST) {
-		hooks.suppressed++;
-		return;
-	}
-	hooks.log_count++;
-	if (c != NULL) {
-		evhttp_connection_get_peer(c, &p, &port);
-		if (p != NULL)
-			peer = p;
-	}
-	log_warnx("hooks: %s from %s refused: %s", hook, peer, why);
-}
-
-static int
-hooks_method(struct evhttp_request *req, const char *hook)
-{
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
-		return 0;
-	hooks_bad(req, hook, "method");
-	evhttp_add_header(
-	    evhttp_request_get_output_headers(req), "Allow", "POST");
-	hooks_text(req, 405, "Method Not Allowed", "method not allowed");
-	return -1;
+	httpd_log_refused(req, hook, why);
 }
 
 /* The request body as a NUL-terminated heap string, or NULL when it is too
@@ -205,8 +171,6 @@ hooks_evaluate(struct evhttp_request *req, void *arg)
 	enum req_source src = REQ_SRC_MAX;
 	const char *id = NULL;
 
-	if (hooks_method(req, "evaluate") == -1)
-		return;
 	if (hooks.secret == NULL) {
 		hooks_bad(req, "evaluate", "disabled");
 		hooks_text(req, 403, "Forbidden", "hook not configured");
@@ -316,6 +280,40 @@ hooks_client_state_ok(const char *cs)
 	return eq && n == hooks.client_state_len;
 }
 
+/* Note the group a change notification is about ("Groups/{id}", any case,
+ * perhaps followed by a path), once; past HOOKS_MAX_GROUPS only count. */
+static void
+hooks_group_note(struct json_object *e,
+    char groups[HOOKS_MAX_GROUPS][HOOKS_GROUP_ID], size_t *n)
+{
+	struct json_object *v;
+	const char *r, *p;
+	size_t len, i;
+
+	if (!json_object_object_get_ex(e, "resource", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return;
+	r = json_object_get_string(v);
+	if (*r == '/')
+		r++;
+	if (strncasecmp(r, "groups/", 7) != 0)
+		return;
+	r += 7;
+	len = strcspn(r, "/");
+	if (len == 0 || len >= HOOKS_GROUP_ID)
+		return;
+	for (p = r; p < r + len; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			return;
+	for (i = 0; i < *n && i < HOOKS_MAX_GROUPS; i++)
+		if (strncasecmp(groups[i], r, len) == 0 &&
+		    groups[i][len] == '\0')
+			return;
+	if (*n < HOOKS_MAX_GROUPS)
+		snprintf(groups[*n], HOOKS_GROUP_ID, "%.*s", (int)len, r);
+	(*n)++;
+}
+
 static void
 hooks_graph(struct evhttp_request *req, void *arg)
 {
@@ -325,9 +323,9 @@ hooks_graph(struct evhttp_request *req, void *arg)
 	int toolarge, ok = 1, missed = 0, changes = 0;
 	struct json_object *o = NULL, *value = NULL, *e, *v;
 	struct evbuffer *b;
+	char groups[HOOKS_MAX_GROUPS][HOOKS_GROUP_ID];
+	size_t ngroups = 0;
 
-	if (hooks_method(req, "graph") == -1)
-		return;
 	tok = hooks_query(evhttp_request_get_uri(req), "validationToken", &n);
 	if (tok != NULL) {
 		/* Subscription handshake: echo the decoded token verbatim. */
@@ -377,16 +375,30 @@ hooks_graph(struct evhttp_request *req, void *arg)
 
 			if (strcmp(ev, "missed") == 0)
 				missed = 1;
-			else
+			else {
 				log_info(
 				    "hooks: graph lifecycle event %.64s", ev);
+				if (json_object_object_get_ex(
+				        e, "subscriptionId", &v) &&
+				    json_object_is_type(v, json_type_string))
+					subs_lifecycle(
+					    d, json_object_get_string(v), ev);
+			}
 			metrics_hook("graph", "lifecycle");
-		} else
+		} else {
 			changes = 1;
+			hooks_group_note(e, groups, &ngroups);
+		}
 	}
 	metrics_hook("graph", "accepted");
-	if (missed)
+	if (missed) {
 		log_info("hooks: graph notifications were missed; full resync");
+		approvers_group_changed(d, NULL);
+	} else if (ngroups > HOOKS_MAX_GROUPS)
+		approvers_group_changed(d, NULL);
+	else
+		for (i = 0; i < ngroups; i++)
+			approvers_group_changed(d, groups[i]);
 	if (missed || changes)
 		hooks_nudge_all(d);
 out:
@@ -400,6 +412,8 @@ hooks_secret(const char *path, char **out, size_t *len, char **err)
 {
 	size_t n = 0;
 
+	*out = NULL;
+	*len = 0;
 	if (path == NULL)
 		return 0;
 	if (cfg_read_secret(path, out, &n, err) == -1)
@@ -408,6 +422,68 @@ hooks_secret(const char *path, char **out, size_t *len, char **err)
 		(*out)[--n] = '\0';
 	*len = n;
 	return 0;
+}
+
+static void
+hooks_wipe(char **s, size_t *len)
+{
+	if (*s != NULL) {
+		explicit_bzero(*s, *len);
+		free(*s);
+	}
+	*s = NULL;
+	*len = 0;
+}
+
+/* Swap in a secret read from `path`; a file that cannot be read keeps the
+ * old one (logged). 1 when it changed, 0 when not, -1 when kept. */
+static int
+hooks_swap(const char *what, const char *path, char **cur, size_t *curlen)
+{
+	char *s = NULL, *err = NULL;
+	size_t n = 0;
+	int changed;
+
+	if (hooks_secret(path, &s, &n, &err) == -1) {
+		log_warnx("reload: %s: %s; keeping the current one", what,
+		    err ? err : "cannot read");
+		free(err);
+		return -1;
+	}
+	changed = n != *curlen || (s == NULL) != (*cur == NULL) ||
+	          (s != NULL && CRYPTO_memcmp(s, *cur, n) != 0);
+	hooks_wipe(cur, curlen);
+	*cur = s;
+	*curlen = n;
+	return changed;
+}
+
+/* SIGHUP: read the hook secret and the clientState again (new settings). */
+void
+hooks_reload(struct daemon *d)
+{
+	if (hooks_swap("http.hook_secret_file", d->settings->hook_secret_file,
+	        &hooks.secret, &hooks.secret_len) == 1)
+		log_info("reload: new webhook secret in force");
+	if (hooks_swap("http.graph_client_state_file",
+	        d->settings->graph_client_state_file, &hooks.client_state,
+	        &hooks.client_state_len) == 1) {
+		hooks.client_state_gen++;
+		log_info("reload: new Graph clientState in force");
+	}
+}
+
+/* The clientState subscriptions carry (NULL: none), and its generation. */
+const char *
+hooks_client_state(void)
+{
+	return hooks.client_state;
+}
+
+unsigned
+hooks_client_state_gen(void)
+{
+	return hooks.client_state_gen;
 }
 
 /* Read the hook secrets and route the hooks on the daemon's listener. */
@@ -420,8 +496,13 @@ hooks_register(struct daemon *d, char **err)
 	    hooks_secret(d->settings->graph_client_state_file,
 	        &hooks.client_state, &hooks.client_state_len, err) == -1)
 		return -1;
-	evhttp_set_cb(d->http, "/v1/hooks/evaluate", hooks_evaluate, d);
-	evhttp_set_cb(d->http, "/v1/hooks/graph", hooks_graph, d);
+	if (httpd_route("/v1/hooks/evaluate", EVHTTP_REQ_POST, 1,
+	        hooks_evaluate, d) == -1 ||
+	    httpd_route(
+	        "/v1/hooks/graph", EVHTTP_REQ_POST, 1, hooks_graph, d) == -1) {
+		asprintf(err, "http: too many routes");
+		return -1;
+	}
 	return 0;
 }
 
@@ -429,14 +510,6 @@ void
 hooks_free(struct daemon *d)
 {
 	(void)d;
-	if (hooks.secret != NULL) {
-		explicit_bzero(hooks.secret, hooks.secret_len);
-		free(hooks.secret);
-	}
-	if (hooks.client_state != NULL) {
-		explicit_bzero(hooks.client_state, hooks.client_state_len);
-		free(hooks.client_state);
-	}
-	hooks.secret = hooks.client_state = NULL;
-	hooks.secret_len = hooks.client_state_len = 0;
+	hooks_wipe(&hooks.secret, &hooks.secret_len);
+	hooks_wipe(&hooks.client_state, &hooks.client_state_len);
 }

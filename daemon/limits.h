@@ -43,18 +43,19 @@
 #define STORE_PRAGMA_CHECKPOINT "PRAGMA wal_autocheckpoint = 4000"
 
 /* Control socket and HTTP listener */
-#define CTL_MAX_LINE          4096
-#define CTL_MAX_CLIENTS       16
-#define HTTP_MAX_HEADERS_SIZE 8192
-#define HTTP_MAX_BODY_SIZE    (256 * 1024)
-#define HTTP_TIMEOUT          10 /* seconds per connection */
-#define HTTP_MAX_CONNECTIONS  256
+#define CTL_MAX_LINE    4096
+#define CTL_MAX_CLIENTS 16
+/* Header bytes evhttp itself accepts (libevent refuses beyond, 400/413);
+ * http.max_header_bytes, at most this, is checked by httpd.c (431). The
+ * connection cap, timeout, body limit and rate limit are settings
+ * (http.*, config/settings.c). */
+#define HTTP_HEADERS_HARD_MAX (64 * 1024)
+#define HTTP_LOG_BURST        10 /* refused-request log lines a minute */
 
 /* Webhooks in */
 #define HOOK_MAX_BODY      (64 * 1024) /* bytes of a hook body */
 #define HOOK_REPLAY_WINDOW 300         /* seconds a signature is valid */
 #define HOOK_REPLAY_CACHE  1024        /* accepted signatures remembered */
-#define HOOK_LOG_BURST     10          /* bad-request log lines a minute */
 
 /* Notifications out (notify.c) */
 #define NOTIFY_TIMEOUT         10    /* seconds per delivery */

@@ -50,8 +50,6 @@ static struct {
 	size_t secret_len;
 	char *base; /* decision_links.base_url without a trailing '/' */
 	int64_t ttl;
-	int64_t log_window;
-	unsigned log_count;
 } lk;
 
 static const char lk_css[] =
@@ -465,25 +463,11 @@ lk_decision_page(struct daemon *d, struct evhttp_request *req,
 
 /* ---- requests -------------------------------------------------------- */
 
-/* Log a refused link at a bounded rate (never the token). */
+/* Log a refused link at the listener's bounded rate (never the token). */
 static void
 lk_bad(struct evhttp_request *req, const char *why)
 {
-	struct evhttp_connection *c = evhttp_request_get_connection(req);
-	char *peer = NULL;
-	ev_uint16_t port = 0;
-	int64_t now = engine_now();
-
-	if (now - lk.log_window >= 60) {
-		lk.log_window = now;
-		lk.log_count = 0;
-	}
-	if (lk.log_count++ >= HOOK_LOG_BURST)
-		return;
-	if (c != NULL)
-		evhttp_connection_get_peer(c, &peer, &port);
-	log_warnx("links: refused a decision link from %s: %s",
-	    peer ? peer : "?", why);
+	httpd_log_refused(req, "decision link", why);
 }
 
 /* Checks shared by GET and POST. 0 with the request loaded into *r and
@@ -665,52 +649,59 @@ out:
 	free(body);
 }
 
-/* Route GET/POST /v1/decide/TOKEN; 0 when the path is not ours. */
-int
-links_route(struct daemon *d, struct evhttp_request *req)
+/* GET/POST /v1/decide/TOKEN (the listener answers other methods 405). */
+static void
+links_serve(struct evhttp_request *req, void *arg)
 {
-	const char *uri = evhttp_request_get_uri(req);
+	struct daemon *d = arg;
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *path = u != NULL ? evhttp_uri_get_path(u) : NULL;
 	struct lk_token t;
 	struct store_request r;
 	struct sm_principal me;
 	char tok[LINK_MAX_TOKEN + 1];
 	size_t n;
 
-	if (uri == NULL || strncmp(uri, LINK_PREFIX, strlen(LINK_PREFIX)) != 0)
-		return 0;
-	uri += strlen(LINK_PREFIX);
-	n = strcspn(uri, "?#");
+	/* The listener routed the path here: it starts with LINK_PREFIX. */
+	if (path == NULL || strlen(path) < strlen(LINK_PREFIX)) {
+		lk_page(req, 404, "Not Found", "Not found", "bad",
+		    "There is nothing here.");
+		return;
+	}
+	path += strlen(LINK_PREFIX);
+	n = strlen(path);
 	if (lk.secret == NULL) {
 		lk_page(req, 404, "Not Found", "Decision links are off", "bad",
 		    "Decision links are not enabled on this server.");
-		return 1;
+		return;
 	}
 	if (n > LINK_MAX_TOKEN) {
 		lk_bad(req, "too long");
 		lk_page(req, 403, "Forbidden", "Invalid link", "bad",
 		    "This decision link is not valid.");
-		return 1;
+		return;
 	}
-	memcpy(tok, uri, n);
+	memcpy(tok, path, n);
 	tok[n] = '\0';
-	switch (evhttp_request_get_command(req)) {
-	case EVHTTP_REQ_GET:
-		if (lk_check(d, req, tok, &t, &r, &me) == 0) {
-			lk_decision_page(d, req, &r, &me, NULL, 200);
-			store_request_clear(&r);
-		}
-		break;
-	case EVHTTP_REQ_POST:
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
 		lk_post(d, req, tok);
-		break;
-	default:
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "GET, POST");
-		lk_page(req, 405, "Method Not Allowed", "Method not allowed",
-		    "bad", "Use the decision page.");
-		break;
+	else if (lk_check(d, req, tok, &t, &r, &me) == 0) {
+		lk_decision_page(d, req, &r, &me, NULL, 200);
+		store_request_clear(&r);
 	}
-	return 1;
+}
+
+/* The listener's route: GET and POST, rate limited per peer like every
+ * public endpoint (a link is guessable by nobody, but tried by anyone). */
+int
+links_register(struct daemon *d, char **err)
+{
+	if (httpd_route(LINK_PREFIX, EVHTTP_REQ_GET | EVHTTP_REQ_POST, 1,
+	        links_serve, d) == -1) {
+		asprintf(err, "http: too many routes");
+		return -1;
+	}
+	return 0;
 }
 
 /* Forget used nonces of links that have expired anyway. */

@@ -102,6 +102,11 @@ daemon_reload(struct daemon *d)
 			d->poll[i].interval = s->poll_interval[i];
 	settings_free(d->settings);
 	d->settings = s;
+	/* Webhook secrets are re-read (a bad file keeps the old one); the
+	 * subscriptions follow the new policy, URL and clientState. */
+	hooks_reload(d);
+	if (d->ready)
+		subs_sync(d);
 	log_info("reload: policy %s (%zu rules) in force", s->policy_path,
 	    policy_nrules(p));
 	sd_notify(0, "READY=1");
@@ -199,6 +204,7 @@ on_first_token(void *arg, const char *bearer, const char *err)
 	d->ready = 1;
 	sd_notify(0, "READY=1\nSTATUS=deciding");
 	log_info("ready");
+	subs_sync(d);
 }
 
 int
@@ -361,6 +367,7 @@ main(int argc, char *argv[])
 	decide_free(&d);
 	notify_free(&d);
 	links_free(&d);
+	subs_free(&d);
 	poll_free(&d);
 	httpd_close(&d);
 	ctlsock_close(&d);

@@ -28,6 +28,7 @@ struct metrics_counter {
 };
 
 static struct metrics_counter metrics_decisions, metrics_hooks, metrics_nudges;
+static struct metrics_counter metrics_refused, metrics_conns, metrics_graph;
 
 /* Commit latency buckets, seconds. */
 static const double metrics_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -96,6 +97,27 @@ metrics_nudge(const char *source)
 	metrics_count(&metrics_nudges, source, "hook");
 }
 
+/* The listener refused a request or connection (rate_limited, method…). */
+void
+metrics_http_refused(const char *reason)
+{
+	metrics_count(&metrics_refused, reason, NULL);
+}
+
+/* Graph answered a call of endpoint class `endpoint` with `status`. */
+void
+metrics_graph_call(const char *endpoint, const char *status)
+{
+	metrics_count(&metrics_graph, endpoint, status);
+}
+
+/* A listener connection was accepted, or closed served / without a request. */
+void
+metrics_http_conn(const char *result)
+{
+	metrics_count(&metrics_conns, result, NULL);
+}
+
 /* A label value with \, " and newline escaped. */
 static void
 metrics_label(struct evbuffer *b, const char *v)
@@ -139,6 +161,19 @@ metrics_counter_out(struct evbuffer *b, const struct metrics_counter *c,
 
 	for (i = 0; i < c->n; i++)
 		metrics_pair(b, name, la, c->v[i].a, lb, c->v[i].b, c->v[i].n);
+}
+
+static void
+metrics_counter_out1(struct evbuffer *b, const struct metrics_counter *c,
+    const char *name, const char *la)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		evbuffer_add_printf(b, "%s{%s=\"", name, la);
+		metrics_label(b, c->v[i].a);
+		evbuffer_add_printf(b, "\"} %llu\n", c->v[i].n);
+	}
 }
 
 static void
@@ -233,12 +268,6 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	struct evbuffer *b;
 	struct graph_stats gs;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		evhttp_add_header(
-		    evhttp_request_get_output_headers(req), "Allow", "GET");
-		evhttp_send_error(req, 405, "Method Not Allowed");
-		return;
-	}
 	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, 500, "Internal Server Error");
 		return;
@@ -256,25 +285,32 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	if (d->graph != NULL)
 		graph_get_stats(d->graph, &gs);
 	metrics_head(b, "approvald_graph_calls_total", "counter",
-	    "Graph HTTP calls by result class.");
+	    "Graph API answers by endpoint class and HTTP status (error: no "
+	    "answer), retries included.");
+	metrics_counter_out(b, &metrics_graph, "approvald_graph_calls_total",
+	    "endpoint", "status");
+	metrics_head(b, "approvald_graph_transfers_total", "counter",
+	    "HTTP transfers of the Graph client (token calls included), by "
+	    "result class.");
 	evbuffer_add_printf(b,
-	    "approvald_graph_calls_total{result=\"all\"} %lu\n"
-	    "approvald_graph_calls_total{result=\"error\"} %lu\n"
-	    "approvald_graph_calls_total{result=\"throttled\"} %lu\n",
+	    "approvald_graph_transfers_total{result=\"all\"} %lu\n"
+	    "approvald_graph_transfers_total{result=\"error\"} %lu\n"
+	    "approvald_graph_transfers_total{result=\"throttled\"} %lu\n",
 	    gs.calls, gs.errors, gs.throttled);
 	metrics_head(b, "approvald_graph_throttle_wait_seconds_total",
 	    "counter", "Seconds Graph calls were held by throttling.");
 	evbuffer_add_printf(b,
 	    "approvald_graph_throttle_wait_seconds_total %.3f\n",
 	    gs.throttle_wait);
+	metrics_head(b, "approvald_graph_subscriptions", "gauge",
+	    "Approver groups with a live Graph change subscription.");
+	evbuffer_add_printf(
+	    b, "approvald_graph_subscriptions %zu\n", subs_count());
 	metrics_head(b, "approvald_token_refreshes_total", "counter",
 	    "Access-token refreshes.");
 	evbuffer_add_printf(b, "approvald_token_refreshes_total %lu\n",
 	    d->tokens != NULL ? token_refreshes(d->tokens) : 0UL);
 	metrics_poll(b, d);
-	metrics_head(b, "approvald_outbox_depth", "gauge",
-	    "Notifications waiting in the outbox.");
-	evbuffer_add_printf(b, "approvald_outbox_depth 0\n");
 	metrics_commits(b);
 	metrics_head(b, "approvald_hooks_total", "counter",
 	    "Webhooks answered, by hook and result.");
@@ -288,6 +324,15 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	    "Open HTTP listener connections.");
 	evbuffer_add_printf(
 	    b, "approvald_http_connections %d\n", d->http_conns);
+	metrics_head(b, "approvald_http_connections_total", "counter",
+	    "Listener connections accepted, and closed served or without a "
+	    "complete request.");
+	metrics_counter_out1(
+	    b, &metrics_conns, "approvald_http_connections_total", "result");
+	metrics_head(b, "approvald_http_refused_total", "counter",
+	    "Requests and connections the listener refused, by reason.");
+	metrics_counter_out1(
+	    b, &metrics_refused, "approvald_http_refused_total", "reason");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, 200, "OK", b);
@@ -298,5 +343,5 @@ metrics_serve(struct evhttp_request *req, void *arg)
 void
 metrics_register(struct daemon *d)
 {
-	evhttp_set_cb(d->http, "/metrics", metrics_serve, d);
+	httpd_route("/metrics", EVHTTP_REQ_GET, 0, metrics_serve, d);
 }

@@ -467,6 +467,8 @@ static const struct ctl ctls[] = {
 	{ "devicecode", EVHTTP_REQ_POST, ctl_devicecode },
 	{ "throttling", EVHTTP_REQ_GET | EVHTTP_REQ_POST, ctl_throttling },
 	{ "stats", EVHTTP_REQ_GET, ctl_stats },
+	{ "lifecycle", EVHTTP_REQ_POST, subs_ctl_lifecycle },
+	{ "notifications", EVHTTP_REQ_GET, subs_ctl_log },
 	{ NULL, 0, NULL },
 };
 

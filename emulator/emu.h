@@ -85,6 +85,8 @@ unsigned char *b64url_decode(const char *, size_t, size_t *outlen);
 const char *emu_unknown_key(json_object *o, const char *const *allowed);
 /* Case-insensitive ASCII lowercase copy into a fresh string. */
 char *str_lower(const char *);
+/* The string member k of object o, or NULL (absent or not a string). */
+const char *json_str(json_object *o, const char *k);
 
 /* ---- clock (clock.c) ---- */
 int64_t clock_real_ticks(void);
@@ -349,6 +351,10 @@ struct emu {
 	struct access *access; /* access packages and policies (access.c) */
 
 	struct delayed *delayed; /* replies held back by delay faults */
+
+	struct hmap subs;            /* id -> struct sub (subs.c) */
+	struct delivery *deliveries; /* notification POSTs in flight */
+	json_object *delivery_log;   /* array, GET /_emulator/notifications */
 };
 
 /* ---- one HTTP exchange ---- */
@@ -409,6 +415,10 @@ const char *call_header(struct call *, const char *key);
 void call_base_url(struct call *, char *buf, size_t len);
 /* 403 unless the caller holds a delegated token; returns true when ok. */
 bool call_require_delegated(struct call *);
+/* Answer later: a heap copy of the exchange (the original counts as
+ * answered); reply with call_reply/call_error, then call_detached_free. */
+struct call *call_detach(struct call *);
+void call_detached_free(struct call *);
 /* Parse $top; answers 400 and returns -1 on error. */
 int call_top(struct call *, int *top);
 /* Build an absolute nextLink for the current path with $skiptoken. */
@@ -429,6 +439,10 @@ bool store_is_admin(struct emu *, const char *user_id);
 bool store_member_of(struct emu *, const char *group_id, const char *user_id);
 /* Transitive members of a group as a malloc'd array of ids (borrowed). */
 const char **store_transitive(struct emu *, const struct group *, size_t *n);
+/* Add / remove a direct member of a group: 0, or -1 when it already is /
+ * is not one. */
+int store_group_add(struct emu *, const char *group_id, const char *member);
+int store_group_remove(struct emu *, const char *group_id, const char *member);
 /* Apply a loaded fixture's refresh tokens, apps' certs etc. */
 int store_add_app_cert(struct emu *, const char *client_id, const char *pem);
 
@@ -488,6 +502,12 @@ void tokens_purge(struct emu *);
 extern const struct route epm_routes[];
 extern const struct route pim_routes[];
 extern const struct route dir_routes[];
+extern const struct route subs_routes[];
+/* subs.c: control API, reset and shutdown of change notifications */
+void subs_ctl_lifecycle(struct call *);
+void subs_ctl_log(struct call *);
+void subs_reset(struct emu *);
+void subs_stop(struct emu *);
 /* Validate and create a request as caller; answers 201 or an error. */
 void epm_create(struct call *, json_object *body, const char *requestor_id);
 void pim_create(struct call *, json_object *body, const char *requestor_id,

@@ -142,8 +142,8 @@ log_json(struct emu *e, uint64_t since)
 		    x, "caller", json_object_new_string(l->caller));
 		json_object_object_add(x, "time", json_object_new_string(iso));
 		if (l->filter_ids > 0)
-			json_object_object_add(x, "filterIds",
-			    json_object_new_int(l->filter_ids));
+			json_object_object_add(
+			    x, "filterIds", json_object_new_int(l->filter_ids));
 		json_object_array_add(a, x);
 	}
 	json_object_object_add(o, "calls", a);
@@ -336,6 +336,37 @@ call_error(struct call *c, int status, const char *code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	call_reply(c, status, envelope(c, code, msg));
+}
+
+struct call *
+call_detach(struct call *c)
+{
+	struct call *d = xcalloc(1, sizeof(*d));
+
+	d->emu = c->emu;
+	d->req = c->req;
+	d->cmd = c->cmd;
+	d->method = c->method;
+	d->path = xstrdup(c->path);
+	TAILQ_INIT(&d->q);
+	snprintf(d->caller, sizeof(d->caller), "%s", c->caller);
+	snprintf(d->request_id, sizeof(d->request_id), "%s", c->request_id);
+	snprintf(d->client_request_id, sizeof(d->client_request_id), "%s",
+	    c->client_request_id);
+	d->post_fault = FK_MAX;
+	c->replied = true;
+	return d;
+}
+
+void
+call_detached_free(struct call *d)
+{
+	if (d == NULL)
+		return;
+	if (d->body != NULL)
+		json_object_put(d->body);
+	free(d->path);
+	free(d);
 }
 
 json_object *
@@ -737,7 +768,8 @@ dispatch(struct call *c)
 	if ((r = route_try(c, epm_routes)) == 1 ||
 	    (r |= route_try(c, pim_routes)) == 1 ||
 	    (r |= route_try(c, access_routes)) == 1 ||
-	    (r |= route_try(c, dir_routes)) == 1)
+	    (r |= route_try(c, dir_routes)) == 1 ||
+	    (r |= route_try(c, subs_routes)) == 1)
 		return;
 	if (r & 2)
 		call_error(c, 405, "BadRequest",

@@ -154,6 +154,8 @@ main(int argc, char *argv[])
 	}
 	rc = 0;
 out:
+	if (e.base != NULL)
+		subs_stop(&e);
 	http_stop(&e);
 	if (e.sigterm != NULL)
 		event_free(e.sigterm);

@@ -25,15 +25,14 @@ user_free(void *p)
 	free(u);
 }
 
+static void group_members_clear(struct group *g);
+
 static void
 group_free(void *p)
 {
 	struct group *g = p;
-	size_t i;
 
-	for (i = 0; i < g->nmembers; i++)
-		free(g->members[i]);
-	free(g->members);
+	group_members_clear(g);
 	free(g->id);
 	free(g->name);
 	free(g->description);
@@ -302,11 +301,98 @@ load_sources(json_object *arr, unsigned *mask)
 	return 0;
 }
 
+static void
+group_members_clear(struct group *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nmembers; i++)
+		free(g->members[i]);
+	free(g->members);
+	g->members = NULL;
+	g->nmembers = 0;
+}
+
+/* (Re)load a group's direct members from its fixture object o. */
+static void
+group_members(struct emu *e, struct group *g, json_object *o)
+{
+	json_object *m;
+	size_t j;
+
+	group_members_clear(g);
+	if (!json_object_object_get_ex(o, "members", &m))
+		return;
+	g->nmembers = json_object_array_length(m);
+	g->members = xcalloc(g->nmembers + 1, sizeof(char *));
+	for (j = 0; j < g->nmembers; j++) {
+		const struct user *u;
+		const char *id =
+		    json_object_get_string(json_object_array_get_idx(m, j));
+
+		if ((u = store_user(e, id)) != NULL)
+			id = u->id;
+		g->members[j] = xstrdup(id ? id : "");
+	}
+}
+
+int
+store_group_add(struct emu *e, const char *group_id, const char *member)
+{
+	struct group *g = hmap_get(&e->groups, group_id);
+	size_t i;
+
+	if (g == NULL)
+		return -1;
+	for (i = 0; i < g->nmembers; i++)
+		if (strcmp(g->members[i], member) == 0)
+			return -1;
+	if ((g->members = realloc(
+	         g->members, (g->nmembers + 2) * sizeof(char *))) == NULL)
+		abort();
+	g->members[g->nmembers++] = xstrdup(member);
+	g->members[g->nmembers] = NULL;
+	return 0;
+}
+
+int
+store_group_remove(struct emu *e, const char *group_id, const char *member)
+{
+	struct group *g = hmap_get(&e->groups, group_id);
+	size_t i;
+
+	for (i = 0; g != NULL && i < g->nmembers; i++)
+		if (strcmp(g->members[i], member) == 0) {
+			free(g->members[i]);
+			g->members[i] = g->members[--g->nmembers];
+			g->members[g->nmembers] = NULL;
+			return 0;
+		}
+	return -1;
+}
+
+/* Back to the fixture's group memberships. */
+static void
+reset_groups(struct emu *e)
+{
+	json_object *arr, *o;
+	struct group *g;
+	size_t i;
+
+	if (!json_object_object_get_ex(e->fixture, "groups", &arr))
+		return;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		o = json_object_array_get_idx(arr, i);
+		if ((g = hmap_get(&e->groups, jstr(o, "id"))) != NULL)
+			group_members(e, g, o);
+	}
+}
+
 static int
 load_identities(struct emu *e, json_object *root)
 {
-	json_object *arr, *o, *m, *v;
-	size_t i, j;
+	json_object *arr, *o, *v;
+	size_t i;
 
 	if (json_object_object_get_ex(root, "users", &arr))
 		for (i = 0; i < json_object_array_length(arr); i++) {
@@ -351,20 +437,7 @@ load_identities(struct emu *e, json_object *root)
 				group_free(g);
 				return -1;
 			}
-			if (json_object_object_get_ex(o, "members", &m)) {
-				g->nmembers = json_object_array_length(m);
-				g->members =
-				    xcalloc(g->nmembers + 1, sizeof(char *));
-				for (j = 0; j < g->nmembers; j++) {
-					const struct user *u;
-					const char *id = json_object_get_string(
-					    json_object_array_get_idx(m, j));
-
-					if ((u = store_user(e, id)) != NULL)
-						id = u->id;
-					g->members[j] = xstrdup(id ? id : "");
-				}
-			}
+			group_members(e, g, o);
 			hmap_put(&e->groups, g->id, g, NULL);
 		}
 	if (json_object_object_get_ex(root, "apps", &arr))
@@ -579,6 +652,8 @@ store_reset(struct emu *e)
 	req_free_all(e);
 	log_clear(e);
 	faults_clear(e);
+	subs_reset(e);
+	reset_groups(e);
 	e->clock_offset = 0;
 	e->rng = e->cfg.seed;
 	hmap_prune(&e->devcodes, NULL, NULL, free);
@@ -595,6 +670,7 @@ store_free(struct emu *e)
 	req_free_all(e);
 	access_free(e);
 	faults_clear(e);
+	subs_reset(e);
 	hmap_clear(&e->users_upn, NULL);
 	hmap_clear(&e->users, user_free);
 	hmap_clear(&e->groups, group_free);

@@ -328,3 +328,14 @@ b64url_decode(const char *in, size_t n, size_t *outlen)
 	*outlen = o;
 	return out;
 }
+
+const char *
+json_str(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, k, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}

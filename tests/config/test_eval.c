@@ -255,6 +255,18 @@ test_stages_verdict(void)
 	CU_ASSERT_EQUAL(v.stages[1].approvals, 1);
 	CU_ASSERT_PTR_NOT_NULL(policy_approver_set(p, "secops"));
 	CU_ASSERT_PTR_NULL(policy_approver_set(p, "nobody"));
+	{
+		const struct approver_set *a;
+		size_t i, groups = 0;
+
+		for (i = 0; (a = policy_approver_set_at(p, i)) != NULL; i++)
+			if (a->kind == APPROVER_GROUP) {
+				groups++;
+				CU_ASSERT_STRING_EQUAL(a->name, "secops");
+			}
+		CU_ASSERT_EQUAL(i, 3); /* ciso, secops, manager */
+		CU_ASSERT_EQUAL(groups, 1);
+	}
 	CU_ASSERT_EQUAL(policy_nrules(p), 12);
 	eval_cleanup();
 	cfg_diags_free(&d);

@@ -107,6 +107,14 @@ test_defaults_and_relative(void)
 	CU_ASSERT_STRING_EQUAL(s->policy_path, want);
 	CU_ASSERT_STRING_EQUAL(s->approver_token_file, "/abs/tok");
 	CU_ASSERT_PTR_NULL(s->listen);
+	CU_ASSERT_EQUAL(s->http_max_conns, 256);
+	CU_ASSERT_EQUAL(s->http_timeout, 10);
+	CU_ASSERT_EQUAL(s->http_max_header, 8192);
+	CU_ASSERT_EQUAL(s->http_max_body, 262144);
+	CU_ASSERT_EQUAL(s->http_rate, 20);
+	CU_ASSERT_EQUAL(s->http_burst, 40);
+	CU_ASSERT_PTR_NULL(s->notification_url);
+	CU_ASSERT_EQUAL(s->subscription_lifetime, 2 * 86400);
 	CU_ASSERT_EQUAL(s->poll_interval[REQ_SRC_GROUP], 30);
 	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_GROUP], 0);
 	settings_free(s);
@@ -186,6 +194,22 @@ static const struct {
 	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
 	  "sources: { permissions: { enabled: yes } }\n",
 	    "error: expected true or false" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "http: { listen: \"127.0.0.1:0\", max_header_bytes: 70000 }\n",
+	    "error: 70000 is out of range (1024..65536)" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "http: { listen: \"127.0.0.1:0\", max_connections: 0 }\n",
+	    "error: 0 is out of range (1..1024)" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "http: { listen: \"127.0.0.1:0\", notification_url: "
+	  "\"https://hooks.example.com/v1/hooks/graph\" }\n",
+	    "error: `http.notification_url` needs `http.listen` and "
+	    "`http.graph_client_state_file`" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "http: { listen: \"127.0.0.1:0\", graph_client_state_file: cs,"
+	  " notification_url: \"https://hooks.example.com/v1/hooks/graph\","
+	  " rate_limit: 5, rate_burst: 10, timeout: PT3S }\n",
+	    NULL },
 	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
 	  "polcy: p.yaml\n",
 	    "5:1: error: unknown key `polcy`; did you mean `policy`?" },

@@ -19,5 +19,8 @@ extern const struct cu_test tls_tests[];
 int access_init(void);
 int access_cleanup(void);
 extern const struct cu_test access_tests[];
+int subs_init(void);
+int subs_cleanup(void);
+extern const struct cu_test subs_tests[];
 
 #endif

@@ -8,5 +8,6 @@ const struct cu_suite cu_suites[] = {
 	{ "faults", faults_init, faults_cleanup, faults_tests },
 	{ "tls", tls_init, tls_cleanup, tls_tests },
 	{ "access", access_init, access_cleanup, access_tests },
+	{ "subs", subs_init, subs_cleanup, subs_tests },
 	{ NULL, NULL, NULL, NULL },
 };

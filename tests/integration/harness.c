@@ -1,6 +1,8 @@
 /* Integration harness; see harness.h. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -361,7 +363,7 @@ emu_fault(struct emu *e, const char *json)
 	return st >= 200 && st < 300 ? 0 : -1;
 }
 
-static int
+int
 h_write_file(const char *path, const char *text, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
@@ -609,6 +611,59 @@ ad_restart(struct ad *a)
 	if (ad_start(a) == -1)
 		return -1;
 	return ad_wait_ready(a, 20000);
+}
+
+int
+ad_write_secret(struct ad *a, const char *name, const char *text)
+{
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/%s", a->dir, name);
+	return h_write_file(path, text, 0600);
+}
+
+struct state_want {
+	struct ad *a;
+	const char *key, *state;
+};
+
+static int
+state_is(void *arg)
+{
+	struct state_want *w = arg;
+	char *s = ad_state(w->a, w->key);
+	int ok = s != NULL && (strcmp(s, w->state) == 0 ||
+	                          (strcmp(w->state, "approved") == 0 &&
+	                              strcmp(s, "completed") == 0));
+
+	free(s);
+	return ok;
+}
+
+int
+ad_wait_state(struct ad *a, const char *key, const char *state, int timeout_ms)
+{
+	struct state_want w = { a, key, state };
+
+	return h_until(state_is, &w, timeout_ms);
+}
+
+int
+h_free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd != -1 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &sl) == 0)
+		port = ntohs(sin.sin_port);
+	if (fd != -1)
+		close(fd);
+	return port;
 }
 
 int

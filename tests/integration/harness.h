@@ -32,6 +32,9 @@ struct ad {
 	char extra_env[256]; /* e.g. APPROVALD_CRASH_AT=... */
 };
 
+/* Write `text` to `path` with `mode` (created or truncated); 0 or -1. */
+int h_write_file(const char *path, const char *text, mode_t mode);
+
 /* Temp folder for this test run (made once). */
 const char *h_tmpdir(void);
 
@@ -87,6 +90,16 @@ int ad_napprovers(struct ad *a, const char *key, int stage);
 /* kill -9, start again and wait until ready; 0, or -1 when the daemon did
  * not die by the signal or did not come back. */
 int ad_restart(struct ad *a);
+/* Write `text` to file `name` in the daemon's folder, mode 0600. */
+int ad_write_secret(struct ad *a, const char *name, const char *text);
+/* Poll until request `key` is in `state` ("approved" also accepts
+ * "completed", which follows on its own); 0, or -1 at the timeout. */
+int ad_wait_state(
+    struct ad *a, const char *key, const char *state, int timeout_ms);
+
+/* A TCP port free on loopback right now (for a listener that must be
+ * named before it starts), or -1. */
+int h_free_port(void);
 
 /* Poll pred(arg) every few ms until true or timeout; 0 when true. */
 int h_until(int (*pred)(void *), void *arg, int timeout_ms);

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -19,6 +18,7 @@
 #include <event2/thread.h>
 
 #include "cu.h"
+#include "hookutil.h"
 #include "notify_stack.h"
 
 /* ---- the receiver ------------------------------------------------------ */
@@ -206,44 +206,12 @@ int http_port;
 static int started;
 
 int
-free_port(void)
-{
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd != -1 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &sl) == 0)
-		port = ntohs(sin.sin_port);
-	if (fd != -1)
-		close(fd);
-	return port;
-}
-
-static int
-write_secret(const char *name, const char *text)
-{
-	char path[700];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", A.dir, name);
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
-	fprintf(f, "%s\n", text);
-	fclose(f);
-	return chmod(path, 0600);
-}
-
-int
 stack_start(void)
 {
 	char fixture[600], policy[600], *yaml = NULL;
-	int dead = free_port(), rc;
+	int dead = h_free_port(), rc;
 
-	http_port = free_port();
+	http_port = h_free_port();
 	snprintf(fixture, sizeof(fixture), "%s",
 	    cu_srcpath("examples/demo-tenant.json"));
 	snprintf(policy, sizeof(policy), "%s",
@@ -251,9 +219,14 @@ stack_start(void)
 	if (dead == -1 || http_port == -1 || rx_start() == -1 ||
 	    emu_start(&E, fixture, 1) == -1)
 		return -1;
+	/* The tamper test sends a request per byte of a link from one peer:
+	 * the per-peer limit is set out of its way (test_listener proves
+	 * that decision links are limited). */
 	if (asprintf(&yaml,
 	        "http:\n"
 	        "  listen: 127.0.0.1:%d\n"
+	        "  rate_limit: 1024\n"
+	        "  rate_burst: 1024\n"
 	        "decision_links:\n"
 	        "  base_url: http://127.0.0.1:%d/\n"
 	        "  secret_file: link-secret\n"
@@ -275,8 +248,9 @@ stack_start(void)
 		return -1;
 	rc = ad_prepare(&A, &E, policy, yaml);
 	free(yaml);
-	if (rc == -1 || write_secret("notify-secret", NOTIFY_KEY) == -1 ||
-	    write_secret("link-secret", LINK_KEY) == -1)
+	if (rc == -1 ||
+	    ad_write_secret(&A, "notify-secret", NOTIFY_KEY "\n") == -1 ||
+	    ad_write_secret(&A, "link-secret", LINK_KEY "\n") == -1)
 		return -1;
 	snprintf(A.extra_env, sizeof(A.extra_env), "APPROVALD_TEST_CLOCK=1");
 	if (ad_start(&A) == -1 || ad_wait_ready(&A, 20000) == -1)
@@ -305,29 +279,10 @@ create(const char *tag)
 	return emu_create_tagged(&E, tag, "alex@contoso.com");
 }
 
-struct want {
-	const char *key, *state;
-};
-
-static int
-state_is(void *arg)
-{
-	struct want *w = arg;
-	char *s = ad_state(&A, w->key);
-	int ok = s != NULL && (strcmp(s, w->state) == 0 ||
-	                          (strcmp(w->state, "approved") == 0 &&
-	                              strcmp(s, "completed") == 0));
-
-	free(s);
-	return ok;
-}
-
 int
 wait_state(const char *key, const char *state)
 {
-	struct want w = { key, state };
-
-	return h_until(state_is, &w, WAIT_MS);
+	return ad_wait_state(&A, key, state, WAIT_MS);
 }
 
 void
@@ -408,6 +363,33 @@ assert_truth(const char *key, int approve)
 	CU_ASSERT_EQUAL(ap, approve ? 1 : 0);
 	CU_ASSERT_EQUAL(dn, approve ? 0 : 1);
 	CU_ASSERT_EQUAL(cn, 0);
+}
+
+int
+wait_decision_audit(
+    const char *key, const char *verdict, const char *who, const char *how)
+{
+	char sql[800];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM audit WHERE key = '%s' AND kind = "
+	    "'decision' AND json_extract(detail, '$.verdict') = '%s' AND "
+	    "json_extract(detail, '$.who') = '%s' AND "
+	    "json_extract(detail, '$.how') = '%s'",
+	    key, verdict, who, how);
+	return sql_wait(A.state, sql, 1, WAIT_MS);
+}
+
+long long
+decision_audits(const char *key)
+{
+	char sql[600];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM audit WHERE key = '%s' AND kind = "
+	    "'decision'",
+	    key);
+	return sql_count(A.state, sql);
 }
 
 void

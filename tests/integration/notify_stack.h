@@ -60,7 +60,6 @@ int rx_get(const char *path, const char *key, const char *event, int nth,
 int rx_wait(
     const char *path, const char *key, const char *event, int status, int n);
 
-int free_port(void);
 int stack_start(void);
 int stack_stop(void);
 
@@ -73,6 +72,12 @@ int napprovers(const char *key, int stage);
 int wait_approvers(const char *key, int stage, int n);
 char *timeline(const char *key);
 void assert_truth(const char *key, int approve);
+/* Wait until `key` has one `decision` audit row: `verdict` by `who`, come
+ * in `how`; 0, or -1. */
+int wait_decision_audit(
+    const char *key, const char *verdict, const char *who, const char *how);
+/* `decision` audit rows of `key` (committed). */
+long long decision_audits(const char *key);
 void assert_undecided(const char *key);
 
 struct json_object *jpath(struct json_object *o, const char *path);

@@ -34,6 +34,7 @@
 
 #include "cu.h"
 #include "harness.h"
+#include "hookutil.h"
 #include "notify_stack.h"
 
 /* ==== suite notify ========================================================= */
@@ -468,6 +469,10 @@ test_approve_once(void)
 	CU_ASSERT(
 	    web_says(url, "decision=deny&reason=no", 410, "already used"));
 	CU_ASSERT(web_says(url, NULL, 410, "already used"));
+	/* audited once, as a link decision; the refused tries not at all */
+	CU_ASSERT(wait_decision_audit(
+	              KE, "approve", "ciso@contoso.com", "decision link") == 0);
+	CU_ASSERT_EQUAL(decision_audits(KE), 1);
 	{
 		char *t = timeline(KE);
 
@@ -512,6 +517,9 @@ test_wrong_stage_and_deny(void)
 	    l2, "decision=deny&reason=not+now", 200, "Denial recorded"));
 	CU_ASSERT(wait_state(KF, "rejected") == 0);
 	CU_ASSERT(web_says(l2, NULL, 410, "already used"));
+	CU_ASSERT(wait_decision_audit(
+	              KF, "deny", "jordan@contoso.com", "decision link") == 0);
+	CU_ASSERT_EQUAL(decision_audits(KF), 2); /* stage 1, stage 2 */
 	assert_truth(KF, 0);
 	/* finished: its approver sets go at the next prune */
 	CU_ASSERT_EQUAL(napprovers(KF, 2), 2);
@@ -542,6 +550,9 @@ test_expired(void)
 	assert_undecided(k);
 	decide(k, "approve", CISO_ID, "ok");
 	CU_ASSERT(wait_state(k, "approved") == 0);
+	CU_ASSERT(wait_decision_audit(
+	              k, "approve", "ciso@contoso.com", "control socket") == 0);
+	CU_ASSERT_EQUAL(decision_audits(k), 1);
 	assert_truth(k, 1);
 	free(url);
 	free(k);
@@ -672,6 +683,9 @@ test_entra_approve(void)
 	/* a decision through us afterwards changes nothing */
 	decide(k, "approve", CISO_ID, "refused");
 	assert_truth(k, 1);
+	CU_ASSERT(wait_decision_audit(
+	              k, "approve", "ciso@contoso.com", "Entra") == 0);
+	CU_ASSERT_EQUAL(decision_audits(k), 1);
 	free(k);
 }
 
@@ -690,6 +704,8 @@ test_entra_deny_outsider(void)
 	    "deny by jordan@contoso.com (stage 1) via Entra; not an eligible "
 	    "approver of this stage"));
 	free(t);
+	CU_ASSERT(
+	    wait_decision_audit(k, "deny", "jordan@contoso.com", "Entra") == 0);
 	assert_truth(k, 0);
 	free(k);
 }
@@ -711,6 +727,18 @@ test_entra_step_unreadable(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(t, "approved (step not read)"));
 	CU_ASSERT_PTR_NULL(strstr(t, "via Entra"));
 	free(t);
+	/* once the transition is committed: no decision row, nobody known */
+	{
+		char sql[600];
+
+		snprintf(sql, sizeof(sql),
+		    "SELECT count(*) FROM audit WHERE key = '%s' AND kind = "
+		    "'transition' AND json_extract(detail, '$.to') = "
+		    "'approved'",
+		    k);
+		CU_ASSERT(sql_wait(A.state, sql, 1, WAIT_MS) == 0);
+		CU_ASSERT_EQUAL(decision_audits(k), 0);
+	}
 	assert_truth(k, 1);
 	free(k);
 }
@@ -849,7 +877,7 @@ browser_init(void)
 	struct json_object *v, *s;
 	int p;
 
-	if (stack_start() == -1 || (p = free_port()) == -1)
+	if (stack_start() == -1 || (p = h_free_port()) == -1)
 		return -1;
 	snprintf(port, sizeof(port), "--port=%d", p);
 	snprintf(log, sizeof(log), "%s/chromedriver.log", A.dir);

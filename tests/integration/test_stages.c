@@ -15,6 +15,7 @@
 
 #include "cu.h"
 #include "harness.h"
+#include "hookutil.h"
 
 #define CISO_ID   "7deff43e-1f17-44ef-9e5f-d516b0ba11d4"
 #define ALEX_ID   "3cce9d87-3986-4f19-8335-7ed075408ca2"
@@ -61,31 +62,13 @@ create(const char *tag, const char *requestor)
 
 struct want {
 	const char *key;
-	const char *state;
-	const char *alt; /* also accepted (approved may complete) */
 	int stage, napprovers;
 };
 
 static int
-state_is(void *arg)
-{
-	struct want *w = arg;
-	char *s = ad_state(&A, w->key);
-	int ok = s != NULL && (strcmp(s, w->state) == 0 ||
-	                          (w->alt && strcmp(s, w->alt) == 0));
-
-	free(s);
-	return ok;
-}
-
-static int
 wait_state(const char *key, const char *state)
 {
-	struct want w = { key, state, NULL, 0, 0 };
-
-	if (strcmp(state, "approved") == 0)
-		w.alt = "completed";
-	return h_until(state_is, &w, WAIT_MS);
+	return ad_wait_state(&A, key, state, WAIT_MS);
 }
 
 /* Number of stored eligible approvers of `stage` (1-based). */
@@ -106,7 +89,7 @@ approvers_are(void *arg)
 static int
 wait_approvers(const char *key, int stage, int n)
 {
-	struct want w = { key, NULL, NULL, stage, n };
+	struct want w = { key, stage, n };
 
 	return h_until(approvers_are, &w, WAIT_MS);
 }
