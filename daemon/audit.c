@@ -142,25 +142,36 @@ audit_decision(struct store *s, const char *key, int64_t at,
 static char *
 audit_call_key(struct store *s, int source, const char *id)
 {
-	sqlite3_stmt *st = NULL;
+	static const char sql_direct[] =
+	    "SELECT 1 FROM intents WHERE key = ?1 AND outcome IS NULL";
+	static const char sql_approval[] =
+	    "SELECT r.key FROM intents i JOIN requests r ON r.key = i.key"
+	    " WHERE i.outcome IS NULL AND r.source = ?1 AND"
+	    " r.approval_id = ?2 LIMIT 1";
+	sqlite3_stmt *st;
 	char *key = NULL, *direct = NULL;
 	const unsigned char *k;
+	int found = 0;
 
 	if (asprintf(&direct, "%s:%s", req_source_name(source), id) == -1)
 		return NULL;
-	if (sqlite3_prepare_v2(store_db(s),
-	        "SELECT r.key FROM intents i JOIN requests r ON r.key = i.key"
-	        " WHERE i.outcome IS NULL AND r.source = ?1 AND"
-	        " (r.key = ?2 OR r.approval_id = ?3) LIMIT 1",
-	        -1, &st, NULL) == SQLITE_OK) {
+	/* Usually the id is the request's own (approval id = request id):
+	 * one lookup in the open-intent index. */
+	if ((st = store_cached(s, sql_direct)) != NULL) {
+		sqlite3_bind_text(st, 1, direct, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_reset(st);
+	}
+	if (found)
+		return direct;
+	if ((st = store_cached(s, sql_approval)) != NULL) {
 		sqlite3_bind_int(st, 1, source);
-		sqlite3_bind_text(st, 2, direct, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW &&
 		    (k = sqlite3_column_text(st, 0)) != NULL)
 			key = strdup((const char *)k);
+		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
 	free(direct);
 	return key;
 }

@@ -31,10 +31,9 @@
 
 /* Store */
 #define STORE_BUSY_TIMEOUT_MS  5000
-/* Group commit: a batch commits on the loop turn after it opened, so it
- * holds what every callback ready in that turn wrote; under load turns
- * are long and batches large, idle it adds no wait. */
-#define STORE_COMMIT_WINDOW_US 0
+/* Group commit: at least this long between the end of one commit and the
+ * next (see engine_batch_dirty) */
+#define STORE_COMMIT_GAP_US 2000
 /* Page cache (KiB, negative in SQLite's terms): the open requests' pages
  * stay in memory instead of being read back per step. */
 #define STORE_PRAGMA_CACHE "PRAGMA cache_size = -4096"
