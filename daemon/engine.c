@@ -82,8 +82,11 @@ engine_post_exec(struct daemon *d, const char *key)
 	engine_batch_dirty(d);
 }
 
-/* When the last commit ended (monotonic µs); see engine_batch_dirty(). */
+/* When the last commit ended (monotonic µs), and whether its batch was
+ * large; see engine_batch_dirty(). */
 static int64_t engine_last_commit_us;
+static int engine_last_commit_busy;
+static uint64_t engine_batch_start_transitions;
 
 static int64_t
 engine_mono_us(void)
@@ -95,11 +98,12 @@ engine_mono_us(void)
 }
 
 /*
- * Group commit: a batch commits on the next loop turn, but never sooner
- * than STORE_COMMIT_GAP_US after the previous commit ended. Idle, the
- * first write commits at once (no added latency); under load, writes of
- * many requests share one fsync. Graph calls caused by the batch start
- * only after it commits.
+ * Group commit: a batch commits on the next loop turn. After a large
+ * batch (STORE_COMMIT_BUSY transitions or more: the daemon is under load)
+ * the next one waits until STORE_COMMIT_GAP_US have passed since that
+ * commit ended, so many requests share one fsync; a trickle of requests
+ * (a webhook, a human decision) commits at once. Graph calls caused by the
+ * batch start only after it commits.
  */
 void
 engine_batch_dirty(struct daemon *d)
@@ -110,7 +114,7 @@ engine_batch_dirty(struct daemon *d)
 	if (event_pending(d->commit_ev, EV_TIMEOUT, NULL))
 		return;
 	wait = engine_last_commit_us + STORE_COMMIT_GAP_US - engine_mono_us();
-	if (wait > 0 && wait <= STORE_COMMIT_GAP_US)
+	if (engine_last_commit_busy && wait > 0 && wait <= STORE_COMMIT_GAP_US)
 		tv.tv_usec = (suseconds_t)wait;
 	event_add(d->commit_ev, &tv);
 }
@@ -131,6 +135,10 @@ engine_commit(struct daemon *d)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	engine_last_commit_us =
 	    (int64_t)t1.tv_sec * 1000000 + t1.tv_nsec / 1000;
+	engine_last_commit_busy =
+	    d->transitions - engine_batch_start_transitions >=
+	    STORE_COMMIT_BUSY;
+	engine_batch_start_transitions = d->transitions;
 	metrics_commit_observe((double)(t1.tv_sec - t0.tv_sec) +
 	                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (crc == -1) {
@@ -433,9 +441,8 @@ engine_evaluate_parsed(
 	memset(&req, 0, sizeof(req));
 	if (parsed != NULL)
 		req = *parsed;
-	else if (r->body == NULL ||
-	         request_from_json(
-	             r->body, strlen(r->body), r->source, &req, &err) == -1) {
+	else if (r->body == NULL || request_from_json(r->body, strlen(r->body),
+	                                r->source, &req, &err) == -1) {
 		/* Fail closed: left to humans in Entra, still observed. */
 		log_warnx("request %s: cannot be read (%s); left to humans",
 		    r->key, err ? err : "no body");

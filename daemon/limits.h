@@ -31,9 +31,11 @@
 
 /* Store */
 #define STORE_BUSY_TIMEOUT_MS  5000
-/* Group commit: at least this long between the end of one commit and the
- * next (see engine_batch_dirty) */
+/* Group commit (see engine_batch_dirty): after a batch of at least
+ * STORE_COMMIT_BUSY transitions, at least STORE_COMMIT_GAP_US between the
+ * end of one commit and the next */
 #define STORE_COMMIT_GAP_US 2000
+#define STORE_COMMIT_BUSY   8
 /* Page cache (KiB, negative in SQLite's terms): the open requests' pages
  * stay in memory instead of being read back per step. */
 #define STORE_PRAGMA_CACHE "PRAGMA cache_size = -4096"
