@@ -393,8 +393,8 @@ exec_batch_free(struct exec_batch *b)
 }
 
 static void
-exec_many_done(void *arg, long status, struct json_object *items,
-    int complete, const char *err)
+exec_many_done(void *arg, long status, struct json_object *items, int complete,
+    const char *err)
 {
 	struct exec_batch *b = arg;
 	const struct source_adapter *ad = adapter_for(b->source);
@@ -461,9 +461,8 @@ exec_gather(struct exec_op *op, const struct source_adapter *ad,
 
 	if (ad->fetch_many == NULL || max < 2)
 		return -1;
-	if (exec_flush_ev == NULL &&
-	    (exec_flush_ev = event_new(d->base, -1, 0, exec_flush_cb, d)) ==
-	        NULL)
+	if (exec_flush_ev == NULL && (exec_flush_ev = event_new(d->base, -1, 0,
+	                                  exec_flush_cb, d)) == NULL)
 		return -1;
 	if (b == NULL) {
 		if ((b = calloc(1, sizeof(*b))) == NULL)

@@ -5,12 +5,12 @@
 #define LIMITS_H
 
 /* Graph client */
-#define GRAPH_MAX_BODY        (8 * 1024 * 1024) /* response body bytes */
-#define GRAPH_MAX_INFLIGHT    64                /* concurrent transfers cap */
+#define GRAPH_MAX_BODY        (8 * 1024 * 1024)  /* response body bytes */
+#define GRAPH_MAX_INFLIGHT    64                 /* concurrent transfers cap */
 #define GRAPH_EASY_POOL       GRAPH_MAX_INFLIGHT /* idle curl handles kept */
-#define GRAPH_CONNECT_TIMEOUT 10                /* seconds */
-#define GRAPH_MAX_PAGES       1000              /* pages followed per listing */
-#define GRAPH_MAX_RETRIES     8                 /* per call, transient errors */
+#define GRAPH_CONNECT_TIMEOUT 10                 /* seconds */
+#define GRAPH_MAX_PAGES       1000 /* pages followed per listing */
+#define GRAPH_MAX_RETRIES     8    /* per call, transient errors */
 #define GRAPH_BACKOFF_BASE_MS 200
 #define GRAPH_BACKOFF_MAX_MS  60000
 #define GRAPH_MAX_RETRY_AFTER 300 /* seconds honoured at most */
@@ -30,7 +30,7 @@
 #define INTENT_MAX_ATTEMPTS     10          /* then: attention */
 
 /* Store */
-#define STORE_BUSY_TIMEOUT_MS  5000
+#define STORE_BUSY_TIMEOUT_MS 5000
 /* Group commit (see engine_batch_dirty): after a batch of at least
  * STORE_COMMIT_BUSY transitions, at least STORE_COMMIT_GAP_US between the
  * end of one commit and the next */
