@@ -464,6 +464,13 @@ void truth_add(struct emu *, struct call *, struct req *, const char *action,
 json_object *req_step_json(struct emu *, struct call *, struct req *);
 /* Record a review on the (single) step; returns 0 or answers the error. */
 int req_review(struct emu *, struct call *, struct req *, const char *step_id);
+/* Answer {"value":[r's step]}. */
+void req_steps_reply(struct call *, struct req *);
+/* GET or PATCH step `step_id` of r (`noun`: "step" or "stage" in the 404
+ * message): 1 approved, 0 denied by the PATCH; -1 answered (a GET, or a
+ * refused PATCH). The caller replies 204 after applying a decision. */
+int req_step_call(
+    struct call *, struct req *, const char *step_id, const char *noun);
 /* A parsed $filter: clauses joined by "and". */
 enum fop { FOP_EQ, FOP_NE, FOP_GT, FOP_GE, FOP_LT, FOP_LE };
 #define EMU_FILTER_MAX 32

@@ -558,15 +558,9 @@ static void
 get_steps(struct call *c, char **caps)
 {
 	struct req *r = approval_req(c, caps[0]);
-	json_object *o, *a;
 
-	if (r == NULL)
-		return;
-	o = json_object_new_object();
-	a = json_object_new_array();
-	json_object_array_add(a, req_step_json(c->emu, c, r));
-	json_object_object_add(o, "value", a);
-	call_reply(c, 200, o);
+	if (r != NULL)
+		req_steps_reply(c, r);
 }
 
 static void
@@ -578,17 +572,8 @@ step(struct call *c, char **caps)
 
 	if (c->cmd == EVHTTP_REQ_PATCH && !call_require_delegated(c))
 		return;
-	if ((r = approval_req(c, caps[0])) == NULL)
-		return;
-	if (c->cmd == EVHTTP_REQ_GET) {
-		if (strcasecmp(caps[1], r->step_id) != 0)
-			call_error(c, 404, "Request_ResourceNotFound",
-			    "Approval step '%s' was not found.", caps[1]);
-		else
-			call_reply(c, 200, req_step_json(e, c, r));
-		return;
-	}
-	if ((rv = req_review(e, c, r, caps[1])) < 0)
+	if ((r = approval_req(c, caps[0])) == NULL ||
+	    (rv = req_step_call(c, r, caps[1], "step")) < 0)
 		return;
 	if (rv == 1) {
 		r->state = RS_APPROVED_GRANTING;

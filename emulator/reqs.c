@@ -374,6 +374,30 @@ req_review(struct emu *e, struct call *c, struct req *r, const char *step_id)
 	return approve ? 1 : 0;
 }
 
+void
+req_steps_reply(struct call *c, struct req *r)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	json_object_array_add(a, req_step_json(c->emu, c, r));
+	json_object_object_add(o, "value", a);
+	call_reply(c, 200, o);
+}
+
+int
+req_step_call(
+    struct call *c, struct req *r, const char *step_id, const char *noun)
+{
+	if (c->cmd != EVHTTP_REQ_GET)
+		return req_review(c->emu, c, r, step_id);
+	if (strcasecmp(step_id, r->step_id) != 0)
+		call_error(c, 404, "Request_ResourceNotFound",
+		    "Approval %s '%s' was not found.", noun, step_id);
+	else
+		call_reply(c, 200, req_step_json(c->emu, c, r));
+	return -1;
+}
+
 /* ---- $filter ---- */
 
 static const char *
