@@ -75,6 +75,29 @@ struct req_list {
 	char **v;
 };
 
+/*
+ * Who a request is for, as the directory (Graph /users) knows them. The
+ * body of a request never fills this: a requestor can type anything into
+ * Permissions Management's `identityInfo.externalId`. The daemon resolves
+ * the body's identity keys (request_identity_keys) against Graph before the
+ * policy sees the request; the offline tools against a directory file.
+ */
+enum req_identity {
+	REQ_ID_UNCHECKED = 0, /* nobody resolved it (offline, no directory):
+				 identity conditions are undecidable */
+	REQ_ID_VERIFIED,      /* each key resolved to exactly one user */
+	REQ_ID_UNVERIFIED,    /* some key did not resolve to exactly one user:
+				 never approved by a rule */
+	REQ_ID_MAX
+};
+
+struct req_principal {
+	char *id;   /* directory object id */
+	char *upn;  /* userPrincipalName */
+	char *mail; /* may be NULL */
+	int guest;  /* 1 guest (userType Guest), 0 member, -1 unknown */
+};
+
 /* One request, whatever its source. Strings are heap-owned (NULL when
  * absent); request_free() releases them. */
 struct request {
@@ -108,6 +131,25 @@ struct request {
 	/* added: createdBy.user.id verbatim (for adminAssign this is the
 	 * admin, while requestor_id is the principal who gains access) */
 	char *created_by;
+	/* Identity keys from the body (what is looked up, never trusted):
+	 * permissions: identityInfo.externalId; group: principalId; access
+	 * package: requestor.objectId. beneficiary_key: access package
+	 * assignment.targetId when it names someone other than the requestor;
+	 * group: principalId when createdBy differs (an admin asked for
+	 * someone else). */
+	char *requestor_key;
+	char *beneficiary_key;
+	/* Resolved identity (request_set_identity); `who` is the requestor,
+	 * `beneficiary` the person who gains access when that is another. */
+	enum req_identity identity;
+	struct req_principal who;
+	struct req_principal beneficiary;
+	/* Schedule, as Graph states it (parse_schedule): the whole span of
+	 * access requested from `start`, recurrence included; `duration` -1
+	 * when unbounded. sched_invalid: inconsistent, unknown or zero
+	 * schedule: never approved by a rule. */
+	int sched_invalid;
+	int recurring;
 };
 
 /*
@@ -119,6 +161,34 @@ struct request {
 int request_from_json(const char *json, size_t len, enum req_source source,
     struct request *out, char **err);
 void request_free(struct request *r);
+/*
+ * Record the resolved identity: `who` (the requestor) and `beneficiary`
+ * (NULL when the request has no separate beneficiary) are copied. `st`
+ * REQ_ID_VERIFIED needs `who` with an id. Returns 0, -1 out of memory (the
+ * request is then left REQ_ID_UNVERIFIED).
+ */
+int request_set_identity(struct request *r, enum req_identity st,
+    const struct req_principal *who, const struct req_principal *beneficiary);
+void req_principal_free(struct req_principal *p);
+const char *req_identity_name(enum req_identity st);
+
+/*
+ * An offline directory (users with id, userPrincipalName, mail, userType,
+ * managerId; groups with id and members), read from a JSON file in the
+ * graph-emulator tenant format (examples/demo-tenant.json).
+ */
+struct cfg_directory;
+int cfg_directory_load(
+    const char *path, struct cfg_directory **out, char **err);
+void cfg_directory_free(struct cfg_directory *d);
+/* Resolve r's identity keys against `dir` the way the daemon does against
+ * Graph: a key is an object id or a userPrincipalName (case-insensitive);
+ * anything else, or no key, is unverified. NULL dir: left unchecked. */
+void cfg_directory_resolve(const struct cfg_directory *dir, struct request *r);
+/* 1 when user `id_or_upn` is a (transitive) member of group `group`, 0 not,
+ * -1 unknown. */
+int cfg_directory_member(const struct cfg_directory *dir, const char *group,
+    const char *id_or_upn);
 /* Stable digest (hex SHA-256 into 65 bytes) of every field a policy can
  * look at: two requests with equal digests decide alike. */
 void request_digest(const struct request *r, char out[65]);
@@ -162,6 +232,14 @@ struct policy_stage {
 	int64_t remind_every;   /* seconds; 0 none */
 	uint32_t approvals;     /* >= 1 */
 	int justification_required;
+};
+
+/* What a policy does with an identity-unverified request. */
+enum unverified_mode {
+	UNVERIFIED_IGNORE = 0, /* default: left to humans in Entra */
+	UNVERIFIED_REJECT,     /* denied */
+	UNVERIFIED_EVALUATE,   /* rules decide, fail closed: approve never */
+	UNVERIFIED_MAX
 };
 
 enum verdict_kind {

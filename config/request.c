@@ -99,7 +99,67 @@ request_free(struct request *r)
 	free(r->principal_id);
 	free(r->package_id);
 	free(r->created_by);
+	free(r->requestor_key);
+	free(r->beneficiary_key);
+	req_principal_free(&r->who);
+	req_principal_free(&r->beneficiary);
 	memset(r, 0, sizeof(*r));
+}
+
+void
+req_principal_free(struct req_principal *p)
+{
+	if (p == NULL)
+		return;
+	free(p->id);
+	free(p->upn);
+	free(p->mail);
+	memset(p, 0, sizeof(*p));
+	p->guest = -1;
+}
+
+const char *
+req_identity_name(enum req_identity st)
+{
+	static const char *const names[REQ_ID_MAX] = {
+		[REQ_ID_UNCHECKED] = "unchecked",
+		[REQ_ID_VERIFIED] = "verified",
+		[REQ_ID_UNVERIFIED] = "unverified",
+	};
+	return (unsigned)st < REQ_ID_MAX ? names[st] : "unknown";
+}
+
+static int
+principal_copy(struct req_principal *dst, const struct req_principal *src)
+{
+	req_principal_free(dst);
+	if (src == NULL)
+		return 0;
+	dst->guest = src->guest;
+	if ((src->id && (dst->id = strdup(src->id)) == NULL) ||
+	    (src->upn && (dst->upn = strdup(src->upn)) == NULL) ||
+	    (src->mail && (dst->mail = strdup(src->mail)) == NULL)) {
+		req_principal_free(dst);
+		return -1;
+	}
+	return 0;
+}
+
+int
+request_set_identity(struct request *r, enum req_identity st,
+    const struct req_principal *who, const struct req_principal *beneficiary)
+{
+	r->identity = REQ_ID_UNVERIFIED;
+	if (principal_copy(&r->who, who) == -1 ||
+	    principal_copy(&r->beneficiary, beneficiary) == -1)
+		return -1;
+	/* Verified means every key named a user we now know by id. */
+	if (st == REQ_ID_VERIFIED &&
+	    (r->who.id == NULL ||
+	        (r->beneficiary_key != NULL && r->beneficiary.id == NULL)))
+		st = REQ_ID_UNVERIFIED;
+	r->identity = (unsigned)st < REQ_ID_MAX ? st : REQ_ID_UNVERIFIED;
+	return 0;
 }
 
 struct jctx {
@@ -142,6 +202,21 @@ jget(json_object *o, const char *k)
 	return v;
 }
 
+/* The text of a JSON string; one holding an embedded NUL is an error, so
+ * that no C string is ever a silently truncated copy of what Graph sent. */
+static const char *
+jtext(struct jctx *c, json_object *v, const char *what)
+{
+	const char *s = json_object_get_string(v);
+
+	if (s == NULL ||
+	    strlen(s) != (size_t)json_object_get_string_len(v)) {
+		jerr(c, "`%s` holds an embedded NUL", what);
+		return NULL;
+	}
+	return s;
+}
+
 /* String member or NULL; a present non-string is an error. */
 static const char *
 jstr(struct jctx *c, json_object *o, const char *k)
@@ -154,7 +229,7 @@ jstr(struct jctx *c, json_object *o, const char *k)
 		jerr(c, "`%s` must be a string", k);
 		return NULL;
 	}
-	return json_object_get_string(v);
+	return jtext(c, v, k);
 }
 
 static void
@@ -214,8 +289,8 @@ jarray(struct jctx *c, json_object *o, const char *k, struct req_list *l,
 		           !json_object_is_type(it, json_type_string)) {
 			jerr(c, "`%s[%zu]` must be a string", k, i);
 			return i;
-		} else {
-			s = json_object_get_string(it);
+		} else if ((s = jtext(c, it, k)) == NULL) {
+			return i;
 		}
 		list_add(c, l, s);
 	}
@@ -326,6 +401,9 @@ parse_permissions(struct jctx *c, json_object *o, struct request *r)
 	}
 	jdup(c, &r->system_id, asi, "authorizationSystemId");
 	jdup(c, &r->requestor_upn, jget(rp, "identityInfo"), "externalId");
+	/* Graph names no creator for these requests: the identity is what the
+	 * requestor typed, to be resolved against the directory. */
+	jdup(c, &r->requestor_key, jget(rp, "identityInfo"), "externalId");
 	if (r->created_by && (r->requestor_id = strdup(r->created_by)) == NULL)
 		jerr(c, "out of memory");
 	if (ai == NULL || (at = odata_type(c, ai)) == NULL) {
@@ -403,6 +481,16 @@ parse_group(struct jctx *c, json_object *o, struct request *r)
 		r->requestor_id = strdup(r->principal_id);
 	else if (r->created_by)
 		r->requestor_id = strdup(r->created_by);
+	/* The requestor is who created the request (an admin for adminAssign),
+	 * the principal the one who gains access when that is someone else. */
+	if (r->created_by != NULL) {
+		r->requestor_key = strdup(r->created_by);
+		if (r->principal_id != NULL &&
+		    strcasecmp(r->principal_id, r->created_by) != 0)
+			r->beneficiary_key = strdup(r->principal_id);
+	} else if (r->principal_id != NULL) {
+		r->requestor_key = strdup(r->principal_id);
+	}
 	if (r->group_id == NULL)
 		jerr(c, "group request without groupId");
 	parse_schedule(c, jget(o, "scheduleInfo"), r);
@@ -424,6 +512,14 @@ parse_package(struct jctx *c, json_object *o, struct request *r)
 	jdup(c, &r->requestor_upn, rq, "principalName");
 	jdup(c, &r->requestor_upn, rq, "email");
 	jdup(c, &r->principal_id, jget(o, "assignment"), "targetId");
+	if (r->requestor_id != NULL)
+		r->requestor_key = strdup(r->requestor_id);
+	else if (r->created_by != NULL)
+		r->requestor_key = strdup(r->created_by);
+	if (r->principal_id != NULL &&
+	    (r->requestor_key == NULL ||
+	        strcasecmp(r->principal_id, r->requestor_key) != 0))
+		r->beneficiary_key = strdup(r->principal_id);
 	if (r->package_id == NULL)
 		jerr(c, "access package request without an access package id");
 	parse_schedule(c, jget(o, "schedule"), r);
@@ -454,6 +550,7 @@ request_from_json(const char *json, size_t len, enum req_source source,
 
 	memset(out, 0, sizeof(*out));
 	out->duration = -1;
+	out->who.guest = out->beneficiary.guest = -1;
 	if (err)
 		*err = NULL;
 	if (len > CFG_MAX_FILE_SIZE) {
