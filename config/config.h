@@ -19,6 +19,8 @@
 #define CFG_MAX_STAGES    3
 #define CFG_MAX_APPROVALS 8   /* quorum cap per stage */
 #define CFG_MAX_ITEMS     256 /* items of one kind in a request */
+/* A stage without deny_after is denied after this long (14 days). */
+#define CFG_STAGE_DENY_MAX (14 * 86400)
 
 #define CFG_MAX_NOTIFY_TARGETS 16 /* notify targets in approvald.yaml */
 
@@ -187,8 +189,8 @@ void cfg_directory_free(struct cfg_directory *d);
 void cfg_directory_resolve(const struct cfg_directory *dir, struct request *r);
 /* 1 when user `id_or_upn` is a (transitive) member of group `group`, 0 not,
  * -1 unknown. */
-int cfg_directory_member(const struct cfg_directory *dir, const char *group,
-    const char *id_or_upn);
+int cfg_directory_member(
+    const struct cfg_directory *dir, const char *group, const char *id_or_upn);
 /* Stable digest (hex SHA-256 into 65 bytes) of every field a policy can
  * look at: two requests with equal digests decide alike. */
 void request_digest(const struct request *r, char out[65]);

@@ -138,7 +138,8 @@ cfg_directory_load(const char *path, struct cfg_directory **out, char **err)
 			    NULL)
 				goto oom;
 			for (j = 0; j < m; j++) {
-				json_object *e = json_object_array_get_idx(v, j);
+				json_object *e =
+				    json_object_array_get_idx(v, j);
 
 				if (json_object_is_type(e, json_type_string))
 					dg->members[dg->n++] =
@@ -179,8 +180,8 @@ dir_find(const struct cfg_directory *d, const char *key)
 }
 
 static int
-dir_principal(const struct cfg_directory *d, const char *key,
-    struct req_principal *p)
+dir_principal(
+    const struct cfg_directory *d, const char *key, struct req_principal *p)
 {
 	const struct dir_user *u = dir_find(d, key);
 

@@ -106,5 +106,14 @@ policy_dump(const struct policy *p)
 	}
 	sb_add(&b, "default:\n");
 	dump_outcome(&b, &p->deflt, "  ");
+	{
+		static const char *const modes[UNVERIFIED_MAX] = { "ignore",
+			"reject", "evaluate" };
+
+		sb_printf(&b, "unverified_identity: %s\n",
+		    (unsigned)p->unverified < UNVERIFIED_MAX
+		        ? modes[p->unverified]
+		        : "ignore");
+	}
 	return sb_finish(&b);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "glob.h"
 #include "policy_int.h"
 
 const char *
@@ -138,6 +139,11 @@ struct ectx {
 	struct policy_trace *trace;
 	const struct rule *r;
 	int ri;
+	/* The rule approves: every condition must hold for every reading of
+	 * the request (`strict`). Reject, stages and ignore rules match when a
+	 * condition holds for some reading: an uncertain match never lets a
+	 * request through to a later approve rule. */
+	int strict;
 };
 
 static void tr(struct ectx *e, enum cond_id id, int result, const char *fmt,
@@ -178,34 +184,149 @@ nz(const char *s)
 }
 
 static int
-scalar_cond(struct ectx *e, enum cond_id id, const struct globs *g,
-    const char *val, const char *what, int icase)
+has_wild(const char *s)
 {
+	return strpbrk(s, "*?") != NULL;
+}
+
+/*
+ * Case, field by field, as the clouds compare (README "How matching
+ * works"): AWS actions and policy ARNs, Azure operations and resource ids,
+ * role ids, GUIDs, system ids, UPNs compare case-insensitively; GCP
+ * permissions, GCP roles and resource names and AWS resource ARNs are
+ * case-sensitive. Only an approve rule uses the case-sensitive reading:
+ * a reject or stages rule folds case everywhere, since a miss there is the
+ * dangerous error.
+ */
+static int
+field_icase(const struct ectx *e, enum cond_id id)
+{
+	enum req_cloud cl = e->q->cloud;
+
+	if (!e->strict)
+		return 1;
+	switch (id) {
+	case C_ACTIONS:
+	case C_ROLES:
+		return cl != REQ_CLOUD_GCP;
+	case C_RESOURCES:
+		return cl == REQ_CLOUD_AZURE;
+	default:
+		return 1;
+	}
+}
+
+/*
+ * One requested value `s` (a pattern: a requestor may ask for `s3:De*`)
+ * against the rule's globs. strict: L(s) inside the union of the globs;
+ * otherwise: L(s) meets some glob. `hit` names the glob that decided (the
+ * first overlapping one, or the first matching one on the literal path).
+ * With `scope`, s also stands for its subtree `s/...`.
+ */
+static int
+value_test(const struct ectx *e, const struct globs *g, const char *s,
+    int icase, int scope, const char **hit)
+{
+	char buf[1100];
+	size_t i, len = strlen(s);
 	int k;
+
+	*hit = NULL;
+	if (!scope && !has_wild(s)) {
+		/* a literal: plain matching is inclusion and overlap */
+		if ((k = globs_find(g, s, icase)) >= 0)
+			*hit = g->v[k].pat;
+		return k >= 0;
+	}
+	if (scope) {
+		while (len > 1 && s[len - 1] == '/')
+			len--;
+		if (len + 3 > sizeof(buf))
+			return !e->strict; /* fail closed */
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+	}
+	if (e->strict) {
+		if (!cfg_glob_subset(scope ? buf : s, g->pats, g->npats, icase))
+			return 0;
+		if (scope) {
+			memcpy(buf + len, "/*", 3);
+			if (!cfg_glob_subset(buf, g->pats, g->npats, icase))
+				return 0;
+		}
+		*hit = g->npats ? g->pats[0] : NULL;
+		for (i = 0; i < g->npats; i++)
+			if (cfg_glob_overlap(
+			        scope ? buf : s, g->pats[i], icase)) {
+				*hit = g->pats[i];
+				break;
+			}
+		return 1;
+	}
+	for (i = 0; i < g->npats; i++) {
+		if (cfg_glob_overlap(scope ? buf : s, g->pats[i], icase)) {
+			*hit = g->pats[i];
+			return 1;
+		}
+	}
+	if (scope) {
+		memcpy(buf + len, "/*", 3);
+		for (i = 0; i < g->npats; i++) {
+			if (cfg_glob_overlap(buf, g->pats[i], icase)) {
+				*hit = g->pats[i];
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static const char *
+relation(const struct ectx *e, const char *s, const char *pat)
+{
+	if (!has_wild(s) && !has_wild(pat) && pat != NULL &&
+	    strcasecmp(s, pat) == 0)
+		return "equals";
+	if (!has_wild(s))
+		return "matches";
+	return e->strict ? "is covered by" : "overlaps";
+}
+
+static int
+scalar_cond(struct ectx *e, enum cond_id id, const struct globs *g,
+    const char *val, const char *what)
+{
+	const char *hit;
+	int ok;
 
 	if (val == NULL) {
 		if (e->trace)
 			tr(e, id, 0, "request has no %s", what);
 		return 0;
 	}
-	k = globs_find(g, val, icase);
+	ok = value_test(e, g, val, field_icase(e, id), 0, &hit);
 	if (e->trace) {
-		if (k >= 0)
-			tr(e, id, 1, "%s %s matches %s", what, val,
-			    g->v[k].pat);
+		if (ok)
+			tr(e, id, 1, "%s %s %s %s", what, val,
+			    relation(e, val, hit), nz(hit));
 		else
-			tr(e, id, 0, "%s %s matches none of %s", what, val,
+			tr(e, id, 0, "%s %s %s %s", what, val,
+			    e->strict && has_wild(val) ? "is not covered by"
+			                               : "matches none of",
 			    e->r->canon[id]);
 	}
-	return k >= 0;
+	return ok;
 }
 
 static int
 item_cond(struct ectx *e, enum cond_id id, const struct req_list *l)
 {
 	const struct globs *g = &e->r->items[id - C_ACTIONS];
-	int all = e->r->decide == VERDICT_APPROVE, k = -1;
+	int all = e->strict, icase = field_icase(e, id);
+	int scope = id == C_RESOURCES;
+	const char *hit = NULL;
 	size_t i;
+	int k;
 
 	if (l->n == 0) {
 		if (e->trace)
@@ -213,84 +334,258 @@ item_cond(struct ectx *e, enum cond_id id, const struct req_list *l)
 		return 0;
 	}
 	for (i = 0; i < l->n; i++) {
-		k = globs_find(g, l->v[i], 0);
-		if (all && k < 0) {
+		k = value_test(e, g, l->v[i], icase, scope, &hit);
+		if (all && !k) {
 			if (e->trace)
 				tr(e, id, 0,
-				    "%s matches none of %s (approve rules need "
-				    "every one of %zu item(s) covered)",
-				    l->v[i], e->r->canon[id], l->n);
+				    "%s %s %s (approve rules need every one of "
+				    "%zu item(s) covered%s)",
+				    l->v[i],
+				    has_wild(l->v[i]) || scope
+				        ? "is not covered by"
+				        : "matches none of",
+				    e->r->canon[id], l->n,
+				    scope ? ", each scope with its subtree"
+				          : "");
 			return 0;
 		}
-		if (!all && k >= 0) {
+		if (!all && k) {
 			if (e->trace)
-				tr(e, id, 1, "%s matches %s", l->v[i],
-				    g->v[k].pat);
+				tr(e, id, 1, "%s %s %s%s", l->v[i],
+				    relation(e, l->v[i], hit), nz(hit),
+				    scope ? " (a scope holds its subtree)"
+				          : "");
 			return 1;
 		}
 	}
 	if (e->trace) {
 		if (all)
-			tr(e, id, 1, "all %zu item(s) match %s", l->n,
+			tr(e, id, 1, "all %zu item(s) covered by %s", l->n,
 			    e->r->canon[id]);
 		else
-			tr(e, id, 0, "none of %zu item(s) matches %s", l->n,
+			tr(e, id, 0, "none of %zu item(s) overlaps %s", l->n,
 			    e->r->canon[id]);
 	}
 	return all;
 }
 
+/* One resolved principal against the requestor globs; `strict` reads only
+ * the directory's id and UPN, otherwise mail as well. */
 static int
-schedule_cond(struct ectx *e)
+principal_match(
+    const struct ectx *e, const struct req_principal *p, const char **hit)
 {
-	const struct rule *r = e->r;
-	int64_t local = e->now + cfg_tz_offset(r->tz, e->now);
+	const char *v[3] = { p->id, p->upn, e->strict ? NULL : p->mail };
+	size_t i;
+	int k;
+
+	for (i = 0; i < 3; i++)
+		if (v[i] != NULL &&
+		    (k = globs_find(&e->r->requestor, v[i], 1)) >= 0) {
+			*hit = v[i];
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * requestor: only the identity resolved from the directory counts, never
+ * what the body says. The requestor and, where another person gains the
+ * access, the beneficiary: an approve rule needs both to match, any other
+ * rule matches on either. Unresolved (unchecked or unverified): the
+ * condition cannot be decided, so it fails an approve rule and holds for
+ * any other.
+ */
+static int
+requestor_cond(struct ectx *e)
+{
+	const struct request *q = e->q;
+	const char *h1 = NULL, *h2 = NULL;
+	int a, b, two = q->beneficiary_key != NULL, ok;
+
+	if (q->identity != REQ_ID_VERIFIED) {
+		ok = !e->strict;
+		if (e->trace)
+			tr(e, C_REQUESTOR, ok,
+			    "identity %s (%s): cannot be decided, %s",
+			    req_identity_name(q->identity),
+			    nz(q->requestor_key),
+			    ok ? "counted as matching" : "never approved");
+		return ok;
+	}
+	a = principal_match(e, &q->who, &h1);
+	b = two && principal_match(e, &q->beneficiary, &h2);
+	ok = e->strict ? a && (!two || b) : a || b;
+	if (e->trace) {
+		if (two)
+			tr(e, C_REQUESTOR, ok,
+			    "requestor %s %s, beneficiary %s %s %s",
+			    nz(q->who.upn), a ? "matches" : "does not match",
+			    nz(q->beneficiary.upn),
+			    b ? "matches" : "does not match",
+			    e->r->canon[C_REQUESTOR]);
+		else
+			tr(e, C_REQUESTOR, ok, "requestor %s (%s) %s %s",
+			    nz(q->who.upn), nz(q->who.id),
+			    ok ? "matches" : "matches none of",
+			    ok ? h1 : e->r->canon[C_REQUESTOR]);
+	}
+	return ok;
+}
+
+/* Is instant t (UTC) inside the rule's weekly hours? Also the seconds
+ * until that could next change (a local midnight or an hours boundary). */
+static int
+sched_at(const struct rule *r, int64_t t, int64_t *next, int *wdp, int *minp)
+{
+	int64_t local = t + cfg_tz_offset(r->tz, t);
 	int64_t days = (local >= 0 ? local : local - 86399) / 86400;
 	int wd = (int)(((days % 7) + 11) % 7);
-	int mins = (int)((local - days * 86400) / 60);
-	int in_hours, ok;
+	int64_t sec = local - days * 86400;
+	int mins = (int)(sec / 60), in_hours;
+	int64_t b[3] = { (int64_t)r->start_min * 60, (int64_t)r->end_min * 60,
+		86400 };
+	int i;
 
 	if (r->start_min < r->end_min)
 		in_hours = mins >= r->start_min && mins < r->end_min;
 	else
 		in_hours = mins >= r->start_min || mins < r->end_min;
-	ok = in_hours && (r->weekdays & (1u << wd));
+	*next = 86400 - sec;
+	for (i = 0; i < 3; i++)
+		if (b[i] > sec && b[i] - sec < *next)
+			*next = b[i] - sec;
+	if (*next <= 0)
+		*next = 60;
+	if (wdp)
+		*wdp = wd;
+	if (minp)
+		*minp = mins;
+	return in_hours && (r->weekdays & (1u << wd));
+}
+
+/*
+ * schedule: checked against the grant window [start, start + duration)
+ * (start: the request's startDateTime, or now when none or past). An
+ * approve rule needs the whole window inside the hours; any other rule
+ * matches when some instant of it is. An unbounded window never fits an
+ * approve rule; for other rules eight days of it are looked at, which sees
+ * every weekday. Time-zone changes inside the window move a boundary by
+ * at most the change.
+ */
+static int
+schedule_cond(struct ectx *e)
+{
+	const struct rule *r = e->r;
+	const struct request *q = e->q;
+	int64_t a = q->start > e->now ? q->start : e->now, b, t, step;
+	int wd, mins, in, ok, steps = 0;
+
+	if (q->duration < 0 || q->sched_invalid)
+		b = e->strict ? -1 : a + 8 * 86400;
+	else
+		b = a + (q->duration > 0 ? q->duration : 1);
+	in = sched_at(r, a, &step, &wd, &mins);
+	if (b < 0) {
+		ok = 0;
+	} else if (e->strict) {
+		ok = in;
+		for (t = a + step; ok && t < b && steps < 4000; steps++) {
+			ok = sched_at(r, t, &step, NULL, NULL);
+			t += step;
+		}
+		if (steps >= 4000)
+			ok = 0;
+	} else {
+		ok = in;
+		for (t = a + step; !ok && t < b && steps < 4000; steps++) {
+			ok = sched_at(r, t, &step, NULL, NULL);
+			t += step;
+		}
+		if (steps >= 4000)
+			ok = 1;
+	}
 	if (e->trace) {
 		static const char *const wdn[] = { "sun", "mon", "tue", "wed",
 			"thu", "fri", "sat" };
+		char d[64];
 
-		tr(e, C_SCHEDULE, ok, "local time %s %02d:%02d (%s) %s %s",
-		    wdn[wd], mins / 60, mins % 60, r->tz_name,
-		    ok ? "within" : "outside", r->canon[C_SCHEDULE]);
+		if (b < 0)
+			snprintf(d, sizeof(d), "unbounded");
+		else
+			cfg_format_duration(b - a, d, sizeof(d));
+		tr(e, C_SCHEDULE, ok,
+		    "grant window from %s %02d:%02d (%s) for %s: %s %s",
+		    wdn[wd], mins / 60, mins % 60, r->tz_name, d,
+		    ok ? (e->strict ? "within" : "meets")
+		       : (e->strict ? "not within" : "outside"),
+		    r->canon[C_SCHEDULE]);
 	}
 	return ok;
 }
 
+/* Membership of one principal in any of the rule's sets: 1, 0, -1. */
 static int
-member_cond(struct ectx *e)
+member_any(struct ectx *e, const struct request *q, const char **set)
 {
 	const struct rule *r = e->r;
 	int unknown = 0, m;
 	size_t i;
 
 	for (i = 0; i < r->nreq_in; i++) {
-		m = e->member ? e->member(e->mctx, r->req_in[i], e->q) : -1;
+		m = e->member ? e->member(e->mctx, r->req_in[i], q) : -1;
 		if (m == 1) {
-			if (e->trace)
-				tr(e, C_REQUESTOR_IN, 1,
-				    "requestor is in approver set `%s`",
-				    r->req_in[i]->name);
+			*set = r->req_in[i]->name;
 			return 1;
 		}
 		if (m != 0)
 			unknown = 1;
 	}
-	if (e->trace)
-		tr(e, C_REQUESTOR_IN, unknown ? -1 : 0,
-		    unknown ? "membership in %s could not be determined"
-		            : "requestor is in none of %s",
-		    r->canon[C_REQUESTOR_IN]);
 	return unknown ? -1 : 0;
+}
+
+/*
+ * requestor_in: the oracle is asked about the resolved requestor (and the
+ * beneficiary, as a request whose `who` is the beneficiary). Unresolved
+ * identity: undecidable, so it fails an approve rule and holds for others;
+ * an oracle that cannot answer makes the verdict indeterminate (retried).
+ */
+static int
+member_cond(struct ectx *e)
+{
+	const struct request *q = e->q;
+	const char *set = NULL;
+	int a, b = 1, ok;
+
+	if (q->identity != REQ_ID_VERIFIED) {
+		ok = !e->strict;
+		if (e->trace)
+			tr(e, C_REQUESTOR_IN, ok,
+			    "identity %s: membership cannot be decided, %s",
+			    req_identity_name(q->identity),
+			    ok ? "counted as matching" : "never approved");
+		return ok;
+	}
+	a = member_any(e, q, &set);
+	if (q->beneficiary_key != NULL && q->beneficiary.id != NULL) {
+		struct request alt = *q; /* shallow: only `who` differs */
+
+		alt.who = q->beneficiary;
+		b = member_any(e, &alt, &set);
+	}
+	if (e->strict)
+		ok = a == 1 && b == 1 ? 1 : (a == 0 || b == 0) ? 0 : -1;
+	else
+		ok = a == 1 || (q->beneficiary_key && b == 1)       ? 1
+		     : (a == -1 || (q->beneficiary_key && b == -1)) ? -1
+		                                                    : 0;
+	if (e->trace)
+		tr(e, C_REQUESTOR_IN, ok,
+		    ok == 1   ? "in approver set `%s`"
+		    : ok == 0 ? "not in %s"
+		              : "membership in %s could not be determined",
+		    ok == 1 ? set : e->r->canon[C_REQUESTOR_IN]);
+	return ok;
 }
 
 static int
@@ -316,11 +611,11 @@ cond_eval(struct ectx *e, enum cond_id id)
 			    r->canon[id]);
 		return ok;
 	case C_SYSTEM:
-		return scalar_cond(e, id, &r->system, q->system_id,
-		    "authorizationSystemId", 0);
+		return scalar_cond(
+		    e, id, &r->system, q->system_id, "authorizationSystemId");
 	case C_REQUEST_ACTION:
 		return scalar_cond(
-		    e, id, &r->request_action, q->request_action, "action", 1);
+		    e, id, &r->request_action, q->request_action, "action");
 	case C_ACCESS:
 		ok = q->access != NULL &&
 		     (((r->access_mask & 1) &&
@@ -332,36 +627,46 @@ cond_eval(struct ectx *e, enum cond_id id)
 			    ok ? "in" : "not in", r->canon[id]);
 		return ok;
 	case C_GROUP:
-		return scalar_cond(e, id, &r->group, q->group_id, "group", 1);
+		return scalar_cond(e, id, &r->group, q->group_id, "group");
 	case C_PACKAGE:
 		return scalar_cond(
-		    e, id, &r->package, q->package_id, "access package", 1);
-	case C_REQUESTOR: {
-		int a = q->requestor_id &&
-		        globs_find(&r->requestor, q->requestor_id, 1) >= 0;
-		int b = q->requestor_upn &&
-		        globs_find(&r->requestor, q->requestor_upn, 1) >= 0;
-
-		ok = a || b;
-		if (e->trace)
-			tr(e, id, ok, "requestor id %s / upn %s %s %s",
-			    nz(q->requestor_id), nz(q->requestor_upn),
-			    ok ? "matches" : "matches none of", r->canon[id]);
-		return ok;
-	}
+		    e, id, &r->package, q->package_id, "access package");
+	case C_REQUESTOR:
+		return requestor_cond(e);
 	case C_MAX_DURATION:
-		ok = q->duration >= 0 && q->duration <= r->max_duration;
+		/* the whole span asked for, recurrence included; an
+		 * unreadable schedule holds only for a non-approve rule */
+		if (q->sched_invalid)
+			ok = !e->strict;
+		else
+			ok = q->duration >= 0 && q->duration <= r->max_duration;
 		if (e->trace) {
 			char a[64];
 
-			if (q->duration < 0)
-				snprintf(a, sizeof(a), "unbounded/unknown");
+			if (q->sched_invalid)
+				snprintf(a, sizeof(a), "invalid schedule");
+			else if (q->duration < 0)
+				snprintf(a, sizeof(a), "unbounded");
 			else
 				cfg_format_duration(q->duration, a, sizeof(a));
-			tr(e, id, ok, "duration %s %s %s", a,
+			tr(e, id, ok, "duration %s%s %s %s", a,
+			    q->recurring ? " (whole recurrence)" : "",
 			    ok ? "<=" : "exceeds", r->canon[id]);
 		}
 		return ok;
+	case C_MAX_START_DELAY: {
+		int64_t delay = q->start > e->now ? q->start - e->now : 0;
+
+		ok = delay <= r->max_start_delay;
+		if (e->trace) {
+			char a[64];
+
+			cfg_format_duration(delay, a, sizeof(a));
+			tr(e, id, ok, "starts in %s, %s %s", a,
+			    ok ? "within" : "beyond", r->canon[id]);
+		}
+		return ok;
+	}
 	case C_TICKET:
 		ok = 1;
 		if (r->ticket_system &&
@@ -454,9 +759,10 @@ policy_evaluate(const struct policy *p, const struct request *r, int64_t now,
     policy_member_fn member, void *member_ctx, struct verdict *out,
     struct policy_trace *trace)
 {
-	struct ectx e = { r, now, member, member_ctx, trace, NULL, -1 };
+	struct ectx e = { r, now, member, member_ctx, trace, NULL, -1, 0 };
 	size_t i, n;
 	const uint32_t *idx = NULL;
+	const char *never = NULL;
 	int res;
 
 	memset(out, 0, sizeof(*out));
@@ -466,6 +772,27 @@ policy_evaluate(const struct policy *p, const struct request *r, int64_t now,
 	if (p == NULL || r == NULL || (unsigned)r->source >= REQ_SRC_MAX ||
 	    (unsigned)r->cloud >= REQ_CLOUD_MAX) {
 		out->reason = "invalid request or policy";
+		return;
+	}
+	/* What no rule may approve, whatever it says. */
+	if (r->identity == REQ_ID_UNVERIFIED)
+		never = "identity unverified: the requestor could not be "
+		        "resolved to exactly one directory user";
+	else if (r->sched_invalid)
+		never = "the schedule is inconsistent, unknown or zero";
+	if (r->identity == REQ_ID_UNVERIFIED &&
+	    p->unverified != UNVERIFIED_EVALUATE) {
+		out->kind = p->unverified == UNVERIFIED_REJECT ? VERDICT_REJECT
+		                                               : VERDICT_IGNORE;
+		out->rule = "unverified_identity";
+		out->reason = never;
+		if (trace) {
+			e.r = &p->deflt;
+			tr(&e, C_MAX, 1, "%s (%s): unverified_identity: %s",
+			    never,
+			    r->requestor_key ? r->requestor_key : "no key",
+			    verdict_name(out->kind));
+		}
 		return;
 	}
 	if (trace == NULL) {
@@ -479,6 +806,12 @@ policy_evaluate(const struct policy *p, const struct request *r, int64_t now,
 
 		e.r = &p->rules[ri];
 		e.ri = (int)ri;
+		e.strict = e.r->decide == VERDICT_APPROVE;
+		if (never != NULL && e.strict) {
+			if (trace)
+				tr(&e, C_MAX, 0, "never approves: %s", never);
+			continue;
+		}
 		res = rule_eval(&e);
 		if (res != 0) {
 			set_verdict(out, e.r, (int)ri, res);
@@ -487,6 +820,7 @@ policy_evaluate(const struct policy *p, const struct request *r, int64_t now,
 	}
 	e.r = &p->deflt;
 	e.ri = -1;
+	e.strict = 0;
 	if (trace)
 		tr(&e, C_MAX, 1, "no rule matched: default %s",
 		    verdict_name(p->deflt.decide));

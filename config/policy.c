@@ -19,6 +19,7 @@ const char *const cond_names[C_MAX] = {
 	[C_PACKAGE] = "package",
 	[C_REQUESTOR] = "requestor",
 	[C_MAX_DURATION] = "max_duration",
+	[C_MAX_START_DELAY] = "max_start_delay",
 	[C_TICKET] = "ticket",
 	[C_ACTIONS] = "actions",
 	[C_ROLES] = "roles",
@@ -34,6 +35,7 @@ static const struct ykey top_keys[] = {
 	{ "approvers", YT_MAP },
 	{ "rules", YT_SEQ },
 	{ "default", YT_STR_OR_MAP },
+	{ "unverified_identity", YT_STR },
 	{ NULL, YT_ANY },
 };
 
@@ -63,6 +65,7 @@ static const struct ykey when_keys[] = {
 	{ "package", YT_STR_OR_SEQ },
 	{ "requestor", YT_STR_OR_SEQ },
 	{ "max_duration", YT_DUR },
+	{ "max_start_delay", YT_DUR },
 	{ "ticket", YT_MAP },
 	{ "actions", YT_STR_OR_SEQ },
 	{ "roles", YT_STR_OR_SEQ },
@@ -118,6 +121,36 @@ globs_free(struct globs *g)
 	for (i = 0; i < g->n; i++)
 		free((char *)g->v[i].pat);
 	free(g->v);
+	/* pats[0..n) alias v[i].pat; the rest are owned */
+	for (i = g->n; i < g->npats; i++)
+		free((char *)g->pats[i]);
+	free(g->pats);
+}
+
+/* Scopes are trees: a rule scope `G` also names its subtree `G/...`. A
+ * trailing '/' is dropped so `/subscriptions/x/` and `/subscriptions/x`
+ * are one scope. */
+static int
+globs_add_subtrees(struct globs *g)
+{
+	size_t i, n = g->n;
+
+	for (i = 0; i < n; i++) {
+		const char *p = g->pats[i];
+		size_t len = strlen(p);
+		char *q;
+
+		if (len > 0 && p[len - 1] == '*')
+			continue; /* `G*` already holds `G/...` */
+		if ((q = malloc(len + 3)) == NULL)
+			return -1;
+		while (len > 1 && p[len - 1] == '/')
+			len--;
+		memcpy(q, p, len);
+		memcpy(q + len, "/*", 3);
+		g->pats[g->npats++] = q;
+	}
+	return 0;
 }
 
 void
@@ -288,6 +321,13 @@ compile_globs(struct pctx *c, const struct ynode *k, const struct ynode *n,
 		}
 		cfg_glob_compile(&g->v[i], pat);
 	}
+	if ((g->pats = calloc(2 * g->n, sizeof(*g->pats))) == NULL) {
+		yerr(&c->y, n, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < g->n; i++)
+		g->pats[i] = g->v[i].pat;
+	g->npats = g->n;
 	return 0;
 }
 
@@ -529,15 +569,24 @@ compile_cond(struct pctx *c, enum cond_id id, const struct ynode *k,
 
 		if (compile_globs(c, k, v, g) < 0)
 			return -1;
+		if (id == C_RESOURCES && globs_add_subtrees(g) < 0) {
+			yerr(&c->y, v, "out of memory");
+			return -1;
+		}
 		canon_list(b, v);
 		return 0;
 	}
 	case C_MAX_DURATION:
-		if (yget_dur(&c->y, v, &r->max_duration) < 0)
+	case C_MAX_START_DELAY: {
+		int64_t *d = id == C_MAX_DURATION ? &r->max_duration
+		                                  : &r->max_start_delay;
+
+		if (yget_dur(&c->y, v, d) < 0)
 			return -1;
-		cfg_format_duration(r->max_duration, dur, sizeof(dur));
+		cfg_format_duration(*d, dur, sizeof(dur));
 		sb_add(b, dur);
 		return 0;
+	}
 	case C_TICKET:
 		if (ycheck_map(&c->y, v, ticket_keys))
 			return -1;
@@ -554,6 +603,17 @@ compile_cond(struct pctx *c, enum cond_id id, const struct ynode *k,
 		if ((x = ymap_get(v, "pattern")) != NULL) {
 			if (compile_regex(c, x, &r->ticket_re) < 0)
 				return -1;
+			/* `INC[0-9]+` also matches "xINC1;rm"; the author
+			 * almost always meant the whole number. */
+			if (x->str[0] != '^' ||
+			    x->str[strlen(x->str) - 1] != '$' ||
+			    (strlen(x->str) > 1 &&
+			        x->str[strlen(x->str) - 2] == '\\'))
+				ywarn(&c->y, x,
+				    "ticket pattern `%s` is not anchored: it "
+				    "matches any ticket number containing it; "
+				    "write ^...$",
+				    x->str);
 			r->has_ticket_re = 1;
 			r->ticket_pattern = strdup(x->str);
 			sb_add(
@@ -879,6 +939,29 @@ policy_load_buffer(const char *name, const char *buf, size_t len,
 			yerr(&c.y, v,
 			    "`default` must not approve: requests no rule "
 			    "matches are never approved automatically");
+	}
+	if ((v = ymap_get(root, "unverified_identity")) != NULL &&
+	    yis_type(v, YT_STR)) {
+		static const char *const modes[] = { "ignore", "reject",
+			"evaluate" };
+		const char *sug;
+
+		for (i = 0; i < 3; i++)
+			if (strcmp(v->str, modes[i]) == 0)
+				break;
+		if (i < 3) {
+			c.p->unverified = (enum unverified_mode)i;
+		} else if ((sug = ysuggest(v->str, modes, 3)) != NULL) {
+			yerr(&c.y, v,
+			    "unknown unverified_identity `%s`; did you mean "
+			    "`%s`?",
+			    v->str, sug);
+		} else {
+			yerr(&c.y, v,
+			    "unknown unverified_identity `%s` (ignore, reject "
+			    "or evaluate)",
+			    v->str);
+		}
 	}
 	if (diags->nerrors == nerr0) {
 		for (j = 1; j < c.p->nrules; j++)

@@ -18,6 +18,7 @@ enum cond_id {
 	C_PACKAGE,
 	C_REQUESTOR,
 	C_MAX_DURATION,
+	C_MAX_START_DELAY,
 	C_TICKET,
 	C_ACTIONS,
 	C_ROLES,
@@ -34,6 +35,10 @@ extern const char *const cond_names[C_MAX];
 struct globs {
 	size_t n;
 	struct glob *v;
+	/* The patterns the glob algebra decides on (glob.h): the rule's
+	 * own, and for scopes also each one's subtree (`G/...`). */
+	size_t npats;
+	const char **pats;
 };
 
 struct rule {
@@ -46,6 +51,7 @@ struct rule {
 	struct globs system, request_action, group, package, requestor;
 	struct globs items[4]; /* actions, roles, policies, resources */
 	int64_t max_duration;
+	int64_t max_start_delay;
 	char *ticket_system;
 	char *ticket_pattern;
 	regex_t ticket_re;
@@ -71,6 +77,7 @@ struct policy {
 	size_t nrules;
 	struct rule *rules;
 	struct rule deflt;
+	enum unverified_mode unverified;
 	size_t nindex[REQ_SRC_MAX][REQ_CLOUD_MAX];
 	uint32_t *index[REQ_SRC_MAX][REQ_CLOUD_MAX];
 	size_t nzones;

@@ -209,8 +209,7 @@ jtext(struct jctx *c, json_object *v, const char *what)
 {
 	const char *s = json_object_get_string(v);
 
-	if (s == NULL ||
-	    strlen(s) != (size_t)json_object_get_string_len(v)) {
+	if (s == NULL || strlen(s) != (size_t)json_object_get_string_len(v)) {
 		jerr(c, "`%s` holds an embedded NUL", what);
 		return NULL;
 	}
@@ -312,12 +311,127 @@ odata_type(struct jctx *c, json_object *o)
 	return t;
 }
 
+/* Days from 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* "YYYY-MM-DD" (Edm.Date) into epoch seconds of its midnight UTC; -1. */
+static int64_t
+parse_date(const char *s)
+{
+	int y, m, d;
+	char tail;
+
+	if (s == NULL || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+	    m < 1 || m > 12 || d < 1 || d > 31 || y < 1970)
+		return -1;
+	return days_from_civil(y, (unsigned)m, (unsigned)d) * 86400;
+}
+
+/* First of several spellings (the Permissions Management pages spell the
+ * recurrence enums `reccurence...Type`; patternedRecurrence says `type`). */
+static const char *
+jstr_any(struct jctx *c, json_object *o, const char *const *keys)
+{
+	const char *s;
+
+	for (; *keys != NULL; keys++)
+		if ((s = jstr(c, o, *keys)) != NULL)
+			return s;
+	return NULL;
+}
+
+/*
+ * The latest end of access a patternedRecurrence allows, in seconds after
+ * `start`, each occurrence lasting `each` seconds: -1 when it has no end
+ * (range noEnd, or a range we cannot read). patternedRecurrence,
+ * recurrencePattern and recurrenceRange resource types (Graph v1.0):
+ * range.type is endDate | noEnd | numbered; pattern.type daily | weekly |
+ * absoluteMonthly | relativeMonthly | absoluteYearly | relativeYearly, every
+ * `interval` units. A numbered range is bounded by occurrences x the
+ * longest period of its pattern, which is never less than the real span.
+ */
+static int64_t
+recurrence_span(struct jctx *c, json_object *rec, int64_t start, int64_t each)
+{
+	static const char *const rtype[] = { "type", "recurrenceRangeType",
+		"reccurenceRangeType", NULL };
+	static const char *const ptype[] = { "type", "recurrencePatternType",
+		"reccurencePatternType", NULL };
+	json_object *range = jget(rec, "range"), *pat = jget(rec, "pattern");
+	json_object *iv, *nv;
+	const char *rt = jstr_any(c, range, rtype);
+	const char *pt = jstr_any(c, pat, ptype);
+	int64_t end, period, interval = 1, n;
+
+	if (rt == NULL || strcasecmp(rt, "noEnd") == 0)
+		return -1;
+	if (strcasecmp(rt, "endDate") == 0) {
+		if ((end = parse_date(jstr(c, range, "endDate"))) < 0)
+			return -1;
+		/* the last occurrence may start any time on endDate */
+		end += 86400 + each;
+		return end > start ? end - start : -1;
+	}
+	if (strcasecmp(rt, "numbered") != 0 || pt == NULL)
+		return -1;
+	if ((nv = jget(range, "numberOfOccurrences")) == NULL ||
+	    !json_object_is_type(nv, json_type_int) ||
+	    (n = json_object_get_int64(nv)) <= 0 || n > 100000)
+		return -1;
+	if ((iv = jget(pat, "interval")) != NULL) {
+		if (!json_object_is_type(iv, json_type_int) ||
+		    (interval = json_object_get_int64(iv)) <= 0 ||
+		    interval > 1000)
+			return -1;
+	}
+	if (strcasecmp(pt, "daily") == 0)
+		period = 86400;
+	else if (strcasecmp(pt, "weekly") == 0)
+		period = 7 * 86400;
+	else if (strcasecmp(pt, "absoluteMonthly") == 0 ||
+	         strcasecmp(pt, "relativeMonthly") == 0)
+		period = 31 * 86400;
+	else if (strcasecmp(pt, "absoluteYearly") == 0 ||
+	         strcasecmp(pt, "relativeYearly") == 0)
+		period = 366 * 86400;
+	else
+		return -1;
+	/* weekly patterns may hold up to 7 occurrences a period: count the
+	 * occurrences as periods, which over-counts, never under. */
+	return n * interval * period + each;
+}
+
+/*
+ * The whole span of access a schedule asks for (requestSchedule,
+ * entitlementManagementSchedule: startDateTime, expiration
+ * {type, duration, endDateTime}, recurrence). expirationPattern.type
+ * decides which field counts (expirationPattern resource type, Graph
+ * v1.0): afterDuration -> duration, afterDateTime -> endDateTime,
+ * noExpiration -> unbounded, notSpecified -> unbounded (the tenant's
+ * setting decides: nothing we can bound). Without a type the one field
+ * given counts; both must agree. An unknown type, a field that contradicts
+ * the type, a malformed or zero length: sched_invalid, never approved by a
+ * rule. A recurrence makes the span run to the end of its range.
+ */
 static void
 parse_schedule(struct jctx *c, json_object *si, struct request *r)
 {
 	json_object *ex = jget(si, "expiration");
-	const char *s, *type, *end;
-	int64_t t;
+	json_object *rec = jget(si, "recurrence");
+	const char *s, *type, *ds, *es;
+	int64_t t, dur = -1, end = -1, span = -1;
 
 	r->duration = -1;
 	if ((s = jstr(c, si, "startDateTime")) != NULL) {
@@ -327,20 +441,63 @@ parse_schedule(struct jctx *c, json_object *si, struct request *r)
 		}
 		r->start = t;
 	}
-	if (ex == NULL)
+	if (rec != NULL && !json_object_is_type(rec, json_type_object)) {
+		r->sched_invalid = 1;
 		return;
+	}
+	/* An empty recurrence object (both parts null) is no recurrence. */
+	if (rec != NULL &&
+	    (jget(rec, "pattern") != NULL || jget(rec, "range") != NULL))
+		r->recurring = 1;
+	if (ex == NULL) {
+		if (r->recurring)
+			r->sched_invalid =
+			    1; /* repeating what, for how long? */
+		return;
+	}
+	if (!json_object_is_type(ex, json_type_object)) {
+		r->sched_invalid = 1;
+		return;
+	}
 	type = jstr(c, ex, "type");
-	if (type != NULL && strcasecmp(type, "noExpiration") == 0)
-		return;
-	if ((s = jstr(c, ex, "duration")) != NULL) {
-		r->duration = cfg_parse_duration(s); /* -1 when malformed */
+	ds = jstr(c, ex, "duration");
+	es = jstr(c, ex, "endDateTime");
+	if (ds != NULL && (dur = cfg_parse_duration(ds)) <= 0)
+		r->sched_invalid = 1; /* malformed or zero */
+	if (es != NULL) {
+		end = cfg_parse_timestamp(es);
+		if (end < 0 || r->start <= 0 || end <= r->start)
+			r->sched_invalid = 1;
+		else
+			end -= r->start;
+	}
+	if (type == NULL) {
+		if (ds != NULL && es != NULL && dur != end)
+			r->sched_invalid = 1;
+		span = ds != NULL ? dur : es != NULL ? end : -1;
+	} else if (strcasecmp(type, "afterDuration") == 0) {
+		if (ds == NULL || (es != NULL && end != dur))
+			r->sched_invalid = 1;
+		span = dur;
+	} else if (strcasecmp(type, "afterDateTime") == 0) {
+		if (es == NULL || (ds != NULL && end != dur))
+			r->sched_invalid = 1;
+		span = end;
+	} else if (strcasecmp(type, "noExpiration") == 0 ||
+	           strcasecmp(type, "notSpecified") == 0) {
+		if (ds != NULL || es != NULL)
+			r->sched_invalid = 1;
+		span = -1;
+	} else {
+		r->sched_invalid = 1;
+	}
+	if (r->sched_invalid) {
+		r->duration = -1;
 		return;
 	}
-	if ((end = jstr(c, ex, "endDateTime")) != NULL && r->start > 0) {
-		t = cfg_parse_timestamp(end);
-		if (t >= r->start)
-			r->duration = t - r->start;
-	}
+	if (r->recurring && span > 0)
+		span = recurrence_span(c, rec, r->start, span);
+	r->duration = span;
 }
 
 static void
@@ -700,6 +857,16 @@ request_digest(const struct request *r, char out[65])
 	dg_str(md, "requestor_upn", r->requestor_upn);
 	dg_int(md, "start", r->start);
 	dg_int(md, "duration", r->duration);
+	dg_int(md, "sched_invalid", r->sched_invalid);
+	dg_int(md, "recurring", r->recurring);
+	dg_int(md, "identity", r->identity);
+	dg_str(md, "who_id", r->who.id);
+	dg_str(md, "who_upn", r->who.upn);
+	dg_str(md, "who_mail", r->who.mail);
+	dg_int(md, "who_guest", r->who.guest);
+	dg_str(md, "ben_id", r->beneficiary.id);
+	dg_str(md, "ben_upn", r->beneficiary.upn);
+	dg_int(md, "ben_guest", r->beneficiary.guest);
 	dg_str(md, "ticket_system", r->ticket_system);
 	dg_str(md, "ticket_number", r->ticket_number);
 	dg_str(md, "justification", r->justification);

@@ -189,6 +189,20 @@ compile_stage(
 	if ((v = ymap_get(n, "remind_every")) && yis_type(v, YT_DUR) &&
 	    yget_dur(&c->y, v, &st->remind_every) < 0)
 		errs++;
+	/* Every waiting state has a timer: a stage that names no end waits
+	 * the documented maximum, then denies. */
+	if (!errs && ymap_get(n, "deny_after") == NULL) {
+		char d[64];
+
+		cfg_format_duration(CFG_STAGE_DENY_MAX, d, sizeof(d));
+		ywarn(&c->y, n,
+		    "stage `%s` has no `deny_after`: it is denied after %s "
+		    "without a decision",
+		    st->name, d);
+		st->deny_after = CFG_STAGE_DENY_MAX;
+		if (st->escalate_after > st->deny_after)
+			st->deny_after = st->escalate_after;
+	}
 	if (st->deny_after && st->escalate_after &&
 	    st->deny_after < st->escalate_after) {
 		yerr(&c->y, ymap_get(n, "deny_after"),

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -64,6 +65,44 @@ slurp(const char *path, size_t *lenp)
 	buf[n] = '\0';
 	*lenp = n;
 	return buf;
+}
+
+/* Offline requestor_in oracle: the directory file answers group sets and
+ * named users; manager sets cannot be told offline (-1). */
+static int
+offline_member(
+    void *ctx, const struct approver_set *set, const struct request *r)
+{
+	const struct cfg_directory *dir = ctx;
+
+	if (dir == NULL || r->who.id == NULL || set->value == NULL)
+		return -1;
+	switch (set->kind) {
+	case APPROVER_GROUP:
+		return cfg_directory_member(dir, set->value, r->who.id);
+	case APPROVER_USER:
+		return strcasecmp(set->value, r->who.id) == 0 ||
+		       (r->who.upn && strcasecmp(set->value, r->who.upn) == 0);
+	default:
+		return -1;
+	}
+}
+
+static struct cfg_directory *
+load_directory(const char *path, int *failed)
+{
+	struct cfg_directory *dir = NULL;
+	char *err = NULL;
+
+	*failed = 0;
+	if (path == NULL)
+		return NULL;
+	if (cfg_directory_load(path, &dir, &err) < 0) {
+		fprintf(stderr, "%s\n", err ? err : path);
+		*failed = 1;
+	}
+	free(err);
+	return dir;
 }
 
 /* Load and normalize a request file; prints the reason on failure. */
@@ -205,6 +244,44 @@ explain_json(const struct verdict *v, const struct policy_trace *t)
 	json_object_put(o);
 }
 
+/* What the policy saw, before why it decided. */
+static void
+explain_request(const struct request *r, int64_t now)
+{
+	char d[64];
+
+	printf("identity: %s", req_identity_name(r->identity));
+	if (r->identity == REQ_ID_VERIFIED)
+		printf(" %s (%s)%s", r->who.upn ? r->who.upn : "-", r->who.id,
+		    r->who.guest == 1 ? " guest" : "");
+	else
+		printf(" (key %s%s)",
+		    r->requestor_key ? r->requestor_key : "none",
+		    r->identity == REQ_ID_UNCHECKED ? "; no --directory" : "");
+	if (r->beneficiary_key)
+		printf(", beneficiary %s", r->beneficiary.upn
+		                               ? r->beneficiary.upn
+		                               : r->beneficiary_key);
+	printf("\n");
+	if (r->sched_invalid) {
+		printf("schedule: invalid (never approved by a rule)\n");
+	} else {
+		if (r->duration < 0)
+			snprintf(d, sizeof(d), "unbounded");
+		else
+			cfg_format_duration(r->duration, d, sizeof(d));
+		printf("schedule: %s%s", d,
+		    r->recurring ? " (whole recurrence)" : "");
+		if (r->start > now) {
+			char s[64];
+
+			cfg_format_duration(r->start - now, s, sizeof(s));
+			printf(", starts in %s", s);
+		}
+		printf("\n");
+	}
+}
+
 static void
 explain_text(const struct verdict *v, const struct policy_trace *t)
 {
@@ -239,7 +316,9 @@ int
 ctl_explain(int argc, char **argv)
 {
 	const char *ppath = NULL, *rpath = NULL;
-	int source = REQ_SRC_MAX, json = 0, i, rc = CTL_EXIT_FAIL;
+	const char *dpath = NULL;
+	struct cfg_directory *dir = NULL;
+	int source = REQ_SRC_MAX, json = 0, i, rc = CTL_EXIT_FAIL, dfail;
 	int64_t now = (int64_t)time(NULL);
 	struct policy *p = NULL;
 	struct request r;
@@ -264,6 +343,9 @@ ctl_explain(int argc, char **argv)
 				    argv[i]);
 				return CTL_EXIT_USAGE;
 			}
+		} else if (strcmp(argv[i], "--directory") == 0 &&
+		           i + 1 < argc) {
+			dpath = argv[++i];
 		} else if (argv[i][0] == '-') {
 			goto usage;
 		} else if (ppath == NULL) {
@@ -278,28 +360,35 @@ ctl_explain(int argc, char **argv)
 		goto usage;
 	if ((p = load_policy(ppath)) == NULL)
 		return CTL_EXIT_FAIL;
-	if (load_request(rpath, NULL, source, &r) < 0)
+	dir = load_directory(dpath, &dfail);
+	if (dfail || load_request(rpath, NULL, source, &r) < 0)
 		goto out;
-	policy_evaluate(p, &r, now, NULL, NULL, &v, &t);
-	if (json)
+	cfg_directory_resolve(dir, &r);
+	policy_evaluate(p, &r, now, offline_member, dir, &v, &t);
+	if (json) {
 		explain_json(&v, &t);
-	else
+	} else {
+		explain_request(&r, now);
 		explain_text(&v, &t);
+	}
 	rc = CTL_EXIT_OK;
 	policy_trace_free(&t);
 	request_free(&r);
 out:
+	cfg_directory_free(dir);
 	policy_free(p);
 	return rc;
 usage:
 	fprintf(stderr, "usage: approvalctl explain POLICY REQUEST.json "
-	                "[--source S] [--json] [--at ISO]\n");
+	                "[--source S] [--json] [--at ISO] "
+	                "[--directory TENANT.json]\n");
 	return CTL_EXIT_USAGE;
 }
 
 /* Compare one case; prints a failure line and returns 0 on mismatch. */
 static int
-run_case(const struct policy *p, const struct policy_case *c, size_t idx)
+run_case(const struct policy *p, const struct policy_case *c, size_t idx,
+    const struct cfg_directory *dir)
 {
 	struct request r;
 	struct verdict v;
@@ -312,8 +401,9 @@ run_case(const struct policy *p, const struct policy_case *c, size_t idx)
 		    c->name);
 		return 0;
 	}
-	policy_evaluate(
-	    p, &r, c->at ? c->at : (int64_t)time(NULL), NULL, NULL, &v, NULL);
+	cfg_directory_resolve(dir, &r);
+	policy_evaluate(p, &r, c->at ? c->at : (int64_t)time(NULL),
+	    offline_member, (void *)dir, &v, NULL);
 	if (c->has_verdict && c->verdict != v.kind) {
 		ok = 0;
 		snprintf(why, sizeof(why), "expected verdict %s, got %s",
@@ -350,24 +440,37 @@ ctl_test(int argc, char **argv)
 	struct cfg_diags d = { 0 };
 	struct policy_case *cases = NULL;
 	struct policy *p;
+	struct cfg_directory *dir = NULL;
 	size_t n = 0, i, pass = 0, fail = 0;
+	int dfail;
 
+	if (argc == 5 && strcmp(argv[3], "--directory") == 0) {
+		dir = load_directory(argv[4], &dfail);
+		if (dfail)
+			return CTL_EXIT_FAIL;
+		argc = 3;
+	}
 	if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-') {
-		fprintf(stderr, "usage: approvalctl test POLICY TESTS.yaml\n");
+		fprintf(stderr, "usage: approvalctl test POLICY TESTS.yaml "
+		                "[--directory TENANT.json]\n");
+		cfg_directory_free(dir);
 		return CTL_EXIT_USAGE;
 	}
-	if ((p = load_policy(argv[1])) == NULL)
+	if ((p = load_policy(argv[1])) == NULL) {
+		cfg_directory_free(dir);
 		return CTL_EXIT_FAIL;
+	}
 	if (policy_cases_load_file(argv[2], &cases, &n, &d) < 0) {
 		print_diags(&d);
 		cfg_diags_free(&d);
 		policy_free(p);
+		cfg_directory_free(dir);
 		return CTL_EXIT_FAIL;
 	}
 	print_diags(&d);
 	cfg_diags_free(&d);
 	for (i = 0; i < n; i++) {
-		if (run_case(p, &cases[i], i + 1))
+		if (run_case(p, &cases[i], i + 1, dir))
 			pass++;
 		else
 			fail++;
@@ -375,5 +478,6 @@ ctl_test(int argc, char **argv)
 	printf("%zu passed, %zu failed\n", pass, fail);
 	policy_cases_free(cases, n);
 	policy_free(p);
+	cfg_directory_free(dir);
 	return fail || n == 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }

@@ -135,6 +135,20 @@ eval_init(void)
 		free(buf);
 		if (rc < 0)
 			return -1;
+		/* as a directory would: the body's keys are real users */
+		{
+			struct req_principal w = { reqs[i].requestor_key,
+				reqs[i].requestor_key, NULL, 0 };
+			struct req_principal b = { reqs[i].beneficiary_key,
+				NULL, NULL, 0 };
+
+			if (w.id == NULL)
+				w.id = w.upn = "unknown-user";
+			if (strchr(w.upn, '@') == NULL)
+				w.upn = NULL;
+			request_set_identity(&reqs[i], REQ_ID_VERIFIED, &w,
+			    reqs[i].beneficiary_key ? &b : NULL);
+		}
 	}
 	for (i = 0; i < NPOL; i++) {
 		struct cfg_diags d = { 0 };
@@ -180,8 +194,11 @@ test_table(void)
 		    1700000000, NULL, NULL, &v, NULL);
 		snprintf(msg, sizeof(msg), "case %zu: got %s/%s", i,
 		    verdict_name(v.kind), v.rule);
-		if (v.kind != table[i].v || strcmp(v.rule, table[i].rule) != 0)
+		if (v.kind != table[i].v ||
+		    strcmp(v.rule, table[i].rule) != 0) {
+			fprintf(stderr, "%s\n", msg);
 			CU_FAIL(msg);
+		}
 		/* the traced walk (no index) decides the same */
 		policy_evaluate(pols[table[i].pol], &reqs[table[i].fix],
 		    1700000000, NULL, NULL, &vt, &t);
@@ -300,7 +317,9 @@ test_schedule(void)
 		/* winter: Paris = UTC+1 */
 		{ "2024-01-15T07:59:00Z", VERDICT_IGNORE },  /* Mon 08:59 */
 		{ "2024-01-15T08:00:00Z", VERDICT_APPROVE }, /* Mon 09:00 */
-		{ "2024-01-15T15:59:00Z", VERDICT_APPROVE }, /* Mon 16:59 */
+		/* Mon 16:59: the 2-hour grant runs past 17:00 */
+		{ "2024-01-15T15:59:00Z", VERDICT_IGNORE },
+		{ "2024-01-15T13:59:00Z", VERDICT_APPROVE }, /* Mon 14:59 */
 		{ "2024-01-15T16:00:00Z", VERDICT_IGNORE },  /* Mon 17:00 */
 		/* summer: Paris = UTC+2 */
 		{ "2024-07-15T07:30:00Z", VERDICT_APPROVE }, /* Mon 09:30 */
@@ -325,8 +344,11 @@ test_schedule(void)
 
 		policy_evaluate(p, &reqs[8], cfg_parse_timestamp(cases[i].at),
 		    NULL, NULL, &v, NULL);
-		if (v.kind != cases[i].v)
+		if (v.kind != cases[i].v) {
+			fprintf(stderr, "%s: %s\n", cases[i].at,
+			    verdict_name(v.kind));
 			CU_FAIL(cases[i].at);
+		}
 	}
 	eval_cleanup();
 	policy_free(p);
@@ -348,8 +370,8 @@ test_trace_text(void)
 		    strcmp(t.v[i].cond, "actions") == 0) {
 			found = 1;
 			CU_ASSERT_EQUAL(t.v[i].result, 0);
-			CU_ASSERT_PTR_NOT_NULL(
-			    strstr(t.v[i].detail, "s3:Delete:* matches none"));
+			CU_ASSERT_PTR_NOT_NULL(strstr(
+			    t.v[i].detail, "s3:Delete:* is not covered by"));
 		}
 	CU_ASSERT(found);
 	policy_trace_free(&t);

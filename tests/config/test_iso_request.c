@@ -175,7 +175,12 @@ test_aws_action(void)
 	CU_ASSERT(list_is(&r.resources, res));
 	CU_ASSERT(streq(r.requestor_upn, "rsn:alex@contoso.com"));
 	CU_ASSERT_EQUAL(r.start, 1675858500);
-	CU_ASSERT_EQUAL(r.duration, 3600);
+	/* PT1H every month with no end: the whole span is unbounded */
+	CU_ASSERT_EQUAL(r.recurring, 1);
+	CU_ASSERT_EQUAL(r.duration, -1);
+	CU_ASSERT_EQUAL(r.sched_invalid, 0);
+	CU_ASSERT(streq(r.requestor_key, "rsn:alex@contoso.com"));
+	CU_ASSERT_EQUAL(r.identity, REQ_ID_UNCHECKED);
 	request_free(&r);
 }
 
