@@ -12,5 +12,6 @@ const struct cu_suite cu_suites[] = {
 	{ "settings", NULL, NULL, settings_tests },
 	{ "secret", NULL, NULL, secret_tests },
 	{ "safety", NULL, NULL, safety_tests },
+	{ "differential", NULL, NULL, diff_tests },
 	{ NULL, NULL, NULL, NULL },
 };
