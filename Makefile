@@ -12,7 +12,7 @@ DEPS = build-essential cmake pkg-config clang libclang-rt-14-dev \
        libsqlite3-dev libsystemd-dev libssl-dev libcunit1-dev \
        openssl curl systemd chromium chromium-driver
 
-.PHONY: all deps bench-deps build check test asan demo bench format clean
+.PHONY: all deps bench-deps build check test asan demo bench fuzz format clean
 
 # Benchmarks also need a load generator.
 BENCH_DEPS = wrk
@@ -51,6 +51,11 @@ asan: deps
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE nosan
 
 check: test asan
+
+# Longer runs of the fuzzers and of the evaluator's differential test.
+fuzz: build
+	DIFF_CASES=$${DIFF_CASES:-2000000} $(BUILD)/tests/config/test_config --suite differential
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} ./tests/fuzz/run.sh $(BUILD)
 
 demo: build
 	@./examples/demo.sh $(BUILD)
