@@ -284,7 +284,7 @@ test_stages_verdict(void)
 		CU_ASSERT_EQUAL(i, 3); /* ciso, secops, manager */
 		CU_ASSERT_EQUAL(groups, 1);
 	}
-	CU_ASSERT_EQUAL(policy_nrules(p), 12);
+	CU_ASSERT_EQUAL(policy_nrules(p), 13);
 	eval_cleanup();
 	cfg_diags_free(&d);
 	policy_free(p);
