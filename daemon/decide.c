@@ -1,7 +1,10 @@
 /*
  * Human decisions, one path for all of them: `approvalctl decide` over the
  * control socket, a signed decision link (links.c), and a decision made in
- * Entra itself. Eligibility, self-approval, one person per request,
+ * Entra itself. The first two come through decide_submit(): a decider in
+ * the stage's stored set is checked on Graph first (eligible.c: still one
+ * of the stage's approvers?), and the decision is bound to the stage that
+ * was checked. Eligibility, self-approval, one person per request,
  * quorum, required justification and the deadline are the state
  * machine's guards; this file only finds who is deciding, binds a link to
  * its stage and records how the decision came in: a `decision` audit row
