@@ -73,24 +73,26 @@ ctl_str(struct ad *a, const char *cmd, const char *k)
 	return s;
 }
 
-/* decide over the control socket: "result: why" (heap). */
+/* decide over the control socket (once): "ok", or "result: why" (heap). */
 static char *
 decide_why(struct ad *a, const char *key, const char *verb, const char *who)
 {
-	char cmd[1024], *r, *w, *out = NULL;
+	struct json_object *o, *r, *w;
+	char cmd[1024], *out = NULL;
 
 	snprintf(cmd, sizeof(cmd), "decide %s %s %s checked by the test", key,
 	    verb, who);
-	r = ctl_str(a, cmd, "result");
-	w = ctl_str(a, cmd, "why");
-	if (strcmp(r, "ok") == 0) {
-		free(w);
-		return r;
-	}
-	if (asprintf(&out, "%s: %s", r, w) == -1)
+	o = ad_ctl(a, cmd);
+	if (o == NULL || !json_object_object_get_ex(o, "result", &r))
+		out = strdup("(no answer)");
+	else if (strcmp(json_object_get_string(r), "ok") == 0)
+		out = strdup("ok");
+	else if (asprintf(&out, "%s: %s", json_object_get_string(r),
+	             json_object_object_get_ex(o, "why", &w)
+	                 ? json_object_get_string(w)
+	                 : "") == -1)
 		out = NULL;
-	free(r);
-	free(w);
+	json_object_put(o);
 	return out;
 }
 
