@@ -369,6 +369,16 @@ struct notify_target {
 	int links;         /* carry per-approver decision links (default 1) */
 };
 
+/* `operators:` one entry: a Unix user (by name, or by uid when
+ * `unix` is all digits) and the principals it may decide as over the
+ * control socket ("*": any). */
+struct operator_entry {
+	char *unix_name; /* NULL when mapped by uid */
+	long uid;        /* -1 when mapped by name */
+	char **as;       /* UPNs or object ids, or "*" */
+	size_t nas;
+};
+
 struct settings {
 	char *path; /* the file it was loaded from */
 	/* Graph and identity platform */
@@ -406,6 +416,11 @@ struct settings {
 	char *decision_base_url;
 	char *decision_secret_file;
 	int64_t decision_link_ttl;
+	/* human decisions */
+	int64_t membership_max_age; /* seconds a membership answer is
+	                               reused at decision time; 0: never */
+	struct operator_entry *operators;
+	size_t noperators;
 	/* notifications */
 	size_t ntargets;
 	struct notify_target *targets;
@@ -420,6 +435,15 @@ int settings_load_file(
     const char *path, struct settings **out, struct cfg_diags *diags);
 void settings_free(struct settings *s);
 char *settings_dump(const struct settings *s);
+/*
+ * May the control-socket peer (uid, and user name when resolvable: may be
+ * NULL) decide as any of `names` (a principal's id and UPN as known; NULL
+ * or empty entries skipped)? 1 yes, 0 it has an `operators` entry that
+ * does not name any of them, -1 no entry at all. UPNs compare
+ * case-insensitively.
+ */
+int settings_operator_may(const struct settings *s, unsigned long uid,
+    const char *user, const char *const *names, size_t nnames);
 
 /*
  * Read a secret file: refuse (return -1 with a message in err) when it is

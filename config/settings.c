@@ -4,6 +4,7 @@
  * (the daemon reads them with cfg_read_secret()).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <libgen.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@ enum stype {
 	S_URL,
 	S_PATH,
 	S_DUR,
+	S_AGE, /* a duration of 0 .. MEMBERSHIP_MAX_AGE_S */
 	S_UINT,
 	S_BYTES,
 	S_BOOL,
@@ -32,6 +34,12 @@ struct sfield {
 	size_t off;
 	const char *def; /* default (string form) or NULL */
 };
+
+/* A membership answer is never reused longer than this at decision time
+ * (decisions.membership_max_age). */
+#define MEMBERSHIP_MAX_AGE_S 300
+#define OPERATOR_MAX_AS      64 /* principals per operators entry */
+#define OPERATORS_MAX        256
 
 #define F(p, t, m, d)                                                          \
 	{                                                                      \
@@ -83,6 +91,7 @@ static const struct sfield fields[] = {
 	F("decision_links.base_url", S_URL, decision_base_url, NULL),
 	F("decision_links.secret_file", S_PATH, decision_secret_file, NULL),
 	F("decision_links.ttl", S_DUR, decision_link_ttl, "P1D"),
+	F("decisions.membership_max_age", S_AGE, membership_max_age, "PT1M"),
 	F("log.level", S_LOGLEVEL, log_level, "info"),
 	F("log.format", S_LOGFMT, log_format, "text"),
 };
@@ -107,7 +116,7 @@ struct sctx {
 void
 settings_free(struct settings *s)
 {
-	size_t i;
+	size_t i, j;
 
 	if (s == NULL)
 		return;
@@ -121,6 +130,13 @@ settings_free(struct settings *s)
 		free(s->targets[i].secret_file);
 	}
 	free(s->targets);
+	for (i = 0; i < s->noperators; i++) {
+		free(s->operators[i].unix_name);
+		for (j = 0; j < s->operators[i].nas; j++)
+			free(s->operators[i].as[j]);
+		free(s->operators[i].as);
+	}
+	free(s->operators);
 	free(s->path);
 	free(s);
 }
@@ -277,6 +293,17 @@ set_field(struct sctx *c, const struct sfield *f, const struct ynode *n,
 		}
 		*(int64_t *)dst = d;
 		return 0;
+	case S_AGE:
+		if (yget_dur(&c->y, n, &d) < 0)
+			return -1;
+		if (d > MEMBERSHIP_MAX_AGE_S) {
+			yerr(&c->y, n,
+			    "`%s` must be at most PT%dM (0: always ask Graph)",
+			    f->path, MEMBERSHIP_MAX_AGE_S / 60);
+			return -1;
+		}
+		*(int64_t *)dst = d;
+		return 0;
 	case S_UINT:
 		if (yget_int(&c->y, n, 1, 1024, &ll) < 0)
 			return -1;
@@ -405,6 +432,198 @@ load_notify(struct sctx *c, const struct ynode *n)
 	return errs ? -1 : 0;
 }
 
+/* A Unix user name as useradd(8) accepts it (without the trailing '$'
+ * of Samba machine accounts). */
+static int
+operator_user_ok(const char *u)
+{
+	const char *p;
+
+	if (*u == '\0' || strlen(u) > 32 ||
+	    !(islower((unsigned char)*u) || *u == '_'))
+		return 0;
+	for (p = u; *p; p++)
+		if (!islower((unsigned char)*p) &&
+		    !isdigit((unsigned char)*p) && *p != '_' && *p != '-' &&
+		    *p != '.')
+			return 0;
+	return 1;
+}
+
+/* A principal to decide as: "*", a UPN or an object id (a GUID). */
+static int
+operator_as_ok(const char *a)
+{
+	const char *p;
+	size_t i;
+
+	if (strcmp(a, "*") == 0)
+		return 1;
+	if (strlen(a) >= 256)
+		return 0;
+	for (p = a; *p; p++)
+		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+			return 0;
+	if ((p = strchr(a, '@')) != NULL)
+		return p != a && p[1] != '\0' && strchr(p + 1, '@') == NULL;
+	if (strlen(a) != 36)
+		return 0;
+	for (i = 0; i < 36; i++)
+		if ((i == 8 || i == 13 || i == 18 || i == 23)
+		        ? a[i] != '-'
+		        : !isxdigit((unsigned char)a[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * operators:
+ *   - { unix: alice, as: [alice@contoso.com] }
+ *   - { unix: "1001", as: bob@contoso.com }
+ * Who may decide as whom over the control socket.
+ */
+static int
+load_operators(struct sctx *c, const struct ynode *n)
+{
+	static const struct ykey keys[] = { { "unix", YT_STR },
+		{ "as", YT_STR_OR_SEQ }, { NULL, YT_ANY } };
+	size_t i, j;
+	int errs = 0;
+
+	if (n->type != YN_SEQ) {
+		yerr(&c->y, n,
+		    "`operators` must be a list of { unix: USER|UID, as: "
+		    "[PRINCIPAL, ...] }");
+		return -1;
+	}
+	if (n->n > OPERATORS_MAX) {
+		yerr(&c->y, n, "at most %d operators entries", OPERATORS_MAX);
+		return -1;
+	}
+	if ((c->s->operators = calloc(n->n + 1, sizeof(*c->s->operators))) ==
+	    NULL)
+		return -1;
+	for (i = 0; i < n->n; i++) {
+		const struct ynode *e = n->v[i], *u, *a;
+		struct operator_entry *o = &c->s->operators[c->s->noperators];
+		const char *p;
+
+		if (ycheck_map(&c->y, e, keys)) {
+			errs++;
+			continue;
+		}
+		u = ymap_get(e, "unix");
+		a = ymap_get(e, "as");
+		if (u == NULL || a == NULL) {
+			yerr(&c->y, e, "operators entry needs `%s`",
+			    u == NULL ? "unix" : "as");
+			errs++;
+			continue;
+		}
+		c->s->noperators++;
+		o->uid = -1;
+		for (p = u->str; isdigit((unsigned char)*p); p++)
+			;
+		if (*p == '\0' && p != u->str) {
+			if (strlen(u->str) > 10 ||
+			    strtoull(u->str, NULL, 10) >= 4294967295ULL) {
+				yerr(&c->y, u, "uid `%s` is out of range",
+				    u->str);
+				errs++;
+				continue;
+			}
+			o->uid = (long)strtoul(u->str, NULL, 10);
+		} else if (!operator_user_ok(u->str)) {
+			yerr(&c->y, u,
+			    "`%s` is not a Unix user name or a numeric uid",
+			    u->str);
+			errs++;
+			continue;
+		} else
+			o->unix_name = strdup(u->str);
+		for (j = 0; j + 1 < c->s->noperators; j++) {
+			const struct operator_entry *q = &c->s->operators[j];
+
+			if ((o->unix_name != NULL && q->unix_name != NULL &&
+			        strcmp(o->unix_name, q->unix_name) == 0) ||
+			    (o->unix_name == NULL && q->unix_name == NULL &&
+			        o->uid == q->uid)) {
+				yerr(&c->y, u,
+				    "duplicate operators entry for `%s`",
+				    u->str);
+				errs++;
+			}
+		}
+		if (a->type == YN_SCALAR) {
+			if ((o->as = calloc(1, sizeof(*o->as))) == NULL)
+				return -1;
+			if (!operator_as_ok(a->str)) {
+				yerr(&c->y, a,
+				    "`%s` is not a UPN, an object id or \"*\"",
+				    a->str);
+				errs++;
+				continue;
+			}
+			o->as[o->nas++] = strdup(a->str);
+			continue;
+		}
+		if (a->n == 0 || a->n > OPERATOR_MAX_AS) {
+			yerr(&c->y, a,
+			    "`as` must name 1 to %d principals (or \"*\")",
+			    OPERATOR_MAX_AS);
+			errs++;
+			continue;
+		}
+		if ((o->as = calloc(a->n, sizeof(*o->as))) == NULL)
+			return -1;
+		for (j = 0; j < a->n; j++) {
+			const struct ynode *x = a->v[j];
+
+			if (x->type != YN_SCALAR) {
+				yerr(&c->y, x, "`as` entries must be strings");
+				errs++;
+				continue;
+			}
+			if (!operator_as_ok(x->str)) {
+				yerr(&c->y, x,
+				    "`%s` is not a UPN, an object id or \"*\"",
+				    x->str);
+				errs++;
+				continue;
+			}
+			o->as[o->nas++] = strdup(x->str);
+		}
+	}
+	return errs ? -1 : 0;
+}
+
+int
+settings_operator_may(const struct settings *s, unsigned long uid,
+    const char *user, const char *const *names, size_t nnames)
+{
+	size_t i, j, k;
+	int entry = 0;
+
+	for (i = 0; i < s->noperators; i++) {
+		const struct operator_entry *o = &s->operators[i];
+
+		if (o->unix_name != NULL
+		        ? user == NULL || strcmp(o->unix_name, user) != 0
+		        : (unsigned long)o->uid != uid)
+			continue;
+		entry = 1;
+		for (j = 0; j < o->nas; j++) {
+			if (strcmp(o->as[j], "*") == 0)
+				return 1;
+			for (k = 0; k < nnames; k++)
+				if (names[k] != NULL && names[k][0] != '\0' &&
+				    strcasecmp(o->as[j], names[k]) == 0)
+					return 1;
+		}
+	}
+	return entry ? 0 : -1;
+}
+
 /* Walk a mapping whose keys are the next segment of field paths. */
 static void
 walk(struct sctx *c, const struct ynode *map, const char *prefix)
@@ -443,6 +662,10 @@ walk(struct sctx *c, const struct ynode *map, const char *prefix)
 			load_notify(c, v);
 			continue;
 		}
+		if (plen == 0 && strcmp(k->str, "operators") == 0) {
+			load_operators(c, v);
+			continue;
+		}
 		for (j = 0; j < NFIELDS; j++) {
 			size_t fl = strlen(full);
 
@@ -471,8 +694,10 @@ walk(struct sctx *c, const struct ynode *map, const char *prefix)
 				cand[m][l] = '\0';
 				cp[m] = cand[m];
 			}
-			if (plen == 0)
+			if (plen == 0) {
 				cp[m++] = "notify";
+				cp[m++] = "operators";
+			}
 			{
 				const char *s = ysuggest(k->str, cp, m);
 
@@ -606,6 +831,7 @@ settings_dump(const struct settings *s)
 				sb_add(&b, "null");
 			break;
 		case S_DUR:
+		case S_AGE:
 			cfg_format_duration(*(const int64_t *)v, d, sizeof(d));
 			sb_add(&b, d);
 			break;
@@ -646,6 +872,23 @@ settings_dump(const struct settings *s)
 				sb_printf(&b, "%s%s",
 				    (t->events & ((1u << j) - 1)) ? ", " : "",
 				    notify_events[j]);
+		sb_add(&b, "]\n");
+	}
+	sb_add(&b, s->noperators ? "operators:\n" : "operators: []\n");
+	for (i = 0; i < s->noperators; i++) {
+		const struct operator_entry *o = &s->operators[i];
+
+		sb_add(&b, "  - unix: ");
+		if (o->unix_name != NULL)
+			sb_yaml_str(&b, o->unix_name);
+		else
+			sb_printf(&b, "\"%ld\"", o->uid);
+		sb_add(&b, "\n    as: [");
+		for (j = 0; j < o->nas; j++) {
+			if (j > 0)
+				sb_add(&b, ", ");
+			sb_yaml_str(&b, o->as[j]);
+		}
 		sb_add(&b, "]\n");
 	}
 	return sb_finish(&b);

@@ -242,10 +242,12 @@ int audit_transition(struct store *s, const char *key, int64_t at,
 void audit_graph_call(struct daemon *d, const struct call_endpoint *ep,
     const char *id, const char *method, const char *body, long status,
     const char *err);
-/* A human decision (decide.c): who, how it came in, stage, reason. */
+/* A human decision (decide.c): who, how it came in, stage, reason, and
+ * for the control socket the peer's uid and user name (peer_uid < 0:
+ * none; peer_user may be NULL). */
 int audit_decision(struct store *s, const char *key, int64_t at,
     const char *verdict, const char *who, const char *how, uint32_t stage,
-    const char *reason);
+    const char *reason, long peer_uid, const char *peer_user);
 
 /* metrics.c: GET /metrics and the counters behind it */
 void metrics_register(struct daemon *d);
@@ -312,9 +314,19 @@ int approvers_stage_rows(struct daemon *d, const char *key, uint32_t stage);
 /* Forget the eligible sets of finished requests (bounded per call). */
 void approvers_prune(struct daemon *d);
 struct json_object;
+/* The control socket's peer, from SO_PEERCRED. */
+struct ctl_peer {
+	long uid, gid, pid;
+};
+/* A reply that comes later (the caller puts it). */
+typedef void (*ctl_reply_cb)(void *arg, struct json_object *reply);
 /* Control commands of issue 5 (decide, approvers, clock); NULL when `line`
- * is not one of them. `line` is modified. Caller puts the reply. */
-struct json_object *approvers_ctl(struct daemon *d, char *line);
+ * is not one of them. `line` is modified. Caller puts the reply. A
+ * `decide` answers later through `later` (and returns NULL with *deferred
+ * set): it first checks that the peer may decide as that principal
+ * (settings `operators`) and the principal's membership on Graph. */
+struct json_object *approvers_ctl(struct daemon *d, char *line,
+    const struct ctl_peer *peer, ctl_reply_cb later, void *arg, int *deferred);
 
 /* sign.c: HMAC-SHA256 and base64url for hooks, notifications and links */
 #define SIGN_MAC_LEN 32
@@ -366,6 +378,21 @@ int links_register(struct daemon *d, char **err);
 void links_prune(struct daemon *d);
 void links_free(struct daemon *d);
 
+/* eligible.c: is a decider still an approver of the stage, per Graph? */
+enum elig_result { ELIG_YES = 0, ELIG_NO, ELIG_UNKNOWN };
+/* `why` (static) says why not; called once, perhaps before the call
+ * returns. */
+typedef void (*eligible_cb)(void *arg, enum elig_result res, const char *why);
+/* Check `who` (in the stored set of r's current stage) against the stage's
+ * approver sets now: groups (transitive, Graph checkMemberGroups, cached
+ * at most decisions.membership_max_age), managers (read again), users. */
+void eligible_check(struct daemon *d, const struct store_request *r,
+    const struct sm_principal *who, eligible_cb cb, void *arg);
+/* Forget cached membership answers about `group` (NULL: all). */
+void eligible_group_changed(const char *group);
+/* Answer checks in flight "could not verify" and drop the cache. */
+void eligible_free(struct daemon *d);
+
 /* decide.c: one path for every human decision (socket, link, Entra) */
 enum decide_via { DECIDE_SOCKET = 0, DECIDE_LINK, DECIDE_GRAPH };
 struct decide_in {
@@ -379,12 +406,26 @@ struct decide_in {
 	int64_t started;   /* and its start time (links) */
 	const char *nonce; /* links: single-use nonce, stored on success */
 	int64_t nonce_expires;
+	int has_peer;          /* control socket: the peer (SO_PEERCRED) */
+	long peer_uid;         /* its uid */
+	const char *peer_user; /* its user name, or NULL */
 };
 /* Record a decision in the open batch. Returns SM_OK (recorded), SM_NOOP
  * or SM_REFUSED with a static reason in *why; `state` receives the new
  * state name on SM_OK. */
 enum sm_result decide_record(struct daemon *d, const struct decide_in *in,
     const char **why, char *state, size_t statelen);
+/* What decide_submit() did: `res` and `why` as decide_record() answers,
+ * `state` the new state on SM_OK (else ""); `elig` ELIG_NO or
+ * ELIG_UNKNOWN when the decider's membership refused it. */
+typedef void (*decide_done_cb)(void *arg, enum sm_result res, const char *why,
+    const char *state, enum elig_result elig);
+/* decide_record(), after checking on Graph that a decider found in the
+ * stage's stored set is still one of its approvers (eligible.c); the
+ * decision is then bound to that stage. `in` is copied; `done` is called
+ * once, perhaps before this returns. */
+void decide_submit(struct daemon *d, const struct decide_in *in,
+    decide_done_cb done, void *arg);
 /* engine_observe: a stage turned Approved/Denied on Graph while waiting
  * for approvers: returns 1 when the step is read first (who decided) and
  * recorded as the stage's decision; 0: record the observation now. */

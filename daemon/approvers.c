@@ -13,9 +13,11 @@
  * the new one is known) and rebuilt from Graph. Resolutions in flight when
  * a change arrives start over, and never cache what they read before it.
  *
- * Also the control commands that use the set: decide, approvers, and the
- * test clock.
+ * Also the control commands that use the set: decide (only as a principal
+ * the peer's `operators` entry names; eligibility re-checked on Graph by
+ * decide_submit()), approvers, and the test clock.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -881,6 +883,7 @@ approvers_group_changed(struct daemon *d, const char *group)
 
 	appr_gen++;
 	appr_cache_drop(group);
+	eligible_group_changed(group);
 	if (group == NULL || appr_changed.n == APPR_SETS_MAX)
 		appr_changed.all = 1;
 	else {
@@ -935,7 +938,7 @@ approvers_free(struct daemon *d)
 	struct appr_cache *c;
 	struct appr_retry *r;
 
-	(void)d;
+	eligible_free(d);
 	while ((c = appr_cache) != NULL) {
 		appr_cache = c->next;
 		appr_cache_free_one(c);
@@ -1029,14 +1032,97 @@ approvers_lookup(struct daemon *d, const char *key, uint32_t stage,
 	return found;
 }
 
+struct appr_ctl_op {
+	ctl_reply_cb later;
+	void *arg;
+};
+
+static void
+appr_ctl_decided(void *arg, enum sm_result res, const char *why,
+    const char *state, enum elig_result elig)
+{
+	struct appr_ctl_op *op = arg;
+	struct json_object *o;
+
+	if (res == SM_OK)
+		o = appr_reply("ok", state);
+	else {
+		o = appr_reply(res == SM_NOOP ? "noop" : "refused",
+		    why ? why : sm_result_name(res));
+		if (elig != ELIG_YES)
+			json_object_object_add(o, "membership",
+			    json_object_new_string(
+			        elig == ELIG_NO ? "not an approver any more"
+			                        : "not verified"));
+	}
+	op->later(op->arg, o);
+	free(op);
+}
+
+/*
+ * May the socket's peer decide as `who`? Its uid (and user name) must have
+ * an `operators` entry naming `who`, by the name given or, when `who` is
+ * in the stage's stored set, by that principal's id or UPN. Root too: the
+ * audit records who decided, and root is no exception. 0 when allowed
+ * (`user` gets the peer's user name, or ""), else -1 with the refusal
+ * (heap, may be NULL) in *msg.
+ */
+static int
+appr_ctl_operator(struct daemon *d, const struct ctl_peer *peer,
+    const char *key, const char *who, char *user, size_t userlen, char **msg)
+{
+	struct store_request r;
+	struct sm_principal p;
+	struct passwd pw, *res = NULL;
+	const char *names[3];
+	char buf[4096], id[64];
+	int rc;
+
+	*msg = NULL;
+	user[0] = '\0';
+	if (getpwuid_r((uid_t)peer->uid, &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL)
+		snprintf(user, userlen, "%s", pw.pw_name);
+	names[0] = who;
+	names[1] = names[2] = NULL;
+	memset(&r, 0, sizeof(r));
+	memset(&p, 0, sizeof(p));
+	if (store_request_get(d->store, key, &r) == 0 &&
+	    (r.sm.state == SM_S_PENDING || r.sm.state == SM_S_ESCALATED) &&
+	    approvers_lookup(d, key, r.sm.stage, who, &p) == 1) {
+		names[1] = p.id;
+		names[2] = p.upn;
+	}
+	store_request_clear(&r);
+	rc = settings_operator_may(d->settings, (unsigned long)peer->uid,
+	    user[0] ? user : NULL, names, 3);
+	if (rc == 1)
+		return 0;
+	if (user[0])
+		snprintf(id, sizeof(id), "unix user '%s' (uid %ld)", user,
+		    peer->uid);
+	else
+		snprintf(id, sizeof(id), "unix uid %ld", peer->uid);
+	if (asprintf(msg, "%s may not decide as %s: %s", id, who,
+	        rc == -1 ? "no operators entry"
+	                 : "its operators entry does not name them") == -1)
+		*msg = NULL;
+	log_warnx("control socket: %s (pid %ld) may not decide as %s on %s: %s",
+	    id, peer->pid, who, key,
+	    rc == -1 ? "no operators entry"
+	             : "its operators entry does not name them");
+	return -1;
+}
+
 /* decide KEY approve|deny PRINCIPAL [REASON...] */
 static struct json_object *
-appr_ctl_decide(struct daemon *d, char *rest)
+appr_ctl_decide(struct daemon *d, char *rest, const struct ctl_peer *peer,
+    ctl_reply_cb later, void *arg, int *deferred)
 {
 	struct decide_in in;
-	const char *why = NULL;
-	char *save = NULL, *verb, state[32];
-	enum sm_result res;
+	struct appr_ctl_op *op;
+	struct json_object *o;
+	char *save = NULL, *verb, user[256], *msg = NULL;
 
 	memset(&in, 0, sizeof(in));
 	in.key = strtok_r(rest, " \t", &save);
@@ -1051,11 +1137,24 @@ appr_ctl_decide(struct daemon *d, char *rest)
 		    "usage: decide KEY approve|deny PRINCIPAL REASON");
 	in.approve = strcmp(verb, "approve") == 0;
 	in.via = DECIDE_SOCKET;
-	res = decide_record(d, &in, &why, state, sizeof(state));
-	if (res == SM_OK)
-		return appr_reply("ok", state);
-	return appr_reply(res == SM_NOOP ? "noop" : "refused",
-	    why ? why : sm_result_name(res));
+	if (strlen(in.who) >= SM_ID_MAX)
+		return appr_reply("refused", "principal too long");
+	if (appr_ctl_operator(
+	        d, peer, in.key, in.who, user, sizeof(user), &msg) == -1) {
+		o = appr_reply("refused", msg ? msg : "not an operator");
+		free(msg);
+		return o;
+	}
+	in.has_peer = 1;
+	in.peer_uid = peer->uid;
+	in.peer_user = user[0] ? user : NULL;
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return appr_reply("refused", "out of memory");
+	op->later = later;
+	op->arg = arg;
+	*deferred = 1;
+	decide_submit(d, &in, appr_ctl_decided, op);
+	return NULL;
 }
 
 /* approvers KEY [STAGE]: the stored eligible set (1-based stage). */
@@ -1144,15 +1243,17 @@ appr_ctl_clock(struct daemon *d, char *rest)
 }
 
 struct json_object *
-approvers_ctl(struct daemon *d, char *line)
+approvers_ctl(struct daemon *d, char *line, const struct ctl_peer *peer,
+    ctl_reply_cb later, void *arg, int *deferred)
 {
 	size_t n;
 
+	*deferred = 0;
 	while (*line == ' ' || *line == '\t')
 		line++;
 	n = strcspn(line, " \t");
 	if (n == 6 && strncmp(line, "decide", 6) == 0)
-		return appr_ctl_decide(d, line + n);
+		return appr_ctl_decide(d, line + n, peer, later, arg, deferred);
 	if (n == 9 && strncmp(line, "approvers", 9) == 0)
 		return appr_ctl_list(d, line + n);
 	if (n == 5 && strncmp(line, "clock", 5) == 0)

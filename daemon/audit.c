@@ -123,7 +123,7 @@ audit_transition(struct store *s, const char *key, int64_t at, const char *from,
 int
 audit_decision(struct store *s, const char *key, int64_t at,
     const char *verdict, const char *who, const char *how, uint32_t stage,
-    const char *reason)
+    const char *reason, long peer_uid, const char *peer_user)
 {
 	struct json_object *o;
 
@@ -134,6 +134,11 @@ audit_decision(struct store *s, const char *key, int64_t at,
 	audit_add_str(o, "how", how);
 	json_object_object_add(o, "stage", json_object_new_int((int)stage + 1));
 	audit_add_str(o, "reason", reason);
+	if (peer_uid >= 0) {
+		json_object_object_add(
+		    o, "peer_uid", json_object_new_int64(peer_uid));
+		audit_add_str(o, "peer_user", peer_user);
+	}
 	return audit_json(s, key, at, "decision", o);
 }
 

@@ -2,12 +2,17 @@
  * Control socket for approvalctl: a unix stream socket (mode 0660: who may
  * use it is decided by the file's owner and group). One request line in,
  * one JSON document out, then the connection closes.
- *   status | list [STATE] | show KEY | reload
+ *   status | list [STATE] | show KEY | reload   (anyone who can connect)
+ *   decide ...                                  (see approvers.c)
+ * The peer's uid, gid and pid are read with SO_PEERCRED when the
+ * connection is accepted: `decide` is only accepted as a principal the
+ * peer's `operators` entry names, and the audit records the uid.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -22,6 +27,14 @@
 #include "log.h"
 
 static char *ctlsock_path;
+
+/* One connection: its peer, and whether a reply is still to come. */
+struct ctl_conn {
+	struct daemon *d;
+	struct bufferevent *bev;
+	struct ctl_peer peer;
+	int waiting;
+};
 
 static struct json_object *
 ctlsock_request_json(const struct store_request *r)
@@ -114,16 +127,29 @@ ctlsock_status(struct daemon *d)
 	return o;
 }
 
-/* Execute one command line; returns a JSON document (caller puts). */
+static void ctlsock_reply(void *arg, struct json_object *o);
+
+/* Execute one command line; returns a JSON document (caller puts), or
+ * NULL when the reply comes later through ctlsock_reply(). */
 static struct json_object *
-ctlsock_exec(struct daemon *d, char *line)
+ctlsock_exec(struct ctl_conn *c, char *line)
 {
+	struct daemon *d = c->d;
 	struct json_object *o, *arr;
 	struct store_request r;
 	char *cmd, *arg, *save = NULL;
+	int deferred = 0;
 
-	if ((o = approvers_ctl(d, line)) != NULL)
+	c->waiting = 1;
+	if ((o = approvers_ctl(
+	         d, line, &c->peer, ctlsock_reply, c, &deferred)) != NULL ||
+	    deferred) {
+		/* A deferred reply may have come already. */
+		if (o != NULL)
+			c->waiting = 0;
 		return o;
+	}
+	c->waiting = 0;
 	cmd = strtok_r(line, " \t", &save);
 	arg = strtok_r(NULL, " \t", &save);
 	if (cmd == NULL)
@@ -163,54 +189,83 @@ ctlsock_exec(struct daemon *d, char *line)
 }
 
 static void
+ctlsock_conn_free(struct ctl_conn *c)
+{
+	bufferevent_free(c->bev);
+	c->d->ctl_clients--;
+	free(c);
+}
+
+static void
 ctlsock_close_cb(struct bufferevent *bev, void *arg)
 {
-	struct daemon *d = arg;
-
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-		bufferevent_free(bev);
-		d->ctl_clients--;
-	}
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		ctlsock_conn_free(arg);
 }
 
 static void
 ctlsock_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct daemon *d = arg;
+	struct ctl_conn *c = arg;
 
+	(void)bev;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		bufferevent_free(bev);
-		d->ctl_clients--;
+		if (c->waiting) {
+			/* The reply still comes (and is dropped then). */
+			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+			bufferevent_setcb(c->bev, NULL, NULL, NULL, c);
+			return;
+		}
+		ctlsock_conn_free(c);
 	}
+}
+
+/* Send the reply (put here) and close once it is written. */
+static void
+ctlsock_reply(void *arg, struct json_object *o)
+{
+	struct ctl_conn *c = arg;
+	struct bufferevent *bev = c->bev;
+	const char *text;
+	size_t len;
+
+	c->waiting = 0;
+	text = json_object_to_json_string_length(
+	    o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (c->d->stopping || bufferevent_get_enabled(bev) == 0 ||
+	    bufferevent_write(bev, text, len) == -1 ||
+	    bufferevent_write(bev, "\n", 1) == -1) {
+		json_object_put(o);
+		ctlsock_conn_free(c);
+		return;
+	}
+	json_object_put(o);
+	bufferevent_setcb(bev, NULL, ctlsock_close_cb, ctlsock_event_cb, c);
+	bufferevent_enable(bev, EV_WRITE);
 }
 
 static void
 ctlsock_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct daemon *d = arg;
+	struct ctl_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct json_object *o;
-	const char *text;
 	char *line;
-	size_t n, len;
+	size_t n;
 
 	line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 	if (line == NULL) {
-		if (evbuffer_get_length(in) > CTL_MAX_LINE) {
-			bufferevent_free(bev);
-			d->ctl_clients--;
-		}
+		if (evbuffer_get_length(in) > CTL_MAX_LINE)
+			ctlsock_conn_free(c);
 		return;
 	}
-	o = ctlsock_exec(d, line);
-	free(line);
-	text = json_object_to_json_string_length(
-	    o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	bufferevent_write(bev, text, len);
-	bufferevent_write(bev, "\n", 1);
-	json_object_put(o);
+	/* One command a connection: read nothing more. */
 	bufferevent_disable(bev, EV_READ);
-	bufferevent_setcb(bev, NULL, ctlsock_close_cb, ctlsock_event_cb, d);
+	bufferevent_setcb(bev, NULL, NULL, ctlsock_event_cb, c);
+	o = ctlsock_exec(c, line);
+	free(line);
+	if (o != NULL)
+		ctlsock_reply(c, o);
 }
 
 static void
@@ -220,18 +275,41 @@ ctlsock_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct daemon *d = arg;
 	struct bufferevent *bev;
 	struct timeval tv = { 10, 0 };
+	struct ctl_conn *c;
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
 
+	(void)l;
+	(void)sa;
+	(void)salen;
 	if (d->ctl_clients >= CTL_MAX_CLIENTS) {
+		close(fd);
+		return;
+	}
+	/* Who is on the other end: without it, nothing is served. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == -1 ||
+	    credlen != sizeof(cred)) {
+		log_warn("control socket: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return;
 	}
 	bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
+		free(c);
 		close(fd);
 		return;
 	}
+	c->d = d;
+	c->bev = bev;
+	c->peer.uid = (long)cred.uid;
+	c->peer.gid = (long)cred.gid;
+	c->peer.pid = (long)cred.pid;
 	d->ctl_clients++;
-	bufferevent_setcb(bev, ctlsock_read_cb, NULL, ctlsock_event_cb, d);
+	bufferevent_setcb(bev, ctlsock_read_cb, NULL, ctlsock_event_cb, c);
 	bufferevent_set_timeouts(bev, &tv, &tv);
 	bufferevent_enable(bev, EV_READ);
 }

@@ -1,7 +1,10 @@
 /*
  * Human decisions, one path for all of them: `approvalctl decide` over the
  * control socket, a signed decision link (links.c), and a decision made in
- * Entra itself. Eligibility, self-approval, one person per request,
+ * Entra itself. The first two come through decide_submit(): a decider in
+ * the stage's stored set is checked on Graph first (eligible.c: still one
+ * of the stage's approvers?), and the decision is bound to the stage that
+ * was checked. Eligibility, self-approval, one person per request,
  * quorum, required justification and the deadline are the state
  * machine's guards; this file only finds who is deciding, binds a link to
  * its stage and records how the decision came in: a `decision` audit row
@@ -65,14 +68,15 @@ decide_principal(struct daemon *d, const struct store_request *r,
 static enum sm_result
 decide_apply(struct daemon *d, struct store_request *r,
     const struct sm_event *ev, enum decide_via via, const char *reason,
-    const char *detail)
+    const char *detail, const struct decide_in *in)
 {
 	const struct sm_principal *p = &ev->u.decision.who;
 
 	if (audit_decision(d->store, r->key, engine_now(),
 	        ev->kind == SM_E_DECISION_APPROVE ? "approve" : "deny",
 	        p->upn[0] ? p->upn : p->id, decide_via_names[via], r->sm.stage,
-	        reason) == -1) {
+	        reason, in != NULL && in->has_peer ? in->peer_uid : -1,
+	        in != NULL && in->has_peer ? in->peer_user : NULL) == -1) {
 		log_warnx("request %s: cannot audit the decision: %s", r->key,
 		    store_errmsg(d->store));
 		return SM_INVALID;
@@ -179,7 +183,7 @@ decide_record(struct daemon *d, const struct decide_in *in, const char **why,
 		res = SM_REFUSED;
 		goto out;
 	}
-	res = decide_apply(d, &r, &ev, in->via, in->reason, detail);
+	res = decide_apply(d, &r, &ev, in->via, in->reason, detail, in);
 	if (res == SM_OK) {
 		*why = "recorded";
 		if (state != NULL)
@@ -192,6 +196,119 @@ decide_record(struct daemon *d, const struct decide_in *in, const char **why,
 out:
 	store_request_clear(&r);
 	return res;
+}
+
+/* ---- eligibility first ---------------------------------------------- */
+
+struct decide_op {
+	struct daemon *d;
+	struct decide_in in; /* its strings point into this op */
+	char *key, *who, *reason, *nonce, *peer_user;
+	decide_done_cb done;
+	void *arg;
+};
+
+static void
+decide_op_free(struct decide_op *op)
+{
+	free(op->key);
+	free(op->who);
+	free(op->reason);
+	free(op->nonce);
+	free(op->peer_user);
+	free(op);
+}
+
+/* Record now and answer. */
+static void
+decide_now(struct daemon *d, const struct decide_in *in, decide_done_cb done,
+    void *arg)
+{
+	const char *why = NULL;
+	char state[32];
+	enum sm_result res;
+
+	res = decide_record(d, in, &why, state, sizeof(state));
+	done(arg, res, why, res == SM_OK ? state : "", ELIG_YES);
+}
+
+static void
+decide_checked(void *arg, enum elig_result elig, const char *why)
+{
+	struct decide_op *op = arg;
+
+	if (elig != ELIG_YES) {
+		log_info("request %s: %s by %s via %s: refused (%s)",
+		    op->in.key, op->in.approve ? "approve" : "deny", op->in.who,
+		    decide_via_names[op->in.via],
+		    elig == ELIG_NO ? "no longer in the stage's approver sets"
+		                    : "membership could not be verified");
+		op->done(op->arg, SM_REFUSED, why, "", elig);
+	} else
+		decide_now(op->d, &op->in, op->done, op->arg);
+	decide_op_free(op);
+}
+
+static char *
+decide_dup(const char *s, int *fail)
+{
+	char *c;
+
+	if (s == NULL)
+		return NULL;
+	if ((c = strdup(s)) == NULL)
+		*fail = 1;
+	return c;
+}
+
+void
+decide_submit(struct daemon *d, const struct decide_in *in, decide_done_cb done,
+    void *arg)
+{
+	struct store_request r;
+	struct sm_principal p;
+	struct decide_op *op = NULL;
+	int fail = 0;
+
+	memset(&r, 0, sizeof(r));
+	/* Not waiting, another stage, or not in the stored set: the
+	 * machine answers at once (refused or no-op). */
+	if (strlen(in->who) >= SM_ID_MAX ||
+	    store_request_get(d->store, in->key, &r) != 0 ||
+	    (r.sm.state != SM_S_PENDING && r.sm.state != SM_S_ESCALATED) ||
+	    (in->bind_stage && (r.sm.stage != in->stage ||
+	                           r.sm.stage_started != in->started)) ||
+	    approvers_lookup(d, in->key, r.sm.stage, in->who, &p) != 1) {
+		store_request_clear(&r);
+		decide_now(d, in, done, arg);
+		return;
+	}
+	if ((op = calloc(1, sizeof(*op))) == NULL) {
+		store_request_clear(&r);
+		done(arg, SM_REFUSED, "out of memory", "", ELIG_UNKNOWN);
+		return;
+	}
+	op->d = d;
+	op->in = *in;
+	op->done = done;
+	op->arg = arg;
+	op->in.key = op->key = decide_dup(in->key, &fail);
+	op->in.who = op->who = decide_dup(in->who, &fail);
+	op->in.reason = op->reason = decide_dup(in->reason, &fail);
+	op->in.nonce = op->nonce = decide_dup(in->nonce, &fail);
+	op->in.peer_user = op->peer_user = decide_dup(in->peer_user, &fail);
+	if (fail) {
+		store_request_clear(&r);
+		decide_op_free(op);
+		done(arg, SM_REFUSED, "out of memory", "", ELIG_UNKNOWN);
+		return;
+	}
+	/* What was checked is this stage: the decision is bound to it. */
+	op->in.bind_stage = 1;
+	op->in.stage = r.sm.stage;
+	op->in.started = r.sm.stage_started;
+	eligible_check(d, &r, &p, decide_checked, op);
+	store_request_clear(&r);
 }
 
 /* ---- decisions made in Entra ---------------------------------------- */
@@ -266,8 +383,8 @@ dg_record(struct daemon *d, const char *key, const struct step_info *si,
 		/* Asked first, so a refused decision is not audited. */
 		if (sm_step(&r.sm, &ev, engine_now(), &next, &fx, &why) ==
 		        SM_OK &&
-		    decide_apply(d, &r, &ev, DECIDE_GRAPH, NULL, detail) ==
-		        SM_OK)
+		    decide_apply(
+		        d, &r, &ev, DECIDE_GRAPH, NULL, detail, NULL) == SM_OK)
 			goto out;
 		if (store_begin(d->store) == -1)
 			goto out;

@@ -569,6 +569,100 @@ lk_state_text(const char *state)
 	return state;
 }
 
+/* A decision or page waiting for the decider's membership on Graph. */
+struct lk_op {
+	struct daemon *d;
+	struct evhttp_request *req;
+	struct lk_token t;
+	struct sm_principal me;
+	int approve;
+};
+
+/* The page for a decider whose membership refused the link. */
+static void
+lk_membership_page(struct evhttp_request *req, enum elig_result elig)
+{
+	if (elig == ELIG_NO)
+		lk_page(req, 403, "Forbidden", "Not an approver", "bad",
+		    "You are no longer an approver for this request. Nothing "
+		    "was recorded.");
+	else
+		lk_page(req, 503, "Service Unavailable", "Not verified", "bad",
+		    "We could not verify your membership, try again. Nothing "
+		    "was recorded.");
+}
+
+static void
+lk_decided(void *arg, enum sm_result res, const char *why, const char *state,
+    enum elig_result elig)
+{
+	struct lk_op *op = arg;
+	struct daemon *d = op->d;
+	struct evhttp_request *req = op->req;
+	struct store_request r;
+	char text[512];
+
+	if (elig != ELIG_YES) {
+		lk_bad(req, elig == ELIG_NO ? "decider no longer an approver"
+		                            : "membership not verified");
+		lk_membership_page(req, elig);
+		free(op);
+		return;
+	}
+	if (res == SM_OK && engine_commit(d) == -1) {
+		res = SM_REFUSED;
+		why = "the decision could not be stored; try again";
+	}
+	memset(&r, 0, sizeof(r));
+	if (res == SM_OK) {
+		log_info("links: %s %s stage %u by %s",
+		    op->approve ? "approve" : "deny", op->t.key,
+		    op->t.stage + 1, op->me.id[0] ? op->me.id : op->me.upn);
+		snprintf(text, sizeof(text),
+		    "Recorded: you %s this request as %s. It is now %s.",
+		    op->approve ? "approved" : "denied",
+		    op->me.upn[0] ? op->me.upn : op->me.id,
+		    lk_state_text(state));
+		lk_page(req, 200, "OK",
+		    op->approve ? "Approval recorded" : "Denial recorded", "ok",
+		    text);
+	} else if (res == SM_NOOP) {
+		snprintf(text, sizeof(text), "Nothing changed: %s.",
+		    why ? why : "already recorded");
+		lk_page(req, 200, "OK", "Already recorded", "note", text);
+	} else if (store_request_get(d->store, op->t.key, &r) == 0)
+		lk_decision_page(
+		    d, req, &r, &op->me, why ? why : "refused", 422);
+	else
+		lk_page(req, 409, "Conflict", "Not recorded", "bad",
+		    why ? why : "refused");
+	store_request_clear(&r);
+	free(op);
+}
+
+/* GET: the page once Graph confirms the decider is still an approver. */
+static void
+lk_shown(void *arg, enum elig_result elig, const char *why)
+{
+	struct lk_op *op = arg;
+	struct store_request r;
+
+	(void)why;
+	memset(&r, 0, sizeof(r));
+	if (elig != ELIG_YES) {
+		lk_bad(op->req, elig == ELIG_NO
+		                    ? "decider no longer an approver"
+		                    : "membership not verified");
+		lk_membership_page(op->req, elig);
+	} else if (store_request_get(op->d->store, op->t.key, &r) == 0)
+		lk_decision_page(op->d, op->req, &r, &op->me, NULL, 200);
+	else
+		lk_page(op->req, 404, "Not Found", "Unknown request", "bad",
+		    "This request is not known here. Nothing was recorded.");
+	store_request_clear(&r);
+	free(op);
+}
+
 static void
 lk_post(struct daemon *d, struct evhttp_request *req, const char *tok)
 {
@@ -578,10 +672,10 @@ lk_post(struct daemon *d, struct evhttp_request *req, const char *tok)
 	struct store_request r;
 	struct sm_principal me;
 	struct decide_in q;
-	const char *ct, *verb, *reason, *why = NULL;
-	char *body = NULL, clean[LINK_MAX_REASON * 4 + 1], state[32], text[512];
+	struct lk_op *op;
+	const char *ct, *verb, *reason;
+	char *body = NULL, clean[LINK_MAX_REASON * 4 + 1];
 	size_t n = evbuffer_get_length(in);
-	enum sm_result res;
 
 	TAILQ_INIT(&form);
 	ct = evhttp_find_header(
@@ -622,27 +716,17 @@ lk_post(struct daemon *d, struct evhttp_request *req, const char *tok)
 	q.started = t.started;
 	q.nonce = t.nonce;
 	q.nonce_expires = t.expires;
-	res = decide_record(d, &q, &why, state, sizeof(state));
-	if (res == SM_OK && engine_commit(d) == -1) {
-		res = SM_REFUSED;
-		why = "the decision could not be stored; try again";
+	if ((op = calloc(1, sizeof(*op))) == NULL) {
+		lk_page(req, 500, "Internal Server Error", "Error", "bad",
+		    "Nothing was recorded; try again later.");
+		goto out;
 	}
-	if (res == SM_OK) {
-		log_info("links: %s %s stage %u by %s",
-		    q.approve ? "approve" : "deny", r.key, t.stage + 1, q.who);
-		snprintf(text, sizeof(text),
-		    "Recorded: you %s this request as %s. It is now %s.",
-		    q.approve ? "approved" : "denied",
-		    me.upn[0] ? me.upn : me.id, lk_state_text(state));
-		lk_page(req, 200, "OK",
-		    q.approve ? "Approval recorded" : "Denial recorded", "ok",
-		    text);
-	} else if (res == SM_NOOP) {
-		snprintf(text, sizeof(text), "Nothing changed: %s.",
-		    why ? why : "already recorded");
-		lk_page(req, 200, "OK", "Already recorded", "note", text);
-	} else
-		lk_decision_page(d, req, &r, &me, why ? why : "refused", 422);
+	op->d = d;
+	op->req = req;
+	op->t = t;
+	op->me = me;
+	op->approve = q.approve;
+	decide_submit(d, &q, lk_decided, op);
 out:
 	evhttp_clear_headers(&form);
 	store_request_clear(&r);
@@ -659,6 +743,7 @@ links_serve(struct evhttp_request *req, void *arg)
 	struct lk_token t;
 	struct store_request r;
 	struct sm_principal me;
+	struct lk_op *op;
 	char tok[LINK_MAX_TOKEN + 1];
 	size_t n;
 
@@ -686,7 +771,16 @@ links_serve(struct evhttp_request *req, void *arg)
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST)
 		lk_post(d, req, tok);
 	else if (lk_check(d, req, tok, &t, &r, &me) == 0) {
-		lk_decision_page(d, req, &r, &me, NULL, 200);
+		if ((op = calloc(1, sizeof(*op))) == NULL)
+			lk_page(req, 500, "Internal Server Error", "Error",
+			    "bad", "Try again later.");
+		else {
+			op->d = d;
+			op->req = req;
+			op->t = t;
+			op->me = me;
+			eligible_check(d, &r, &me, lk_shown, op);
+		}
 		store_request_clear(&r);
 	}
 }

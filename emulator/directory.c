@@ -164,6 +164,85 @@ get_transitive(struct call *c, char **caps)
 	free(ids);
 }
 
+#define CHECK_GROUPS_MAX 20 /* groupIds per checkMemberGroups call */
+
+/*
+ * POST /users/{id | userPrincipalName}/checkMemberGroups, also
+ * /directoryObjects/{id}/… and /me/…, body {"groupIds": [...]} (up to 20):
+ * 200 with those of the listed groups the user is a member of, directly or
+ * transitively (microsoft-graph-docs-contrib
+ * api-reference/v1.0/api/directoryobject-checkmembergroups.md). Unknown
+ * user: 404 Request_ResourceNotFound. A missing or non-string list, or
+ * more than 20 ids: 400 (the codes are inferred; the page documents only
+ * the limit). Ids of groups that do not exist are simply not a match.
+ */
+static void
+check_groups(struct call *c, const struct user *u)
+{
+	json_object *b, *ids, *o, *a, *x;
+	char base[256], ctx[320];
+	const char *id;
+	size_t i, n;
+
+	if ((b = call_body(c, true)) == NULL)
+		return;
+	if (!json_object_object_get_ex(b, "groupIds", &ids) ||
+	    !json_object_is_type(ids, json_type_array)) {
+		call_error(c, 400, "Request_BadRequest",
+		    "The request body must contain 'groupIds', a collection "
+		    "of group ids.");
+		return;
+	}
+	if ((n = json_object_array_length(ids)) > CHECK_GROUPS_MAX) {
+		call_error(c, 400, "Request_BadRequest",
+		    "A maximum of %d group ids can be checked per request.",
+		    CHECK_GROUPS_MAX);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (!json_object_is_type(
+		        json_object_array_get_idx(ids, i), json_type_string)) {
+			call_error(c, 400, "Request_BadRequest",
+			    "Every entry of 'groupIds' must be a string.");
+			return;
+		}
+	a = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		x = json_object_array_get_idx(ids, i);
+		id = json_object_get_string(x);
+		if (store_group(c->emu, id) != NULL &&
+		    store_member_of(c->emu, id, u->id))
+			json_object_array_add(a, json_object_new_string(id));
+	}
+	call_base_url(c, base, sizeof(base));
+	snprintf(
+	    ctx, sizeof(ctx), "%s/v1.0/$metadata#Collection(Edm.String)", base);
+	o = json_object_new_object();
+	set_str(o, "@odata.context", ctx);
+	json_object_object_add(o, "value", a);
+	call_reply(c, 200, o);
+}
+
+static void
+post_check_groups(struct call *c, char **caps)
+{
+	const struct user *u = store_user(c->emu, caps[0]);
+
+	if (u == NULL)
+		not_found(c, caps[0]);
+	else
+		check_groups(c, u);
+}
+
+static void
+post_me_check_groups(struct call *c, char **caps)
+{
+	(void)caps;
+	if (!call_require_delegated(c))
+		return;
+	check_groups(c, c->user);
+}
+
 const struct route dir_routes[] = {
 	{ "v1.0/me", M_GET, get_me },
 	{ "v1.0/users/*", M_GET, get_user },
@@ -171,11 +250,19 @@ const struct route dir_routes[] = {
 	{ "v1.0/groups/*", M_GET, get_group },
 	{ "v1.0/groups/*/members", M_GET, get_members },
 	{ "v1.0/groups/*/transitiveMembers", M_GET, get_transitive },
+	{ "v1.0/users/*/checkMemberGroups", M_POST, post_check_groups },
+	{ "v1.0/directoryObjects/*/checkMemberGroups", M_POST,
+	    post_check_groups },
+	{ "v1.0/me/checkMemberGroups", M_POST, post_me_check_groups },
 	{ "beta/me", M_GET, get_me },
 	{ "beta/users/*", M_GET, get_user },
 	{ "beta/users/*/manager", M_GET, get_manager },
 	{ "beta/groups/*", M_GET, get_group },
 	{ "beta/groups/*/members", M_GET, get_members },
 	{ "beta/groups/*/transitiveMembers", M_GET, get_transitive },
+	{ "beta/users/*/checkMemberGroups", M_POST, post_check_groups },
+	{ "beta/directoryObjects/*/checkMemberGroups", M_POST,
+	    post_check_groups },
+	{ "beta/me/checkMemberGroups", M_POST, post_me_check_groups },
 	{ NULL, 0, NULL },
 };

@@ -85,6 +85,9 @@ control_socket: $work/control.sock
 http:
   listen: 127.0.0.1:0
 log: { level: $level, format: text }
+# The demo decides as these two over the control socket, as whoever runs it.
+operators:
+  - { unix: "$(id -u)", as: [alexmanager@contoso.com, ciso@contoso.com] }
 YAML
 }
 

@@ -78,8 +78,14 @@ test_example(void)
 	CU_ASSERT_EQUAL(s->targets[0].links, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(
 	    s->targets[0].secret_file, "examples/secrets/notify-secret"));
+	CU_ASSERT_EQUAL(s->membership_max_age, 60);
+	CU_ASSERT_EQUAL_FATAL(s->noperators, 1);
+	CU_ASSERT_STRING_EQUAL(s->operators[0].unix_name, "root");
 	dump = settings_dump(s);
 	CU_ASSERT_PTR_NOT_NULL(strstr(dump, "graph.tenant: "));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(dump, "decisions.membership_max_age: PT1M\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(dump, "operators:\n  - unix: root\n"));
 	free(dump);
 	settings_free(s);
 	settings_free(NULL);
@@ -213,6 +219,53 @@ static const struct {
 	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
 	  "polcy: p.yaml\n",
 	    "5:1: error: unknown key `polcy`; did you mean `policy`?" },
+	/* operators: who may decide as whom over the control socket */
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "operator:\n  - { unix: alice, as: alice@contoso.com }\n",
+	    "5:1: error: unknown key `operator`; did you mean `operators`?" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "operators: { alice: alice@contoso.com }\n",
+	    "5:12: error: `operators` must be a list of { unix: USER|UID, as: "
+	    "[PRINCIPAL, ...] }" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "operators:\n  - { unix: alice, az: alice@contoso.com }\n",
+	    "6:20: error: unknown key `az`; did you mean `as`?" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "operators:\n  - { unix: alice }\n",
+	    "6:5: error: operators entry needs `as`" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "operators:\n  - { unix: [alice], as: alice@contoso.com }\n",
+	    "6:13: error: `unix` must be a string" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "operators:\n  - { unix: alice, as: { a: b } }\n",
+	    "6:24: error: `as` must be a string or list of strings" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "operators:\n  - { unix: Alice Smith, as: alice@contoso.com }\n",
+	    "6:13: error: `Alice Smith` is not a Unix user name or a numeric "
+	    "uid" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "operators:\n  - { unix: 4294967295, as: alice@contoso.com }\n",
+	    "6:13: error: uid `4294967295` is out of range" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "operators:\n  - { unix: alice, as: [alice, \"a@b\"] }\n",
+	    "6:25: error: `alice` is not a UPN, an object id or \"*\"" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "operators:\n  - { unix: alice, as: [] }\n",
+	    "6:24: error: `as` must name 1 to 64 principals" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "operators:\n  - { unix: \"1001\", as: a@b }\n"
+	  "  - { unix: 1001, as: c@d }\n",
+	    "7:13: error: duplicate operators entry for `1001`" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "decisions: { membership_max_age: PT6M }\n",
+	    "5:34: error: `decisions.membership_max_age` must be at most "
+	    "PT5M" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "decisions: { membership_max_age: 60 }\n",
+	    "5:34: error: bad ISO-8601 duration `60`" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "decisions: { membership_max_ag: PT1M }\n",
+	    "did you mean `membership_max_age`?" },
 };
 
 static void
@@ -246,7 +299,68 @@ test_bad(void)
 	}
 }
 
+/* operators: by name and by uid, a list or one principal, "*"; the
+ * lookup, the dump; decisions.membership_max_age 0. */
+static void
+test_operators(void)
+{
+	struct settings *s = NULL;
+	struct cfg_diags d = { 0 };
+	const char *p = tmpfile_with("ops.yaml",
+	    "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: "
+	    "s\n"
+	    "decisions:\n  membership_max_age: PT0S\n"
+	    "operators:\n"
+	    "  - unix: alice\n"
+	    "    as: [alice@contoso.com, "
+	    "3cce9d87-3986-4f19-8335-7ed075408ca2]\n"
+	    "  - { unix: 1001, as: bob@contoso.com }\n"
+	    "  - { unix: \"0\", as: \"*\" }\n",
+	    0644);
+	const char *alice[] = { "ALICE@contoso.com" },
+	           *alice_id[] = { "3cce9d87-3986-4f19-8335-7ed075408ca2" },
+	           *bob[] = { NULL, "bob@contoso.com" },
+	           *ciso[] = { "ciso@contoso.com" };
+	char *dump;
+
+	CU_ASSERT_EQUAL_FATAL(settings_load_file(p, &s, &d), 0);
+	CU_ASSERT_EQUAL(s->membership_max_age, 0);
+	CU_ASSERT_EQUAL_FATAL(s->noperators, 3);
+	CU_ASSERT_STRING_EQUAL(s->operators[0].unix_name, "alice");
+	CU_ASSERT_EQUAL(s->operators[0].nas, 2);
+	CU_ASSERT_PTR_NULL(s->operators[1].unix_name);
+	CU_ASSERT_EQUAL(s->operators[1].uid, 1001);
+	CU_ASSERT_EQUAL(s->operators[2].uid, 0);
+	/* by name (any uid), case-insensitive UPN, or by object id */
+	CU_ASSERT_EQUAL(settings_operator_may(s, 1000, "alice", alice, 1), 1);
+	CU_ASSERT_EQUAL(
+	    settings_operator_may(s, 1000, "alice", alice_id, 1), 1);
+	CU_ASSERT_EQUAL(settings_operator_may(s, 1000, "alice", ciso, 1), 0);
+	/* by uid, whatever the name; NULL names skipped */
+	CU_ASSERT_EQUAL(settings_operator_may(s, 1001, NULL, bob, 2), 1);
+	CU_ASSERT_EQUAL(settings_operator_may(s, 1001, "bob", alice, 1), 0);
+	/* no entry at all */
+	CU_ASSERT_EQUAL(
+	    settings_operator_may(s, 1002, "mallory", alice, 1), -1);
+	CU_ASSERT_EQUAL(settings_operator_may(s, 1002, NULL, alice, 1), -1);
+	/* "*" */
+	CU_ASSERT_EQUAL(settings_operator_may(s, 0, "root", ciso, 1), 1);
+	dump = settings_dump(s);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(dump, "decisions.membership_max_age: PT0S\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(dump, "operators:\n  - unix: alice\n    as: "
+	                 "[alice@contoso.com, "
+	                 "\"3cce9d87-3986-4f19-8335-7ed075408ca2\"]\n"
+	                 "  - unix: \"1001\"\n    as: [bob@contoso.com]\n"
+	                 "  - unix: \"0\"\n    as: [\"*\"]\n"));
+	free(dump);
+	settings_free(s);
+	cfg_diags_free(&d);
+}
+
 const struct cu_test settings_tests[] = {
+	{ "operators", test_operators },
 	{ "example", test_example },
 	{ "defaults_and_relative_paths", test_defaults_and_relative },
 	{ "bad_settings", test_bad },

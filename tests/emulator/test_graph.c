@@ -736,6 +736,102 @@ t_directory(void)
 	h_free(r);
 }
 
+/* POST /users/{id}/checkMemberGroups: transitive, only the listed groups,
+ * by id or UPN, /me for a delegated token; 404, 400 and at most 20 ids. */
+static void
+t_check_member_groups(void)
+{
+	static const char body[] =
+	    "{\"groupIds\":[\"d2f4a6c8-3e5b-4d7f-a1c3-5e7a9c1e3f5b\","
+	    "\"1623f912-5e86-41c2-af47-39dd67582b66\","
+	    "\"2b5ed229-4072-478d-9504-a047ebd4b07d\","
+	    "\"00000000-0000-0000-0000-000000000000\"]}";
+	struct resp *r;
+	json_object *v;
+	char big[2048];
+	int i, n;
+
+	tokens_fresh();
+	/* jordan: SecOps directly, All Approvers through SecOps */
+	r = h_call("POST",
+	    "/v1.0/users/46184453-e63b-4f20-86c2-c557ed5d5df9/"
+	    "checkMemberGroups",
+	    app, body, "application/json");
+	CU_ASSERT_EQUAL(r->status, 200);
+	v = json_object_object_get(r->json, "value");
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(v), 2);
+	CU_ASSERT_STRING_EQUAL(
+	    json_object_get_string(json_object_array_get_idx(v, 0)),
+	    "d2f4a6c8-3e5b-4d7f-a1c3-5e7a9c1e3f5b");
+	CU_ASSERT_STRING_EQUAL(
+	    json_object_get_string(json_object_array_get_idx(v, 1)),
+	    "1623f912-5e86-41c2-af47-39dd67582b66");
+	CU_ASSERT_PTR_NOT_NULL(strstr(h_str(r->json, "@odata.context"),
+	    "$metadata#Collection(Edm.String)"));
+	h_free(r);
+	/* by UPN, and through /directoryObjects */
+	r = h_call("POST", "/v1.0/users/alex@contoso.com/checkMemberGroups",
+	    app, body, "application/json");
+	CU_ASSERT_EQUAL(r->status, 200);
+	v = json_object_object_get(r->json, "value");
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(v), 1);
+	CU_ASSERT_STRING_EQUAL(
+	    json_object_get_string(json_object_array_get_idx(v, 0)),
+	    "2b5ed229-4072-478d-9504-a047ebd4b07d");
+	h_free(r);
+	r = h_call("POST",
+	    "/v1.0/directoryObjects/7deff43e-1f17-44ef-9e5f-d516b0ba11d4/"
+	    "checkMemberGroups",
+	    app, body, "application/json");
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_EQUAL(
+	    json_object_array_length(json_object_object_get(r->json, "value")),
+	    1); /* ciso: All Approvers */
+	h_free(r);
+	r = h_call("POST", "/v1.0/me/checkMemberGroups", alex, body,
+	    "application/json");
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_EQUAL(
+	    json_object_array_length(json_object_object_get(r->json, "value")),
+	    1);
+	h_free(r);
+	r = h_call("POST", "/v1.0/me/checkMemberGroups", app, body,
+	    "application/json");
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	/* errors */
+	r = h_call("POST", "/v1.0/users/nobody@contoso.com/checkMemberGroups",
+	    app, body, "application/json");
+	CU_ASSERT_EQUAL(r->status, 404);
+	H_ASSERT_STR(h_str(r->json, "error/code"), "Request_ResourceNotFound");
+	h_free(r);
+	r = h_call("POST", "/v1.0/users/alex@contoso.com/checkMemberGroups",
+	    app, "{\"groups\":[]}", "application/json");
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	r = h_call("POST", "/v1.0/users/alex@contoso.com/checkMemberGroups",
+	    app, "{\"groupIds\":[1]}", "application/json");
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	n = snprintf(big, sizeof(big), "{\"groupIds\":[");
+	for (i = 0; i < 21; i++)
+		n += snprintf(big + n, sizeof(big) - (size_t)n, "%s\"g%d\"",
+		    i ? "," : "", i);
+	snprintf(big + n, sizeof(big) - (size_t)n, "]}");
+	r = h_call("POST", "/v1.0/users/alex@contoso.com/checkMemberGroups",
+	    app, big, "application/json");
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	r = h_call("GET", "/v1.0/users/alex@contoso.com/checkMemberGroups", app,
+	    NULL, NULL);
+	CU_ASSERT_NOT_EQUAL(r->status, 200);
+	h_free(r);
+	r = h_call("POST", "/v1.0/users/alex@contoso.com/checkMemberGroups",
+	    NULL, body, "application/json");
+	CU_ASSERT_EQUAL(r->status, 401);
+	h_free(r);
+}
+
 static void
 t_clean_exit(void)
 {
@@ -751,6 +847,7 @@ const struct cu_test graph_tests[] = {
 	{ "pim", t_pim },
 	{ "pim_admin_cancel_deny", t_pim_admin_cancel_deny },
 	{ "directory", t_directory },
+	{ "check_member_groups", t_check_member_groups },
 	{ "clean_exit", t_clean_exit },
 	{ NULL, NULL },
 };

@@ -458,10 +458,13 @@ ad_prepare(
 	        "state: state.db\n"
 	        "control_socket: ctl.sock\n"
 	        "log: { level: debug, format: text }\n"
-	        "%s",
+	        "%s%s",
 	        e->url, e->url, tenant, client, e->tls ? "  ca_file: " : "",
 	        e->tls ? e->ca : "", e->tls ? "\n" : "", policy,
-	        extra_yaml ? extra_yaml : "") == -1) {
+	        extra_yaml ? extra_yaml : "",
+	        extra_yaml != NULL && strstr(extra_yaml, "operators:") != NULL
+	            ? ""
+	            : H_OPERATORS_ROOT) == -1) {
 		yaml = NULL;
 		goto out;
 	}

@@ -70,7 +70,12 @@ int emu_truth_total(struct emu *e);
 /* Add a fault (JSON text); 0 ok. */
 int emu_fault(struct emu *e, const char *json);
 
-/* Write approvald.yaml and secrets for emulator e with policy file. */
+/* The `operators` entry every stack gets unless its extra YAML has its
+ * own: the tests (uid 0) may decide as anyone over the control socket. */
+#define H_OPERATORS_ROOT "operators:\n  - { unix: \"0\", as: \"*\" }\n"
+
+/* Write approvald.yaml and secrets for emulator e with policy file (and
+ * H_OPERATORS_ROOT unless extra_yaml has an `operators:`). */
 int ad_prepare(
     struct ad *a, struct emu *e, const char *policy, const char *extra_yaml);
 int ad_start(struct ad *a);
