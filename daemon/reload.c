@@ -179,6 +179,23 @@ reload_rule(const struct reload_view *w)
 	return w->v.rule != NULL ? w->v.rule : "default";
 }
 
+/* "rule A (verdict) -> rule B (verdict)" into buf; a change of stages only
+ * is said so. */
+static void
+reload_describe(const struct store_request *r, const struct reload_view *w,
+    char *buf, size_t len)
+{
+	const char *nverdict = w->readable ? verdict_name(w->v.kind) : "ignore";
+	int stages_only = w->readable && w->v.kind == VERDICT_STAGES &&
+	                  r->rule != NULL && r->verdict != NULL &&
+	                  strcmp(r->rule, reload_rule(w)) == 0 &&
+	                  strcmp(r->verdict, nverdict) == 0;
+
+	snprintf(buf, len, "rule %s (%s) -> rule %s (%s)%s",
+	    r->rule ? r->rule : "-", r->verdict ? r->verdict : "-",
+	    reload_rule(w), nverdict, stages_only ? ", stages changed" : "");
+}
+
 /* 1 when the policy in force decides `r` as it was decided (see above). */
 static int
 reload_same(const struct store_request *r, const struct reload_view *w)
@@ -235,7 +252,7 @@ reload_restart(struct daemon *d, struct store_request *r,
 	struct sm_effects fx;
 	struct sm_event ev;
 	const char *nverdict = w->readable ? verdict_name(w->v.kind) : "ignore";
-	char detail[512];
+	char change[384], detail[512];
 	int64_t now = engine_now();
 	int rc;
 
@@ -243,9 +260,8 @@ reload_restart(struct daemon *d, struct store_request *r,
 	ev.kind = SM_E_POLICY_CHANGED;
 	if (sm_step(&r->sm, &ev, now, &next, &fx, NULL) != SM_OK)
 		return 0;
-	snprintf(detail, sizeof(detail), "%s: rule %s (%s) -> rule %s (%s)",
-	    why, r->rule ? r->rule : "-", r->verdict ? r->verdict : "-",
-	    reload_rule(w), nverdict);
+	reload_describe(r, w, change, sizeof(change));
+	snprintf(detail, sizeof(detail), "%s: %s", why, change);
 	if (store_begin(d->store) == -1 ||
 	    audit_policy_change(d->store, r->key, now, r->rule, r->verdict,
 	        reload_rule(w), nverdict, why) == -1) {
@@ -266,16 +282,16 @@ int
 reload_recheck_approve(struct daemon *d, struct store_request *r)
 {
 	struct reload_view w;
+	char change[384];
 	int rc;
 
 	reload_judge(d, r, &w);
 	if (reload_approve_stands(r, &w))
 		return 1;
+	reload_describe(r, &w, change, sizeof(change));
 	log_warnx("request %s: the policy in force no longer approves it as "
-	          "it was approved (rule %s, now %s by %s); approve not sent",
-	    r->key, r->rule ? r->rule : "-",
-	    w.readable ? verdict_name(w.v.kind) : "unreadable",
-	    reload_rule(&w));
+	          "it was approved (%s); approve not sent",
+	    r->key, change);
 	rc = reload_restart(d, r, &w, "policy changed before the approve");
 	return rc == -1 ? -1 : 0;
 }
@@ -330,6 +346,7 @@ reload_one(struct daemon *d, const char *key, int reloaded,
 {
 	struct store_request r;
 	struct reload_view w;
+	char change[384];
 	int rc = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -356,11 +373,10 @@ reload_one(struct daemon *d, const char *key, int reloaded,
 		/* The executor decides: it knows whether the call left. At
 		 * start-up it is about to look at every open intent. */
 		n->held++;
-		log_info("request %s: approve intent of rule %s is checked "
-		         "against the new policy (%s by %s) before it is sent",
-		    r.key, r.rule ? r.rule : "-",
-		    w.readable ? verdict_name(w.v.kind) : "unreadable",
-		    reload_rule(&w));
+		reload_describe(&r, &w, change, sizeof(change));
+		log_info("request %s: approve intent checked by the executor "
+		         "before it is sent (%s)",
+		    r.key, change);
 		if (reloaded && !exec_busy(d, r.key))
 			engine_post_exec(d, r.key);
 		break;
@@ -423,10 +439,10 @@ reload_requests(struct daemon *d, int reloaded)
 		}
 	}
 	if (reloaded || n.changed > 0 || n.held > 0)
-		log_info("%s: %zu undecided requests: %zu kept their progress, "
-		         "%zu started again from the new policy, %zu "
-		         "evaluated, %zu approve intents left to the "
-		         "executor's check",
+		log_info("%s: undecided requests: %zu looked at, %zu kept "
+		         "their progress, %zu started again from the new "
+		         "policy, %zu evaluated, %zu approve intents left to "
+		         "the executor's check",
 		    reloaded ? "reload" : "start-up", n.undecided, n.kept,
 		    n.changed, n.evaluated, n.held);
 	if (!reloaded)
