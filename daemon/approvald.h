@@ -242,6 +242,21 @@ int audit_transition(struct store *s, const char *key, int64_t at,
 void audit_graph_call(struct daemon *d, const struct call_endpoint *ep,
     const char *id, const char *method, const char *body, long status,
     const char *err);
+/* A request's decision changed with the policy (reload.c): old rule and
+ * verdict -> new ones, and when it was noticed. */
+int audit_policy_change(struct store *s, const char *key, int64_t at,
+    const char *old_rule, const char *old_verdict, const char *new_rule,
+    const char *new_verdict, const char *why);
+/* What a policy reload did to the undecided requests (reload.c). */
+struct audit_reload_counts {
+	size_t undecided; /* looked at */
+	size_t kept;      /* verdict and stages unchanged: progress kept */
+	size_t changed;   /* started again from the new verdict */
+	size_t evaluated; /* were evaluating: evaluated */
+	size_t held;      /* approve intents left to the executor's check */
+};
+int audit_policy_reload(struct store *s, int64_t at, const char *path,
+    size_t rules, const struct audit_reload_counts *n);
 /* A human decision (decide.c): who, how it came in, stage, reason, and
  * for the control socket the peer's uid and user name (peer_uid < 0:
  * none; peer_user may be NULL). */
@@ -279,6 +294,21 @@ void crash_point(const char *label);
 /* main.c: SIGHUP / `approvalctl reload`; swaps only when both files load. */
 int daemon_reload(struct daemon *d);
 
+/* reload.c: decisions taken under an earlier policy, against the current
+ * one */
+/* Fingerprint (hex SHA-256) of what a verdict decides: rule name, verdict
+ * and every stage definition; see reload.c for what is in it. */
+void reload_fingerprint(const struct verdict *v, char out[65]);
+/* Re-evaluate every undecided request against the current policy, in the
+ * engine's batch; `reloaded`: after a reload (audited, counted), else at
+ * start-up. */
+void reload_requests(struct daemon *d, int reloaded);
+/* exec.c, just before an approve is sent for `r` (loaded, updated in
+ * place): 1 when the current policy still approves it as it was approved;
+ * 0 when it does not (re-evaluated in the open batch; send nothing); -1 on
+ * a store error (send nothing, try again). */
+int reload_recheck_approve(struct daemon *d, struct store_request *r);
+
 /* call.c: `base` doubled `attempt` times, capped at `cap`, jittered into
  * [half, whole] (any unit). */
 long backoff_jitter(long base, long cap, int attempt);
@@ -302,6 +332,9 @@ void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
 /* approvers.c: resolve, persist and check a stage's eligible approvers */
 void approvers_resolve(struct daemon *d, const char *key, uint32_t stage);
 void approvers_resume(struct daemon *d);
+/* Forget every stored eligible set of `key` in the open batch (its stages
+ * start again); 0 or -1. */
+int approvers_forget(struct daemon *d, const char *key);
 /* Group `group`'s membership changed (NULL: any group's may have). */
 void approvers_group_changed(struct daemon *d, const char *group);
 void approvers_free(struct daemon *d);

@@ -72,6 +72,8 @@ struct appr_job {
 	size_t pages;
 	int refresh;  /* re-resolving after a membership change */
 	uint64_t gen; /* appr_gen when (re)started */
+	/* appr_forgets when started (approvers_forget) */
+	uint64_t forgets;
 };
 
 struct appr_retry {
@@ -87,6 +89,8 @@ static struct appr_cache *appr_cache;
 static size_t appr_ncache;
 static struct appr_retry *appr_retries;
 static uint64_t appr_gen; /* bumped by every membership change */
+/* bumped by every approvers_forget() */
+static uint64_t appr_forgets;
 
 static void appr_next(struct appr_job *j);
 static void appr_run(struct daemon *d, const char *key, uint32_t stage,
@@ -360,6 +364,16 @@ appr_finish(struct appr_job *j, const struct plist *eligible)
 	    r.sm.stage != j->stage) {
 		log_debug("request %s: stage %u resolved after it moved on",
 		    j->key, j->stage + 1);
+		goto out;
+	}
+	if (j->forgets != appr_forgets) {
+		/* Some request's stages restarted under a new policy while
+		 * this ran: what it read may be the old stage's. Fail
+		 * closed: resolve the stage again from scratch. */
+		log_debug("request %s: stage %u resolved across a policy "
+		          "change; resolving again",
+		    j->key, j->stage + 1);
+		appr_run(d, j->key, j->stage, 1, NULL);
 		goto out;
 	}
 	if (eligible->n == 0) {
@@ -687,6 +701,7 @@ appr_job_start(struct daemon *d, const struct store_request *r,
 	j->escalation = escalation;
 	j->refresh = refresh;
 	j->gen = appr_gen;
+	j->forgets = appr_forgets;
 	j->sm = r->sm;
 	j->requestor = r->sm.requestor;
 	if (req->created_by != NULL)
@@ -740,6 +755,29 @@ appr_clear_stage(struct daemon *d, const char *key, uint32_t stage)
 	        &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(st, 2, (int)stage);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Forget every stored eligible set of request `key` in the open batch: its
+ * stages start again under a new decision. Resolutions in flight then
+ * finish by resolving again (appr_finish). 0, or -1 on a store error. */
+int
+approvers_forget(struct daemon *d, const char *key)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	appr_forgets++;
+	if (store_begin(d->store) == -1)
+		return -1;
+	engine_batch_dirty(d);
+	if (sqlite3_prepare_v2(store_db(d->store),
+	        "DELETE FROM stage_approvers WHERE key = ?1", -1, &st,
+	        NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	}
 	sqlite3_finalize(st);

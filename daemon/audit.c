@@ -142,6 +142,52 @@ audit_decision(struct store *s, const char *key, int64_t at,
 	return audit_json(s, key, at, "decision", o);
 }
 
+/* A request's decision no longer follows from the policy in force: the
+ * rule and verdict it was decided by, the ones that decide it now, and
+ * when it was noticed (`why`). Every argument is borrowed. */
+int
+audit_policy_change(struct store *s, const char *key, int64_t at,
+    const char *old_rule, const char *old_verdict, const char *new_rule,
+    const char *new_verdict, const char *why)
+{
+	struct json_object *o;
+
+	if ((o = audit_detail()) == NULL)
+		return -1;
+	audit_add_str(o, "from_rule", old_rule);
+	audit_add_str(o, "from_verdict", old_verdict);
+	audit_add_str(o, "to_rule", new_rule);
+	audit_add_str(o, "to_verdict", new_verdict);
+	audit_add_str(o, "why", why);
+	return audit_json(s, key, at, "policy_change", o);
+}
+
+/* A reloaded policy came into force (key "policy"): its file, its rules,
+ * and what became of the undecided requests. */
+int
+audit_policy_reload(struct store *s, int64_t at, const char *path, size_t rules,
+    const struct audit_reload_counts *n)
+{
+	struct json_object *o;
+
+	if ((o = audit_detail()) == NULL)
+		return -1;
+	audit_add_str(o, "policy", path);
+	json_object_object_add(
+	    o, "rules", json_object_new_int64((int64_t)rules));
+	json_object_object_add(
+	    o, "undecided", json_object_new_int64((int64_t)n->undecided));
+	json_object_object_add(
+	    o, "kept", json_object_new_int64((int64_t)n->kept));
+	json_object_object_add(
+	    o, "changed", json_object_new_int64((int64_t)n->changed));
+	json_object_object_add(
+	    o, "evaluated", json_object_new_int64((int64_t)n->evaluated));
+	json_object_object_add(
+	    o, "held", json_object_new_int64((int64_t)n->held));
+	return audit_json(s, "policy", at, "policy_reload", o);
+}
+
 /* The request a deciding call was about: the one with that id and an open
  * intent (the executor acts only on those); NULL when none matches. */
 static char *

@@ -336,6 +336,10 @@ engine_event(struct daemon *d, struct store_request *r,
 			    r->key, f->stage + 1);
 			engine_post(d, POST_RESOLVE, r->key, 0, f->stage, 0);
 			break;
+		case SM_F_FORGET_APPROVERS:
+			if (approvers_forget(d, r->key) == -1)
+				goto fail;
+			break;
 		case SM_F_AUDIT:
 		case SM_F_MAX:
 			break;
@@ -448,6 +452,7 @@ engine_evaluate_parsed(
 		    r->key, err ? err : "no body");
 		engine_set(&r->rule, "(unreadable)");
 		engine_set(&r->verdict, "ignore");
+		r->fingerprint[0] = '\0';
 		engine_set(&r->reason, err ? err : "no body");
 		free(err);
 		request_free(&req);
@@ -467,6 +472,8 @@ engine_evaluate_parsed(
 	engine_set(&r->rule, v.rule);
 	engine_set(&r->verdict, verdict_name(v.kind));
 	engine_set(&r->reason, v.reason);
+	/* What decided, to notice when a reload decides otherwise. */
+	reload_fingerprint(&v, r->fingerprint);
 	engine_verdict_event(&v, &ev);
 	snprintf(detail, sizeof(detail), "verdict %s by rule %s",
 	    verdict_name(v.kind), v.rule ? v.rule : "default");

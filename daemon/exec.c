@@ -4,9 +4,11 @@
  * Before every approve/deny/cancel the request is read back from Graph:
  * a status that moved elsewhere, or an approval step already decided, is
  * recorded instead of acting; an approve whose policy-visible fields
- * changed is re-evaluated. After an unknown outcome (timeout, reset, 5xx)
- * or a 409 the state machine asks for another read-back: nothing is ever
- * resent blindly. One operation per request at a time.
+ * changed is re-evaluated, and so is one that the policy in force would
+ * no longer approve (reload.c), checked just before the call is sent.
+ * After an unknown outcome (timeout, reset, 5xx) or a 409 the state
+ * machine asks for another read-back: nothing is ever resent blindly. One
+ * operation per request at a time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +222,7 @@ exec_act(struct exec_op *op, const char *step_id)
 	struct store_request r;
 	struct store_intent i;
 	const struct source_adapter *ad;
+	int rc;
 
 	if (exec_load(op, &r, &i) != 0) {
 		exec_done(op);
@@ -231,6 +234,15 @@ exec_act(struct exec_op *op, const char *step_id)
 		    op->key, i.kind, i.attempts);
 		exec_feed(op, SM_E_RESULT_FAILED, "too many attempts");
 		goto out;
+	}
+	/* Fail closed: the last look at the policy before Graph hears an
+	 * approve; one that no longer follows from it is re-evaluated. */
+	if (strcmp(i.kind, "approve") == 0 &&
+	    (rc = reload_recheck_approve(d, &r)) != 1) {
+		if (rc == 0)
+			goto out;
+		exec_retry(op, 1);
+		goto keep;
 	}
 	/* The intent is already durable; the attempt count only bounds
 	 * retries, so it rides in the next batch. */

@@ -28,6 +28,7 @@
 #define SEEN_CHANGES_KEEP       (3 * 86400) /* keep seen change ids */
 #define RECONCILE_INTERVAL      60          /* seconds between reconciles */
 #define INTENT_MAX_ATTEMPTS     10          /* then: attention */
+#define RELOAD_BATCH            256 /* requests a reload restarts per commit */
 
 /* Store */
 #define STORE_BUSY_TIMEOUT_MS 5000

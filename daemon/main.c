@@ -109,6 +109,8 @@ daemon_reload(struct daemon *d)
 		subs_sync(d);
 	log_info("reload: policy %s (%zu rules) in force", s->policy_path,
 	    policy_nrules(p));
+	/* What the old policy decided and the new one would not. */
+	reload_requests(d, 1);
 	sd_notify(0, "READY=1");
 	return 0;
 }
@@ -348,6 +350,7 @@ main(int argc, char *argv[])
 	if (timers_load(&d) == -1)
 		fatalx("store: cannot load timers: %s", store_errmsg(d.store));
 	exec_reconcile(&d);
+	reload_requests(&d, 0); /* the policy may have changed meanwhile */
 	approvers_resume(&d);
 	decide_graph_resume(&d);
 	engine_commit(&d);

@@ -26,6 +26,7 @@ struct store_request {
 	char *body;         /* last fetched Graph JSON */
 	char digest[65];    /* request_digest of body */
 	char *rule, *verdict, *reason;
+	char fingerprint[65]; /* reload_fingerprint of the verdict; "" none */
 	int64_t created, updated;
 };
 

@@ -90,6 +90,7 @@ static const char *const event_names[SM_E_MAX] = {
 	[SM_E_VERDICT_IGNORE] = "verdict_ignore",
 	[SM_E_VERDICT_STAGES] = "verdict_stages",
 	[SM_E_REEVALUATE] = "reevaluate",
+	[SM_E_POLICY_CHANGED] = "policy_changed",
 	[SM_E_DECISION_APPROVE] = "decision_approve",
 	[SM_E_DECISION_DENY] = "decision_deny",
 	[SM_E_NO_APPROVER] = "no_approver",
@@ -109,6 +110,7 @@ static const char *const effect_names[SM_F_MAX] = {
 	[SM_F_GRAPH_CANCEL] = "graph_cancel",
 	[SM_F_READBACK] = "readback",
 	[SM_F_RESOLVE] = "resolve",
+	[SM_F_FORGET_APPROVERS] = "forget_approvers",
 	[SM_F_ARM_TIMER] = "arm_timer",
 	[SM_F_CANCEL_TIMERS] = "cancel_timers",
 	[SM_F_NOTIFY] = "notify",
@@ -638,7 +640,10 @@ a_record_advance(struct sm_ctx *c)
 	ROW(f, TIMER_DENY, g_timer_current, REJECTING, NULL, TIMED_OUT, \
 	    FX(CANCEL_TIMERS), FX(GRAPH_DENY), NOTE(TIMED_OUT), FX(AUDIT)), \
 	ROW(f, TIMER_REMIND, g_timer_current, f, NULL, NONE, NOTE(REMINDER), ARM(REMIND)), \
-	ROW(f, REEVALUATE, NULL, EVALUATING, a_clear_verdict, NONE, FX(CANCEL_TIMERS), FX(AUDIT)), \
+	ROW(f, REEVALUATE, NULL, EVALUATING, a_clear_verdict, NONE, \
+	    FX(CANCEL_TIMERS), FX(FORGET_APPROVERS), FX(AUDIT)), \
+	ROW(f, POLICY_CHANGED, NULL, EVALUATING, a_clear_verdict, NONE, \
+	    FX(CANCEL_TIMERS), FX(FORGET_APPROVERS), FX(AUDIT)), \
 	RESULTS_STALE(f), CANCEL_OK(f), SUBMITTED_NOOP(f), \
 	OBSERVE_APPROVED_NEWS(f), OBSERVE_NEWS(f)
 
@@ -646,7 +651,7 @@ static const struct sm_row sm_table[] = {
 	/* new: seen on Graph */
 	ROW(NEW, GRAPH_SUBMITTED, NULL, EVALUATING, NULL, NONE, FX(AUDIT)),
 	OBSERVE_QUIET(NEW), TIMERS_STALE(NEW), RESULTS_STALE(NEW), NO_STAGE(NEW),
-	CANCEL_OK(NEW),
+	NOOP(NEW, POLICY_CHANGED, "not evaluated yet"), CANCEL_OK(NEW),
 
 	/* evaluating: waiting for the policy verdict */
 	ROW(EVALUATING, VERDICT_APPROVE, NULL, APPROVING, a_verdict_approve, NONE,
@@ -657,6 +662,7 @@ static const struct sm_row sm_table[] = {
 	ROW(EVALUATING, VERDICT_STAGES, g_stage_params, PENDING, a_start_stages, NONE,
 	    FX(RESOLVE), ARM(STAGE), NOTE(PENDING), FX(AUDIT)),
 	NOOP(EVALUATING, REEVALUATE, "already evaluating"),
+	NOOP(EVALUATING, POLICY_CHANGED, "already evaluating"),
 	SUBMITTED_NOOP(EVALUATING), OBSERVE_QUIET(EVALUATING), TIMERS_STALE(EVALUATING),
 	RESULTS_STALE(EVALUATING), NO_STAGE(EVALUATING), CANCEL_OK(EVALUATING),
 
@@ -668,22 +674,32 @@ static const struct sm_row sm_table[] = {
 	STAGE_ROWS(ESCALATED),
 
 	/* approving / rejecting / canceling: a Graph call in flight */
-	ROW(APPROVING, REEVALUATE, NULL, EVALUATING, a_clear_verdict, NONE, FX(AUDIT)),
+	/* approving: the daemon feeds REEVALUATE / POLICY_CHANGED only
+	 * before the approve is sent (the executor's last check) */
+	ROW(APPROVING, REEVALUATE, NULL, EVALUATING, a_clear_verdict, NONE,
+	    FX(FORGET_APPROVERS), FX(AUDIT)),
+	ROW(APPROVING, POLICY_CHANGED, NULL, EVALUATING, a_clear_verdict, NONE,
+	    FX(FORGET_APPROVERS), FX(AUDIT)),
 	IN_FLIGHT(APPROVING, APPROVED, NOTE(APPROVED)),
 	IN_FLIGHT(REJECTING, REJECTED, NOTE_DENIED),
+	NOOP(REJECTING, POLICY_CHANGED, "a deny in flight stands"),
 	IN_FLIGHT(CANCELING, CANCELED, NOTE(CANCELED)),
+	NOOP(CANCELING, POLICY_CHANGED, "a cancel in flight stands"),
 
 	/* approved: the grant runs until Graph says completed; cancel revokes */
 	NOOP(APPROVED, GRAPH_APPROVED, "already approved"),
+	NOOP(APPROVED, POLICY_CHANGED, "already approved"),
 	SUBMITTED_NOOP(APPROVED), OBSERVE_NEWS(APPROVED), TIMERS_STALE(APPROVED),
 	RESULTS_STALE(APPROVED), NO_STAGE(APPROVED), CANCEL_OK(APPROVED),
 
 	/* ignored: left to humans in Entra, still observed */
 	ROW(IGNORED, REEVALUATE, NULL, EVALUATING, a_clear_verdict, NONE, FX(AUDIT)),
+	ROW(IGNORED, POLICY_CHANGED, NULL, EVALUATING, a_clear_verdict, NONE, FX(AUDIT)),
 	SUBMITTED_NOOP(IGNORED), OBSERVE_QUIET(IGNORED), TIMERS_STALE(IGNORED),
 	RESULTS_STALE(IGNORED), NO_STAGE(IGNORED), CANCEL_OK(IGNORED),
 
 	/* attention: Graph refused our action; an operator must look */
+	NOOP(ATTENTION, POLICY_CHANGED, "an operator must look"),
 	SUBMITTED_NOOP(ATTENTION), OBSERVE_APPROVED_NEWS(ATTENTION),
 	OBSERVE_NEWS(ATTENTION), TIMERS_STALE(ATTENTION), RESULTS_STALE(ATTENTION),
 	NO_STAGE(ATTENTION), CANCEL_OK(ATTENTION),

@@ -57,7 +57,9 @@ enum sm_event_kind {
 	SM_E_VERDICT_REJECT,
 	SM_E_VERDICT_IGNORE,
 	SM_E_VERDICT_STAGES,
-	SM_E_REEVALUATE, /* request changed on Graph before an approve */
+	SM_E_REEVALUATE,     /* request changed on Graph before an approve */
+	SM_E_POLICY_CHANGED, /* a reloaded policy decides the request
+				otherwise: start again from its verdict */
 	/* approver decision on the current stage */
 	SM_E_DECISION_APPROVE,
 	SM_E_DECISION_DENY,
@@ -82,6 +84,7 @@ enum sm_effect_kind {
 	SM_F_GRAPH_CANCEL,      /* cancel the request on Graph */
 	SM_F_READBACK,          /* read the request's state back from Graph */
 	SM_F_RESOLVE,           /* resolve approvers of stage `stage` */
+	SM_F_FORGET_APPROVERS,  /* drop every stage's resolved approvers */
 	SM_F_ARM_TIMER,         /* arm timer `timer` at `at` */
 	SM_F_CANCEL_TIMERS,     /* cancel every timer of the request */
 	SM_F_NOTIFY,            /* send notification `notify` */

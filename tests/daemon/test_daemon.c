@@ -1,6 +1,7 @@
 /* Unit tests for daemon pieces that stand alone: the Graph client's origin
  * allow-list (bearer tokens never leave the configured hosts), the store,
- * and the source adapters' reading of Graph statuses and approval stages. */
+ * the source adapters' reading of Graph statuses and approval stages, and
+ * the verdict fingerprint a policy reload compares. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,7 @@ test_store_roundtrip(void)
 	r.sm.record[0].napprovals = 1;
 	r.sm.deadline = 1234567890;
 	r.body = "{\"id\":\"abc\"}";
+	snprintf(r.fingerprint, sizeof(r.fingerprint), "%064d", 7);
 	CU_ASSERT(store_begin(s) == 0);
 	CU_ASSERT(store_request_put(s, &r) == 0);
 	CU_ASSERT(store_commit(s) == 0);
@@ -140,6 +142,7 @@ test_store_roundtrip(void)
 	/* The encoded record decodes to exactly what was stored. */
 	CU_ASSERT(memcmp(&back.sm, &r.sm, sizeof(r.sm)) == 0);
 	CU_ASSERT_STRING_EQUAL(back.body, r.body);
+	CU_ASSERT_STRING_EQUAL(back.fingerprint, r.fingerprint);
 	store_request_clear(&back);
 	CU_ASSERT_EQUAL(store_request_get(s, "permissions:none", &back), 1);
 	store_close(s);
@@ -316,6 +319,177 @@ test_adapter_step_pick(void)
 	json_object_put(a);
 }
 
+/*
+ * reload_fingerprint: what a verdict decides. Each case changes one thing
+ * of a two-stage verdict and says whether a reload must start the
+ * request's stages again (the fingerprint differs) or not.
+ */
+enum fp_change {
+	FP_NOTHING = 0,
+	FP_STAGE_NAME,
+	FP_SET_NAME,
+	FP_REASON,
+	FP_RULE_INDEX,
+	FP_RULE,
+	FP_VERDICT,
+	FP_GROUP,
+	FP_SET_KIND,
+	FP_MANAGER_LEVEL,
+	FP_FALLBACK,
+	FP_ESCALATION,
+	FP_SET_ORDER,
+	FP_APPROVALS,
+	FP_JUSTIFICATION,
+	FP_ESCALATE_AFTER,
+	FP_DENY_AFTER,
+	FP_REMIND_EVERY,
+	FP_NSTAGES,
+};
+
+static const struct {
+	enum fp_change change;
+	const char *what;
+	int differs;
+} fp_cases[] = {
+	{ FP_NOTHING, "nothing", 0 },
+	{ FP_STAGE_NAME, "a stage renamed", 0 },
+	{ FP_SET_NAME, "an approver set renamed", 0 },
+	{ FP_REASON, "the rule's reason", 0 },
+	{ FP_RULE_INDEX, "the rule moved in the file", 0 },
+	{ FP_RULE, "another rule decides", 1 },
+	{ FP_VERDICT, "another verdict", 1 },
+	{ FP_GROUP, "a set's group", 1 },
+	{ FP_SET_KIND, "a set's kind", 1 },
+	{ FP_MANAGER_LEVEL, "a manager level", 1 },
+	{ FP_FALLBACK, "a fallback added", 1 },
+	{ FP_ESCALATION, "an escalation set added", 1 },
+	{ FP_SET_ORDER, "sets swapped between stages", 1 },
+	{ FP_APPROVALS, "a quorum", 1 },
+	{ FP_JUSTIFICATION, "justification required", 1 },
+	{ FP_ESCALATE_AFTER, "escalate_after", 1 },
+	{ FP_DENY_AFTER, "deny_after", 1 },
+	{ FP_REMIND_EVERY, "remind_every", 1 },
+	{ FP_NSTAGES, "a stage dropped", 1 },
+};
+
+/* The base verdict with `change` applied, into `out`. */
+static void
+fp_verdict(enum fp_change change, char out[65])
+{
+	struct approver_set ciso = { "ciso", APPROVER_USER, "ciso-id", 0 };
+	struct approver_set secops = { "secops", APPROVER_GROUP, "g-1", 0 };
+	struct approver_set mgr = { "manager", APPROVER_MANAGER, NULL, 1 };
+	const struct approver_set *a1[1] = { &ciso },
+	                          *a2[2] = { &secops, &mgr };
+	const struct approver_set *fb[1] = { &ciso };
+	struct policy_stage st[2];
+	struct verdict v;
+
+	memset(st, 0, sizeof(st));
+	memset(&v, 0, sizeof(v));
+	st[0].name = "first";
+	st[0].approvers.n = 1;
+	st[0].approvers.v = a1;
+	st[0].approvals = 1;
+	st[0].deny_after = 86400;
+	st[1].name = "second";
+	st[1].approvers.n = 2;
+	st[1].approvers.v = a2;
+	st[1].approvals = 2;
+	st[1].escalate_after = 3600;
+	st[1].deny_after = 7200;
+	v.kind = VERDICT_STAGES;
+	v.rule = "azure-roles";
+	v.reason = "two stages";
+	v.rule_index = 3;
+	v.nstages = 2;
+	v.stages = st;
+	switch (change) {
+	case FP_STAGE_NAME:
+		st[1].name = "security";
+		break;
+	case FP_SET_NAME:
+		secops.name = "operators";
+		break;
+	case FP_REASON:
+		v.reason = "reworded";
+		break;
+	case FP_RULE_INDEX:
+		v.rule_index = 0;
+		break;
+	case FP_RULE:
+		v.rule = "azure-roles-2";
+		break;
+	case FP_VERDICT:
+		v.kind = VERDICT_REJECT;
+		v.nstages = 0;
+		v.stages = NULL;
+		break;
+	case FP_GROUP:
+		secops.value = "g-2";
+		break;
+	case FP_SET_KIND:
+		ciso.kind = APPROVER_GROUP;
+		break;
+	case FP_MANAGER_LEVEL:
+		mgr.level = 2;
+		break;
+	case FP_FALLBACK:
+		st[0].fallback.n = 1;
+		st[0].fallback.v = fb;
+		break;
+	case FP_ESCALATION:
+		st[1].escalation.n = 1;
+		st[1].escalation.v = fb;
+		break;
+	case FP_SET_ORDER:
+		a1[0] = &secops;
+		a2[0] = &ciso;
+		break;
+	case FP_APPROVALS:
+		st[1].approvals = 1;
+		break;
+	case FP_JUSTIFICATION:
+		st[0].justification_required = 1;
+		break;
+	case FP_ESCALATE_AFTER:
+		st[1].escalate_after = 1800;
+		break;
+	case FP_DENY_AFTER:
+		st[0].deny_after = 86401;
+		break;
+	case FP_REMIND_EVERY:
+		st[0].remind_every = 600;
+		break;
+	case FP_NSTAGES:
+		v.nstages = 1;
+		break;
+	default:
+		break;
+	}
+	reload_fingerprint(&v, out);
+}
+
+static void
+test_reload_fingerprint(void)
+{
+	char orig[65], fp[65];
+	size_t i;
+
+	fp_verdict(FP_NOTHING, orig);
+	CU_ASSERT_EQUAL_FATAL(strlen(orig), 64);
+	for (i = 0; i < sizeof(fp_cases) / sizeof(fp_cases[0]); i++) {
+		fp_verdict(fp_cases[i].change, fp);
+		CU_ASSERT_EQUAL(strlen(fp), 64);
+		if ((strcmp(fp, orig) != 0) != fp_cases[i].differs)
+			fprintf(stderr, "fingerprint: %s %s\n",
+			    fp_cases[i].what,
+			    fp_cases[i].differs ? "not noticed"
+			                        : "noticed, should not be");
+		CU_ASSERT_EQUAL(strcmp(fp, orig) != 0, fp_cases[i].differs);
+	}
+}
+
 static const struct cu_test graph_tests[] = {
 	{ "origin allow-list", test_origin_allow_list },
 	{ "foreign call refused before any transfer",
@@ -331,6 +505,12 @@ static const struct cu_test store_tests[] = {
 	{ NULL, NULL },
 };
 
+static const struct cu_test reload_tests[] = {
+	{ "fingerprint of a verdict: what restarts stages",
+	    test_reload_fingerprint },
+	{ NULL, NULL },
+};
+
 static const struct cu_test adapter_tests[] = {
 	{ "Graph statuses, unknown values tolerated", test_adapter_statuses },
 	{ "the approval stage to act on", test_adapter_step_pick },
@@ -341,5 +521,6 @@ const struct cu_suite cu_suites[] = {
 	{ "graph", graph_setup, graph_teardown, graph_tests },
 	{ "store", store_setup, NULL, store_tests },
 	{ "adapters", NULL, NULL, adapter_tests },
+	{ "reload", NULL, NULL, reload_tests },
 	{ NULL, NULL, NULL, NULL },
 };

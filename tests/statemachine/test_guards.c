@@ -155,6 +155,21 @@ static const struct gcase gcases[] = {
 	    { EV(VERDICT_STAGES), EXP(OK, PENDING), .stage1 = 1 },
 	    { AP(BOB), EXP(OK, PENDING), .stage1 = 2 },
 	    { AP(ALICE), EXP(OK, APPROVING) } } },
+	{ "a policy change forgets approvals; stage 1 starts again", .steps = {
+	    { AP(ALICE), EXP(OK, PENDING), .stage1 = 2 },
+	    { EV(POLICY_CHANGED), EXP(OK, EVALUATING),
+	      .fx = "cancel_timers forget_approvers audit" },
+	    { EV(POLICY_CHANGED), EXP(NOOP, EVALUATING), .why = "already evaluating" },
+	    { EV(VERDICT_STAGES), EXP(OK, PENDING), .stage1 = 1 },
+	    { AP(BOB), EXP(OK, PENDING), .stage1 = 2 },
+	    { AP(BOB), EXP(REFUSED, PENDING), .why = EARLY },
+	    { AP(ALICE), EXP(OK, APPROVING) } } },
+	{ "a policy change before the approve is sent", ONE(1, 0), .steps = {
+	    { AP(ALICE), EXP(OK, APPROVING) },
+	    { EV(POLICY_CHANGED), EXP(OK, EVALUATING), .fx = "forget_approvers audit" },
+	    { EV(VERDICT_REJECT), EXP(OK, REJECTING), .fx = "graph_deny:rule audit" },
+	    { EV(POLICY_CHANGED), EXP(NOOP, REJECTING), .why = "a deny in flight stands" },
+	    { EV(RESULT_OK), EXP(OK, REJECTED) } } },
 	{ "cancel refused while an approve is in flight", ONE(1, 0), .steps = {
 	    { AP(ALICE), EXP(OK, APPROVING) },
 	    { EV(CANCEL), EXP(REFUSED, APPROVING), .why = "action in flight" },

@@ -141,7 +141,7 @@ struct shadow {
 
 struct stats {
 	unsigned long steps, by_quorum, by_verdict, approved, refused_self,
-	    terminal, result[SM_RESULT_MAX];
+	    terminal, policy_restarts, result[SM_RESULT_MAX];
 };
 
 static void
@@ -311,11 +311,14 @@ random_event(struct shadow *sh, const struct sm_request *r, int64_t *now)
 		case SM_S_PENDING:
 		case SM_S_ESCALATED:
 			k = chance(80)   ? SM_E_DECISION_APPROVE
+			    : chance(20) ? SM_E_POLICY_CHANGED
 			    : chance(50) ? SM_E_TIMER_ESCALATE
 			    : chance(70) ? SM_E_TIMER_REMIND
 			                 : SM_E_DECISION_DENY;
 			break;
 		case SM_S_APPROVING:
+			k = chance(10) ? SM_E_POLICY_CHANGED : results[rn(5)];
+			break;
 		case SM_S_REJECTING:
 		case SM_S_CANCELING:
 			k = results[rn(5)];
@@ -375,6 +378,7 @@ shadow_step(struct shadow *sh, const struct sm_request *cur,
 		sh->verdict_approve = 1;
 		break;
 	case SM_E_REEVALUATE:
+	case SM_E_POLICY_CHANGED:
 		shadow_reset_verdict(sh);
 		break;
 	case SM_E_VERDICT_REJECT:
@@ -455,6 +459,29 @@ run_sequence(uint64_t seed, unsigned long seq, struct stats *st)
 		if (res == SM_OK && ev.kind >= SM_E_TIMER_ESCALATE &&
 		    ev.kind <= SM_E_TIMER_REMIND)
 			CHECK(ev.u.timer.stage == sh.stage);
+		/* (e) a policy change never leaves a decided state, and
+		 * forgets every approval and resolved set it leaves behind */
+		if (ev.kind == SM_E_POLICY_CHANGED) {
+			int forget = 0;
+
+			for (i = 0; i < fx.n; i++)
+				forget |= fx.v[i].kind == SM_F_FORGET_APPROVERS;
+			CHECK(res != SM_INVALID);
+			CHECK(res != SM_OK || next.state == SM_S_EVALUATING);
+			CHECK(res != SM_OK || (cur.state == SM_S_PENDING ||
+			                          cur.state == SM_S_ESCALATED ||
+			                          cur.state == SM_S_APPROVING ||
+			                          cur.state == SM_S_IGNORED));
+			CHECK(res != SM_OK ||
+			      (next.nstages == 0 && !next.verdict_approve &&
+			          next.record[0].napprovals == 0 &&
+			          next.record[1].napprovals == 0 &&
+			          next.record[2].napprovals == 0));
+			CHECK(res != SM_OK || cur.state == SM_S_IGNORED ||
+			      forget);
+			if (res == SM_OK && cur.state != SM_S_IGNORED)
+				st->policy_restarts++;
+		}
 		if (res == SM_OK)
 			shadow_step(&sh, &cur, &ev, now);
 		/* (a) approval is justified by the events fed */
@@ -524,15 +551,18 @@ test_property_random(void)
 		}
 	printf("property: %lu steps; ok %lu noop %lu refused %lu invalid %lu; "
 	       "approving by quorum %lu, by rule %lu; approved %lu; "
-	       "terminal %lu; self-approval refused %lu\n",
+	       "terminal %lu; self-approval refused %lu; policy restarts "
+	       "%lu\n",
 	    st.steps, st.result[SM_OK], st.result[SM_NOOP],
 	    st.result[SM_REFUSED], st.result[SM_INVALID], st.by_quorum,
-	    st.by_verdict, st.approved, st.terminal, st.refused_self);
+	    st.by_verdict, st.approved, st.terminal, st.refused_self,
+	    st.policy_restarts);
 	/* The run must exercise what it claims to check. */
 	if (nseq >= DEFAULT_SEQUENCES) {
 		CU_ASSERT(st.by_quorum > 1000);
 		CU_ASSERT(st.by_verdict > 1000);
 		CU_ASSERT(st.refused_self > 1000);
 		CU_ASSERT(st.terminal > 10000);
+		CU_ASSERT(st.policy_restarts > 1000);
 	}
 }
