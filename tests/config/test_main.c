@@ -11,5 +11,6 @@ const struct cu_suite cu_suites[] = {
 	{ "golden", NULL, NULL, golden_tests },
 	{ "settings", NULL, NULL, settings_tests },
 	{ "secret", NULL, NULL, secret_tests },
+	{ "glob", NULL, NULL, glob_tests },
 	{ NULL, NULL, NULL, NULL },
 };

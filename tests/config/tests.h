@@ -11,5 +11,6 @@ extern const struct cu_test load_tests[];
 extern const struct cu_test golden_tests[];
 extern const struct cu_test settings_tests[];
 extern const struct cu_test secret_tests[];
+extern const struct cu_test glob_tests[];
 
 #endif
