@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "glob.h"
+#include "cfg_glob.h"
 #include "policy_int.h"
 
 const char *

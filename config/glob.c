@@ -1,6 +1,6 @@
 /*
  * Glob algebra: does L(a) meet L(b), is L(a) inside L(b0) u ... u L(bn-1)?
- * Semantics and budgets are in glob.h.
+ * Semantics and budgets are in cfg_glob.h.
  *
  * A compiled glob is an NFA whose states are positions in the pattern:
  * position i has consumed the first i items. A literal or `?` at i moves to
@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "glob.h"
+#include "cfg_glob.h"
 
 /* Compiled items: 0-255 is a literal byte (folded under icase). */
 #define G_ANY  256 /* `?` */
@@ -43,6 +43,7 @@
 #define SMALL_WORDS 512  /* bitset words for masks and scratch sets */
 #define SMALL_PAIRS 512  /* arena words for explored pairs */
 #define SMALL_SLOTS 256  /* hash slots (power of two) */
+#define CHUNK_WORDS 8192 /* arena words per heap chunk of pairs */
 
 static unsigned
 fold(unsigned c, int icase)
@@ -149,11 +150,12 @@ cfg_glob_overlap(const char *a, const char *b, int icase)
 }
 
 /*
- * Cheap disjointness test used to drop globs before the search: every
- * string of L(p) starts with p's leading run of non-`*` items and ends with
- * its trailing one, so two patterns whose leading (or trailing) runs clash
- * on a literal share nothing. Dropping a b disjoint from a never changes the
- * answer: it cannot match any string of L(a).
+ * Cheap disjointness test used to drop globs before the search: the first
+ * bytes of every string of L(p) are matched one by one by p's leading run
+ * of non-`*` items, and its last bytes by its trailing run; so if a and b
+ * put different literals at the same offset from the start (or from the
+ * end) within those runs, they share nothing. Dropping a b disjoint from a
+ * never changes the answer: it cannot match any string of L(a).
  */
 static int
 clash(const uint16_t *a, size_t la, const uint16_t *b, size_t lb)
@@ -163,8 +165,8 @@ clash(const uint16_t *a, size_t la, const uint16_t *b, size_t lb)
 	for (i = 0; i < la && i < lb && a[i] != G_STAR && b[i] != G_STAR; i++)
 		if (a[i] < G_ANY && b[i] < G_ANY && a[i] != b[i])
 			return 1;
-	for (i = 1; i <= la && i <= lb && a[la - i] != G_STAR &&
-	     b[lb - i] != G_STAR;
+	for (i = 1;
+	     i <= la && i <= lb && a[la - i] != G_STAR && b[lb - i] != G_STAR;
 	     i++)
 		if (a[la - i] < G_ANY && b[lb - i] < G_ANY &&
 		    a[la - i] != b[lb - i])
@@ -172,7 +174,7 @@ clash(const uint16_t *a, size_t la, const uint16_t *b, size_t lb)
 	return 0;
 }
 
-/* Is there a literal or `?` left to consume, i.e. more than one string? */
+/* Has a neither `?` nor `*`, so that L(a) is a single string? */
 static int
 is_single(const uint16_t *a, size_t la)
 {
@@ -194,15 +196,18 @@ struct search {
 	const uint64_t *full;  /* b `*` just before an end: accepts all */
 	const uint64_t *lit;   /* per symbol, b positions holding it */
 	int sym[256];          /* folded literal byte -> symbol, or -1 */
-	size_t nsym;           /* symbols: literals, then "other" if any */
+	size_t nsym;           /* symbols: the literals, then "other" */
 	size_t nlit;           /* symbols that are literals */
-	uint64_t *pairs;       /* explored pairs, stride words each */
-	size_t npairs, cap;    /* pairs used, pairs allocated */
-	uint64_t *pairs_small; /* initial stack arena */
-	uint32_t *slots;       /* hash of pairs: index + 1, 0 empty */
-	size_t nslots;         /* power of two */
-	uint32_t *slots_small; /* initial stack table */
+	uint64_t *pairs_small; /* first pairs, on the stack */
+	size_t nsmall;         /* pairs that fit there */
+	uint64_t **chunk;      /* further pairs, per_chunk in each chunk */
+	size_t nchunk, chunkcap, per_chunk;
+	size_t npairs, cap; /* pairs used, pairs room */
+	uint64_t *slots;    /* hash of pairs: tag << 32 | index + 1; 0 free */
+	size_t nslots;      /* power of two */
+	uint64_t *slots_small; /* initial stack table */
 	size_t heap;           /* bytes of heap in use, for the budget */
+	size_t work;           /* work done, for the budget */
 };
 
 static int
@@ -230,48 +235,68 @@ hash_pair(const uint64_t *p, size_t n)
 	return h;
 }
 
-static int
-grow_pairs(struct search *s)
+/*
+ * Pairs live in fixed chunks that never move (growing one array would copy
+ * it over and over); the first few live on the stack.
+ */
+static uint64_t *
+pair_at(const struct search *s, size_t q)
 {
-	size_t ncap = s->cap * 2, bytes = ncap * s->stride * sizeof(uint64_t);
-	uint64_t *p;
-
-	if (s->heap + bytes > CFG_GLOB_MAXMEM)
-		return -1;
-	if (s->pairs == s->pairs_small) {
-		if ((p = malloc(bytes)) == NULL)
-			return -1;
-		memcpy(p, s->pairs, s->npairs * s->stride * sizeof(uint64_t));
-	} else {
-		if ((p = realloc(s->pairs, bytes)) == NULL)
-			return -1;
-		s->heap -= s->cap * s->stride * sizeof(uint64_t);
-	}
-	s->heap += bytes;
-	s->pairs = p;
-	s->cap = ncap;
-	return 0;
+	if (q < s->nsmall)
+		return s->pairs_small + q * s->stride;
+	q -= s->nsmall;
+	return s->chunk[q / s->per_chunk] + (q % s->per_chunk) * s->stride;
 }
 
 static int
+grow_pairs(struct search *s)
+{
+	size_t bytes = s->per_chunk * s->stride * sizeof(uint64_t), n;
+	uint64_t **v;
+
+	if (s->nchunk == s->chunkcap) {
+		n = s->chunkcap > 0 ? s->chunkcap * 2 : 16;
+		if ((v = realloc(s->chunk, n * sizeof(*v))) == NULL)
+			return -1;
+		s->heap += (n - s->chunkcap) * sizeof(*v);
+		s->chunk = v;
+		s->chunkcap = n;
+	}
+	if (s->heap + bytes > CFG_GLOB_MAXMEM ||
+	    (s->chunk[s->nchunk] = malloc(bytes)) == NULL)
+		return -1;
+	s->nchunk++;
+	s->heap += bytes;
+	s->cap += s->per_chunk;
+	return 0;
+}
+
+/*
+ * Double the hash table. Slots carry the top half of the pair's hash (the
+ * tag), which both places them and spares most comparisons of whole pairs,
+ * so neither growing nor probing touches the arena.
+ */
+static int
 grow_slots(struct search *s)
 {
-	size_t n = s->nslots * 2, bytes = n * sizeof(uint32_t), q, h;
-	uint32_t *t;
+	size_t n = s->nslots * 2, bytes = n * sizeof(uint64_t), q, h;
+	uint64_t *t;
 
 	if (s->heap + bytes > CFG_GLOB_MAXMEM)
 		return -1;
-	if ((t = calloc(n, sizeof(uint32_t))) == NULL)
+	if ((t = calloc(n, sizeof(uint64_t))) == NULL)
 		return -1;
-	for (q = 0; q < s->npairs; q++) {
-		h = hash_pair(s->pairs + q * s->stride, s->stride) & (n - 1);
+	for (q = 0; q < s->nslots; q++) {
+		if (s->slots[q] == 0)
+			continue;
+		h = (size_t)(s->slots[q] >> 32) & (n - 1);
 		while (t[h] != 0)
 			h = (h + 1) & (n - 1);
-		t[h] = (uint32_t)(q + 1);
+		t[h] = s->slots[q];
 	}
 	if (s->slots != s->slots_small) {
 		free(s->slots);
-		s->heap -= s->nslots * sizeof(uint32_t);
+		s->heap -= s->nslots * sizeof(uint64_t);
 	}
 	s->heap += bytes;
 	s->slots = t;
@@ -287,9 +312,9 @@ static int
 add(struct search *s, size_t i, const uint64_t *set)
 {
 	size_t h, w = s->w;
-	uint64_t *p;
-	uint32_t x;
+	uint64_t *p, tag, x;
 
+	s->work += s->stride + 1;
 	/* Some b is at a final `*`: every continuation is covered. */
 	if (meets(set, s->full, w))
 		return 0;
@@ -298,19 +323,20 @@ add(struct search *s, size_t i, const uint64_t *set)
 		return 1;
 	if (s->npairs == s->cap && grow_pairs(s) == -1)
 		return -1;
-	p = s->pairs + s->npairs * s->stride;
+	p = pair_at(s, s->npairs);
 	p[0] = i;
 	memcpy(p + 1, set, w * sizeof(uint64_t));
-	h = hash_pair(p, s->stride) & (s->nslots - 1);
+	tag = hash_pair(p, s->stride) >> 32;
+	h = (size_t)tag & (s->nslots - 1);
 	while ((x = s->slots[h]) != 0) {
-		if (memcmp(s->pairs + (x - 1) * s->stride, p,
-		        s->stride * sizeof(uint64_t)) == 0)
+		if (x >> 32 == tag && memcmp(pair_at(s, (x & 0xffffffff) - 1),
+		                          p, s->stride * sizeof(uint64_t)) == 0)
 			return 0;
 		h = (h + 1) & (s->nslots - 1);
 	}
 	if (s->npairs >= CFG_GLOB_MAXPAIRS)
 		return -1;
-	s->slots[h] = (uint32_t)++s->npairs;
+	s->slots[h] = tag << 32 | ++s->npairs;
 	if (s->npairs * 2 > s->nslots && grow_slots(s) == -1)
 		return -1;
 	return 0;
@@ -324,12 +350,13 @@ add(struct search *s, size_t i, const uint64_t *set)
  * so nothing leaks into the next pattern.
  */
 static void
-step(const struct search *s, const uint64_t *cur, size_t y, uint64_t *out)
+step(struct search *s, const uint64_t *cur, size_t y, uint64_t *out)
 {
 	const uint64_t *lit = y < s->nlit ? s->lit + y * s->w : NULL;
 	uint64_t c1 = 0, c2 = 0, x, t, u;
 	size_t k;
 
+	s->work += s->w + 1;
 	for (k = 0; k < s->w; k++) {
 		x = cur[k] & (s->one[k] | (lit != NULL ? lit[k] : 0));
 		t = (cur[k] & s->star[k]) | (x << 1) | c1;
@@ -337,6 +364,20 @@ step(const struct search *s, const uint64_t *cur, size_t y, uint64_t *out)
 		u = t & s->star[k];
 		out[k] = t | (u << 1) | c2;
 		c2 = u >> 63;
+	}
+}
+
+/* out = in plus the position after every `*` in it (epsilon moves). */
+static void
+closure(const struct search *s, const uint64_t *in, uint64_t *out)
+{
+	uint64_t carry = 0, u;
+	size_t k;
+
+	for (k = 0; k < s->w; k++) {
+		u = in[k] & s->star[k];
+		out[k] = in[k] | (u << 1) | carry;
+		carry = u >> 63;
 	}
 }
 
@@ -349,16 +390,23 @@ static int
 explore(struct search *s, uint64_t *cur, uint64_t *nxt)
 {
 	unsigned c, after;
+	const uint64_t *p;
 	size_t q, i, y;
 	int r;
 
 	for (q = 0; q < s->npairs; q++) {
-		i = (size_t)s->pairs[q * s->stride];
-		memcpy(cur, s->pairs + q * s->stride + 1,
-		    s->w * sizeof(uint64_t));
+		p = pair_at(s, q);
+		i = (size_t)p[0];
+		memcpy(cur, p + 1, s->w * sizeof(uint64_t));
 		c = s->a[i];
 		if (c == G_END)
 			continue;
+		/*
+		 * Bound the time, not only the pairs: with many long globs
+		 * every step and every pair costs many words (step(), add()).
+		 */
+		if (s->work > CFG_GLOB_MAXWORK)
+			return -1;
 		if (c < G_ANY) {
 			step(s, cur, (size_t)s->sym[c], nxt);
 			if ((r = add(s, i + 1, nxt)) != 0)
@@ -381,18 +429,22 @@ explore(struct search *s, uint64_t *cur, uint64_t *nxt)
 			}
 			if (r != 0)
 				return r == 1 ? 0 : -1;
+			if (s->work > CFG_GLOB_MAXWORK)
+				return -1;
 		}
 	}
 	return 1;
 }
 
-/* Search L(a) \ (L(b0) u ...) over the compiled, concatenated b[0..nb). */
+/*
+ * Search L(a) \ (L(b0) u ...) where b[0..nb) holds the compiled b patterns
+ * back to back, each ended by G_END. Returns as cfg_glob_subset_ex().
+ */
 static int
-subset_search(const uint16_t *a, size_t la, const uint16_t *b, size_t nb,
-    int icase)
+subset_search(const uint16_t *a, size_t la, const uint16_t *b, size_t nb)
 {
 	uint64_t wsmall[SMALL_WORDS], psmall[SMALL_PAIRS];
-	uint32_t tsmall[SMALL_SLOTS];
+	uint64_t tsmall[SMALL_SLOTS];
 	uint64_t *words = wsmall, *star, *one, *end, *full, *lit, *cur, *nxt;
 	struct search s;
 	size_t i, y, nwords;
@@ -409,17 +461,16 @@ subset_search(const uint16_t *a, size_t la, const uint16_t *b, size_t nb,
 	for (i = 0; i < nb; i++)
 		if (b[i] < G_ANY && s.sym[b[i]] == -1)
 			s.sym[b[i]] = (int)s.nsym++;
-	s.nlit = s.nsym;
-	for (c = 1; c < 256; c++)
-		if (s.sym[fold(c, icase)] == -1) {
-			s.nsym++; /* "other" */
-			break;
-		}
+	/*
+	 * One more symbol, "other", for the bytes no literal names. There
+	 * always are some: no pattern can spell `*` or `?` as a literal.
+	 */
+	s.nlit = s.nsym++;
 
 	s.w = (nb + 63) / 64;
 	s.stride = s.w + 1;
-	/* star, one, end, full, lit[nlit], init, cur, nxt */
-	nwords = (7 + s.nlit) * s.w;
+	/* star, one, end, full, lit[nlit], cur, nxt */
+	nwords = (6 + s.nlit) * s.w;
 	if (nwords > SMALL_WORDS) {
 		if (nwords * sizeof(uint64_t) > CFG_GLOB_MAXMEM ||
 		    (words = calloc(nwords, sizeof(uint64_t))) == NULL)
@@ -456,44 +507,22 @@ subset_search(const uint16_t *a, size_t la, const uint16_t *b, size_t nb,
 	s.end = end;
 	s.full = full;
 	s.lit = lit;
-	s.pairs = s.pairs_small = psmall;
-	s.cap = SMALL_PAIRS / s.stride;
-	if (s.cap < 1)
-		s.cap = 0; /* add() grows before the first store */
+	s.pairs_small = psmall;
+	s.cap = s.nsmall = SMALL_PAIRS / s.stride; /* 0 is fine */
+	s.per_chunk = CHUNK_WORDS / s.stride > 0 ? CHUNK_WORDS / s.stride : 1;
 	s.slots = s.slots_small = tsmall;
 	s.nslots = SMALL_SLOTS;
 	memset(tsmall, 0, sizeof(tsmall));
-	if (s.cap == 0) {
-		s.cap = 1;
-		s.pairs = NULL;
-		if ((s.pairs = malloc(s.stride * sizeof(uint64_t))) == NULL) {
-			r = -1;
-			goto out;
-		}
-		s.heap += s.stride * sizeof(uint64_t);
-	}
 
 	/* The start set: each pattern's first position, closed. */
-	step(&s, cur, s.nsym, nxt);
-	memset(nxt, 0, s.w * sizeof(uint64_t));
-	for (i = 0; i < s.w; i++)
-		nxt[i] = cur[i];
-	{
-		uint64_t carry = 0, u;
-
-		for (i = 0; i < s.w; i++) {
-			u = cur[i] & star[i];
-			nxt[i] = cur[i] | (u << 1) | carry;
-			carry = u >> 63;
-		}
-	}
+	closure(&s, cur, nxt);
 	if ((r = add(&s, 0, nxt)) != 0)
 		r = r == 1 ? 0 : -1;
 	else
 		r = explore(&s, cur, nxt);
-out:
-	if (s.pairs != s.pairs_small)
-		free(s.pairs);
+	for (i = 0; i < s.nchunk; i++)
+		free(s.chunk[i]);
+	free(s.chunk);
 	if (s.slots != s.slots_small)
 		free(s.slots);
 	if (words != wsmall)
@@ -535,13 +564,9 @@ cfg_glob_subset_ex(const char *a, const char *const *b, size_t nb, int icase)
 		if (!clash(ac, la, bc + used, lb))
 			used += lb + 1;
 	}
-	if (used == 0)
+	if (used == 0) {
 		r = 0;
-	else if (is_single(ac, la))
-		r = -2; /* decided below, one b at a time */
-	else
-		r = subset_search(ac, la, bc, used, icase);
-	if (r == -2) {
+	} else if (is_single(ac, la)) {
 		/* L(a) is one string: covered iff some b matches it. */
 		r = 0;
 		for (i = 0; i < used && r == 0; i += lb + 1) {
@@ -549,6 +574,8 @@ cfg_glob_subset_ex(const char *a, const char *const *b, size_t nb, int icase)
 				;
 			r = overlap_codes(ac, la, bc + i, lb);
 		}
+	} else {
+		r = subset_search(ac, la, bc, used);
 	}
 out:
 	if (bc != bsmall)

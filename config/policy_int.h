@@ -35,7 +35,7 @@ extern const char *const cond_names[C_MAX];
 struct globs {
 	size_t n;
 	struct glob *v;
-	/* The patterns the glob algebra decides on (glob.h): the rule's
+	/* The patterns the glob algebra decides on (cfg_glob.h): the rule's
 	 * own, and for scopes also each one's subtree (`G/...`). */
 	size_t npats;
 	const char **pats;

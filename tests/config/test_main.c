@@ -13,5 +13,6 @@ const struct cu_suite cu_suites[] = {
 	{ "secret", NULL, NULL, secret_tests },
 	{ "safety", NULL, NULL, safety_tests },
 	{ "differential", NULL, NULL, diff_tests },
+	{ "glob", NULL, NULL, glob_tests },
 	{ NULL, NULL, NULL, NULL },
 };
