@@ -183,6 +183,9 @@ nz(const char *s)
 	return s ? s : "(none)";
 }
 
+#define EVAL_MAX_STARS    8   /* in one requested item, for approve rules */
+#define EVAL_MAX_ITEM_LEN 512 /* bytes of one requested item, idem */
+
 static int
 has_wild(const char *s)
 {
@@ -247,6 +250,16 @@ value_test(const struct ectx *e, const struct globs *g, const char *s,
 		buf[len] = '\0';
 	}
 	if (e->strict) {
+		/* Inclusion costs grow with the stars of a requested item; no
+		 * real action or scope needs many. Past the bound: not
+		 * covered, so a hostile request cannot buy CPU time. */
+		size_t stars = 0;
+		const char *c;
+
+		for (c = s; *c; c++)
+			stars += *c == '*';
+		if (stars > EVAL_MAX_STARS || len > EVAL_MAX_ITEM_LEN)
+			return 0;
 		if (!cfg_glob_subset(scope ? buf : s, g->pats, g->npats, icase))
 			return 0;
 		if (scope) {

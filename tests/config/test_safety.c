@@ -177,6 +177,9 @@ static const struct scase cases[] = {
 	{ "wider request than the allowed ?", 7,
 	    AWS("[\"s3:GetObjectVersio*\"]", PT1H), W_ALEX, "ignore",
 	    "default" },
+	{ "nine stars are never covered", 0,
+	    AWS("[\"s3:G*e*t*O*b*j*e*c*t*\"]", PT1H), W_ALEX, "ignore",
+	    "default" },
 	{ "the allowed ? itself", 7, AWS("[\"s3:GetObjectVersion\"]", PT1H),
 	    W_ALEX, "approve", "versions" },
 	/* Azure */
