@@ -832,13 +832,62 @@ shadows(const struct rule *a, const struct rule *b)
 			continue;
 		if (strcmp(a->canon[id], b->canon[id]) != 0)
 			return 0;
-		/* all-of (approve) does not follow from any-of */
-		if (id >= C_ACTIONS && id <= C_RESOURCES &&
-		    a->decide == VERDICT_APPROVE &&
+		/* An approve rule reads every condition strictly and never
+		 * sees an unverified request; a later rule of another kind
+		 * reads the same text more widely, so it can still match. */
+		if (a->decide == VERDICT_APPROVE &&
 		    b->decide != VERDICT_APPROVE)
 			return 0;
 	}
 	return 1;
+}
+
+/* Can rule r ever see a PIM for Groups request? */
+static int
+rule_sees_group(const struct rule *r)
+{
+	if ((r->conds & (1u << C_SOURCE)) &&
+	    !(r->src_mask & (1u << REQ_SRC_GROUP)))
+		return 0;
+	/* cloud and package only exist on the other sources */
+	return !(r->conds & ((1u << C_CLOUD) | (1u << C_PACKAGE)));
+}
+
+/*
+ * PIM for Groups approvals expire after 24 hours and that is not
+ * configurable ("Delegated approvers have 24 hours to approve requests",
+ * entra-docs: id-governance/privileged-identity-management/
+ * groups-approval-workflow.md). Stages that may wait longer in all would
+ * still be waiting when Entra has already expired the request.
+ */
+static void
+check_pim_window(struct pctx *c, const struct rule *r, const char *file,
+    struct cfg_diags *diags)
+{
+	int64_t total = 0;
+	size_t i;
+	char d[64];
+
+	if (r->decide != VERDICT_STAGES || !rule_sees_group(r))
+		return;
+	for (i = 0; i < r->nstages; i++)
+		total += r->stages[i].deny_after;
+	if (total <= 86400)
+		return;
+	cfg_format_duration(total, d, sizeof(d));
+	/* Named for groups: refused. Reaching them by having no `source`:
+	 * warned (Entra expires such a request unapproved: safe, not
+	 * useful). */
+	cfg_diag_add(diags,
+	    (r->conds & (1u << C_SOURCE)) ? CFG_ERROR : CFG_WARNING, file,
+	    r->line, r->col,
+	    "%s `%s` can wait %s in all for its stages, but PIM for Groups "
+	    "approvals expire after 24 hours (not configurable): keep the "
+	    "stages' deny_after within PT24H in all%s",
+	    r == &c->p->deflt ? "default" : "rule", r->name, d,
+	    (r->conds & (1u << C_SOURCE))
+	        ? ""
+	        : ", or give the rule a `source` without `group`");
 }
 
 static int
@@ -976,6 +1025,11 @@ policy_load_buffer(const char *name, const char *buf, size_t len,
 					    c.p->rules[i].name);
 					break;
 				}
+	}
+	if (diags->nerrors == nerr0) {
+		for (i = 0; i < c.p->nrules; i++)
+			check_pim_window(&c, &c.p->rules[i], name, diags);
+		check_pim_window(&c, &c.p->deflt, name, diags);
 	}
 	cfg_diags_sort(diags, n0);
 	if (diags->nerrors != nerr0)

@@ -447,7 +447,8 @@ test_author_warnings(void)
 	    "  sec: { group: 11111111-1111-1111-1111-111111111111 }\n"
 	    "rules:\n"
 	    "  - name: t\n"
-	    "    when: { ticket: { pattern: \"INC[0-9]+\" } }\n"
+	    "    when: { source: permissions, ticket: { pattern: \"INC[0-9]+\" "
+	    "} }\n"
 	    "    decide: stages\n"
 	    "    stages: [{ name: s, approvers: [sec] }]\n"
 	    "default: ignore\n";
@@ -483,7 +484,55 @@ test_author_warnings(void)
 	cfg_diags_free(&d);
 }
 
+/* PIM approvals expire after 24 h: group stages may not wait longer */
+static void
+test_pim_window(void)
+{
+	static const char named[] =
+	    "version: 1\n"
+	    "approvers:\n"
+	    "  sec: { group: 11111111-1111-1111-1111-111111111111 }\n"
+	    "rules:\n"
+	    "  - name: g\n"
+	    "    when: { source: group }\n"
+	    "    decide: stages\n"
+	    "    stages: [{ name: a, approvers: [sec], deny_after: PT20H },\n"
+	    "             { name: b, approvers: [sec], deny_after: PT5H }]\n"
+	    "default: ignore\n";
+	static const char implied[] =
+	    "version: 1\n"
+	    "approvers:\n"
+	    "  sec: { group: 11111111-1111-1111-1111-111111111111 }\n"
+	    "rules:\n"
+	    "  - name: any\n"
+	    "    when: { justification: { min_length: 1 } }\n"
+	    "    decide: stages\n"
+	    "    stages: [{ name: a, approvers: [sec], deny_after: P2D }]\n"
+	    "default: ignore\n";
+	struct policy *p = NULL;
+	struct cfg_diags d = { 0 };
+	size_t i;
+	int warned = 0;
+
+	CU_ASSERT_EQUAL(
+	    policy_load_buffer("n", named, strlen(named), &p, &d), -1);
+	CU_ASSERT_PTR_NULL(p);
+	CU_ASSERT(d.nerrors == 1 && strstr(d.v[0].message, "24 hours"));
+	cfg_diags_free(&d);
+	memset(&d, 0, sizeof(d));
+	CU_ASSERT_EQUAL(
+	    policy_load_buffer("i", implied, strlen(implied), &p, &d), 0);
+	for (i = 0; i < d.n; i++)
+		if (d.v[i].severity == CFG_WARNING &&
+		    strstr(d.v[i].message, "24 hours"))
+			warned = 1;
+	CU_ASSERT(warned);
+	policy_free(p);
+	cfg_diags_free(&d);
+}
+
 const struct cu_test safety_tests[] = {
+	{ "pim_window", test_pim_window },
 	{ "cases", test_cases },
 	{ "explain_overlap", test_explain_overlap },
 	{ "embedded_nul", test_embedded_nul },
