@@ -22,6 +22,7 @@ static const char *const rs_truth[RS_MAX] = {
 	[RS_REVOKED] = "Revoked",
 	[RS_DENIED] = "Denied",
 	[RS_PIM_CANCELED] = "Canceled",
+	[RS_PIM_TIMED_OUT] = "TimedOut",
 	[RS_AP_PENDING] = "pendingApproval",
 	[RS_AP_DELIVERING] = "delivering",
 	[RS_AP_DELIVERED] = "delivered",

@@ -184,6 +184,7 @@ enum rstate {
 	RS_REVOKED,           /* PIM expired */
 	RS_DENIED,            /* PIM denied */
 	RS_PIM_CANCELED,      /* PIM canceled */
+	RS_PIM_TIMED_OUT,     /* PIM approval expired after 24 h */
 	RS_AP_PENDING,        /* access package: pendingApproval */
 	RS_AP_DELIVERING,     /* access package: approved, delivering */
 	RS_AP_DELIVERED,      /* access package: delivered */

@@ -19,7 +19,21 @@ static const char *const pim_status[RS_MAX] = {
 	[RS_REVOKED] = "Revoked",
 	[RS_DENIED] = "Denied",
 	[RS_PIM_CANCELED] = "Canceled",
+	[RS_PIM_TIMED_OUT] = "TimedOut",
 };
+
+/*
+ * "Delegated approvers have 24 hours to approve requests. If a request
+ * isn't approved within 24 hours, then the eligible user must re-submit a
+ * new request. The 24-hour approval time window isn't configurable."
+ * (entra-docs: id-governance/privileged-identity-management/
+ * groups-approval-workflow.md). The status an expired request shows is not
+ * documented for Graph (privilegedAccessGroupAssignmentScheduleRequest
+ * lists no status values); we answer `TimedOut`, the PIM RequestStatus
+ * value of the Azure RBAC REST API, which approvald must also survive as an
+ * unknown status.
+ */
+#define PIM_APPROVAL_TTL ((int64_t)86400 * EMU_TICKS_PER_SEC)
 
 static const char *const actions[] = { "adminAssign", "adminUpdate",
 	"adminRemove", "selfActivate", "selfDeactivate", "adminExtend",
@@ -80,6 +94,11 @@ pim_due(struct emu *e, struct req *r)
 		break;
 	case RS_PROVISIONED:
 		r->state = RS_REVOKED;
+		pim_sync(e, r);
+		break;
+	case RS_PENDING_APPROVAL:
+		r->state = RS_PIM_TIMED_OUT;
+		r->step_status = STEP_EXPIRED;
 		pim_sync(e, r);
 		break;
 	default:
@@ -271,6 +290,7 @@ pim_create_quiet(struct emu *e, json_object *body, const char *requestor_id,
 		r->state = RS_PENDING_APPROVAL;
 		set_str(r->obj, "approvalId", r->id);
 		pim_sync(e, r);
+		req_schedule(e, r, emu_now(e) + PIM_APPROVAL_TTL);
 	} else {
 		r->step_status = STEP_COMPLETED;
 		provision(e, r);

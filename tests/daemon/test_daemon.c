@@ -257,6 +257,7 @@ test_adapter_statuses(void)
 		{ REQ_SRC_GROUP, "Denied", SM_E_GRAPH_REJECTED },
 		{ REQ_SRC_GROUP, "Canceled", SM_E_GRAPH_CANCELED },
 		{ REQ_SRC_GROUP, "Revoked", SM_E_GRAPH_COMPLETED },
+		{ REQ_SRC_GROUP, "TimedOut", SM_E_GRAPH_REJECTED },
 		{ REQ_SRC_GROUP, "SomethingNew", SM_E_GRAPH_UNKNOWN },
 	};
 	size_t i;

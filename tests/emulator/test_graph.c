@@ -607,6 +607,64 @@ t_pim(void)
 	free(id);
 }
 
+/* PIM approvals expire after 24 hours (entra-docs groups-approval-
+ * workflow): the request times out and its stage can no longer be
+ * decided. */
+static void
+t_pim_expiry(void)
+{
+	char *body = h_fixture("group-request-self-activate.json"), path[256],
+	     *id, *stage;
+	struct resp *r;
+
+	tokens_fresh();
+	r = h_call("POST", PIM "assignmentScheduleRequests", alex, body, NULL);
+	CU_ASSERT_EQUAL_FATAL(r->status, 201);
+	id = strdup(h_str(r->json, "id"));
+	h_free(r);
+	free(body);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s", id);
+	r = h_call("GET", path, bot, NULL, NULL);
+	stage = strdup(h_str(r->json, "stages/0/id"));
+	h_free(r);
+	h_free(h_call("POST", "/_emulator/clock", NULL,
+	    "{\"advance\":\"PT23H59M\"}", NULL));
+	free(app); /* tokens a day old have expired; the state stays */
+	free(bot);
+	free(morgan);
+	app = h_token("app:" APP_ID);
+	bot = h_token("approvald@contoso.com");
+	morgan = h_token("morgan@contoso.com");
+	snprintf(path, sizeof(path), PIM "assignmentScheduleRequests/%s", id);
+	r = h_call("GET", path, app, NULL, NULL);
+	H_ASSERT_STR(h_str(r->json, "status"), "PendingApproval");
+	h_free(r);
+	h_free(h_call(
+	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT2M\"}", NULL));
+	r = h_call("GET", path, app, NULL, NULL);
+	H_ASSERT_STR(h_str(r->json, "status"), "TimedOut");
+	h_free(r);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s", id);
+	r = h_call("GET", path, bot, NULL, NULL);
+	H_ASSERT_STR(h_str(r->json, "stages/0/status"), "Expired");
+	h_free(r);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s/stages/%s", id,
+	    stage);
+	r = h_call(
+	    "PATCH", path, morgan, "{\"reviewResult\":\"Approve\"}", NULL);
+	CU_ASSERT_EQUAL(r->status, 409);
+	h_free(r);
+	r = h_call("GET",
+	    PIM "assignmentScheduleRequests?$filter=status%20eq%20"
+	        "'PendingApproval'",
+	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_PTR_NULL(strstr(r->body ? r->body : "", id));
+	h_free(r);
+	free(stage);
+	free(id);
+}
+
 static void
 t_pim_admin_cancel_deny(void)
 {
@@ -845,6 +903,7 @@ const struct cu_test graph_tests[] = {
 	{ "epm_lifecycle", t_epm_lifecycle },
 	{ "epm_changes_paging", t_epm_changes_paging },
 	{ "pim", t_pim },
+	{ "pim_expiry", t_pim_expiry },
 	{ "pim_admin_cancel_deny", t_pim_admin_cancel_deny },
 	{ "directory", t_directory },
 	{ "check_member_groups", t_check_member_groups },
