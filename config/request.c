@@ -311,32 +311,16 @@ odata_type(struct jctx *c, json_object *o)
 	return t;
 }
 
-/* Days from 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* "YYYY-MM-DD" (Edm.Date) into epoch seconds of its midnight UTC; -1. */
 static int64_t
 parse_date(const char *s)
 {
-	int y, m, d;
-	char tail;
+	char buf[32];
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
-	    m < 1 || m > 12 || d < 1 || d > 31 || y < 1970)
+	if (s == NULL || strlen(s) != 10)
 		return -1;
-	return days_from_civil(y, (unsigned)m, (unsigned)d) * 86400;
+	snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+	return cfg_parse_timestamp(buf);
 }
 
 /* First of several spellings (the Permissions Management pages spell the
