@@ -241,6 +241,14 @@ static const struct scase cases[] = {
 	        "\"type\":\"daily\",\"interval\":1},\"range\":{\"type\":"
 	        "\"numbered\",\"numberOfOccurrences\":10}}}"),
 	    W_ALEX, "ignore", "default" },
+	{ "PT1H daily until a date three days on", 2,
+	    AWS("[\"ec2:Describe*\"]",
+	        "{\"startDateTime\":\"2026-01-01T00:00:00Z\",\"expiration\":"
+	        "{\"duration\":\"PT1H\"},\"recurrence\":{\"pattern\":{"
+	        "\"type\":\"daily\",\"interval\":1},\"range\":{\"type\":"
+	        "\"endDate\",\"startDate\":\"2026-01-01\",\"endDate\":"
+	        "\"2026-01-03\"}}}"),
+	    W_ALEX, "ignore", "default" },
 	{ "duration wins over nothing: afterDateTime counts", 2,
 	    AWS("[\"ec2:Describe*\"]",
 	        "{\"startDateTime\":\"2026-01-01T00:00:00Z\",\"expiration\":"
