@@ -337,15 +337,27 @@ cond_eval(struct ectx *e, enum cond_id id)
 		return scalar_cond(
 		    e, id, &r->package, q->package_id, "access package", 1);
 	case C_REQUESTOR: {
-		int a = q->requestor_id &&
-		        globs_find(&r->requestor, q->requestor_id, 1) >= 0;
-		int b = q->requestor_upn &&
-		        globs_find(&r->requestor, q->requestor_upn, 1) >= 0;
+		/* Resolved: only the resolved principals (the requestor, and
+		 * the one who gains access when that is someone else).
+		 * Unchecked (offline, no directory; the daemon never
+		 * evaluates one): the body's fields, as before. */
+		const struct req_principal *w = &q->who, *b = &q->beneficiary;
+		const char *x = q->requestor_id, *y = q->requestor_upn;
+		int a;
 
-		ok = a || b;
+		if (q->identity != REQ_ID_UNCHECKED)
+			x = w->id, y = w->upn;
+		a = (x && globs_find(&r->requestor, x, 1) >= 0) ||
+		    (y && globs_find(&r->requestor, y, 1) >= 0);
+		if (q->identity != REQ_ID_UNCHECKED)
+			a = a ||
+			    (b->id && globs_find(&r->requestor, b->id, 1) >= 0) ||
+			    (b->upn && globs_find(&r->requestor, b->upn, 1) >= 0);
+		ok = a;
 		if (e->trace)
-			tr(e, id, ok, "requestor id %s / upn %s %s %s",
-			    nz(q->requestor_id), nz(q->requestor_upn),
+			tr(e, id, ok, "requestor id %s / upn %s%s%s %s %s",
+			    nz(x), nz(y), b->id ? " for " : "",
+			    b->id ? (b->upn ? b->upn : b->id) : "",
 			    ok ? "matches" : "matches none of", r->canon[id]);
 		return ok;
 	}

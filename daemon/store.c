@@ -41,16 +41,16 @@ enum store_stmt {
 
 static const char *const store_sql[ST_MAX] = {
 	[ST_REQ_GET] = "SELECT key, source, gid, approval_id, sm, graph_status,"
-	               " body, digest, rule, verdict, reason, created, updated"
-	               " FROM requests WHERE key = ?1",
+	               " body, digest, rule, verdict, reason, created, updated,"
+	               " identity FROM requests WHERE key = ?1",
 	[ST_REQ_PUT] = "INSERT INTO requests (key, source, gid, approval_id,"
 	               " state, sm, graph_status, body, digest, rule, verdict,"
-	               " reason, created, updated) VALUES (?1, ?2, ?3, ?4, ?5,"
-	               " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+	               " reason, created, updated, identity) VALUES (?1, ?2, ?3,"
+	               " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
 	               " ON CONFLICT(key) DO UPDATE SET approval_id = ?4,"
 	               " state = ?5, sm = ?6, graph_status = ?7, body = ?8,"
 	               " digest = ?9, rule = ?10, verdict = ?11, reason = ?12,"
-	               " updated = ?14",
+	               " updated = ?14, identity = ?15",
 	[ST_JOURNAL_ADD] = "INSERT INTO journal (key, at, from_state,"
 	                   " to_state, event, rule, detail)"
 	                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -83,10 +83,11 @@ static const char *const store_sql[ST_MAX] = {
 	[ST_CHANGE_SEEN] = "SELECT 1 FROM changes WHERE id = ?1",
 	[ST_REQ_EACH] = "SELECT key, source, gid, approval_id, sm,"
 	                " graph_status, body, digest, rule, verdict, reason,"
-	                " created, updated FROM requests ORDER BY created, key",
+	                " created, updated, identity FROM requests"
+	                " ORDER BY created, key",
 	[ST_REQ_EACH_STATE] = "SELECT key, source, gid, approval_id, sm,"
 	                      " graph_status, body, digest, rule, verdict,"
-	                      " reason, created, updated FROM requests"
+	                      " reason, created, updated, identity FROM requests"
 	                      " WHERE state = ?1 ORDER BY created, key",
 	[ST_REQ_COUNT_BY_STATE] = "SELECT state, count(*) FROM requests"
 	                          " GROUP BY state",
@@ -152,6 +153,10 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE link_uses (nonce TEXT PRIMARY KEY, key TEXT NOT NULL,"
 	" used INTEGER NOT NULL, expires INTEGER NOT NULL);"
 	"CREATE INDEX link_uses_expires ON link_uses (expires);",
+	/* 6: the requestor's identity as resolved against the directory
+	 * before the request was evaluated (daemon/ident.c), so that every
+	 * later re-parse of the body decides on the same identity */
+	"ALTER TABLE requests ADD COLUMN identity TEXT;",
 };
 
 #define STORE_SM_MAGIC_RLE 0x534d5231u /* "SMR1": zero-run encoded */
@@ -546,6 +551,7 @@ store_row_to_request(sqlite3_stmt *st, struct store_request *r)
 	r->reason = store_strdup_col(st, 10);
 	r->created = sqlite3_column_int64(st, 11);
 	r->updated = sqlite3_column_int64(st, 12);
+	r->identity = store_strdup_col(st, 13);
 	return 0;
 }
 
@@ -590,6 +596,7 @@ store_request_put(struct store *s, const struct store_request *r)
 	store_bind_text(st, 12, r->reason);
 	sqlite3_bind_int64(st, 13, r->created);
 	sqlite3_bind_int64(st, 14, r->updated);
+	store_bind_text(st, 15, r->identity);
 	return store_done(st);
 }
 
@@ -606,6 +613,7 @@ store_request_clear(struct store_request *r)
 	free(r->rule);
 	free(r->verdict);
 	free(r->reason);
+	free(r->identity);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -27,6 +27,8 @@ struct store_request {
 	char digest[65];    /* request_digest of body */
 	char *rule, *verdict, *reason;
 	int64_t created, updated;
+	/* resolved identity (daemon/ident.c encodes it); NULL: not yet */
+	char *identity;
 };
 
 struct store_intent {
