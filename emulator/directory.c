@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "emu.h"
 
@@ -22,10 +23,84 @@ user_json(const struct user *u, bool typed)
 	set_str(o, "id", u->id);
 	set_str(o, "displayName", u->name);
 	set_str(o, "userPrincipalName", u->upn);
-	set_str(o, "mail", u->mail != NULL ? u->mail : u->upn);
+	set_str(o, "mail", u->mail);
 	set_str(o, "jobTitle", u->job_title);
 	json_object_object_add(o, "businessPhones", json_object_new_array());
 	return o;
+}
+
+/* Properties a user can be $selected by (user resource type): the default
+ * ones above and the non-default ones the emulator knows. */
+static const char *const user_props[] = { "id", "displayName",
+	"userPrincipalName", "mail", "jobTitle", "businessPhones", "userType",
+	NULL };
+
+static json_object *
+user_prop(const struct user *u, const char *k)
+{
+	if (strcmp(k, "id") == 0)
+		return json_object_new_string(u->id);
+	if (strcmp(k, "displayName") == 0)
+		return json_object_new_string(u->name);
+	if (strcmp(k, "userPrincipalName") == 0)
+		return json_object_new_string(u->upn);
+	if (strcmp(k, "mail") == 0)
+		return u->mail ? json_object_new_string(u->mail) : NULL;
+	if (strcmp(k, "jobTitle") == 0)
+		return u->job_title ? json_object_new_string(u->job_title)
+		                    : NULL;
+	if (strcmp(k, "userType") == 0)
+		return u->user_type ? json_object_new_string(u->user_type)
+		                    : NULL;
+	return json_object_new_array(); /* businessPhones */
+}
+
+/*
+ * GET /users/{id | userPrincipalName} (user-get.md): the default properties,
+ * or with $select exactly the listed ones (userType only so); an unknown
+ * property is a 400 as on Graph. Always with @odata.context.
+ */
+static void
+user_reply(struct call *c, const struct user *u)
+{
+	const char *sel = call_query(c, "$select");
+	char base[300], ctx[1024], name[64];
+	json_object *o;
+	const char *p;
+	size_t n, i;
+
+	call_base_url(c, base, sizeof(base));
+	if (sel == NULL) {
+		o = user_json(u, false);
+		snprintf(ctx, sizeof(ctx), "%s/v1.0/$metadata#users/$entity",
+		    base);
+		json_object_object_add(
+		    o, "@odata.context", json_object_new_string(ctx));
+		call_reply(c, 200, o);
+		return;
+	}
+	o = json_object_new_object();
+	for (p = sel; *p != '\0'; p += n + (p[n] == ',')) {
+		n = strcspn(p, ",");
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		for (i = 0; user_props[i] != NULL; i++)
+			if (strcasecmp(user_props[i], name) == 0)
+				break;
+		if (user_props[i] == NULL || n >= sizeof(name)) {
+			json_object_put(o);
+			call_error(c, 400, "BadRequest",
+			    "Could not find a property named '%s' on type "
+			    "'microsoft.graph.user'.",
+			    name);
+			return;
+		}
+		json_object_object_add(
+		    o, user_props[i], user_prop(u, user_props[i]));
+	}
+	snprintf(ctx, sizeof(ctx), "%s/v1.0/$metadata#users(%.200s)/$entity",
+	    base, sel);
+	json_object_object_add(o, "@odata.context", json_object_new_string(ctx));
+	call_reply(c, 200, o);
 }
 
 static json_object *
@@ -60,7 +135,7 @@ get_user(struct call *c, char **caps)
 	if (u == NULL)
 		not_found(c, caps[0]);
 	else
-		call_reply(c, 200, user_json(u, false));
+		user_reply(c, u);
 }
 
 static void
@@ -164,16 +239,87 @@ get_transitive(struct call *c, char **caps)
 	free(ids);
 }
 
+/* 1 when user `u` is a transitive member of group `g`. */
+static bool
+group_has_user(struct emu *e, const struct group *g, const struct user *u)
+{
+	const char **ids;
+	size_t n, i;
+	bool in = false;
+
+	ids = store_transitive(e, g, &n);
+	for (i = 0; i < n && !in; i++)
+		in = strcmp(ids[i], u->id) == 0;
+	free(ids);
+	return in;
+}
+
+/*
+ * POST /users/{id | userPrincipalName}/checkMemberGroups {"groupIds": [...]}
+ * (directoryobject-checkmembergroups.md): of the given group ids (at most
+ * 20), those the user is a transitive member of.
+ */
+static void
+post_check_member_groups(struct call *c, char **caps)
+{
+	const struct user *u = store_user(c->emu, caps[0]);
+	const struct group *g;
+	json_object *body, *ids, *v, *o, *a;
+	char base[300], ctx[400];
+	size_t i, n;
+
+	if (u == NULL) {
+		not_found(c, caps[0]);
+		return;
+	}
+	if ((body = call_body(c, true)) == NULL)
+		return;
+	if (!json_object_object_get_ex(body, "groupIds", &ids) ||
+	    !json_object_is_type(ids, json_type_array)) {
+		call_error(c, 400, "Request_BadRequest",
+		    "Invalid request: 'groupIds' is required.");
+		return;
+	}
+	n = json_object_array_length(ids);
+	if (n > 20) {
+		call_error(c, 400, "Request_BadRequest",
+		    "The number of groupIds cannot exceed 20.");
+		return;
+	}
+	a = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(ids, i);
+		if (!json_object_is_type(v, json_type_string)) {
+			json_object_put(a);
+			call_error(c, 400, "Request_BadRequest",
+			    "Invalid value in 'groupIds'.");
+			return;
+		}
+		g = store_group(c->emu, json_object_get_string(v));
+		if (g != NULL && group_has_user(c->emu, g, u))
+			json_object_array_add(a, json_object_new_string(g->id));
+	}
+	o = json_object_new_object();
+	call_base_url(c, base, sizeof(base));
+	snprintf(ctx, sizeof(ctx), "%s/v1.0/$metadata#Collection(Edm.String)",
+	    base);
+	json_object_object_add(o, "@odata.context", json_object_new_string(ctx));
+	json_object_object_add(o, "value", a);
+	call_reply(c, 200, o);
+}
+
 const struct route dir_routes[] = {
 	{ "v1.0/me", M_GET, get_me },
 	{ "v1.0/users/*", M_GET, get_user },
 	{ "v1.0/users/*/manager", M_GET, get_manager },
+	{ "v1.0/users/*/checkMemberGroups", M_POST, post_check_member_groups },
 	{ "v1.0/groups/*", M_GET, get_group },
 	{ "v1.0/groups/*/members", M_GET, get_members },
 	{ "v1.0/groups/*/transitiveMembers", M_GET, get_transitive },
 	{ "beta/me", M_GET, get_me },
 	{ "beta/users/*", M_GET, get_user },
 	{ "beta/users/*/manager", M_GET, get_manager },
+	{ "beta/users/*/checkMemberGroups", M_POST, post_check_member_groups },
 	{ "beta/groups/*", M_GET, get_group },
 	{ "beta/groups/*/members", M_GET, get_members },
 	{ "beta/groups/*/transitiveMembers", M_GET, get_transitive },
