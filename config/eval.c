@@ -351,8 +351,10 @@ cond_eval(struct ectx *e, enum cond_id id)
 		    (y && globs_find(&r->requestor, y, 1) >= 0);
 		if (q->identity != REQ_ID_UNCHECKED)
 			a = a ||
-			    (b->id && globs_find(&r->requestor, b->id, 1) >= 0) ||
-			    (b->upn && globs_find(&r->requestor, b->upn, 1) >= 0);
+			    (b->id &&
+			        globs_find(&r->requestor, b->id, 1) >= 0) ||
+			    (b->upn &&
+			        globs_find(&r->requestor, b->upn, 1) >= 0);
 		ok = a;
 		if (e->trace)
 			tr(e, id, ok, "requestor id %s / upn %s%s%s %s %s",

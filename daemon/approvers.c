@@ -326,8 +326,8 @@ appr_key_names(const char *key, const char *name)
 	for (k = key; (k = strcasestr(k, name)) != NULL; k++) {
 		int before = k == key || !(isalnum((unsigned char)k[-1]) ||
 		                             strchr("._-'@", k[-1]));
-		int after = k[n] == '\0' ||
-		            !(isalnum((unsigned char)k[n]) || strchr("._-'@", k[n]));
+		int after = k[n] == '\0' || !(isalnum((unsigned char)k[n]) ||
+		                                strchr("._-'@", k[n]));
 
 		if (before && after)
 			return 1;

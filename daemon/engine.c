@@ -489,8 +489,8 @@ engine_retry_later(struct daemon *d, const char *key)
 	}
 	if (evtimer_pending(t->ev, NULL))
 		return;
-	ms = backoff_jitter(IDENT_RETRY_BASE_MS, IDENT_RETRY_MAX_MS,
-	    t->attempts++);
+	ms = backoff_jitter(
+	    IDENT_RETRY_BASE_MS, IDENT_RETRY_MAX_MS, t->attempts++);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(t->ev, &tv);
@@ -603,8 +603,8 @@ engine_evaluate_parsed(
 	free(r->identity);
 	r->identity = id;
 	engine_requestor(r, &req);
-	policy_evaluate(d->policy, &req, engine_now(), member_policy_fn, &mc,
-	    &v, NULL);
+	policy_evaluate(
+	    d->policy, &req, engine_now(), member_policy_fn, &mc, &v, NULL);
 	request_digest(&req, r->digest);
 	if (v.kind == VERDICT_INDETERMINATE) {
 		log_warnx("request %s: rule %s could not be decided; not "

@@ -134,8 +134,8 @@ ident_cache_get(const char *lkey)
 /* Remember an answer for `lkey` (the newest first; the oldest goes when
  * the cache is full). */
 static void
-ident_cache_put(const char *lkey, enum ident_answer a,
-    const struct req_principal *p)
+ident_cache_put(
+    const char *lkey, enum ident_answer a, const struct req_principal *p)
 {
 	struct ident_entry *e, **pp;
 
@@ -156,9 +156,10 @@ ident_cache_put(const char *lkey, enum ident_answer a,
 		return;
 	}
 	e->p.guest = -1;
-	if (p != NULL && ((p->id && (e->p.id = strdup(p->id)) == NULL) ||
-	                     (p->upn && (e->p.upn = strdup(p->upn)) == NULL) ||
-	                     (p->mail && (e->p.mail = strdup(p->mail)) == NULL))) {
+	if (p != NULL &&
+	    ((p->id && (e->p.id = strdup(p->id)) == NULL) ||
+	        (p->upn && (e->p.upn = strdup(p->upn)) == NULL) ||
+	        (p->mail && (e->p.mail = strdup(p->mail)) == NULL))) {
 		ident_entry_free(e);
 		return;
 	}
@@ -241,8 +242,8 @@ ident_graph_cb(void *arg, long status, const char *body, const char *err)
 	} else {
 		log_debug("identity: %s is %s", l->key,
 		    a == IA_USER ? (p.upn ? p.upn : p.id) : "nobody");
-		ident_cache_put(l->key, (enum ident_answer)a,
-		    a == IA_USER ? &p : NULL);
+		ident_cache_put(
+		    l->key, (enum ident_answer)a, a == IA_USER ? &p : NULL);
 		for (i = 0; i < l->nwaiters; i++)
 			engine_wake(d, l->waiters[i]);
 	}
@@ -297,8 +298,7 @@ ident_lookup_start(struct daemon *d, const char *lkey, const char *waiter)
 	for (i = 0; i < l->nwaiters; i++)
 		if (strcmp(l->waiters[i], waiter) == 0)
 			return;
-	if ((w = realloc(l->waiters, (l->nwaiters + 1) * sizeof(*w))) ==
-	        NULL ||
+	if ((w = realloc(l->waiters, (l->nwaiters + 1) * sizeof(*w))) == NULL ||
 	    (w[l->nwaiters] = strdup(waiter)) == NULL) {
 		if (w != NULL)
 			l->waiters = w;
@@ -412,8 +412,8 @@ ident_same(const char *a, const char *b)
 }
 
 static void
-ident_principal_read(struct json_object *o, const char *k,
-    struct req_principal *p, int *have)
+ident_principal_read(
+    struct json_object *o, const char *k, struct req_principal *p, int *have)
 {
 	struct json_object *v, *g;
 
@@ -458,8 +458,8 @@ ident_apply(const char *text, struct request *q)
 		goto out;
 	ident_principal_read(o, "who", &who, &hw);
 	ident_principal_read(o, "beneficiary", &ben, &hb);
-	if (request_set_identity(
-	        q, id, hw ? &who : NULL, hb ? &ben : NULL) == -1) {
+	if (request_set_identity(q, id, hw ? &who : NULL, hb ? &ben : NULL) ==
+	    -1) {
 		req_principal_free(&q->who);
 		req_principal_free(&q->beneficiary);
 		q->identity = REQ_ID_UNCHECKED;

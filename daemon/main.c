@@ -16,9 +16,9 @@
 
 #include "approvald.h"
 #include "ident.h"
-#include "member.h"
 #include "limits.h"
 #include "log.h"
+#include "member.h"
 
 static void
 usage(void)

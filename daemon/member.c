@@ -174,8 +174,9 @@ member_graph_cb(void *arg, long status, const char *body, const char *err)
 		}
 	in = member_parse(l, status, body);
 	if (in == -1) {
-		log_warnx("membership: %s in group %s not known (Graph answered "
-		          "%ld%s%s); retried",
+		log_warnx(
+		    "membership: %s in group %s not known (Graph answered "
+		    "%ld%s%s); retried",
 		    l->user, l->group, status, err ? ": " : "", err ? err : "");
 		for (i = 0; i < l->nwaiters; i++)
 			engine_retry_later(l->d, l->waiters[i]);
@@ -210,8 +211,8 @@ member_add_waiter(struct member_lookup *l, const char *waiter)
 }
 
 static void
-member_lookup_start(struct daemon *d, const char *user, const char *group,
-    const char *waiter)
+member_lookup_start(
+    struct daemon *d, const char *user, const char *group, const char *waiter)
 {
 	struct member_lookup *l;
 	struct json_object *body, *ids;
@@ -287,7 +288,8 @@ member_of_set(struct member_ctx *c, const struct approver_set *set,
 	case APPROVER_USER:
 		return set->value != NULL &&
 		       (strcasecmp(set->value, p->id) == 0 ||
-		           (p->upn != NULL && strcasecmp(set->value, p->upn) == 0));
+		           (p->upn != NULL &&
+		               strcasecmp(set->value, p->upn) == 0));
 	case APPROVER_GROUP:
 		return member_check(c->d, p->id, set->value, c->key);
 	case APPROVER_MANAGER:

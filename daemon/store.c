@@ -43,14 +43,15 @@ static const char *const store_sql[ST_MAX] = {
 	[ST_REQ_GET] = "SELECT key, source, gid, approval_id, sm, graph_status,"
 	               " body, digest, rule, verdict, reason, created, updated,"
 	               " identity FROM requests WHERE key = ?1",
-	[ST_REQ_PUT] = "INSERT INTO requests (key, source, gid, approval_id,"
-	               " state, sm, graph_status, body, digest, rule, verdict,"
-	               " reason, created, updated, identity) VALUES (?1, ?2, ?3,"
-	               " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-	               " ON CONFLICT(key) DO UPDATE SET approval_id = ?4,"
-	               " state = ?5, sm = ?6, graph_status = ?7, body = ?8,"
-	               " digest = ?9, rule = ?10, verdict = ?11, reason = ?12,"
-	               " updated = ?14, identity = ?15",
+	[ST_REQ_PUT] =
+	    "INSERT INTO requests (key, source, gid, approval_id,"
+	    " state, sm, graph_status, body, digest, rule, verdict,"
+	    " reason, created, updated, identity) VALUES (?1, ?2, ?3,"
+	    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+	    " ON CONFLICT(key) DO UPDATE SET approval_id = ?4,"
+	    " state = ?5, sm = ?6, graph_status = ?7, body = ?8,"
+	    " digest = ?9, rule = ?10, verdict = ?11, reason = ?12,"
+	    " updated = ?14, identity = ?15",
 	[ST_JOURNAL_ADD] = "INSERT INTO journal (key, at, from_state,"
 	                   " to_state, event, rule, detail)"
 	                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -85,10 +86,11 @@ static const char *const store_sql[ST_MAX] = {
 	                " graph_status, body, digest, rule, verdict, reason,"
 	                " created, updated, identity FROM requests"
 	                " ORDER BY created, key",
-	[ST_REQ_EACH_STATE] = "SELECT key, source, gid, approval_id, sm,"
-	                      " graph_status, body, digest, rule, verdict,"
-	                      " reason, created, updated, identity FROM requests"
-	                      " WHERE state = ?1 ORDER BY created, key",
+	[ST_REQ_EACH_STATE] =
+	    "SELECT key, source, gid, approval_id, sm,"
+	    " graph_status, body, digest, rule, verdict,"
+	    " reason, created, updated, identity FROM requests"
+	    " WHERE state = ?1 ORDER BY created, key",
 	[ST_REQ_COUNT_BY_STATE] = "SELECT state, count(*) FROM requests"
 	                          " GROUP BY state",
 };

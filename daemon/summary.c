@@ -163,8 +163,8 @@ summary_identity(const struct request *q)
 		json_object_object_add(
 		    o, "who", summary_req_principal(&q->who));
 	if (q->beneficiary.id != NULL)
-		json_object_object_add(o, "beneficiary",
-		    summary_req_principal(&q->beneficiary));
+		json_object_object_add(
+		    o, "beneficiary", summary_req_principal(&q->beneficiary));
 	if (bad != NULL) {
 		snprintf(warn, sizeof(warn),
 		    "identity unverified: %s could not be resolved to one "
@@ -291,8 +291,8 @@ summary_build(struct daemon *d, const struct store_request *r)
 	json_object_object_add(
 	    o, "requestor", summary_principal(&r->sm.requestor));
 	if (have && q.beneficiary.id != NULL)
-		json_object_object_add(o, "beneficiary",
-		    summary_req_principal(&q.beneficiary));
+		json_object_object_add(
+		    o, "beneficiary", summary_req_principal(&q.beneficiary));
 	summary_str(o, "rule", r->rule);
 	summary_str(o, "reason", r->reason);
 	summary_str(o, "state", sm_state_name(r->sm.state));

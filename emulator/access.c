@@ -283,8 +283,7 @@ policy_on_behalf(struct ap_policy *p, json_object *rs)
 		    json_object_object_get_ex(s, "managerLevel", &s))
 			p->on_behalf_manager = json_object_get_int(s);
 		else if (strcmp(t, "#microsoft.graph.singleUser") == 0 &&
-		         jstr(s, "userId") != NULL &&
-		         p->n_on_behalf_users < 8)
+		         jstr(s, "userId") != NULL && p->n_on_behalf_users < 8)
 			p->on_behalf_users[p->n_on_behalf_users++] =
 			    xstrdup(jstr(s, "userId"));
 	}

@@ -72,8 +72,8 @@ user_reply(struct call *c, const struct user *u)
 	call_base_url(c, base, sizeof(base));
 	if (sel == NULL) {
 		o = user_json(u, false);
-		snprintf(ctx, sizeof(ctx), "%s/v1.0/$metadata#users/$entity",
-		    base);
+		snprintf(
+		    ctx, sizeof(ctx), "%s/v1.0/$metadata#users/$entity", base);
 		json_object_object_add(
 		    o, "@odata.context", json_object_new_string(ctx));
 		call_reply(c, 200, o);
@@ -99,7 +99,8 @@ user_reply(struct call *c, const struct user *u)
 	}
 	snprintf(ctx, sizeof(ctx), "%s/v1.0/$metadata#users(%.200s)/$entity",
 	    base, sel);
-	json_object_object_add(o, "@odata.context", json_object_new_string(ctx));
+	json_object_object_add(
+	    o, "@odata.context", json_object_new_string(ctx));
 	call_reply(c, 200, o);
 }
 
@@ -301,9 +302,10 @@ post_check_member_groups(struct call *c, char **caps)
 	}
 	o = json_object_new_object();
 	call_base_url(c, base, sizeof(base));
-	snprintf(ctx, sizeof(ctx), "%s/v1.0/$metadata#Collection(Edm.String)",
-	    base);
-	json_object_object_add(o, "@odata.context", json_object_new_string(ctx));
+	snprintf(
+	    ctx, sizeof(ctx), "%s/v1.0/$metadata#Collection(Edm.String)", base);
+	json_object_object_add(
+	    o, "@odata.context", json_object_new_string(ctx));
 	json_object_object_add(o, "value", a);
 	call_reply(c, 200, o);
 }

@@ -411,8 +411,9 @@ load_identities(struct emu *e, json_object *root)
 			 * UPN holds #EXT# (user resource type). */
 			u->user_type = xstrdup(jstr(o, "userType"));
 			if (u->user_type == NULL && u->upn != NULL)
-				u->user_type = xstrdup(
-				    strstr(u->upn, "#EXT#") ? "Guest" : "Member");
+				u->user_type =
+				    xstrdup(strstr(u->upn, "#EXT#") ? "Guest"
+				                                    : "Member");
 			if (u->id == NULL || u->upn == NULL) {
 				fprintf(stderr,
 				    "graph-emulator: fixture: user "
