@@ -136,6 +136,13 @@ int engine_observe(struct daemon *d, enum req_source src, const char *gid,
 int engine_event(struct daemon *d, struct store_request *r,
     const struct sm_event *ev, const char *detail);
 int engine_evaluate(struct daemon *d, struct store_request *r);
+/* Evaluate request `key` again now if it is still evaluating (a lookup it
+ * waited for is in). */
+void engine_wake(struct daemon *d, const char *key);
+/* A lookup request `key` waited for failed: evaluate it again later, with
+ * a growing, jittered delay (one timer per request). */
+void engine_retry_later(struct daemon *d, const char *key);
+void engine_free(struct daemon *d);
 void engine_batch_dirty(struct daemon *d);
 int engine_commit(struct daemon *d);
 void engine_post_exec(struct daemon *d, const char *key);

@@ -17,6 +17,7 @@
  * the peer's `operators` entry names; eligibility re-checked on Graph by
  * decide_submit()), approvers, and the test clock.
  */
+#include <ctype.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +28,10 @@
 #include <sqlite3.h>
 
 #include "approvald.h"
+#include "ident.h"
 #include "limits.h"
 #include "log.h"
+#include "member.h"
 
 #define APPR_CACHE_TTL   300  /* seconds a resolved set is reused */
 #define APPR_CACHE_MAX   256  /* cached sets */
@@ -61,6 +64,11 @@ struct appr_job {
 	int escalation; /* resolving the escalation sets */
 	struct sm_principal requestor;
 	char created_by[SM_ID_MAX];
+	/* Who the request is by and for, as resolved (ident.c), and the raw
+	 * identity keys of the body: none of them may approve. */
+	struct sm_principal who, beneficiary;
+	char rkey[SM_ID_MAX], bkey[SM_ID_MAX];
+	int verified; /* identity verified: who.id names the requestor */
 	struct sm_request sm; /* snapshot for earlier-stage approvers */
 	struct appr_set sets[2][APPR_SETS_MAX]; /* primary, fallback */
 	size_t nsets[2];
@@ -151,7 +159,7 @@ appr_cache_key(
 {
 	if (s->kind == APPROVER_MANAGER)
 		snprintf(buf, len, "manager:%d:%s", s->level,
-		    j->requestor.id[0] ? j->requestor.id : j->requestor.upn);
+		    j->verified ? j->who.id : "");
 	else
 		snprintf(buf, len, "%s:%s",
 		    s->kind == APPROVER_USER ? "user" : "group", s->value);
@@ -300,17 +308,56 @@ appr_fail(struct appr_job *j, const char *why)
 	appr_job_free(j);
 }
 
-/* 1 when `p` may not approve this stage of the request. */
+/* 1 when `p` is principal `q` (object id, or UPN case-insensitively). */
+static int
+appr_is(const struct sm_principal *p, const struct sm_principal *q)
+{
+	return (p->id[0] != '\0' && q->id[0] != '\0' &&
+	           strcasecmp(p->id, q->id) == 0) ||
+	       (p->upn[0] != '\0' && q->upn[0] != '\0' &&
+	           strcasecmp(p->upn, q->upn) == 0);
+}
+
+/* 1 when `name` (an object id or UPN) appears in the raw identity key
+ * `key` as a whole token: "rsn:alex@contoso.com" names alex@contoso.com
+ * even though it resolves to nobody. */
+static int
+appr_key_names(const char *key, const char *name)
+{
+	size_t n = strlen(name);
+	const char *k;
+
+	if (key[0] == '\0' || n == 0)
+		return 0;
+	for (k = key; (k = strcasestr(k, name)) != NULL; k++) {
+		int before = k == key || !(isalnum((unsigned char)k[-1]) ||
+		                             strchr("._-'@", k[-1]));
+		int after = k[n] == '\0' || !(isalnum((unsigned char)k[n]) ||
+		                                strchr("._-'@", k[n]));
+
+		if (before && after)
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when `p` may not approve this stage of the request: the requestor, the
+ * beneficiary, the creator, anyone a raw identity key names, and anyone
+ * who approved an earlier stage. */
 static int
 appr_excluded(const struct appr_job *j, const struct sm_principal *p)
 {
 	uint32_t s, i;
 
-	if (sm_same_principal(p, &j->requestor))
+	if (sm_same_principal(p, &j->requestor) || appr_is(p, &j->who) ||
+	    appr_is(p, &j->beneficiary))
 		return 1;
 	if (j->created_by[0] != '\0' &&
-	    (strcmp(p->id, j->created_by) == 0 ||
+	    (strcasecmp(p->id, j->created_by) == 0 ||
 	        strcasecmp(p->upn, j->created_by) == 0))
+		return 1;
+	if (appr_key_names(j->rkey, p->id) || appr_key_names(j->rkey, p->upn) ||
+	    appr_key_names(j->bkey, p->id) || appr_key_names(j->bkey, p->upn))
 		return 1;
 	for (s = 0; s < j->stage && s < SM_MAX_STAGES; s++)
 		for (i = 0;
@@ -647,8 +694,18 @@ appr_next(struct appr_job *j)
 		    j->d->graph_base, s->value, GRAPH_PAGE_SIZE);
 		break;
 	case APPROVER_MANAGER:
-		who = j->requestor.id[0] ? j->requestor.id : j->requestor.upn;
-		if (!appr_safe_value(who) || s->level < 1 || s->level > 2)
+		/* The manager of the resolved requestor, never of what the
+		 * body says: an unverified request has no manager. */
+		who = j->who.id;
+		if (!j->verified || !appr_safe_value(who)) {
+			log_info("request %s: stage %u: requestor not resolved "
+			         "to a directory user: no manager",
+			    j->key, j->stage + 1);
+			j->idx++;
+			appr_next(j);
+			return;
+		}
+		if (s->level < 1 || s->level > 2)
 			goto bad;
 		j->level_left = s->level;
 		snprintf(url, sizeof(url), "%s/v1.0/users/%s/manager",
@@ -681,6 +738,16 @@ appr_copy_sets(struct appr_job *j, int phase, const struct approver_ref_list *l)
 	return l->n > APPR_SETS_MAX ? -1 : 0;
 }
 
+static void
+appr_principal(struct sm_principal *dst, const struct req_principal *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (src->id != NULL)
+		snprintf(dst->id, sizeof(dst->id), "%s", src->id);
+	if (src->upn != NULL)
+		snprintf(dst->upn, sizeof(dst->upn), "%s", src->upn);
+}
+
 /* Start one job on `stage` of r: the escalation sets or the primaries. */
 static void
 appr_job_start(struct daemon *d, const struct store_request *r,
@@ -707,6 +774,13 @@ appr_job_start(struct daemon *d, const struct store_request *r,
 	if (req->created_by != NULL)
 		snprintf(j->created_by, sizeof(j->created_by), "%s",
 		    req->created_by);
+	j->verified = req->identity == REQ_ID_VERIFIED;
+	appr_principal(&j->who, &req->who);
+	appr_principal(&j->beneficiary, &req->beneficiary);
+	if (req->requestor_key != NULL)
+		snprintf(j->rkey, sizeof(j->rkey), "%s", req->requestor_key);
+	if (req->beneficiary_key != NULL)
+		snprintf(j->bkey, sizeof(j->bkey), "%s", req->beneficiary_key);
 	if (appr_copy_sets(
 	        j, 0, escalation ? &ps->escalation : &ps->approvers) == -1 ||
 	    appr_copy_sets(j, 1,
@@ -798,6 +872,7 @@ appr_run(struct daemon *d, const char *key, uint32_t stage, int refresh,
 	struct request req;
 	struct verdict v;
 	const struct policy_stage *ps;
+	struct member_ctx mc = { d, NULL };
 	char *err = NULL;
 	int escalated;
 
@@ -809,14 +884,22 @@ appr_run(struct daemon *d, const char *key, uint32_t stage, int refresh,
 	    r.sm.stage != stage)
 		goto out;
 	escalated = r.sm.state == SM_S_ESCALATED;
-	if (r.body == NULL || request_from_json(r.body, strlen(r.body),
-	                          r.source, &req, &err) == -1) {
+	if (ident_request(&r, &req, &err) == -1) {
 		appr_retry_add(
 		    d, key, stage, refresh, "request cannot be read");
 		goto out;
 	}
-	/* The stage definitions come from the rule that decided. */
-	policy_evaluate(d->policy, &req, engine_now(), NULL, NULL, &v, NULL);
+	/* Decided before identities were stored: resolve it now; never
+	 * evaluated without one, and nobody decides meanwhile. */
+	if (req.identity == REQ_ID_UNCHECKED &&
+	    ident_resolve(d, key, &req) == 0) {
+		appr_retry_add(d, key, stage, refresh, "identity not resolved");
+		goto out;
+	}
+	/* The stage definitions come from the rule that decided, on the
+	 * identity it decided on. */
+	policy_evaluate(
+	    d->policy, &req, engine_now(), member_policy_fn, &mc, &v, NULL);
 	if (v.kind != VERDICT_STAGES || v.rule == NULL || r.rule == NULL ||
 	    strcmp(v.rule, r.rule) != 0 || stage >= v.nstages) {
 		appr_retry_add(d, key, stage, refresh,
@@ -922,6 +1005,7 @@ approvers_group_changed(struct daemon *d, const char *group)
 	appr_gen++;
 	appr_cache_drop(group);
 	eligible_group_changed(group);
+	member_forget(group);
 	if (group == NULL || appr_changed.n == APPR_SETS_MAX)
 		appr_changed.all = 1;
 	else {

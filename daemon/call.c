@@ -41,6 +41,8 @@ static const struct call_endpoint call_endpoints[] = {
 	{ "GET", "v1.0/users/*", "directory_user", 0, REQ_SRC_MAX, 0 },
 	{ "GET", "v1.0/users/*/manager", "directory_manager", 0, REQ_SRC_MAX,
 	    0 },
+	{ "POST", "v1.0/users/*/checkMemberGroups", "directory_member_groups",
+	    0, REQ_SRC_MAX, 0 },
 	{ "GET", "v1.0/groups/*/transitiveMembers", "directory_members", 0,
 	    REQ_SRC_MAX, 0 },
 	{ NULL, "v1.0/subscriptions", "subscriptions", 0, REQ_SRC_MAX, 0 },

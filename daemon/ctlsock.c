@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "approvald.h"
+#include "ident.h"
 #include "limits.h"
 #include "log.h"
 
@@ -170,6 +171,7 @@ ctlsock_exec(struct ctl_conn *c, char *line)
 			return o;
 		}
 		o = ctlsock_request_json(&r);
+		json_object_object_add(o, "identity", ident_json(r.identity));
 		arr = json_object_new_array();
 		store_journal_each(d->store, arg, ctlsock_journal_one, arr);
 		json_object_object_add(o, "timeline", arr);

@@ -10,8 +10,10 @@
 #include <time.h>
 
 #include "approvald.h"
+#include "ident.h"
 #include "limits.h"
 #include "log.h"
+#include "member.h"
 
 enum post_kind {
 	POST_EXEC = 0,
@@ -424,10 +426,130 @@ engine_set(char **dst, const char *v)
 	*dst = v ? strdup(v) : NULL;
 }
 
+/* Requests whose lookups failed, waiting to be evaluated again. */
+struct engine_retry {
+	struct engine_retry *next;
+	struct daemon *d;
+	char *key;
+	int attempts;
+	struct event *ev;
+};
+
+static struct engine_retry *engine_retries;
+
+static void
+engine_retry_forget(const char *key)
+{
+	struct engine_retry *t, **pp;
+
+	for (pp = &engine_retries; *pp != NULL; pp = &(*pp)->next)
+		if (strcmp((*pp)->key, key) == 0) {
+			t = *pp;
+			*pp = t->next;
+			event_free(t->ev);
+			free(t->key);
+			free(t);
+			return;
+		}
+}
+
+static void
+engine_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine_retry *t = arg;
+
+	(void)fd;
+	(void)what;
+	/* The entry stays (with its attempt count) until a verdict. */
+	engine_wake(t->d, t->key);
+}
+
+void
+engine_retry_later(struct daemon *d, const char *key)
+{
+	struct engine_retry *t;
+	struct timeval tv;
+	long ms;
+
+	for (t = engine_retries; t != NULL; t = t->next)
+		if (strcmp(t->key, key) == 0)
+			break;
+	if (t == NULL) {
+		if ((t = calloc(1, sizeof(*t))) == NULL ||
+		    (t->key = strdup(key)) == NULL ||
+		    (t->ev = evtimer_new(d->base, engine_retry_cb, t)) ==
+		        NULL) {
+			if (t != NULL)
+				free(t->key);
+			free(t);
+			log_warnx("request %s: out of memory arming its retry; "
+			          "the reconcile pass evaluates it again",
+			    key);
+			return;
+		}
+		t->d = d;
+		t->next = engine_retries;
+		engine_retries = t;
+	}
+	if (evtimer_pending(t->ev, NULL))
+		return;
+	ms = backoff_jitter(
+	    IDENT_RETRY_BASE_MS, IDENT_RETRY_MAX_MS, t->attempts++);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(t->ev, &tv);
+	log_info("request %s: not evaluated yet; retry %d in %ldms", key,
+	    t->attempts, ms);
+}
+
+void
+engine_wake(struct daemon *d, const char *key)
+{
+	struct store_request r;
+
+	memset(&r, 0, sizeof(r));
+	if (d->stopping || store_begin(d->store) == -1)
+		return;
+	engine_batch_dirty(d);
+	if (store_request_get(d->store, key, &r) == 0 &&
+	    r.sm.state == SM_S_EVALUATING)
+		engine_evaluate(d, &r);
+	else
+		engine_retry_forget(key);
+	store_request_clear(&r);
+}
+
+void
+engine_free(struct daemon *d)
+{
+	(void)d;
+	while (engine_retries != NULL)
+		engine_retry_forget(engine_retries->key);
+}
+
+/* The state machine's requestor: the resolved one (object id and UPN);
+ * for an unverified request the raw key, which matches no approver. */
+static void
+engine_requestor(struct store_request *r, const struct request *q)
+{
+	struct sm_principal *p = &r->sm.requestor;
+
+	memset(p, 0, sizeof(*p));
+	if (q->who.id != NULL) {
+		snprintf(p->id, sizeof(p->id), "%s", q->who.id);
+		if (q->who.upn != NULL)
+			snprintf(p->upn, sizeof(p->upn), "%s", q->who.upn);
+	} else if (q->requestor_key != NULL)
+		snprintf(p->upn, sizeof(p->upn), "%s", q->requestor_key);
+}
+
 /* Decide a request in EVALUATING with the current policy; `parsed` is its
- * body already normalized (consumed), or NULL to read r->body. SM_OK when
- * the record was written, SM_NOOP when nothing was (not evaluating, or
- * undecidable for now), SM_INVALID when the batch failed. */
+ * body already normalized (consumed), or NULL to read r->body. Its identity
+ * is resolved first (stored with the request, or looked up: then nothing is
+ * decided until the lookup is in). SM_OK when the record was written,
+ * SM_NOOP when nothing was (not evaluating, or undecidable for now: a
+ * lookup or a retry timer will evaluate it again), SM_INVALID when the
+ * batch failed. */
 static int
 engine_evaluate_parsed(
     struct daemon *d, struct store_request *r, struct request *parsed)
@@ -435,7 +557,9 @@ engine_evaluate_parsed(
 	struct request req;
 	struct verdict v;
 	struct sm_event ev;
-	char *err = NULL, detail[256];
+	struct member_ctx mc = { d, r->key };
+	char *err = NULL, *id, detail[256];
+	int rc;
 
 	if (r->sm.state != SM_S_EVALUATING) {
 		if (parsed != NULL)
@@ -445,8 +569,7 @@ engine_evaluate_parsed(
 	memset(&req, 0, sizeof(req));
 	if (parsed != NULL)
 		req = *parsed;
-	else if (r->body == NULL || request_from_json(r->body, strlen(r->body),
-	                                r->source, &req, &err) == -1) {
+	else if (ident_request(r, &req, &err) == -1) {
 		/* Fail closed: left to humans in Entra, still observed. */
 		log_warnx("request %s: cannot be read (%s); left to humans",
 		    r->key, err ? err : "no body");
@@ -460,15 +583,48 @@ engine_evaluate_parsed(
 		ev.kind = SM_E_VERDICT_IGNORE;
 		return engine_event(d, r, &ev, "unreadable request");
 	}
-	policy_evaluate(d->policy, &req, engine_now(), NULL, NULL, &v, NULL);
+	if (req.identity == REQ_ID_UNCHECKED &&
+	    ident_resolve(d, r->key, &req) == 0) {
+		log_debug("request %s: waiting for its identity", r->key);
+		request_free(&req);
+		return SM_NOOP;
+	}
+	if (req.identity == REQ_ID_UNCHECKED) {
+		/* By construction never: identity conditions would be
+		 * undecidable. Do not evaluate. */
+		log_warnx("request %s: evaluation without a resolved identity "
+		          "refused (bug)",
+		    r->key);
+		request_free(&req);
+		engine_retry_later(d, r->key);
+		return SM_NOOP;
+	}
+	/* The verdict is recorded with the identity it was reached on. */
+	if ((id = ident_encode(&req)) == NULL) {
+		request_free(&req);
+		engine_retry_later(d, r->key);
+		return SM_NOOP;
+	}
+	free(r->identity);
+	r->identity = id;
+	engine_requestor(r, &req);
+	policy_evaluate(
+	    d->policy, &req, engine_now(), member_policy_fn, &mc, &v, NULL);
 	request_digest(&req, r->digest);
-	request_free(&req);
 	if (v.kind == VERDICT_INDETERMINATE) {
 		log_warnx("request %s: rule %s could not be decided; not "
 		          "approved, retried later",
 		    r->key, v.rule ? v.rule : "-");
+		request_free(&req);
+		/* A membership lookup wakes it; the timer is the backstop. */
+		engine_retry_later(d, r->key);
 		return SM_NOOP;
 	}
+	if (req.identity == REQ_ID_UNVERIFIED)
+		log_info("request %s: identity unverified: %s could not be "
+		         "resolved to one directory user",
+		    r->key, ident_unresolved_key(&req));
+	request_free(&req);
 	engine_set(&r->rule, v.rule);
 	engine_set(&r->verdict, verdict_name(v.kind));
 	engine_set(&r->reason, v.reason);
@@ -479,7 +635,10 @@ engine_evaluate_parsed(
 	    verdict_name(v.kind), v.rule ? v.rule : "default");
 	d->decisions++;
 	metrics_decision(v.rule, verdict_name(v.kind));
-	return engine_event(d, r, &ev, detail);
+	rc = engine_event(d, r, &ev, detail);
+	if (rc == SM_OK)
+		engine_retry_forget(r->key);
+	return rc;
 }
 
 int
@@ -519,15 +678,11 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 			ret = 1;
 			goto out;
 		}
+		/* The requestor is set from the resolved identity when the
+		 * request is evaluated, never from the body. */
 		memset(&who, 0, sizeof(who));
 		if (request_from_json(body, strlen(body), src, &req, &err) ==
 		    0) {
-			if (req.requestor_id)
-				snprintf(who.id, sizeof(who.id), "%s",
-				    req.requestor_id);
-			if (req.requestor_upn)
-				snprintf(who.upn, sizeof(who.upn), "%s",
-				    req.requestor_upn);
 			r.approval_id =
 			    req.approval_id ? strdup(req.approval_id) : NULL;
 			parsed = 1; /* evaluated below without a second parse */

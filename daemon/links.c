@@ -388,11 +388,19 @@ lk_decision_page(struct daemon *d, struct evhttp_request *req,
 		lk_escf(b, "Not recorded: %s.", note);
 		evbuffer_add_printf(b, "</p>\n");
 	}
+	if (json_object_object_get_ex(sum, "identity", &v) &&
+	    summary_get(v, "warning") != NULL) {
+		evbuffer_add_printf(b, "<p class=\"bad\" id=\"identity\">");
+		lk_escf(b, "Warning: %s.", summary_get(v, "warning"));
+		evbuffer_add_printf(b, "</p>\n");
+	}
 	evbuffer_add_printf(b, "<p id=\"asks\"><strong>");
 	lk_esc(b, summary_get(sum, "asks"));
 	evbuffer_add_printf(b, "</strong></p>\n<table>\n");
 	json_object_object_get_ex(sum, "requestor", &v);
 	lk_row(b, "Requested by", summary_who(v));
+	if (json_object_object_get_ex(sum, "beneficiary", &v))
+		lk_row(b, "For", summary_who(v));
 	lk_row(b, "Justification", summary_get(sum, "justification"));
 	lk_row(b, "Ticket", summary_get(ticket, "text"));
 	lk_row(b, "Request", r->key);

@@ -15,8 +15,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "approvald.h"
+#include "ident.h"
 #include "limits.h"
 #include "log.h"
+#include "member.h"
 
 static void
 usage(void)
@@ -367,6 +369,9 @@ main(int argc, char *argv[])
 	exec_free(&d);
 	timers_free(&d);
 	approvers_free(&d);
+	engine_free(&d);
+	ident_free(&d);
+	member_free(&d);
 	decide_free(&d);
 	notify_free(&d);
 	links_free(&d);

@@ -27,7 +27,7 @@ struct nm_msg {
 	const char *event;
 	char title[512];
 	char todo[1024];
-	struct nm_fact facts[10];
+	struct nm_fact facts[12];
 	size_t nfacts;
 	struct json_object *sum;       /* summary_build */
 	struct json_object *approvers; /* {id, upn, escalation, decide_url} */
@@ -130,7 +130,19 @@ nm_texts(struct nm_msg *m)
 		    "An operator must look: Graph refused approvald's action "
 		    "(`approvalctl show %s`).",
 		    key ? key : "?");
+	/* Approvers must know when nobody vouches for who asked. */
+	if ((lead = summary_get(nm_obj(sum, "identity"), "warning")) != NULL) {
+		char *todo = NULL;
+
+		if (asprintf(&todo, "Warning: %s. %s", lead, m->todo) != -1) {
+			snprintf(m->todo, sizeof(m->todo), "%s", todo);
+			free(todo);
+		}
+		nm_fact(m, "Identity", "%s", lead);
+	}
 	nm_fact(m, "Requested by", "%s", summary_who(nm_obj(sum, "requestor")));
+	if ((v = nm_obj(sum, "beneficiary")) != NULL)
+		nm_fact(m, "For", "%s", summary_who(v));
 	nm_fact(m, "Asks", "%s", asks);
 	if ((lead = summary_get(sum, "justification")) != NULL)
 		nm_fact(m, "Justification", "%s", lead);
@@ -368,6 +380,7 @@ static struct json_object *
 nm_json(struct nm_msg *m, int64_t delivery)
 {
 	struct json_object *o = json_object_new_object();
+	const char *w;
 	char t[32];
 
 	summary_time(engine_now(), t, sizeof(t));
@@ -377,6 +390,8 @@ nm_json(struct nm_msg *m, int64_t delivery)
 	json_object_object_add(o, "title", json_object_new_string(m->title));
 	json_object_object_add(
 	    o, "what_to_do", json_object_new_string(m->todo));
+	if ((w = summary_get(nm_obj(m->sum, "identity"), "warning")) != NULL)
+		json_object_object_add(o, "warning", json_object_new_string(w));
 	json_object_object_add(o, "request", json_object_get(m->sum));
 	if (m->approvers != NULL)
 		json_object_object_add(

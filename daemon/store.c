@@ -42,15 +42,16 @@ enum store_stmt {
 static const char *const store_sql[ST_MAX] = {
 	[ST_REQ_GET] = "SELECT key, source, gid, approval_id, sm, graph_status,"
 	               " body, digest, rule, verdict, reason, created, updated,"
-	               " fingerprint FROM requests WHERE key = ?1",
+	               " fingerprint, identity FROM requests WHERE key = ?1",
 	[ST_REQ_PUT] = "INSERT INTO requests (key, source, gid, approval_id,"
 	               " state, sm, graph_status, body, digest, rule, verdict,"
-	               " reason, created, updated, fingerprint) VALUES (?1, ?2,"
-	               " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-	               " ?15) ON CONFLICT(key) DO UPDATE SET approval_id = ?4,"
-	               " state = ?5, sm = ?6, graph_status = ?7, body = ?8,"
-	               " digest = ?9, rule = ?10, verdict = ?11, reason = ?12,"
-	               " updated = ?14, fingerprint = ?15",
+	               " reason, created, updated, fingerprint, identity)"
+	               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	               " ?12, ?13, ?14, ?15, ?16) ON CONFLICT(key) DO UPDATE"
+	               " SET approval_id = ?4, state = ?5, sm = ?6,"
+	               " graph_status = ?7, body = ?8, digest = ?9, rule = ?10,"
+	               " verdict = ?11, reason = ?12, updated = ?14,"
+	               " fingerprint = ?15, identity = ?16",
 	[ST_JOURNAL_ADD] = "INSERT INTO journal (key, at, from_state,"
 	                   " to_state, event, rule, detail)"
 	                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -83,11 +84,11 @@ static const char *const store_sql[ST_MAX] = {
 	[ST_CHANGE_SEEN] = "SELECT 1 FROM changes WHERE id = ?1",
 	[ST_REQ_EACH] = "SELECT key, source, gid, approval_id, sm,"
 	                " graph_status, body, digest, rule, verdict, reason,"
-	                " created, updated, fingerprint FROM requests"
+	                " created, updated, fingerprint, identity FROM requests"
 	                " ORDER BY created, key",
 	[ST_REQ_EACH_STATE] = "SELECT key, source, gid, approval_id, sm,"
 	                      " graph_status, body, digest, rule, verdict,"
-	                      " reason, created, updated, fingerprint"
+	                      " reason, created, updated, fingerprint, identity"
 	                      " FROM requests WHERE state = ?1"
 	                      " ORDER BY created, key",
 	[ST_REQ_COUNT_BY_STATE] = "SELECT state, count(*) FROM requests"
@@ -157,6 +158,10 @@ static const char *const store_migrations[] = {
 	/* 6: what the policy decided, to notice when a reload changes it
 	 * (daemon/reload.c) */
 	"ALTER TABLE requests ADD COLUMN fingerprint TEXT;",
+	/* 7: the requestor's identity as resolved against the directory
+	 * before the request was evaluated (daemon/ident.c), so that every
+	 * later re-parse of the body decides on the same identity */
+	"ALTER TABLE requests ADD COLUMN identity TEXT;",
 };
 
 #define STORE_SM_MAGIC_RLE 0x534d5231u /* "SMR1": zero-run encoded */
@@ -553,6 +558,7 @@ store_row_to_request(sqlite3_stmt *st, struct store_request *r)
 	r->updated = sqlite3_column_int64(st, 12);
 	if ((d = (const char *)sqlite3_column_text(st, 13)) != NULL)
 		snprintf(r->fingerprint, sizeof(r->fingerprint), "%s", d);
+	r->identity = store_strdup_col(st, 14);
 	return 0;
 }
 
@@ -598,6 +604,7 @@ store_request_put(struct store *s, const struct store_request *r)
 	sqlite3_bind_int64(st, 13, r->created);
 	sqlite3_bind_int64(st, 14, r->updated);
 	store_bind_text(st, 15, r->fingerprint[0] ? r->fingerprint : NULL);
+	store_bind_text(st, 16, r->identity);
 	return store_done(st);
 }
 
@@ -614,6 +621,7 @@ store_request_clear(struct store_request *r)
 	free(r->rule);
 	free(r->verdict);
 	free(r->reason);
+	free(r->identity);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -28,6 +28,8 @@ struct store_request {
 	char *rule, *verdict, *reason;
 	char fingerprint[65]; /* reload_fingerprint of the verdict; "" none */
 	int64_t created, updated;
+	/* resolved identity (daemon/ident.c encodes it); NULL: not yet */
+	char *identity;
 };
 
 struct store_intent {

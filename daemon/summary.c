@@ -13,6 +13,8 @@
 #include <sqlite3.h>
 
 #include "approvald.h"
+#include "ident.h"
+#include "member.h"
 
 #define SUMMARY_ITEMS 5 /* items named in the one-line summary */
 
@@ -130,6 +132,52 @@ summary_principal(const struct sm_principal *p)
 	return o;
 }
 
+static struct json_object *
+summary_req_principal(const struct req_principal *p)
+{
+	struct json_object *o = json_object_new_object();
+
+	summary_str(o, "id", p->id);
+	summary_str(o, "upn", p->upn);
+	summary_str(o, "mail", p->mail);
+	if (p->guest >= 0)
+		json_object_object_add(
+		    o, "guest", json_object_new_boolean(p->guest));
+	return o;
+}
+
+/* Whether the directory knows who asked: state, the body's keys, the
+ * resolved principals, and for an unverified request the warning every
+ * message and the decision page carry. */
+static struct json_object *
+summary_identity(const struct request *q)
+{
+	struct json_object *o = json_object_new_object();
+	const char *bad = ident_unresolved_key(q);
+	char warn[512];
+
+	summary_str(o, "state", req_identity_name(q->identity));
+	summary_str(o, "requestor_key", q->requestor_key);
+	summary_str(o, "beneficiary_key", q->beneficiary_key);
+	if (q->who.id != NULL)
+		json_object_object_add(
+		    o, "who", summary_req_principal(&q->who));
+	if (q->beneficiary.id != NULL)
+		json_object_object_add(
+		    o, "beneficiary", summary_req_principal(&q->beneficiary));
+	if (bad != NULL) {
+		snprintf(warn, sizeof(warn),
+		    "identity unverified: %s could not be resolved to one "
+		    "directory user",
+		    bad);
+		summary_str(o, "warning", warn);
+	} else if (q->identity == REQ_ID_UNCHECKED)
+		summary_str(o, "warning",
+		    "identity not checked yet: nobody should act on this "
+		    "request");
+	return o;
+}
+
 /* The current stage: index, name, quorum, who approved, deadline. */
 static struct json_object *
 summary_stage(const struct store_request *r, const struct verdict *v)
@@ -191,8 +239,7 @@ summary_build(struct daemon *d, const struct store_request *r)
 		return NULL;
 	memset(&q, 0, sizeof(q));
 	memset(&v, 0, sizeof(v));
-	if (r->body != NULL && request_from_json(r->body, strlen(r->body),
-	                           (enum req_source)r->source, &q, &err) == 0)
+	if (ident_request(r, &q, &err) == 0)
 		have = 1;
 	free(err);
 	summary_str(o, "key", r->key);
@@ -230,13 +277,22 @@ summary_build(struct daemon *d, const struct store_request *r)
 			json_object_object_add(o, "ticket", t);
 		} else
 			summary_str(o, "ticket", NULL);
-		if (r->sm.nstages > 0)
-			policy_evaluate(
-			    d->policy, &q, engine_now(), NULL, NULL, &v, NULL);
+		json_object_object_add(o, "identity", summary_identity(&q));
+		/* The stage names, from the rule that decided, on the
+		 * identity it decided on (never an unchecked one). */
+		if (r->sm.nstages > 0 && q.identity != REQ_ID_UNCHECKED) {
+			struct member_ctx mc = { d, NULL };
+
+			policy_evaluate(d->policy, &q, engine_now(),
+			    member_policy_fn, &mc, &v, NULL);
+		}
 	} else
 		summary_str(o, "asks", "(the request could not be read)");
 	json_object_object_add(
 	    o, "requestor", summary_principal(&r->sm.requestor));
+	if (have && q.beneficiary.id != NULL)
+		json_object_object_add(
+		    o, "beneficiary", summary_req_principal(&q.beneficiary));
 	summary_str(o, "rule", r->rule);
 	summary_str(o, "reason", r->reason);
 	summary_str(o, "state", sm_state_name(r->sm.state));

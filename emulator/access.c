@@ -49,6 +49,13 @@ struct ap_policy {
 	char *package_id;
 	json_object *obj; /* as loaded, with its id (owned) */
 	bool approval_add, approval_update;
+	/* requestorSettings: who may ask on behalf of another user
+	 * (accessPackageAssignmentRequestorSettings: onBehalfRequestors,
+	 * targetManager / singleUser subject sets) */
+	bool on_behalf_add;
+	int on_behalf_manager; /* targetManager managerLevel; 0 none */
+	char *on_behalf_users[8];
+	size_t n_on_behalf_users;
 	size_t nstages;
 	struct ap_stage_pol stages[AP_MAX_STAGES];
 };
@@ -256,6 +263,56 @@ duration_load(json_object *o, const char *k, int64_t *out, const char *where)
 	return 0;
 }
 
+/* requestorSettings.onBehalfRequestors: targetManager and singleUser. */
+static void
+policy_on_behalf(struct ap_policy *p, json_object *rs)
+{
+	json_object *arr, *s;
+	const char *t;
+	size_t i;
+
+	p->on_behalf_add = jbool(rs, "enableOnBehalfRequestorsToAddAccess");
+	if (!json_object_object_get_ex(rs, "onBehalfRequestors", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		s = json_object_array_get_idx(arr, i);
+		if ((t = jstr(s, "@odata.type")) == NULL)
+			continue;
+		if (strcmp(t, "#microsoft.graph.targetManager") == 0 &&
+		    json_object_object_get_ex(s, "managerLevel", &s))
+			p->on_behalf_manager = json_object_get_int(s);
+		else if (strcmp(t, "#microsoft.graph.singleUser") == 0 &&
+		         jstr(s, "userId") != NULL && p->n_on_behalf_users < 8)
+			p->on_behalf_users[p->n_on_behalf_users++] =
+			    xstrdup(jstr(s, "userId"));
+	}
+}
+
+/* May `caller` ask for access for `target` under policy `p`? */
+static bool
+policy_may_ask_for(struct emu *e, const struct ap_policy *p,
+    const struct user *caller, const struct user *target)
+{
+	const struct user *m = target;
+	size_t i;
+	int level;
+
+	if (!p->on_behalf_add)
+		return false;
+	for (i = 0; i < p->n_on_behalf_users; i++)
+		if (strcasecmp(p->on_behalf_users[i], caller->id) == 0)
+			return true;
+	for (level = 1; level <= p->on_behalf_manager && level <= 4; level++) {
+		if (m->manager_id == NULL ||
+		    (m = store_user(e, m->manager_id)) == NULL)
+			return false;
+		if (strcmp(m->id, caller->id) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int
 policy_load(struct emu *e, struct ap_policy *p, json_object *o)
 {
@@ -283,6 +340,7 @@ policy_load(struct emu *e, struct ap_policy *p, json_object *o)
 		return -1;
 	}
 	p->package_id = xstrdup(pkg);
+	policy_on_behalf(p, jobj(o, "requestorSettings"));
 	ras = jobj(o, "requestApprovalSettings");
 	p->approval_add = jbool(ras, "isApprovalRequiredForAdd");
 	p->approval_update = jbool(ras, "isApprovalRequiredForUpdate");
@@ -425,6 +483,8 @@ access_free(struct emu *e)
 		}
 		free(p->id);
 		free(p->package_id);
+		while (p->n_on_behalf_users > 0)
+			free(p->on_behalf_users[--p->n_on_behalf_users]);
 		json_object_put(p->obj);
 	}
 	free(ac->pkgs);
@@ -748,7 +808,7 @@ create(struct emu *e, json_object *body, const struct user *caller, bool is_app,
 	const char *type, *target_id, *msg, *bad;
 	const struct ap_package *pkg;
 	const struct ap_policy *pol;
-	const struct user *target;
+	const struct user *target, *asker;
 	json_object *as, *v, *o;
 	struct req *r;
 	bool admin;
@@ -810,14 +870,21 @@ create(struct emu *e, json_object *body, const struct user *caller, bool is_app,
 			    type);
 			return NULL;
 		}
+		target = caller;
 		if (target_id != NULL &&
 		    strcasecmp(target_id, caller->id) != 0) {
-			*status = 403;
-			snprintf(err, errlen,
-			    "Users can only request access for themselves.");
-			return NULL;
+			/* On behalf of someone else: only an on-behalf
+			 * requestor of the policy, only to add access. */
+			if (strcmp(type, "userAdd") != 0 ||
+			    (target = store_user(e, target_id)) == NULL ||
+			    !policy_may_ask_for(e, pol, caller, target)) {
+				*status = 403;
+				snprintf(err, errlen,
+				    "Users can only request access for "
+				    "themselves.");
+				return NULL;
+			}
 		}
-		target = caller;
 	} else {
 		if (!is_app &&
 		    (caller == NULL || !store_is_admin(e, caller->id))) {
@@ -876,10 +943,13 @@ create(struct emu *e, json_object *body, const struct user *caller, bool is_app,
 	v = json_object_new_object();
 	emu_guid(gid);
 	set_str(v, "id", gid);
-	set_str(v, "objectId", target->id);
-	set_str(v, "displayName", target->name);
-	set_str(v, "email", target->mail != NULL ? target->mail : target->upn);
-	set_str(v, "principalName", target->upn);
+	/* The requestor is who asked (an on-behalf requestor, or the target
+	 * asking for themselves or being assigned by an admin). */
+	asker = !admin && caller != NULL ? caller : target;
+	set_str(v, "objectId", asker->id);
+	set_str(v, "displayName", asker->name);
+	set_str(v, "email", asker->mail != NULL ? asker->mail : asker->upn);
+	set_str(v, "principalName", asker->upn);
 	set_str(v, "subjectType", "user");
 	json_object_object_add(o, "requestor", v);
 	v = json_object_new_object();

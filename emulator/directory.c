@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "emu.h"
 
@@ -22,10 +23,85 @@ user_json(const struct user *u, bool typed)
 	set_str(o, "id", u->id);
 	set_str(o, "displayName", u->name);
 	set_str(o, "userPrincipalName", u->upn);
-	set_str(o, "mail", u->mail != NULL ? u->mail : u->upn);
+	set_str(o, "mail", u->mail);
 	set_str(o, "jobTitle", u->job_title);
 	json_object_object_add(o, "businessPhones", json_object_new_array());
 	return o;
+}
+
+/* Properties a user can be $selected by (user resource type): the default
+ * ones above and the non-default ones the emulator knows. */
+static const char *const user_props[] = { "id", "displayName",
+	"userPrincipalName", "mail", "jobTitle", "businessPhones", "userType",
+	NULL };
+
+static json_object *
+user_prop(const struct user *u, const char *k)
+{
+	if (strcmp(k, "id") == 0)
+		return json_object_new_string(u->id);
+	if (strcmp(k, "displayName") == 0)
+		return json_object_new_string(u->name);
+	if (strcmp(k, "userPrincipalName") == 0)
+		return json_object_new_string(u->upn);
+	if (strcmp(k, "mail") == 0)
+		return u->mail ? json_object_new_string(u->mail) : NULL;
+	if (strcmp(k, "jobTitle") == 0)
+		return u->job_title ? json_object_new_string(u->job_title)
+		                    : NULL;
+	if (strcmp(k, "userType") == 0)
+		return u->user_type ? json_object_new_string(u->user_type)
+		                    : NULL;
+	return json_object_new_array(); /* businessPhones */
+}
+
+/*
+ * GET /users/{id | userPrincipalName} (user-get.md): the default properties,
+ * or with $select exactly the listed ones (userType only so); an unknown
+ * property is a 400 as on Graph. Always with @odata.context.
+ */
+static void
+user_reply(struct call *c, const struct user *u)
+{
+	const char *sel = call_query(c, "$select");
+	char base[300], ctx[1024], name[64];
+	json_object *o;
+	const char *p;
+	size_t n, i;
+
+	call_base_url(c, base, sizeof(base));
+	if (sel == NULL) {
+		o = user_json(u, false);
+		snprintf(
+		    ctx, sizeof(ctx), "%s/v1.0/$metadata#users/$entity", base);
+		json_object_object_add(
+		    o, "@odata.context", json_object_new_string(ctx));
+		call_reply(c, 200, o);
+		return;
+	}
+	o = json_object_new_object();
+	for (p = sel; *p != '\0'; p += n + (p[n] == ',')) {
+		n = strcspn(p, ",");
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		for (i = 0; user_props[i] != NULL; i++)
+			if (strcasecmp(user_props[i], name) == 0)
+				break;
+		if (user_props[i] == NULL || n >= sizeof(name)) {
+			json_object_put(o);
+			call_error(c, 400, "BadRequest",
+			    "Could not find a property named '%s' on type "
+			    "'microsoft.graph.user'.",
+			    name);
+			return;
+		}
+		json_object_object_add(
+		    o, user_props[i], user_prop(u, user_props[i]));
+	}
+	snprintf(ctx, sizeof(ctx), "%s/v1.0/$metadata#users(%.200s)/$entity",
+	    base, sel);
+	json_object_object_add(
+	    o, "@odata.context", json_object_new_string(ctx));
+	call_reply(c, 200, o);
 }
 
 static json_object *
@@ -60,7 +136,7 @@ get_user(struct call *c, char **caps)
 	if (u == NULL)
 		not_found(c, caps[0]);
 	else
-		call_reply(c, 200, user_json(u, false));
+		user_reply(c, u);
 }
 
 static void

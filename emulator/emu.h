@@ -110,6 +110,7 @@ struct user {
 	char *manager_id;
 	char *mail;
 	char *job_title;
+	char *user_type; /* Member | Guest */
 };
 
 struct group {

@@ -22,6 +22,7 @@ user_free(void *p)
 	free(u->manager_id);
 	free(u->mail);
 	free(u->job_title);
+	free(u->user_type);
 	free(u);
 }
 
@@ -406,6 +407,13 @@ load_identities(struct emu *e, json_object *root)
 			u->manager_id = xstrdup(jstr(o, "managerId"));
 			u->mail = xstrdup(jstr(o, "mail"));
 			u->job_title = xstrdup(jstr(o, "jobTitle"));
+			/* Graph: userType Member or Guest; an invited guest's
+			 * UPN holds #EXT# (user resource type). */
+			u->user_type = xstrdup(jstr(o, "userType"));
+			if (u->user_type == NULL && u->upn != NULL)
+				u->user_type =
+				    xstrdup(strstr(u->upn, "#EXT#") ? "Guest"
+				                                    : "Member");
 			if (u->id == NULL || u->upn == NULL) {
 				fprintf(stderr,
 				    "graph-emulator: fixture: user "

@@ -36,6 +36,9 @@ say "3. alex@contoso.com submits the six seed requests (AWS, Azure, GCP)"
 for f in aws-policy aws-action azure-action azure-role gcp-action gcp-role; do
 	submit "$f" permissions "$(cat "$top/examples/requests/permissions-request-$f.json")"
 done
+echo "   (approvald looks each typed identityInfo.externalId up in the directory first:"
+echo "    aws-action's rsn:alex@contoso.com and azure-action's alex@adatum.com name"
+echo "    no directory user, so those two are identity-unverified and never auto-approved)"
 
 say "4. alex activates a PIM for Groups membership twice (one with a thin justification), and ownership once"
 group_body=$(cat "$top/examples/requests/group-request-self-activate.json")

@@ -890,6 +890,88 @@ t_check_member_groups(void)
 	h_free(r);
 }
 
+/* GET /users/{id | upn} with $select (user-get.md) and POST
+ * /users/{id}/checkMemberGroups (directoryobject-checkmembergroups.md), as
+ * approvald resolves identities and requestor_in. */
+static void
+t_directory_identity(void)
+{
+	struct resp *r;
+	json_object *v;
+
+	tokens_fresh();
+	r = h_call("GET",
+	    "/v1.0/users/ALEX@contoso.com?$select=id,userPrincipalName,mail,"
+	    "userType",
+	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	H_ASSERT_STR(h_str(r->json, "id"), ALEX_ID);
+	H_ASSERT_STR(h_str(r->json, "userType"), "Member");
+	H_ASSERT_STR(h_str(r->json, "mail"), "alex@contoso.com");
+	CU_ASSERT_FALSE(json_object_object_get_ex(r->json, "displayName", &v));
+	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "@odata.context"));
+	h_free(r);
+	/* userType is not a default property */
+	r = h_call("GET", "/v1.0/users/" ALEX_ID, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_FALSE(json_object_object_get_ex(r->json, "userType", &v));
+	H_ASSERT_STR(h_str(r->json, "displayName"), "Alex Wilber");
+	h_free(r);
+	/* a guest by UPN, '#' sent as %23 */
+	r = h_call("GET",
+	    "/v1.0/users/kim_fabrikam.com%23EXT%23@contoso.com"
+	    "?$select=id,userType,mail",
+	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	H_ASSERT_STR(h_str(r->json, "userType"), "Guest");
+	H_ASSERT_STR(h_str(r->json, "mail"), "kim@fabrikam.com");
+	h_free(r);
+	/* neither an id nor a UPN: nobody */
+	r = h_call("GET",
+	    "/v1.0/users/rsn%3Aalex%40contoso.com?$select=id,userType", app,
+	    NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 404);
+	H_ASSERT_STR(h_str(r->json, "error/code"), "Request_ResourceNotFound");
+	h_free(r);
+	r = h_call("GET", "/v1.0/users/" ALEX_ID "?$select=id,nonsense", app,
+	    NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	/* transitive membership: jordan is in All Approvers through SecOps */
+	r = h_call("POST",
+	    "/v1.0/users/46184453-e63b-4f20-86c2-c557ed5d5df9/"
+	    "checkMemberGroups",
+	    app,
+	    "{\"groupIds\":[\"d2f4a6c8-3e5b-4d7f-a1c3-5e7a9c1e3f5b\","
+	    "\"2b5ed229-4072-478d-9504-a047ebd4b07d\","
+	    "\"00000000-0000-0000-0000-000000000000\"]}",
+	    NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	v = json_object_object_get(r->json, "value");
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(v), 1);
+	CU_ASSERT_STRING_EQUAL(
+	    json_object_get_string(json_object_array_get_idx(v, 0)),
+	    "d2f4a6c8-3e5b-4d7f-a1c3-5e7a9c1e3f5b");
+	h_free(r);
+	r = h_call("POST", "/v1.0/users/alex@contoso.com/checkMemberGroups",
+	    app, "{\"groupIds\":[\"1623f912-5e86-41c2-af47-39dd67582b66\"]}",
+	    NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_EQUAL(
+	    json_object_array_length(json_object_object_get(r->json, "value")),
+	    0);
+	h_free(r);
+	r = h_call("POST", "/v1.0/users/nobody@contoso.com/checkMemberGroups",
+	    app, "{\"groupIds\":[\"1623f912-5e86-41c2-af47-39dd67582b66\"]}",
+	    NULL);
+	CU_ASSERT_EQUAL(r->status, 404);
+	h_free(r);
+	r = h_call("POST", "/v1.0/users/" ALEX_ID "/checkMemberGroups", app,
+	    "{}", NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+}
+
 static void
 t_clean_exit(void)
 {
@@ -907,6 +989,7 @@ const struct cu_test graph_tests[] = {
 	{ "pim_admin_cancel_deny", t_pim_admin_cancel_deny },
 	{ "directory", t_directory },
 	{ "check_member_groups", t_check_member_groups },
+	{ "directory_identity", t_directory_identity },
 	{ "clean_exit", t_clean_exit },
 	{ NULL, NULL },
 };

@@ -54,6 +54,7 @@ static enum verdict_kind
 expected_verdict(const char *file)
 {
 	struct policy *p = NULL;
+	struct cfg_directory *dir = NULL;
 	struct cfg_diags dg;
 	struct request r;
 	struct verdict v;
@@ -65,8 +66,12 @@ expected_verdict(const char *file)
 	CU_ASSERT_FATAL(policy_load_file(policy_path, &p, &dg) == 0);
 	CU_ASSERT_FATAL(request_from_json(text, strlen(text),
 	                    REQ_SRC_PERMISSIONS, &r, &err) == 0);
+	/* As the daemon does: the identity resolved against the tenant. */
+	CU_ASSERT_FATAL(cfg_directory_load(fixture_path, &dir, &err) == 0);
+	cfg_directory_resolve(dir, &r);
 	policy_evaluate(p, &r, (int64_t)time(NULL), NULL, NULL, &v, NULL);
 	request_free(&r);
+	cfg_directory_free(dir);
 	policy_free(p);
 	cfg_diags_free(&dg);
 	free(text);
@@ -240,14 +245,15 @@ test_flow(void)
 	CU_ASSERT(ad_wait_ready(&a, 20000) == 0);
 	CU_ASSERT(h_until(all_settled, &st, 30000) == 0);
 	assert_truth(&e, s, NSEED);
-	/* The seeds, new on one changes page, were fetched in one call;
-	 * the intents they caused, committed together, were read back
-	 * before acting in one more. */
+	/* The seeds, new on one changes page, were fetched in one call.
+	 * (Their intents are no longer committed together: each request is
+	 * decided when its identity lookup is in, so the read-backs come in
+	 * as many batches as there were answers.) */
 	{
 		int bulk, most, after400;
 
 		listing_calls(&e, &bulk, &most, &after400);
-		CU_ASSERT(bulk >= 2);
+		CU_ASSERT(bulk >= 1);
 		CU_ASSERT_EQUAL(most, NSEED);
 	}
 	/* A clean stop exits 0. */

@@ -1,0 +1,49 @@
+/*
+ * Identity of a request: its body's identity keys (the requestor, and the
+ * beneficiary when that is someone else) resolved against the directory
+ * through Graph before the policy sees the request, cached for a bounded
+ * time, and stored with the request record so that every later re-parse
+ * of the body decides on the same identity.
+ */
+#ifndef IDENT_H
+#define IDENT_H
+
+#include "config.h"
+#include "store.h"
+
+struct daemon;
+struct json_object;
+
+#define IDENT_CACHE_TTL     300  /* seconds a resolution is reused */
+#define IDENT_CACHE_MAX     4096 /* cached resolutions (keys) */
+#define IDENT_RETRY_BASE_MS 1000 /* first retry of a failed lookup */
+#define IDENT_RETRY_MAX_MS  60000
+
+/*
+ * Parse the stored body of `r` into `out` and apply the identity stored
+ * with it (left REQ_ID_UNCHECKED when none is stored, or when the stored
+ * one was resolved for other keys). The one way every evaluator of a
+ * stored request reads it. 0, or -1 with a heap message in *err (caller
+ * frees; `out` is then cleared).
+ */
+int ident_request(
+    const struct store_request *r, struct request *out, char **err);
+
+/*
+ * Resolve the identity keys of `q` (request `key`) from the cache: 1 when
+ * every key is answered (q's identity is set), 0 when a Graph lookup is in
+ * flight (engine_wake(key) follows when it completes, a retry with backoff
+ * when it fails). Never leaves q verified on anything but Graph's word.
+ */
+int ident_resolve(struct daemon *d, const char *key, struct request *q);
+
+/* The identity of `q` as stored text (heap), NULL when unchecked. */
+char *ident_encode(const struct request *q);
+/* The stored identity `text` as a JSON object for `show` (caller puts). */
+struct json_object *ident_json(const char *text);
+/* The key that could not be resolved to one directory user, or NULL when
+ * `q` is not unverified. Borrowed from q. */
+const char *ident_unresolved_key(const struct request *q);
+void ident_free(struct daemon *d);
+
+#endif
