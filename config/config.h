@@ -191,8 +191,9 @@ void cfg_directory_resolve(const struct cfg_directory *dir, struct request *r);
  * -1 unknown. */
 int cfg_directory_member(
     const struct cfg_directory *dir, const char *group, const char *id_or_upn);
-/* Stable digest (hex SHA-256 into 65 bytes) of every field a policy can
- * look at: two requests with equal digests decide alike. */
+/* Stable digest (hex SHA-256 into 65 bytes) of every field of the body a
+ * policy can look at: two requests with equal digests and equal resolved
+ * identities decide alike. The resolution itself is not in it. */
 void request_digest(const struct request *r, char out[65]);
 
 const char *req_source_name(enum req_source s);

@@ -843,14 +843,11 @@ request_digest(const struct request *r, char out[65])
 	dg_int(md, "duration", r->duration);
 	dg_int(md, "sched_invalid", r->sched_invalid);
 	dg_int(md, "recurring", r->recurring);
-	dg_int(md, "identity", r->identity);
-	dg_str(md, "who_id", r->who.id);
-	dg_str(md, "who_upn", r->who.upn);
-	dg_str(md, "who_mail", r->who.mail);
-	dg_int(md, "who_guest", r->who.guest);
-	dg_str(md, "ben_id", r->beneficiary.id);
-	dg_str(md, "ben_upn", r->beneficiary.upn);
-	dg_int(md, "ben_guest", r->beneficiary.guest);
+	/* The body's identity keys, not their resolution: the digest tells
+	 * whether Graph's copy of the request changed (daemon/exec.c reads it
+	 * back before approving), and a fresh read is never resolved. */
+	dg_str(md, "requestor_key", r->requestor_key);
+	dg_str(md, "beneficiary_key", r->beneficiary_key);
 	dg_str(md, "ticket_system", r->ticket_system);
 	dg_str(md, "ticket_number", r->ticket_number);
 	dg_str(md, "justification", r->justification);

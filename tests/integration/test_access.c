@@ -33,7 +33,7 @@ int
 access_setup(void)
 {
 	snprintf(policy_path, sizeof(policy_path), "%s",
-	    cu_srcpath("examples/policy.yaml"));
+	    cu_srcpath("tests/integration/flow-policy.yaml"));
 	snprintf(fixture_path, sizeof(fixture_path), "%s",
 	    cu_srcpath("examples/demo-tenant.json"));
 	snprintf(seed_path, sizeof(seed_path), "%s",

@@ -191,7 +191,7 @@ static int
 setup(void)
 {
 	snprintf(policy_path, sizeof(policy_path), "%s",
-	    cu_srcpath("examples/policy.yaml"));
+	    cu_srcpath("tests/integration/flow-policy.yaml"));
 	snprintf(fixture_path, sizeof(fixture_path), "%s",
 	    cu_srcpath("examples/demo-tenant.json"));
 	signal(SIGPIPE, SIG_IGN);

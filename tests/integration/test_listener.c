@@ -35,7 +35,7 @@ listener_init(void)
 	snprintf(fixture, sizeof(fixture), "%s",
 	    cu_srcpath("examples/demo-tenant.json"));
 	snprintf(
-	    policy, sizeof(policy), "%s", cu_srcpath("examples/policy.yaml"));
+	    policy, sizeof(policy), "%s", cu_srcpath("tests/integration/flow-policy.yaml"));
 	if (emu_start(&ls_emu, fixture, 1) != 0)
 		return -1;
 	if (ad_prepare(&ls_ad, &ls_emu, policy,
