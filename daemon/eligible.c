@@ -30,6 +30,8 @@
 #include <json-c/json.h>
 
 #include "approvald.h"
+#include "ident.h"
+#include "member.h"
 #include "limits.h"
 #include "log.h"
 
@@ -411,15 +413,22 @@ eligible_check(struct daemon *d, const struct store_request *r,
 	    r->sm.requestor.id[0] ? r->sm.requestor.id : r->sm.requestor.upn);
 	op->next = elig_ops;
 	elig_ops = op;
-	if (r->body == NULL || request_from_json(r->body, strlen(r->body),
-	                           r->source, &req, &err) == -1) {
+	if (r->body == NULL || ident_request(r, &req, &err) == -1 ||
+	    req.identity == REQ_ID_UNCHECKED) {
 		free(err);
+		request_free(&req);
 		elig_done(op, ELIG_UNKNOWN,
 		    "could not verify your membership, try again");
 		return;
 	}
-	/* The stage definitions come from the rule that decided. */
-	policy_evaluate(d->policy, &req, engine_now(), NULL, NULL, &v, NULL);
+	/* The stage definitions come from the rule that decided, on the
+	 * identity it decided on. */
+	{
+		struct member_ctx mc = { d, NULL };
+
+		policy_evaluate(d->policy, &req, engine_now(),
+		    member_policy_fn, &mc, &v, NULL);
+	}
 	if (v.kind != VERDICT_STAGES || v.rule == NULL || r->rule == NULL ||
 	    strcmp(v.rule, r->rule) != 0 || r->sm.stage >= v.nstages) {
 		request_free(&req);

@@ -32,6 +32,8 @@
 #include <openssl/evp.h>
 
 #include "approvald.h"
+#include "ident.h"
+#include "member.h"
 #include "limits.h"
 #include "log.h"
 
@@ -156,14 +158,19 @@ reload_judge(
     struct daemon *d, const struct store_request *r, struct reload_view *w)
 {
 	struct request req;
+	struct member_ctx mc = { d, NULL };
 	char *err = NULL;
 
 	memset(w, 0, sizeof(*w));
 	memset(&req, 0, sizeof(req));
-	if (r->body != NULL && request_from_json(r->body, strlen(r->body),
-	                           r->source, &req, &err) == 0) {
-		policy_evaluate(
-		    d->policy, &req, engine_now(), NULL, NULL, &w->v, NULL);
+	/* On the identity it was decided on, with the same membership
+	 * oracle: judged any other way a verdict would "change" by itself
+	 * and the request would go round for ever. An identity never
+	 * resolved is no verdict to compare (unreadable: left as it is). */
+	if (r->body != NULL && ident_request(r, &req, &err) == 0 &&
+	    req.identity != REQ_ID_UNCHECKED) {
+		policy_evaluate(d->policy, &req, engine_now(), member_policy_fn,
+		    &mc, &w->v, NULL);
 		reload_fingerprint(&w->v, w->fp);
 		w->readable = 1;
 	}

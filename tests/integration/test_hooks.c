@@ -102,6 +102,15 @@ oracle(const char *policy, const char *file, const char **rule,
 	CU_ASSERT_FATAL(policy_load_file(policy, &p, &dg) == 0);
 	CU_ASSERT_FATAL(request_from_json(text, strlen(text),
 	                    REQ_SRC_PERMISSIONS, &r, &err) == 0);
+	/* As the daemon does: the identity resolved against the tenant. */
+	{
+		struct cfg_directory *dir = NULL;
+
+		CU_ASSERT_FATAL(
+		    cfg_directory_load(fixture_path, &dir, &err) == 0);
+		cfg_directory_resolve(dir, &r);
+		cfg_directory_free(dir);
+	}
 	policy_evaluate(p, &r, (int64_t)time(NULL), NULL, NULL, &v, NULL);
 	if (rule != NULL)
 		*rule = v.rule ? strdup(v.rule) : NULL;
