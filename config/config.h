@@ -172,6 +172,11 @@ void request_free(struct request *r);
 int request_set_identity(struct request *r, enum req_identity st,
     const struct req_principal *who, const struct req_principal *beneficiary);
 void req_principal_free(struct req_principal *p);
+/* The resolved identity as stored text (heap JSON), NULL when unchecked;
+ * and back: applied only when it was resolved for q's own identity keys
+ * (0), else q is left as it is (-1). */
+char *request_identity_encode(const struct request *q);
+int request_identity_apply(struct request *q, const char *text);
 const char *req_identity_name(enum req_identity st);
 
 /*

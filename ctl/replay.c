@@ -98,7 +98,9 @@ replay_one(const struct policy *p, sqlite3_stmt *st, struct replay_sum *s)
 		memset(&v, 0, sizeof(v));
 		v.kind = VERDICT_IGNORE;
 	} else {
-		/* No directory here: requestor_in is unknown. */
+		/* On the identity it was decided on (stored with it); no
+		 * directory here, so requestor_in stays unknown. */
+		(void)request_identity_apply(&req, replay_col(st, 7));
 		policy_evaluate(p, &req, created, NULL, NULL, &v, NULL);
 		nverdict = verdict_name(v.kind);
 		nrule = v.rule != NULL ? v.rule : "default";
@@ -183,7 +185,7 @@ ctl_replay(int argc, char **argv)
 	if (sqlite3_open_v2(state, &db, SQLITE_OPEN_READONLY, NULL) !=
 	        SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
-	        "SELECT key, source, body, rule, verdict, sm, created"
+	        "SELECT key, source, body, rule, verdict, sm, created, identity"
 	        " FROM requests WHERE created >= ?1 ORDER BY created, key",
 	        -1, &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "approvalctl: %s: %s\n", state,

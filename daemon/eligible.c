@@ -31,9 +31,9 @@
 
 #include "approvald.h"
 #include "ident.h"
-#include "member.h"
 #include "limits.h"
 #include "log.h"
+#include "member.h"
 
 #define ELIG_CACHE_MAX  1024 /* cached (user, group) answers */
 #define ELIG_GROUPS_MAX 64   /* group sets checked per decision */
@@ -426,8 +426,8 @@ eligible_check(struct daemon *d, const struct store_request *r,
 	{
 		struct member_ctx mc = { d, NULL };
 
-		policy_evaluate(d->policy, &req, engine_now(),
-		    member_policy_fn, &mc, &v, NULL);
+		policy_evaluate(d->policy, &req, engine_now(), member_policy_fn,
+		    &mc, &v, NULL);
 	}
 	if (v.kind != VERDICT_STAGES || v.rule == NULL || r->rule == NULL ||
 	    strcmp(v.rule, r->rule) != 0 || r->sm.stage >= v.nstages) {

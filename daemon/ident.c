@@ -359,113 +359,12 @@ ident_resolve(struct daemon *d, const char *key, struct request *q)
 	return 1;
 }
 
-/* ---- stored form -------------------------------------------------------- */
-
-static void
-ident_jstr(struct json_object *o, const char *k, const char *v)
-{
-	if (v != NULL)
-		json_object_object_add(o, k, json_object_new_string(v));
-}
-
-static struct json_object *
-ident_principal_json(const struct req_principal *p)
-{
-	struct json_object *o = json_object_new_object();
-
-	ident_jstr(o, "id", p->id);
-	ident_jstr(o, "upn", p->upn);
-	ident_jstr(o, "mail", p->mail);
-	if (p->guest >= 0)
-		json_object_object_add(
-		    o, "guest", json_object_new_boolean(p->guest));
-	return o;
-}
+/* ---- stored form (config/identity.c) ------------------------------------ */
 
 char *
 ident_encode(const struct request *q)
 {
-	struct json_object *o;
-	char *s;
-
-	if (q->identity == REQ_ID_UNCHECKED ||
-	    (o = json_object_new_object()) == NULL)
-		return NULL;
-	ident_jstr(o, "state", req_identity_name(q->identity));
-	ident_jstr(o, "requestor_key", q->requestor_key);
-	ident_jstr(o, "beneficiary_key", q->beneficiary_key);
-	if (q->who.id != NULL)
-		json_object_object_add(o, "who", ident_principal_json(&q->who));
-	if (q->beneficiary.id != NULL)
-		json_object_object_add(
-		    o, "beneficiary", ident_principal_json(&q->beneficiary));
-	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	return s;
-}
-
-static int
-ident_same(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) ||
-	       (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-static void
-ident_principal_read(
-    struct json_object *o, const char *k, struct req_principal *p, int *have)
-{
-	struct json_object *v, *g;
-
-	memset(p, 0, sizeof(*p));
-	p->guest = -1;
-	*have = 0;
-	if (!json_object_object_get_ex(o, k, &v) ||
-	    !json_object_is_type(v, json_type_object) ||
-	    (p->id = (char *)adapter_str(v, "id")) == NULL)
-		return;
-	p->upn = (char *)adapter_str(v, "upn");
-	p->mail = (char *)adapter_str(v, "mail");
-	if (json_object_object_get_ex(v, "guest", &g))
-		p->guest = json_object_get_boolean(g);
-	*have = 1;
-}
-
-/* Apply the stored identity `text` to q when it was resolved for q's keys. */
-static void
-ident_apply(const char *text, struct request *q)
-{
-	struct json_object *o, *v;
-	struct req_principal who, ben;
-	const char *st;
-	int hw, hb;
-	enum req_identity id;
-
-	if (text == NULL || (o = json_tokener_parse(text)) == NULL)
-		return;
-	st = json_object_object_get_ex(o, "state", &v)
-	         ? json_object_get_string(v)
-	         : NULL;
-	if (st == NULL ||
-	    !ident_same(adapter_str(o, "requestor_key"), q->requestor_key) ||
-	    !ident_same(adapter_str(o, "beneficiary_key"), q->beneficiary_key))
-		goto out;
-	if (strcmp(st, "verified") == 0)
-		id = REQ_ID_VERIFIED;
-	else if (strcmp(st, "unverified") == 0)
-		id = REQ_ID_UNVERIFIED;
-	else
-		goto out;
-	ident_principal_read(o, "who", &who, &hw);
-	ident_principal_read(o, "beneficiary", &ben, &hb);
-	if (request_set_identity(q, id, hw ? &who : NULL, hb ? &ben : NULL) ==
-	    -1) {
-		req_principal_free(&q->who);
-		req_principal_free(&q->beneficiary);
-		q->identity = REQ_ID_UNCHECKED;
-	}
-out:
-	json_object_put(o);
+	return request_identity_encode(q);
 }
 
 int
@@ -482,7 +381,7 @@ ident_request(const struct store_request *r, struct request *out, char **err)
 		request_free(out);
 		return -1;
 	}
-	ident_apply(r->identity, out);
+	(void)request_identity_apply(out, r->identity);
 	return 0;
 }
 
@@ -494,7 +393,9 @@ ident_json(const char *text)
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		o = json_object_new_object();
-		ident_jstr(o, "state", req_identity_name(REQ_ID_UNCHECKED));
+		json_object_object_add(o, "state",
+		    json_object_new_string(
+		        req_identity_name(REQ_ID_UNCHECKED)));
 	}
 	return o;
 }

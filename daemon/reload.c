@@ -33,9 +33,9 @@
 
 #include "approvald.h"
 #include "ident.h"
-#include "member.h"
 #include "limits.h"
 #include "log.h"
+#include "member.h"
 
 /*
  * When is a request "decided as before"? When the rule that decides it, its
