@@ -275,6 +275,7 @@ void subs_free(struct daemon *d);
 
 /* crash.c: APPROVALD_CRASH_AT=<label>:<n> for crash-safety tests */
 void crash_point(const char *label);
+int crash_audit_fail(void);
 
 /* main.c: SIGHUP / `approvalctl reload`; swaps only when both files load. */
 int daemon_reload(struct daemon *d);
@@ -436,5 +437,6 @@ void decide_free(struct daemon *d);
 
 /* testclock.c: seconds added to the wall clock (APPROVALD_TEST_CLOCK=1) */
 extern int64_t testclock_offset;
+int testclock_enabled(void);
 
 #endif
