@@ -265,6 +265,7 @@ void hooks_reload(struct daemon *d);
 const char *hooks_client_state(void);
 unsigned hooks_client_state_gen(void);
 void hooks_free(struct daemon *d);
+int hooks_check(const struct settings *s, char **err);
 
 /* subs.c: Graph subscriptions to the approver groups' membership */
 void subs_sync(struct daemon *d);

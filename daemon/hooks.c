@@ -305,8 +305,12 @@ out:
 	free(body);
 }
 
+/* Read the secret in `path` (none when NULL), without its final newline;
+ * an empty or short one (< HOOK_MIN_SECRET bytes) is refused with `what`
+ * in the message. */
 static int
-hooks_secret(const char *path, char **out, size_t *len, char **err)
+hooks_secret(
+    const char *what, const char *path, char **out, size_t *len, char **err)
 {
 	size_t n = 0;
 
@@ -318,6 +322,17 @@ hooks_secret(const char *path, char **out, size_t *len, char **err)
 		return -1;
 	while (n > 0 && ((*out)[n - 1] == '\n' || (*out)[n - 1] == '\r'))
 		(*out)[--n] = '\0';
+	if (n < HOOK_MIN_SECRET) {
+		explicit_bzero(*out, n);
+		free(*out);
+		*out = NULL;
+		asprintf(err,
+		    "%s %s: the secret is %s (%zu bytes); it needs at least "
+		    "%d random bytes (e.g. openssl rand -hex 32)",
+		    what, path, n == 0 ? "empty" : "too short", n,
+		    HOOK_MIN_SECRET);
+		return -1;
+	}
 	*len = n;
 	return 0;
 }
@@ -342,7 +357,7 @@ hooks_swap(const char *what, const char *path, char **cur, size_t *curlen)
 	size_t n = 0;
 	int changed;
 
-	if (hooks_secret(path, &s, &n, &err) == -1) {
+	if (hooks_secret(what, path, &s, &n, &err) == -1) {
 		log_warnx("reload: %s: %s; keeping the current one", what,
 		    err ? err : "cannot read");
 		free(err);
@@ -389,10 +404,11 @@ int
 hooks_register(struct daemon *d, char **err)
 {
 	hooks_free(d);
-	if (hooks_secret(d->settings->hook_secret_file, &hooks.secret,
-	        &hooks.secret_len, err) == -1 ||
-	    hooks_secret(d->settings->graph_client_state_file,
-	        &hooks.client_state, &hooks.client_state_len, err) == -1)
+	if (hooks_secret("http.hook_secret_file", d->settings->hook_secret_file,
+	        &hooks.secret, &hooks.secret_len, err) == -1 ||
+	    hooks_secret("http.graph_client_state_file",
+	        d->settings->graph_client_state_file, &hooks.client_state,
+	        &hooks.client_state_len, err) == -1)
 		return -1;
 	if (httpd_route("/v1/hooks/evaluate", EVHTTP_REQ_POST, 1,
 	        hooks_evaluate, d) == -1 ||
@@ -401,6 +417,25 @@ hooks_register(struct daemon *d, char **err)
 		asprintf(err, "http: too many routes");
 		return -1;
 	}
+	return 0;
+}
+
+/* `approvald --check`: the webhook secrets in settings `s` can be read and
+ * are long enough; 0, or -1 with the reason in *err (heap). */
+int
+hooks_check(const struct settings *s, char **err)
+{
+	char *v = NULL;
+	size_t n = 0;
+
+	if (hooks_secret("http.hook_secret_file", s->hook_secret_file, &v, &n,
+	        err) == -1)
+		return -1;
+	hooks_wipe(&v, &n);
+	if (hooks_secret("http.graph_client_state_file",
+	        s->graph_client_state_file, &v, &n, err) == -1)
+		return -1;
+	hooks_wipe(&v, &n);
 	return 0;
 }
 
