@@ -9,9 +9,13 @@
 
 #include <json-c/json.h>
 
+#include <event2/event.h>
+
 #include "approvald.h"
 #include "cu.h"
+#include "graph.h"
 #include "parse.h"
+#include "token.h"
 
 #define CS "0123456789abcdef0123456789abcdef"
 #define N(extra)                                                               \
@@ -276,12 +280,137 @@ test_graph_responses(void)
 	}
 }
 
+/* Header values from outside: no control character gets into a request. */
+static void
+test_header_values(void)
+{
+	static const struct {
+		const char *s;
+		int ok;
+	} cases[] = {
+		{ "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ4In0.c2ln", 1 },
+		{ "a b\t", 0 },
+		{ "abc\r\nX-Evil: 1", 0 },
+		{ "abc\n", 0 },
+		{ "abc\r", 0 },
+		{ "a\x01", 0 },
+		{ "a\x7f", 0 },
+		{ "", 1 },
+		{ "caf\xc3\xa9", 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CU_ASSERT_EQUAL(graph_header_value_ok(cases[i].s), cases[i].ok);
+	CU_ASSERT_EQUAL(graph_header_value_ok(NULL), 0);
+}
+
+/* A token endpoint answer with CR/LF (or NUL) in a token is a failed token
+ * fetch, and the reason never quotes the token. */
+static void
+test_token_answers(void)
+{
+	static const struct {
+		const char *body;
+		int rc;
+		int64_t expires;
+		int refresh;
+	} cases[] = {
+		{ "{\"access_token\":\"tok-1\",\"expires_in\":3599}", 0, 3599,
+		    0 },
+		{ "{\"access_token\":\"tok-1\",\"expires_in\":\"120\","
+		  "\"refresh_token\":\"rt-2\"}",
+		    0, 120, 1 },
+		{ "{\"access_token\":\"tok\\r\\nX-Evil: 1\"}", -1, 0, 0 },
+		{ "{\"access_token\":\"tok\\n\"}", -1, 0, 0 },
+		{ "{\"access_token\":\"tok\\u0000more\"}", -1, 0, 0 },
+		{ "{\"access_token\":\"tok\\u0007\"}", -1, 0, 0 },
+		{ "{\"access_token\":\"tok\",\"refresh_token\":\"r\\r\\n\"}",
+		    -1, 0, 0 },
+		{ "{\"access_token\":5}", -1, 0, 0 },
+		{ "{\"access_token\":null}", -1, 0, 0 },
+		{ "{\"access_token\":\"\"}", -1, 0, 0 },
+		{ "{\"access_token\":\"tok\",\"expires_in\":{}}", -1, 0, 0 },
+		{ "[]", -1, 0, 0 },
+	};
+	struct json_object *root;
+	const char *access, *refresh, *why;
+	int64_t expires;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		expires = 0;
+		rc = token_parse(
+		    cases[i].body, &root, &access, &expires, &refresh, &why);
+		CU_ASSERT_EQUAL(rc, cases[i].rc);
+		if (rc == 0) {
+			CU_ASSERT_STRING_EQUAL(access, "tok-1");
+			CU_ASSERT_EQUAL(expires, cases[i].expires);
+			CU_ASSERT_EQUAL(refresh != NULL, cases[i].refresh);
+		} else {
+			CU_ASSERT_PTR_NOT_NULL(why);
+			CU_ASSERT(
+			    why == NULL || (strstr(why, "Evil") == NULL &&
+			                       strchr(why, '\r') == NULL));
+			CU_ASSERT_PTR_NULL(access);
+		}
+		json_object_put(root);
+	}
+}
+
+static void
+count_cb(void *arg, const struct graph_resp *r)
+{
+	(void)r;
+	(*(int *)arg)++;
+}
+
+/* The Graph client refuses a bearer or header line with CR/LF before any
+ * transfer exists. */
+static void
+test_graph_refuses_crlf(void)
+{
+	static const char *const origins[] = { "https://graph.microsoft.com" };
+	static const char *const bad[] = { "client-request-id: 1\r\nX: 2",
+		NULL };
+	struct event_base *base = event_base_new();
+	struct graph_opts o;
+	struct graph *g;
+	char *err = NULL;
+	int called = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.origins = origins;
+	o.norigins = 1;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g = graph_new(base, &o, &err));
+	CU_ASSERT_EQUAL(graph_call(g, "GET", "https://graph.microsoft.com/x",
+	                    "tok\r\nX-Evil: 1", NULL, NULL, count_cb, &called),
+	    -1);
+	CU_ASSERT_EQUAL(
+	    graph_call_headers(g, "GET", "https://graph.microsoft.com/x", "tok",
+	        NULL, bad, NULL, count_cb, &called),
+	    -1);
+	CU_ASSERT_EQUAL(graph_pending(g), 0);
+	CU_ASSERT_EQUAL(graph_call(g, "GET", "https://graph.microsoft.com/x",
+	                    "tok", NULL, NULL, count_cb, &called),
+	    0);
+	CU_ASSERT_EQUAL(graph_pending(g), 1);
+	graph_free(g);
+	event_base_free(base);
+	CU_ASSERT_EQUAL(called, 0);
+}
+
 static const struct cu_test parse_tests[] = {
 	{ "Graph notifications, wrong types refused", test_graph_notes },
 	{ "validation handshake token", test_validation_token },
 	{ "evaluate hook body", test_evaluate },
 	{ "decision-link form", test_decision_form },
 	{ "Graph responses of the adapters", test_graph_responses },
+	{ "header values refuse control characters", test_header_values },
+	{ "token answers with CR/LF refused", test_token_answers },
+	{ "Graph client refuses CR/LF headers", test_graph_refuses_crlf },
 	{ NULL, NULL },
 };
 
