@@ -8,24 +8,24 @@
 #include <json-c/json.h>
 
 #include "approvald.h"
+#include "parse.h"
 
 /* The string member `k` of object `o`, or NULL (absent, null, not a string). */
 const char *
 adapter_str(struct json_object *o, const char *k)
 {
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, k, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	return parse_str(o, k);
 }
 
 struct json_object *
 adapter_find_id(struct json_object *items, const char *gid)
 {
-	size_t i, n = json_object_array_length(items);
+	size_t i, n;
 	const char *id;
+
+	if (!json_object_is_type(items, json_type_array))
+		return NULL;
+	n = json_object_array_length(items);
 
 	for (i = 0; i < n; i++) {
 		id = adapter_str(json_object_array_get_idx(items, i), "id");
@@ -70,8 +70,11 @@ adapter_step_pick(struct json_object *steps, struct step_info *si)
 {
 	struct json_object *s, *rb, *user;
 	const char *review;
-	size_t i, n = json_object_array_length(steps);
+	size_t i, n;
 
+	if (!json_object_is_type(steps, json_type_array))
+		return;
+	n = json_object_array_length(steps);
 	for (i = 0; i < n; i++) {
 		s = json_object_array_get_idx(steps, i);
 		review = adapter_str(s, "reviewResult");
@@ -80,10 +83,8 @@ adapter_step_pick(struct json_object *steps, struct step_info *si)
 		si->id = adapter_dup(adapter_str(s, "id"));
 		si->review = adapter_dup(review);
 		si->status = adapter_dup(adapter_str(s, "status"));
-		if (json_object_object_get_ex(s, "reviewedBy", &rb) &&
-		    json_object_is_type(rb, json_type_object)) {
-			if (json_object_object_get_ex(rb, "user", &user) &&
-			    json_object_is_type(user, json_type_object))
+		if ((rb = parse_obj(s, "reviewedBy")) != NULL) {
+			if ((user = parse_obj(rb, "user")) != NULL)
 				rb = user;
 			si->reviewer_id = adapter_dup(adapter_str(rb, "id"));
 			si->reviewer_upn =
@@ -92,4 +93,15 @@ adapter_step_pick(struct json_object *steps, struct step_info *si)
 		if (review == NULL || strcmp(review, "NotReviewed") == 0)
 			break;
 	}
+}
+
+void
+step_info_clear(struct step_info *s)
+{
+	free(s->id);
+	free(s->status);
+	free(s->review);
+	free(s->reviewer_id);
+	free(s->reviewer_upn);
+	memset(s, 0, sizeof(*s));
 }

@@ -287,6 +287,7 @@ void hooks_reload(struct daemon *d);
 const char *hooks_client_state(void);
 unsigned hooks_client_state_gen(void);
 void hooks_free(struct daemon *d);
+int hooks_check(const struct settings *s, char **err);
 
 /* subs.c: Graph subscriptions to the approver groups' membership */
 void subs_sync(struct daemon *d);
@@ -297,6 +298,7 @@ void subs_free(struct daemon *d);
 
 /* crash.c: APPROVALD_CRASH_AT=<label>:<n> for crash-safety tests */
 void crash_point(const char *label);
+int crash_audit_fail(void);
 
 /* main.c: SIGHUP / `approvalctl reload`; swaps only when both files load. */
 int daemon_reload(struct daemon *d);
@@ -476,5 +478,6 @@ void decide_free(struct daemon *d);
 
 /* testclock.c: seconds added to the wall clock (APPROVALD_TEST_CLOCK=1) */
 extern int64_t testclock_offset;
+int testclock_enabled(void);
 
 #endif

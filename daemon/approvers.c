@@ -1325,18 +1325,18 @@ appr_ctl_list(struct daemon *d, char *rest)
 	return o;
 }
 
-/* clock advance SECONDS (only with APPROVALD_TEST_CLOCK=1). */
+/* clock advance SECONDS (only in a test build, see testclock.c). */
 static struct json_object *
 appr_ctl_clock(struct daemon *d, char *rest)
 {
-	const char *env = getenv("APPROVALD_TEST_CLOCK");
 	char *save = NULL, *verb, *n, *end = NULL;
 	long long secs;
 	struct json_object *o;
 
-	if (env == NULL || strcmp(env, "1") != 0)
+	if (!testclock_enabled())
 		return appr_reply("refused",
-		    "the test clock is off (APPROVALD_TEST_CLOCK=1 at start)");
+		    "the test clock is off (test builds only, when asked at "
+		    "start)");
 	verb = strtok_r(rest, " \t", &save);
 	n = strtok_r(NULL, " \t", &save);
 	if (verb != NULL && strcmp(verb, "advance") == 0 && n != NULL) {

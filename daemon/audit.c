@@ -91,10 +91,8 @@ audit_json(struct store *s, const char *key, int64_t at, const char *kind,
 static struct json_object *
 audit_detail(void)
 {
-#ifdef APPROVALD_CRASHPOINTS
-	if (getenv("APPROVALD_AUDIT_FAIL") != NULL)
+	if (crash_audit_fail())
 		return NULL;
-#endif
 	return json_object_new_object();
 }
 

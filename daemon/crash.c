@@ -1,5 +1,8 @@
 /* Crash points for the crash-safety tests: APPROVALD_CRASH_AT=<label>:<n>
- * kills the process with SIGKILL the n-th time <label> is reached. */
+ * kills the process with SIGKILL the n-th time <label> is reached, and
+ * APPROVALD_AUDIT_FAIL makes audit rows fail. Honoured only in the test
+ * binary (approvald-test, built with APPROVALD_TEST_HOOKS); in the product
+ * `approvald` these are no-ops and the variable names are not in it. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +13,7 @@
 void
 crash_point(const char *label)
 {
-#ifdef APPROVALD_CRASHPOINTS
+#ifdef APPROVALD_TEST_HOOKS
 	static int parsed;
 	static char want[64];
 	static long n, hits;
@@ -32,5 +35,16 @@ crash_point(const char *label)
 		kill(getpid(), SIGKILL);
 #else
 	(void)label;
+#endif
+}
+
+/* 1 when the tests ask audit rows to fail (APPROVALD_AUDIT_FAIL). */
+int
+crash_audit_fail(void)
+{
+#ifdef APPROVALD_TEST_HOOKS
+	return getenv("APPROVALD_AUDIT_FAIL") != NULL;
+#else
+	return 0;
 #endif
 }

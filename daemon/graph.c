@@ -454,11 +454,27 @@ graph_call_headers(struct graph *g, const char *method, const char *url,
 {
 	struct graph_xfer *x;
 	struct curl_slist *h;
+	const char *const *h0;
 
 	if (!graph_url_allowed(g, url)) {
 		log_warnx("graph: refusing call to a foreign origin");
 		return -1;
 	}
+	/* Header values from outside (the bearer, the caller's lines) never
+	 * carry a control character into the request. */
+	if ((bearer != NULL && !graph_header_value_ok(bearer)) ||
+	    (ctype != NULL && !graph_header_value_ok(ctype)) ||
+	    !graph_header_value_ok(url) || !graph_header_value_ok(method)) {
+		log_warnx("graph: refusing a call whose header values hold "
+		          "control characters");
+		return -1;
+	}
+	for (h0 = headers; h0 != NULL && *h0 != NULL; h0++)
+		if (!graph_header_value_ok(*h0)) {
+			log_warnx("graph: refusing a header line with control "
+			          "characters");
+			return -1;
+		}
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return -1;
 	x->g = g;
@@ -504,6 +520,17 @@ void
 graph_get_stats(const struct graph *g, struct graph_stats *st)
 {
 	*st = g->stats;
+}
+
+int
+graph_header_value_ok(const char *s)
+{
+	if (s == NULL)
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
 }
 
 char *

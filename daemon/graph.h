@@ -65,6 +65,10 @@ int graph_url_allowed(const struct graph *g, const char *url);
 void graph_throttle(struct graph *g, double seconds);
 /* Calls queued or in flight. */
 size_t graph_pending(const struct graph *g);
+/* 1 when `s` may go into an HTTP header value: no control character (CR,
+ * LF, NUL, any other below 0x20, DEL); refusing CR/LF keeps a value from
+ * outside from adding header lines. */
+int graph_header_value_ok(const char *s);
 /* URL-encode `s` into a heap string. */
 char *graph_escape(const char *s);
 

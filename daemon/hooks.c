@@ -19,9 +19,7 @@
 #include "approvald.h"
 #include "limits.h"
 #include "log.h"
-
-#define HOOKS_MAX_GROUPS 16 /* distinct groups one notification names */
-#define HOOKS_GROUP_ID   64
+#include "parse.h"
 
 struct hooks_seen {
 	int64_t t;
@@ -167,9 +165,9 @@ hooks_evaluate(struct evhttp_request *req, void *arg)
 	size_t len = 0;
 	int64_t t = 0, now = engine_now();
 	int toolarge, i;
-	struct json_object *o = NULL, *v;
+	struct json_object *o = NULL;
 	enum req_source src = REQ_SRC_MAX;
-	const char *id = NULL;
+	const char *id = NULL, *sname = NULL;
 
 	if (hooks.secret == NULL) {
 		hooks_bad(req, "evaluate", "disabled");
@@ -207,25 +205,14 @@ hooks_evaluate(struct evhttp_request *req, void *arg)
 		hooks_text(req, 401, "Unauthorized", "unauthorized");
 		goto out;
 	}
-	if (len > 0) {
-		if ((o = json_tokener_parse(body)) == NULL ||
-		    !json_object_is_type(o, json_type_object)) {
-			hooks_bad(req, "evaluate", "bad_body");
-			hooks_text(
-			    req, 400, "Bad Request", "want a JSON object");
-			goto out;
-		}
-		if (json_object_object_get_ex(o, "request", &v) &&
-		    json_object_is_type(v, json_type_string))
-			id = json_object_get_string(v);
-		if (json_object_object_get_ex(o, "source", &v) &&
-		    json_object_is_type(v, json_type_string))
-			for (i = 0; i < REQ_SRC_MAX; i++)
-				if (strcmp(json_object_get_string(v),
-				        req_source_name((enum req_source)i)) ==
-				    0)
-					src = (enum req_source)i;
+	if (parse_evaluate(body, len, &o, &id, &sname) == -1) {
+		hooks_bad(req, "evaluate", "bad_body");
+		hooks_text(req, 400, "Bad Request", "want a JSON object");
+		goto out;
 	}
+	for (i = 0; sname != NULL && i < REQ_SRC_MAX; i++)
+		if (strcmp(sname, req_source_name((enum req_source)i)) == 0)
+			src = (enum req_source)i;
 	metrics_hook("evaluate", "accepted");
 	if (id != NULL)
 		log_debug("hooks: evaluate request %.80s", id);
@@ -240,93 +227,17 @@ out:
 	free(body);
 }
 
-/* The decoded value of query parameter `name`, heap, length in *len. */
-static char *
-hooks_query(const char *uri, const char *name, size_t *len)
-{
-	const char *q = strchr(uri, '?'), *p, *end;
-	size_t nl = strlen(name);
-	char *raw, *dec;
-
-	if (q == NULL)
-		return NULL;
-	for (p = q + 1; p != NULL && *p; p = end ? end + 1 : NULL) {
-		end = strchr(p, '&');
-		if (strncmp(p, name, nl) != 0 || p[nl] != '=')
-			continue;
-		p += nl + 1;
-		raw = end ? strndup(p, (size_t)(end - p)) : strdup(p);
-		if (raw == NULL)
-			return NULL;
-		dec = evhttp_uridecode(raw, 1, len);
-		free(raw);
-		return dec;
-	}
-	return NULL;
-}
-
-static int
-hooks_client_state_ok(const char *cs)
-{
-	size_t n = cs != NULL ? strlen(cs) : 0;
-	int eq;
-
-	if (hooks.client_state == NULL || cs == NULL)
-		return 0;
-	/* Compare in constant time over the expected length. */
-	eq = CRYPTO_memcmp(hooks.client_state,
-	         n == hooks.client_state_len ? cs : hooks.client_state,
-	         hooks.client_state_len) == 0;
-	return eq && n == hooks.client_state_len;
-}
-
-/* Note the group a change notification is about ("Groups/{id}", any case,
- * perhaps followed by a path), once; past HOOKS_MAX_GROUPS only count. */
-static void
-hooks_group_note(struct json_object *e,
-    char groups[HOOKS_MAX_GROUPS][HOOKS_GROUP_ID], size_t *n)
-{
-	struct json_object *v;
-	const char *r, *p;
-	size_t len, i;
-
-	if (!json_object_object_get_ex(e, "resource", &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return;
-	r = json_object_get_string(v);
-	if (*r == '/')
-		r++;
-	if (strncasecmp(r, "groups/", 7) != 0)
-		return;
-	r += 7;
-	len = strcspn(r, "/");
-	if (len == 0 || len >= HOOKS_GROUP_ID)
-		return;
-	for (p = r; p < r + len; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-')
-			return;
-	for (i = 0; i < *n && i < HOOKS_MAX_GROUPS; i++)
-		if (strncasecmp(groups[i], r, len) == 0 &&
-		    groups[i][len] == '\0')
-			return;
-	if (*n < HOOKS_MAX_GROUPS)
-		snprintf(groups[*n], HOOKS_GROUP_ID, "%.*s", (int)len, r);
-	(*n)++;
-}
-
 static void
 hooks_graph(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
 	char *tok, *body = NULL;
 	size_t len = 0, n, i;
-	int toolarge, ok = 1, missed = 0, changes = 0;
-	struct json_object *o = NULL, *value = NULL, *e, *v;
+	int toolarge;
 	struct evbuffer *b;
-	char groups[HOOKS_MAX_GROUPS][HOOKS_GROUP_ID];
-	size_t ngroups = 0;
+	struct graph_notes *gn = NULL;
 
-	tok = hooks_query(evhttp_request_get_uri(req), "validationToken", &n);
+	tok = parse_validation_token(evhttp_request_get_uri(req), &n);
 	if (tok != NULL) {
 		/* Subscription handshake: echo the decoded token verbatim. */
 		metrics_hook("graph", "validation");
@@ -342,73 +253,64 @@ hooks_graph(struct evhttp_request *req, void *arg)
 		free(tok);
 		return;
 	}
-	if ((body = hooks_body(req, &len, &toolarge)) == NULL) {
+	if ((body = hooks_body(req, &len, &toolarge)) == NULL ||
+	    (gn = malloc(sizeof(*gn))) == NULL) {
 		hooks_bad(req, "graph", toolarge ? "too_large" : "error");
 		if (toolarge)
 			hooks_text(req, 413, "Payload Too Large", "too large");
 		else
 			hooks_text(req, 500, "Internal Server Error", "error");
+		free(body);
 		return;
 	}
 	/* Checked without any I/O, then answered 202 whatever the outcome. */
-	if ((o = json_tokener_parse(body)) == NULL ||
-	    !json_object_object_get_ex(o, "value", &value) ||
-	    !json_object_is_type(value, json_type_array) ||
-	    (n = json_object_array_length(value)) == 0) {
+	switch (parse_graph_notes(
+	    body, len, hooks.client_state, hooks.client_state_len, gn)) {
+	case PARSE_NOTES_OK:
+		break;
+	case PARSE_NOTES_BAD_CLIENT_STATE:
+		hooks_bad(req, "graph", "bad_client_state");
+		goto out;
+	default:
 		hooks_bad(req, "graph", "bad_body");
 		goto out;
 	}
-	for (i = 0; i < n && ok; i++) {
-		e = json_object_array_get_idx(value, i);
-		ok = json_object_object_get_ex(e, "clientState", &v) &&
-		     json_object_is_type(v, json_type_string) &&
-		     hooks_client_state_ok(json_object_get_string(v));
+	for (i = 0; i < gn->nlife; i++) {
+		log_info(
+		    "hooks: graph lifecycle event %.64s", gn->life[i].event);
+		if (gn->life[i].sub[0] != '\0')
+			subs_lifecycle(d, gn->life[i].sub, gn->life[i].event);
+		metrics_hook("graph", "lifecycle");
 	}
-	if (!ok) {
-		hooks_bad(req, "graph", "bad_client_state");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		e = json_object_array_get_idx(value, i);
-		if (json_object_object_get_ex(e, "lifecycleEvent", &v)) {
-			const char *ev = json_object_get_string(v);
-
-			if (strcmp(ev, "missed") == 0)
-				missed = 1;
-			else {
-				log_info(
-				    "hooks: graph lifecycle event %.64s", ev);
-				if (json_object_object_get_ex(
-				        e, "subscriptionId", &v) &&
-				    json_object_is_type(v, json_type_string))
-					subs_lifecycle(
-					    d, json_object_get_string(v), ev);
-			}
-			metrics_hook("graph", "lifecycle");
-		} else {
-			changes = 1;
-			hooks_group_note(e, groups, &ngroups);
-		}
-	}
+	if (gn->life_dropped > 0)
+		log_warnx("hooks: %zu more lifecycle events in one body were "
+		          "ignored",
+		    gn->life_dropped);
+	if (gn->missed)
+		metrics_hook("graph", "lifecycle");
 	metrics_hook("graph", "accepted");
-	if (missed) {
+	if (gn->missed) {
 		log_info("hooks: graph notifications were missed; full resync");
 		approvers_group_changed(d, NULL);
-	} else if (ngroups > HOOKS_MAX_GROUPS)
+	} else if (gn->ngroups > PARSE_MAX_GROUPS)
 		approvers_group_changed(d, NULL);
 	else
-		for (i = 0; i < ngroups; i++)
-			approvers_group_changed(d, groups[i]);
-	if (missed || changes)
+		for (i = 0; i < gn->ngroups; i++)
+			approvers_group_changed(d, gn->groups[i]);
+	if (gn->missed || gn->changes)
 		hooks_nudge_all(d);
 out:
 	hooks_text(req, 202, "Accepted", NULL);
-	json_object_put(o);
+	free(gn);
 	free(body);
 }
 
+/* Read the secret in `path` (none when NULL), without its final newline;
+ * an empty or short one (< HOOK_MIN_SECRET bytes) is refused with `what`
+ * in the message. */
 static int
-hooks_secret(const char *path, char **out, size_t *len, char **err)
+hooks_secret(
+    const char *what, const char *path, char **out, size_t *len, char **err)
 {
 	size_t n = 0;
 
@@ -420,6 +322,17 @@ hooks_secret(const char *path, char **out, size_t *len, char **err)
 		return -1;
 	while (n > 0 && ((*out)[n - 1] == '\n' || (*out)[n - 1] == '\r'))
 		(*out)[--n] = '\0';
+	if (n < HOOK_MIN_SECRET) {
+		explicit_bzero(*out, n);
+		free(*out);
+		*out = NULL;
+		asprintf(err,
+		    "%s %s: the secret is %s (%zu bytes); it needs at least "
+		    "%d random bytes (e.g. openssl rand -hex 32)",
+		    what, path, n == 0 ? "empty" : "too short", n,
+		    HOOK_MIN_SECRET);
+		return -1;
+	}
 	*len = n;
 	return 0;
 }
@@ -444,7 +357,7 @@ hooks_swap(const char *what, const char *path, char **cur, size_t *curlen)
 	size_t n = 0;
 	int changed;
 
-	if (hooks_secret(path, &s, &n, &err) == -1) {
+	if (hooks_secret(what, path, &s, &n, &err) == -1) {
 		log_warnx("reload: %s: %s; keeping the current one", what,
 		    err ? err : "cannot read");
 		free(err);
@@ -491,10 +404,11 @@ int
 hooks_register(struct daemon *d, char **err)
 {
 	hooks_free(d);
-	if (hooks_secret(d->settings->hook_secret_file, &hooks.secret,
-	        &hooks.secret_len, err) == -1 ||
-	    hooks_secret(d->settings->graph_client_state_file,
-	        &hooks.client_state, &hooks.client_state_len, err) == -1)
+	if (hooks_secret("http.hook_secret_file", d->settings->hook_secret_file,
+	        &hooks.secret, &hooks.secret_len, err) == -1 ||
+	    hooks_secret("http.graph_client_state_file",
+	        d->settings->graph_client_state_file, &hooks.client_state,
+	        &hooks.client_state_len, err) == -1)
 		return -1;
 	if (httpd_route("/v1/hooks/evaluate", EVHTTP_REQ_POST, 1,
 	        hooks_evaluate, d) == -1 ||
@@ -503,6 +417,25 @@ hooks_register(struct daemon *d, char **err)
 		asprintf(err, "http: too many routes");
 		return -1;
 	}
+	return 0;
+}
+
+/* `approvald --check`: the webhook secrets in settings `s` can be read and
+ * are long enough; 0, or -1 with the reason in *err (heap). */
+int
+hooks_check(const struct settings *s, char **err)
+{
+	char *v = NULL;
+	size_t n = 0;
+
+	if (hooks_secret("http.hook_secret_file", s->hook_secret_file, &v, &n,
+	        err) == -1)
+		return -1;
+	hooks_wipe(&v, &n);
+	if (hooks_secret("http.graph_client_state_file",
+	        s->graph_client_state_file, &v, &n, err) == -1)
+		return -1;
+	hooks_wipe(&v, &n);
 	return 0;
 }
 

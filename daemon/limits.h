@@ -58,6 +58,9 @@
 #define HOOK_MAX_BODY      (64 * 1024) /* bytes of a hook body */
 #define HOOK_REPLAY_WINDOW 300         /* seconds a signature is valid */
 #define HOOK_REPLAY_CACHE  1024        /* accepted signatures remembered */
+/* bytes of the hook secret and of the Graph clientState at least: as the
+ * decision links' key (LINK_MIN_SECRET) */
+#define HOOK_MIN_SECRET 32
 
 /* Notifications out (notify.c) */
 #define NOTIFY_TIMEOUT         10    /* seconds per delivery */

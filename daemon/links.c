@@ -32,6 +32,7 @@
 #include "approvald.h"
 #include "limits.h"
 #include "log.h"
+#include "parse.h"
 
 #define LINK_PREFIX "/v1/decide/"
 #define LINK_NONCE  16 /* random bytes */
@@ -548,22 +549,6 @@ lk_check(struct daemon *d, struct evhttp_request *req, const char *tok,
 	return 0;
 }
 
-/* Reason text from the form: control characters become spaces. */
-static int
-lk_reason(const char *in, char *out, size_t len)
-{
-	size_t n = 0;
-
-	if (strlen(in) > LINK_MAX_REASON * 4) /* UTF-8 bytes */
-		return -1;
-	for (; *in && n + 1 < len; in++)
-		out[n++] = (unsigned char)*in < 0x20 || *in == 0x7f ? ' ' : *in;
-	out[n] = '\0';
-	while (n > 0 && out[n - 1] == ' ')
-		out[--n] = '\0';
-	return 0;
-}
-
 /* What a state means to the approver who just decided. */
 static const char *
 lk_state_text(const char *state)
@@ -675,17 +660,16 @@ static void
 lk_post(struct daemon *d, struct evhttp_request *req, const char *tok)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	struct evkeyvalq form;
 	struct lk_token t;
 	struct store_request r;
 	struct sm_principal me;
 	struct decide_in q;
 	struct lk_op *op;
-	const char *ct, *verb, *reason;
+	const char *ct;
 	char *body = NULL, clean[LINK_MAX_REASON * 4 + 1];
 	size_t n = evbuffer_get_length(in);
+	int approve = 0;
 
-	TAILQ_INIT(&form);
 	ct = evhttp_find_header(
 	    evhttp_request_get_input_headers(req), "Content-Type");
 	if (ct == NULL ||
@@ -702,20 +686,14 @@ lk_post(struct daemon *d, struct evhttp_request *req, const char *tok)
 		free(body);
 		return;
 	}
-	if (evhttp_parse_query_str(body, &form) == -1 ||
-	    (verb = evhttp_find_header(&form, "decision")) == NULL ||
-	    (strcmp(verb, "approve") != 0 && strcmp(verb, "deny") != 0) ||
-	    ((reason = evhttp_find_header(&form, "reason")) != NULL &&
-	        lk_reason(reason, clean, sizeof(clean)) == -1)) {
+	if (parse_decision_form(body, &approve, clean, sizeof(clean)) == -1) {
 		lk_decision_page(d, req, &r, &me,
 		    "choose Approve or Deny (and keep the reason short)", 422);
 		goto out;
 	}
-	if (reason == NULL)
-		clean[0] = '\0';
 	memset(&q, 0, sizeof(q));
 	q.key = r.key;
-	q.approve = strcmp(verb, "approve") == 0;
+	q.approve = approve;
 	q.who = me.id[0] ? me.id : me.upn;
 	q.reason = clean;
 	q.via = DECIDE_LINK;
@@ -736,7 +714,6 @@ lk_post(struct daemon *d, struct evhttp_request *req, const char *tok)
 	op->approve = q.approve;
 	decide_submit(d, &q, lk_decided, op);
 out:
-	evhttp_clear_headers(&form);
 	store_request_clear(&r);
 	free(body);
 }

@@ -20,6 +20,7 @@
 #include "approvald.h"
 #include "limits.h"
 #include "log.h"
+#include "parse.h"
 
 /* Requests the store follows, gathered at the start of a cycle. */
 struct lister_known {
@@ -158,7 +159,9 @@ lister_fetched(void *arg, long status, const char *body, const char *err)
 		log_warnx("poll %s: cannot fetch request %s: %ld %s",
 		    lister_name(ls), f->gid, status, err ? err : "");
 		ps->failed = 1;
-	} else if ((o = json_tokener_parse(body)) == NULL) {
+	} else if ((o = parse_json(body, strlen(body))) == NULL ||
+	           !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
 		log_warnx("poll %s: request %s: malformed JSON",
 		    lister_name(ls), f->gid);
 		ps->failed = 1;
@@ -245,7 +248,8 @@ lister_page(void *arg, const struct lister_source *ls, long status,
 {
 	struct daemon *d = arg;
 	struct poll_state *ps = &d->poll[ls->source];
-	struct json_object *root = NULL, *value, *next;
+	struct json_object *root = NULL, *value;
+	const char *next;
 	size_t i, n;
 
 	if (status != 200 || body == NULL) {
@@ -254,9 +258,7 @@ lister_page(void *arg, const struct lister_source *ls, long status,
 		ps->failed = 1;
 		goto out;
 	}
-	if ((root = json_tokener_parse(body)) == NULL ||
-	    !json_object_object_get_ex(root, "value", &value) ||
-	    !json_object_is_type(value, json_type_array)) {
+	if ((root = parse_page(body, strlen(body), &value, &next)) == NULL) {
 		log_warnx(
 		    "poll %s: requests page is malformed", lister_name(ls));
 		ps->failed = 1;
@@ -272,10 +274,8 @@ lister_page(void *arg, const struct lister_source *ls, long status,
 		if (lister_apply(d, ls, json_object_array_get_idx(value, i)) ==
 		    -1)
 			ps->failed = 1;
-	if (json_object_object_get_ex(root, "@odata.nextLink", &next) &&
-	    json_object_is_type(next, json_type_string) && !d->stopping)
-		if (poll_follow(d, ls->source, json_object_get_string(next),
-		        ls->page) == -1)
+	if (next != NULL && !d->stopping)
+		if (poll_follow(d, ls->source, next, ls->page) == -1)
 			ps->failed = 1;
 out:
 	json_object_put(root);
@@ -337,25 +337,16 @@ static void
 lister_step_done(void *arg, long status, const char *body, const char *err)
 {
 	struct lister_step *ss = arg;
-	struct json_object *root = NULL, *stages;
 	struct step_info si;
 
 	memset(&si, 0, sizeof(si));
-	if (status != 200 || body == NULL) {
+	if (status != 200 || body == NULL)
 		ss->cb(ss->arg, status, NULL, err ? err : "no answer");
-		goto out;
-	}
-	if ((root = json_tokener_parse(body)) == NULL ||
-	    !json_object_object_get_ex(root, "stages", &stages) ||
-	    !json_object_is_type(stages, json_type_array)) {
+	else if (parse_steps(body, strlen(body), "stages", &si) == -1)
 		ss->cb(ss->arg, 0, NULL, "malformed approval");
-		goto out;
-	}
-	adapter_step_pick(stages, &si);
-	ss->cb(ss->arg, 200, &si, NULL);
-out:
+	else
+		ss->cb(ss->arg, 200, &si, NULL);
 	step_info_clear(&si);
-	json_object_put(root);
 	free(ss);
 }
 

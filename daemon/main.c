@@ -243,6 +243,15 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (check) {
+		if (hooks_check(d.settings, &err) == -1) {
+			fprintf(stderr, "%s: %s\n", config, err);
+			fprintf(
+			    stderr, "approvald: configuration has errors\n");
+			free(err);
+			policy_free(d.policy);
+			settings_free(d.settings);
+			return 1;
+		}
 		if ((dump = settings_dump(d.settings)) != NULL)
 			printf("%s", dump);
 		free(dump);

@@ -14,6 +14,7 @@
 #include "approvald.h"
 #include "limits.h"
 #include "log.h"
+#include "parse.h"
 
 #define PERM_PREFIX "/beta/identityGovernance/permissionsManagement"
 
@@ -132,7 +133,9 @@ perm_fetched(void *arg, long status, const char *body, const char *err)
 		log_warnx("poll permissions: cannot fetch request %s: %ld %s",
 		    f->gid, status, err ? err : "");
 		ps->failed = 1;
-	} else if ((o = json_tokener_parse(body)) == NULL) {
+	} else if ((o = parse_json(body, strlen(body))) == NULL ||
+	           !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
 		log_warnx(
 		    "poll permissions: request %s: malformed JSON", f->gid);
 		ps->failed = 1;
@@ -243,13 +246,19 @@ perm_apply_change(
 {
 	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
 	struct perm_bulk *b;
-	const char *id = adapter_str(c, "id");
-	const char *rid = adapter_str(c, "permissionsRequestId");
-	const char *st = adapter_str(c, "statusDetail");
-	const char *mt = adapter_str(c, "modificationDateTime");
+	struct perm_change pc;
+	const char *id, *rid, *st, *mt;
 	int64_t t;
 	int rc;
 
+	if (parse_perm_change(c, &pc) == -1) {
+		log_warnx("poll permissions: malformed change; skipped");
+		return 0;
+	}
+	id = pc.id;
+	rid = pc.request_id;
+	st = pc.status;
+	mt = pc.modified;
 	if (id == NULL || rid == NULL) {
 		log_warnx("poll permissions: change without id; skipped");
 		return 0;
@@ -297,8 +306,9 @@ perm_page(void *arg, long status, const char *body, const char *err)
 {
 	struct daemon *d = arg;
 	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
-	struct json_object *root = NULL, *value, *next;
+	struct json_object *root = NULL, *value;
 	struct perm_bulk *bulk = NULL;
+	const char *next;
 	size_t i, n;
 
 	if (status != 200 || body == NULL) {
@@ -307,9 +317,7 @@ perm_page(void *arg, long status, const char *body, const char *err)
 		ps->failed = 1;
 		goto out;
 	}
-	if ((root = json_tokener_parse(body)) == NULL ||
-	    !json_object_object_get_ex(root, "value", &value) ||
-	    !json_object_is_type(value, json_type_array)) {
+	if ((root = parse_page(body, strlen(body), &value, &next)) == NULL) {
 		log_warnx("poll permissions: changes page is malformed");
 		ps->failed = 1;
 		goto out;
@@ -321,10 +329,8 @@ perm_page(void *arg, long status, const char *body, const char *err)
 			ps->failed = 1;
 	if (bulk != NULL)
 		perm_bulk_send(bulk);
-	if (json_object_object_get_ex(root, "@odata.nextLink", &next) &&
-	    json_object_is_type(next, json_type_string) && !d->stopping)
-		if (poll_follow(d, REQ_SRC_PERMISSIONS,
-		        json_object_get_string(next), perm_page) == -1)
+	if (next != NULL && !d->stopping)
+		if (poll_follow(d, REQ_SRC_PERMISSIONS, next, perm_page) == -1)
 			ps->failed = 1;
 out:
 	json_object_put(root);
@@ -373,12 +379,10 @@ perm_fetch_done(void *arg, long status, const char *body, const char *err)
 {
 	struct perm_fetch *f = arg;
 	struct json_object *root = NULL, *value, *item;
-	const char *out = NULL;
+	const char *out = NULL, *next;
 
 	if (status == 200 && body != NULL &&
-	    (root = json_tokener_parse(body)) != NULL &&
-	    json_object_object_get_ex(root, "value", &value) &&
-	    json_object_is_type(value, json_type_array)) {
+	    (root = parse_page(body, strlen(body), &value, &next)) != NULL) {
 		if (json_object_array_length(value) == 1) {
 			item = json_object_array_get_idx(value, 0);
 			out = json_object_to_json_string_ext(
@@ -435,7 +439,8 @@ static void
 perm_many_done(void *arg, long status, const char *body, const char *err)
 {
 	struct perm_many *m = arg;
-	struct json_object *root = NULL, *value, *next;
+	struct json_object *root = NULL, *value;
+	const char *next;
 
 	if (status == 400 && !perm_bulk_refused) {
 		perm_bulk_refused = 1;
@@ -445,14 +450,10 @@ perm_many_done(void *arg, long status, const char *body, const char *err)
 	}
 	if (status != 200 || body == NULL)
 		m->cb(m->arg, status, NULL, 0, err ? err : "no answer");
-	else if ((root = json_tokener_parse(body)) == NULL ||
-	         !json_object_object_get_ex(root, "value", &value) ||
-	         !json_object_is_type(value, json_type_array))
+	else if ((root = parse_page(body, strlen(body), &value, &next)) == NULL)
 		m->cb(m->arg, 0, NULL, 0, "malformed requests page");
 	else
-		m->cb(m->arg, 200, value,
-		    !json_object_object_get_ex(root, "@odata.nextLink", &next),
-		    NULL);
+		m->cb(m->arg, 200, value, next == NULL, NULL);
 	json_object_put(root);
 	free(m);
 }
@@ -512,25 +513,16 @@ static void
 perm_step_done(void *arg, long status, const char *body, const char *err)
 {
 	struct perm_step *ps = arg;
-	struct json_object *root = NULL, *value;
 	struct step_info si;
 
 	memset(&si, 0, sizeof(si));
-	if (status != 200 || body == NULL) {
+	if (status != 200 || body == NULL)
 		ps->cb(ps->arg, status, NULL, err ? err : "no answer");
-		goto out;
-	}
-	if ((root = json_tokener_parse(body)) == NULL ||
-	    !json_object_object_get_ex(root, "value", &value) ||
-	    !json_object_is_type(value, json_type_array)) {
+	else if (parse_steps(body, strlen(body), "value", &si) == -1)
 		ps->cb(ps->arg, 0, NULL, "malformed steps");
-		goto out;
-	}
-	adapter_step_pick(value, &si);
-	ps->cb(ps->arg, 200, &si, NULL);
-out:
+	else
+		ps->cb(ps->arg, 200, &si, NULL);
 	step_info_clear(&si);
-	json_object_put(root);
 	free(ps);
 }
 
@@ -608,15 +600,4 @@ adapter_for(enum req_source s)
 	default:
 		return NULL;
 	}
-}
-
-void
-step_info_clear(struct step_info *s)
-{
-	free(s->id);
-	free(s->status);
-	free(s->review);
-	free(s->reviewer_id);
-	free(s->reviewer_upn);
-	memset(s, 0, sizeof(*s));
 }

@@ -249,13 +249,70 @@ token_flush(struct token_slot *s, const char *err)
 	}
 }
 
+/* The token response of the identity platform: access_token, expires_in,
+ * refresh_token (https://learn.microsoft.com/entra/identity-platform/
+ * v2-oauth2-client-creds-grant-flow#successful-response, and
+ * v2-oauth2-auth-code-flow#refresh-the-access-token). The access token
+ * becomes "Authorization: Bearer ..." and the refresh token a form field
+ * and a file: both must be header-safe text. */
+int
+token_parse(const char *body, struct json_object **root, const char **access,
+    int64_t *expires_in, const char **refresh, const char **why)
+{
+	struct json_object *v;
+	const char *a, *r;
+
+	*root = NULL;
+	*access = *refresh = NULL;
+	*why = NULL;
+	if (body == NULL || (*root = json_tokener_parse(body)) == NULL ||
+	    !json_object_is_type(*root, json_type_object) ||
+	    !json_object_object_get_ex(*root, "access_token", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    (a = json_object_get_string(v)) == NULL || strlen(a) == 0 ||
+	    strlen(a) > TOKEN_MAX_SIZE) {
+		*why = "token endpoint: malformed answer";
+		return -1;
+	}
+	if (!graph_header_value_ok(a) ||
+	    (size_t)json_object_get_string_len(v) != strlen(a)) {
+		*why = "token endpoint: the access token holds control "
+		       "characters (refused)";
+		return -1;
+	}
+	if (json_object_object_get_ex(*root, "expires_in", &v)) {
+		/* a number, or (as some endpoints send it) digits in a string */
+		if (!json_object_is_type(v, json_type_int) &&
+		    !json_object_is_type(v, json_type_string)) {
+			*why = "token endpoint: malformed expires_in";
+			return -1;
+		}
+		*expires_in = json_object_get_int64(v);
+	}
+	if (json_object_object_get_ex(*root, "refresh_token", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    (r = json_object_get_string(v)) != NULL && *r != '\0') {
+		if (!graph_header_value_ok(r) ||
+		    (size_t)json_object_get_string_len(v) != strlen(r) ||
+		    strlen(r) > TOKEN_MAX_SIZE) {
+			*why =
+			    "token endpoint: the refresh token holds control "
+			    "characters (refused)";
+			return -1;
+		}
+		*refresh = r;
+	}
+	*access = a;
+	return 0;
+}
+
 static void
 token_response(void *arg, const struct graph_resp *resp)
 {
 	struct token_slot *s = arg;
 	struct token_mgr *t = s->t;
 	struct json_object *root = NULL, *v;
-	const char *access, *err = NULL;
+	const char *access = NULL, *refresh = NULL, *err = NULL;
 	char errbuf[256];
 	int64_t expires_in = 3599;
 
@@ -266,27 +323,23 @@ token_response(void *arg, const struct graph_resp *resp)
 		err = errbuf;
 		goto out;
 	}
-	root = resp->body ? json_tokener_parse(resp->body) : NULL;
 	if (resp->status != 200) {
 		const char *code = NULL;
 
-		if (root && json_object_object_get_ex(root, "error", &v))
+		root = resp->body ? json_tokener_parse(resp->body) : NULL;
+		if (root && json_object_object_get_ex(root, "error", &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    graph_header_value_ok(json_object_get_string(v)))
 			code = json_object_get_string(v);
 		snprintf(errbuf, sizeof(errbuf),
-		    "token endpoint answered %ld (%s)", resp->status,
+		    "token endpoint answered %ld (%.64s)", resp->status,
 		    code ? code : "no error code");
 		err = errbuf;
 		goto out;
 	}
-	if (root == NULL ||
-	    !json_object_object_get_ex(root, "access_token", &v) ||
-	    (access = json_object_get_string(v)) == NULL ||
-	    strlen(access) == 0 || strlen(access) > TOKEN_MAX_SIZE) {
-		err = "token endpoint: malformed answer";
+	if (token_parse(
+	        resp->body, &root, &access, &expires_in, &refresh, &err) == -1)
 		goto out;
-	}
-	if (json_object_object_get_ex(root, "expires_in", &v))
-		expires_in = json_object_get_int64(v);
 	if (expires_in < TOKEN_MIN_LIFETIME)
 		expires_in = TOKEN_MIN_LIFETIME;
 	token_wipe_free(s->bearer);
@@ -296,11 +349,9 @@ token_response(void *arg, const struct graph_resp *resp)
 	}
 	s->expires = token_now() + expires_in;
 	t->refreshes++;
-	if (s->kind == TOKEN_DELEGATED &&
-	    json_object_object_get_ex(root, "refresh_token", &v) &&
-	    json_object_get_string_len(v) > 0 &&
-	    strcmp(json_object_get_string(v), t->refresh_token) != 0) {
-		char *nrt = strdup(json_object_get_string(v));
+	if (s->kind == TOKEN_DELEGATED && refresh != NULL &&
+	    strcmp(refresh, t->refresh_token) != 0) {
+		char *nrt = strdup(refresh);
 
 		if (nrt != NULL) {
 			token_wipe_free(t->refresh_token);

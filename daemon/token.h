@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+struct json_object;
+
 struct graph;
 struct event_base;
 
@@ -44,6 +46,15 @@ void token_invalidate(
 /* 1 when a delegated identity is configured. */
 int token_has_delegated(const struct token_mgr *t);
 unsigned long token_refreshes(const struct token_mgr *t);
+
+/* The token endpoint's 200 answer `body`: *access (the access_token,
+ * borrowed from *root, which the caller puts), *expires_in, and *refresh
+ * (refresh_token or NULL). A token that could not be sent as a header
+ * value (control characters: CR, LF, NUL, ...) is refused like a missing
+ * one. 0, or -1 with a reason in *why that never holds the token. */
+int token_parse(const char *body, struct json_object **root,
+    const char **access, int64_t *expires_in, const char **refresh,
+    const char **why);
 
 /* Build a signed RS256 client assertion (heap) for tests and login. */
 char *token_client_assertion(const char *cert_file, const char *key_file,

@@ -483,7 +483,11 @@ ad_start(struct ad *a)
 {
 	char bin[600], log[700], *argv[4];
 
-	snprintf(bin, sizeof(bin), "%s", cu_buildpath("daemon/approvald"));
+	/* The test build (crash points, test clock) unless a test asks for
+	 * the product. */
+	snprintf(bin, sizeof(bin), "%s",
+	    cu_buildpath(
+	        a->product ? "daemon/approvald" : "daemon/approvald-test"));
 	snprintf(log, sizeof(log), "%s/approvald.log", a->dir);
 	argv[0] = bin;
 	argv[1] = "--config";

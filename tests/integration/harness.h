@@ -30,6 +30,7 @@ struct ad {
 	char dir[512]; /* private temp folder */
 	char conf[600], sock[600], state[600], policy[600];
 	char extra_env[256]; /* e.g. APPROVALD_CRASH_AT=... */
+	int product;         /* start daemon/approvald, not approvald-test */
 };
 
 /* Write `text` to `path` with `mode` (created or truncated); 0 or -1. */

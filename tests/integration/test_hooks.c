@@ -26,8 +26,8 @@
 #include "harness.h"
 #include "hookutil.h"
 
-#define HOOK_SECRET  "test-hook-secret-0123456789"
-#define CLIENT_STATE "client-state-abcdef"
+#define HOOK_SECRET  "test-hook-secret-0123456789abcdef"
+#define CLIENT_STATE "client-state-abcdef-0123456789abcdef"
 #define NSEED        6
 
 static const char *const seed_files[NSEED] = {
@@ -554,8 +554,8 @@ test_graph_notifications(void)
 	const char *good = "{\"value\":[" NOTE(CLIENT_STATE, "g1") "]}";
 	const char *reordered = "{\"value\":[" NOTE(
 	    CLIENT_STATE, "g2") "," NOTE(CLIENT_STATE, "g1") "]}";
-	const char *wrong =
-	    "{\"value\":[" NOTE("client-state-abcdeX", "g1") "]}";
+	const char *wrong = "{\"value\":[" NOTE(
+	    "client-state-abcdef-0123456789abcdeX", "g1") "]}";
 	const char *shorter = "{\"value\":[" NOTE("client", "g1") "]}";
 	const char *mixed =
 	    "{\"value\":[" NOTE(CLIENT_STATE, "g1") "," NOTE("nope", "g2") "]}";

@@ -49,7 +49,8 @@ listener_init(void)
 	        "  rate_burst: 5\n") == -1)
 		return -1;
 	snprintf(path, sizeof(path), "%s/hook-secret", ls_ad.dir);
-	if (h_write_file(path, "listener-secret\n", 0600) == -1 ||
+	if (h_write_file(path, "listener-secret-0123456789abcdef-32\n", 0600) ==
+	        -1 ||
 	    file_replace(ls_ad.conf, "poll_interval: PT1S",
 	        "poll_interval: PT1H") == -1 ||
 	    ad_start(&ls_ad) == -1 || ad_wait_ready(&ls_ad, 20000) == -1)

@@ -369,6 +369,28 @@ test_clock_refused(void)
 	ad_stop(&b, SIGTERM);
 }
 
+/* The product approvald has no test clock, whatever its environment. */
+static void
+test_clock_not_in_product(void)
+{
+	struct ad b;
+	struct json_object *o, *v;
+	char policy[600];
+
+	snprintf(policy, sizeof(policy), "%s",
+	    cu_srcpath("tests/integration/stages-policy.yaml"));
+	CU_ASSERT_FATAL(ad_prepare(&b, &E, policy, NULL) == 0);
+	b.product = 1;
+	snprintf(b.extra_env, sizeof(b.extra_env), "APPROVALD_TEST_CLOCK=1");
+	CU_ASSERT_FATAL(ad_start(&b) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&b, 20000) == 0);
+	o = ad_ctl(&b, "clock advance 3600");
+	CU_ASSERT(o != NULL && json_object_object_get_ex(o, "result", &v) &&
+	          strcmp(json_object_get_string(v), "refused") == 0);
+	json_object_put(o);
+	ad_stop(&b, SIGTERM);
+}
+
 /* Nothing decided twice across every scenario. */
 static void
 test_truth_total(void)
@@ -387,6 +409,7 @@ static const struct cu_test stage_tests[] = {
 	{ "escalation and automatic denial", test_escalation_and_timeout },
 	{ "one Graph decision per request", test_truth_total },
 	{ "test clock refused unless enabled", test_clock_refused },
+	{ "no test clock in the product", test_clock_not_in_product },
 	{ NULL, NULL },
 };
 

@@ -25,10 +25,10 @@
 #define SAM     "c5a9e3b1-7d2f-4a8c-b6e4-1f3a5c7e9b2d"
 #define MORGAN  "a3d7c1f0-2b4e-4f6a-8c9d-0e1f2a3b4c5d"
 #define JORDAN  "46184453-e63b-4f20-86c2-c557ed5d5df9"
-#define SECRET1 "first-hook-secret-0123"
-#define SECRET2 "second-hook-secret-4567"
-#define CS1     "client-state-one"
-#define CS2     "client-state-two"
+#define SECRET1 "first-hook-secret-0123456789abcdef"
+#define SECRET2 "second-hook-secret-456789abcdef0123"
+#define CS1     "client-state-one-0123456789abcdef"
+#define CS2     "client-state-two-0123456789abcdef"
 #define WAIT_MS 30000
 
 static struct emu E;
