@@ -30,6 +30,11 @@
 #define INTENT_MAX_ATTEMPTS     10          /* then: attention */
 #define RELOAD_BATCH            256 /* requests a reload restarts per commit */
 
+/* A change dated later than now + this (seconds) is implausible: it is
+ * applied, but never moves the watermark (nor does an unparseable date),
+ * and the watermark itself never passes now + this. */
+#define POLL_MAX_CLOCK_SKEW 300
+
 /* Store */
 #define STORE_BUSY_TIMEOUT_MS 5000
 /* Group commit (see engine_batch_dirty): after a batch of at least

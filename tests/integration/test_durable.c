@@ -98,6 +98,82 @@ free_keys(char **keys, size_t n)
 
 /* ---- intake ----------------------------------------------------------- */
 
+struct metric_wait {
+	int port;
+	const char *series;
+	double min;
+};
+
+static int
+metric_reached(void *arg)
+{
+	struct metric_wait *mw = arg;
+
+	return metric0(mw->port, mw->series) >= mw->min;
+}
+
+/*
+ * One change dated 2999 used to set the watermark to 2998: every later
+ * change was filtered out and intake stopped. Now it is counted, logged,
+ * kept out of the watermark, and a request created afterwards is still
+ * taken in and decided.
+ */
+static void
+test_watermark_future_change(void)
+{
+	struct emu e;
+	struct ad a;
+	struct metric_wait mw;
+	char *keys[2] = { NULL, NULL }, body[256];
+	struct json_object *o;
+	long st;
+	int port;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, HTTP_YAML) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT_FATAL((port = ad_port(&a)) > 0);
+	keys[0] = emu_create_tagged(&e, "before the skewed change", REQUESTOR);
+	CU_ASSERT_FATAL(keys[0] != NULL);
+	CU_ASSERT(ad_wait_state(&a, keys[0], "approved", 20000) == 0);
+
+	/* Graph serves a change record for it dated 2999. */
+	snprintf(body, sizeof(body),
+	    "{\"requestId\":\"%s\","
+	    "\"modificationDateTime\":\"2999-01-01T00:00:00Z\"}",
+	    gid(keys[0]));
+	o = emu_json(&e, "POST", "/_emulator/changes", body, &st);
+	json_object_put(o);
+	CU_ASSERT_EQUAL_FATAL(st, 204);
+	/* Two poll cycles start after it: one whole cycle saw it. */
+	mw.port = port;
+	mw.series = "approvald_poll_cycles_total{source=\"permissions\"}";
+	CU_ASSERT_FATAL((mw.min = metric0(port, mw.series)) >= 0);
+	mw.min += 2;
+	CU_ASSERT_FATAL(h_until(metric_reached, &mw, 20000) == 0);
+
+	/* A request created afterwards is taken in and decided, once. */
+	keys[1] = emu_create_tagged(&e, "after the skewed change", REQUESTOR);
+	CU_ASSERT_FATAL(keys[1] != NULL);
+	CU_ASSERT(ad_wait_state(&a, keys[1], "approved", 20000) == 0);
+	/* The skewed change was counted and logged. */
+	CU_ASSERT(metric0(port, "approvald_poll_implausible_times_total"
+	                        "{source=\"permissions\"}") >= 1);
+	CU_ASSERT(log_has(&a, "implausible modificationDateTime"));
+	assert_approved_once(&e, keys, 2);
+	CU_ASSERT_EQUAL(emu_truth_total(&e), 2);
+	/* The durable watermark is not in the future. */
+	CU_ASSERT_EQUAL(sql_count(a.state,
+	                    "SELECT CAST(strftime('%s', value) AS INTEGER) <="
+	                    " CAST(strftime('%s', 'now') AS INTEGER) + 300"
+	                    " FROM meta WHERE key = 'watermark:permissions'"),
+	    1);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free_keys(keys, 2);
+	emu_stop(&e);
+}
+
 /* PATCHes to approval steps in the emulator's call log, answered or not. */
 static int
 step_patches(struct emu *e)
@@ -169,6 +245,8 @@ test_no_blind_resend(void)
 }
 
 static const struct cu_test intake_tests[] = {
+	{ "a change dated 2999 does not stop intake",
+	    test_watermark_future_change },
 	{ "a decision whose connection dies is read back, never resent",
 	    test_no_blind_resend },
 	{ NULL, NULL },
