@@ -289,6 +289,13 @@ void subs_lifecycle(struct daemon *d, const char *id, const char *event);
 size_t subs_count(void);
 void subs_free(struct daemon *d);
 
+/* health.c: a degraded store (writes failing: disk full, I/O error),
+ * recovered by itself with backoff; /readyz and /metrics show it */
+int health_init(struct daemon *d);
+void health_free(struct daemon *d);
+const char *health_reason(struct daemon *d);
+unsigned long long health_store_episodes(void);
+
 /* crash.c: APPROVALD_CRASH_AT=<label>:<n> for crash-safety tests */
 void crash_point(const char *label);
 

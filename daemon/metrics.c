@@ -253,6 +253,20 @@ metrics_poll(struct evbuffer *b, struct daemon *d)
 }
 
 static void
+metrics_store(struct evbuffer *b, struct daemon *d)
+{
+	metrics_head(b, "approvald_store_degraded", "gauge",
+	    "1 while writes to the state store fail (disk full, I/O error) "
+	    "and the daemon retries; /readyz answers 503 meanwhile.");
+	evbuffer_add_printf(b, "approvald_store_degraded %d\n",
+	    health_reason(d) != NULL ? 1 : 0);
+	metrics_head(b, "approvald_store_degraded_total", "counter",
+	    "Times the state store became degraded since start.");
+	evbuffer_add_printf(b, "approvald_store_degraded_total %llu\n",
+	    health_store_episodes());
+}
+
+static void
 metrics_commits(struct evbuffer *b)
 {
 	size_t i;
@@ -326,6 +340,7 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	    "watermark).");
 	metrics_counter_out1(b, &metrics_implausible,
 	    "approvald_poll_implausible_times_total", "source");
+	metrics_store(b, d);
 	metrics_commits(b);
 	metrics_head(b, "approvald_hooks_total", "counter",
 	    "Webhooks answered, by hook and result.");
