@@ -280,6 +280,7 @@ void metrics_nudge(const char *source);
 void metrics_http_refused(const char *reason);
 void metrics_graph_call(const char *endpoint, const char *status);
 void metrics_http_conn(const char *result);
+void metrics_implausible_time(const char *source);
 
 /* hooks.c: POST /v1/hooks/evaluate and /v1/hooks/graph */
 int hooks_register(struct daemon *d, char **err);
@@ -296,9 +297,17 @@ void subs_lifecycle(struct daemon *d, const char *id, const char *event);
 size_t subs_count(void);
 void subs_free(struct daemon *d);
 
+/* health.c: a degraded store (writes failing: disk full, I/O error),
+ * recovered by itself with backoff; /readyz and /metrics show it */
+int health_init(struct daemon *d);
+void health_free(struct daemon *d);
+const char *health_reason(struct daemon *d);
+unsigned long long health_store_episodes(void);
+
 /* crash.c: APPROVALD_CRASH_AT=<label>:<n> for crash-safety tests */
 void crash_point(const char *label);
 int crash_audit_fail(void);
+long crash_max_pages(void);
 
 /* main.c: SIGHUP / `approvalctl reload`; swaps only when both files load. */
 int daemon_reload(struct daemon *d);

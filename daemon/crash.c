@@ -4,6 +4,7 @@
  * binary (approvald-test, built with APPROVALD_TEST_HOOKS); in the product
  * `approvald` these are no-ops and the variable names are not in it. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,5 +47,28 @@ crash_audit_fail(void)
 	return getenv("APPROVALD_AUDIT_FAIL") != NULL;
 #else
 	return 0;
+#endif
+}
+
+/* Test builds only: a database quota in pages, read afresh from the file
+ * named by APPROVALD_TEST_MAX_PAGES_FILE (so a test can fill the "disk"
+ * and free it again); -1 when none, and always in the product. */
+long
+crash_max_pages(void)
+{
+#ifdef APPROVALD_TEST_HOOKS
+	const char *file = getenv("APPROVALD_TEST_MAX_PAGES_FILE");
+	char buf[32];
+	FILE *fp;
+	long n = -1;
+
+	if (file == NULL || (fp = fopen(file, "re")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), fp) != NULL)
+		n = strtol(buf, NULL, 10);
+	fclose(fp);
+	return n > 0 ? n : -1;
+#else
+	return -1;
 #endif
 }

@@ -310,6 +310,26 @@ graph_setup(struct graph *g, struct graph_xfer *x)
 	SET(CURLOPT_CUSTOMREQUEST, x->method);
 	if (strcmp(x->method, "GET") == 0)
 		SET(CURLOPT_HTTPGET, 1L);
+	else if (strcmp(x->method, "HEAD") != 0) {
+		/*
+		 * Never resent by the transport. libcurl (7.88,
+		 * Curl_retry_request in lib/transfer.c) sends a request again
+		 * on a fresh connection, body and all, when a *reused*
+		 * connection closes before any byte of the answer ("Connection
+		 * died, retrying a fresh connect"): for a PATCH or POST that
+		 * Graph may have applied, that is a blind second decision. No
+		 * option turns it off in 7.88, so a non-idempotent call gets a
+		 * connection no other transfer has used or will use: a fresh
+		 * one (FRESH_CONNECT), closed after it (FORBID_REUSE), over
+		 * HTTP/1.1 so no other stream can be multiplexed onto it and
+		 * mark it reused. A connection lost there is an unknown
+		 * outcome, settled by reading back (exec.c). It costs one
+		 * connection setup per decision.
+		 */
+		SET(CURLOPT_FRESH_CONNECT, 1L);
+		SET(CURLOPT_FORBID_REUSE, 1L);
+		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	}
 	if (x->body != NULL) {
 		SET(CURLOPT_POSTFIELDS, x->body);
 		SET(CURLOPT_POSTFIELDSIZE, (long)strlen(x->body));

@@ -543,8 +543,11 @@ static void
 httpd_readyz(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
+	const char *why;
 
-	if (d->ready && !d->stopping)
+	if (d->ready && !d->stopping && (why = health_reason(d)) != NULL)
+		httpd_reply(req, 503, "Service Unavailable", why);
+	else if (d->ready && !d->stopping)
 		httpd_reply(req, 200, "OK", "ready");
 	else
 		httpd_reply(req, 503, "Service Unavailable", "not ready");

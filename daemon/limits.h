@@ -30,6 +30,11 @@
 #define INTENT_MAX_ATTEMPTS     10          /* then: attention */
 #define RELOAD_BATCH            256 /* requests a reload restarts per commit */
 
+/* A change dated later than now + this (seconds) is implausible: it is
+ * applied, but never moves the watermark (nor does an unparseable date),
+ * and the watermark itself never passes now + this. */
+#define POLL_MAX_CLOCK_SKEW 300
+
 /* Store */
 #define STORE_BUSY_TIMEOUT_MS 5000
 /* Group commit (see engine_batch_dirty): after a batch of at least
@@ -43,6 +48,19 @@
 /* Checkpoint the WAL every 4,000 pages (16 MB): a page rewritten by many
  * commits is copied to the database once per checkpoint. */
 #define STORE_PRAGMA_CHECKPOINT "PRAGMA wal_autocheckpoint = 4000"
+/* At start: at most this many problems listed by the structure check. */
+#define STORE_PRAGMA_QUICK_CHECK "PRAGMA quick_check(5)"
+/* Degraded store (writes fail: disk full, I/O error): recovery attempts
+ * (WAL checkpoint + probe write) back off from the first to the last. */
+#define STORE_RECOVER_FIRST_MS 250
+#define STORE_RECOVER_MAX_MS   30000
+/* A recovery probe writes and deletes this much in one transaction: it
+ * succeeds only when a batch of that size fits again. */
+#define STORE_PROBE_SQL                                                        \
+	"INSERT INTO meta (key, value) VALUES ('store_probe',"                 \
+	" zeroblob(65536)) ON CONFLICT(key) DO UPDATE SET"                     \
+	" value = excluded.value;"                                             \
+	"DELETE FROM meta WHERE key = 'store_probe'"
 
 /* Control socket and HTTP listener */
 #define CTL_MAX_LINE    4096

@@ -353,6 +353,8 @@ main(int argc, char *argv[])
 		fatalx("decision links: out of memory");
 	if (notify_init(&d, &err) == -1)
 		fatalx("%s", err);
+	if (health_init(&d) == -1)
+		fatalx("store health: out of memory");
 
 	log_info("approvald starting: policy %s (%zu rules), state %s",
 	    d.settings->policy_path, policy_nrules(d.policy),
@@ -376,6 +378,7 @@ main(int argc, char *argv[])
 	log_info("approvald stopping");
 	engine_commit(&d);
 	exec_free(&d);
+	health_free(&d);
 	timers_free(&d);
 	approvers_free(&d);
 	engine_free(&d);

@@ -29,6 +29,7 @@ struct metrics_counter {
 
 static struct metrics_counter metrics_decisions, metrics_hooks, metrics_nudges;
 static struct metrics_counter metrics_refused, metrics_conns, metrics_graph;
+static struct metrics_counter metrics_implausible;
 
 /* Commit latency buckets, seconds. */
 static const double metrics_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -109,6 +110,14 @@ void
 metrics_graph_call(const char *endpoint, const char *status)
 {
 	metrics_count(&metrics_graph, endpoint, status);
+}
+
+/* A change from `source` carried a modification time that is unparseable
+ * or beyond now + skew: kept out of the watermark. */
+void
+metrics_implausible_time(const char *source)
+{
+	metrics_count(&metrics_implausible, source, NULL);
 }
 
 /* A listener connection was accepted, or closed served / without a request. */
@@ -244,6 +253,20 @@ metrics_poll(struct evbuffer *b, struct daemon *d)
 }
 
 static void
+metrics_store(struct evbuffer *b, struct daemon *d)
+{
+	metrics_head(b, "approvald_store_degraded", "gauge",
+	    "1 while writes to the state store fail (disk full, I/O error) "
+	    "and the daemon retries; /readyz answers 503 meanwhile.");
+	evbuffer_add_printf(b, "approvald_store_degraded %d\n",
+	    health_reason(d) != NULL ? 1 : 0);
+	metrics_head(b, "approvald_store_degraded_total", "counter",
+	    "Times the state store became degraded since start.");
+	evbuffer_add_printf(b, "approvald_store_degraded_total %llu\n",
+	    health_store_episodes());
+}
+
+static void
 metrics_commits(struct evbuffer *b)
 {
 	size_t i;
@@ -311,6 +334,13 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	evbuffer_add_printf(b, "approvald_token_refreshes_total %lu\n",
 	    d->tokens != NULL ? token_refreshes(d->tokens) : 0UL);
 	metrics_poll(b, d);
+	metrics_head(b, "approvald_poll_implausible_times_total", "counter",
+	    "Changes whose modification time was unparseable or in the "
+	    "future beyond the allowed skew, by source (never used for the "
+	    "watermark).");
+	metrics_counter_out1(b, &metrics_implausible,
+	    "approvald_poll_implausible_times_total", "source");
+	metrics_store(b, d);
 	metrics_commits(b);
 	metrics_head(b, "approvald_hooks_total", "counter",
 	    "Webhooks answered, by hook and result.");

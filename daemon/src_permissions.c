@@ -40,6 +40,16 @@ struct perm_bulk {
 
 static int perm_bulk_refused;
 
+/*
+ * Changes of this poll cycle whose modificationDateTime is implausible
+ * (unparseable, missing, or later than now + POLL_MAX_CLOCK_SKEW): one
+ * such change used to set the watermark to 2998 and stop all intake. They
+ * are applied like any other but kept out of the watermark, counted in
+ * /metrics and logged once per cycle with the first one as an example.
+ */
+static size_t perm_implausible;
+static char perm_implausible_eg[160];
+
 static void perm_fetch_one(
     struct daemon *d, const char *gid, const char *change_id);
 static void perm_bulk_send(struct perm_bulk *b);
@@ -75,6 +85,14 @@ perm_cycle_idle(struct poll_state *ps)
 	return ps->fetches == 0 && ps->pages == 0;
 }
 
+/* A watermark that no clock could have produced: unparseable, or later
+ * than now + POLL_MAX_CLOCK_SKEW. */
+static int
+perm_wm_implausible(int64_t t)
+{
+	return t < 0 || t > engine_now() + POLL_MAX_CLOCK_SKEW;
+}
+
 static void
 perm_cycle_end(struct daemon *d)
 {
@@ -86,12 +104,24 @@ perm_cycle_end(struct daemon *d)
 
 	if (!perm_cycle_idle(ps))
 		return;
+	if (perm_implausible > 0) {
+		log_warnx("poll permissions: %zu changes with an implausible "
+		          "modificationDateTime (%s); applied, but kept out "
+		          "of the watermark",
+		    perm_implausible, perm_implausible_eg);
+		perm_implausible = 0;
+	}
 	if (!ps->failed && ps->max_seen > 0 && store_begin(d->store) == 0) {
 		if (store_meta_get(d->store, "watermark:permissions", &old) ==
 		    0)
 			oldt = cfg_parse_timestamp(old);
-		t = ps->max_seen - d->settings->poll_overlap;
-		if (t > oldt) {
+		t = ps->max_seen;
+		if (t > engine_now() + POLL_MAX_CLOCK_SKEW)
+			t = engine_now() + POLL_MAX_CLOCK_SKEW;
+		t -= d->settings->poll_overlap;
+		/* A poisoned watermark (written before this check existed) is
+		 * replaced, even by an older time. */
+		if (t > oldt || perm_wm_implausible(oldt)) {
 			tt = (time_t)t;
 			gmtime_r(&tt, &tm);
 			strftime(wm, sizeof(wm), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -263,7 +293,14 @@ perm_apply_change(
 		log_warnx("poll permissions: change without id; skipped");
 		return 0;
 	}
-	if (mt != NULL && (t = cfg_parse_timestamp(mt)) > ps->max_seen)
+	t = mt != NULL ? cfg_parse_timestamp(mt) : -1;
+	if (t < 0 || t > engine_now() + POLL_MAX_CLOCK_SKEW) {
+		if (perm_implausible++ == 0)
+			snprintf(perm_implausible_eg,
+			    sizeof(perm_implausible_eg), "change %.40s: %.40s",
+			    id, mt != NULL ? mt : "none");
+		metrics_implausible_time("permissions");
+	} else if (t > ps->max_seen)
 		ps->max_seen = t;
 	if (store_begin(d->store) == -1)
 		return -1;
@@ -346,7 +383,17 @@ perm_poll(struct daemon *d)
 	struct tm tm;
 	time_t t;
 
-	if (store_meta_get(d->store, "watermark:permissions", &wm) != 0) {
+	perm_implausible = 0;
+	if (store_meta_get(d->store, "watermark:permissions", &wm) == 0 &&
+	    perm_wm_implausible(cfg_parse_timestamp(wm))) {
+		log_warnx("poll permissions: stored watermark %.40s is "
+		          "implausible; looking back as at first start",
+		    wm);
+		metrics_implausible_time("permissions");
+		free(wm);
+		wm = NULL;
+	}
+	if (wm == NULL) {
 		t = (time_t)(engine_now() - POLL_INITIAL_LOOKBACK);
 		gmtime_r(&t, &tm);
 		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);

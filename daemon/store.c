@@ -1,10 +1,11 @@
 /* SQLite store: WAL, synchronous=FULL, versioned schema, prepared statements. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -267,6 +268,14 @@ struct store {
 	size_t ncached;
 	int lockfd;
 	int in_batch;
+	/* SQLite rolled the open batch back by itself (SQLITE_FULL, IOERR):
+	 * the rest of the batch runs in a doomed transaction, rolled back at
+	 * commit, never in autocommit mode */
+	int doomed;
+	/* writes fail for want of space or by I/O error: why, or "" */
+	char degraded[160];
+	void (*fault_cb)(void *);
+	void *fault_arg;
 };
 
 static char *
@@ -277,10 +286,51 @@ store_strdup_col(sqlite3_stmt *st, int col)
 	return t != NULL ? strdup((const char *)t) : NULL;
 }
 
+/*
+ * A write failed with `rc`. Out of space or an I/O error makes the store
+ * degraded (store_recover() cures it) and tells the daemon once. When
+ * SQLite rolled the open batch back by itself, which it does on
+ * SQLITE_FULL, SQLITE_IOERR and SQLITE_NOMEM, the batch is doomed.
+ */
+static void
+store_failed(struct store *s, int rc)
+{
+	int primary = rc & 0xff;
+
+	if (s->in_batch && sqlite3_get_autocommit(s->db))
+		s->doomed = 1;
+	if (primary != SQLITE_FULL && primary != SQLITE_IOERR)
+		return;
+	if (s->degraded[0] == '\0') {
+		snprintf(s->degraded, sizeof(s->degraded), "%s",
+		    primary == SQLITE_FULL ? "disk full" : "I/O error");
+		if (s->fault_cb != NULL)
+			s->fault_cb(s->fault_arg);
+	}
+}
+
+/*
+ * Before a write in a batch: if SQLite already rolled the batch back, open
+ * a transaction again, so that the rest of the batch is rolled back with
+ * it at commit instead of committing statement by statement.
+ */
+static void
+store_guard(struct store *s)
+{
+	if (!s->in_batch || !sqlite3_get_autocommit(s->db))
+		return;
+	s->doomed = 1;
+	sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+}
+
 static int
 store_exec(struct store *s, const char *sql)
 {
-	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		store_failed(s, sqlite3_extended_errcode(s->db));
+	return rc == SQLITE_OK ? 0 : -1;
 }
 
 /* Apply every migration newer than the database's user_version. */
@@ -327,11 +377,182 @@ fail:
 	return -1;
 }
 
+/*
+ * Who holds the OFD lock on the file open as `fd`: the pid of a process
+ * with a descriptor on the same inode whose fdinfo lists an OFD lock.
+ * Best effort (0 when unknown): OFD locks have no owner pid, /proc/locks
+ * shows -1, but /proc/PID/fdinfo/FD lists the locks of that descriptor.
+ */
+static pid_t
+store_lock_holder(int fd)
+{
+	struct stat sb, fsb;
+	DIR *proc = NULL, *fds;
+	struct dirent *p, *f;
+	char path[300], line[256];
+	FILE *fp;
+	pid_t pid, holder = 0, self = getpid();
+
+	if (fstat(fd, &sb) == -1 || (proc = opendir("/proc")) == NULL)
+		return 0;
+	while (holder == 0 && (p = readdir(proc)) != NULL) {
+		if ((pid = (pid_t)strtol(p->d_name, NULL, 10)) <= 0 ||
+		    pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+		if ((fds = opendir(path)) == NULL)
+			continue;
+		while (holder == 0 && (f = readdir(fds)) != NULL) {
+			snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid,
+			    f->d_name);
+			if (f->d_name[0] == '.' || stat(path, &fsb) == -1 ||
+			    fsb.st_dev != sb.st_dev || fsb.st_ino != sb.st_ino)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s",
+			    (int)pid, f->d_name);
+			if ((fp = fopen(path, "re")) == NULL)
+				continue;
+			while (fgets(line, sizeof(line), fp) != NULL)
+				if (strstr(line, "OFDLCK") != NULL &&
+				    strstr(line, "WRITE") != NULL)
+					holder = pid;
+			fclose(fp);
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return holder;
+}
+
+/*
+ * One daemon per state database. The lock is an OFD write lock on byte 0
+ * of the database file itself, so it belongs to the file (device and
+ * inode), not to a name: a symlink, a hard link or a bind mount of the
+ * database meets the same lock, where a lock file named after the path
+ * did not (and two names of one database would each get their own -wal
+ * file: certain corruption). Byte 0 is never locked by SQLite (its locks
+ * sit at 1 GiB, PENDING_BYTE, and in the -shm file), so ours never blocks
+ * SQLite, in this process or in an sqlite3 shell reading the file. Unlike
+ * a classic POSIX lock it is not dropped when SQLite closes another
+ * descriptor of the file, and it conflicts even within one process; the
+ * kernel releases it when the process dies. The file is opened (created
+ * when new: SQLite takes an empty file as a new database) before SQLite
+ * opens it.
+ */
+static int
+store_lock(struct store *s, const char *path, char **err)
+{
+	struct flock fl;
+	pid_t holder;
+
+	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lockfd == -1) {
+		asprintf(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 1;
+	if (fcntl(s->lockfd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	if (errno != EAGAIN && errno != EACCES) {
+		asprintf(err, "%s: cannot lock: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((holder = store_lock_holder(s->lockfd)) > 0)
+		asprintf(err,
+		    "%s is in use by another approvald (pid %d); one daemon "
+		    "per state database, whatever name it is reached by",
+		    path, (int)holder);
+	else
+		asprintf(err,
+		    "%s is in use by another approvald (its pid is not "
+		    "visible from here); one daemon per state database, "
+		    "whatever name it is reached by",
+		    path);
+	return -1;
+}
+
+#define STORE_RECOVERY_HINT                                                    \
+	"approvald will not run on it. Keep the damaged file and its -wal "    \
+	"for analysis, then restore the last backup, or salvage what is "      \
+	"readable with `sqlite3 DAMAGED .recover | sqlite3 NEW`, check it "    \
+	"with `approvalctl audit verify --state NEW` and put NEW in "          \
+	"state_path; requests are read again from Graph, and every open "      \
+	"intent is read back before anything is sent (README: \"A damaged "    \
+	"state database\")"
+
+/*
+ * PRAGMA quick_check before anything runs: it reads every page once and
+ * checks the b-tree structure, record formats and freelist, but not that
+ * indexes match their tables (integrity_check, O(N log N), does that), so
+ * its cost is one sequential read of the file (well under a second for
+ * the tens of MB a deployment keeps). At most STORE_QUICK_CHECK_ERRORS
+ * problems are listed.
+ */
+static int
+store_check(struct store *s, const char *path, char **err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *row;
+	char what[512];
+	size_t wl = 0;
+	int rc, ok = 1;
+
+	what[0] = '\0';
+	rc = sqlite3_prepare_v2(s->db, STORE_PRAGMA_QUICK_CHECK, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = SQLITE_ROW;
+	while (rc == SQLITE_ROW && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row = (const char *)sqlite3_column_text(st, 0);
+		if (row != NULL && strcmp(row, "ok") == 0)
+			continue;
+		ok = 0;
+		if (wl < sizeof(what) - 1)
+			wl += (size_t)snprintf(what + wl, sizeof(what) - wl,
+			    "%s%s", wl ? "; " : "", row ? row : "?");
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		ok = 0;
+		snprintf(what, sizeof(what), "%s", sqlite3_errmsg(s->db));
+	}
+	if (ok)
+		return 0;
+	for (wl = 0; what[wl] != '\0'; wl++)
+		if (what[wl] == '\n' || what[wl] == '\r')
+			what[wl] = ' ';
+	asprintf(err, "state database %s is damaged (%s); %s", path, what,
+	    STORE_RECOVERY_HINT);
+	return -1;
+}
+
+/*
+ * Test builds only (crash_max_pages): a database quota in pages (PRAGMA
+ * max_page_count), re-read at every recovery attempt, so a test can fill
+ * the "disk" and free it again.
+ */
+/* crash.c, linked into the daemons, not into approvalctl (weak: NULL). */
+long crash_max_pages(void) __attribute__((weak));
+
+static void
+store_test_quota(struct store *s)
+{
+	long n = crash_max_pages != NULL ? crash_max_pages() : -1;
+	char sql[64];
+
+	if (n > 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld", n);
+		sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	}
+}
+
 int
 store_open(const char *path, struct store **out, char **err)
 {
 	struct store *s;
-	char *lockpath = NULL;
 	size_t i;
 
 	*out = NULL;
@@ -340,21 +561,8 @@ store_open(const char *path, struct store **out, char **err)
 		return -1;
 	}
 	s->lockfd = -1;
-	/* One daemon per state file: an exclusive lock held for our life. */
-	if (asprintf(&lockpath, "%s.lock", path) == -1) {
-		lockpath = NULL;
-		goto oom;
-	}
-	s->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lockfd == -1) {
-		asprintf(err, "%s: %s", lockpath, strerror(errno));
+	if (store_lock(s, path, err) == -1)
 		goto fail;
-	}
-	if (flock(s->lockfd, LOCK_EX | LOCK_NB) == -1) {
-		asprintf(err, "%s is in use by another approvald (%s)", path,
-		    strerror(errno));
-		goto fail;
-	}
 	if (sqlite3_open_v2(path, &s->db,
 	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	            SQLITE_OPEN_NOMUTEX,
@@ -364,8 +572,19 @@ store_open(const char *path, struct store **out, char **err)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-	if (store_exec(s, "PRAGMA journal_mode = WAL") == -1 ||
-	    store_exec(s, "PRAGMA synchronous = FULL") == -1 ||
+	if (store_exec(s, "PRAGMA journal_mode = WAL") == -1) {
+		int rc = sqlite3_errcode(s->db);
+
+		if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+			asprintf(err, "state database %s is damaged (%s); %s",
+			    path, sqlite3_errmsg(s->db), STORE_RECOVERY_HINT);
+		else
+			asprintf(err, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (store_check(s, path, err) == -1)
+		goto fail;
+	if (store_exec(s, "PRAGMA synchronous = FULL") == -1 ||
 	    store_exec(s, "PRAGMA foreign_keys = ON") == -1 ||
 	    store_exec(s, STORE_PRAGMA_CACHE) == -1 ||
 	    store_exec(s, STORE_PRAGMA_CHECKPOINT) == -1) {
@@ -382,15 +601,60 @@ store_open(const char *path, struct store **out, char **err)
 			    err, "prepare %zu: %s", i, sqlite3_errmsg(s->db));
 			goto fail;
 		}
-	free(lockpath);
+	store_test_quota(s);
 	*out = s;
 	return 0;
-oom:
-	asprintf(err, "out of memory");
 fail:
-	free(lockpath);
 	store_close(s);
 	return -1;
+}
+
+/* Tell cb(arg) when writes start failing for want of space or by an I/O
+ * error (once, until store_recover() succeeds). */
+void
+store_set_fault_cb(struct store *s, void (*cb)(void *), void *arg)
+{
+	s->fault_cb = cb;
+	s->fault_arg = arg;
+}
+
+const char *
+store_degraded(struct store *s)
+{
+	return s->degraded[0] != '\0' ? s->degraded : NULL;
+}
+
+/*
+ * Try to leave the degraded state, outside any batch: checkpoint the WAL
+ * into the database and truncate it to zero bytes (the space it held is
+ * what a small volume lacks: the autocheckpoint threshold may never be
+ * reached on it), then one probe transaction that writes and deletes
+ * STORE_PROBE_BYTES, so that success means a batch of that size fits
+ * again, not merely a row rewritten in place. 0 when writes work again,
+ * -1 (and the reason kept) when not.
+ */
+int
+store_recover(struct store *s)
+{
+	int logged = 0, ckpt = 0;
+
+	if (s->in_batch)
+		return -1;
+	store_test_quota(s);
+	/* May fail for want of space itself (the database grows by the
+	 * pages it takes in): the probe below says whether writes work. */
+	sqlite3_wal_checkpoint_v2(
+	    s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &logged, &ckpt);
+	if (store_exec(s, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if (store_exec(s, STORE_PROBE_SQL) == -1 ||
+	    store_exec(s, "COMMIT") == -1) {
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	s->degraded[0] = '\0';
+	return 0;
 }
 
 void
@@ -432,6 +696,7 @@ store_cached(struct store *s, const char *sql)
 	sqlite3_stmt *st = NULL;
 	size_t i;
 
+	store_guard(s);
 	for (i = 0; i < s->ncached; i++)
 		if (s->cached[i].sql == sql) {
 			st = s->cached[i].st;
@@ -463,16 +728,30 @@ store_begin(struct store *s)
 	if (store_exec(s, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	s->in_batch = 1;
+	s->doomed = 0;
 	return 0;
 }
 
+/* Commit the batch; -1 when it could not be, or when SQLite had already
+ * rolled part of it back (the rest is rolled back here: a batch is
+ * durable whole or not at all). */
 int
 store_commit(struct store *s)
 {
 	if (!s->in_batch)
 		return 0;
-	if (store_exec(s, "COMMIT") == -1)
+	if (s->doomed) {
+		store_rollback(s);
 		return -1;
+	}
+	if (store_exec(s, "COMMIT") == -1) {
+		/* SQLite rolls back a COMMIT that failed other than busy. */
+		if (sqlite3_get_autocommit(s->db)) {
+			s->in_batch = 0;
+			s->doomed = 0;
+		}
+		return -1;
+	}
 	s->in_batch = 0;
 	return 0;
 }
@@ -482,8 +761,10 @@ store_rollback(struct store *s)
 {
 	if (!s->in_batch)
 		return;
-	store_exec(s, "ROLLBACK");
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	s->in_batch = 0;
+	s->doomed = 0;
 }
 
 int
@@ -498,6 +779,7 @@ store_stmt(struct store *s, enum store_stmt which)
 {
 	sqlite3_stmt *st = s->st[which];
 
+	store_guard(s);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return st;
@@ -513,11 +795,13 @@ store_bind_text(sqlite3_stmt *st, int i, const char *v)
 
 /* Step a statement that returns no rows. */
 static int
-store_done(sqlite3_stmt *st)
+store_done(struct store *s, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		store_failed(s, sqlite3_extended_errcode(s->db));
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -605,7 +889,7 @@ store_request_put(struct store *s, const struct store_request *r)
 	sqlite3_bind_int64(st, 14, r->updated);
 	store_bind_text(st, 15, r->fingerprint[0] ? r->fingerprint : NULL);
 	store_bind_text(st, 16, r->identity);
-	return store_done(st);
+	return store_done(s, st);
 }
 
 void
@@ -677,7 +961,7 @@ store_journal_add(struct store *s, const char *key, int64_t at,
 	store_bind_text(st, 5, event);
 	store_bind_text(st, 6, rule);
 	store_bind_text(st, 7, detail);
-	return store_done(st);
+	return store_done(s, st);
 }
 
 int
@@ -713,7 +997,7 @@ store_intent_add(struct store *s, const char *key, const char *kind,
 	store_bind_text(st, 2, kind);
 	store_bind_text(st, 3, justification);
 	sqlite3_bind_int64(st, 4, now);
-	if (store_done(st) == -1)
+	if (store_done(s, st) == -1)
 		return -1;
 	if (id != NULL)
 		*id = sqlite3_last_insert_rowid(s->db);
@@ -729,7 +1013,7 @@ store_intent_close(
 	sqlite3_bind_int64(st, 1, id);
 	store_bind_text(st, 2, outcome);
 	sqlite3_bind_int64(st, 3, now);
-	return store_done(st);
+	return store_done(s, st);
 }
 
 int
@@ -738,7 +1022,7 @@ store_intent_attempt(struct store *s, int64_t id)
 	sqlite3_stmt *st = store_stmt(s, ST_INTENT_ATTEMPT);
 
 	sqlite3_bind_int64(st, 1, id);
-	return store_done(st);
+	return store_done(s, st);
 }
 
 static void
@@ -807,7 +1091,7 @@ store_timer_set(
 	sqlite3_bind_int(st, 2, kind);
 	sqlite3_bind_int(st, 3, (int)stage);
 	sqlite3_bind_int64(st, 4, at);
-	return store_done(st);
+	return store_done(s, st);
 }
 
 int
@@ -816,7 +1100,7 @@ store_timer_clear(struct store *s, const char *key)
 	sqlite3_stmt *st = store_stmt(s, ST_TIMER_CLEAR);
 
 	store_bind_text(st, 1, key);
-	return store_done(st);
+	return store_done(s, st);
 }
 
 int
@@ -826,7 +1110,7 @@ store_timer_delete(struct store *s, const char *key, int kind)
 
 	store_bind_text(st, 1, key);
 	sqlite3_bind_int(st, 2, kind);
-	return store_done(st);
+	return store_done(s, st);
 }
 
 int
@@ -872,7 +1156,7 @@ store_meta_set(struct store *s, const char *key, const char *val)
 
 	store_bind_text(st, 1, key);
 	store_bind_text(st, 2, val);
-	return store_done(st);
+	return store_done(s, st);
 }
 
 int
@@ -882,7 +1166,7 @@ store_change_mark(struct store *s, const char *id, int64_t now)
 
 	store_bind_text(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
-	if (store_done(st) == -1)
+	if (store_done(s, st) == -1)
 		return -1;
 	return sqlite3_changes(s->db) == 0 ? 1 : 0;
 }
@@ -907,5 +1191,5 @@ store_change_prune(struct store *s, int64_t before)
 	sqlite3_stmt *st = store_stmt(s, ST_CHANGE_PRUNE);
 
 	sqlite3_bind_int64(st, 1, before);
-	return store_done(st);
+	return store_done(s, st);
 }

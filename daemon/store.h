@@ -54,7 +54,9 @@ struct store_journal {
 };
 
 /* Open (creating and migrating) the database; refuse when another process
- * holds it. Returns 0, or -1 with a heap message in *err. */
+ * holds it (a lock on the file itself, whatever name it is reached by) or
+ * when it fails PRAGMA quick_check. Returns 0, or -1 with a heap message
+ * in *err. */
 int store_open(const char *path, struct store **out, char **err);
 void store_close(struct store *s);
 const char *store_errmsg(struct store *s);
@@ -66,6 +68,14 @@ struct sqlite3 *store_db(struct store *s);
 struct sqlite3_stmt *store_cached(struct store *s, const char *sql);
 /* Decode a stored requests.sm blob (offline readers). 0 or -1. */
 int store_sm_unpack(const void *blob, size_t n, struct sm_request *sm);
+
+/* Writes failing for want of space or by an I/O error: the reason ("disk
+ * full"), or NULL when healthy. cb(arg) is told when it starts. */
+const char *store_degraded(struct store *s);
+void store_set_fault_cb(struct store *s, void (*cb)(void *), void *arg);
+/* Outside a batch: checkpoint and truncate the WAL, then a probe write;
+ * 0 when writes work again (no longer degraded), -1 when not. */
+int store_recover(struct store *s);
 
 int store_begin(struct store *s);  /* no-op when a batch is open */
 int store_commit(struct store *s); /* no-op when none is open */

@@ -302,6 +302,31 @@ ctl_requests(struct call *c)
 		call_error(c, 400, "BadRequest", "Unknown source '%s'.", src);
 }
 
+/* POST {"requestId", "modificationDateTime"}: a change record for a
+ * permissions request dated by a backend clock running ahead (e.g. 2999). */
+static void
+ctl_changes(struct call *c)
+{
+	struct emu *e = c->emu;
+	json_object *b;
+	int64_t t;
+	char err[160];
+
+	if ((b = call_body(c, true)) == NULL)
+		return;
+	if (clock_parse_iso(jstr(b, "modificationDateTime"), &t) < 0) {
+		call_error(c, 400, "BadRequest",
+		    "'modificationDateTime' must be an ISO-8601 time.");
+		return;
+	}
+	if (epm_skewed_change(e, jstr(b, "requestId"), t, err, sizeof(err)) <
+	    0) {
+		call_error(c, 400, "BadRequest", "%s", err);
+		return;
+	}
+	call_reply(c, 204, NULL);
+}
+
 static void
 ctl_truth(struct call *c)
 {
@@ -463,6 +488,7 @@ static const struct ctl ctls[] = {
 	    ctl_faults },
 	{ "generate", EVHTTP_REQ_POST, ctl_generate },
 	{ "requests", EVHTTP_REQ_POST, ctl_requests },
+	{ "changes", EVHTTP_REQ_POST, ctl_changes },
 	{ "truth", EVHTTP_REQ_GET, ctl_truth },
 	{ "log", EVHTTP_REQ_GET, ctl_log },
 	{ "devicecode", EVHTTP_REQ_POST, ctl_devicecode },

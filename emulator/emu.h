@@ -29,6 +29,7 @@
 #define EMU_MAX_JTIS         100000
 #define EMU_MAX_DEVCODES     10000
 #define EMU_MAX_FAULTS       64
+#define EMU_MAX_SKEWED       16 /* change records dated by a wrong clock */
 #define EMU_MAX_GENERATE     100000
 #define EMU_MAX_DELAY_MS     60000
 #define EMU_PAGE_DEFAULT     100
@@ -334,6 +335,11 @@ struct emu {
 	size_t nchanges, capchanges;
 	struct hmap changes_byid; /* id -> (index + 1) */
 	int64_t last_change;
+	/* Change records written by a backend whose clock runs ahead
+	 * (POST /_emulator/changes): dated after every other change, so they
+	 * sort last, after the ordered log above. */
+	struct change skewed[EMU_MAX_SKEWED];
+	size_t nskewed;
 	struct timer_ent *timers;
 	size_t ntimers, captimers;
 
@@ -455,6 +461,11 @@ void req_free_all(struct emu *);
 /* Append a permissionsRequestChanges record for r. */
 void req_change(
     struct emu *, struct req *, const char *status, const char *occurrence);
+/* Append a change record for a permissions request dated `t`, later than
+ * every change so far (a backend clock running ahead); 0, or -1 with the
+ * reason in err. */
+int epm_skewed_change(
+    struct emu *, const char *id, int64_t t, char *err, size_t errlen);
 void req_schedule(struct emu *, struct req *, int64_t due);
 /* Run lifecycle transitions that became due. */
 void req_tick(struct emu *);

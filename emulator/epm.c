@@ -441,6 +441,43 @@ change_json(struct change *ch)
 	return o;
 }
 
+int
+epm_skewed_change(
+    struct emu *e, const char *id, int64_t t, char *err, size_t errlen)
+{
+	struct req *r = id != NULL ? req_get(e, SRC_PERMISSIONS, id) : NULL;
+	struct change *ch;
+	int64_t last = e->last_change;
+	size_t i;
+
+	if (r == NULL) {
+		snprintf(
+		    err, errlen, "no permissions request '%s'", id ? id : "");
+		return -1;
+	}
+	for (i = 0; i < e->nskewed; i++)
+		if (e->skewed[i].t > last)
+			last = e->skewed[i].t;
+	if (t <= last || t <= emu_now(e)) {
+		snprintf(err, errlen,
+		    "a skewed change must be dated after now and after "
+		    "every change so far");
+		return -1;
+	}
+	if (e->nskewed == EMU_MAX_SKEWED) {
+		snprintf(err, errlen, "too many skewed changes (max %d)",
+		    EMU_MAX_SKEWED);
+		return -1;
+	}
+	ch = &e->skewed[e->nskewed++];
+	emu_guid(ch->id);
+	ch->t = t;
+	ch->r = r;
+	ch->status = epm_status[r->state];
+	ch->occurrence = NULL;
+	return 0;
+}
+
 static void
 get_changes(struct call *c, char **caps)
 {
@@ -509,6 +546,16 @@ get_changes(struct call *c, char **caps)
 		link = call_next_link(c, i);
 		set_str(o, "@odata.nextLink", link);
 		free(link);
+	} else {
+		/* Dated after everything else: they sort last, on the last
+		 * page (at most EMU_MAX_SKEWED beyond $top). */
+		for (k = 0; k < e->nskewed; k++) {
+			x = change_json(&e->skewed[k]);
+			if (filter_match(&f, x))
+				json_object_array_add(a, x);
+			else
+				json_object_put(x);
+		}
 	}
 	filter_free(&f);
 	call_reply(c, 200, o);

@@ -96,6 +96,7 @@ req_free_all(struct emu *e)
 	e->nchanges = e->capchanges = 0;
 	hmap_clear(&e->changes_byid, NULL);
 	e->last_change = 0;
+	e->nskewed = 0;
 	free(e->timers);
 	e->timers = NULL;
 	e->ntimers = e->captimers = 0;

@@ -8,7 +8,8 @@ set -eu
 prod=$1
 test=$2
 rc=0
-for v in APPROVALD_CRASH_AT APPROVALD_TEST_CLOCK APPROVALD_AUDIT_FAIL; do
+for v in APPROVALD_CRASH_AT APPROVALD_TEST_CLOCK APPROVALD_AUDIT_FAIL \
+	APPROVALD_TEST_MAX_PAGES_FILE; do
 	if grep -a -q "$v" "$prod"; then
 		echo "FAIL: $prod names $v (a test hook in the product)"
 		rc=1

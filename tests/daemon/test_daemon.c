@@ -164,6 +164,161 @@ test_store_single_instance(void)
 	store_close(a);
 }
 
+/* The lock belongs to the file: a symlink or a hard link to the database
+ * meets it too (OFD locks conflict even within one process). */
+static void
+test_store_lock_by_file(void)
+{
+	struct store *a, *b = NULL;
+	char soft[300], hard[300], *err = NULL;
+
+	snprintf(soft, sizeof(soft), "%s.symlink", dbpath);
+	snprintf(hard, sizeof(hard), "%s.hardlink", dbpath);
+	CU_ASSERT_FATAL(store_open(dbpath, &a, &err) == 0);
+	CU_ASSERT_FATAL(symlink(dbpath, soft) == 0);
+	CU_ASSERT_FATAL(link(dbpath, hard) == 0);
+	CU_ASSERT_EQUAL(store_open(soft, &b, &err), -1);
+	CU_ASSERT(err != NULL && strstr(err, "in use") != NULL);
+	free(err);
+	err = NULL;
+	CU_ASSERT_EQUAL(store_open(hard, &b, &err), -1);
+	CU_ASSERT(err != NULL && strstr(err, "in use") != NULL);
+	free(err);
+	err = NULL;
+	store_close(a);
+	/* Released with its holder. */
+	CU_ASSERT_EQUAL(store_open(hard, &b, &err), 0);
+	store_close(b);
+	unlink(soft);
+	unlink(hard);
+}
+
+static int
+store_count(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int store_faults;
+
+static void
+store_fault(void *arg)
+{
+	store_faults++;
+}
+
+/*
+ * Disk full in the middle of a batch: SQLite rolls the whole transaction
+ * back by itself; what the batch writes afterwards must not commit
+ * statement by statement. The batch is durable whole or not at all, the
+ * store says it is degraded, and store_recover() cures it once there is
+ * room again.
+ */
+static void
+test_store_full_batch(void)
+{
+	struct store *s;
+	struct store_request r;
+	char *err = NULL, *big, sql[64];
+	int pages;
+
+	CU_ASSERT_FATAL(store_open(dbpath, &s, &err) == 0);
+	store_set_fault_cb(s, store_fault, NULL);
+	store_faults = 0;
+	pages = store_count(s, "PRAGMA page_count");
+	CU_ASSERT_FATAL(pages > 0);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %d", pages);
+	CU_ASSERT_FATAL(
+	    sqlite3_exec(store_db(s), sql, NULL, NULL, NULL) == SQLITE_OK);
+	memset(&r, 0, sizeof(r));
+	r.key = "permissions:full-a";
+	r.gid = "full-a";
+	r.sm.state = SM_S_APPROVING;
+	CU_ASSERT_FATAL((big = calloc(1, 256 * 1024)) != NULL);
+	memset(big, 'x', 256 * 1024 - 1);
+	CU_ASSERT(store_begin(s) == 0);
+	CU_ASSERT(store_intent_add(s, r.key, "approve", "j", 1, NULL) == 0);
+	r.body = big;
+	CU_ASSERT_EQUAL(store_request_put(s, &r), -1);
+	CU_ASSERT_STRING_EQUAL(store_degraded(s), "disk full");
+	CU_ASSERT_EQUAL(store_faults, 1);
+	/* The rest of the batch: small rows that would fit. */
+	r.key = "permissions:full-b";
+	r.body = NULL;
+	CU_ASSERT(store_request_put(s, &r) == 0);
+	CU_ASSERT(store_journal_add(
+	              s, r.key, 1, "new", "approving", "e", NULL, NULL) == 0);
+	CU_ASSERT_EQUAL(store_commit(s), -1);
+	CU_ASSERT_EQUAL(store_in_batch(s), 0);
+	CU_ASSERT_EQUAL(store_count(s, "SELECT count(*) FROM requests WHERE"
+	                               " key LIKE 'permissions:full-%'"),
+	    0);
+	CU_ASSERT_EQUAL(store_count(s, "SELECT count(*) FROM intents WHERE"
+	                               " key LIKE 'permissions:full-%'"),
+	    0);
+	CU_ASSERT_EQUAL(store_count(s, "SELECT count(*) FROM journal WHERE"
+	                               " key LIKE 'permissions:full-%'"),
+	    0);
+	/* Still no room: still degraded. */
+	CU_ASSERT_EQUAL(store_recover(s), -1);
+	CU_ASSERT_PTR_NOT_NULL(store_degraded(s));
+	CU_ASSERT_FATAL(
+	    sqlite3_exec(store_db(s), "PRAGMA max_page_count = 1073741823",
+	        NULL, NULL, NULL) == SQLITE_OK);
+	CU_ASSERT_EQUAL(store_recover(s), 0);
+	CU_ASSERT_PTR_NULL(store_degraded(s));
+	/* And the batch, redone, commits whole. */
+	r.key = "permissions:full-a";
+	r.body = big;
+	CU_ASSERT(store_begin(s) == 0);
+	CU_ASSERT(store_intent_add(s, r.key, "approve", "j", 1, NULL) == 0);
+	CU_ASSERT(store_request_put(s, &r) == 0);
+	CU_ASSERT(store_commit(s) == 0);
+	CU_ASSERT_EQUAL(store_count(s, "SELECT count(*) FROM requests WHERE"
+	                               " key LIKE 'permissions:full-%'"),
+	    1);
+	free(big);
+	store_close(s);
+}
+
+/* A database with garbage in its middle is refused, with the way out. */
+static void
+test_store_damaged(void)
+{
+	char path[300], *err = NULL;
+	struct store *s;
+	sqlite3 *db;
+	FILE *f;
+	long i;
+
+	snprintf(path, sizeof(path), "%s.damaged", dbpath);
+	CU_ASSERT_FATAL(sqlite3_open(path, &db) == SQLITE_OK);
+	CU_ASSERT_FATAL(sqlite3_exec(db,
+	                    "CREATE TABLE t (x); WITH RECURSIVE n(i) AS"
+	                    " (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	                    " WHERE i < 2000) INSERT INTO t SELECT"
+	                    " printf('%0100d', i) FROM n;",
+	                    NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CU_ASSERT_FATAL((f = fopen(path, "r+")) != NULL);
+	CU_ASSERT_FATAL(fseek(f, 10 * 4096, SEEK_SET) == 0);
+	for (i = 0; i < 3 * 4096; i++)
+		fputc(0xa5, f);
+	fclose(f);
+	CU_ASSERT_EQUAL(store_open(path, &s, &err), -1);
+	CU_ASSERT(err != NULL && strstr(err, "is damaged") != NULL &&
+	          strstr(err, ".recover") != NULL);
+	free(err);
+	unlink(path);
+}
+
 static void
 test_store_journal_append_only(void)
 {
@@ -501,6 +656,11 @@ static const struct cu_test graph_tests[] = {
 static const struct cu_test store_tests[] = {
 	{ "request round trip", test_store_roundtrip },
 	{ "second opener refused", test_store_single_instance },
+	{ "lock by file: symlink and hard link refused",
+	    test_store_lock_by_file },
+	{ "disk full mid-batch: whole batch rolled back, then recovered",
+	    test_store_full_batch },
+	{ "damaged database refused", test_store_damaged },
 	{ "journal append-only", test_store_journal_append_only },
 	{ "intents, change marks, rollback", test_store_intents_and_changes },
 	{ NULL, NULL },

@@ -1,0 +1,507 @@
+/*
+ * Issue 14, reliability under faults, end to end on loopback against the
+ * real graph-emulator, asserting on its ground truth:
+ *
+ * - intake: a change dated 2999 does not poison the watermark; a decision
+ *   call whose connection dies unanswered is never resent by the
+ *   transport, only read back;
+ * - store: one daemon per state database whatever name reaches it
+ *   (symlink, hard link); a damaged database is refused at start; a full
+ *   disk degrades the daemon (/readyz 503) and it recovers by itself,
+ *   every decision made exactly once.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cu.h"
+#include "harness.h"
+#include "hookutil.h"
+
+static char policy_path[600];
+static char fixture_path[600];
+
+#define REQUESTOR "alex@contoso.com"
+#define HTTP_YAML "http:\n  listen: 127.0.0.1:0\n"
+#define STEPS_PREFIX                                                           \
+	"/beta/identityGovernance/permissionsManagement/"                      \
+	"scheduledPermissionsApprovals/"
+#define STEPS_GLOB STEPS_PREFIX "*/steps/*"
+
+static int
+setup(void)
+{
+	snprintf(fixture_path, sizeof(fixture_path), "%s",
+	    cu_srcpath("examples/demo-tenant.json"));
+	snprintf(policy_path, sizeof(policy_path), "%s/approve-all.yaml",
+	    h_tmpdir());
+	return h_write_file(policy_path,
+	    "version: 1\n"
+	    "rules:\n"
+	    "  - name: approve-all\n"
+	    "    when: { source: permissions }\n"
+	    "    decide: approve\n"
+	    "    reason: every request is approved in this test\n"
+	    "default:\n"
+	    "  decide: ignore\n",
+	    0600);
+}
+
+/* The Graph id of a daemon key "permissions:<id>". */
+static const char *
+gid(const char *key)
+{
+	const char *c = strchr(key, ':');
+
+	return c != NULL ? c + 1 : key;
+}
+
+/* Does the daemon's log contain `text`? */
+static int
+log_has(struct ad *a, const char *text)
+{
+	char *log = cu_slurp(a->p.log, NULL);
+	int found = log != NULL && strstr(log, text) != NULL;
+
+	free(log);
+	return found;
+}
+
+/* Every key in `keys` approved on Graph exactly once, nothing else. */
+static void
+assert_approved_once(struct emu *e, char **keys, size_t n)
+{
+	size_t i;
+	int ap, dn, cn;
+
+	for (i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL_FATAL(
+		    emu_truth_counts(e, gid(keys[i]), &ap, &dn, &cn), 0);
+		CU_ASSERT_EQUAL(ap, 1);
+		CU_ASSERT_EQUAL(dn, 0);
+		CU_ASSERT_EQUAL(cn, 0);
+	}
+}
+
+static void
+free_keys(char **keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+}
+
+/* ---- intake ----------------------------------------------------------- */
+
+struct metric_wait {
+	int port;
+	const char *series;
+	double min;
+};
+
+static int
+metric_reached(void *arg)
+{
+	struct metric_wait *mw = arg;
+
+	return metric0(mw->port, mw->series) >= mw->min;
+}
+
+/*
+ * One change dated 2999 used to set the watermark to 2998: every later
+ * change was filtered out and intake stopped. Now it is counted, logged,
+ * kept out of the watermark, and a request created afterwards is still
+ * taken in and decided.
+ */
+static void
+test_watermark_future_change(void)
+{
+	struct emu e;
+	struct ad a;
+	struct metric_wait mw;
+	char *keys[2] = { NULL, NULL }, body[256];
+	struct json_object *o;
+	long st;
+	int port;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, HTTP_YAML) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT_FATAL((port = ad_port(&a)) > 0);
+	keys[0] = emu_create_tagged(&e, "before the skewed change", REQUESTOR);
+	CU_ASSERT_FATAL(keys[0] != NULL);
+	CU_ASSERT(ad_wait_state(&a, keys[0], "approved", 20000) == 0);
+
+	/* Graph serves a change record for it dated 2999. */
+	snprintf(body, sizeof(body),
+	    "{\"requestId\":\"%s\","
+	    "\"modificationDateTime\":\"2999-01-01T00:00:00Z\"}",
+	    gid(keys[0]));
+	o = emu_json(&e, "POST", "/_emulator/changes", body, &st);
+	json_object_put(o);
+	CU_ASSERT_EQUAL_FATAL(st, 204);
+	/* Two poll cycles start after it: one whole cycle saw it. */
+	mw.port = port;
+	mw.series = "approvald_poll_cycles_total{source=\"permissions\"}";
+	CU_ASSERT_FATAL((mw.min = metric0(port, mw.series)) >= 0);
+	mw.min += 2;
+	CU_ASSERT_FATAL(h_until(metric_reached, &mw, 20000) == 0);
+
+	/* A request created afterwards is taken in and decided, once. */
+	keys[1] = emu_create_tagged(&e, "after the skewed change", REQUESTOR);
+	CU_ASSERT_FATAL(keys[1] != NULL);
+	CU_ASSERT(ad_wait_state(&a, keys[1], "approved", 20000) == 0);
+	/* The skewed change was counted and logged. */
+	CU_ASSERT(metric0(port, "approvald_poll_implausible_times_total"
+	                        "{source=\"permissions\"}") >= 1);
+	CU_ASSERT(log_has(&a, "implausible modificationDateTime"));
+	assert_approved_once(&e, keys, 2);
+	CU_ASSERT_EQUAL(emu_truth_total(&e), 2);
+	/* The durable watermark is not in the future. */
+	CU_ASSERT_EQUAL(sql_count(a.state,
+	                    "SELECT CAST(strftime('%s', value) AS INTEGER) <="
+	                    " CAST(strftime('%s', 'now') AS INTEGER) + 300"
+	                    " FROM meta WHERE key = 'watermark:permissions'"),
+	    1);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free_keys(keys, 2);
+	emu_stop(&e);
+}
+
+/* PATCHes to approval steps in the emulator's call log, answered or not. */
+static int
+step_patches(struct emu *e)
+{
+	struct json_object *log, *calls, *c, *v;
+	size_t i, n;
+	int count = 0;
+
+	log = emu_json(e, "GET", "/_emulator/log", NULL, NULL);
+	if (log == NULL || !json_object_object_get_ex(log, "calls", &calls)) {
+		json_object_put(log);
+		return -1;
+	}
+	n = json_object_array_length(calls);
+	for (i = 0; i < n; i++) {
+		c = json_object_array_get_idx(calls, i);
+		if (!json_object_object_get_ex(c, "method", &v) ||
+		    strcmp(json_object_get_string(v), "PATCH") != 0 ||
+		    !json_object_object_get_ex(c, "path", &v) ||
+		    strncmp(json_object_get_string(v), STEPS_PREFIX,
+		        strlen(STEPS_PREFIX)) != 0)
+			continue;
+		count++;
+	}
+	json_object_put(log);
+	return count;
+}
+
+#define RESEND_REQUESTS 3
+
+/*
+ * Graph applies a decision PATCH and the connection dies before it
+ * answers. libcurl used to send the PATCH again by itself on a fresh
+ * connection ("Connection died, retrying a fresh connect") when the dead
+ * connection was a reused one. Now Graph receives exactly one PATCH per
+ * decision and the daemon learns the outcome by reading back.
+ */
+static void
+test_no_blind_resend(void)
+{
+	struct emu e;
+	struct ad a;
+	char *keys[RESEND_REQUESTS], tag[64];
+	size_t i;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(
+	    emu_fault(&e,
+	        "{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+	        "\",\"kind\":\"apply_then_reset\",\"count\":2}") == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, NULL) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	/* One at a time: each PATCH follows reads on a kept-alive
+	 * connection, the case where libcurl resent. */
+	for (i = 0; i < RESEND_REQUESTS; i++) {
+		snprintf(tag, sizeof(tag), "resend %zu", i);
+		keys[i] = emu_create_tagged(&e, tag, REQUESTOR);
+		CU_ASSERT_FATAL(keys[i] != NULL);
+		CU_ASSERT(ad_wait_state(&a, keys[i], "approved", 30000) == 0);
+	}
+	assert_approved_once(&e, keys, RESEND_REQUESTS);
+	CU_ASSERT_EQUAL(emu_truth_total(&e), RESEND_REQUESTS);
+	CU_ASSERT_EQUAL(step_patches(&e), RESEND_REQUESTS);
+	CU_ASSERT(!log_has(&a, "Connection died"));
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free_keys(keys, RESEND_REQUESTS);
+	emu_stop(&e);
+}
+
+/* ---- store ------------------------------------------------------------ */
+
+/* A second daemon, state.db reached as `name` (a link in a's folder):
+ * refused, exit non-zero, naming the holder's pid. */
+static void
+second_refused(struct ad *a, const char *name)
+{
+	struct ad b;
+	char conf[600], from[64], to[700], want[256];
+	char *text;
+	int status;
+
+	text = cu_slurp(a->conf, NULL);
+	CU_ASSERT_FATAL(text != NULL);
+	snprintf(conf, sizeof(conf), "%s/second-%s.yaml", a->dir, name);
+	CU_ASSERT_FATAL(h_write_file(conf, text, 0600) == 0);
+	free(text);
+	snprintf(to, sizeof(to), "state: %s", name);
+	CU_ASSERT_FATAL(file_replace(conf, "state: state.db", to) == 0);
+	snprintf(from, sizeof(from), "control_socket: ctl.sock");
+	snprintf(to, sizeof(to), "control_socket: ctl-%s.sock", name);
+	CU_ASSERT_FATAL(file_replace(conf, from, to) == 0);
+	b = *a;
+	memset(&b.p, 0, sizeof(b.p));
+	snprintf(b.conf, sizeof(b.conf), "%s", conf);
+	CU_ASSERT_FATAL(ad_start(&b) == 0);
+	status = h_wait_exit(&b.p, 10000);
+	if (status == -1)
+		ad_stop(&b, SIGKILL);
+	CU_ASSERT(
+	    status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	snprintf(want, sizeof(want),
+	    "%s is in use by another approvald (pid %d)", name, (int)a->p.pid);
+	CU_ASSERT(log_has(a, want));
+}
+
+static void
+test_lock_follows_the_file(void)
+{
+	struct emu e;
+	struct ad a;
+	char soft[700], hard[700];
+	struct json_object *o;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, NULL) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	snprintf(soft, sizeof(soft), "%s/symlink.db", a.dir);
+	snprintf(hard, sizeof(hard), "%s/hardlink.db", a.dir);
+	CU_ASSERT_FATAL(symlink(a.state, soft) == 0);
+	CU_ASSERT_FATAL(link(a.state, hard) == 0);
+	second_refused(&a, "symlink.db");
+	second_refused(&a, "hardlink.db");
+	/* The first one is untouched. */
+	o = ad_ctl(&a, "status");
+	CU_ASSERT_PTR_NOT_NULL(o);
+	json_object_put(o);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	emu_stop(&e);
+}
+
+/* Overwrite the middle third of `path` with a byte pattern. */
+static int
+scribble(const char *path)
+{
+	struct stat sb;
+	FILE *f;
+	long i, from, to;
+
+	if (stat(path, &sb) == -1 || sb.st_size < 8 * 4096 ||
+	    (f = fopen(path, "r+")) == NULL)
+		return -1;
+	from = (long)sb.st_size / 3;
+	to = 2 * (long)sb.st_size / 3;
+	if (fseek(f, from, SEEK_SET) == -1) {
+		fclose(f);
+		return -1;
+	}
+	for (i = from; i < to; i++)
+		fputc((int)((i * 7919) & 0xff) | 0x80, f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/*
+ * A database damaged while the daemon was down: the daemon refuses it at
+ * start with the recovery steps, exits non-zero and never reports ready.
+ */
+static void
+test_damaged_store_refused(void)
+{
+	struct emu e;
+	struct ad a;
+	char *keys[4], tag[64], wal[700], *log, *tail;
+	size_t i, before;
+	struct stat sb;
+	int status;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, NULL) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	for (i = 0; i < 4; i++) {
+		snprintf(tag, sizeof(tag), "damaged %zu", i);
+		CU_ASSERT_FATAL(
+		    (keys[i] = emu_create_tagged(&e, tag, REQUESTOR)) != NULL);
+	}
+	for (i = 0; i < 4; i++)
+		CU_ASSERT(ad_wait_state(&a, keys[i], "approved", 20000) == 0);
+	/* A clean stop leaves everything in the database file. */
+	CU_ASSERT_EQUAL_FATAL(ad_stop(&a, SIGTERM), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", a.state);
+	CU_ASSERT(stat(wal, &sb) == -1 || sb.st_size == 0);
+	CU_ASSERT_FATAL(scribble(a.state) == 0);
+
+	log = cu_slurp(a.p.log, &before);
+	free(log);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	status = h_wait_exit(&a.p, 20000);
+	if (status == -1)
+		ad_stop(&a, SIGKILL);
+	CU_ASSERT(
+	    status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	log = cu_slurp(a.p.log, NULL);
+	CU_ASSERT_FATAL(log != NULL && strlen(log) >= before);
+	tail = log + before;
+	CU_ASSERT(strstr(tail, "is damaged") != NULL);
+	CU_ASSERT(strstr(tail, ".recover") != NULL);
+	CU_ASSERT(strstr(tail, "restore the last backup") != NULL);
+	/* Refused before anything else started (it logs "approvald
+	 * starting" on the way to ready). */
+	CU_ASSERT(strstr(tail, "approvald starting") == NULL);
+	free(log);
+	/* Graph saw each decision once, before the damage; nothing since. */
+	assert_approved_once(&e, keys, 4);
+	CU_ASSERT_EQUAL(emu_truth_total(&e), 4);
+	free_keys(keys, 4);
+	emu_stop(&e);
+}
+
+struct readyz_wait {
+	int port;
+	long status;
+	const char *text; /* in the body, or NULL */
+};
+
+static int
+readyz_is(void *arg)
+{
+	struct readyz_wait *w = arg;
+	struct resp r;
+	int ok;
+
+	memset(&r, 0, sizeof(r));
+	ok = http_req(w->port, "GET", "/readyz", NULL, NULL, 0, &r) ==
+	         w->status &&
+	     (w->text == NULL ||
+	         (r.body != NULL && strstr(r.body, w->text) != NULL));
+	resp_free(&r);
+	return ok;
+}
+
+#define FULL_REQUESTS 12
+
+static int
+log_says_still_degraded(void *arg)
+{
+	return log_has(arg, "store: still degraded (disk full) after 1 ");
+}
+
+/*
+ * The disk fills up (simulated with a page quota, PRAGMA max_page_count,
+ * which test builds read from APPROVALD_TEST_MAX_PAGES_FILE): commits
+ * fail, the daemon says so on /readyz and in /metrics and retries; once
+ * space is back it recovers by itself and every request is decided
+ * exactly once.
+ */
+static void
+test_disk_full_recovers(void)
+{
+	struct emu e;
+	struct ad a;
+	struct readyz_wait rw;
+	char quota[700], old[700], *keys[FULL_REQUESTS + 1], tag[64];
+	size_t i;
+	int port;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, HTTP_YAML) == 0);
+	snprintf(quota, sizeof(quota), "%s/quota", a.dir);
+	CU_ASSERT_FATAL(strlen(quota) < 200);
+	snprintf(a.extra_env, sizeof(a.extra_env),
+	    "APPROVALD_TEST_MAX_PAGES_FILE=%.200s", quota);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	keys[0] = emu_create_tagged(&e, "before the disk fills", REQUESTOR);
+	CU_ASSERT_FATAL(keys[0] != NULL);
+	CU_ASSERT(ad_wait_state(&a, keys[0], "approved", 20000) == 0);
+	CU_ASSERT_EQUAL_FATAL(ad_stop(&a, SIGTERM), 0);
+
+	/* No room to grow: the database may not pass its current size. */
+	CU_ASSERT_FATAL(h_write_file(quota, "1\n", 0600) == 0);
+	snprintf(old, sizeof(old), "%s.1", a.p.log);
+	CU_ASSERT_FATAL(rename(a.p.log, old) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT_FATAL((port = ad_port(&a)) > 0);
+	for (i = 1; i <= FULL_REQUESTS; i++) {
+		snprintf(tag, sizeof(tag), "while the disk is full %zu", i);
+		keys[i] = emu_create_tagged(&e, tag, REQUESTOR);
+		CU_ASSERT_FATAL(keys[i] != NULL);
+	}
+	rw.port = port;
+	rw.status = 503;
+	rw.text = "store degraded: disk full";
+	CU_ASSERT_FATAL(h_until(readyz_is, &rw, 20000) == 0);
+	CU_ASSERT_EQUAL(metric0(port, "approvald_store_degraded"), 1);
+	CU_ASSERT(metric0(port, "approvald_store_degraded_total") >= 1);
+
+	/* A recovery attempt failed and was scheduled again. */
+	CU_ASSERT(h_until(log_says_still_degraded, &a, 20000) == 0);
+	/* Space is back: recovered without help, every request decided
+	 * once. */
+	CU_ASSERT_FATAL(h_write_file(quota, "1073741823\n", 0600) == 0);
+	rw.status = 200;
+	rw.text = "ready";
+	CU_ASSERT(h_until(readyz_is, &rw, 30000) == 0);
+	for (i = 1; i <= FULL_REQUESTS; i++)
+		CU_ASSERT(ad_wait_state(&a, keys[i], "approved", 30000) == 0);
+	CU_ASSERT_EQUAL(metric0(port, "approvald_store_degraded"), 0);
+	assert_approved_once(&e, keys, FULL_REQUESTS + 1);
+	CU_ASSERT_EQUAL(emu_truth_total(&e), FULL_REQUESTS + 1);
+	CU_ASSERT(log_has(&a, "store: writes work again"));
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free_keys(keys, FULL_REQUESTS + 1);
+	emu_stop(&e);
+}
+
+static const struct cu_test intake_tests[] = {
+	{ "a change dated 2999 does not stop intake",
+	    test_watermark_future_change },
+	{ "a decision whose connection dies is read back, never resent",
+	    test_no_blind_resend },
+	{ NULL, NULL },
+};
+
+static const struct cu_test store_tests[] = {
+	{ "one daemon per database, through symlinks and hard links",
+	    test_lock_follows_the_file },
+	{ "a damaged database is refused at start",
+	    test_damaged_store_refused },
+	{ "disk full: degraded, then recovered by itself",
+	    test_disk_full_recovers },
+	{ NULL, NULL },
+};
+
+const struct cu_suite cu_suites[] = {
+	{ "intake", setup, NULL, intake_tests },
+	{ "store", setup, NULL, store_tests },
+	{ NULL, NULL, NULL, NULL },
+};
