@@ -98,12 +98,15 @@ struct poll_state {
 	uint64_t cycles;
 };
 
+struct call;
+
 struct daemon {
 	struct event_base *base;
 	struct settings *settings;
 	struct policy *policy;
 	struct store *store;
 	struct graph *graph;
+	struct call *calls; /* Graph calls in flight (call.c) */
 	struct token_mgr *tokens;
 	struct evhttp *http;
 	struct evconnlistener *ctl;
@@ -344,6 +347,9 @@ const struct call_endpoint *call_endpoint(struct daemon *d, const char *method,
     const char *url, char *id, size_t idlen);
 
 /* Graph call with the right token; retries once on 401 with a fresh token. */
+/* Free the Graph calls still in flight at exit, after graph_free and
+ * token_free (so none can complete); their callbacks are not run. */
+void daemon_graph_free(struct daemon *d);
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
     const char *url, const char *body, adapter_body_cb cb, void *arg);
 

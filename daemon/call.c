@@ -113,6 +113,7 @@ struct call {
 	struct event *retry_ev;
 	adapter_body_cb cb;
 	void *arg;
+	struct call *prev, *next; /* d->calls */
 };
 
 static void call_start(struct call *c);
@@ -120,6 +121,12 @@ static void call_start(struct call *c);
 static void
 call_free(struct call *c)
 {
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (c->d != NULL && c->d->calls == c)
+		c->d->calls = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	if (c->bearer != NULL) {
 		explicit_bzero(c->bearer, strlen(c->bearer));
 		free(c->bearer);
@@ -269,5 +276,16 @@ daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
 	c->kind = kind;
 	c->cb = cb;
 	c->arg = arg;
+	c->next = d->calls;
+	if (d->calls != NULL)
+		d->calls->prev = c;
+	d->calls = c;
 	call_start(c);
+}
+
+void
+daemon_graph_free(struct daemon *d)
+{
+	while (d->calls != NULL)
+		call_free(d->calls);
 }

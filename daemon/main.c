@@ -393,6 +393,7 @@ main(int argc, char *argv[])
 	ctlsock_close(&d);
 	token_free(d.tokens);
 	graph_free(d.graph);
+	daemon_graph_free(&d);
 	store_close(d.store);
 	policy_free(d.policy);
 	settings_free(d.settings);
