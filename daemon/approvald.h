@@ -333,6 +333,9 @@ int reload_recheck_approve(struct daemon *d, struct store_request *r);
 /* call.c: `base` doubled `attempt` times, capped at `cap`, jittered into
  * [half, whole] (any unit). */
 long backoff_jitter(long base, long cap, int attempt);
+/* Within an adapter_body_cb fed by daemon_graph: the answer's Retry-After
+ * in seconds (capped), or -1 when it had none. */
+double call_retry_after(void);
 
 /* call.c: what a Graph URL is, for metrics and the audit trail */
 struct call_endpoint {

@@ -139,11 +139,29 @@ call_free(struct call *c)
 	free(c);
 }
 
+/* Retry-After of the answer being delivered (-1 when none). */
+static double call_cur_retry_after = -1;
+
+double
+call_retry_after(void)
+{
+	return call_cur_retry_after;
+}
+
+static void
+call_done_ra(struct call *c, long status, const char *body, const char *err,
+    double retry_after)
+{
+	call_cur_retry_after = retry_after;
+	c->cb(c->arg, status, body, err);
+	call_cur_retry_after = -1;
+	call_free(c);
+}
+
 static void
 call_done(struct call *c, long status, const char *body, const char *err)
 {
-	c->cb(c->arg, status, body, err);
-	call_free(c);
+	call_done_ra(c, status, body, err, -1);
 }
 
 /* `base` doubled `attempt` times, capped at `cap`, then jittered into
@@ -219,7 +237,8 @@ call_response(void *arg, const struct graph_resp *resp)
 		evtimer_add(c->retry_ev, &tv);
 		return;
 	}
-	call_done(c, resp->status, resp->body, resp->error);
+	call_done_ra(
+	    c, resp->status, resp->body, resp->error, resp->retry_after);
 }
 
 static void

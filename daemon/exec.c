@@ -6,8 +6,12 @@
  * recorded instead of acting; an approve whose policy-visible fields
  * changed is re-evaluated, and so is one that the policy in force would
  * no longer approve (reload.c), checked just before the call is sent.
- * After an unknown outcome (timeout, reset, 5xx) or a 409 the state
- * machine asks for another read-back: nothing is ever resent blindly. One
+ * Graph answers a decision or a cancel with 204 No Content; any other
+ * answer, a 2xx included, is an unknown outcome (as timeouts, resets and
+ * 5xx are): after it, or a 409, the state machine asks for another
+ * read-back: nothing is ever resent blindly. Throttling (429, 503) is no
+ * failure: the operation waits for Retry-After (or backs off), gives the
+ * attempt back and reads back again, however often that takes. One
  * operation per request at a time.
  */
 #include <stdio.h>
@@ -15,7 +19,6 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <openssl/rand.h>
 
 #include "approvald.h"
 #include "limits.h"
@@ -30,6 +33,7 @@ struct exec_op {
 	int readback_only;
 	int again, again_readback;
 	int reconcile;
+	int throttled; /* 429/503 answers in a row */
 	struct event *delay;
 };
 
@@ -124,20 +128,12 @@ exec_delay_cb(evutil_socket_t fd, short what, void *arg)
 	exec_fetch(arg);
 }
 
-/* Try again later (transient read failure), with jittered backoff. */
+/* Read back and act again in `ms` milliseconds. */
 static void
-exec_retry(struct exec_op *op, int attempt)
+exec_wait(struct exec_op *op, long ms)
 {
 	struct timeval tv;
-	long ms = GRAPH_BACKOFF_BASE_MS;
-	unsigned r = 0;
 
-	while (attempt-- > 0 && ms < GRAPH_BACKOFF_MAX_MS)
-		ms *= 2;
-	if (ms > GRAPH_BACKOFF_MAX_MS)
-		ms = GRAPH_BACKOFF_MAX_MS;
-	RAND_bytes((unsigned char *)&r, sizeof(r));
-	ms = ms / 2 + (long)(r % (unsigned)(ms / 2 + 1));
 	if (op->d->stopping) {
 		exec_done(op);
 		return;
@@ -150,6 +146,14 @@ exec_retry(struct exec_op *op, int attempt)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(op->delay, &tv);
+}
+
+/* Try again later (transient read failure), with jittered backoff. */
+static void
+exec_retry(struct exec_op *op, int attempt)
+{
+	exec_wait(op, backoff_jitter(GRAPH_BACKOFF_BASE_MS,
+	                  GRAPH_BACKOFF_MAX_MS, attempt));
 }
 
 /* Load the request and its open intent; 0 ok, 1 nothing to do, -1 error. */
@@ -190,6 +194,43 @@ exec_feed(struct exec_op *op, enum sm_event_kind kind, const char *detail)
 	store_request_clear(&r);
 }
 
+/*
+ * Graph did not take the call up (429, 503): no attempt is used. Wait for
+ * Retry-After (seconds or HTTP-date, capped in graph.c; the gate there
+ * holds every call meanwhile), or back off when there is none, then read
+ * back and act again. The intent stays open, so a restart meanwhile
+ * reconciles it as usual.
+ */
+static void
+exec_throttled(struct exec_op *op, long status)
+{
+	struct daemon *d = op->d;
+	struct store_intent i;
+	double ra = call_retry_after();
+	long ms;
+
+	if (ra >= 0)
+		ms = (long)(ra * 1000.0 + 0.5);
+	else
+		ms = backoff_jitter(
+		    GRAPH_BACKOFF_BASE_MS, GRAPH_BACKOFF_MAX_MS, op->throttled);
+	op->throttled++;
+	log_warnx("exec %s: Graph answered %ld (throttled %d in a row); "
+	          "again in %ldms",
+	    op->key, status, op->throttled, ms);
+	memset(&i, 0, sizeof(i));
+	if (store_intent_open_for(d->store, op->key, &i) == 0) {
+		if (store_begin(d->store) == 0 &&
+		    store_intent_unattempt(d->store, i.id) == 0)
+			engine_batch_dirty(d);
+		else
+			log_warnx("exec %s: cannot give the attempt back: %s",
+			    op->key, store_errmsg(d->store));
+	}
+	store_intent_clear(&i);
+	exec_wait(op, ms);
+}
+
 static void
 exec_acted(void *arg, long status, const char *body, const char *err)
 {
@@ -198,7 +239,12 @@ exec_acted(void *arg, long status, const char *body, const char *err)
 	char detail[256];
 
 	crash_point("patch-sent");
-	if (status >= 200 && status < 300)
+	if (status == 429 || status == 503) {
+		exec_throttled(op, status);
+		return;
+	}
+	op->throttled = 0;
+	if (status == 204)
 		k = SM_E_RESULT_OK;
 	else if (status == 409)
 		k = SM_E_RESULT_CONFLICT;

@@ -266,7 +266,19 @@ graph_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 		memcpy(val, ptr + 12, vl);
 		val[vl] = '\0';
 		v = strtod(val, &end);
-		if (end != val && v >= 0)
+		while (
+		    *end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+			end++;
+		if (end == val || *end != '\0') {
+			/* Not delay-seconds: an HTTP-date (RFC 9110 10.2.3),
+			 * counted from our clock; a past date means now. */
+			time_t when = curl_getdate(val, NULL);
+
+			v = when == (time_t)-1  ? -1
+			    : when > time(NULL) ? (double)(when - time(NULL))
+			                        : 0;
+		}
+		if (v >= 0)
 			x->retry_after = v > GRAPH_MAX_RETRY_AFTER
 			                     ? GRAPH_MAX_RETRY_AFTER
 			                     : v;

@@ -23,6 +23,7 @@ enum store_stmt {
 	ST_INTENT_ADD,
 	ST_INTENT_CLOSE,
 	ST_INTENT_ATTEMPT,
+	ST_INTENT_UNATTEMPT,
 	ST_INTENT_OPEN,
 	ST_INTENT_OPEN_FOR,
 	ST_TIMER_SET,
@@ -64,6 +65,8 @@ static const char *const store_sql[ST_MAX] = {
 	                    " WHERE id = ?1",
 	[ST_INTENT_ATTEMPT] = "UPDATE intents SET attempts = attempts + 1"
 	                      " WHERE id = ?1",
+	[ST_INTENT_UNATTEMPT] = "UPDATE intents SET attempts = attempts - 1"
+	                        " WHERE id = ?1 AND attempts > 0",
 	[ST_INTENT_OPEN] = "SELECT id, key, kind, justification, attempts,"
 	                   " created FROM intents WHERE outcome IS NULL"
 	                   " ORDER BY id",
@@ -1020,6 +1023,15 @@ int
 store_intent_attempt(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_INTENT_ATTEMPT);
+
+	sqlite3_bind_int64(st, 1, id);
+	return store_done(s, st);
+}
+
+int
+store_intent_unattempt(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_INTENT_UNATTEMPT);
 
 	sqlite3_bind_int64(st, 1, id);
 	return store_done(s, st);

@@ -106,6 +106,8 @@ int store_intent_add(struct store *s, const char *key, const char *kind,
 int store_intent_close(
     struct store *s, int64_t id, const char *outcome, int64_t now);
 int store_intent_attempt(struct store *s, int64_t id);
+/* Give back an attempt that Graph refused to take up (429/503). */
+int store_intent_unattempt(struct store *s, int64_t id);
 /* Open intents, oldest first. */
 int store_intent_each_open(
     struct store *s, int (*cb)(void *, const struct store_intent *), void *arg);

@@ -249,6 +249,7 @@ enum fault_kind {
 	FK_TRUNCATE,
 	FK_MALFORMED,
 	FK_APPLY_THEN_RESET,
+	FK_NOT_APPLIED,
 	FK_MAX
 };
 extern const char *const fault_kind_names[FK_MAX];

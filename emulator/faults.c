@@ -14,6 +14,7 @@ const char *const fault_kind_names[FK_MAX] = {
 	[FK_TRUNCATE] = "truncate",
 	[FK_MALFORMED] = "malformed",
 	[FK_APPLY_THEN_RESET] = "apply_then_reset",
+	[FK_NOT_APPLIED] = "not_applied",
 };
 
 const struct fault *
@@ -88,6 +89,12 @@ faults_add(struct emu *e, json_object *spec, char *err, size_t errlen)
 		f.status = json_object_get_int(v);
 	if (f.kind == FK_STATUS && (f.status < 400 || f.status > 599)) {
 		snprintf(err, errlen, "'status' must be 400..599");
+		return -1;
+	}
+	if (f.kind == FK_NOT_APPLIED && f.status == 0)
+		f.status = 200;
+	if (f.kind == FK_NOT_APPLIED && (f.status < 200 || f.status > 299)) {
+		snprintf(err, errlen, "'status' must be 200..299");
 		return -1;
 	}
 	if (json_object_object_get_ex(spec, "retryAfter", &v) && v != NULL)

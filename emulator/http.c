@@ -631,6 +631,7 @@ static bool
 fault_pre(struct call *c, const struct fault *f)
 {
 	static const char broken[] = "{\"value\":[{\"id\":\"";
+	static const char notapplied[] = "{}";
 
 	switch (f->kind) {
 	case FK_STATUS:
@@ -649,6 +650,11 @@ fault_pre(struct call *c, const struct fault *f)
 	case FK_MALFORMED:
 		call_reply_raw(c, 200, "application/json", broken,
 		    sizeof(broken) - 1, NULL, NULL);
+		return true;
+	case FK_NOT_APPLIED:
+		/* A success that is not one: the handler never runs. */
+		call_reply_raw(c, f->status, "application/json", notapplied,
+		    sizeof(notapplied) - 1, NULL, NULL);
 		return true;
 	default:
 		c->post_fault = f->kind;

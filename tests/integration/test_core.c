@@ -444,6 +444,90 @@ test_fault_patch_429(void)
 	}
 }
 
+/* How many calls the first fault hit. */
+static long
+fault_hits(struct emu *e)
+{
+	struct json_object *o, *a, *v;
+	long hits = -1;
+
+	o = emu_json(e, "GET", "/_emulator/faults", NULL, NULL);
+	if (o != NULL && json_object_object_get_ex(o, "faults", &a) &&
+	    json_object_array_length(a) > 0 &&
+	    json_object_object_get_ex(
+	        json_object_array_get_idx(a, 0), "hits", &v))
+		hits = (long)json_object_get_int64(v);
+	json_object_put(o);
+	return hits;
+}
+
+/* More throttled answers than any attempt budget (10 a request, NSEED
+ * requests at most): every one is waited out, none uses an attempt, and
+ * once Graph takes calls again each request is decided exactly once
+ * (assert_truth), none left in attention (all_settled). */
+#define THROTTLED_PATCHES (11 * NSEED)
+
+static void
+throttled_case(const char *fault)
+{
+	struct emu *e = NULL;
+
+	fault_case_keep(fault, NULL, &e);
+	if (e != NULL) {
+		CU_ASSERT_EQUAL(fault_hits(e), THROTTLED_PATCHES);
+		emu_stop(e);
+		free(e);
+	}
+}
+
+static void
+test_fault_patch_429_many(void)
+{
+	char f[512];
+
+	snprintf(f, sizeof(f),
+	    "{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+	    "\",\"kind\":\"status\",\"status\":429,"
+	    "\"retryAfter\":\"0\",\"count\":%d}",
+	    THROTTLED_PATCHES);
+	throttled_case(f);
+}
+
+/* The same with 503 and Retry-After as an HTTP-date (in the past: at
+ * once; unparsed it would back off for minutes). */
+static void
+test_fault_patch_503_many_http_date(void)
+{
+	char f[512];
+
+	snprintf(f, sizeof(f),
+	    "{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+	    "\",\"kind\":\"status\",\"status\":503,"
+	    "\"retryAfter\":\"Wed, 21 Oct 2015 07:28:00 GMT\","
+	    "\"count\":%d}",
+	    THROTTLED_PATCHES);
+	throttled_case(f);
+}
+
+/* 200 with a body, not applied: not Graph's 204, so an unknown outcome;
+ * the daemon reads back, finds the step undecided and decides it again,
+ * once (assert_truth counts the decisions Graph applied). */
+static void
+test_fault_patch_200_not_applied(void)
+{
+	struct emu *e = NULL;
+
+	fault_case_keep("{\"method\":\"PATCH\",\"path\":\"" STEPS_GLOB
+	                "\",\"kind\":\"not_applied\",\"status\":200,"
+	                "\"count\":2}",
+	    NULL, &e);
+	if (e != NULL) {
+		CU_ASSERT_EQUAL(fault_hits(e), 2);
+		emu_stop(e);
+		free(e);
+	}
+}
+
 static void
 test_fault_patch_reset(void)
 {
@@ -833,6 +917,12 @@ static const struct cu_test fault_tests[] = {
 	{ "PATCH 500", test_fault_patch_500 },
 	{ "PATCH 503 with Retry-After", test_fault_patch_503_retry_after },
 	{ "PATCH 429 with fractional Retry-After", test_fault_patch_429 },
+	{ "PATCH 429 more often than any attempt budget",
+	    test_fault_patch_429_many },
+	{ "PATCH 503, Retry-After an HTTP-date, beyond the budget",
+	    test_fault_patch_503_many_http_date },
+	{ "PATCH 200 not applied: read back, decided once",
+	    test_fault_patch_200_not_applied },
 	{ "PATCH reset", test_fault_patch_reset },
 	{ "PATCH applied, answer reset", test_fault_patch_applied_then_reset },
 	{ "PATCH 409", test_fault_patch_409 },
