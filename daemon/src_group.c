@@ -5,7 +5,25 @@
 #include "approvald.h"
 
 static void grp_page(void *arg, long status, const char *body, const char *err);
+static void grp_mine_page(
+    void *arg, long status, const char *body, const char *err);
+static size_t grp_scopes(
+    struct daemon *d, const char **ids, size_t max, int *unscoped);
 
+/*
+ * Listing: the v1.0 list "requires the $filter (eq) query parameter to
+ * scope the request to a principalId or a groupId" (microsoft-graph-docs-
+ * contrib: api-reference/v1.0/api/
+ * privilegedaccessgroup-list-assignmentschedulerequests.md), so a cycle
+ * asks filterByCurrentUser(on='approver') with the approver's delegated
+ * token: exactly the requests approvald's account may decide
+ * (api-reference/v1.0/api/
+ * privilegedaccessgroupassignmentschedulerequest-filterbycurrentuser.md).
+ * Public clients report that function answers at most 50 items and no
+ * nextLink (microsoftgraph/microsoft-graph-docs issue 15755, as they cite
+ * it): a full answer is completed by one `groupId eq` list per group the
+ * policy names.
+ */
 static const struct lister_source grp_source = {
 	.source = REQ_SRC_GROUP,
 	.prefix = "/v1.0/identityGovernance/privilegedAccess/group",
@@ -17,6 +35,12 @@ static const struct lister_source grp_source = {
 	    TOKEN_DELEGATED,       /* approvals: delegated only (GRAPH.md) */
 	.cancel_token = TOKEN_APP, /* application permission allowed */
 	.page = grp_page,
+	.mine =
+	    "/assignmentScheduleRequests/filterByCurrentUser(on='approver')",
+	.mine_page = grp_mine_page,
+	.mine_cap = 50,
+	.scope_field = "groupId",
+	.scopes = grp_scopes,
 };
 
 /*
@@ -52,6 +76,19 @@ static void
 grp_page(void *arg, long status, const char *body, const char *err)
 {
 	lister_page(arg, &grp_source, status, body, err);
+}
+
+static void
+grp_mine_page(void *arg, long status, const char *body, const char *err)
+{
+	lister_mine_page(arg, &grp_source, status, body, err);
+}
+
+/* The groups named by the policy's `group:` conditions. */
+static size_t
+grp_scopes(struct daemon *d, const char **ids, size_t max, int *unscoped)
+{
+	return policy_group_scopes(d->policy, ids, max, unscoped);
 }
 
 static void

@@ -426,6 +426,93 @@ test_group_409_decided_by_other(void)
 	emu_stop(&e);
 }
 
+/* A PIM listing call in the emulator's log: the group-scoped list (path
+ * ends in assignmentScheduleRequests) or filterByCurrentUser, by caller;
+ * counts what it finds. */
+struct pim_lists {
+	struct emu *e;
+	int scoped_app, mine_bot, refused;
+};
+
+static int
+pim_lists_seen(void *arg)
+{
+	static const char list[] = PIM1 "/assignmentScheduleRequests";
+	static const char mine[] = PIM1
+	    "/assignmentScheduleRequests/filterByCurrentUser(on='approver')";
+	struct pim_lists *s = arg;
+	struct json_object *o, *calls, *c, *v;
+	const char *path, *caller;
+	size_t i;
+	int st;
+
+	s->scoped_app = s->mine_bot = s->refused = 0;
+	if ((o = emu_json(s->e, "GET", "/_emulator/log", NULL, NULL)) == NULL)
+		return 0;
+	if (json_object_object_get_ex(o, "calls", &calls))
+		for (i = 0; i < json_object_array_length(calls); i++) {
+			c = json_object_array_get_idx(calls, i);
+			if (!json_object_object_get_ex(c, "path", &v) ||
+			    (path = json_object_get_string(v)) == NULL ||
+			    !json_object_object_get_ex(c, "caller", &v) ||
+			    (caller = json_object_get_string(v)) == NULL ||
+			    !json_object_object_get_ex(c, "status", &v))
+				continue;
+			st = json_object_get_int(v);
+			if (strcmp(path, list) != 0 && strcmp(path, mine) != 0)
+				continue;
+			if (st != 200)
+				s->refused++;
+			else if (strcmp(path, list) == 0 &&
+			         strncmp(caller, "app:", 4) == 0)
+				s->scoped_app++;
+			else if (strcmp(path, mine) == 0 &&
+			         strcmp(caller, "user:approvald@contoso.com") ==
+			             0)
+				s->mine_bot++;
+		}
+	json_object_put(o);
+	return s->scoped_app > 0 && s->mine_bot > 0;
+}
+
+/* More requests wait for approvald's account than filterByCurrentUser
+ * answers (50, no nextLink): approvald lists the policy's group as well
+ * and sees every one; it says once that requests of groups the policy
+ * does not name may be seen late. */
+static void
+test_group_beyond_cap(void)
+{
+	struct emu e;
+	struct ad a;
+	struct pim_lists seen;
+	char *ids[56], *log;
+	int i, n = (int)(sizeof(ids) / sizeof(ids[0]));
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	for (i = 0; i < n; i++)
+		CU_ASSERT_FATAL(
+		    (ids[i] = group_create(&e, "member", "x")) != NULL);
+	CU_ASSERT_FATAL(start_daemon(&a, &e, policy_path) == 0);
+	for (i = 0; i < n; i++)
+		CU_ASSERT(wait_state(&a, ids[i], "ignored", NULL) == 0);
+	seen = (struct pim_lists){ &e, 0, 0, 0 };
+	CU_ASSERT(h_until(pim_lists_seen, &seen, 30000) == 0);
+	CU_ASSERT(seen.scoped_app > 0);
+	CU_ASSERT(seen.mine_bot > 0);
+	CU_ASSERT_EQUAL(seen.refused, 0);
+	CU_ASSERT_EQUAL(emu_truth_total(&e), 0);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	log = cu_slurp(a.p.log, NULL);
+	CU_ASSERT_PTR_NOT_NULL(log);
+	CU_ASSERT(log != NULL && strstr(log, "may be seen late") != NULL &&
+	          strstr(strstr(log, "may be seen late") + 1,
+	              "may be seen late") == NULL);
+	free(log);
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	emu_stop(&e);
+}
+
 /* ---- approvalctl import-policy ----------------------------------------- */
 
 #define SEED2_PACKAGE "a2e1ca1e-4e56-47d2-9daa-e2ba8d12a82b"
@@ -591,6 +678,8 @@ static const struct cu_test group_tests[] = {
 	{ "canceled by the requestor mid-stage", test_group_cancel_mid_stage },
 	{ "409 on a stage someone else decided",
 	    test_group_409_decided_by_other },
+	{ "more requests than filterByCurrentUser answers",
+	    test_group_beyond_cap },
 	{ NULL, NULL },
 };
 
