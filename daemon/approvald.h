@@ -204,6 +204,10 @@ struct lister_source {
 	 * *unscoped: requests outside them matter too */
 	size_t (*scopes)(
 	    struct daemon *d, const char **ids, size_t max, int *unscoped);
+	/* When the grant of the approved request in `body` (JSON) ends,
+	 * epoch seconds; 0 unknown or never (NULL: followed until Graph
+	 * says it ended) */
+	int64_t (*grant_end)(const char *body);
 };
 void lister_poll(struct daemon *d, const struct lister_source *ls);
 void lister_page(void *arg, const struct lister_source *ls, long status,

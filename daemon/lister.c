@@ -36,6 +36,8 @@ struct lister_known {
 static struct lister_state {
 	struct lister_known *v;
 	size_t n, cap;
+	char **ended; /* approved requests whose grant has ended (keys) */
+	size_t nended;
 	int checking; /* the listing is done; fetching the rest */
 	int scoped;   /* the per-scope listings were started this cycle */
 	/* the policy already warned about (requests beyond the cap) */
@@ -71,6 +73,11 @@ lister_known_free(struct lister_state *st)
 	free(st->v);
 	st->v = NULL;
 	st->n = st->cap = 0;
+	for (i = 0; i < st->nended; i++)
+		free(st->ended[i]);
+	free(st->ended);
+	st->ended = NULL;
+	st->nended = 0;
 	st->checking = st->scoped = 0;
 }
 
@@ -86,6 +93,53 @@ lister_settled(const struct lister_source *ls, const char *status)
 	return 0;
 }
 
+/*
+ * An approved request is followed until its grant ends, plus a margin:
+ * Graph documents no status change when a grant simply runs out (`Revoked`
+ * follows a cancel), so reading it further would never end.
+ */
+static int
+lister_grant_over(const struct lister_source *ls, const struct store_request *r)
+{
+	int64_t end;
+
+	if (ls->grant_end == NULL || r->sm.state != SM_S_APPROVED ||
+	    r->body == NULL)
+		return 0;
+	end = ls->grant_end(r->body);
+	return end > 0 && engine_now() >= end + LISTER_GRANT_MARGIN;
+}
+
+/* Record the end of each ended grant (completed); 0 or -1. */
+static int
+lister_close_ended(struct daemon *d, const struct lister_source *ls)
+{
+	struct lister_state *st = &lister[ls->source];
+	struct store_request r;
+	struct sm_event ev;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < st->nended && !d->stopping; i++) {
+		memset(&r, 0, sizeof(r));
+		if (store_begin(d->store) == -1 ||
+		    store_request_get(d->store, st->ended[i], &r) != 0) {
+			store_request_clear(&r);
+			rc = -1;
+			continue;
+		}
+		engine_batch_dirty(d);
+		log_info("request %s: its grant has ended; no longer read "
+		         "from Graph",
+		    r.key);
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = SM_E_GRAPH_COMPLETED;
+		engine_event(d, &r, &ev, "grant ended (schedule)");
+		store_request_clear(&r);
+	}
+	return rc;
+}
+
 static int
 lister_known_add(void *arg, const struct store_request *r)
 {
@@ -96,6 +150,17 @@ lister_known_add(void *arg, const struct store_request *r)
 	if (r->source != (int)ls->source || r->gid == NULL ||
 	    lister_settled(ls, r->graph_status))
 		return 0;
+	if (lister_grant_over(ls, r)) {
+		char **e = realloc(st->ended, (st->nended + 1) * sizeof(*e));
+
+		if (e == NULL)
+			return 1;
+		st->ended = e;
+		if ((e[st->nended] = strdup(r->key)) == NULL)
+			return 1;
+		st->nended++;
+		return 0;
+	}
 	if (st->n == st->cap) {
 		size_t cap = st->cap ? st->cap * 2 : 32;
 
@@ -125,7 +190,7 @@ lister_known_load(struct daemon *d, const struct lister_source *ls)
 		if (store_request_each(d->store, sm_state_name(follow[i]),
 		        lister_known_add, (void *)ls) != 0)
 			return -1;
-	return 0;
+	return lister_close_ended(d, ls);
 }
 
 static void

@@ -2,6 +2,8 @@
  * Source adapter `group`: PIM for Groups (v1.0). Its paths and fields;
  * the poll cycle, reads, decisions and cancel are lister.c's.
  */
+#include <json-c/json.h>
+
 #include "approvald.h"
 
 static void grp_page(void *arg, long status, const char *body, const char *err);
@@ -9,6 +11,7 @@ static void grp_mine_page(
     void *arg, long status, const char *body, const char *err);
 static size_t grp_scopes(
     struct daemon *d, const char **ids, size_t max, int *unscoped);
+static int64_t grp_grant_end(const char *body);
 
 /*
  * Listing: the v1.0 list "requires the $filter (eq) query parameter to
@@ -41,6 +44,7 @@ static const struct lister_source grp_source = {
 	.mine_cap = 50,
 	.scope_field = "groupId",
 	.scopes = grp_scopes,
+	.grant_end = grp_grant_end,
 };
 
 /*
@@ -89,6 +93,53 @@ static size_t
 grp_scopes(struct daemon *d, const char **ids, size_t max, int *unscoped)
 {
 	return policy_group_scopes(d->policy, ids, max, unscoped);
+}
+
+static int64_t
+grp_time(struct json_object *o, const char *k)
+{
+	const char *s = adapter_str(o, k);
+	int64_t t;
+
+	return s != NULL && (t = cfg_parse_timestamp(s)) > 0 ? t : 0;
+}
+
+/*
+ * The end of an approved request's grant, from its scheduleInfo
+ * (requestSchedule: startDateTime, expiration {type, endDateTime,
+ * duration}; microsoft-graph-docs-contrib: api-reference/v1.0/resources/
+ * requestschedule.md, expirationpattern.md). A grant begins at its start,
+ * or when it was provisioned if that is later (completedDateTime), and ends
+ * at endDateTime or duration after it began; noExpiration never ends (0).
+ */
+static int64_t
+grp_grant_end(const char *body)
+{
+	struct json_object *o, *si = NULL, *ex = NULL;
+	const char *dur;
+	int64_t begin, t, end = 0, d;
+
+	if ((o = json_tokener_parse(body)) == NULL)
+		return 0;
+	if (!json_object_object_get_ex(o, "scheduleInfo", &si) ||
+	    !json_object_object_get_ex(si, "expiration", &ex) ||
+	    !json_object_is_type(ex, json_type_object))
+		goto out;
+	if ((end = grp_time(ex, "endDateTime")) > 0)
+		goto out;
+	if ((dur = adapter_str(ex, "duration")) == NULL ||
+	    (d = cfg_parse_duration(dur)) <= 0)
+		goto out;
+	begin = grp_time(si, "startDateTime");
+	if ((t = grp_time(o, "createdDateTime")) > begin)
+		begin = t;
+	if ((t = grp_time(o, "completedDateTime")) > begin)
+		begin = t;
+	if (begin > 0)
+		end = begin + d;
+out:
+	json_object_put(o);
+	return end;
 }
 
 static void

@@ -93,8 +93,10 @@ pim_due(struct emu *e, struct req *r)
 		provision(e, r);
 		break;
 	case RS_PROVISIONED:
-		r->state = RS_REVOKED;
-		pim_sync(e, r);
+		/* The grant ends; the request does not change. Graph documents
+		 * `Revoked` for a canceled grant, nothing at natural expiry
+		 * (microsoft-graph-docs-contrib: api-reference/v1.0/resources/
+		 * privilegedaccessgroupassignmentschedulerequest.md). */
 		break;
 	case RS_PENDING_APPROVAL:
 		r->state = RS_PIM_TIMED_OUT;
