@@ -32,6 +32,9 @@ struct step_info {
 	char *review; /* NotReviewed, Approved, Denied */
 	char *reviewer_id, *reviewer_upn;
 	int found; /* a step exists */
+	/* a stage is in progress but not assigned to approvald's account
+	 * (assignedToMe false): not ours to decide */
+	int not_mine;
 };
 void step_info_clear(struct step_info *s);
 
@@ -164,6 +167,9 @@ char *adapter_url(struct daemon *d, const char *prefix, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The current step of an approval's steps/stages array into `si`. */
 void adapter_step_pick(struct json_object *steps, struct step_info *si);
+/* The stage approvald's account acts on (InProgress and assignedToMe),
+ * else the one in progress with not_mine set, else as adapter_step_pick. */
+void adapter_stage_pick(struct json_object *stages, struct step_info *si);
 
 /* lister.c: sources polled by listing their pending requests (group,
  * access-package); a source is its paths and fields. */

@@ -529,8 +529,8 @@ lister_step_done(void *arg, long status, const char *body, const char *err)
 	memset(&si, 0, sizeof(si));
 	if (status != 200 || body == NULL)
 		ss->cb(ss->arg, status, NULL, err ? err : "no answer");
-	else if (parse_steps(body, strlen(body), "stages", &si) == -1)
-		ss->cb(ss->arg, 0, NULL, "malformed approval");
+	else if (parse_stages(body, strlen(body), &si) == -1)
+		ss->cb(ss->arg, 0, NULL, "malformed approval stages");
 	else
 		ss->cb(ss->arg, 200, &si, NULL);
 	step_info_clear(&si);
@@ -544,9 +544,13 @@ lister_read_step(struct daemon *d, const struct lister_source *ls,
 	struct lister_step *st = NULL;
 	char *esc = graph_escape(approval_id), *url = NULL;
 
+	/* The stages, read explicitly (List approval stages,
+	 * microsoft-graph-docs-contrib: api-reference/v1.0/api/
+	 * approval-list-stages.md; PIM for Groups and entitlement management
+	 * alike): {"value": [approvalStage]}. */
 	if (esc == NULL || (st = calloc(1, sizeof(*st))) == NULL ||
-	    (url = adapter_url(d, ls->prefix, "%s/%s", ls->approvals, esc)) ==
-	        NULL) {
+	    (url = adapter_url(d, ls->prefix, "%s/%s/%s", ls->approvals, esc,
+	         ls->stages ? ls->stages : "stages")) == NULL) {
 		free(esc);
 		free(st);
 		cb(arg, 0, NULL, "out of memory");
