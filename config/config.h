@@ -326,6 +326,17 @@ const struct approver_set *policy_approver_set(
 const struct approver_set *policy_approver_set_at(
     const struct policy *p, size_t i);
 
+/*
+ * The group ids (exact, deduplicated case-insensitively) named by the
+ * `group:` conditions of rules that can see a PIM for Groups request, at
+ * most `max` of them into ids (borrowed from the policy). *unscoped is set
+ * when such a rule has no `group:` condition or a wildcard one, when there
+ * were more than `max`, or when the default is not `ignore`: requests of
+ * other groups matter too. Returns how many ids.
+ */
+size_t policy_group_scopes(
+    const struct policy *p, const char **ids, size_t max, int *unscoped);
+
 const char *verdict_name(enum verdict_kind k);
 
 /* Parse an ISO-8601 duration (PnYnMnDTnHnMnS, weeks; Y=365d, M=30d) into

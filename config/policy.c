@@ -230,6 +230,44 @@ policy_approver_set_at(const struct policy *p, size_t i)
 	return p != NULL && i < p->nsets ? &p->sets[i] : NULL;
 }
 
+static int rule_sees_group(const struct rule *r);
+
+size_t
+policy_group_scopes(
+    const struct policy *p, const char **ids, size_t max, int *unscoped)
+{
+	const struct rule *r;
+	size_t i, k, j, n = 0;
+
+	*unscoped = p != NULL && p->deflt.decide != VERDICT_IGNORE;
+	for (i = 0; p != NULL && i < p->nrules; i++) {
+		r = &p->rules[i];
+		if (!rule_sees_group(r))
+			continue;
+		if (!(r->conds & (1u << C_GROUP))) {
+			*unscoped = 1;
+			continue;
+		}
+		for (k = 0; k < r->group.n; k++) {
+			if (r->group.v[k].kind != GLOB_EXACT) {
+				*unscoped = 1;
+				continue;
+			}
+			for (j = 0; j < n; j++)
+				if (strcasecmp(ids[j], r->group.v[k].pat) == 0)
+					break;
+			if (j < n)
+				continue;
+			if (n == max) {
+				*unscoped = 1;
+				continue;
+			}
+			ids[n++] = r->group.v[k].pat;
+		}
+	}
+	return n;
+}
+
 const struct approver_set *
 policy_approver_set(const struct policy *p, const char *name)
 {

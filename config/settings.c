@@ -59,8 +59,12 @@ static const struct sfield fields[] = {
 	F("graph.ca_file", S_PATH, ca_file, NULL),
 	F("graph.timeout", S_DUR, graph_timeout, "PT30S"),
 	F("graph.max_inflight", S_UINT, max_inflight, "16"),
+	/* Permissions Management was retired by Microsoft on 2025-10-01
+	 * (entra-docs: docs/permissions-management/
+	 * how-to-offboard-permissions-management.md): off unless asked for
+	 * (the demo and the emulator still speak it). */
 	F("sources.permissions.enabled", S_BOOL,
-	    source_enabled[REQ_SRC_PERMISSIONS], "true"),
+	    source_enabled[REQ_SRC_PERMISSIONS], "false"),
 	F("sources.permissions.poll_interval", S_DUR,
 	    poll_interval[REQ_SRC_PERMISSIONS], "PT30S"),
 	F("sources.group.enabled", S_BOOL, source_enabled[REQ_SRC_GROUP],

@@ -105,3 +105,42 @@ step_info_clear(struct step_info *s)
 	free(s->reviewer_upn);
 	memset(s, 0, sizeof(*s));
 }
+
+/*
+ * approvalStage: "assignedToMe: Indicates whether the stage is assigned to
+ * the calling user to review"; status InProgress, Initializing, Completed,
+ * Expired (microsoft-graph-docs-contrib: api-reference/v1.0/resources/
+ * approvalstage.md). The stage to act on is the one in progress that is
+ * assigned to approvald's account (the caller of the delegated read).
+ */
+void
+adapter_stage_pick(struct json_object *stages, struct step_info *si)
+{
+	struct json_object *s, *one, *mine;
+	const char *status;
+	size_t i, n = json_object_array_length(stages);
+	int other = -1;
+
+	for (i = 0; i < n; i++) {
+		s = json_object_array_get_idx(stages, i);
+		if ((status = adapter_str(s, "status")) == NULL ||
+		    strcmp(status, "InProgress") != 0)
+			continue;
+		if (json_object_object_get_ex(s, "assignedToMe", &mine) &&
+		    json_object_is_type(mine, json_type_boolean) &&
+		    json_object_get_boolean(mine))
+			break;
+		if (other < 0)
+			other = (int)i;
+	}
+	if (i == n && other < 0) {
+		adapter_step_pick(stages, si);
+		return;
+	}
+	one = json_object_new_array();
+	json_object_array_add(one, json_object_get(json_object_array_get_idx(
+	                               stages, i < n ? i : (size_t)other)));
+	adapter_step_pick(one, si);
+	json_object_put(one);
+	si->not_mine = i == n;
+}

@@ -32,6 +32,9 @@ struct step_info {
 	char *review; /* NotReviewed, Approved, Denied */
 	char *reviewer_id, *reviewer_upn;
 	int found; /* a step exists */
+	/* a stage is in progress but not assigned to approvald's account
+	 * (assignedToMe false): not ours to decide */
+	int not_mine;
 };
 void step_info_clear(struct step_info *s);
 
@@ -167,6 +170,9 @@ char *adapter_url(struct daemon *d, const char *prefix, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The current step of an approval's steps/stages array into `si`. */
 void adapter_step_pick(struct json_object *steps, struct step_info *si);
+/* The stage approvald's account acts on (InProgress and assignedToMe),
+ * else the one in progress with not_mine set, else as adapter_step_pick. */
+void adapter_stage_pick(struct json_object *stages, struct step_info *si);
 
 /* lister.c: sources polled by listing their pending requests (group,
  * access-package); a source is its paths and fields. */
@@ -190,9 +196,32 @@ struct lister_source {
 	const char *const *settled;
 	/* listing page callback: calls lister_page(arg, this source, ...) */
 	adapter_body_cb page;
+	/*
+	 * Listing of what approvald's account may decide (NULL: `requests`
+	 * with `pending`, app token): a path under prefix, read with the
+	 * delegated token through mine_page (calls lister_mine_page). An
+	 * answer of mine_cap items without a nextLink may be truncated:
+	 * then the requests are also listed per scope, `requests` with
+	 * "$filter=<scope_field> eq '<id>' and <pending>" (app token), for
+	 * each id the scopes callback names.
+	 */
+	const char *mine;
+	adapter_body_cb mine_page;
+	size_t mine_cap;
+	const char *scope_field;
+	/* up to max scope ids into ids (borrowed until the call returns);
+	 * *unscoped: requests outside them matter too */
+	size_t (*scopes)(
+	    struct daemon *d, const char **ids, size_t max, int *unscoped);
+	/* When the grant of the approved request in `body` (JSON) ends,
+	 * epoch seconds; 0 unknown or never (NULL: followed until Graph
+	 * says it ended) */
+	int64_t (*grant_end)(const char *body);
 };
 void lister_poll(struct daemon *d, const struct lister_source *ls);
 void lister_page(void *arg, const struct lister_source *ls, long status,
+    const char *body, const char *err);
+void lister_mine_page(void *arg, const struct lister_source *ls, long status,
     const char *body, const char *err);
 void lister_fetch(struct daemon *d, const struct lister_source *ls,
     const char *gid, adapter_body_cb cb, void *arg);
@@ -215,6 +244,9 @@ void poll_cycle_done(struct daemon *d, enum req_source src, int ok);
  * GRAPH_MAX_PAGES; -1 (logged) when refused. */
 int poll_follow(struct daemon *d, enum req_source src, const char *link,
     adapter_body_cb cb);
+/* Same, read with token `kind`. */
+int poll_follow_as(struct daemon *d, enum req_source src, const char *link,
+    adapter_body_cb cb, enum token_kind kind);
 void poll_free(struct daemon *d);
 
 /* timers.c: durable timers mirrored as libevent timers */

@@ -350,6 +350,16 @@ exec_stepped(
 		exec_done(op);
 		return;
 	}
+	if (si->not_mine) {
+		log_warnx("exec %s: approvald's account is not an approver of "
+		          "the current Entra stage (%s); nothing sent",
+		    op->key, si->id);
+		exec_feed(op, SM_E_RESULT_FAILED,
+		    "approvald's account is not an approver of the current "
+		    "Entra stage");
+		exec_done(op);
+		return;
+	}
 	exec_act(op, si->id);
 }
 

@@ -25,6 +25,8 @@
 /* Poller and engine */
 #define POLL_INITIAL_LOOKBACK   (7 * 86400) /* first start: changes since */
 #define POLL_MAX_FETCH_INFLIGHT 32          /* request fetches in flight */
+#define LISTER_MAX_SCOPES       256  /* groups listed one by one per cycle */
+#define LISTER_GRANT_MARGIN     3600 /* followed past a grant's end, s */
 #define SEEN_CHANGES_KEEP       (3 * 86400) /* keep seen change ids */
 #define RECONCILE_INTERVAL      60          /* seconds between reconciles */
 #define INTENT_MAX_ATTEMPTS     10          /* then: attention */

@@ -9,6 +9,11 @@
  * still follows that are no longer listed are fetched one by one and their
  * status observed. A cycle with a failed page concludes nothing about the
  * requests it did not see.
+ *
+ * A source may list only what approvald's account may decide (PIM for
+ * Groups: filterByCurrentUser(on='approver'), delegated). That answer is
+ * capped without a nextLink; when it is full the source's scopes (the
+ * policy's groups) are listed one by one as well, so nothing is missed.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,7 +36,12 @@ struct lister_known {
 static struct lister_state {
 	struct lister_known *v;
 	size_t n, cap;
+	char **ended; /* approved requests whose grant has ended (keys) */
+	size_t nended;
 	int checking; /* the listing is done; fetching the rest */
+	int scoped;   /* the per-scope listings were started this cycle */
+	/* the policy already warned about (requests beyond the cap) */
+	const struct policy *warned;
 } lister[REQ_SRC_MAX];
 
 struct lister_fetch {
@@ -61,7 +71,14 @@ lister_known_free(struct lister_state *st)
 	for (i = 0; i < st->n; i++)
 		free(st->v[i].gid);
 	free(st->v);
-	memset(st, 0, sizeof(*st));
+	st->v = NULL;
+	st->n = st->cap = 0;
+	for (i = 0; i < st->nended; i++)
+		free(st->ended[i]);
+	free(st->ended);
+	st->ended = NULL;
+	st->nended = 0;
+	st->checking = st->scoped = 0;
 }
 
 /* 1 when Graph never changes a request with this status again. */
@@ -76,6 +93,53 @@ lister_settled(const struct lister_source *ls, const char *status)
 	return 0;
 }
 
+/*
+ * An approved request is followed until its grant ends, plus a margin:
+ * Graph documents no status change when a grant simply runs out (`Revoked`
+ * follows a cancel), so reading it further would never end.
+ */
+static int
+lister_grant_over(const struct lister_source *ls, const struct store_request *r)
+{
+	int64_t end;
+
+	if (ls->grant_end == NULL || r->sm.state != SM_S_APPROVED ||
+	    r->body == NULL)
+		return 0;
+	end = ls->grant_end(r->body);
+	return end > 0 && engine_now() >= end + LISTER_GRANT_MARGIN;
+}
+
+/* Record the end of each ended grant (completed); 0 or -1. */
+static int
+lister_close_ended(struct daemon *d, const struct lister_source *ls)
+{
+	struct lister_state *st = &lister[ls->source];
+	struct store_request r;
+	struct sm_event ev;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < st->nended && !d->stopping; i++) {
+		memset(&r, 0, sizeof(r));
+		if (store_begin(d->store) == -1 ||
+		    store_request_get(d->store, st->ended[i], &r) != 0) {
+			store_request_clear(&r);
+			rc = -1;
+			continue;
+		}
+		engine_batch_dirty(d);
+		log_info("request %s: its grant has ended; no longer read "
+		         "from Graph",
+		    r.key);
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = SM_E_GRAPH_COMPLETED;
+		engine_event(d, &r, &ev, "grant ended (schedule)");
+		store_request_clear(&r);
+	}
+	return rc;
+}
+
 static int
 lister_known_add(void *arg, const struct store_request *r)
 {
@@ -86,6 +150,17 @@ lister_known_add(void *arg, const struct store_request *r)
 	if (r->source != (int)ls->source || r->gid == NULL ||
 	    lister_settled(ls, r->graph_status))
 		return 0;
+	if (lister_grant_over(ls, r)) {
+		char **e = realloc(st->ended, (st->nended + 1) * sizeof(*e));
+
+		if (e == NULL)
+			return 1;
+		st->ended = e;
+		if ((e[st->nended] = strdup(r->key)) == NULL)
+			return 1;
+		st->nended++;
+		return 0;
+	}
 	if (st->n == st->cap) {
 		size_t cap = st->cap ? st->cap * 2 : 32;
 
@@ -115,7 +190,7 @@ lister_known_load(struct daemon *d, const struct lister_source *ls)
 		if (store_request_each(d->store, sm_state_name(follow[i]),
 		        lister_known_add, (void *)ls) != 0)
 			return -1;
-	return 0;
+	return lister_close_ended(d, ls);
 }
 
 static void
@@ -242,15 +317,98 @@ lister_apply(
 	           : 0;
 }
 
-void
-lister_page(void *arg, const struct lister_source *ls, long status,
-    const char *body, const char *err)
+/* The pending requests of one scope (`requests`, app token); 0 or -1. */
+static int
+lister_list_scope(
+    struct daemon *d, const struct lister_source *ls, const char *id)
 {
-	struct daemon *d = arg;
+	char *q = NULL, *filter = NULL, *expand = NULL, *url = NULL;
+	int rc = -1;
+
+	/* OData string literals double their quotes. */
+	if (strchr(id, '\'') != NULL)
+		return -1;
+	if (asprintf(&q, "%s eq '%s' and %s", ls->scope_field, id,
+	        ls->pending) == -1) {
+		q = NULL;
+		goto out;
+	}
+	if ((filter = graph_escape(q)) == NULL ||
+	    (ls->expand != NULL &&
+	        (expand = graph_escape(ls->expand)) == NULL) ||
+	    (url = adapter_url(d, ls->prefix, "%s?$filter=%s%s%s", ls->requests,
+	         filter, expand ? "&$expand=" : "", expand ? expand : "")) ==
+	        NULL)
+		goto out;
+	d->poll[ls->source].pages++;
+	daemon_graph(d, TOKEN_APP, "GET", url, NULL, ls->page, d);
+	rc = 0;
+out:
+	free(q);
+	free(filter);
+	free(expand);
+	free(url);
+	return rc;
+}
+
+/*
+ * The capped listing came back full: list every scope the policy names
+ * (once per cycle). Requests of scopes it does not name are seen when the
+ * capped listing shows them or they are followed: say so once per policy.
+ */
+static void
+lister_list_scopes(struct daemon *d, const struct lister_source *ls)
+{
+	struct lister_state *st = &lister[ls->source];
+	struct poll_state *ps = &d->poll[ls->source];
+	const char *ids[LISTER_MAX_SCOPES];
+	char **copy;
+	size_t i, n;
+	int unscoped = 0;
+
+	if (st->scoped || ls->scopes == NULL)
+		return;
+	st->scoped = 1;
+	n = ls->scopes(d, ids, LISTER_MAX_SCOPES, &unscoped);
+	log_debug("poll %s: the approver listing holds %zu requests, its "
+	          "limit; listing %zu groups one by one",
+	    lister_name(ls), ls->mine_cap, n);
+	if (unscoped && st->warned != d->policy) {
+		st->warned = d->policy;
+		log_warnx("poll %s: Graph lists at most %zu requests awaiting "
+		          "approvald's account; the policy has rules for "
+		          "requests of groups it does not name (no `group:` "
+		          "condition, a wildcard, or a non-ignore default), so "
+		          "requests beyond %zu may be seen late",
+		    lister_name(ls), ls->mine_cap, ls->mine_cap);
+	}
+	if ((copy = calloc(n + 1, sizeof(*copy))) == NULL) {
+		ps->failed = 1;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if ((copy[i] = strdup(ids[i])) == NULL)
+			ps->failed = 1;
+	for (i = 0; i < n && !ps->failed && !d->stopping; i++)
+		if (lister_list_scope(d, ls, copy[i]) == -1) {
+			log_warnx("poll %s: cannot list group %s",
+			    lister_name(ls), copy[i]);
+			ps->failed = 1;
+		}
+	for (i = 0; i < n; i++)
+		free(copy[i]);
+	free(copy);
+}
+
+static void
+lister_page_any(struct daemon *d, const struct lister_source *ls, int mine,
+    long status, const char *body, const char *err)
+{
 	struct poll_state *ps = &d->poll[ls->source];
 	struct json_object *root = NULL, *value;
 	const char *next;
 	size_t i, n;
+	int more = 0;
 
 	if (status != 200 || body == NULL) {
 		log_warnx("poll %s: requests page: %ld %s", lister_name(ls),
@@ -274,13 +432,33 @@ lister_page(void *arg, const struct lister_source *ls, long status,
 		if (lister_apply(d, ls, json_object_array_get_idx(value, i)) ==
 		    -1)
 			ps->failed = 1;
-	if (next != NULL && !d->stopping)
-		if (poll_follow(d, ls->source, next, ls->page) == -1)
+	if (next != NULL && !d->stopping) {
+		more = 1;
+		if (poll_follow_as(d, ls->source, next,
+		        mine ? ls->mine_page : ls->page,
+		        mine ? TOKEN_DELEGATED : TOKEN_APP) == -1)
 			ps->failed = 1;
+	}
+	if (mine && !more && n >= ls->mine_cap && !d->stopping)
+		lister_list_scopes(d, ls);
 out:
 	json_object_put(root);
 	ps->pages--; /* last, so a failed fetch cannot end the cycle early */
 	lister_cycle_end(d, ls);
+}
+
+void
+lister_page(void *arg, const struct lister_source *ls, long status,
+    const char *body, const char *err)
+{
+	lister_page_any(arg, ls, 0, status, body, err);
+}
+
+void
+lister_mine_page(void *arg, const struct lister_source *ls, long status,
+    const char *body, const char *err)
+{
+	lister_page_any(arg, ls, 1, status, body, err);
 }
 
 void
@@ -289,13 +467,18 @@ lister_poll(struct daemon *d, const struct lister_source *ls)
 	struct poll_state *ps = &d->poll[ls->source];
 	char *filter = NULL, *expand = NULL, *url = NULL;
 
+	/* No $top: neither list documents it (microsoft-graph-docs-contrib:
+	 * api-reference/v1.0/api/
+	 * privilegedaccessgroupassignmentschedulerequest-filterbycurrentuser.md,
+	 * entitlementmanagement-list-assignmentrequests.md: $expand and
+	 * $filter only); Graph pages with nextLinks. */
 	if (lister_known_load(d, ls) == -1 ||
 	    (filter = graph_escape(ls->pending)) == NULL ||
 	    (ls->expand != NULL &&
 	        (expand = graph_escape(ls->expand)) == NULL) ||
-	    (url = adapter_url(d, ls->prefix, "%s?$filter=%s%s%s&$top=%d",
-	         ls->requests, filter, expand ? "&$expand=" : "",
-	         expand ? expand : "", GRAPH_PAGE_SIZE)) == NULL) {
+	    (url = adapter_url(d, ls->prefix, "%s?$filter=%s%s%s",
+	         ls->mine ? ls->mine : ls->requests, filter,
+	         expand ? "&$expand=" : "", expand ? expand : "")) == NULL) {
 		log_warnx("poll %s: cannot start a cycle", lister_name(ls));
 		lister_known_free(&lister[ls->source]);
 		ps->failed = 1;
@@ -305,7 +488,11 @@ lister_poll(struct daemon *d, const struct lister_source *ls)
 	log_debug("poll %s: %zu followed requests", lister_name(ls),
 	    lister[ls->source].n);
 	ps->pages = 1;
-	daemon_graph(d, TOKEN_APP, "GET", url, NULL, ls->page, d);
+	if (ls->mine != NULL)
+		daemon_graph(
+		    d, TOKEN_DELEGATED, "GET", url, NULL, ls->mine_page, d);
+	else
+		daemon_graph(d, TOKEN_APP, "GET", url, NULL, ls->page, d);
 out:
 	free(filter);
 	free(expand);
@@ -342,8 +529,8 @@ lister_step_done(void *arg, long status, const char *body, const char *err)
 	memset(&si, 0, sizeof(si));
 	if (status != 200 || body == NULL)
 		ss->cb(ss->arg, status, NULL, err ? err : "no answer");
-	else if (parse_steps(body, strlen(body), "stages", &si) == -1)
-		ss->cb(ss->arg, 0, NULL, "malformed approval");
+	else if (parse_stages(body, strlen(body), &si) == -1)
+		ss->cb(ss->arg, 0, NULL, "malformed approval stages");
 	else
 		ss->cb(ss->arg, 200, &si, NULL);
 	step_info_clear(&si);
@@ -357,9 +544,13 @@ lister_read_step(struct daemon *d, const struct lister_source *ls,
 	struct lister_step *st = NULL;
 	char *esc = graph_escape(approval_id), *url = NULL;
 
+	/* The stages, read explicitly (List approval stages,
+	 * microsoft-graph-docs-contrib: api-reference/v1.0/api/
+	 * approval-list-stages.md; PIM for Groups and entitlement management
+	 * alike): {"value": [approvalStage]}. */
 	if (esc == NULL || (st = calloc(1, sizeof(*st))) == NULL ||
-	    (url = adapter_url(d, ls->prefix, "%s/%s", ls->approvals, esc)) ==
-	        NULL) {
+	    (url = adapter_url(d, ls->prefix, "%s/%s/%s", ls->approvals, esc,
+	         ls->stages ? ls->stages : "stages")) == NULL) {
 		free(esc);
 		free(st);
 		cb(arg, 0, NULL, "out of memory");

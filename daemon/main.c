@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -115,6 +116,30 @@ daemon_reload(struct daemon *d)
 	reload_requests(d, 1);
 	sd_notify(0, "READY=1");
 	return 0;
+}
+
+/*
+ * Permissions Management was retired by Microsoft on 2025-10-01 (entra-docs:
+ * docs/permissions-management/how-to-offboard-permissions-management.md).
+ * The source stays for the emulator and the demo; enabled against the real
+ * Graph host it is said once, at start.
+ */
+static void
+warn_retired_source(const struct settings *s, const char *origin)
+{
+	static const char real[] = "graph.microsoft.com";
+	const char *host = strstr(origin, "://");
+	size_t n;
+
+	if (!s->source_enabled[REQ_SRC_PERMISSIONS] || host == NULL)
+		return;
+	host += 3;
+	n = strcspn(host, ":/");
+	if (n == sizeof(real) - 1 && strncasecmp(host, real, n) == 0)
+		log_warnx("sources.permissions: Microsoft retired Entra "
+		          "Permissions Management on 2025-10-01; %s will not "
+		          "answer its requests (disable the source)",
+		    real);
 }
 
 static void
@@ -252,6 +277,8 @@ main(int argc, char *argv[])
 			settings_free(d.settings);
 			return 1;
 		}
+		if (graph_origin(d.settings->graph_url, go, sizeof(go)) == 0)
+			warn_retired_source(d.settings, go);
 		if ((dump = settings_dump(d.settings)) != NULL)
 			printf("%s", dump);
 		free(dump);
@@ -280,6 +307,7 @@ main(int argc, char *argv[])
 	if (graph_origin(d.settings->graph_url, go, sizeof(go)) == -1 ||
 	    graph_origin(d.settings->login_url, lo, sizeof(lo)) == -1)
 		fatalx("graph: bad base URL");
+	warn_retired_source(d.settings, go);
 	if (asprintf(&d.graph_base, "%s", d.settings->graph_url) == -1)
 		fatalx("out of memory");
 	if (d.graph_base[strlen(d.graph_base) - 1] == '/')

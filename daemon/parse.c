@@ -350,3 +350,19 @@ parse_steps(const char *body, size_t len, const char *key, struct step_info *si)
 	json_object_put(root);
 	return rc;
 }
+
+/* The stages of an approval, read explicitly ({"value": [approvalStage]},
+ * approval-list-stages): the one to act on (adapter_stage_pick). */
+int
+parse_stages(const char *body, size_t len, struct step_info *si)
+{
+	struct json_object *root = parse_json(body, len), *stages;
+	int rc = -1;
+
+	if (root != NULL && (stages = parse_arr(root, "value")) != NULL) {
+		adapter_stage_pick(stages, si);
+		rc = 0;
+	}
+	json_object_put(root);
+	return rc;
+}

@@ -100,5 +100,6 @@ int parse_perm_change(struct json_object *c, struct perm_change *out);
  * filled (the caller clears it). 0, or -1 when malformed. */
 int parse_steps(
     const char *body, size_t len, const char *key, struct step_info *si);
+int parse_stages(const char *body, size_t len, struct step_info *si);
 
 #endif

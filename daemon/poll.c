@@ -97,6 +97,13 @@ int
 poll_follow(
     struct daemon *d, enum req_source src, const char *link, adapter_body_cb cb)
 {
+	return poll_follow_as(d, src, link, cb, TOKEN_APP);
+}
+
+int
+poll_follow_as(struct daemon *d, enum req_source src, const char *link,
+    adapter_body_cb cb, enum token_kind kind)
+{
 	struct poll_state *ps = &d->poll[src];
 	const char *name = req_source_name(src);
 	size_t i;
@@ -124,7 +131,7 @@ poll_follow(
 		return -1;
 	ps->nlinks++;
 	ps->pages++;
-	daemon_graph(d, TOKEN_APP, "GET", link, NULL, cb, d);
+	daemon_graph(d, kind, "GET", link, NULL, cb, d);
 	return 0;
 }
 

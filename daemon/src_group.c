@@ -2,10 +2,31 @@
  * Source adapter `group`: PIM for Groups (v1.0). Its paths and fields;
  * the poll cycle, reads, decisions and cancel are lister.c's.
  */
+#include <json-c/json.h>
+
 #include "approvald.h"
 
 static void grp_page(void *arg, long status, const char *body, const char *err);
+static void grp_mine_page(
+    void *arg, long status, const char *body, const char *err);
+static size_t grp_scopes(
+    struct daemon *d, const char **ids, size_t max, int *unscoped);
+static int64_t grp_grant_end(const char *body);
 
+/*
+ * Listing: the v1.0 list "requires the $filter (eq) query parameter to
+ * scope the request to a principalId or a groupId" (microsoft-graph-docs-
+ * contrib: api-reference/v1.0/api/
+ * privilegedaccessgroup-list-assignmentschedulerequests.md), so a cycle
+ * asks filterByCurrentUser(on='approver') with the approver's delegated
+ * token: exactly the requests approvald's account may decide
+ * (api-reference/v1.0/api/
+ * privilegedaccessgroupassignmentschedulerequest-filterbycurrentuser.md).
+ * Public clients report that function answers at most 50 items and no
+ * nextLink (microsoftgraph/microsoft-graph-docs issue 15755, as they cite
+ * it): a full answer is completed by one `groupId eq` list per group the
+ * policy names.
+ */
 static const struct lister_source grp_source = {
 	.source = REQ_SRC_GROUP,
 	.prefix = "/v1.0/identityGovernance/privilegedAccess/group",
@@ -17,6 +38,13 @@ static const struct lister_source grp_source = {
 	    TOKEN_DELEGATED,       /* approvals: delegated only (GRAPH.md) */
 	.cancel_token = TOKEN_APP, /* application permission allowed */
 	.page = grp_page,
+	.mine =
+	    "/assignmentScheduleRequests/filterByCurrentUser(on='approver')",
+	.mine_page = grp_mine_page,
+	.mine_cap = 50,
+	.scope_field = "groupId",
+	.scopes = grp_scopes,
+	.grant_end = grp_grant_end,
 };
 
 /*
@@ -52,6 +80,66 @@ static void
 grp_page(void *arg, long status, const char *body, const char *err)
 {
 	lister_page(arg, &grp_source, status, body, err);
+}
+
+static void
+grp_mine_page(void *arg, long status, const char *body, const char *err)
+{
+	lister_mine_page(arg, &grp_source, status, body, err);
+}
+
+/* The groups named by the policy's `group:` conditions. */
+static size_t
+grp_scopes(struct daemon *d, const char **ids, size_t max, int *unscoped)
+{
+	return policy_group_scopes(d->policy, ids, max, unscoped);
+}
+
+static int64_t
+grp_time(struct json_object *o, const char *k)
+{
+	const char *s = adapter_str(o, k);
+	int64_t t;
+
+	return s != NULL && (t = cfg_parse_timestamp(s)) > 0 ? t : 0;
+}
+
+/*
+ * The end of an approved request's grant, from its scheduleInfo
+ * (requestSchedule: startDateTime, expiration {type, endDateTime,
+ * duration}; microsoft-graph-docs-contrib: api-reference/v1.0/resources/
+ * requestschedule.md, expirationpattern.md). A grant begins at its start,
+ * or when it was provisioned if that is later (completedDateTime), and ends
+ * at endDateTime or duration after it began; noExpiration never ends (0).
+ */
+static int64_t
+grp_grant_end(const char *body)
+{
+	struct json_object *o, *si = NULL, *ex = NULL;
+	const char *dur;
+	int64_t begin, t, end = 0, d;
+
+	if ((o = json_tokener_parse(body)) == NULL)
+		return 0;
+	if (!json_object_object_get_ex(o, "scheduleInfo", &si) ||
+	    !json_object_object_get_ex(si, "expiration", &ex) ||
+	    !json_object_is_type(ex, json_type_object))
+		goto out;
+	if ((end = grp_time(ex, "endDateTime")) > 0)
+		goto out;
+	if ((dur = adapter_str(ex, "duration")) == NULL ||
+	    (d = cfg_parse_duration(dur)) <= 0)
+		goto out;
+	begin = grp_time(si, "startDateTime");
+	if ((t = grp_time(o, "createdDateTime")) > begin)
+		begin = t;
+	if ((t = grp_time(o, "completedDateTime")) > begin)
+		begin = t;
+	if (begin > 0)
+		end = begin + d;
+out:
+	json_object_put(o);
+	return end;
 }
 
 static void

@@ -238,10 +238,62 @@ test_shadow(void)
 	policy_free(p);
 }
 
+/* The groups a PIM listing must cover: literal `group:` values of rules
+ * that can see group requests, once each; anything broader is unscoped. */
+static void
+test_group_scopes(void)
+{
+	static const struct {
+		const char *rules;
+		size_t n;
+		int unscoped;
+	} cases[] = {
+		{ "  - name: a\n    when: { source: group, group: [G1, g1, G2] "
+		  "}\n"
+		  "    decide: approve\n"
+		  "  - name: b\n    when: { source: permissions }\n"
+		  "    decide: reject\n"
+		  "  - name: c\n    when: { cloud: aws }\n    decide: reject\n",
+		    2, 0 },
+		{ "  - name: a\n    when: { source: group, group: [G1, \"G*\"] "
+		  "}\n"
+		  "    decide: approve\n",
+		    1, 1 },
+		{ "  - name: a\n    when: { access: owner }\n    decide: "
+		  "reject\n",
+		    0, 1 },
+		{ "  - name: a\n    when: { source: group, group: [G1] }\n"
+		  "    decide: approve\n"
+		  "default:\n  decide: reject\n",
+		    1, 1 },
+	};
+	const char *ids[4];
+	char y[1024];
+	size_t i, n;
+	int unscoped;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg_diags d = { 0 };
+		struct policy *p = NULL;
+
+		snprintf(y, sizeof(y), HDR "rules:\n%s", cases[i].rules);
+		CU_ASSERT_EQUAL_FATAL(
+		    policy_load_buffer("g.yaml", y, strlen(y), &p, &d), 0);
+		n = policy_group_scopes(p, ids, 4, &unscoped);
+		CU_ASSERT_EQUAL(n, cases[i].n);
+		CU_ASSERT_EQUAL(unscoped, cases[i].unscoped);
+		if (n > 0)
+			CU_ASSERT_STRING_EQUAL(ids[0], "G1");
+		cfg_diags_free(&d);
+		policy_free(p);
+	}
+}
+
 const struct cu_test load_tests[] = {
 	{ "bad_policies", test_bad },
 	{ "limits", test_limits },
 	{ "shadow_warnings", test_shadow },
+	{ "group_scopes", test_group_scopes },
 	{ NULL, NULL },
 };
 

@@ -123,6 +123,9 @@ test_defaults_and_relative(void)
 	CU_ASSERT_EQUAL(s->subscription_lifetime, 2 * 86400);
 	CU_ASSERT_EQUAL(s->poll_interval[REQ_SRC_GROUP], 30);
 	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_GROUP], 0);
+	/* retired by Microsoft on 2025-10-01: off unless enabled */
+	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_PERMISSIONS], 0);
+	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_ACCESS_PACKAGE], 0);
 	settings_free(s);
 	cfg_diags_free(&d);
 }

@@ -7,6 +7,11 @@
 #include "harness.h"
 #include "suites.h"
 
+#define PROD "2b5ed229-4072-478d-9504-a047ebd4b07d" /* Prod Admins */
+#define FBCU_APPROVER                                                          \
+	"assignmentScheduleRequests/filterByCurrentUser(on='approver')"
+#define PENDING_FILTER "?$filter=status%20eq%20'PendingApproval'"
+
 static char *alex, *morgan, *bot, *sam, *app, *ciso;
 
 static void
@@ -537,12 +542,69 @@ t_pim(void)
 	H_ASSERT_STR(h_str(r->json, "approvalId"), id);
 	h_free(r);
 	free(body);
+	/* The v1.0 list must be scoped to a group or a principal. */
 	r = h_call("GET",
 	    PIM "assignmentScheduleRequests?$filter=status%20eq%20"
 	        "'PendingApproval'",
 	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	H_ASSERT_STR(h_str(r->json, "error/code"), "BadRequest");
+	h_free(r);
+	r = h_call("GET", PIM "assignmentScheduleRequests", app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	r = h_call("GET",
+	    PIM "assignmentScheduleRequests?$filter=groupId%20eq%20'" PROD
+	        "'%20or%20status%20eq%20'PendingApproval'",
+	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	r = h_call("GET",
+	    PIM "assignmentScheduleRequests?$filter=groupId%20eq%20'" PROD
+	        "'%20and%20status%20eq%20'PendingApproval'",
+	    app, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 200);
 	H_ASSERT_STR(h_str(r->json, "value/0/id"), id);
+	h_free(r);
+	r = h_call("GET",
+	    PIM
+	    "assignmentScheduleRequests?$filter=principalId%20eq%20'" ALEX_ID
+	    "'",
+	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	H_ASSERT_STR(h_str(r->json, "value/0/id"), id);
+	h_free(r);
+	r = h_call("GET",
+	    PIM "assignmentScheduleRequests?$filter=groupId%20eq%20'"
+	        "68e55cce-cf7e-4a2d-9046-3e4e75c4bfa7'",
+	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_PTR_NULL(strstr(r->body ? r->body : "", id));
+	h_free(r);
+	/* What the signed-in approver may decide; never the requestor's
+	 * own request, never for an app-only token. */
+	r = h_call("GET", PIM FBCU_APPROVER PENDING_FILTER, bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	H_ASSERT_STR(h_str(r->json, "value/0/id"), id);
+	h_free(r);
+	r = h_call("GET", PIM FBCU_APPROVER PENDING_FILTER, alex, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_PTR_NULL(strstr(r->body ? r->body : "", id));
+	h_free(r);
+	r = h_call("GET",
+	    PIM
+	    "assignmentScheduleRequests/filterByCurrentUser(on='principal')",
+	    alex, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	H_ASSERT_STR(h_str(r->json, "value/0/id"), id);
+	h_free(r);
+	r = h_call("GET", PIM FBCU_APPROVER PENDING_FILTER, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	r = h_call("GET",
+	    PIM "assignmentScheduleRequests/filterByCurrentUser(on='nobody')",
+	    bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
 	h_free(r);
 	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s", id);
 	r = h_call("GET", path, bot, NULL, NULL);
@@ -595,8 +657,10 @@ t_pim(void)
 	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"PT1H\"}", NULL));
 	free(app);
 	app = h_token("app:" APP_ID);
+	/* past the end of the schedule: still Provisioned (Graph documents
+	 * Revoked for a canceled grant, nothing at natural expiry) */
 	r = h_call("GET", path, app, NULL, NULL);
-	H_ASSERT_STR(h_str(r->json, "status"), "Revoked");
+	H_ASSERT_STR(h_str(r->json, "status"), "Provisioned");
 	h_free(r);
 	snprintf(
 	    path, sizeof(path), PIM "assignmentScheduleRequests/%s/cancel", id);
@@ -654,15 +718,59 @@ t_pim_expiry(void)
 	    "PATCH", path, morgan, "{\"reviewResult\":\"Approve\"}", NULL);
 	CU_ASSERT_EQUAL(r->status, 409);
 	h_free(r);
-	r = h_call("GET",
-	    PIM "assignmentScheduleRequests?$filter=status%20eq%20"
-	        "'PendingApproval'",
-	    app, NULL, NULL);
+	r = h_call("GET", PIM FBCU_APPROVER PENDING_FILTER, bot, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 200);
 	CU_ASSERT_PTR_NULL(strstr(r->body ? r->body : "", id));
 	h_free(r);
 	free(stage);
 	free(id);
+}
+
+/* filterByCurrentUser answers at most 50 items and no nextLink; the
+ * group-scoped list pages through all of them. */
+static void
+t_pim_approver_cap(void)
+{
+	char *body = h_fixture("group-request-self-activate.json");
+	struct resp *r;
+	json_object *v;
+	int i, n = 0, pages = 0;
+	char path[1024];
+
+	h_reset();
+	tokens_fresh();
+	for (i = 0; i < 55; i++) {
+		r = h_call(
+		    "POST", PIM "assignmentScheduleRequests", alex, body, NULL);
+		CU_ASSERT_EQUAL(r->status, 201);
+		h_free(r);
+	}
+	free(body);
+	r = h_call("GET", PIM FBCU_APPROVER PENDING_FILTER, bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT_FATAL(json_object_object_get_ex(r->json, "value", &v));
+	CU_ASSERT_EQUAL(json_object_array_length(v), 50);
+	CU_ASSERT_PTR_NULL(h_str(r->json, "@odata.nextLink"));
+	h_free(r);
+	snprintf(path, sizeof(path),
+	    PIM "assignmentScheduleRequests?$filter=groupId%%20eq%%20'" PROD
+	        "'%%20and%%20status%%20eq%%20'PendingApproval'&$top=20");
+	while (pages++ < 10) {
+		r = h_call("GET", path, app, NULL, NULL);
+		CU_ASSERT_EQUAL_FATAL(r->status, 200);
+		CU_ASSERT_FATAL(
+		    json_object_object_get_ex(r->json, "value", &v));
+		n += (int)json_object_array_length(v);
+		if (h_str(r->json, "@odata.nextLink") == NULL) {
+			h_free(r);
+			break;
+		}
+		snprintf(path, sizeof(path), "%s",
+		    strstr(h_str(r->json, "@odata.nextLink"), "/v1.0/"));
+		h_free(r);
+	}
+	CU_ASSERT_EQUAL(n, 55);
+	CU_ASSERT_EQUAL(pages, 3);
 }
 
 static void
@@ -986,6 +1094,7 @@ const struct cu_test graph_tests[] = {
 	{ "epm_changes_paging", t_epm_changes_paging },
 	{ "pim", t_pim },
 	{ "pim_expiry", t_pim_expiry },
+	{ "pim_approver_cap", t_pim_approver_cap },
 	{ "pim_admin_cancel_deny", t_pim_admin_cancel_deny },
 	{ "directory", t_directory },
 	{ "check_member_groups", t_check_member_groups },

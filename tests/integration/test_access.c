@@ -452,6 +452,77 @@ test_access_all_pages(void)
 	emu_stop(&e);
 }
 
+/* A rule rejects both packages. The Finance package's one Entra stage is
+ * assigned to approvald's account: denied. Seed 002's Entra stage 1 is
+ * not: approvald reads the stages, sends nothing, and says why. */
+static const char stage_owner_policy[] =
+    "version: 1\n"
+    "rules:\n"
+    "  - name: close-both\n"
+    "    when:\n"
+    "      source: access-package\n"
+    "      package: [\"" FINANCE "\", \"" EXTERNAL "\"]\n"
+    "    decide: reject\n"
+    "    reason: both packages are closed this week\n"
+    "default:\n"
+    "  decide: ignore\n";
+
+static void
+test_access_stage_not_mine(void)
+{
+	struct emu e;
+	struct ad a;
+	struct seen_call stages, patch;
+	struct json_object *o;
+	char path[700], needle[300], *ext, *fin, *kext, *kfin, *log;
+	const char *shown;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/stage-owner-policy.yaml", h_tmpdir());
+	CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
+	CU_ASSERT_FATAL(fputs(stage_owner_policy, f) != EOF);
+	CU_ASSERT_FATAL(fclose(f) == 0);
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	ext = ap_create(&e, ALEX, EXTERNAL, POL_NATIVE, REASON, "P7D");
+	fin = ap_create(&e, ALEX, FINANCE, NULL, REASON, "PT8H");
+	CU_ASSERT_FATAL(ext != NULL && fin != NULL);
+	CU_ASSERT_FATAL(
+	    (kext = key_of(ext)) != NULL && (kfin = key_of(fin)) != NULL);
+	CU_ASSERT_FATAL(start(&a, &e, path, 0) == 0);
+	/* the normal case still decides */
+	CU_ASSERT(wait_key_state(&a, kfin, "rejected", NULL) == 0);
+	CU_ASSERT_EQUAL(graph_outcome(&e, fin), 0);
+	assert_one_decision(&e, fin, 0, 1, 0, BOT);
+	/* the stage in progress is not approvald's: nothing sent */
+	CU_ASSERT(wait_key_state(&a, kext, "attention", NULL) == 0);
+	snprintf(needle, sizeof(needle),
+	    "accessPackageAssignmentApprovals/%s/stages", ext);
+	stages = (struct seen_call){ &e, "GET", needle, 200 };
+	CU_ASSERT(log_has(&stages));
+	patch = (struct seen_call){ &e, "PATCH", needle, 0 };
+	CU_ASSERT_FALSE(log_has(&patch));
+	CU_ASSERT_EQUAL(graph_outcome(&e, ext), -1);
+	CU_ASSERT_EQUAL(emu_truth_total(&e), 1);
+	snprintf(needle, sizeof(needle), "show %s", kext);
+	o = ad_ctl(&a, needle);
+	shown = o != NULL ? json_object_to_json_string(o) : "";
+	CU_ASSERT_PTR_NOT_NULL(strstr(shown,
+	    "approvald's account is not an approver of the current Entra "
+	    "stage"));
+	json_object_put(o);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	log = cu_slurp(a.p.log, NULL);
+	CU_ASSERT(log != NULL &&
+	          strstr(log, "approvald's account is not an approver of the "
+	                      "current Entra stage") != NULL);
+	free(log);
+	free(kext);
+	free(kfin);
+	free(ext);
+	free(fin);
+	emu_stop(&e);
+}
+
 /* ---- seed 002: Graph's own evaluation vs approvald with it imported ---- */
 
 #define P15D_SECONDS (15L * 86400)
@@ -616,6 +687,8 @@ const struct cu_test access_tests[] = {
 	{ "409 on a stage someone else decided",
 	    test_access_409_decided_by_other },
 	{ "every page of pending requests", test_access_all_pages },
+	{ "current Entra stage not approvald's: nothing sent, reason given",
+	    test_access_stage_not_mine },
 	{ "seed 002: Graph's own outcomes equal approvald's with it imported",
 	    test_access_seed002_equivalence },
 	{ NULL, NULL },

@@ -426,6 +426,200 @@ test_group_409_decided_by_other(void)
 	emu_stop(&e);
 }
 
+/* A PIM listing call in the emulator's log: the group-scoped list (path
+ * ends in assignmentScheduleRequests) or filterByCurrentUser, by caller;
+ * counts what it finds. */
+struct pim_lists {
+	struct emu *e;
+	int scoped_app, mine_bot, refused;
+};
+
+static int
+pim_lists_seen(void *arg)
+{
+	static const char list[] = PIM1 "/assignmentScheduleRequests";
+	static const char mine[] = PIM1
+	    "/assignmentScheduleRequests/filterByCurrentUser(on='approver')";
+	struct pim_lists *s = arg;
+	struct json_object *o, *calls, *c, *v;
+	const char *path, *caller;
+	size_t i;
+	int st;
+
+	s->scoped_app = s->mine_bot = s->refused = 0;
+	if ((o = emu_json(s->e, "GET", "/_emulator/log", NULL, NULL)) == NULL)
+		return 0;
+	if (json_object_object_get_ex(o, "calls", &calls))
+		for (i = 0; i < json_object_array_length(calls); i++) {
+			c = json_object_array_get_idx(calls, i);
+			if (!json_object_object_get_ex(c, "path", &v) ||
+			    (path = json_object_get_string(v)) == NULL ||
+			    !json_object_object_get_ex(c, "caller", &v) ||
+			    (caller = json_object_get_string(v)) == NULL ||
+			    !json_object_object_get_ex(c, "status", &v))
+				continue;
+			st = json_object_get_int(v);
+			if (strcmp(path, list) != 0 && strcmp(path, mine) != 0)
+				continue;
+			if (st != 200)
+				s->refused++;
+			else if (strcmp(path, list) == 0 &&
+			         strncmp(caller, "app:", 4) == 0)
+				s->scoped_app++;
+			else if (strcmp(path, mine) == 0 &&
+			         strcmp(caller, "user:approvald@contoso.com") ==
+			             0)
+				s->mine_bot++;
+		}
+	json_object_put(o);
+	return s->scoped_app > 0 && s->mine_bot > 0;
+}
+
+/* More requests wait for approvald's account than filterByCurrentUser
+ * answers (50, no nextLink): approvald lists the policy's group as well
+ * and sees every one; it says once that requests of groups the policy
+ * does not name may be seen late. */
+static void
+test_group_beyond_cap(void)
+{
+	struct emu e;
+	struct ad a;
+	struct pim_lists seen;
+	char *ids[56], *log;
+	int i, n = (int)(sizeof(ids) / sizeof(ids[0]));
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	for (i = 0; i < n; i++)
+		CU_ASSERT_FATAL(
+		    (ids[i] = group_create(&e, "member", "x")) != NULL);
+	CU_ASSERT_FATAL(start_daemon(&a, &e, policy_path) == 0);
+	for (i = 0; i < n; i++)
+		CU_ASSERT(wait_state(&a, ids[i], "ignored", NULL) == 0);
+	seen = (struct pim_lists){ &e, 0, 0, 0 };
+	CU_ASSERT(h_until(pim_lists_seen, &seen, 30000) == 0);
+	CU_ASSERT(seen.scoped_app > 0);
+	CU_ASSERT(seen.mine_bot > 0);
+	CU_ASSERT_EQUAL(seen.refused, 0);
+	CU_ASSERT_EQUAL(emu_truth_total(&e), 0);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	log = cu_slurp(a.p.log, NULL);
+	CU_ASSERT_PTR_NOT_NULL(log);
+	CU_ASSERT(log != NULL && strstr(log, "may be seen late") != NULL &&
+	          strstr(strstr(log, "may be seen late") + 1,
+	              "may be seen late") == NULL);
+	free(log);
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	emu_stop(&e);
+}
+
+/* The emulator's newest call sequence number (0: none). */
+static long long
+log_last_seq(struct emu *e)
+{
+	struct json_object *o, *calls, *v;
+	long long seq = 0;
+	size_t n;
+
+	if ((o = emu_json(e, "GET", "/_emulator/log", NULL, NULL)) == NULL)
+		return 0;
+	if (json_object_object_get_ex(o, "calls", &calls) &&
+	    (n = json_object_array_length(calls)) > 0 &&
+	    json_object_object_get_ex(
+	        json_object_array_get_idx(calls, n - 1), "seq", &v))
+		seq = json_object_get_int64(v);
+	json_object_put(o);
+	return seq;
+}
+
+/* Calls after `since` whose path ends with `tail`. */
+struct calls_since {
+	struct emu *e;
+	long long since;
+	const char *tail;
+	int want, n;
+};
+
+static int
+calls_since(void *arg)
+{
+	struct calls_since *c = arg;
+	struct json_object *o, *calls, *v;
+	char path[200];
+	const char *p;
+	size_t i, pl, tl = strlen(c->tail);
+
+	c->n = 0;
+	snprintf(path, sizeof(path), "/_emulator/log?since=%lld", c->since);
+	if ((o = emu_json(c->e, "GET", path, NULL, NULL)) == NULL)
+		return 0;
+	if (json_object_object_get_ex(o, "calls", &calls))
+		for (i = 0; i < json_object_array_length(calls); i++)
+			if (json_object_object_get_ex(
+			        json_object_array_get_idx(calls, i), "path",
+			        &v) &&
+			    (p = json_object_get_string(v)) != NULL &&
+			    (pl = strlen(p)) >= tl &&
+			    strcmp(p + pl - tl, c->tail) == 0)
+				c->n++;
+	json_object_put(o);
+	return c->n >= c->want;
+}
+
+/* An approved activation is read while its grant runs; Graph shows no
+ * change when the grant simply ends, so approvald stops at the end of the
+ * schedule (plus an hour): the request completes and is never read again. */
+static void
+test_group_stop_after_grant(void)
+{
+	struct emu e;
+	struct ad a;
+	struct json_object *o;
+	struct calls_since reads, lists;
+	char *id, tail[200], key[300], *st;
+	long long mark;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(
+	    (id = group_create(&e, "member", "Activate assignment.")) != NULL);
+	snprintf(tail, sizeof(tail), "/assignmentScheduleRequests/%s", id);
+	snprintf(key, sizeof(key), "group:%s", id);
+	CU_ASSERT_FATAL(
+	    ad_prepare_sources(&a, &e, policy_path, GROUP_ONLY) == 0);
+	snprintf(a.extra_env, sizeof(a.extra_env), "APPROVALD_TEST_CLOCK=1");
+	CU_ASSERT_FATAL(ad_start(&a) == 0 && ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT_FATAL(wait_state(&a, id, "approved", NULL) == 0);
+	/* followed while granted: read by id, cycle after cycle */
+	reads = (struct calls_since){ &e, 0, tail, 2, 0 };
+	CU_ASSERT_FATAL(h_until(calls_since, &reads, 30000) == 0);
+	st = ad_state(&a, key);
+	CU_ASSERT(st != NULL && strcmp(st, "approved") == 0);
+	free(st);
+	/* the PT2H grant ends; an hour's margin later approvald lets go */
+	o = emu_json(
+	    &e, "POST", "/_emulator/clock", "{\"advance\":\"PT4H\"}", NULL);
+	CU_ASSERT_PTR_NOT_NULL(o);
+	json_object_put(o);
+	o = ad_ctl(&a, "clock advance 14400");
+	CU_ASSERT_PTR_NOT_NULL(o);
+	json_object_put(o);
+	CU_ASSERT(wait_state(&a, id, "completed", NULL) == 0);
+	mark = log_last_seq(&e);
+	CU_ASSERT(mark > 0);
+	lists = (struct calls_since){ &e, mark,
+		"/assignmentScheduleRequests/"
+		"filterByCurrentUser(on='approver')",
+		3, 0 };
+	CU_ASSERT(h_until(calls_since, &lists, 30000) == 0);
+	reads = (struct calls_since){ &e, mark, tail, 1, 0 };
+	CU_ASSERT_EQUAL(calls_since(&reads), 0);
+	CU_ASSERT_EQUAL(reads.n, 0);
+	CU_ASSERT_EQUAL(emu_truth_total(&e), 1);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free(id);
+	emu_stop(&e);
+}
+
 /* ---- approvalctl import-policy ----------------------------------------- */
 
 #define SEED2_PACKAGE "a2e1ca1e-4e56-47d2-9daa-e2ba8d12a82b"
@@ -591,6 +785,10 @@ static const struct cu_test group_tests[] = {
 	{ "canceled by the requestor mid-stage", test_group_cancel_mid_stage },
 	{ "409 on a stage someone else decided",
 	    test_group_409_decided_by_other },
+	{ "more requests than filterByCurrentUser answers",
+	    test_group_beyond_cap },
+	{ "an approved request is not read after its grant ends",
+	    test_group_stop_after_grant },
 	{ NULL, NULL },
 };
 
