@@ -12,7 +12,7 @@ DEPS = build-essential cmake pkg-config clang libclang-rt-14-dev \
        libsqlite3-dev libsystemd-dev libssl-dev libcunit1-dev \
        openssl curl systemd chromium chromium-driver
 
-.PHONY: all deps bench-deps build check test asan demo bench fuzz format clean
+.PHONY: all deps bench-deps build check check-repeat test asan demo bench fuzz format clean
 
 # Benchmarks also need a load generator.
 BENCH_DEPS = wrk
@@ -51,6 +51,16 @@ asan: deps
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE nosan
 
 check: test asan
+
+# Each integration suite N times in a row under ASan/UBSan (REPEAT=N,
+# default 5): a suite that fails once in a while hides a race.
+REPEAT ?= 5
+check-repeat: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAPPROVALD_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir $(ASAN_BUILD) --output-on-failure -L integration \
+		--repeat until-fail:$(REPEAT)
 
 # Longer runs of the fuzzers and of the evaluator's differential test.
 fuzz: build
