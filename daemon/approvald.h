@@ -148,6 +148,11 @@ void engine_wake(struct daemon *d, const char *key);
 /* A lookup request `key` waited for failed: evaluate it again later, with
  * a growing, jittered delay (one timer per request). */
 void engine_retry_later(struct daemon *d, const char *key);
+/* 1 when `key` came back to evaluating too often lately (counts it). */
+int engine_churn(const char *key, int64_t now);
+/* engine_evaluate, or its retry timer when the request keeps coming back. */
+int engine_reevaluate(
+    struct daemon *d, struct store_request *r, const char *why);
 void engine_free(struct daemon *d);
 void engine_batch_dirty(struct daemon *d);
 int engine_commit(struct daemon *d);

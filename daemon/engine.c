@@ -464,6 +464,56 @@ engine_retry_cb(evutil_socket_t fd, short what, void *arg)
 	engine_wake(t->d, t->key);
 }
 
+/*
+ * A request sent back to evaluating over and over (the executor's read-back
+ * or the policy re-check keeps disagreeing with the verdict) must not spin:
+ * more than ENGINE_CHURN_MAX returns within ENGINE_CHURN_WINDOW seconds and
+ * it waits on its retry timer instead of being evaluated at once. Keys
+ * share slots by hash; a collision can only delay a request, never hurry
+ * one.
+ */
+#define ENGINE_CHURN_SLOTS  256
+#define ENGINE_CHURN_MAX    8
+#define ENGINE_CHURN_WINDOW 60
+
+int
+engine_churn(const char *key, int64_t now)
+{
+	static struct {
+		unsigned h;
+		int64_t t0;
+		int n;
+	} slot[ENGINE_CHURN_SLOTS];
+	unsigned h = 5381;
+	const char *p;
+	size_t i;
+
+	for (p = key; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	i = h % ENGINE_CHURN_SLOTS;
+	if (slot[i].h != h || now - slot[i].t0 > ENGINE_CHURN_WINDOW) {
+		slot[i].h = h;
+		slot[i].t0 = now;
+		slot[i].n = 0;
+	}
+	return ++slot[i].n > ENGINE_CHURN_MAX;
+}
+
+/* Evaluate `r`, just sent back to evaluating by `why`, now, or on its
+ * retry timer when it keeps coming back (engine_churn). */
+int
+engine_reevaluate(struct daemon *d, struct store_request *r, const char *why)
+{
+	if (engine_churn(r->key, engine_now())) {
+		log_warnx("request %s: sent back to evaluating more than %d "
+		          "times in %d s (%s); evaluated again later",
+		    r->key, ENGINE_CHURN_MAX, ENGINE_CHURN_WINDOW, why);
+		engine_retry_later(d, r->key);
+		return SM_NOOP;
+	}
+	return engine_evaluate(d, r);
+}
+
 void
 engine_retry_later(struct daemon *d, const char *key)
 {

@@ -434,7 +434,7 @@ exec_fetched(void *arg, long status, const char *body, const char *err)
 			if (store_begin(d->store) == 0 &&
 			    engine_event(d, &r, &ev, "request changed") ==
 			        SM_OK)
-				engine_evaluate(d, &r);
+				engine_reevaluate(d, &r, "request changed");
 			exec_done(op);
 			goto out;
 		}

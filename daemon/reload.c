@@ -282,7 +282,7 @@ reload_restart(struct daemon *d, struct store_request *r,
 		return -1;
 	if (rc != SM_OK)
 		return 0;
-	return engine_evaluate(d, r) == SM_INVALID ? -1 : 1;
+	return engine_reevaluate(d, r, why) == SM_INVALID ? -1 : 1;
 }
 
 int

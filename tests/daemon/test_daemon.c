@@ -666,9 +666,28 @@ static const struct cu_test store_tests[] = {
 	{ NULL, NULL },
 };
 
+/* A request that keeps coming back to evaluating is held after 8 returns
+ * within a minute (the executor and the policy re-check then wait on its
+ * retry timer instead of spinning); another key and a later minute are
+ * not held. */
+static void
+test_reevaluate_churn(void)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(engine_churn("permissions:spin", 1000 + i), 0);
+	CU_ASSERT_EQUAL(engine_churn("permissions:spin", 1010), 1);
+	CU_ASSERT_EQUAL(engine_churn("permissions:spin", 1011), 1);
+	CU_ASSERT_EQUAL(engine_churn("permissions:calm", 1011), 0);
+	CU_ASSERT_EQUAL(engine_churn("permissions:spin", 1000 + 61), 0);
+}
+
 static const struct cu_test reload_tests[] = {
 	{ "fingerprint of a verdict: what restarts stages",
 	    test_reload_fingerprint },
+	{ "a request coming back to evaluating too often is held",
+	    test_reevaluate_churn },
 	{ NULL, NULL },
 };
 
