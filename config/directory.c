@@ -102,7 +102,7 @@ cfg_directory_load(const char *path, struct cfg_directory **out, char **err)
 			du->manager = jdupstr(u, "managerId");
 			type = jdupstr(u, "userType");
 			/* Graph: userType Member or Guest; a guest's UPN holds
-			 * #EXT# (learn.microsoft.com: user resource type). */
+			 * #EXT# (api-reference/v1.0/resources/user.md). */
 			du->guest = (type && strcasecmp(type, "Guest") == 0) ||
 			            (du->upn && strstr(du->upn, "#EXT#"));
 			free(type);

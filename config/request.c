@@ -340,7 +340,9 @@ jstr_any(struct jctx *c, json_object *o, const char *const *keys)
  * The latest end of access a patternedRecurrence allows, in seconds after
  * `start`, each occurrence lasting `each` seconds: -1 when it has no end
  * (range noEnd, or a range we cannot read). patternedRecurrence,
- * recurrencePattern and recurrenceRange resource types (Graph v1.0):
+ * recurrencePattern and recurrenceRange resource types
+ * (microsoft-graph-docs-contrib api-reference/v1.0/resources/
+ * patternedrecurrence.md, recurrencepattern.md, recurrencerange.md):
  * range.type is endDate | noEnd | numbered; pattern.type daily | weekly |
  * absoluteMonthly | relativeMonthly | absoluteYearly | relativeYearly, every
  * `interval` units. A numbered range is bounded by occurrences x the
@@ -401,8 +403,9 @@ recurrence_span(struct jctx *c, json_object *rec, int64_t start, int64_t each)
  * The whole span of access a schedule asks for (requestSchedule,
  * entitlementManagementSchedule: startDateTime, expiration
  * {type, duration, endDateTime}, recurrence). expirationPattern.type
- * decides which field counts (expirationPattern resource type, Graph
- * v1.0): afterDuration -> duration, afterDateTime -> endDateTime,
+ * decides which field counts (api-reference/v1.0/resources/
+ * expirationpattern.md, requestschedule.md,
+ * entitlementmanagementschedule.md): afterDuration -> duration, afterDateTime -> endDateTime,
  * noExpiration -> unbounded, notSpecified -> unbounded (the tenant's
  * setting decides: nothing we can bound). Without a type the one field
  * given counts; both must agree. An unknown type, a field that contradicts

@@ -7,8 +7,10 @@
 static const struct ctl_command commands[] = {
 	{ "check", ctl_check, "check POLICY [-v]" },
 	{ "explain", ctl_explain,
-	    "explain POLICY REQUEST.json [--source S] [--json] [--at ISO] [--directory TENANT.json]" },
-	{ "test", ctl_test, "test POLICY TESTS.yaml [--directory TENANT.json]" },
+	    "explain POLICY REQUEST.json [--source S] [--json] [--at ISO] "
+	    "[--directory TENANT.json]" },
+	{ "test", ctl_test,
+	    "test POLICY TESTS.yaml [--directory TENANT.json]" },
 	{ "status", ctl_status, "status [--socket PATH]" },
 	{ "list", ctl_list, "list [--state STATE] [--socket PATH]" },
 	{ "show", ctl_show, "show KEY [--socket PATH]" },

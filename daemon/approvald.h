@@ -407,6 +407,7 @@ void approvers_free(struct daemon *d);
 int approvers_lookup(struct daemon *d, const char *key, uint32_t stage,
     const char *name, struct sm_principal *out);
 /* Stored eligible approvers of (key, stage); -1 on error. */
+int approvers_safe_value(const char *v);
 int approvers_stage_rows(struct daemon *d, const char *key, uint32_t stage);
 /* Forget the eligible sets of finished requests (bounded per call). */
 void approvers_prune(struct daemon *d);

@@ -537,8 +537,9 @@ appr_set_done(struct appr_job *j)
 	appr_next(j);
 }
 
-static int
-appr_safe_value(const char *v)
+/* An id or UPN that may stand in a Graph path as it is. */
+int
+approvers_safe_value(const char *v)
 {
 	const char *p;
 
@@ -586,7 +587,7 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 		break;
 	case APPROVER_MANAGER:
 		id = adapter_str(o, "id");
-		if (id == NULL || !appr_safe_value(id))
+		if (id == NULL || !approvers_safe_value(id))
 			goto fail;
 		if (--j->level_left > 0) {
 			snprintf(url, sizeof(url), "%s/v1.0/users/%s/manager",
@@ -680,14 +681,14 @@ appr_next(struct appr_job *j)
 	j->pages = 0;
 	switch (s->kind) {
 	case APPROVER_USER:
-		if (!appr_safe_value(s->value))
+		if (!approvers_safe_value(s->value))
 			goto bad;
 		snprintf(url, sizeof(url),
 		    "%s/v1.0/users/%s?$select=id,userPrincipalName",
 		    j->d->graph_base, s->value);
 		break;
 	case APPROVER_GROUP:
-		if (!appr_safe_value(s->value))
+		if (!approvers_safe_value(s->value))
 			goto bad;
 		snprintf(url, sizeof(url),
 		    "%s/v1.0/groups/%s/transitiveMembers?$top=%d",
@@ -697,7 +698,7 @@ appr_next(struct appr_job *j)
 		/* The manager of the resolved requestor, never of what the
 		 * body says: an unverified request has no manager. */
 		who = j->who.id;
-		if (!j->verified || !appr_safe_value(who)) {
+		if (!j->verified || !approvers_safe_value(who)) {
 			log_info("request %s: stage %u: requestor not resolved "
 			         "to a directory user: no manager",
 			    j->key, j->stage + 1);

@@ -139,20 +139,6 @@ eligible_group_changed(const char *group)
 	}
 }
 
-static int
-elig_safe(const char *v)
-{
-	const char *p;
-
-	if (v == NULL || *v == '\0' || strlen(v) >= SM_ID_MAX)
-		return 0;
-	for (p = v; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		        (*p >= '0' && *p <= '9') || strchr("@._-", *p)))
-			return 0;
-	return 1;
-}
-
 static void
 elig_op_free(struct elig_op *op)
 {
@@ -237,7 +223,7 @@ elig_manager_cb(void *arg, long status, const char *body, const char *err)
 	}
 	if (status != 200 || body == NULL ||
 	    (o = json_tokener_parse(body)) == NULL ||
-	    (id = adapter_str(o, "id")) == NULL || !elig_safe(id)) {
+	    (id = adapter_str(o, "id")) == NULL || !approvers_safe_value(id)) {
 		log_warnx("decision by %s: manager not verified: Graph "
 		          "answered %ld%s%s",
 		    elig_user(op), status, err ? ": " : "", err ? err : "");
@@ -280,7 +266,7 @@ elig_step(struct elig_op *op)
 		return;
 	}
 	if (op->gdone < op->ngroups) {
-		if (!elig_safe(elig_user(op))) {
+		if (!approvers_safe_value(elig_user(op))) {
 			op->failed = 1;
 			op->gdone = op->ngroups;
 			elig_step(op);
@@ -305,8 +291,8 @@ elig_step(struct elig_op *op)
 		return;
 	}
 	if (op->mdone < op->nmgr) {
-		if (!elig_safe(op->requestor) || op->mgr[op->mdone] < 1 ||
-		    op->mgr[op->mdone] > 2) {
+		if (!approvers_safe_value(op->requestor) ||
+		    op->mgr[op->mdone] < 1 || op->mgr[op->mdone] > 2) {
 			op->failed = 1;
 			op->mdone++;
 			elig_step(op);
@@ -346,7 +332,8 @@ elig_add_sets(struct elig_op *op, const struct approver_ref_list *l)
 				return 1;
 			break;
 		case APPROVER_GROUP:
-			if (s->value == NULL || !elig_safe(s->value)) {
+			if (s->value == NULL ||
+			    !approvers_safe_value(s->value)) {
 				op->failed = 1;
 				break;
 			}

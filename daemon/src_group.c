@@ -64,8 +64,9 @@ grp_observe(const char *status)
 		{ "PendingProvisioning", SM_E_GRAPH_APPROVED },
 		{ "Provisioned", SM_E_GRAPH_APPROVED },
 		{ "Denied", SM_E_GRAPH_REJECTED },
-		/* the emulator's answer for an approval that expired after
-		 * 24 h (Graph documents no value): closed, not approved */
+		/* an approval that expired after 24 h (entra-docs
+		 * groups-approval-workflow.md; Graph documents no status value,
+		 * the emulator answers TimedOut): closed, not approved */
 		{ "TimedOut", SM_E_GRAPH_REJECTED },
 		{ "Canceled", SM_E_GRAPH_CANCELED },
 		{ "Revoked", SM_E_GRAPH_COMPLETED },

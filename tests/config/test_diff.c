@@ -105,8 +105,7 @@ lang_compute(const char *pat, struct bits *b)
 /* ---- random policy and request ---- */
 
 enum { D_APPROVE, D_REJECT, D_STAGES, D_IGNORE };
-static const char *const dnames[] = { "approve", "reject", "stages",
-	"ignore" };
+static const char *const dnames[] = { "approve", "reject", "stages", "ignore" };
 enum { ID_ALEX, ID_EVE, ID_UNVERIFIED, ID_UNCHECKED };
 enum { S_1H, S_8H, S_UNBOUNDED, S_INVALID };
 static const char *const scheds[] = {
@@ -381,16 +380,16 @@ test_differential(void)
 		gen(&c);
 		pt = policy_text(&c);
 		if (policy_load_buffer("diff", pt, strlen(pt), &p, &d) != 0) {
-			fprintf(stderr, "case %lu: policy did not load:\n%s",
-			    i, pt);
+			fprintf(stderr, "case %lu: policy did not load:\n%s", i,
+			    pt);
 			CU_FAIL("policy did not load");
 			cfg_diags_free(&d);
 			break;
 		}
 		cfg_diags_free(&d);
 		rt = request_text(&c);
-		if (request_from_json(rt, strlen(rt), REQ_SRC_PERMISSIONS, &q,
-		        NULL) != 0) {
+		if (request_from_json(
+		        rt, strlen(rt), REQ_SRC_PERMISSIONS, &q, NULL) != 0) {
 			CU_FAIL("request did not parse");
 			policy_free(p);
 			break;

@@ -685,3 +685,31 @@ h_until(int (*pred)(void *), void *arg, int timeout_ms)
 	} while (h_ms() < deadline);
 	return pred(arg) ? 0 : -1;
 }
+
+int
+ad_ctl_decide(struct ad *a, const char *key, const char *verb, const char *who,
+    const char *reason)
+{
+	char bin[600], log[700], *argv[12];
+	struct proc p;
+	int st;
+
+	snprintf(bin, sizeof(bin), "%s", cu_buildpath("ctl/approvalctl"));
+	snprintf(log, sizeof(log), "%s/approvalctl.log", a->dir);
+	argv[0] = bin;
+	argv[1] = "decide";
+	argv[2] = (char *)key;
+	argv[3] = (char *)verb;
+	argv[4] = "--as";
+	argv[5] = (char *)who;
+	argv[6] = "--reason";
+	argv[7] = (char *)reason;
+	argv[8] = "--socket";
+	argv[9] = a->sock;
+	argv[10] = NULL;
+	memset(&p, 0, sizeof(p));
+	if (h_spawn(&p, argv, NULL, log) == -1)
+		return -1;
+	st = h_wait_exit(&p, 20000);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

@@ -91,6 +91,10 @@ char *ad_state(struct ad *a, const char *key);
 /* The "result" member of a control command's reply (heap; "(no answer)"
  * when there is none). */
 char *ad_result(struct ad *a, const char *cmd);
+/* Run `approvalctl decide KEY VERB --as WHO --reason R` against a's socket;
+ * its exit code, or -1. */
+int ad_ctl_decide(struct ad *a, const char *key, const char *verb,
+    const char *who, const char *reason);
 /* Stored eligible approvers of `stage` (1-based) of `key`; -1 unknown. */
 int ad_napprovers(struct ad *a, const char *key, int stage);
 /* kill -9, start again and wait until ready; 0, or -1 when the daemon did

@@ -34,8 +34,8 @@ listener_init(void)
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(fixture, sizeof(fixture), "%s",
 	    cu_srcpath("examples/demo-tenant.json"));
-	snprintf(
-	    policy, sizeof(policy), "%s", cu_srcpath("tests/integration/flow-policy.yaml"));
+	snprintf(policy, sizeof(policy), "%s",
+	    cu_srcpath("tests/integration/flow-policy.yaml"));
 	if (emu_start(&ls_emu, fixture, 1) != 0)
 		return -1;
 	if (ad_prepare(&ls_ad, &ls_emu, policy,

@@ -261,33 +261,12 @@ test_quorum(void)
 	free(k);
 }
 
-/* Run approvalctl decide; its exit code, or -1. */
+/* `approvalctl decide` as a person would run it; its exit code. */
 static int
 ctl_decide(
     const char *key, const char *verb, const char *who, const char *reason)
 {
-	char bin[600], log[700], *argv[12];
-	struct proc p;
-	int st;
-
-	snprintf(bin, sizeof(bin), "%s", cu_buildpath("ctl/approvalctl"));
-	snprintf(log, sizeof(log), "%s/approvalctl.log", A.dir);
-	argv[0] = bin;
-	argv[1] = "decide";
-	argv[2] = (char *)key;
-	argv[3] = (char *)verb;
-	argv[4] = "--as";
-	argv[5] = (char *)who;
-	argv[6] = "--reason";
-	argv[7] = (char *)reason;
-	argv[8] = "--socket";
-	argv[9] = A.sock;
-	argv[10] = NULL;
-	memset(&p, 0, sizeof(p));
-	if (h_spawn(&p, argv, NULL, log) == -1)
-		return -1;
-	st = h_wait_exit(&p, 20000);
-	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return ad_ctl_decide(&A, key, verb, who, reason);
 }
 
 static void
