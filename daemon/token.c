@@ -36,6 +36,9 @@ struct token_slot {
 	char *bearer;
 	int64_t expires; /* wall clock seconds */
 	int refreshing;
+	unsigned long failures; /* refusals in a row */
+	int64_t dead_since;     /* 0 while healthy */
+	char dead_reason[192];
 	struct token_waitq waiters;
 };
 
@@ -362,9 +365,18 @@ token_response(void *arg, const struct graph_resp *resp)
 	log_debug("token: %s token refreshed, valid %llds",
 	    s->kind == TOKEN_APP ? "app" : "delegated", (long long)expires_in);
 out:
-	if (err != NULL)
+	if (err != NULL) {
 		log_warnx("token: %s token refresh failed: %s",
 		    s->kind == TOKEN_APP ? "app" : "delegated", err);
+		s->failures++;
+		if (s->dead_since == 0)
+			s->dead_since = token_now();
+		snprintf(s->dead_reason, sizeof(s->dead_reason), "%.180s", err);
+	} else {
+		s->failures = 0;
+		s->dead_since = 0;
+		s->dead_reason[0] = '\0';
+	}
 	if (root != NULL) {
 		/* The body held a token: wipe json-c's copy too. */
 		json_object_put(root);
@@ -481,6 +493,20 @@ int
 token_has_delegated(const struct token_mgr *t)
 {
 	return t->refresh_token != NULL;
+}
+
+void
+token_health_get(
+    const struct token_mgr *t, enum token_kind kind, struct token_health *out)
+{
+	const struct token_slot *s = &t->slot[kind];
+
+	memset(out, 0, sizeof(*out));
+	out->configured = kind == TOKEN_APP || t->refresh_token != NULL;
+	out->dead = s->dead_since != 0;
+	out->since = s->dead_since;
+	out->failures = s->failures;
+	snprintf(out->reason, sizeof(out->reason), "%s", s->dead_reason);
 }
 
 unsigned long

@@ -47,6 +47,21 @@ void token_invalidate(
 int token_has_delegated(const struct token_mgr *t);
 unsigned long token_refreshes(const struct token_mgr *t);
 
+/* Health of one credential, for /readyz, metrics and `status`. `dead` is
+ * 1 while the token endpoint refuses the credential (invalid_grant,
+ * invalid_client, ...) or cannot be reached; `since` is when it went dead
+ * (wall clock seconds, 0 when healthy); `failures` counts refusals in a
+ * row; `reason` is a one-line cause that never holds a secret. */
+struct token_health {
+	int configured;
+	int dead;
+	int64_t since;
+	unsigned long failures;
+	char reason[192];
+};
+void token_health_get(
+    const struct token_mgr *t, enum token_kind kind, struct token_health *out);
+
 /* The token endpoint's 200 answer `body`: *access (the access_token,
  * borrowed from *root, which the caller puts), *expires_in, and *refresh
  * (refresh_token or NULL). A token that could not be sent as a header
