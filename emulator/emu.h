@@ -444,6 +444,9 @@ const struct user *store_user(struct emu *, const char *id_or_upn);
 const struct group *store_group(struct emu *, const char *id);
 bool store_is_approver(struct emu *, const char *user_id, enum src);
 bool store_is_admin(struct emu *, const char *user_id);
+/* Is principal eligible for access_id (member|owner) of group (PIM)? */
+bool store_pim_eligible(struct emu *, const char *group_id,
+    const char *principal_id, const char *access_id);
 /* Is user a (transitive) member of group? */
 bool store_member_of(struct emu *, const char *group_id, const char *user_id);
 /* Transitive members of a group as a malloc'd array of ids (borrowed). */

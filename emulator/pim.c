@@ -320,12 +320,59 @@ pim_create(
 	call_reply(c, 201, json_object_get(r->obj));
 }
 
+/*
+ * The self actions are the principal's own: "selfActivate: For principals
+ * to activate their assignments", and the documented example is "a user
+ * ... activates their *eligible membership*" (microsoft-graph-docs-contrib:
+ * api-reference/v1.0/api/privilegedaccessgroup-post-assignmentschedulerequests.md).
+ * So a self action needs the principal's own delegated token (an app or
+ * another user is refused 403: the page documents no error, ours is the
+ * stricter choice), and selfActivate needs an eligibility schedule for that
+ * group and accessId, else 400 RoleAssignmentDoesNotExist, the code the
+ * PIM request API documents for an assignment "requested to be
+ * updated/extended [that] does not exist" (api-reference/beta/api/
+ * governanceroleassignmentrequest-post.md, "Error codes"). Returns true
+ * when the call may go on; answers otherwise. Requests made through the
+ * control API (/_emulator/requests, test fixtures) are not checked.
+ */
+static bool
+self_action_ok(struct call *c, json_object *b)
+{
+	const char *action = jstr(b, "action"), *principal, *gid, *access;
+
+	if (action == NULL || strncmp(action, "self", 4) != 0)
+		return true;
+	if (!call_require_delegated(c))
+		return false;
+	principal = jstr(b, "principalId");
+	gid = jstr(b, "groupId");
+	access = jstr(b, "accessId");
+	if (principal == NULL || gid == NULL || access == NULL)
+		return true; /* pim_create answers the missing property */
+	if (strcasecmp(principal, c->user->id) != 0) {
+		call_error(c, 403, "Authorization_RequestDenied",
+		    "The action '%s' can only be requested by the principal "
+		    "'%s' itself.",
+		    action, principal);
+		return false;
+	}
+	if (strcmp(action, "selfActivate") == 0 &&
+	    !store_pim_eligible(c->emu, gid, principal, access)) {
+		call_error(c, 400, "RoleAssignmentDoesNotExist",
+		    "The principal '%s' has no eligible '%s' assignment for "
+		    "the group '%s' to activate.",
+		    principal, access, gid);
+		return false;
+	}
+	return true;
+}
+
 static void
 post_create(struct call *c, char **caps)
 {
 	json_object *b;
 
-	if ((b = call_body(c, true)) == NULL)
+	if ((b = call_body(c, true)) == NULL || !self_action_ok(c, b))
 		return;
 	if (c->tok->kind == TOK_APP)
 		pim_create(c, b, c->tok->client_id, true);
@@ -530,10 +577,24 @@ post_cancel(struct call *c, char **caps)
 	call_reply(c, 204, NULL);
 }
 
+/*
+ * Approvals are read and decided with delegated tokens only: "Application:
+ * Not supported" for PIM for Groups in the permissions tables of
+ * microsoft-graph-docs-contrib: api-reference/v1.0/api/approval-get.md,
+ * approvalstage-get.md and approvalstage-update.md. An app token gets 403.
+ */
+static struct req *
+find_approval(struct call *c, const char *id)
+{
+	if (!call_require_delegated(c))
+		return NULL;
+	return find(c, id, true);
+}
+
 static void
 get_approval(struct call *c, char **caps)
 {
-	struct req *r = find(c, caps[0], true);
+	struct req *r = find_approval(c, caps[0]);
 	json_object *o, *a;
 
 	if (r == NULL)
@@ -550,7 +611,7 @@ get_approval(struct call *c, char **caps)
 static void
 get_stages(struct call *c, char **caps)
 {
-	struct req *r = find(c, caps[0], true);
+	struct req *r = find_approval(c, caps[0]);
 
 	if (r != NULL)
 		req_steps_reply(c, r);
@@ -563,9 +624,7 @@ stage(struct call *c, char **caps)
 	struct req *r;
 	int rv;
 
-	if (c->cmd == EVHTTP_REQ_PATCH && !call_require_delegated(c))
-		return;
-	if ((r = find(c, caps[0], true)) == NULL ||
+	if ((r = find_approval(c, caps[0])) == NULL ||
 	    (rv = req_step_call(c, r, caps[1], "stage")) < 0)
 		return;
 	if (rv == 1) {

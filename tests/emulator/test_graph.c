@@ -838,6 +838,139 @@ t_pim_admin_cancel_deny(void)
 	h_free(r);
 }
 
+/* POST a PIM request as `tok`; the status, the id in *id (heap) if 201. */
+static long
+pim_post(const char *tok, const char *body, char **id, char *code, size_t n)
+{
+	struct resp *r;
+	long st;
+
+	r = h_call("POST", PIM "assignmentScheduleRequests", tok, body, NULL);
+	st = r->status;
+	if (id != NULL)
+		*id = st == 201 && h_str(r->json, "id") != NULL
+		          ? strdup(h_str(r->json, "id"))
+		          : NULL;
+	if (code != NULL)
+		snprintf(code, n, "%s",
+		    h_str(r->json, "error/code") ? h_str(r->json, "error/code")
+		                                 : "");
+	h_free(r);
+	return st;
+}
+
+#define SAM_ID   "c5a9e3b1-7d2f-4a8c-b6e4-1f3a5c7e9b2d"
+#define HELPDESK "68e55cce-cf7e-4a2d-9046-3e4e75c4bfa7"
+#define SELF_BODY(principal, group, access)                                    \
+	"{\"accessId\":\"" access "\",\"principalId\":\"" principal            \
+	"\",\"groupId\":\"" group "\",\"action\":\"selfActivate\","            \
+	"\"scheduleInfo\":{\"expiration\":{\"type\":\"afterDuration\","        \
+	"\"duration\":\"PT2H\"}}}"
+
+/* selfActivate only for an eligible principal with its own delegated
+ * token (privilegedaccessgroup-post-assignmentschedulerequests). */
+static void
+t_pim_self_activate_rules(void)
+{
+	char code[64], *id = NULL;
+
+	tokens_fresh();
+	/* an app token cannot self-activate anybody */
+	CU_ASSERT_EQUAL(pim_post(app, SELF_BODY(ALEX_ID, PROD, "member"), NULL,
+	                    code, sizeof(code)),
+	    403);
+	CU_ASSERT_STRING_EQUAL(code, "Authorization_RequestDenied");
+	/* another user cannot activate alex's eligibility */
+	CU_ASSERT_EQUAL(pim_post(sam, SELF_BODY(ALEX_ID, PROD, "member"), NULL,
+	                    code, sizeof(code)),
+	    403);
+	CU_ASSERT_STRING_EQUAL(code, "Authorization_RequestDenied");
+	/* sam is not eligible for Prod Admins */
+	CU_ASSERT_EQUAL(pim_post(sam, SELF_BODY(SAM_ID, PROD, "member"), NULL,
+	                    code, sizeof(code)),
+	    400);
+	CU_ASSERT_STRING_EQUAL(code, "RoleAssignmentDoesNotExist");
+	/* alex is eligible as a member of Helpdesk, not as its owner */
+	CU_ASSERT_EQUAL(pim_post(alex, SELF_BODY(ALEX_ID, HELPDESK, "owner"),
+	                    NULL, code, sizeof(code)),
+	    400);
+	CU_ASSERT_STRING_EQUAL(code, "RoleAssignmentDoesNotExist");
+	CU_ASSERT_EQUAL(pim_post(alex, SELF_BODY(ALEX_ID, HELPDESK, "member"),
+	                    &id, NULL, 0),
+	    201);
+	free(id);
+	id = NULL;
+	/* the principal's own token, eligible: accepted */
+	CU_ASSERT_EQUAL(
+	    pim_post(alex, SELF_BODY(ALEX_ID, PROD, "member"), &id, NULL, 0),
+	    201);
+	CU_ASSERT_PTR_NOT_NULL(id);
+	free(id);
+}
+
+/* Approvals (PIM and Permissions Management) are read and decided with
+ * delegated tokens only (approval-get, approvalstage-get,
+ * approvalstage-update: "Application: Not supported"). */
+static void
+t_approvals_delegated_only(void)
+{
+	char *body = h_fixture("group-request-self-activate.json"), path[256],
+	     *id = NULL, *stage = NULL, *epm;
+	struct resp *r;
+
+	tokens_fresh();
+	CU_ASSERT_EQUAL_FATAL(pim_post(alex, body, &id, NULL, 0), 201);
+	free(body);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s", id);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	H_ASSERT_STR(
+	    h_str(r->json, "error/code"), "Authorization_RequestDenied");
+	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "error/innerError/request-id"));
+	h_free(r);
+	r = h_call("GET", path, bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	if (h_str(r->json, "stages/0/id") != NULL)
+		stage = strdup(h_str(r->json, "stages/0/id"));
+	h_free(r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(stage);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s/stages", id);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s/stages/%s", id,
+	    stage);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	snprintf(path, sizeof(path),
+	    "/beta/identityGovernance/privilegedAccess/group/"
+	    "assignmentApprovals/%s/steps",
+	    id);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	/* Permissions Management: the same approval entity */
+	epm = h_create_epm("permissions-request-aws-policy.json", alex);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(epm);
+	snprintf(
+	    path, sizeof(path), EPM "scheduledPermissionsApprovals/%s", epm);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	snprintf(path, sizeof(path),
+	    EPM "scheduledPermissionsApprovals/%s/steps", epm);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	r = h_call("GET", path, bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	h_free(r);
+	free(epm);
+	free(stage);
+	free(id);
+}
+
 static void
 t_directory(void)
 {
@@ -1096,6 +1229,8 @@ const struct cu_test graph_tests[] = {
 	{ "pim_expiry", t_pim_expiry },
 	{ "pim_approver_cap", t_pim_approver_cap },
 	{ "pim_admin_cancel_deny", t_pim_admin_cancel_deny },
+	{ "pim_self_activate_rules", t_pim_self_activate_rules },
+	{ "approvals_delegated_only", t_approvals_delegated_only },
 	{ "directory", t_directory },
 	{ "check_member_groups", t_check_member_groups },
 	{ "directory_identity", t_directory_identity },
