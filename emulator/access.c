@@ -1209,13 +1209,28 @@ post_request(struct call *c, char **caps)
 	create_answer(c, b, c->user, c->tok->kind == TOK_APP, true);
 }
 
+/*
+ * Query options as documented (microsoft-graph-docs-contrib:
+ * api-reference/v1.0/api/): the list "supports the $expand and $filter"
+ * (entitlementmanagement-list-assignmentrequests.md), get "supports the
+ * $expand" (accesspackageassignmentrequest-get.md), the approval pages
+ * (approval-get.md, approval-list-stages.md, approvalstage-get.md) none.
+ * Anything else ($top, $select, ...) is refused 400; $skiptoken is the
+ * emulator's own nextLink.
+ */
+static const char *const list_opts[] = { "$filter", "$expand", "$skiptoken",
+	NULL };
+static const char *const get_opts[] = { "$expand", NULL };
+static const char *const no_opts[] = { NULL };
+
 static void
 get_requests(struct call *c, char **caps)
 {
 	unsigned expand;
 
 	(void)caps;
-	if (parse_expand(c, &expand) < 0)
+	if (req_query_check(c, list_opts, NULL, NULL) < 0 ||
+	    parse_expand(c, &expand) < 0)
 		return;
 	req_list_view(c, SRC_ACCESS_PACKAGE, view, &expand);
 }
@@ -1237,7 +1252,8 @@ get_request(struct call *c, char **caps)
 	unsigned expand;
 	struct req *r;
 
-	if (parse_expand(c, &expand) < 0 ||
+	if (req_query_check(c, get_opts, NULL, NULL) < 0 ||
+	    parse_expand(c, &expand) < 0 ||
 	    (r = find(c, caps[0], "Access package assignment request")) == NULL)
 		return;
 	call_reply(c, 200, view(c, r, &expand));
@@ -1280,7 +1296,8 @@ approval(struct call *c, const char *id)
 {
 	struct req *r;
 
-	if (!call_require_delegated(c))
+	if (!call_require_delegated(c) ||
+	    req_query_check(c, no_opts, NULL, NULL) < 0)
 		return NULL;
 	r = req_get(c->emu, SRC_ACCESS_PACKAGE, id);
 	if (r == NULL || r->ap->nstarted == 0) {
@@ -1337,7 +1354,7 @@ review_body(struct call *c, const char **just)
 	const char *res;
 
 	*just = NULL;
-	if ((b = call_body(c, true)) == NULL)
+	if ((b = call_body(c, true)) == NULL || !review_body_ok(c, b))
 		return -1;
 	if ((res = jstr(b, "reviewResult")) == NULL) {
 		call_error(c, 400, "BadRequest",
@@ -1355,9 +1372,9 @@ review_body(struct call *c, const char **just)
 		}
 		*just = json_object_get_string(v);
 	}
-	if (strcasecmp(res, "Approve") == 0)
+	if (strcmp(res, "Approve") == 0)
 		return 1;
-	if (strcasecmp(res, "Deny") == 0)
+	if (strcmp(res, "Deny") == 0)
 		return 0;
 	call_error(c, 400, "BadRequest",
 	    "Invalid reviewResult '%s': expected Approve or Deny.", res);

@@ -588,7 +588,8 @@ approval_req(struct call *c, const char *id)
 {
 	struct req *r;
 
-	if (!call_require_delegated(c))
+	if (!call_require_delegated(c) ||
+	    req_query_check(c, (const char *const[]){ NULL }, NULL, NULL) < 0)
 		return NULL;
 	if ((r = req_get(c->emu, SRC_PERMISSIONS, id)) == NULL)
 		call_error(c, 404, "Request_ResourceNotFound",

@@ -39,6 +39,31 @@ static const char *const actions[] = { "adminAssign", "adminUpdate",
 	"adminRemove", "selfActivate", "selfDeactivate", "adminExtend",
 	"adminRenew", "selfExtend", "selfRenew", NULL };
 
+/*
+ * Query options, as each page documents them (microsoft-graph-docs-contrib:
+ * api-reference/v1.0/api/): the list "supports the $select, $filter, and
+ * $expand OData query parameters" (privilegedaccessgroup-list-
+ * assignmentschedulerequests.md; $top is not among them), get "supports
+ * the $select and $expand" (privilegedaccessgroupassignmentschedulerequest-
+ * get.md); approval-get.md, approval-list-stages.md and approvalstage-get.md
+ * document none. $expand is refused too: the emulator does not expand the
+ * navigation properties, and approvald does not ask for them. $skiptoken is
+ * the emulator's own nextLink.
+ */
+static const char *const list_opts[] = { "$filter", "$select", "$skiptoken",
+	NULL };
+static const char *const get_opts[] = { "$select", NULL };
+static const char *const no_opts[] = { NULL };
+/* privilegedAccessGroupAssignmentScheduleRequest's properties
+ * (api-reference/v1.0/resources/
+ * privilegedaccessgroupassignmentschedulerequest.md). */
+static const char *const req_props[] = { "id", "status", "approvalId",
+	"completedDateTime", "createdDateTime", "createdBy", "customData",
+	"action", "isValidationOnly", "justification", "scheduleInfo",
+	"ticketInfo", "accessId", "groupId", "principalId", "targetScheduleId",
+	NULL };
+#define REQ_TYPE "privilegedAccessGroupAssignmentScheduleRequest"
+
 static const char *
 jstr(json_object *o, const char *k)
 {
@@ -407,6 +432,14 @@ list_scoped(const struct filter *f)
 	return f->any && f->n > 0;
 }
 
+/* A request as $select asks for it. */
+static json_object *
+select_view(struct call *c, struct req *r, void *arg)
+{
+	(void)arg;
+	return req_select(c, r->obj);
+}
+
 static void
 get_list(struct call *c, char **caps)
 {
@@ -415,6 +448,8 @@ get_list(struct call *c, char **caps)
 	bool scoped;
 
 	(void)caps;
+	if (req_query_check(c, list_opts, req_props, REQ_TYPE) < 0)
+		return;
 	if (filter_parse(call_query(c, "$filter"), &f, err, sizeof(err)) < 0) {
 		call_error(c, 400, "BadRequest", "%s", err);
 		return;
@@ -427,7 +462,7 @@ get_list(struct call *c, char **caps)
 		    "principalId.");
 		return;
 	}
-	req_list(c, SRC_GROUP);
+	req_list_view(c, SRC_GROUP, select_view, NULL);
 }
 
 /*
@@ -490,6 +525,8 @@ filter_by_current_user(struct call *c, const char *fn)
 		    "token).");
 		return;
 	}
+	if (req_query_check(c, list_opts, req_props, REQ_TYPE) < 0)
+		return;
 	if (filter_parse(call_query(c, "$filter"), &f, err, sizeof(err)) < 0) {
 		call_error(c, 400, "BadRequest", "%s", err);
 		return;
@@ -508,7 +545,7 @@ filter_by_current_user(struct call *c, const char *fn)
 			keep = approver_of(e, c->user, r);
 		if (!keep || !filter_match(&f, r->obj))
 			continue;
-		json_object_array_add(a, json_object_get(r->obj));
+		json_object_array_add(a, req_select(c, r->obj));
 		n++;
 	}
 	json_object_object_add(o, "value", a);
@@ -541,10 +578,12 @@ get_one(struct call *c, char **caps)
 		filter_by_current_user(c, caps[0]);
 		return;
 	}
+	if (req_query_check(c, get_opts, req_props, REQ_TYPE) < 0)
+		return;
 	r = find(c, caps[0], false);
 
 	if (r != NULL)
-		call_reply(c, 200, json_object_get(r->obj));
+		call_reply(c, 200, req_select(c, r->obj));
 }
 
 static void
@@ -586,7 +625,8 @@ post_cancel(struct call *c, char **caps)
 static struct req *
 find_approval(struct call *c, const char *id)
 {
-	if (!call_require_delegated(c))
+	if (!call_require_delegated(c) ||
+	    req_query_check(c, no_opts, NULL, "approval") < 0)
 		return NULL;
 	return find(c, id, true);
 }

@@ -515,6 +515,56 @@ t_target_scope(void)
 	h_free(r);
 }
 
+/* Query options as documented: the list $filter/$expand, get $expand,
+ * approvals none; decisions exactly Approve/Deny with nothing else. */
+static void
+t_query_and_review_body(void)
+{
+	struct resp *r;
+	char *id = NULL, *s1, url[512];
+
+	fresh();
+	CU_ASSERT_EQUAL_FATAL(
+	    ap_create(alex, "userAdd", FINANCE, NULL, &id), 201);
+	r = h_call("GET", EM "assignmentRequests?$top=5", app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	H_ASSERT_STR(h_str(r->json, "error/code"), "BadRequest");
+	h_free(r);
+	r = h_call("GET", EM "assignmentRequests?$select=id", app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	r = h_call("GET",
+	    EM "assignmentRequests" PENDING_Q "&$expand=requestor", app, NULL,
+	    NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	h_free(r);
+	snprintf(url, sizeof(url), EM "assignmentRequests/%s?$filter=x", id);
+	r = h_call("GET", url, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	snprintf(url, sizeof(url),
+	    EM "accessPackageAssignmentApprovals/%s?$expand=stages", id);
+	r = h_call("GET", url, ciso, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	s1 = ap_stage_id(id, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s1);
+	CU_ASSERT_EQUAL(ap_review(id, s1, ciso, "approve", NULL), 400);
+	CU_ASSERT_EQUAL(ap_review(id, s1, ciso, "DENY", NULL), 400);
+	snprintf(url, sizeof(url),
+	    EM "accessPackageAssignmentApprovals/%s/stages/%s", id, s1);
+	r = h_call("PATCH", url, ciso,
+	    "{\"reviewResult\":\"Approve\",\"reviewedDateTime\":"
+	    "\"2020-01-01T00:00:00Z\"}",
+	    NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
+	ASSERT_FIELD(id, "state", "pendingApproval");
+	CU_ASSERT_EQUAL(ap_review(id, s1, ciso, "Approve", "ok"), 204);
+	free(s1);
+	free(id);
+}
+
 /* The catalog: packages and the seed 002 policy as loaded. */
 static void
 t_catalog(void)
@@ -550,5 +600,6 @@ const struct cu_test access_tests[] = {
 	{ "cancel", t_cancel },
 	{ "catalog", t_catalog },
 	{ "target_scope", t_target_scope },
+	{ "query_and_review_body", t_query_and_review_body },
 	{ NULL, NULL },
 };
