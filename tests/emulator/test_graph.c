@@ -868,8 +868,16 @@ pim_post(const char *tok, const char *body, char **id, char *code, size_t n)
 	"\"scheduleInfo\":{\"expiration\":{\"type\":\"afterDuration\","        \
 	"\"duration\":\"PT2H\"}}}"
 
+#define ADMIN_BODY(principal, group)                                           \
+	"{\"accessId\":\"member\",\"principalId\":\"" principal                \
+	"\",\"groupId\":\"" group "\",\"action\":\"adminAssign\","             \
+	"\"scheduleInfo\":{\"expiration\":{\"type\":\"afterDuration\","        \
+	"\"duration\":\"PT2H\"}}}"
+
 /* selfActivate only for an eligible principal with its own delegated
- * token (privilegedaccessgroup-post-assignmentschedulerequests). */
+ * token, admin actions only by a member of the group or an administrator
+ * (privilegedaccessgroup-post-assignmentschedulerequests and its RBAC
+ * note). */
 static void
 t_pim_self_activate_rules(void)
 {
@@ -899,6 +907,21 @@ t_pim_self_activate_rules(void)
 	CU_ASSERT_EQUAL(pim_post(alex, SELF_BODY(ALEX_ID, HELPDESK, "member"),
 	                    &id, NULL, 0),
 	    201);
+	free(id);
+	id = NULL;
+	/* admin actions: a member of the group or an administrator only */
+	CU_ASSERT_EQUAL(pim_post(sam, ADMIN_BODY(SAM_ID, HELPDESK), NULL, code,
+	                    sizeof(code)),
+	    403);
+	CU_ASSERT_STRING_EQUAL(code, "Authorization_RequestDenied");
+	CU_ASSERT_EQUAL(
+	    pim_post(alex, ADMIN_BODY(ALEX_ID, HELPDESK), NULL, NULL, 0), 403);
+	CU_ASSERT_EQUAL(
+	    pim_post(alex, ADMIN_BODY(SAM_ID, PROD), &id, NULL, 0), 201);
+	free(id);
+	id = NULL;
+	CU_ASSERT_EQUAL(
+	    pim_post(ciso, ADMIN_BODY(SAM_ID, HELPDESK), &id, NULL, 0), 201);
 	free(id);
 	id = NULL;
 	/* the principal's own token, eligible: accepted */
