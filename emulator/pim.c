@@ -346,6 +346,39 @@ pim_create(
 }
 
 /*
+ * Is an activation of (group, principal, access) already waiting for
+ * approval? The PIM request API refuses a second one, 400
+ * PendingRoleAssignmentRequest, "There already exists a pending
+ * governanceRoleAssignmentRequest in the system"
+ * (microsoft-graph-docs-contrib: api-reference/beta/api/
+ * governanceroleassignmentrequest-post.md, "Error codes"; the v1.0 PIM for
+ * Groups page documents no errors, so the emulator is the stricter).
+ */
+static bool
+pending_activation(
+    struct emu *e, const char *gid, const char *principal, const char *access)
+{
+	const struct reqlist *l = &e->reqs[SRC_GROUP];
+	const struct req *r;
+	const char *g, *p, *a;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		r = l->v[i];
+		if (r->state != RS_PENDING_APPROVAL)
+			continue;
+		g = jstr(r->obj, "groupId");
+		p = jstr(r->obj, "principalId");
+		a = jstr(r->obj, "accessId");
+		if (g != NULL && p != NULL && a != NULL &&
+		    strcasecmp(g, gid) == 0 && strcasecmp(p, principal) == 0 &&
+		    strcmp(a, access) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
  * An admin action by a signed-in user: "The calling user must also be the
  * owner or member of the group or be assigned one of the following
  * Microsoft Entra roles" (microsoft-graph-docs-contrib: api-reference/
@@ -413,6 +446,14 @@ self_action_ok(struct call *c, json_object *b)
 		    "The principal '%s' has no eligible '%s' assignment for "
 		    "the group '%s' to activate.",
 		    principal, access, gid);
+		return false;
+	}
+	if (strcmp(action, "selfActivate") == 0 &&
+	    pending_activation(c->emu, gid, principal, access)) {
+		call_error(c, 400, "PendingRoleAssignmentRequest",
+		    "A request to activate '%s' of the group '%s' for '%s' is "
+		    "already pending approval.",
+		    access, gid, principal);
 		return false;
 	}
 	return true;
