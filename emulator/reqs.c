@@ -461,6 +461,10 @@ req_query_check(struct call *c, const char *const *opts,
 	}
 	if ((sel = call_query(c, "$select")) == NULL)
 		return 0;
+	if (*sel == '\0') {
+		call_error(c, 400, "BadRequest", "$select names no property.");
+		return -1;
+	}
 	for (p = sel; *p != '\0'; p += n + (p[n] == ',')) {
 		n = strcspn(p, ",");
 		if (n > 0 && name_in(props, p, n))
@@ -468,7 +472,7 @@ req_query_check(struct call *c, const char *const *opts,
 		call_error(c, 400, "BadRequest",
 		    "Could not find a property named '%.*s' on type "
 		    "'microsoft.graph.%s'.",
-		    (int)(n > 64 ? 64 : n), p, type);
+		    (int)(n > 64 ? 64 : n), p, type != NULL ? type : "entity");
 		return -1;
 	}
 	return 0;
