@@ -305,7 +305,12 @@ req_step_json(struct emu *e, struct call *c, struct req *r)
 	    r->review_justification != NULL
 	        ? json_object_new_string(r->review_justification)
 	        : NULL);
-	if (c->user != NULL && c->tok != NULL && c->tok->kind == TOK_DELEGATED)
+	/* "assignedToMe: Indicates whether the stage is assigned to the
+	 * calling user to review" (microsoft-graph-docs-contrib:
+	 * api-reference/v1.0/resources/approvalstage.md): only while it is
+	 * in progress, as the access-package stages answer too. */
+	if (c->user != NULL && c->tok != NULL &&
+	    c->tok->kind == TOK_DELEGATED && r->step_status == STEP_INPROGRESS)
 		mine = store_is_approver(e, c->user->id, r->src) &&
 		       strcmp(c->user->id, r->requestor_id) != 0;
 	json_object_object_add(

@@ -1137,6 +1137,12 @@ t_pim_review_body(void)
 	                    "\"justification\":\"ok\"}",
 	                    NULL, 0),
 	    204);
+	/* decided: no longer assigned to anyone for review */
+	r = h_call("GET", path, bot, NULL, NULL);
+	H_ASSERT_STR(h_str(r->json, "status"), "Completed");
+	H_ASSERT_STR(h_str(r->json, "reviewResult"), "Approved");
+	H_ASSERT_STR(h_str(r->json, "assignedToMe"), "false");
+	h_free(r);
 	free(stage);
 	free(id);
 }
