@@ -589,7 +589,11 @@ perm_read_step(
 	}
 	ps->cb = cb;
 	ps->arg = arg;
-	daemon_graph(d, TOKEN_APP, "GET", url, NULL, perm_step_done, ps);
+	/* Approvals are read with the delegated token: the approval entity
+	 * is delegated-only where documented ("Application: Not supported",
+	 * microsoft-graph-docs-contrib: api-reference/v1.0/api/
+	 * approval-get.md); Permissions Management has no prose page. */
+	daemon_graph(d, TOKEN_DELEGATED, "GET", url, NULL, perm_step_done, ps);
 	free(esc);
 	free(url);
 }

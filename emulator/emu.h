@@ -444,6 +444,9 @@ const struct user *store_user(struct emu *, const char *id_or_upn);
 const struct group *store_group(struct emu *, const char *id);
 bool store_is_approver(struct emu *, const char *user_id, enum src);
 bool store_is_admin(struct emu *, const char *user_id);
+/* Is principal eligible for access_id (member|owner) of group (PIM)? */
+bool store_pim_eligible(struct emu *, const char *group_id,
+    const char *principal_id, const char *access_id);
 /* Is user a (transitive) member of group? */
 bool store_member_of(struct emu *, const char *group_id, const char *user_id);
 /* Transitive members of a group as a malloc'd array of ids (borrowed). */
@@ -476,6 +479,15 @@ void truth_add(struct emu *, struct call *, struct req *, const char *action,
     const char *justification);
 /* Step/stage JSON of r relative to the caller. */
 json_object *req_step_json(struct emu *, struct call *, struct req *);
+/* Is the body of an approval decision only reviewResult/justification?
+ * Answers 400 and returns false otherwise. */
+bool review_body_ok(struct call *, json_object *body);
+/* Refuse (400, -1) a $query option not in opts (NULL-terminated, "$x")
+ * and a $select property not in props (type: the entity's name). */
+int req_query_check(struct call *, const char *const *opts,
+    const char *const *props, const char *type);
+/* o as $select asks (a new reference; all of o without $select). */
+json_object *req_select(struct call *, json_object *o);
 /* Record a review on the (single) step; returns 0 or answers the error. */
 int req_review(struct emu *, struct call *, struct req *, const char *step_id);
 /* Answer {"value":[r's step]}. */

@@ -574,12 +574,24 @@ get_change(struct call *c, char **caps)
 	call_reply(c, 200, change_json(&c->emu->changes[idx - 1]));
 }
 
+/*
+ * scheduledPermissionsApprovals have no prose page (metadata and SDKs
+ * only); they are the same `approval` entity whose reads and decisions
+ * are delegated-only for PIM for Groups and entitlement management
+ * ("Application: Not supported", microsoft-graph-docs-contrib:
+ * api-reference/v1.0/api/approval-get.md, approvalstage-update.md). Where
+ * the docs are silent the emulator is the stricter: delegated only, 403
+ * for an app token.
+ */
 static struct req *
 approval_req(struct call *c, const char *id)
 {
-	struct req *r = req_get(c->emu, SRC_PERMISSIONS, id);
+	struct req *r;
 
-	if (r == NULL)
+	if (!call_require_delegated(c) ||
+	    req_query_check(c, (const char *const[]){ NULL }, NULL, NULL) < 0)
+		return NULL;
+	if ((r = req_get(c->emu, SRC_PERMISSIONS, id)) == NULL)
 		call_error(c, 404, "Request_ResourceNotFound",
 		    "Approval '%s' was not found.", id);
 	return r;
@@ -617,8 +629,6 @@ step(struct call *c, char **caps)
 	struct req *r;
 	int rv;
 
-	if (c->cmd == EVHTTP_REQ_PATCH && !call_require_delegated(c))
-		return;
 	if ((r = approval_req(c, caps[0])) == NULL ||
 	    (rv = req_step_call(c, r, caps[1], "step")) < 0)
 		return;

@@ -39,6 +39,31 @@ static const char *const actions[] = { "adminAssign", "adminUpdate",
 	"adminRemove", "selfActivate", "selfDeactivate", "adminExtend",
 	"adminRenew", "selfExtend", "selfRenew", NULL };
 
+/*
+ * Query options, as each page documents them (microsoft-graph-docs-contrib:
+ * api-reference/v1.0/api/): the list "supports the $select, $filter, and
+ * $expand OData query parameters" (privilegedaccessgroup-list-
+ * assignmentschedulerequests.md; $top is not among them), get "supports
+ * the $select and $expand" (privilegedaccessgroupassignmentschedulerequest-
+ * get.md); approval-get.md, approval-list-stages.md and approvalstage-get.md
+ * document none. $expand is refused too: the emulator does not expand the
+ * navigation properties, and approvald does not ask for them. $skiptoken is
+ * the emulator's own nextLink.
+ */
+static const char *const list_opts[] = { "$filter", "$select", "$skiptoken",
+	NULL };
+static const char *const get_opts[] = { "$select", NULL };
+static const char *const no_opts[] = { NULL };
+/* privilegedAccessGroupAssignmentScheduleRequest's properties
+ * (api-reference/v1.0/resources/
+ * privilegedaccessgroupassignmentschedulerequest.md). */
+static const char *const req_props[] = { "id", "status", "approvalId",
+	"completedDateTime", "createdDateTime", "createdBy", "customData",
+	"action", "isValidationOnly", "justification", "scheduleInfo",
+	"ticketInfo", "accessId", "groupId", "principalId", "targetScheduleId",
+	NULL };
+#define REQ_TYPE "privilegedAccessGroupAssignmentScheduleRequest"
+
 static const char *
 jstr(json_object *o, const char *k)
 {
@@ -320,12 +345,126 @@ pim_create(
 	call_reply(c, 201, json_object_get(r->obj));
 }
 
+/*
+ * Is an activation of (group, principal, access) already waiting for
+ * approval? The PIM request API refuses a second one, 400
+ * PendingRoleAssignmentRequest, "There already exists a pending
+ * governanceRoleAssignmentRequest in the system"
+ * (microsoft-graph-docs-contrib: api-reference/beta/api/
+ * governanceroleassignmentrequest-post.md, "Error codes"; the v1.0 PIM for
+ * Groups page documents no errors, so the emulator is the stricter).
+ */
+static bool
+pending_activation(
+    struct emu *e, const char *gid, const char *principal, const char *access)
+{
+	const struct reqlist *l = &e->reqs[SRC_GROUP];
+	const struct req *r;
+	const char *g, *p, *a;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		r = l->v[i];
+		if (r->state != RS_PENDING_APPROVAL)
+			continue;
+		g = jstr(r->obj, "groupId");
+		p = jstr(r->obj, "principalId");
+		a = jstr(r->obj, "accessId");
+		if (g != NULL && p != NULL && a != NULL &&
+		    strcasecmp(g, gid) == 0 && strcasecmp(p, principal) == 0 &&
+		    strcmp(a, access) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An admin action by a signed-in user: "The calling user must also be the
+ * owner or member of the group or be assigned one of the following
+ * Microsoft Entra roles" (microsoft-graph-docs-contrib: api-reference/
+ * v1.0/includes/rbac-for-apis/
+ * rbac-pim-groups-apis-write-assignmentschedulerequests.md, included by
+ * privilegedaccessgroup-post-assignmentschedulerequests.md). The
+ * fixture's `admins` stand for those roles; an app token holds the
+ * application permission. Anyone else: 403 (no documented error; ours).
+ */
+static bool
+admin_action_ok(struct call *c, const char *action, const char *gid)
+{
+	if (action == NULL || gid == NULL || strncmp(action, "admin", 5) != 0 ||
+	    c->tok->kind == TOK_APP)
+		return true;
+	if (c->user != NULL && (store_is_admin(c->emu, c->user->id) ||
+	                           store_member_of(c->emu, gid, c->user->id)))
+		return true;
+	call_error(c, 403, "Authorization_RequestDenied",
+	    "The caller is neither a member of the group '%s' nor an "
+	    "administrator, and cannot make a '%s' request.",
+	    gid, action);
+	return false;
+}
+
+/*
+ * The self actions are the principal's own: "selfActivate: For principals
+ * to activate their assignments", and the documented example is "a user
+ * ... activates their *eligible membership*" (microsoft-graph-docs-contrib:
+ * api-reference/v1.0/api/privilegedaccessgroup-post-assignmentschedulerequests.md).
+ * So a self action needs the principal's own delegated token (an app or
+ * another user is refused 403: the page documents no error, ours is the
+ * stricter choice), and selfActivate needs an eligibility schedule for that
+ * group and accessId, else 400 RoleAssignmentDoesNotExist, the code the
+ * PIM request API documents for an assignment "requested to be
+ * updated/extended [that] does not exist" (api-reference/beta/api/
+ * governanceroleassignmentrequest-post.md, "Error codes"). Returns true
+ * when the call may go on; answers otherwise. Requests made through the
+ * control API (/_emulator/requests, test fixtures) are not checked.
+ */
+static bool
+self_action_ok(struct call *c, json_object *b)
+{
+	const char *action = jstr(b, "action"), *principal, *gid, *access;
+
+	if (action == NULL || strncmp(action, "self", 4) != 0)
+		return admin_action_ok(c, action, jstr(b, "groupId"));
+	if (!call_require_delegated(c))
+		return false;
+	principal = jstr(b, "principalId");
+	gid = jstr(b, "groupId");
+	access = jstr(b, "accessId");
+	if (principal == NULL || gid == NULL || access == NULL)
+		return true; /* pim_create answers the missing property */
+	if (strcasecmp(principal, c->user->id) != 0) {
+		call_error(c, 403, "Authorization_RequestDenied",
+		    "The action '%s' can only be requested by the principal "
+		    "'%s' itself.",
+		    action, principal);
+		return false;
+	}
+	if (strcmp(action, "selfActivate") == 0 &&
+	    !store_pim_eligible(c->emu, gid, principal, access)) {
+		call_error(c, 400, "RoleAssignmentDoesNotExist",
+		    "The principal '%s' has no eligible '%s' assignment for "
+		    "the group '%s' to activate.",
+		    principal, access, gid);
+		return false;
+	}
+	if (strcmp(action, "selfActivate") == 0 &&
+	    pending_activation(c->emu, gid, principal, access)) {
+		call_error(c, 400, "PendingRoleAssignmentRequest",
+		    "A request to activate '%s' of the group '%s' for '%s' is "
+		    "already pending approval.",
+		    access, gid, principal);
+		return false;
+	}
+	return true;
+}
+
 static void
 post_create(struct call *c, char **caps)
 {
 	json_object *b;
 
-	if ((b = call_body(c, true)) == NULL)
+	if ((b = call_body(c, true)) == NULL || !self_action_ok(c, b))
 		return;
 	if (c->tok->kind == TOK_APP)
 		pim_create(c, b, c->tok->client_id, true);
@@ -360,6 +499,14 @@ list_scoped(const struct filter *f)
 	return f->any && f->n > 0;
 }
 
+/* A request as $select asks for it. */
+static json_object *
+select_view(struct call *c, struct req *r, void *arg)
+{
+	(void)arg;
+	return req_select(c, r->obj);
+}
+
 static void
 get_list(struct call *c, char **caps)
 {
@@ -368,6 +515,8 @@ get_list(struct call *c, char **caps)
 	bool scoped;
 
 	(void)caps;
+	if (req_query_check(c, list_opts, req_props, REQ_TYPE) < 0)
+		return;
 	if (filter_parse(call_query(c, "$filter"), &f, err, sizeof(err)) < 0) {
 		call_error(c, 400, "BadRequest", "%s", err);
 		return;
@@ -380,7 +529,7 @@ get_list(struct call *c, char **caps)
 		    "principalId.");
 		return;
 	}
-	req_list(c, SRC_GROUP);
+	req_list_view(c, SRC_GROUP, select_view, NULL);
 }
 
 /*
@@ -443,6 +592,8 @@ filter_by_current_user(struct call *c, const char *fn)
 		    "token).");
 		return;
 	}
+	if (req_query_check(c, list_opts, req_props, REQ_TYPE) < 0)
+		return;
 	if (filter_parse(call_query(c, "$filter"), &f, err, sizeof(err)) < 0) {
 		call_error(c, 400, "BadRequest", "%s", err);
 		return;
@@ -461,7 +612,7 @@ filter_by_current_user(struct call *c, const char *fn)
 			keep = approver_of(e, c->user, r);
 		if (!keep || !filter_match(&f, r->obj))
 			continue;
-		json_object_array_add(a, json_object_get(r->obj));
+		json_object_array_add(a, req_select(c, r->obj));
 		n++;
 	}
 	json_object_object_add(o, "value", a);
@@ -494,10 +645,12 @@ get_one(struct call *c, char **caps)
 		filter_by_current_user(c, caps[0]);
 		return;
 	}
+	if (req_query_check(c, get_opts, req_props, REQ_TYPE) < 0)
+		return;
 	r = find(c, caps[0], false);
 
 	if (r != NULL)
-		call_reply(c, 200, json_object_get(r->obj));
+		call_reply(c, 200, req_select(c, r->obj));
 }
 
 static void
@@ -530,10 +683,25 @@ post_cancel(struct call *c, char **caps)
 	call_reply(c, 204, NULL);
 }
 
+/*
+ * Approvals are read and decided with delegated tokens only: "Application:
+ * Not supported" for PIM for Groups in the permissions tables of
+ * microsoft-graph-docs-contrib: api-reference/v1.0/api/approval-get.md,
+ * approvalstage-get.md and approvalstage-update.md. An app token gets 403.
+ */
+static struct req *
+find_approval(struct call *c, const char *id)
+{
+	if (!call_require_delegated(c) ||
+	    req_query_check(c, no_opts, NULL, "approval") < 0)
+		return NULL;
+	return find(c, id, true);
+}
+
 static void
 get_approval(struct call *c, char **caps)
 {
-	struct req *r = find(c, caps[0], true);
+	struct req *r = find_approval(c, caps[0]);
 	json_object *o, *a;
 
 	if (r == NULL)
@@ -550,7 +718,7 @@ get_approval(struct call *c, char **caps)
 static void
 get_stages(struct call *c, char **caps)
 {
-	struct req *r = find(c, caps[0], true);
+	struct req *r = find_approval(c, caps[0]);
 
 	if (r != NULL)
 		req_steps_reply(c, r);
@@ -563,9 +731,7 @@ stage(struct call *c, char **caps)
 	struct req *r;
 	int rv;
 
-	if (c->cmd == EVHTTP_REQ_PATCH && !call_require_delegated(c))
-		return;
-	if ((r = find(c, caps[0], true)) == NULL ||
+	if ((r = find_approval(c, caps[0])) == NULL ||
 	    (rv = req_step_call(c, r, caps[1], "stage")) < 0)
 		return;
 	if (rv == 1) {

@@ -9,6 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sys/queue.h>
+
+#include <event2/keyvalq_struct.h>
+
 #include "emu.h"
 
 const char *const src_names[SRC_MAX] = {
@@ -301,12 +305,42 @@ req_step_json(struct emu *e, struct call *c, struct req *r)
 	    r->review_justification != NULL
 	        ? json_object_new_string(r->review_justification)
 	        : NULL);
-	if (c->user != NULL && c->tok != NULL && c->tok->kind == TOK_DELEGATED)
+	/* "assignedToMe: Indicates whether the stage is assigned to the
+	 * calling user to review" (microsoft-graph-docs-contrib:
+	 * api-reference/v1.0/resources/approvalstage.md): only while it is
+	 * in progress, as the access-package stages answer too. */
+	if (c->user != NULL && c->tok != NULL &&
+	    c->tok->kind == TOK_DELEGATED && r->step_status == STEP_INPROGRESS)
 		mine = store_is_approver(e, c->user->id, r->src) &&
 		       strcmp(c->user->id, r->requestor_id) != 0;
 	json_object_object_add(
 	    o, "assignedToMe", json_object_new_boolean(mine));
 	return o;
+}
+
+/*
+ * The body of an approval decision: "reviewResult ... Possible values
+ * are: `Approve`, `Deny`. Required." and an optional justification
+ * (microsoft-graph-docs-contrib: api-reference/v1.0/api/
+ * approvalstage-update.md). Anything else in the body (a read-only
+ * property such as reviewedBy, a typo) is refused 400, and the values are
+ * matched exactly: where the docs say no more, the emulator is the
+ * stricter. True when the body may be read on; answers otherwise.
+ */
+bool
+review_body_ok(struct call *c, json_object *b)
+{
+	static const char *const allowed[] = { "reviewResult", "justification",
+		"@odata.type", NULL };
+	const char *bad = emu_unknown_key(b, allowed);
+
+	if (bad == NULL)
+		return true;
+	call_error(c, 400, "BadRequest",
+	    "The property '%s' cannot be set when updating an approvalStage; "
+	    "give reviewResult (Approve or Deny) and justification.",
+	    bad);
+	return false;
 }
 
 int
@@ -321,7 +355,7 @@ req_review(struct emu *e, struct call *c, struct req *r, const char *step_id)
 		    "Approval step '%s' was not found.", step_id);
 		return -1;
 	}
-	if ((b = call_body(c, true)) == NULL)
+	if ((b = call_body(c, true)) == NULL || !review_body_ok(c, b))
 		return -1;
 	if (!json_object_object_get_ex(b, "reviewResult", &v) ||
 	    !json_object_is_type(v, json_type_string)) {
@@ -330,9 +364,9 @@ req_review(struct emu *e, struct call *c, struct req *r, const char *step_id)
 		return -1;
 	}
 	res = json_object_get_string(v);
-	if (strcasecmp(res, "Approve") == 0)
+	if (strcmp(res, "Approve") == 0)
 		approve = true;
-	else if (strcasecmp(res, "Deny") == 0)
+	else if (strcmp(res, "Deny") == 0)
 		approve = false;
 	else {
 		call_error(c, 400, "BadRequest",
@@ -397,6 +431,82 @@ req_step_call(
 	else
 		call_reply(c, 200, req_step_json(c->emu, c, r));
 	return -1;
+}
+
+/* ---- query options ---- */
+
+static bool
+name_in(const char *const *list, const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; list != NULL && list[i] != NULL; i++)
+		if (strlen(list[i]) == n && strncasecmp(list[i], name, n) == 0)
+			return true;
+	return false;
+}
+
+int
+req_query_check(struct call *c, const char *const *opts,
+    const char *const *props, const char *type)
+{
+	struct evkeyval *kv;
+	const char *sel, *p;
+	size_t n;
+
+	TAILQ_FOREACH(kv, &c->q, next)
+	{
+		if (kv->key[0] != '$' ||
+		    name_in(opts, kv->key, strlen(kv->key)))
+			continue;
+		call_error(c, 400, "BadRequest",
+		    "The query option '%s' is not supported by this method.",
+		    kv->key);
+		return -1;
+	}
+	if ((sel = call_query(c, "$select")) == NULL)
+		return 0;
+	if (*sel == '\0') {
+		call_error(c, 400, "BadRequest", "$select names no property.");
+		return -1;
+	}
+	for (p = sel; *p != '\0'; p += n + (p[n] == ',')) {
+		n = strcspn(p, ",");
+		if (n > 0 && name_in(props, p, n))
+			continue;
+		call_error(c, 400, "BadRequest",
+		    "Could not find a property named '%.*s' on type "
+		    "'microsoft.graph.%s'.",
+		    (int)(n > 64 ? 64 : n), p, type != NULL ? type : "entity");
+		return -1;
+	}
+	return 0;
+}
+
+json_object *
+req_select(struct call *c, json_object *o)
+{
+	const char *sel = call_query(c, "$select");
+	json_object *out;
+
+	if (sel == NULL)
+		return json_object_get(o);
+	out = json_object_new_object();
+	json_object_object_foreach(o, k, v)
+	{
+		const char *p;
+		size_t n, kl = strlen(k);
+
+		for (p = sel; *p != '\0'; p += n + (p[n] == ',')) {
+			n = strcspn(p, ",");
+			if (n == kl && strncasecmp(p, k, n) == 0) {
+				json_object_object_add(
+				    out, k, json_object_get(v));
+				break;
+			}
+		}
+	}
+	return out;
 }
 
 /* ---- $filter ---- */

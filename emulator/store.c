@@ -218,6 +218,47 @@ store_is_approver(struct emu *e, const char *user_id, enum src src)
 	return false;
 }
 
+/*
+ * PIM for Groups eligibility, from the fixture's `eligibilitySchedules`
+ * ({groupId, principalId (id or UPN), accessId}, the fields of
+ * privilegedAccessGroupEligibilitySchedule, microsoft-graph-docs-contrib:
+ * api-reference/v1.0/resources/privilegedaccessgroupeligibilityschedule.md).
+ * A principal is eligible directly or through a group it (transitively)
+ * belongs to that is itself eligible.
+ */
+bool
+store_pim_eligible(struct emu *e, const char *group_id,
+    const char *principal_id, const char *access_id)
+{
+	json_object *arr, *o;
+	const struct user *u;
+	const char *p, *g, *a;
+	size_t i, n;
+
+	if (e->fixture == NULL ||
+	    !json_object_object_get_ex(
+	        e->fixture, "eligibilitySchedules", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return false;
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		o = json_object_array_get_idx(arr, i);
+		g = jstr(o, "groupId");
+		p = jstr(o, "principalId");
+		a = jstr(o, "accessId");
+		if (g == NULL || p == NULL || a == NULL ||
+		    strcasecmp(g, group_id) != 0 || strcmp(a, access_id) != 0)
+			continue;
+		if ((u = store_user(e, p)) != NULL) {
+			if (strcasecmp(u->id, principal_id) == 0)
+				return true;
+		} else if (strcasecmp(p, principal_id) == 0 ||
+		           store_member_of(e, p, principal_id))
+			return true;
+	}
+	return false;
+}
+
 bool
 store_is_admin(struct emu *e, const char *user_id)
 {

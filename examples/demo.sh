@@ -46,12 +46,14 @@ submit self-activate group "$group_body"
 submit thin-reason group "$(sed 's/"justification": *"[^"]*"/"justification": "x"/' <<<"$group_body")"
 submit owner group "$(sed 's/"accessId": *"member"/"accessId": "owner"/' <<<"$group_body")"
 
-say "5. Access packages: Finance reporting for a day and for a week, a guest, and the seed 002 package"
+say "5. Access packages: Finance reporting for a day and for a week, a guest, and the seed 002 package (for a partner guest)"
 submit finance-day access-package "$(package $finance PT8H 'Need the Q1 close numbers for the board pack')"
 submit finance-week access-package "$(package $finance P7D 'Quarter close support')"
 week=$last_id
 submit guest access-package "$(package $finance PT8H 'Audit engagement reporting')" 'kim_fabrikam.com#EXT#@contoso.com'
-submit seed-002 access-package "$(package $external P30D 'Partner project kickoff')"
+# Seed 002's policy admits only users of connected organizations
+# (allowedTargetScope): Kim, a guest from Fabrikam, asks for it.
+submit seed-002 access-package "$(package $external P30D 'Partner project kickoff')" 'kim_fabrikam.com#EXT#@contoso.com'
 
 say "6. Waiting for approvald to decide"
 settled() {

@@ -73,10 +73,19 @@ code=$(curl -s -o "$work/after.json" -w '%{http_code}' -H "$auth" -G \
 check canceled "$(json statusDetail <"$work/after.json")" "statusDetail after cancel"
 
 # Seed 004: POST .../privilegedAccess/group/assignmentScheduleRequests -> 201
+# adminAssign by an administrator (the CISO), selfActivate by alex, who is
+# eligible; alex cannot adminAssign himself (not a member, not an admin).
+admin=$(curl -s -X POST "$base/_emulator/token" -d '{"user":"ciso@contoso.com"}' | json access_token)
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+	"$graph/v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleRequests" \
+	-H "$auth" -H 'Content-Type: application/json' \
+	-d @"$fx/group-request-admin-assign.json")
+check 403 "$code" "POST assignmentScheduleRequests (admin-assign by a non-admin)"
 for f in admin-assign self-activate; do
+	if [ "$f" = admin-assign ]; then h="Authorization: Bearer $admin"; else h=$auth; fi
 	code=$(curl -s -o "$work/g-$f.json" -w '%{http_code}' -X POST \
 		"$graph/v1.0/identityGovernance/privilegedAccess/group/assignmentScheduleRequests" \
-		-H "$auth" -H 'Content-Type: application/json' \
+		-H "$h" -H 'Content-Type: application/json' \
 		-d @"$fx/group-request-$f.json")
 	check 201 "$code" "POST assignmentScheduleRequests ($f)"
 done

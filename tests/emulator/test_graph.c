@@ -727,25 +727,37 @@ t_pim_expiry(void)
 }
 
 /* filterByCurrentUser answers at most 50 items and no nextLink; the
- * group-scoped list pages through all of them. */
+ * group-scoped list pages through all of them (no $top: the list does not
+ * document it). */
 static void
 t_pim_approver_cap(void)
 {
 	char *body = h_fixture("group-request-self-activate.json");
 	struct resp *r;
 	json_object *v;
-	int i, n = 0, pages = 0;
+	int n = 0, pages = 0;
 	char path[1024];
 
 	h_reset();
 	tokens_fresh();
-	for (i = 0; i < 55; i++) {
-		r = h_call(
-		    "POST", PIM "assignmentScheduleRequests", alex, body, NULL);
-		CU_ASSERT_EQUAL(r->status, 201);
-		h_free(r);
-	}
+	r = h_call("POST", PIM "assignmentScheduleRequests", alex, body, NULL);
+	CU_ASSERT_EQUAL(r->status, 201);
+	h_free(r);
+	/* Graph refuses a second pending activation of the same membership
+	 * (PendingRoleAssignmentRequest); the control API, a test fixture,
+	 * makes the other 119. */
+	r = h_call("POST", PIM "assignmentScheduleRequests", alex, body, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	H_ASSERT_STR(
+	    h_str(r->json, "error/code"), "PendingRoleAssignmentRequest");
+	h_free(r);
 	free(body);
+	r = h_call("POST", "/_emulator/generate", NULL,
+	    "{\"count\":119,\"requestor\":\"alex@contoso.com\","
+	    "\"kinds\":[\"group-self-activate\"]}",
+	    NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	h_free(r);
 	r = h_call("GET", PIM FBCU_APPROVER PENDING_FILTER, bot, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 200);
 	CU_ASSERT_FATAL(json_object_object_get_ex(r->json, "value", &v));
@@ -754,7 +766,7 @@ t_pim_approver_cap(void)
 	h_free(r);
 	snprintf(path, sizeof(path),
 	    PIM "assignmentScheduleRequests?$filter=groupId%%20eq%%20'" PROD
-	        "'%%20and%%20status%%20eq%%20'PendingApproval'&$top=20");
+	        "'%%20and%%20status%%20eq%%20'PendingApproval'");
 	while (pages++ < 10) {
 		r = h_call("GET", path, app, NULL, NULL);
 		CU_ASSERT_EQUAL_FATAL(r->status, 200);
@@ -769,8 +781,8 @@ t_pim_approver_cap(void)
 		    strstr(h_str(r->json, "@odata.nextLink"), "/v1.0/"));
 		h_free(r);
 	}
-	CU_ASSERT_EQUAL(n, 55);
-	CU_ASSERT_EQUAL(pages, 3);
+	CU_ASSERT_EQUAL(n, 120);
+	CU_ASSERT_EQUAL(pages, 2); /* the emulator's page holds 100 */
 }
 
 static void
@@ -836,6 +848,303 @@ t_pim_admin_cancel_deny(void)
 	    "GET", PIM "assignmentScheduleRequests/unknown", bot, NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 404);
 	h_free(r);
+}
+
+/* POST a PIM request as `tok`; the status, the id in *id (heap) if 201. */
+static long
+pim_post(const char *tok, const char *body, char **id, char *code, size_t n)
+{
+	struct resp *r;
+	long st;
+
+	r = h_call("POST", PIM "assignmentScheduleRequests", tok, body, NULL);
+	st = r->status;
+	if (id != NULL)
+		*id = st == 201 && h_str(r->json, "id") != NULL
+		          ? strdup(h_str(r->json, "id"))
+		          : NULL;
+	if (code != NULL)
+		snprintf(code, n, "%s",
+		    h_str(r->json, "error/code") ? h_str(r->json, "error/code")
+		                                 : "");
+	h_free(r);
+	return st;
+}
+
+#define SAM_ID   "c5a9e3b1-7d2f-4a8c-b6e4-1f3a5c7e9b2d"
+#define HELPDESK "68e55cce-cf7e-4a2d-9046-3e4e75c4bfa7"
+#define SELF_BODY(principal, group, access)                                    \
+	"{\"accessId\":\"" access "\",\"principalId\":\"" principal            \
+	"\",\"groupId\":\"" group "\",\"action\":\"selfActivate\","            \
+	"\"scheduleInfo\":{\"expiration\":{\"type\":\"afterDuration\","        \
+	"\"duration\":\"PT2H\"}}}"
+
+#define ADMIN_BODY(principal, group)                                           \
+	"{\"accessId\":\"member\",\"principalId\":\"" principal                \
+	"\",\"groupId\":\"" group "\",\"action\":\"adminAssign\","             \
+	"\"scheduleInfo\":{\"expiration\":{\"type\":\"afterDuration\","        \
+	"\"duration\":\"PT2H\"}}}"
+
+/* selfActivate only for an eligible principal with its own delegated
+ * token, admin actions only by a member of the group or an administrator
+ * (privilegedaccessgroup-post-assignmentschedulerequests and its RBAC
+ * note). */
+static void
+t_pim_self_activate_rules(void)
+{
+	char code[64], *id = NULL;
+
+	tokens_fresh();
+	/* an app token cannot self-activate anybody */
+	CU_ASSERT_EQUAL(pim_post(app, SELF_BODY(ALEX_ID, PROD, "member"), NULL,
+	                    code, sizeof(code)),
+	    403);
+	CU_ASSERT_STRING_EQUAL(code, "Authorization_RequestDenied");
+	/* another user cannot activate alex's eligibility */
+	CU_ASSERT_EQUAL(pim_post(sam, SELF_BODY(ALEX_ID, PROD, "member"), NULL,
+	                    code, sizeof(code)),
+	    403);
+	CU_ASSERT_STRING_EQUAL(code, "Authorization_RequestDenied");
+	/* sam is not eligible for Prod Admins */
+	CU_ASSERT_EQUAL(pim_post(sam, SELF_BODY(SAM_ID, PROD, "member"), NULL,
+	                    code, sizeof(code)),
+	    400);
+	CU_ASSERT_STRING_EQUAL(code, "RoleAssignmentDoesNotExist");
+	/* alex is eligible as a member of Helpdesk, not as its owner */
+	CU_ASSERT_EQUAL(pim_post(alex, SELF_BODY(ALEX_ID, HELPDESK, "owner"),
+	                    NULL, code, sizeof(code)),
+	    400);
+	CU_ASSERT_STRING_EQUAL(code, "RoleAssignmentDoesNotExist");
+	CU_ASSERT_EQUAL(pim_post(alex, SELF_BODY(ALEX_ID, HELPDESK, "member"),
+	                    &id, NULL, 0),
+	    201);
+	free(id);
+	id = NULL;
+	/* admin actions: a member of the group or an administrator only */
+	CU_ASSERT_EQUAL(pim_post(sam, ADMIN_BODY(SAM_ID, HELPDESK), NULL, code,
+	                    sizeof(code)),
+	    403);
+	CU_ASSERT_STRING_EQUAL(code, "Authorization_RequestDenied");
+	CU_ASSERT_EQUAL(
+	    pim_post(alex, ADMIN_BODY(ALEX_ID, HELPDESK), NULL, NULL, 0), 403);
+	CU_ASSERT_EQUAL(
+	    pim_post(alex, ADMIN_BODY(SAM_ID, PROD), &id, NULL, 0), 201);
+	free(id);
+	id = NULL;
+	CU_ASSERT_EQUAL(
+	    pim_post(ciso, ADMIN_BODY(SAM_ID, HELPDESK), &id, NULL, 0), 201);
+	free(id);
+	id = NULL;
+	/* the principal's own token, eligible: accepted */
+	CU_ASSERT_EQUAL(
+	    pim_post(alex, SELF_BODY(ALEX_ID, PROD, "member"), &id, NULL, 0),
+	    201);
+	CU_ASSERT_PTR_NOT_NULL(id);
+	free(id);
+}
+
+/* Approvals (PIM and Permissions Management) are read and decided with
+ * delegated tokens only (approval-get, approvalstage-get,
+ * approvalstage-update: "Application: Not supported"). */
+static void
+t_approvals_delegated_only(void)
+{
+	char *body = h_fixture("group-request-self-activate.json"), path[256],
+	     *id = NULL, *stage = NULL, *epm;
+	struct resp *r;
+
+	tokens_fresh();
+	CU_ASSERT_EQUAL_FATAL(pim_post(alex, body, &id, NULL, 0), 201);
+	free(body);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s", id);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	H_ASSERT_STR(
+	    h_str(r->json, "error/code"), "Authorization_RequestDenied");
+	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "error/innerError/request-id"));
+	h_free(r);
+	r = h_call("GET", path, bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	if (h_str(r->json, "stages/0/id") != NULL)
+		stage = strdup(h_str(r->json, "stages/0/id"));
+	h_free(r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(stage);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s/stages", id);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s/stages/%s", id,
+	    stage);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	snprintf(path, sizeof(path),
+	    "/beta/identityGovernance/privilegedAccess/group/"
+	    "assignmentApprovals/%s/steps",
+	    id);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	/* Permissions Management: the same approval entity */
+	epm = h_create_epm("permissions-request-aws-policy.json", alex);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(epm);
+	snprintf(
+	    path, sizeof(path), EPM "scheduledPermissionsApprovals/%s", epm);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	snprintf(path, sizeof(path),
+	    EPM "scheduledPermissionsApprovals/%s/steps", epm);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 403);
+	h_free(r);
+	r = h_call("GET", path, bot, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	h_free(r);
+	free(epm);
+	free(stage);
+	free(id);
+}
+
+/* Status of a call (freed). */
+static long
+status_of_call(const char *method, const char *path, const char *tok,
+    const char *body, char *code, size_t n)
+{
+	struct resp *r = h_call(method, path, tok, body, NULL);
+	long st = r->status;
+
+	if (code != NULL)
+		snprintf(code, n, "%s",
+		    h_str(r->json, "error/code") ? h_str(r->json, "error/code")
+		                                 : "");
+	h_free(r);
+	return st;
+}
+
+/* Query options only as each page documents them; $select projects and
+ * refuses unknown properties; approval pages take none. */
+static void
+t_pim_query_options(void)
+{
+	char *body = h_fixture("group-request-self-activate.json"), path[512],
+	     code[64], *id = NULL;
+	struct resp *r;
+
+	tokens_fresh();
+	CU_ASSERT_EQUAL_FATAL(pim_post(alex, body, &id, NULL, 0), 201);
+	free(body);
+	/* $top is not documented on the list */
+	CU_ASSERT_EQUAL(
+	    status_of_call("GET",
+	        PIM "assignmentScheduleRequests?$filter=groupId%20eq"
+	            "%20'" PROD "'&$top=5",
+	        app, NULL, code, sizeof(code)),
+	    400);
+	CU_ASSERT_STRING_EQUAL(code, "BadRequest");
+	CU_ASSERT_EQUAL(
+	    status_of_call("GET", PIM FBCU_APPROVER PENDING_FILTER "&$top=5",
+	        bot, NULL, NULL, 0),
+	    400);
+	CU_ASSERT_EQUAL(
+	    status_of_call("GET",
+	        PIM "assignmentScheduleRequests?$filter=groupId%20eq"
+	            "%20'" PROD "'&$orderby=createdDateTime",
+	        app, NULL, NULL, 0),
+	    400);
+	/* $select: known properties only, and only those come back */
+	CU_ASSERT_EQUAL(
+	    status_of_call("GET",
+	        PIM "assignmentScheduleRequests?$filter=groupId%20eq"
+	            "%20'" PROD "'&$select=id,bogus",
+	        app, NULL, code, sizeof(code)),
+	    400);
+	CU_ASSERT_STRING_EQUAL(code, "BadRequest");
+	r = h_call("GET",
+	    PIM "assignmentScheduleRequests?$filter=groupId%20eq%20'" PROD
+	        "'&$select=id,status",
+	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	H_ASSERT_STR(h_str(r->json, "value/0/id"), id);
+	H_ASSERT_STR(h_str(r->json, "value/0/status"), "PendingApproval");
+	CU_ASSERT_PTR_NULL(h_str(r->json, "value/0/groupId"));
+	h_free(r);
+	snprintf(path, sizeof(path),
+	    PIM "assignmentScheduleRequests/%s?$select=groupId", id);
+	r = h_call("GET", path, app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	H_ASSERT_STR(h_str(r->json, "groupId"), PROD);
+	CU_ASSERT_PTR_NULL(h_str(r->json, "status"));
+	h_free(r);
+	snprintf(path, sizeof(path),
+	    PIM "assignmentScheduleRequests/%s?$filter=id%%20eq%%20'x'", id);
+	CU_ASSERT_EQUAL(status_of_call("GET", path, app, NULL, NULL, 0), 400);
+	/* approvals: no query options */
+	snprintf(path, sizeof(path),
+	    PIM "assignmentApprovals/%s?$select=stages", id);
+	CU_ASSERT_EQUAL(status_of_call("GET", path, bot, NULL, NULL, 0), 400);
+	snprintf(
+	    path, sizeof(path), PIM "assignmentApprovals/%s/stages?$top=1", id);
+	CU_ASSERT_EQUAL(status_of_call("GET", path, bot, NULL, NULL, 0), 400);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s/stages", id);
+	CU_ASSERT_EQUAL(status_of_call("GET", path, bot, NULL, NULL, 0), 200);
+	free(id);
+}
+
+/* A decision's body: exactly Approve or Deny, nothing but reviewResult
+ * and justification (approvalstage-update). */
+static void
+t_pim_review_body(void)
+{
+	char *body = h_fixture("group-request-self-activate.json"), path[512],
+	     *id = NULL, *stage = NULL;
+	struct resp *r;
+
+	tokens_fresh();
+	CU_ASSERT_EQUAL_FATAL(pim_post(alex, body, &id, NULL, 0), 201);
+	free(body);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s", id);
+	r = h_call("GET", path, bot, NULL, NULL);
+	if (h_str(r->json, "stages/0/id") != NULL)
+		stage = strdup(h_str(r->json, "stages/0/id"));
+	h_free(r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(stage);
+	snprintf(path, sizeof(path), PIM "assignmentApprovals/%s/stages/%s", id,
+	    stage);
+	CU_ASSERT_EQUAL(status_of_call("PATCH", path, morgan,
+	                    "{\"reviewResult\":\"approve\"}", NULL, 0),
+	    400);
+	CU_ASSERT_EQUAL(status_of_call("PATCH", path, morgan,
+	                    "{\"reviewResult\":\"Approved\"}", NULL, 0),
+	    400);
+	CU_ASSERT_EQUAL(
+	    status_of_call("PATCH", path, morgan,
+	        "{\"reviewResult\":\"Approve\",\"reviewedBy\":{\"id\":\"x\"}}",
+	        NULL, 0),
+	    400);
+	CU_ASSERT_EQUAL(status_of_call("PATCH", path, morgan,
+	                    "{\"reviewResult\":\"Approve\",\"status\":"
+	                    "\"Completed\"}",
+	                    NULL, 0),
+	    400);
+	/* still undecided: the refused PATCHes changed nothing */
+	r = h_call("GET", path, morgan, NULL, NULL);
+	H_ASSERT_STR(h_str(r->json, "status"), "InProgress");
+	H_ASSERT_STR(h_str(r->json, "assignedToMe"), "true");
+	h_free(r);
+	CU_ASSERT_EQUAL(status_of_call("PATCH", path, morgan,
+	                    "{\"reviewResult\":\"Approve\","
+	                    "\"justification\":\"ok\"}",
+	                    NULL, 0),
+	    204);
+	/* decided: no longer assigned to anyone for review */
+	r = h_call("GET", path, bot, NULL, NULL);
+	H_ASSERT_STR(h_str(r->json, "status"), "Completed");
+	H_ASSERT_STR(h_str(r->json, "reviewResult"), "Approved");
+	H_ASSERT_STR(h_str(r->json, "assignedToMe"), "false");
+	h_free(r);
+	free(stage);
+	free(id);
 }
 
 static void
@@ -1096,6 +1405,10 @@ const struct cu_test graph_tests[] = {
 	{ "pim_expiry", t_pim_expiry },
 	{ "pim_approver_cap", t_pim_approver_cap },
 	{ "pim_admin_cancel_deny", t_pim_admin_cancel_deny },
+	{ "pim_self_activate_rules", t_pim_self_activate_rules },
+	{ "approvals_delegated_only", t_approvals_delegated_only },
+	{ "pim_query_options", t_pim_query_options },
+	{ "pim_review_body", t_pim_review_body },
 	{ "directory", t_directory },
 	{ "check_member_groups", t_check_member_groups },
 	{ "directory_identity", t_directory_identity },
