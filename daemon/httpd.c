@@ -20,7 +20,8 @@
  *   the cap, the peer's connection that has waited longest for a request
  *   is cut (never one being served): one address trickling or reopening
  *   connections (slowloris) holds at most that many slots, and a new
- *   connection from it, such as a health probe, still gets in.
+ *   connection from it, such as a health probe, still gets in. An IPv6
+ *   peer is its /64 (one host commonly holds a whole one).
  * - The sweep also shuts down (shutdown(2), evhttp then closes) a
  *   connection that has not sent a complete request within http.timeout of
  *   its start or of its previous request: a slow sender cannot hold a slot
@@ -78,7 +79,7 @@ struct httpd_conn {
 	int admitted; /* peer read and checked against the per-peer cap */
 	int busy;     /* a request is being served */
 	uint64_t seq; /* accepted or last answered: the lowest goes first */
-	char peer[INET6_ADDRSTRLEN];
+	char peer[INET6_ADDRSTRLEN + 3]; /* IPv6: the /64 */
 };
 
 struct httpd_bucket {
@@ -324,6 +325,7 @@ static void
 httpd_admit(struct httpd_conn *c)
 {
 	struct sockaddr_storage ss;
+	struct sockaddr_in6 *sin6;
 	socklen_t sl = sizeof(ss);
 	evutil_socket_t fd;
 
@@ -333,7 +335,16 @@ httpd_admit(struct httpd_conn *c)
 	memset(&ss, 0, sizeof(ss));
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
 		ss.ss_family = AF_UNSPEC; /* "?": one shared peer */
-	httpd_addr((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+	sin6 = (struct sockaddr_in6 *)&ss;
+	if (ss.ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		/* one IPv6 host commonly holds a whole /64: one peer */
+		memset(&sin6->sin6_addr.s6_addr[8], 0, 8);
+		httpd_addr(
+		    (struct sockaddr *)&ss, c->peer, sizeof(c->peer) - 3);
+		strcat(c->peer, "/64");
+	} else
+		httpd_addr((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
 	httpd_peer_cap(c);
 }
 
