@@ -592,9 +592,18 @@ httpd_dispatch(struct evhttp_request *req, void *arg)
 		}
 		c->started = httpd_now();
 		c->requests++;
-		if (c->over || c->cut) {
-			httpd_refuse(req, 503, "Service Unavailable",
-			    c->over ? "connection_cap" : "peer_cap");
+		if (c->over) {
+			httpd_refuse(
+			    req, 503, "Service Unavailable", "connection_cap");
+			return;
+		}
+		if (c->cut) {
+			/* cut (and counted) already: never served */
+			evhttp_add_header(
+			    evhttp_request_get_output_headers(req),
+			    "Connection", "close");
+			httpd_reply(req, 503, "Service Unavailable",
+			    "Service Unavailable");
 			return;
 		}
 	}
