@@ -27,16 +27,20 @@
  * Keep tokens and secrets out of core dumps (issue 14): the process is not
  * dumpable (no core, no ptrace or /proc/PID/mem by same-uid processes) and
  * its core size limit is 0. Test builds too: the tests check what ships,
- * and the sanitizers report to the log, not through a core. 0, or -1.
+ * and the sanitizers report to the log, not through a core. 0, or -1 when
+ * the process stays dumpable; the limit is belt and braces (a seccomp
+ * filter may refuse setrlimit; the unit sets LimitCORE=0 itself).
  */
 static int
 no_core_dumps(void)
 {
 	struct rlimit rl = { 0, 0 };
 
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
+	    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return -1;
-	return setrlimit(RLIMIT_CORE, &rl);
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	return 0;
 }
 
 static void
