@@ -422,7 +422,8 @@ struct settings {
 	char *listen; /* "127.0.0.1:8750"; NULL: no listener */
 	char *hook_secret_file;
 	char *graph_client_state_file;
-	unsigned http_max_conns;  /* open connections at most */
+	unsigned http_max_conns;      /* open connections at most */
+	unsigned http_max_peer_conns; /* ... from one peer address */
 	int64_t http_timeout;     /* seconds: idle, and to send one request */
 	unsigned http_max_header; /* bytes of request line and headers */
 	unsigned http_max_body;   /* bytes of a request body */

@@ -85,6 +85,7 @@ static const struct sfield fields[] = {
 	F("http.graph_client_state_file", S_PATH, graph_client_state_file,
 	    NULL),
 	F("http.max_connections", S_UINT, http_max_conns, "256"),
+	F("http.max_connections_per_peer", S_UINT, http_max_peer_conns, "16"),
 	F("http.timeout", S_DUR, http_timeout, "PT10S"),
 	F("http.max_header_bytes", S_BYTES, http_max_header, "8192"),
 	F("http.max_body_bytes", S_BYTES, http_max_body, "262144"),

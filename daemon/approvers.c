@@ -82,6 +82,7 @@ struct appr_job {
 	uint64_t gen; /* appr_gen when (re)started */
 	/* appr_forgets when started (approvers_forget) */
 	uint64_t forgets;
+	struct appr_job *prev, *next; /* appr_jobs */
 };
 
 struct appr_retry {
@@ -96,6 +97,9 @@ struct appr_retry {
 static struct appr_cache *appr_cache;
 static size_t appr_ncache;
 static struct appr_retry *appr_retries;
+/* Jobs started and not finished: a job waiting on Graph when the daemon
+ * stops is freed by approvers_free (its call is dropped unanswered). */
+static struct appr_job *appr_jobs;
 static uint64_t appr_gen; /* bumped by every membership change */
 /* bumped by every approvers_forget() */
 static uint64_t appr_forgets;
@@ -242,6 +246,12 @@ appr_job_free(struct appr_job *j)
 
 	if (j == NULL)
 		return;
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else if (appr_jobs == j)
+		appr_jobs = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
 	for (p = 0; p < 2; p++)
 		for (i = 0; i < j->nsets[p]; i++)
 			free(j->sets[p][i].value);
@@ -764,6 +774,10 @@ appr_job_start(struct daemon *d, const struct store_request *r,
 		    "request %s: out of memory resolving approvers", r->key);
 		return;
 	}
+	j->next = appr_jobs;
+	if (appr_jobs != NULL)
+		appr_jobs->prev = j;
+	appr_jobs = j;
 	j->d = d;
 	j->stage = r->sm.stage;
 	j->escalation = escalation;
@@ -1062,6 +1076,9 @@ approvers_free(struct daemon *d)
 	struct appr_retry *r;
 
 	eligible_free(d);
+	/* After the loop: no Graph call in flight will answer any more. */
+	while (appr_jobs != NULL)
+		appr_job_free(appr_jobs);
 	while ((c = appr_cache) != NULL) {
 		appr_cache = c->next;
 		appr_cache_free_one(c);

@@ -140,7 +140,11 @@ call_free(struct call *c)
 		event_free(c->retry_ev);
 	free(c->method);
 	free(c->url);
-	free(c->body);
+	/* A body may carry a secret (a subscription's clientState). */
+	if (c->body != NULL) {
+		explicit_bzero(c->body, strlen(c->body));
+		free(c->body);
+	}
 	free(c);
 }
 

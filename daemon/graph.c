@@ -70,6 +70,20 @@ graph_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Zero every header line of `l` (an Authorization value), then free it. */
+static void
+graph_slist_wipe_free(struct curl_slist *l)
+{
+	struct curl_slist *h;
+
+	for (h = l; h != NULL; h = h->next)
+		if (h->data != NULL)
+			explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(l);
+}
+
+/* Request and response bodies carry secrets and tokens (the token
+ * endpoint's form and answer): zeroed before they are freed. */
 static void
 graph_xfer_free(struct graph_xfer *x)
 {
@@ -82,17 +96,23 @@ graph_xfer_free(struct graph_xfer *x)
 		x->g->idle[x->g->nidle++] = x->easy;
 	} else if (x->easy != NULL)
 		curl_easy_cleanup(x->easy);
-	curl_slist_free_all(x->headers);
-	curl_slist_free_all(x->extra);
+	graph_slist_wipe_free(x->headers);
+	graph_slist_wipe_free(x->extra);
 	if (x->bearer != NULL) {
 		explicit_bzero(x->bearer, strlen(x->bearer));
 		free(x->bearer);
 	}
 	free(x->method);
 	free(x->url);
-	free(x->body);
+	if (x->body != NULL) {
+		explicit_bzero(x->body, strlen(x->body));
+		free(x->body);
+	}
 	free(x->ctype);
-	free(x->buf);
+	if (x->buf != NULL) {
+		explicit_bzero(x->buf, x->cap);
+		free(x->buf);
+	}
 	free(x);
 }
 
@@ -240,8 +260,14 @@ graph_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 		cap = x->cap ? x->cap : 4096;
 		while (cap < x->len + n + 1)
 			cap *= 2;
-		if ((p = realloc(x->buf, cap)) == NULL)
+		/* not realloc: the old block is zeroed before it is freed */
+		if ((p = malloc(cap)) == NULL)
 			return 0;
+		if (x->buf != NULL) {
+			memcpy(p, x->buf, x->len);
+			explicit_bzero(x->buf, x->cap);
+			free(x->buf);
+		}
 		x->buf = p;
 		x->cap = cap;
 	}

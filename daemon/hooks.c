@@ -302,6 +302,8 @@ hooks_graph(struct evhttp_request *req, void *arg)
 out:
 	hooks_text(req, 202, "Accepted", NULL);
 	free(gn);
+	/* the body carries the clientState */
+	explicit_bzero(body, len);
 	free(body);
 }
 

@@ -14,6 +14,14 @@
  *   second while any is open) drops our reference, which closes the socket.
  * - At the cap, evhttp's listener is paused and a second listener on the
  *   same socket answers 503 and closes; below it, evhttp accepts again.
+ * - Per peer address at most http.max_connections_per_peer: evhttp 2.1
+ *   tells nothing at accept, so a new connection's peer is read from its
+ *   socket (getpeername) right after (sweep, or its first request). Over
+ *   the cap, the peer's connection that has waited longest for a request
+ *   is cut (never one being served): one address trickling or reopening
+ *   connections (slowloris) holds at most that many slots, and a new
+ *   connection from it, such as a health probe, still gets in. An IPv6
+ *   peer is its /64 (one host commonly holds a whole one).
  * - The sweep also shuts down (shutdown(2), evhttp then closes) a
  *   connection that has not sent a complete request within http.timeout of
  *   its start or of its previous request: a slow sender cannot hold a slot
@@ -65,9 +73,13 @@ struct httpd_conn {
 	struct bufferevent *bev; /* one reference is ours */
 	double started;          /* accept, or the latest request */
 	unsigned requests;
-	int bound; /* close callback set */
-	int over;  /* accepted beyond the cap (one accept batch): 503 */
-	int cut;   /* shut down by the deadline */
+	int bound;    /* close callback set */
+	int over;     /* accepted beyond the cap (one accept batch): 503 */
+	int cut;      /* shut down: deadline or per-peer cap */
+	int admitted; /* peer read and checked against the per-peer cap */
+	int busy;     /* a request is being served */
+	uint64_t seq; /* accepted or last answered: the lowest goes first */
+	char peer[INET6_ADDRSTRLEN + 3]; /* IPv6: the /64 */
 };
 
 struct httpd_bucket {
@@ -85,6 +97,7 @@ static struct {
 	struct evconnlistener *overflow; /* answers 503 at the cap */
 	struct event *sweep_ev;
 	int paused;
+	uint64_t seq;
 	struct httpd_bucket buckets[HTTPD_SETS][HTTPD_WAYS];
 	int64_t log_window;
 	unsigned log_count;
@@ -231,12 +244,10 @@ httpd_sweep_arm(void)
 		evtimer_add(httpd.sweep_ev, &tv);
 }
 
-/* Drop connections evhttp has freed; cut those past their deadline. */
+/* Drop the connections evhttp has freed (ours was the last reference). */
 static void
-httpd_sweep(evutil_socket_t fd, short what, void *arg)
+httpd_reap(void)
 {
-	struct daemon *d = httpd.d;
-	double now = httpd_now();
 	bufferevent_data_cb rcb, wcb;
 	bufferevent_event_cb ecb;
 	void *cbarg;
@@ -247,26 +258,117 @@ httpd_sweep(evutil_socket_t fd, short what, void *arg)
 
 		bufferevent_getcb(c->bev, &rcb, &wcb, &ecb, &cbarg);
 		if (rcb == NULL && wcb == NULL && ecb == NULL) {
-			/* evhttp freed it: ours was the last reference */
 			metrics_http_conn(
 			    c->requests > 0 ? "served" : "no_request");
 			bufferevent_decref(c->bev);
 			httpd.conns[i] = httpd.conns[--httpd.nconns];
-			d->http_conns--;
+			httpd.d->http_conns--;
 			continue;
 		}
+		i++;
+	}
+}
+
+/* The address of `sa` as text ("?" when neither IPv4 nor IPv6). */
+static void
+httpd_addr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	snprintf(buf, len, "?");
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    buf, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+		    (socklen_t)len);
+}
+
+/* Shut connection c down (evhttp then closes it), counted under `why`. */
+static void
+httpd_cut(struct httpd_conn *c, const char *why, const char *text)
+{
+	evutil_socket_t fd;
+
+	c->cut = 1;
+	metrics_http_refused(why);
+	httpd_log(c->peer[0] ? c->peer : "-", "connection", text);
+	if ((fd = bufferevent_getfd(c->bev)) >= 0)
+		shutdown(fd, SHUT_RDWR);
+}
+
+/* More than http.max_connections_per_peer open from c's peer: cut the
+ * peer's connection waiting longest for a request, never one being served
+ * (c itself only when all the others are). */
+static void
+httpd_peer_cap(const struct httpd_conn *c)
+{
+	struct httpd_conn *o, *victim = NULL;
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < httpd.nconns; i++) {
+		o = &httpd.conns[i];
+		if (!o->admitted || o->cut || strcmp(o->peer, c->peer) != 0)
+			continue;
+		n++;
+		if (!o->busy && (victim == NULL || o->seq < victim->seq))
+			victim = o;
+	}
+	if (n > httpd.d->settings->http_max_peer_conns && victim != NULL)
+		httpd_cut(victim, "peer_cap",
+		    "more than http.max_connections_per_peer open");
+}
+
+/* Read the peer of a new connection (once evhttp gave it its socket) and
+ * hold it to the per-peer cap. */
+static void
+httpd_admit(struct httpd_conn *c)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *sin6;
+	socklen_t sl = sizeof(ss);
+	evutil_socket_t fd;
+
+	if (c->admitted || (fd = bufferevent_getfd(c->bev)) < 0)
+		return;
+	c->admitted = 1;
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+		ss.ss_family = AF_UNSPEC; /* "?": one shared peer */
+	sin6 = (struct sockaddr_in6 *)&ss;
+	if (ss.ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		/* one IPv6 host commonly holds a whole /64: one peer */
+		memset(&sin6->sin6_addr.s6_addr[8], 0, 8);
+		httpd_addr(
+		    (struct sockaddr *)&ss, c->peer, sizeof(c->peer) - 3);
+		strcat(c->peer, "/64");
+	} else
+		httpd_addr((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+	httpd_peer_cap(c);
+}
+
+/* Drop connections evhttp has freed, admit new ones (per-peer cap), cut
+ * those past their deadline. */
+static void
+httpd_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = httpd.d;
+	double now = httpd_now();
+	size_t i;
+
+	httpd_reap();
+	for (i = 0; i < httpd.nconns; i++)
+		httpd_admit(&httpd.conns[i]);
+	for (i = 0; i < httpd.nconns; i++) {
+		struct httpd_conn *c = &httpd.conns[i];
+
 		/* One second of slack lets evhttp's idle timeout close an
 		 * idle connection first. */
 		if (!c->cut &&
-		    now - c->started > (double)d->settings->http_timeout + 1) {
-			c->cut = 1;
-			metrics_http_refused("deadline");
-			httpd_log("-", "connection",
+		    now - c->started > (double)d->settings->http_timeout + 1)
+			httpd_cut(c, "deadline",
 			    "no complete request within http.timeout");
-			if ((fd = bufferevent_getfd(c->bev)) >= 0)
-				shutdown(fd, SHUT_RDWR);
-		}
-		i++;
 	}
 	if ((unsigned)d->http_conns < d->settings->http_max_conns)
 		httpd_pause(0);
@@ -298,6 +400,9 @@ httpd_bevcb(struct event_base *base, void *arg)
 	struct bufferevent *bev;
 	struct httpd_conn *v;
 
+	/* Connections cut a moment ago and closed by evhttp since no longer
+	 * count against the cap. */
+	httpd_reap();
 	if (httpd.nconns == httpd.capconns) {
 		size_t cap = httpd.capconns ? httpd.capconns * 2 : 16;
 
@@ -314,6 +419,7 @@ httpd_bevcb(struct event_base *base, void *arg)
 	memset(v, 0, sizeof(*v));
 	v->bev = bev;
 	v->started = httpd_now();
+	v->seq = ++httpd.seq;
 	d->http_conns++;
 	metrics_http_conn("accepted");
 	if ((unsigned)d->http_conns >= d->settings->http_max_conns)
@@ -322,7 +428,8 @@ httpd_bevcb(struct event_base *base, void *arg)
 	 * request is answered 503. */
 	if ((unsigned)d->http_conns > d->settings->http_max_conns)
 		v->over = 1;
-	httpd_sweep_arm();
+	/* evhttp gives it its socket once we return: admit it right after */
+	httpd_sweep_soon();
 	return bev;
 }
 
@@ -337,17 +444,12 @@ httpd_overflow(struct evconnlistener *l, evutil_socket_t fd,
 	                           "Content-Length: 12\r\n"
 	                           "Connection: close\r\n\r\n"
 	                           "server busy\n";
-	char peer[INET6_ADDRSTRLEN] = "?";
+	char peer[INET6_ADDRSTRLEN];
 
 	(void)l;
 	(void)salen;
 	(void)arg;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, peer,
-		    sizeof(peer));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-		    peer, sizeof(peer));
+	httpd_addr(sa, peer, sizeof(peer));
 	metrics_http_refused("connection_cap");
 	httpd_log(peer, "connection", "connection cap reached");
 	(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -449,6 +551,20 @@ httpd_match(const struct httpd_route *rt, const char *path)
 	return strcmp(rt->path, path) == 0;
 }
 
+/* A reply was sent in full: the connection waits for its next request
+ * (and is the peer's last to be cut). */
+static void
+httpd_req_done(struct evhttp_request *req, void *arg)
+{
+	struct httpd_conn *c = httpd_conn_find(arg);
+
+	(void)req;
+	if (c != NULL) {
+		c->busy = 0;
+		c->seq = ++httpd.seq;
+	}
+}
+
 static void
 httpd_dispatch(struct evhttp_request *req, void *arg)
 {
@@ -466,6 +582,9 @@ httpd_dispatch(struct evhttp_request *req, void *arg)
 	c = httpd_conn_find(
 	    evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL);
 	if (c != NULL) {
+		httpd_admit(c);
+		c->busy = 1;
+		evhttp_request_set_on_complete_cb(req, httpd_req_done, c->bev);
 		if (!c->bound) {
 			evhttp_connection_set_closecb(
 			    evcon, httpd_conn_closed, NULL);
@@ -476,6 +595,15 @@ httpd_dispatch(struct evhttp_request *req, void *arg)
 		if (c->over) {
 			httpd_refuse(
 			    req, 503, "Service Unavailable", "connection_cap");
+			return;
+		}
+		if (c->cut) {
+			/* cut (and counted) already: never served */
+			evhttp_add_header(
+			    evhttp_request_get_output_headers(req),
+			    "Connection", "close");
+			httpd_reply(req, 503, "Service Unavailable",
+			    "Service Unavailable");
 			return;
 		}
 	}

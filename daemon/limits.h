@@ -69,8 +69,9 @@
 #define CTL_MAX_CLIENTS 16
 /* Header bytes evhttp itself accepts (libevent refuses beyond, 400/413);
  * http.max_header_bytes, at most this, is checked by httpd.c (431). The
- * connection cap, timeout, body limit and rate limit are settings
- * (http.*, config/settings.c). */
+ * connection caps (all peers, and per peer address:
+ * http.max_connections_per_peer, 16), timeout, body limit and rate limit
+ * are settings (http.*, config/settings.c). */
 #define HTTP_HEADERS_HARD_MAX (64 * 1024)
 #define HTTP_LOG_BURST        10 /* refused-request log lines a minute */
 

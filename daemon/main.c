@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -20,6 +22,26 @@
 #include "limits.h"
 #include "log.h"
 #include "member.h"
+
+/*
+ * Keep tokens and secrets out of core dumps (issue 14): the process is not
+ * dumpable (no core, no ptrace or /proc/PID/mem by same-uid processes) and
+ * its core size limit is 0. Test builds too: the tests check what ships,
+ * and the sanitizers report to the log, not through a core. 0, or -1 when
+ * the process stays dumpable; the limit is belt and braces (a seccomp
+ * filter may refuse setrlimit; the unit sets LimitCORE=0 itself).
+ */
+static int
+no_core_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
+	    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return -1;
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	return 0;
+}
 
 static void
 usage(void)
@@ -251,6 +273,12 @@ main(int argc, char *argv[])
 	struct timeval tv;
 	uint64_t wd_usec;
 
+	/* Before any secret is read, --check included. */
+	if (no_core_dumps() == -1) {
+		fprintf(stderr, "approvald: cannot turn core dumps off: %s\n",
+		    strerror(errno));
+		return 1;
+	}
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			config = argv[++i];

@@ -114,6 +114,7 @@ test_defaults_and_relative(void)
 	CU_ASSERT_STRING_EQUAL(s->approver_token_file, "/abs/tok");
 	CU_ASSERT_PTR_NULL(s->listen);
 	CU_ASSERT_EQUAL(s->http_max_conns, 256);
+	CU_ASSERT_EQUAL(s->http_max_peer_conns, 16);
 	CU_ASSERT_EQUAL(s->http_timeout, 10);
 	CU_ASSERT_EQUAL(s->http_max_header, 8192);
 	CU_ASSERT_EQUAL(s->http_max_body, 262144);

@@ -5,13 +5,16 @@
  * approvald on loopback with deliberately small limits.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cu.h"
@@ -378,6 +381,220 @@ test_metric_families(void)
 	CU_ASSERT(h_until(only_scrape_open, NULL, WAIT_MS) == 0);
 }
 
+/* ---- per-peer cap (issue 14 item 7) ------------------------------------ */
+
+#define PEER_CAP  3
+#define SLOW_HEAD "GET /healthz HTTP/1.1\r\nX-Slow: "
+
+static struct emu pc_emu;
+static struct ad pc_ad;
+static int pc_port = -1;
+
+static int
+peers_init(void)
+{
+	char fixture[600], policy[600];
+
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(fixture, sizeof(fixture), "%s",
+	    cu_srcpath("examples/demo-tenant.json"));
+	snprintf(policy, sizeof(policy), "%s",
+	    cu_srcpath("tests/integration/flow-policy.yaml"));
+	/* a long timeout: only the per-peer cap closes anything here */
+	if (emu_start(&pc_emu, fixture, 1) != 0 ||
+	    ad_prepare(&pc_ad, &pc_emu, policy,
+	        "http:\n"
+	        "  listen: 127.0.0.1:0\n"
+	        "  max_connections_per_peer: 3\n"
+	        "  timeout: PT5M\n") == -1 ||
+	    file_replace(pc_ad.conf, "poll_interval: PT1S",
+	        "poll_interval: PT1H") == -1 ||
+	    ad_start(&pc_ad) == -1 || ad_wait_ready(&pc_ad, 20000) == -1)
+		return -1;
+	return (pc_port = ad_port(&pc_ad)) > 0 ? 0 : -1;
+}
+
+static int
+peers_cleanup(void)
+{
+	/* the last test ends the daemon itself */
+	int rc = pc_ad.p.pid > 0 ? ad_stop(&pc_ad, SIGTERM) : 0;
+
+	emu_stop(&pc_emu);
+	return rc == 0 ? 0 : -1;
+}
+
+/* A TCP connection from loopback address `src` to 127.0.0.1:port, or -1
+ * (127.0.0.2 is another peer than 127.0.0.1 to the daemon). */
+static int
+src_connect(const char *src, int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd == -1)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, src, &a.sin_addr);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1)
+		goto fail;
+	a.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == -1)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* GET /healthz from `src`: the status, 0 when refused or closed. */
+static long
+src_healthz(const char *src)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+	                          "Connection: close\r\n\r\n";
+	struct pollfd p;
+	char buf[512];
+	size_t n = 0;
+	ssize_t k;
+	long st = 0;
+	int fd = src_connect(src, pc_port);
+
+	if (fd == -1)
+		return 0;
+	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) ==
+	    (ssize_t)sizeof(req) - 1) {
+		p.fd = fd;
+		p.events = POLLIN;
+		while (n < sizeof(buf) - 1 && poll(&p, 1, WAIT_MS) > 0 &&
+		       (k = recv(fd, buf + n, sizeof(buf) - 1 - n, 0)) > 0)
+			n += (size_t)k;
+		buf[n] = '\0';
+		if (strncmp(buf, "HTTP/1.1 ", 9) == 0)
+			st = strtol(buf + 9, NULL, 10);
+	}
+	close(fd);
+	return st;
+}
+
+/* A half-sent request from `src` (a slowloris connection), or -1. */
+static int
+slow_conn(const char *src)
+{
+	int fd = src_connect(src, pc_port);
+
+	if (fd != -1 &&
+	    send(fd, SLOW_HEAD, strlen(SLOW_HEAD), MSG_NOSIGNAL) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The server closed fd (EOF or reset), waiting at most `ms`. */
+static int
+is_closed(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char buf[256];
+
+	while (poll(&p, 1, ms) > 0) {
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Open listener connections (the scrape's own included) is n. */
+static int
+conns_are(void *arg)
+{
+	return metric(pc_port, "approvald_http_connections") == *(double *)arg;
+}
+
+static double
+pc_refused(void)
+{
+	return metric0(pc_port, REFUSED "peer_cap\"}");
+}
+
+/* One address holding half-sent requests (slowloris) gets at most
+ * http.max_connections_per_peer slots: a further connection from it cuts
+ * its oldest waiting one, never itself, so /healthz answers 200 from that
+ * address as from any other, and the cuts are counted. */
+static void
+test_peer_cap(void)
+{
+	int fd[PEER_CAP + 1], i;
+	double pc0 = pc_refused(), want;
+
+	for (i = 0; i < PEER_CAP; i++) {
+		CU_ASSERT_FATAL((fd[i] = slow_conn("127.0.0.2")) != -1);
+		/* accepted in this order (the scrape is one more) */
+		want = i + 2;
+		CU_ASSERT_FATAL(h_until(conns_are, &want, WAIT_MS) == 0);
+	}
+	/* one more from the same address: the oldest is cut, not it */
+	CU_ASSERT_FATAL((fd[PEER_CAP] = slow_conn("127.0.0.2")) != -1);
+	CU_ASSERT(is_closed(fd[0], WAIT_MS));
+	for (i = 1; i <= PEER_CAP; i++)
+		CU_ASSERT(!is_closed(fd[i], 0));
+	/* a probe from the flooding address gets in (fd[1] goes) */
+	CU_ASSERT_EQUAL(src_healthz("127.0.0.2"), 200);
+	CU_ASSERT(is_closed(fd[1], WAIT_MS));
+	CU_ASSERT(!is_closed(fd[2], 0));
+	/* and from another address, untouched by that peer's cap */
+	CU_ASSERT_EQUAL(src_healthz("127.0.0.1"), 200);
+	CU_ASSERT(!is_closed(fd[2], 0));
+	CU_ASSERT(!is_closed(fd[3], 0));
+	CU_ASSERT_EQUAL(pc_refused(), pc0 + 2);
+	/* the flooding address holds fd[2] and fd[3] now; + the scrape */
+	want = 3;
+	CU_ASSERT(h_until(conns_are, &want, WAIT_MS) == 0);
+	for (i = 0; i <= PEER_CAP; i++)
+		close(fd[i]);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+
+/* Issue 14: approvald holds tokens, so it never dumps core: even with its
+ * core size limit raised from outside, SIGABRT leaves no core (the wait
+ * status has no core flag). Under ASan the limit stays as the sanitizer
+ * set it (0): an ASan core would be huge. */
+static void
+test_no_core_dump(void)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	int st;
+
+#ifndef SANITIZED
+	/* root may raise it again; anyone else meets the daemon's hard 0 */
+	if (prlimit(pc_ad.p.pid, RLIMIT_CORE, &rl, NULL) == -1)
+		CU_ASSERT_EQUAL(errno, EPERM);
+#else
+	(void)rl;
+#endif
+	CU_ASSERT_FATAL(kill(pc_ad.p.pid, SIGABRT) == 0);
+	st = h_wait_exit(&pc_ad.p, WAIT_MS);
+	CU_ASSERT_FATAL(st != -1);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+	CU_ASSERT(!WCOREDUMP(st));
+}
+
+static const struct cu_test peer_tests[] = {
+	{ "per-peer connection cap", test_peer_cap },
+	{ "no core dump", test_no_core_dump },
+	{ NULL, NULL },
+};
+
 static const struct cu_test listener_tests[] = {
 	{ "connection cap", test_connection_cap },
 	{ "connection timeout", test_connection_timeout },
@@ -390,5 +607,6 @@ static const struct cu_test listener_tests[] = {
 
 const struct cu_suite cu_suites[] = {
 	{ "listener", listener_init, listener_cleanup, listener_tests },
+	{ "peers", peers_init, peers_cleanup, peer_tests },
 	{ NULL, NULL, NULL, NULL },
 };
