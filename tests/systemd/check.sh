@@ -2,14 +2,16 @@
 # systemd unit checks: `systemd-analyze verify` clean and
 # `systemd-analyze security --offline=yes` exposure <= 1.5.
 set -euo pipefail
-src=$1 bin=$2
+src=$1 bin=$2 man=${3:-}
 if ! command -v systemd-analyze >/dev/null; then
 	echo "systemd-analyze not present: unit checks skipped"
 	exit 0
 fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-sed "s|/usr/bin/approvald|$bin|g" "$src/systemd/approvald.service" >"$dir/approvald.service"
+sed "s|/usr/sbin/approvald|$bin|g" "$src/systemd/approvald.service" >"$dir/approvald.service"
+# `verify` runs man(1) on the Documentation= pages: look in the build tree.
+[ -n "$man" ] && export MANPATH=$man
 out=$(systemd-analyze verify "$dir/approvald.service" 2>&1 || true)
 if [ -n "$out" ]; then
 	echo "systemd-analyze verify:"; echo "$out"; exit 1
