@@ -34,10 +34,13 @@ install(FILES systemd/approvald.sysusers DESTINATION ${APPROVALD_SYSUSERSDIR}
 install(FILES systemd/approvald.tmpfiles DESTINATION ${APPROVALD_TMPFILESDIR}
 	RENAME approvald.conf COMPONENT approvald)
 # Conffiles: a settings skeleton that passes `approvald --check` and a
-# policy that decides nothing on its own (default: ignore).
+# policy that decides nothing on its own (default: ignore). No secrets:
+# those go to credentials/. 0644 inside a folder that tmpfiles.d makes
+# 0750 root:approvald, so the daemon (group approvald) reads them and
+# nobody else does.
 install(FILES examples/etc/approvald.yaml examples/etc/policy.yaml
 	DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/approvald
-	PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ COMPONENT approvald)
+	COMPONENT approvald)
 install(FILES README.md DESTINATION ${APPROVALD_DOCDIR} COMPONENT approvald)
 install(FILES examples/approvald.yaml examples/policy.yaml
 	examples/policy-tests.yaml examples/demo-tenant.json
@@ -47,7 +50,10 @@ install(DIRECTORY examples/requests
 
 install(TARGETS graph-emulator RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
 	COMPONENT emulator)
+# The demo tenant names its seed requests relative to itself.
 install(FILES examples/demo-tenant.json
+	DESTINATION ${CMAKE_INSTALL_DATADIR}/graph-emulator COMPONENT emulator)
+install(DIRECTORY examples/requests
 	DESTINATION ${CMAKE_INSTALL_DATADIR}/graph-emulator COMPONENT emulator)
 
 # Manual pages, built into ${CMAKE_BINARY_DIR}/man by man/CMakeLists.txt.

@@ -18,7 +18,7 @@ fi
 
 mode() { stat -c %a "$root$1"; }
 for f in /etc/approvald/approvald.yaml /etc/approvald/policy.yaml; do
-	[ "$(mode $f)" = 640 ] || { echo "$f: mode $(mode $f), want 640"; fail=1; }
+	[ "$(mode $f)" = 644 ] || { echo "$f: mode $(mode $f), want 644"; fail=1; }
 done
 for f in /usr/sbin/approvald /usr/bin/approvalctl; do
 	[ -x "$root$f" ] || { echo "$f: not executable"; fail=1; }
