@@ -89,4 +89,10 @@ wait_for 60 decided || fail "no decision on $id in the emulator's ground truth"
 truth=$(curl -sS "$url/_emulator/truth" | tr '{' '\n' | grep "\"requestId\": *\"$id\"")
 echo "   $truth"
 grep -q '"action": *"approve' <<<"$truth" || fail "request $id was not approved"
+
+echo "== approvalctl backup while the installed daemon runs; the copy verifies"
+"$root/usr/bin/approvalctl" backup --state "$work/state.db" "$work/backup.db" || fail "backup"
+"$root/usr/bin/approvalctl" audit verify --state "$work/backup.db" || fail "audit verify refuses the backup"
+"$root/usr/bin/approvalctl" audit export --state "$work/backup.db" | grep -q "$id" ||
+	fail "the backup's audit trail lacks the decision on $id"
 echo "1 passed, 0 failed"
