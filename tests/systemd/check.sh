@@ -2,7 +2,7 @@
 # systemd unit checks: `systemd-analyze verify` clean and
 # `systemd-analyze security --offline=yes` exposure <= 1.5.
 set -euo pipefail
-src=$1 bin=$2 man=${3:-}
+src=$1 bin=$2
 if ! command -v systemd-analyze >/dev/null; then
 	echo "systemd-analyze not present: unit checks skipped"
 	exit 0
@@ -13,6 +13,7 @@ sed "s|/usr/sbin/approvald|$bin|g" "$src/systemd/approvald.service" >"$dir/appro
 # `verify` runs man(1) on the Documentation= pages: look in the build tree.
 # Without man(1) on the machine there is nothing to look the pages up with
 # (tests/package checks they are installed).
+man=${3:-}
 [ -n "$man" ] && export MANPATH=$man
 manopt=
 command -v man >/dev/null || manopt=--man=no
