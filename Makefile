@@ -10,12 +10,17 @@ CMAKE_ARGS ?=
 DEPS = build-essential cmake pkg-config clang libclang-rt-14-dev \
        libevent-dev libcurl4-openssl-dev libjson-c-dev libyaml-dev \
        libsqlite3-dev libsystemd-dev libssl-dev libcunit1-dev \
-       openssl curl systemd chromium chromium-driver
+       openssl curl systemd chromium chromium-driver mandoc
 
-.PHONY: all deps bench-deps build check check-repeat test asan demo bench fuzz format clean
+.PHONY: all deps bench-deps build check check-repeat test asan demo bench fuzz format clean \
+	deb package-check
 
 # Benchmarks also need a load generator.
 BENCH_DEPS = wrk
+
+# Debian packaging and its checks (`make deb`, `make package-check`).
+DEB_DEPS = debhelper lintian dpkg-dev mandoc
+DEB_OUT  ?= out/deb
 
 all: build
 
@@ -72,6 +77,23 @@ demo: build
 
 bench: bench-deps build
 	@./bench/run.sh $(BUILD)
+
+# The .debs (approvald, graph-emulator) in $(DEB_OUT), built with debhelper
+# outside dpkg-buildpackage so nothing is written above the source tree.
+deb: deps
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEB_DEPS)"
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)
+	debian/rules clean
+	DEB_OUT=$(abspath $(DEB_OUT)) DEB_BUILD_OPTIONS="parallel=$(JOBS) nocheck" \
+		debian/rules binary
+	debian/rules clean
+	@ls -1 $(DEB_OUT)/*.deb
+
+# The packages under lintian, unpacked (dpkg -x) into a temporary root:
+# file list, the installed `approvald --check`, one decision against the
+# installed graph-emulator.
+package-check: deb
+	./tests/package/deb-check.sh $(DEB_OUT)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -471,4 +471,19 @@ int settings_operator_may(const struct settings *s, unsigned long uid,
  */
 int cfg_read_secret(const char *path, char **out, size_t *lenp, char **err);
 
+/* ---- the schema, for the manual ----------------------------------------- */
+
+/* One key of approvald.yaml or policy.yaml, as the parser knows it. */
+struct cfg_key {
+	const char *path; /* dotted; `[]` marks a list item: "notify[].url" */
+	const char *type; /* the value's syntax, in words */
+	const char *def;  /* default in YAML form, or NULL */
+};
+
+/* The i-th key of approvald.yaml's schema (the parser's own tables);
+ * returns 0 when i is past the last one. */
+int settings_key_at(size_t i, struct cfg_key *out);
+/* The i-th key of policy.yaml's schema; 0 when i is past the last one. */
+int policy_key_at(size_t i, struct cfg_key *out);
+
 #endif

@@ -1102,3 +1102,49 @@ policy_load_file(const char *path, struct policy **out, struct cfg_diags *diags)
 	free(buf);
 	return rc;
 }
+
+/* policy.yaml's mappings and where they sit, in the manual's order;
+ * `stages` is NULL for the two tables stages.c owns (1: set, 2: stage). */
+static const struct {
+	const char *prefix;
+	const struct ykey *keys;
+	int stages;
+} policy_sections[] = {
+	{ "", top_keys, 0 },
+	{ "approvers.NAME.", NULL, 1 },
+	{ "rules[].", rule_keys, 0 },
+	{ "when.", when_keys, 0 },
+	{ "when.ticket.", ticket_keys, 0 },
+	{ "when.justification.", just_keys, 0 },
+	{ "when.schedule.", sched_keys, 0 },
+	{ "stages[].", NULL, 2 },
+	{ "default.", default_keys, 0 },
+};
+
+int
+policy_key_at(size_t i, struct cfg_key *out)
+{
+	static char paths[256][64];
+	size_t s, k, n = 0;
+
+	for (s = 0; s < sizeof(policy_sections) / sizeof(policy_sections[0]);
+	     s++) {
+		const struct ykey *keys = policy_sections[s].keys;
+
+		if (keys == NULL)
+			keys = stages_schema(policy_sections[s].stages - 1);
+		for (k = 0; keys[k].name != NULL; k++, n++) {
+			if (n != i)
+				continue;
+			if (n >= 256)
+				return 0;
+			snprintf(paths[n], sizeof(paths[n]), "%s%s",
+			    policy_sections[s].prefix, keys[k].name);
+			out->path = paths[n];
+			out->type = ytype_name(keys[k].type);
+			out->def = NULL;
+			return 1;
+		}
+	}
+	return 0;
+}

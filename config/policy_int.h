@@ -100,4 +100,7 @@ int policy_compile_stages(
     struct pctx *c, const struct ynode *n, struct rule *r);
 int policy_compile_sets(struct pctx *c, const struct ynode *n);
 
+/* The approver-set (0) or stage (1) key table (stages.c). */
+const struct ykey *stages_schema(int which);
+
 #endif

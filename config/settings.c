@@ -344,13 +344,14 @@ set_field(struct sctx *c, const struct sfield *f, const struct ynode *n,
 	return -1;
 }
 
+static const struct ykey notify_keys[] = { { "name", YT_STR },
+	{ "url", YT_STR }, { "format", YT_STR }, { "secret_file", YT_STR },
+	{ "events", YT_SEQ }, { "links", YT_BOOL }, { NULL, YT_ANY } };
+
 static int
 load_notify(struct sctx *c, const struct ynode *n)
 {
-	static const struct ykey keys[] = { { "name", YT_STR },
-		{ "url", YT_STR }, { "format", YT_STR },
-		{ "secret_file", YT_STR }, { "events", YT_SEQ },
-		{ "links", YT_BOOL }, { NULL, YT_ANY } };
+	const struct ykey *keys = notify_keys;
 	size_t i, j;
 	int errs = 0, k;
 
@@ -487,11 +488,13 @@ operator_as_ok(const char *a)
  *   - { unix: "1001", as: bob@contoso.com }
  * Who may decide as whom over the control socket.
  */
+static const struct ykey operator_keys[] = { { "unix", YT_STR },
+	{ "as", YT_STR_OR_SEQ }, { NULL, YT_ANY } };
+
 static int
 load_operators(struct sctx *c, const struct ynode *n)
 {
-	static const struct ykey keys[] = { { "unix", YT_STR },
-		{ "as", YT_STR_OR_SEQ }, { NULL, YT_ANY } };
+	const struct ykey *keys = operator_keys;
 	size_t i, j;
 	int errs = 0;
 
@@ -897,4 +900,81 @@ settings_dump(const struct settings *s)
 		sb_add(&b, "]\n");
 	}
 	return sb_finish(&b);
+}
+
+/* The manual's name for a settings value type. No default: a new type is
+ * a compile error here until it has a name. */
+static const char *
+stype_name(enum stype t)
+{
+	switch (t) {
+	case S_STR:
+		return "string";
+	case S_URL:
+		return "URL";
+	case S_PATH:
+		return "path";
+	case S_DUR:
+		return "ISO-8601 duration";
+	case S_AGE:
+		return "ISO-8601 duration, PT0S to PT5M";
+	case S_UINT:
+		return "integer, 1 to 1024";
+	case S_BYTES:
+		return "bytes";
+	case S_BOOL:
+		return "boolean";
+	case S_LISTEN:
+		return "HOST:PORT";
+	case S_LOGLEVEL:
+		return "error | warn | info | debug";
+	case S_LOGFMT:
+		return "text | json";
+	}
+	return "value";
+}
+
+/* A list-of-mappings section (notify, operators) and its item keys. */
+static const struct {
+	const char *name;
+	const struct ykey *keys;
+} list_sections[] = {
+	{ "notify", notify_keys },
+	{ "operators", operator_keys },
+};
+
+int
+settings_key_at(size_t i, struct cfg_key *out)
+{
+	static char paths[64][64];
+	size_t s, k;
+
+	if (i < NFIELDS) {
+		out->path = fields[i].path;
+		out->type = stype_name(fields[i].type);
+		out->def = fields[i].def;
+		return 1;
+	}
+	i -= NFIELDS;
+	for (s = 0; s < sizeof(list_sections) / sizeof(list_sections[0]); s++) {
+		if (i == 0) {
+			out->path = list_sections[s].name;
+			out->type = "list of mappings";
+			out->def = "[]";
+			return 1;
+		}
+		i--;
+		for (k = 0; list_sections[s].keys[k].name != NULL; k++, i--)
+			if (i == 0 && s * 16 + k < 64) {
+				snprintf(paths[s * 16 + k], sizeof(paths[0]),
+				    "%s[].%s", list_sections[s].name,
+				    list_sections[s].keys[k].name);
+				out->path = paths[s * 16 + k];
+				out->type =
+				    ytype_name(list_sections[s].keys[k].type);
+				out->def = NULL;
+				return 1;
+			}
+	}
+	return 0;
 }

@@ -27,6 +27,13 @@ static const struct ykey stage_keys[] = {
 	{ NULL, YT_ANY },
 };
 
+/* The approver-set (0) or stage (1) key table, for policy_key_at(). */
+const struct ykey *
+stages_schema(int which)
+{
+	return which ? stage_keys : set_keys;
+}
+
 /* Iterate a string-or-list node: returns the i-th scalar or NULL. */
 static const struct ynode *
 list_item(const struct ynode *n, size_t i)

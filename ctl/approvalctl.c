@@ -23,6 +23,7 @@ static const struct ctl_command commands[] = {
 	{ "audit", ctl_audit,
 	    "audit export|verify --state DB [--since ISO] [--format jsonl]" },
 	{ "replay", ctl_replay, "replay POLICY --state DB [--since P30D]" },
+	{ "backup", ctl_backup, "backup --state DB OUT" },
 	{ NULL, NULL, NULL },
 };
 

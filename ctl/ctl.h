@@ -44,4 +44,7 @@ int ctl_import_policy(int argc, char **argv);
 int ctl_audit(int argc, char **argv);
 int ctl_replay(int argc, char **argv);
 
+/* A consistent copy of a state database, online (backup.c). */
+int ctl_backup(int argc, char **argv);
+
 #endif

@@ -14,8 +14,15 @@ if ! command -v systemd-analyze >/dev/null; then
 fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-sed "s|/usr/bin/approvald|$bin|g" "$src/systemd/approvald.service" >"$dir/approvald.service"
-out=$(systemd-analyze verify "$dir/approvald.service" 2>&1 || true)
+sed "s|/usr/sbin/approvald|$bin|g" "$src/systemd/approvald.service" >"$dir/approvald.service"
+# `verify` runs man(1) on the Documentation= pages: look in the build tree.
+# Without man(1) on the machine there is nothing to look the pages up with
+# (tests/package checks they are installed).
+man=${3:-}
+[ -n "$man" ] && export MANPATH=$man
+manopt=
+command -v man >/dev/null || manopt=--man=no
+out=$(systemd-analyze verify $manopt "$dir/approvald.service" 2>&1 || true)
 if [ -n "$out" ]; then
 	echo "systemd-analyze verify:"; echo "$out"; exit 1
 fi
