@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -59,6 +60,14 @@ write_fixture(void)
 		    strcmp(json_object_get_string(v), APP_ID) == 0)
 			json_object_object_add(a, "certificateFile",
 			    json_object_new_string(cert_pem));
+	}
+	/* approvalctl login polls every second */
+	{
+		struct json_object *tok = json_object_new_object();
+
+		json_object_object_add(
+		    tok, "deviceCodeInterval", json_object_new_int(1));
+		json_object_object_add(f, "tokens", tok);
 	}
 	snprintf(fixture, sizeof(fixture), "%s/token-tenant.json", h_tmpdir());
 	/* the fixture names request files relative to itself */
@@ -341,12 +350,89 @@ test_circuit_and_reload(void)
 	token_free(t);
 }
 
+/* approvalctl login with `client` as graph.approver_client_id; spawned,
+ * the user code line awaited. 0 or -1. */
+static int
+login_start(struct proc *p, const char *client, const char *log)
+{
+	char conf[700], yaml[1500], bin[600], line[256], *argv[5];
+
+	snprintf(conf, sizeof(conf), "%s/login.yaml", h_tmpdir());
+	snprintf(yaml, sizeof(yaml),
+	    "graph:\n  url: %s\n  login_url: %s\n  tenant: %s\n"
+	    "  client_id: " APP_ID "\n  client_secret_file: secret\n"
+	    "  approver_client_id: %s\n"
+	    "  approver_token_file: login-token\n"
+	    "policy: p.yaml\nstate: s.db\n",
+	    e.url, e.url, tenant, client);
+	if (h_write_file(conf, yaml, 0600) == -1)
+		return -1;
+	snprintf(bin, sizeof(bin), "%s", cu_buildpath("ctl/approvalctl"));
+	argv[0] = bin;
+	argv[1] = "login";
+	argv[2] = "--config";
+	argv[3] = conf;
+	argv[4] = NULL;
+	memset(p, 0, sizeof(*p));
+	if (h_spawn(p, argv, NULL, log) == -1)
+		return -1;
+	return h_wait_line(p, "user_code: ", line, sizeof(line), 20000);
+}
+
+/* 1 when the file at `path` holds `text`. */
+static int
+log_has(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "r");
+	char buf[8192];
+	size_t n;
+
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return strstr(buf, text) != NULL;
+}
+
+/* approvalctl login: the public client signs in; a confidential client
+ * id is refused with Entra's error_description printed; an expired device
+ * code ends with its own exit code. */
+static void
+test_login_errors(void)
+{
+	struct proc p;
+	char log[700];
+	int ws;
+	long st = 0;
+
+	reset();
+	snprintf(log, sizeof(log), "%s/login-confidential.log", h_tmpdir());
+	CU_ASSERT_FATAL(login_start(&p, APP_ID, log) == 0);
+	ws = h_wait_exit(&p, 30000);
+	CU_ASSERT(ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 1);
+	CU_ASSERT(log_has(log, "invalid_client"));
+	CU_ASSERT(log_has(log, "AADSTS7000218"));
+	/* the code expires (emulator clock) while the user has not signed in */
+	snprintf(log, sizeof(log), "%s/login-expired.log", h_tmpdir());
+	CU_ASSERT_FATAL(login_start(&p, PUB_ID, log) == 0);
+	json_object_put(emu_json(
+	    &e, "POST", "/_emulator/clock", "{\"advance\":\"PT16M\"}", &st));
+	CU_ASSERT(st == 200);
+	ws = h_wait_exit(&p, 30000);
+	CU_ASSERT(ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 4);
+	CU_ASSERT(log_has(log, "expired_token"));
+	CU_ASSERT(log_has(log, "AADSTS70020"));
+}
+
 static const struct cu_test token_tests[] = {
 	{ "approver refresh: public client, no credential",
 	    test_delegated_public },
 	{ "client assertions PS256 and RS256", test_assertions },
 	{ "revoked refresh token: bounded attempts, health, reload",
 	    test_circuit_and_reload },
+	{ "approvalctl login: error_description, exit codes",
+	    test_login_errors },
 	{ NULL, NULL },
 };
 
