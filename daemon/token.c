@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -42,6 +43,7 @@ struct token_slot {
 	char dead_reason[192];
 	int64_t backoff_ms; /* current back-off, 0 while healthy */
 	int64_t next_try;   /* monotonic ms: circuit open before this */
+	int stale;          /* reloaded while a refresh was in flight */
 	struct token_waitq waiters;
 };
 
@@ -51,6 +53,10 @@ struct token_mgr {
 	char *token_url, *client_id, *client_secret, *cert_file, *key_file;
 	char *refresh_file, *refresh_token, *scope;
 	char *approver_client_id; /* public client of the refresh token */
+	/* SHA-256 of what the refresh token file holds as far as we know
+	 * (read at start, written on rotation): a reload of an unchanged
+	 * file keeps a rotated token we could not store */
+	unsigned char file_sum[SHA256_DIGEST_LENGTH];
 	enum token_alg alg;
 	struct token_slot slot[TOKEN_KIND_MAX];
 	unsigned long refreshes;
@@ -264,6 +270,7 @@ token_persist_refresh(struct token_mgr *t)
 	fd = -1;
 	if (rename(tmp, t->refresh_file) == -1)
 		goto fail;
+	SHA256((const unsigned char *)t->refresh_token, n, t->file_sum);
 	free(tmp);
 	return;
 fail:
@@ -415,6 +422,8 @@ token_healthy(struct token_slot *s)
 	s->next_try = 0;
 }
 
+static void token_refresh(struct token_slot *s);
+
 static void
 token_response(void *arg, const struct graph_resp *resp)
 {
@@ -426,6 +435,16 @@ token_response(void *arg, const struct graph_resp *resp)
 	int64_t expires_in = 3599;
 
 	s->refreshing = 0;
+	if (s->stale) {
+		/* answers the refresh token token_reload replaced: neither its
+		 * token nor its verdict are the new sign-in's */
+		s->stale = 0;
+		if (resp->body != NULL)
+			explicit_bzero(resp->body, resp->len);
+		if (!TAILQ_EMPTY(&s->waiters))
+			token_refresh(s); /* the waiters get the new one */
+		return;
+	}
 	if (resp->status == 0) {
 		snprintf(errbuf, sizeof(errbuf), "token endpoint: %s",
 		    resp->error ? resp->error : "no answer");
@@ -631,26 +650,38 @@ int
 token_reload(struct token_mgr *t, char **err)
 {
 	struct token_slot *s = &t->slot[TOKEN_DELEGATED];
+	unsigned char sum[SHA256_DIGEST_LENGTH];
 	char *rt = NULL;
+	int same;
 
 	if (t->refresh_file == NULL)
 		return 0;
 	if (cfg_read_secret(t->refresh_file, &rt, NULL, err) == -1)
 		return -1;
-	if (t->refresh_token != NULL && strcmp(rt, t->refresh_token) == 0 &&
-	    s->dead_since == 0) {
+	SHA256((const unsigned char *)rt, strlen(rt), sum);
+	same = t->refresh_token != NULL &&
+	       CRYPTO_memcmp(sum, t->file_sum, sizeof(sum)) == 0;
+	explicit_bzero(sum, sizeof(sum));
+	if (same && s->dead_since == 0) {
 		token_wipe_free(rt);
 		return 0;
 	}
+	if (same) {
+		/* the file did not change: keep our (maybe rotated) token,
+		 * only close the circuit */
+		token_wipe_free(rt);
+		goto closed;
+	}
 	token_wipe_free(t->refresh_token);
 	t->refresh_token = rt;
+	SHA256((const unsigned char *)rt, strlen(rt), t->file_sum);
 	/* another sign-in: the cached access token may be another
 	 * account's; the next token_get redeems the new refresh token */
-	if (!s->refreshing) {
-		token_wipe_free(s->bearer);
-		s->bearer = NULL;
-		s->expires = 0;
-	}
+	token_wipe_free(s->bearer);
+	s->bearer = NULL;
+	s->expires = 0;
+	s->stale = s->refreshing;
+closed:
 	if (s->dead_since != 0)
 		log_info("token: delegated credential reloaded from %s; "
 		         "retrying now",
@@ -739,6 +770,8 @@ token_new(struct event_base *base, struct graph *g, const struct token_opts *o,
 				return NULL;
 			}
 			t->refresh_token = rt;
+			SHA256(
+			    (const unsigned char *)rt, strlen(rt), t->file_sum);
 		}
 	}
 	return t;
