@@ -8,6 +8,7 @@
  * with a new token file makes the credential healthy again. Counts are read
  * from the emulator's log (ground truth), never timed.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,86 @@ test_login_errors(void)
 	CU_ASSERT(log_has(log, "AADSTS70020"));
 }
 
+/* Lines of the daemon's log holding `text`. */
+static int
+log_count(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+static int
+dead_logged(void *arg)
+{
+	return log_count(arg, "delegated credential is dead") >= 1;
+}
+
+/* The daemon with a revoked approver token: one log line when the
+ * credential goes dead (however often it is wanted); after a new token file
+ * and SIGHUP a new request is approved with the new sign-in. */
+static void
+test_sighup_new_token(void)
+{
+	struct ad a;
+	struct json_object *o;
+	char policy[700], *k1, *k2, *id2;
+	long st = 0;
+	int ap = 0, de = 0, ca = 0;
+
+	reset();
+	snprintf(policy, sizeof(policy), "%s/sighup-policy.yaml", h_tmpdir());
+	CU_ASSERT_FATAL(h_write_file(policy,
+	                    "version: 1\nrules:\n"
+	                    "  - name: auto\n"
+	                    "    when: { justification: \"^sighup\" }\n"
+	                    "    decide: approve\n"
+	                    "    reason: auto\n"
+	                    "default:\n  decide: ignore\n",
+	                    0600) == 0);
+	json_object_put(emu_json(&e, "POST", "/_emulator/refreshtokens",
+	    "{\"user\":\"approvald@contoso.com\",\"revoke\":true}", &st));
+	CU_ASSERT_FATAL(st == 200);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy, NULL) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	/* a decision needs the approver's token: it goes dead */
+	k1 = emu_create_tagged(&e, "sighup-1", "alex@contoso.com");
+	CU_ASSERT_FATAL(k1 != NULL);
+	CU_ASSERT(h_until(dead_logged, a.p.log, 30000) == 0);
+	CU_ASSERT(emu_truth_counts(
+	              &e, k1 + strlen("permissions:"), &ap, &de, &ca) == 0 &&
+	          ap == 0);
+	/* a new sign-in, then SIGHUP */
+	o = emu_json(&e, "POST", "/_emulator/refreshtokens",
+	    "{\"user\":\"approvald@contoso.com\",\"client\":\"" PUB_ID "\"}",
+	    &st);
+	CU_ASSERT_FATAL(st == 200 && o != NULL);
+	CU_ASSERT_FATAL(ad_write_secret(&a, "approver-token",
+	                    json_object_get_string(json_object_object_get(
+	                        o, "refresh_token"))) == 0);
+	json_object_put(o);
+	CU_ASSERT_FATAL(kill(a.p.pid, SIGHUP) == 0);
+	k2 = emu_create_tagged(&e, "sighup-2", "alex@contoso.com");
+	CU_ASSERT_FATAL(k2 != NULL);
+	CU_ASSERT(ad_wait_state(&a, k2, "approved", 30000) == 0);
+	id2 = k2 + strlen("permissions:");
+	CU_ASSERT(emu_truth_counts(&e, id2, &ap, &de, &ca) == 0 && ap == 1);
+	/* one line per state change, not per attempt */
+	CU_ASSERT_EQUAL(log_count(a.p.log, "delegated credential is dead"), 1);
+	CU_ASSERT(log_count(a.p.log, "delegated credential reloaded") == 1);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free(k1);
+	free(k2);
+}
+
 static const struct cu_test token_tests[] = {
 	{ "approver refresh: public client, no credential",
 	    test_delegated_public },
@@ -433,6 +514,8 @@ static const struct cu_test token_tests[] = {
 	    test_circuit_and_reload },
 	{ "approvalctl login: error_description, exit codes",
 	    test_login_errors },
+	{ "approvald: SIGHUP takes a new approver token",
+	    test_sighup_new_token },
 	{ NULL, NULL },
 };
 
