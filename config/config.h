@@ -407,7 +407,11 @@ struct settings {
 	char *client_cert_file;
 	char *client_key_file;
 	char *approver_token_file; /* delegated refresh token */
-	char *ca_file;             /* NULL: system store */
+	/* the public client registration the approver signed in to; its
+	 * refresh token is redeemed without a credential (NULL: client_id) */
+	char *approver_client_id;
+	char *assertion_alg; /* "PS256" (default) or "RS256" */
+	char *ca_file;       /* NULL: system store */
 	/* sources */
 	int source_enabled[REQ_SRC_MAX];
 	int64_t poll_interval[REQ_SRC_MAX]; /* seconds */

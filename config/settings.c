@@ -56,6 +56,8 @@ static const struct sfield fields[] = {
 	F("graph.client_certificate_file", S_PATH, client_cert_file, NULL),
 	F("graph.client_key_file", S_PATH, client_key_file, NULL),
 	F("graph.approver_token_file", S_PATH, approver_token_file, NULL),
+	F("graph.approver_client_id", S_STR, approver_client_id, NULL),
+	F("graph.assertion_alg", S_STR, assertion_alg, "PS256"),
 	F("graph.ca_file", S_PATH, ca_file, NULL),
 	F("graph.timeout", S_DUR, graph_timeout, "PT30S"),
 	F("graph.max_inflight", S_UINT, max_inflight, "16"),
@@ -117,6 +119,51 @@ struct sctx {
 	char *dir;
 	unsigned char seen[NFIELDS];
 };
+
+/* 1 when `s` is a GUID in its 8-4-4-4-12 hex form. */
+static int
+settings_is_guid(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23
+		        ? s[i] != '-'
+		        : !isxdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* graph.approver_client_id: the application (client) id, a GUID, of the
+ * public client the approver signs in to (device code flow,
+ * https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code;
+ * public vs confidential:
+ * https://learn.microsoft.com/entra/identity-platform/msal-client-applications).
+ * graph.assertion_alg: PS256 (with x5t#S256) or RS256 (with x5t),
+ * https://learn.microsoft.com/entra/identity-platform/certificate-credentials.
+ */
+static void
+settings_check_identity(
+    const struct settings *s, const char *path, struct cfg_diags *diags)
+{
+	if (s->approver_client_id != NULL &&
+	    !settings_is_guid(s->approver_client_id))
+		cfg_diag_add(diags, CFG_ERROR, path, 1, 1,
+		    "`graph.approver_client_id` must be an application "
+		    "(client) id, a GUID");
+	if (s->approver_client_id == NULL && s->approver_token_file != NULL)
+		cfg_diag_add(diags, CFG_WARNING, path, 1, 1,
+		    "no `graph.approver_client_id`: the approver's refresh "
+		    "token is redeemed as `graph.client_id` without a "
+		    "credential, so that app must allow public client flows");
+	if (s->assertion_alg != NULL &&
+	    strcmp(s->assertion_alg, "PS256") != 0 &&
+	    strcmp(s->assertion_alg, "RS256") != 0)
+		cfg_diag_add(diags, CFG_ERROR, path, 1, 1,
+		    "`graph.assertion_alg` must be PS256 or RS256");
+}
 
 void
 settings_free(struct settings *s)
@@ -779,6 +826,7 @@ settings_load_file(
 		cfg_diag_add(diags, CFG_WARNING, path, 1, 1,
 		    "no `graph.approver_token_file`: approve/deny calls "
 		    "need a delegated token and will fail");
+	settings_check_identity(s, path, diags);
 	if (s->decision_base_url && !s->decision_secret_file)
 		cfg_diag_add(diags, CFG_ERROR, path, 1, 1,
 		    "`decision_links.base_url` needs "

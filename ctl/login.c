@@ -23,6 +23,11 @@
 #include "ctl.h"
 
 #define LOGIN_MAX_BODY (256 * 1024)
+/* Exit codes of a refused sign-in (README: approvalctl login). */
+#define LOGIN_EXIT_DECLINED 3 /* authorization_declined */
+#define LOGIN_EXIT_EXPIRED  4 /* expired_token: the code timed out */
+#define LOGIN_EXIT_BADCODE  5 /* bad_verification_code */
+#define LOGIN_SLOW_DOWN_S   5 /* slow_down: poll this much slower */
 
 struct login_buf {
 	char *p;
@@ -95,6 +100,76 @@ login_str(struct json_object *o, const char *k)
 	                                           : NULL;
 }
 
+/* Free a parsed answer after wiping its strings (json-c's copies of the
+ * device code and tokens). */
+static void
+login_json_put(struct json_object *o)
+{
+	if (o == NULL)
+		return;
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			if (json_object_is_type(v, json_type_string))
+				explicit_bzero(
+				    (char *)json_object_get_string(v),
+				    (size_t)json_object_get_string_len(v));
+		}
+	}
+	json_object_put(o);
+}
+
+/* Print the token endpoint's error and error_description (one line; the
+ * description never holds a token). */
+static void
+login_print_error(const char *what, long status, struct json_object *o)
+{
+	const char *e = o ? login_str(o, "error") : NULL,
+	           *d = o ? login_str(o, "error_description") : NULL;
+	size_t n = d ? strcspn(d, "\r\n") : 0;
+
+	fprintf(stderr, "approvalctl: %s (HTTP %ld, %s)%s%.*s\n", what, status,
+	    e ? e : "no error code", d ? ": " : "", (int)n, d ? d : "");
+}
+
+/*
+ * One answer of the device code poll
+ * (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code
+ * #expected-errors): -1 keep polling (authorization_pending, slow_down adds
+ * LOGIN_SLOW_DOWN_S to *interval), else the exit code.
+ */
+static int
+login_poll_error(long status, struct json_object *o, long *interval)
+{
+	const char *v = o ? login_str(o, "error") : NULL;
+
+	if (v != NULL && strcmp(v, "authorization_pending") == 0)
+		return -1;
+	if (v != NULL && strcmp(v, "slow_down") == 0) {
+		*interval += LOGIN_SLOW_DOWN_S;
+		return -1;
+	}
+	if (v != NULL && strcmp(v, "authorization_declined") == 0) {
+		login_print_error("the sign-in was declined", status, o);
+		return LOGIN_EXIT_DECLINED;
+	}
+	if (v != NULL && strcmp(v, "expired_token") == 0) {
+		login_print_error("the device code expired before the sign-in "
+		                  "completed; run approvalctl login again",
+		    status, o);
+		return LOGIN_EXIT_EXPIRED;
+	}
+	if (v != NULL && strcmp(v, "bad_verification_code") == 0) {
+		login_print_error(
+		    "the token endpoint did not recognise the device code",
+		    status, o);
+		return LOGIN_EXIT_BADCODE;
+	}
+	login_print_error("sign-in failed", status, o);
+	return CTL_EXIT_FAIL;
+}
+
 /* Write the refresh token: temp file 0600, fsync, rename. */
 static int
 login_store(const char *path, const char *token)
@@ -130,7 +205,7 @@ ctl_login(int argc, char **argv)
 	struct login_buf b = { NULL, 0 };
 	struct json_object *o = NULL;
 	char url[2048], *form = NULL, *dc = NULL, *e1 = NULL, *e2 = NULL;
-	const char *v, *config = NULL;
+	const char *v, *config = NULL, *client;
 	long status, interval = 5, expires = 900;
 	time_t deadline;
 	int rc = CTL_EXIT_FAIL, i;
@@ -159,12 +234,15 @@ ctl_login(int argc, char **argv)
 		    config);
 		goto out;
 	}
+	/* The approver signs in to the public client approvald redeems the
+	 * refresh token as (graph.approver_client_id; no credential). */
+	client = s->approver_client_id ? s->approver_client_id : s->client_id;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(url, sizeof(url), "%s%s%s/oauth2/v2.0/devicecode",
 	    s->login_url,
 	    s->login_url[strlen(s->login_url) - 1] == '/' ? "" : "/",
 	    s->tenant);
-	e1 = curl_easy_escape(NULL, s->client_id, 0);
+	e1 = curl_easy_escape(NULL, client, 0);
 	if (e1 == NULL ||
 	    asprintf(&form,
 	        "client_id=%s&scope=https%%3A%%2F%%2F"
@@ -176,10 +254,7 @@ ctl_login(int argc, char **argv)
 	if ((status = login_post(s, url, form, &b)) != 200 || b.p == NULL ||
 	    (o = json_tokener_parse(b.p)) == NULL ||
 	    (v = login_str(o, "device_code")) == NULL) {
-		fprintf(stderr,
-		    "approvalctl: device code request failed (%ld%s%s)\n",
-		    status, o && login_str(o, "error") ? ": " : "",
-		    o && login_str(o, "error") ? login_str(o, "error") : "");
+		login_print_error("device code request failed", status, o);
 		goto out;
 	}
 	dc = strdup(v);
@@ -195,7 +270,7 @@ ctl_login(int argc, char **argv)
 	printf("user_code: %s\n",
 	    login_str(o, "user_code") ? login_str(o, "user_code") : "?");
 	fflush(stdout);
-	json_object_put(o);
+	login_json_put(o);
 	o = NULL;
 	login_wipe(&b);
 	free(form);
@@ -230,26 +305,18 @@ ctl_login(int argc, char **argv)
 			rc = CTL_EXIT_OK;
 			goto out;
 		}
-		v = o ? login_str(o, "error") : NULL;
-		if (v != NULL && strcmp(v, "authorization_pending") == 0) {
-			json_object_put(o);
-			o = NULL;
-			continue;
+		if ((i = login_poll_error(status, o, &interval)) != -1) {
+			rc = i;
+			goto out;
 		}
-		if (v != NULL && strcmp(v, "slow_down") == 0) {
-			interval += 5;
-			json_object_put(o);
-			o = NULL;
-			continue;
-		}
-		fprintf(stderr, "approvalctl: sign-in failed (%ld %s)\n",
-		    status, v ? v : "no error code");
-		goto out;
+		login_json_put(o);
+		o = NULL;
 	}
-	fprintf(stderr, "approvalctl: the device code expired\n");
+	fprintf(stderr, "approvalctl: the device code expired before the "
+	                "sign-in completed; run approvalctl login again\n");
+	rc = LOGIN_EXIT_EXPIRED;
 out:
-	if (o != NULL)
-		json_object_put(o);
+	login_json_put(o);
 	login_wipe(&b);
 	if (form != NULL) {
 		explicit_bzero(form, strlen(form));

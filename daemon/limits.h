@@ -21,6 +21,8 @@
 #define TOKEN_MIN_LIFETIME   30
 #define TOKEN_ASSERTION_TTL  600 /* client assertion exp */
 #define TOKEN_MAX_SIZE       (64 * 1024)
+#define TOKEN_BACKOFF_MIN_MS 1000   /* first wait after a token failure */
+#define TOKEN_BACKOFF_MAX_MS 300000 /* doubling up to 5 min */
 
 /* Poller and engine */
 #define POLL_INITIAL_LOOKBACK   (7 * 86400) /* first start: changes since */

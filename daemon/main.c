@@ -98,7 +98,7 @@ daemon_reload(struct daemon *d)
 	struct settings *s;
 	struct policy *p;
 	struct cfg_diags dg;
-	char buf[2048];
+	char buf[2048], *err = NULL;
 	size_t i;
 
 	sd_notify(0, "RELOADING=1");
@@ -130,6 +130,14 @@ daemon_reload(struct daemon *d)
 	/* Webhook secrets are re-read (a bad file keeps the old one); the
 	 * subscriptions follow the new policy, URL and clientState. */
 	hooks_reload(d);
+	/* A new `approvalctl login` takes effect now (the token file is
+	 * re-read; a bad one keeps the current token). */
+	if (d->tokens != NULL && token_reload(d->tokens, &err) == -1) {
+		log_warnx("reload: approver token: %s (keeping the current "
+		          "one)",
+		    err);
+		free(err);
+	}
 	if (d->ready)
 		subs_sync(d);
 	log_info("reload: policy %s (%zu rules) in force", s->policy_path,
@@ -370,6 +378,12 @@ main(int argc, char *argv[])
 	topts.cert_file = d.settings->client_cert_file;
 	topts.key_file = d.settings->client_key_file;
 	topts.refresh_token_file = d.settings->approver_token_file;
+	topts.approver_client_id = d.settings->approver_client_id;
+	topts.assertion_alg =
+	    d.settings->assertion_alg != NULL &&
+	            strcmp(d.settings->assertion_alg, "RS256") == 0
+	        ? TOKEN_ALG_RS256
+	        : TOKEN_ALG_PS256;
 	if ((d.tokens = token_new(d.base, d.graph, &topts, &err)) == NULL)
 		fatalx("tokens: %s", err);
 	if (secret != NULL) {

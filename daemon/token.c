@@ -11,9 +11,11 @@
 
 #include <event2/event.h>
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
@@ -39,6 +41,9 @@ struct token_slot {
 	unsigned long failures; /* refusals in a row */
 	int64_t dead_since;     /* 0 while healthy */
 	char dead_reason[192];
+	int64_t backoff_ms; /* current back-off, 0 while healthy */
+	int64_t next_try;   /* monotonic ms: circuit open before this */
+	int stale;          /* reloaded while a refresh was in flight */
 	struct token_waitq waiters;
 };
 
@@ -47,6 +52,12 @@ struct token_mgr {
 	struct graph *g;
 	char *token_url, *client_id, *client_secret, *cert_file, *key_file;
 	char *refresh_file, *refresh_token, *scope;
+	char *approver_client_id; /* public client of the refresh token */
+	/* SHA-256 of what the refresh token file holds as far as we know
+	 * (read at start, written on rotation): a reload of an unchanged
+	 * file keeps a rotated token we could not store */
+	unsigned char file_sum[SHA256_DIGEST_LENGTH];
+	enum token_alg alg;
 	struct token_slot slot[TOKEN_KIND_MAX];
 	unsigned long refreshes;
 	int refresh_persist_warned;
@@ -65,6 +76,21 @@ static int64_t
 token_now(void)
 {
 	return (int64_t)time(NULL);
+}
+
+static int64_t
+token_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+token_kind_name(enum token_kind k)
+{
+	return k == TOKEN_APP ? "app" : "delegated";
 }
 
 /* base64url without padding. */
@@ -102,15 +128,24 @@ token_uuid(char out[37])
 	    b[11], b[12], b[13], b[14], b[15]);
 }
 
+/*
+ * A client assertion as
+ * https://learn.microsoft.com/entra/identity-platform/certificate-credentials
+ * describes it: header alg PS256 with x5t#S256 (base64url SHA-256 of the
+ * DER certificate), or RS256 with x5t (SHA-1); claims aud (the token
+ * endpoint), iss = sub = client_id, jti, nbf, iat, exp.
+ */
 char *
 token_client_assertion(const char *cert_file, const char *key_file,
-    const char *client_id, const char *aud, int64_t now, char **err)
+    const char *client_id, const char *aud, int64_t now, enum token_alg alg,
+    char **err)
 {
 	FILE *f = NULL;
 	X509 *cert = NULL;
 	EVP_PKEY *key = NULL;
 	EVP_MD_CTX *md = NULL;
-	unsigned char *der = NULL, sha1[SHA_DIGEST_LENGTH], *sig = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *der = NULL, thumb[SHA256_DIGEST_LENGTH], *sig = NULL;
 	int derlen;
 	size_t siglen = 0;
 	char *x5t = NULL, *h64 = NULL, *c64 = NULL, *s64 = NULL, *input = NULL;
@@ -133,14 +168,21 @@ token_client_assertion(const char *cert_file, const char *key_file,
 	f = NULL;
 	if ((derlen = i2d_X509(cert, &der)) <= 0)
 		goto crypto;
-	SHA1(der, (size_t)derlen, sha1);
-	if ((x5t = token_b64url(sha1, sizeof(sha1))) == NULL)
+	if (alg == TOKEN_ALG_PS256)
+		SHA256(der, (size_t)derlen, thumb);
+	else
+		SHA1(der, (size_t)derlen, thumb);
+	if ((x5t = token_b64url(thumb, alg == TOKEN_ALG_PS256
+	                                   ? SHA256_DIGEST_LENGTH
+	                                   : SHA_DIGEST_LENGTH)) == NULL)
 		goto crypto;
 	token_uuid(jti);
 	hdr = json_object_new_object();
-	json_object_object_add(hdr, "alg", json_object_new_string("RS256"));
+	json_object_object_add(hdr, "alg",
+	    json_object_new_string(alg == TOKEN_ALG_PS256 ? "PS256" : "RS256"));
 	json_object_object_add(hdr, "typ", json_object_new_string("JWT"));
-	json_object_object_add(hdr, "x5t", json_object_new_string(x5t));
+	json_object_object_add(hdr, alg == TOKEN_ALG_PS256 ? "x5t#S256" : "x5t",
+	    json_object_new_string(x5t));
 	claims = json_object_new_object();
 	json_object_object_add(claims, "aud", json_object_new_string(aud));
 	json_object_object_add(
@@ -163,8 +205,14 @@ token_client_assertion(const char *cert_file, const char *key_file,
 		input = NULL;
 		goto crypto;
 	}
+	/* PS256: RSASSA-PSS, SHA-256, salt = hash length (RFC 7518 3.5) */
 	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, key) != 1 ||
+	    (alg == TOKEN_ALG_PS256 &&
+	        (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) !=
+	                1 ||
+	            EVP_PKEY_CTX_set_rsa_pss_saltlen(
+	                pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) ||
 	    EVP_DigestSign(md, NULL, &siglen, (unsigned char *)input,
 	        strlen(input)) != 1 ||
 	    (sig = malloc(siglen)) == NULL ||
@@ -222,6 +270,7 @@ token_persist_refresh(struct token_mgr *t)
 	fd = -1;
 	if (rename(tmp, t->refresh_file) == -1)
 		goto fail;
+	SHA256((const unsigned char *)t->refresh_token, n, t->file_sum);
 	free(tmp);
 	return;
 fail:
@@ -309,6 +358,72 @@ token_parse(const char *body, struct json_object **root, const char **access,
 	return 0;
 }
 
+/* Wipe the string values of a parsed token answer (json-c's copies of
+ * access and refresh tokens) before it is freed. */
+static void
+token_json_wipe(struct json_object *o)
+{
+	if (!json_object_is_type(o, json_type_object))
+		return;
+	json_object_object_foreach(o, k, v)
+	{
+		(void)k;
+		if (json_object_is_type(v, json_type_string)) {
+			char *p = (char *)json_object_get_string(v);
+
+			explicit_bzero(
+			    p, (size_t)json_object_get_string_len(v));
+		}
+	}
+}
+
+/* A failed attempt: open the circuit for the next back-off (1 s doubling to
+ * 5 min, minus up to a quarter of jitter). One log line when the credential
+ * goes dead; later attempts only at debug level. */
+static void
+token_failed(struct token_slot *s, const char *err)
+{
+	uint32_t r = 0;
+	int64_t wait;
+
+	s->failures++;
+	s->backoff_ms =
+	    s->backoff_ms == 0 ? TOKEN_BACKOFF_MIN_MS : s->backoff_ms * 2;
+	if (s->backoff_ms > TOKEN_BACKOFF_MAX_MS)
+		s->backoff_ms = TOKEN_BACKOFF_MAX_MS;
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = 0;
+	wait = s->backoff_ms - (int64_t)(r % (uint32_t)(s->backoff_ms / 4 + 1));
+	s->next_try = token_mono_ms() + wait;
+	snprintf(s->dead_reason, sizeof(s->dead_reason), "%.180s", err);
+	if (s->dead_since == 0) {
+		s->dead_since = token_now();
+		log_warnx("token: %s credential is dead: %s (retrying with "
+		          "back-off up to %ds)",
+		    token_kind_name(s->kind), err, TOKEN_BACKOFF_MAX_MS / 1000);
+	} else
+		log_debug("token: %s token refresh failed again (%lu in a "
+		          "row): %s",
+		    token_kind_name(s->kind), s->failures, err);
+}
+
+/* A token was obtained: close the circuit, one log line if it was dead. */
+static void
+token_healthy(struct token_slot *s)
+{
+	if (s->dead_since != 0)
+		log_info("token: %s credential is healthy again after %lu "
+		         "failures",
+		    token_kind_name(s->kind), s->failures);
+	s->failures = 0;
+	s->dead_since = 0;
+	s->dead_reason[0] = '\0';
+	s->backoff_ms = 0;
+	s->next_try = 0;
+}
+
+static void token_refresh(struct token_slot *s);
+
 static void
 token_response(void *arg, const struct graph_resp *resp)
 {
@@ -320,6 +435,16 @@ token_response(void *arg, const struct graph_resp *resp)
 	int64_t expires_in = 3599;
 
 	s->refreshing = 0;
+	if (s->stale) {
+		/* answers the refresh token token_reload replaced: neither its
+		 * token nor its verdict are the new sign-in's */
+		s->stale = 0;
+		if (resp->body != NULL)
+			explicit_bzero(resp->body, resp->len);
+		if (!TAILQ_EMPTY(&s->waiters))
+			token_refresh(s); /* the waiters get the new one */
+		return;
+	}
 	if (resp->status == 0) {
 		snprintf(errbuf, sizeof(errbuf), "token endpoint: %s",
 		    resp->error ? resp->error : "no answer");
@@ -328,15 +453,30 @@ token_response(void *arg, const struct graph_resp *resp)
 	}
 	if (resp->status != 200) {
 		const char *code = NULL;
+		long aadsts = 0;
 
+		/* error, error_codes: https://learn.microsoft.com/entra/
+		 * identity-platform/reference-error-codes */
 		root = resp->body ? json_tokener_parse(resp->body) : NULL;
 		if (root && json_object_object_get_ex(root, "error", &v) &&
 		    json_object_is_type(v, json_type_string) &&
 		    graph_header_value_ok(json_object_get_string(v)))
 			code = json_object_get_string(v);
-		snprintf(errbuf, sizeof(errbuf),
-		    "token endpoint answered %ld (%.64s)", resp->status,
-		    code ? code : "no error code");
+		if (root &&
+		    json_object_object_get_ex(root, "error_codes", &v) &&
+		    json_object_is_type(v, json_type_array) &&
+		    json_object_array_length(v) > 0)
+			aadsts = (long)json_object_get_int64(
+			    json_object_array_get_idx(v, 0));
+		if (aadsts > 0)
+			snprintf(errbuf, sizeof(errbuf),
+			    "token endpoint answered %ld (%.64s, AADSTS%ld)",
+			    resp->status, code ? code : "no error code",
+			    aadsts);
+		else
+			snprintf(errbuf, sizeof(errbuf),
+			    "token endpoint answered %ld (%.64s)", resp->status,
+			    code ? code : "no error code");
 		err = errbuf;
 		goto out;
 	}
@@ -365,22 +505,18 @@ token_response(void *arg, const struct graph_resp *resp)
 	log_debug("token: %s token refreshed, valid %llds",
 	    s->kind == TOKEN_APP ? "app" : "delegated", (long long)expires_in);
 out:
-	if (err != NULL) {
-		log_warnx("token: %s token refresh failed: %s",
-		    s->kind == TOKEN_APP ? "app" : "delegated", err);
-		s->failures++;
-		if (s->dead_since == 0)
-			s->dead_since = token_now();
-		snprintf(s->dead_reason, sizeof(s->dead_reason), "%.180s", err);
-	} else {
-		s->failures = 0;
-		s->dead_since = 0;
-		s->dead_reason[0] = '\0';
-	}
+	if (err != NULL)
+		token_failed(s, err);
+	else
+		token_healthy(s);
 	if (root != NULL) {
-		/* The body held a token: wipe json-c's copy too. */
+		/* The body held a token: wipe json-c's copies too. */
+		token_json_wipe(root);
 		json_object_put(root);
 	}
+	/* and the raw answer, before graph.c frees it */
+	if (resp->body != NULL)
+		explicit_bzero(resp->body, resp->len);
 	token_flush(s, err);
 }
 
@@ -412,21 +548,34 @@ token_refresh(struct token_slot *s)
 	int rc = 0;
 
 	s->refreshing = 1;
-	rc |= token_form_add(&form, "client_id", t->client_id);
-	if (s->kind == TOKEN_APP) {
-		rc |= token_form_add(&form, "grant_type", "client_credentials");
-		rc |= token_form_add(&form, "scope", t->scope);
-	} else {
+	if (s->kind == TOKEN_DELEGATED) {
+		/* The approver signed in to a public client (approvalctl
+		 * login, device code flow); its refresh token is redeemed as
+		 * that client and without any credential: a public client's
+		 * token presented with one is refused (AADSTS700025).
+		 * https://learn.microsoft.com/entra/identity-platform/
+		 * v2-oauth2-auth-code-flow#refresh-the-access-token and
+		 * https://learn.microsoft.com/entra/identity-platform/
+		 * msal-client-applications */
+		rc |= token_form_add(&form, "client_id",
+		    t->approver_client_id ? t->approver_client_id
+		                          : t->client_id);
 		rc |= token_form_add(&form, "grant_type", "refresh_token");
 		rc |= token_form_add(&form, "refresh_token", t->refresh_token);
 		rc |= token_form_add(&form, "scope",
 		    "https://graph.microsoft.com/.default offline_access");
+		goto send;
 	}
+	/* https://learn.microsoft.com/entra/identity-platform/
+	 * v2-oauth2-client-creds-grant-flow */
+	rc |= token_form_add(&form, "client_id", t->client_id);
+	rc |= token_form_add(&form, "grant_type", "client_credentials");
+	rc |= token_form_add(&form, "scope", t->scope);
 	if (t->client_secret != NULL)
 		rc |= token_form_add(&form, "client_secret", t->client_secret);
 	else if (t->cert_file != NULL) {
 		assertion = token_client_assertion(t->cert_file, t->key_file,
-		    t->client_id, t->token_url, token_now(), &err);
+		    t->client_id, t->token_url, token_now(), t->alg, &err);
 		if (assertion == NULL) {
 			log_warnx("token: %s", err);
 			free(err);
@@ -439,10 +588,12 @@ token_refresh(struct token_slot *s)
 			    &form, "client_assertion", assertion);
 		}
 	}
+send:
 	if (rc != 0 || graph_call(t->g, "POST", t->token_url, NULL,
 	                   "application/x-www-form-urlencoded", form,
 	                   token_response, s) == -1) {
 		s->refreshing = 0;
+		token_failed(s, "cannot start token request");
 		token_flush(s, "cannot start token request");
 	}
 	token_wipe_free(form);
@@ -463,6 +614,12 @@ token_get(struct token_mgr *t, enum token_kind kind, token_cb cb, void *arg)
 	if (s->bearer != NULL &&
 	    s->expires - TOKEN_REFRESH_MARGIN > token_now()) {
 		cb(arg, s->bearer, NULL);
+		return;
+	}
+	/* circuit open: answer with the reason, do not ask the endpoint */
+	if (!s->refreshing && s->dead_since != 0 &&
+	    token_mono_ms() < s->next_try) {
+		cb(arg, NULL, s->dead_reason);
 		return;
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
@@ -487,6 +644,54 @@ token_invalidate(struct token_mgr *t, enum token_kind kind, const char *bearer)
 		s->bearer = NULL;
 		s->expires = 0;
 	}
+}
+
+int
+token_reload(struct token_mgr *t, char **err)
+{
+	struct token_slot *s = &t->slot[TOKEN_DELEGATED];
+	unsigned char sum[SHA256_DIGEST_LENGTH];
+	char *rt = NULL;
+	int same;
+
+	if (t->refresh_file == NULL)
+		return 0;
+	if (cfg_read_secret(t->refresh_file, &rt, NULL, err) == -1)
+		return -1;
+	SHA256((const unsigned char *)rt, strlen(rt), sum);
+	same = t->refresh_token != NULL &&
+	       CRYPTO_memcmp(sum, t->file_sum, sizeof(sum)) == 0;
+	explicit_bzero(sum, sizeof(sum));
+	if (same && s->dead_since == 0) {
+		token_wipe_free(rt);
+		return 0;
+	}
+	if (same) {
+		/* the file did not change: keep our (maybe rotated) token,
+		 * only close the circuit */
+		token_wipe_free(rt);
+		goto closed;
+	}
+	token_wipe_free(t->refresh_token);
+	t->refresh_token = rt;
+	SHA256((const unsigned char *)rt, strlen(rt), t->file_sum);
+	/* another sign-in: the cached access token may be another
+	 * account's; the next token_get redeems the new refresh token */
+	token_wipe_free(s->bearer);
+	s->bearer = NULL;
+	s->expires = 0;
+	s->stale = s->refreshing;
+closed:
+	if (s->dead_since != 0)
+		log_info("token: delegated credential reloaded from %s; "
+		         "retrying now",
+		    t->refresh_file);
+	s->failures = 0;
+	s->dead_since = 0;
+	s->dead_reason[0] = '\0';
+	s->backoff_ms = 0;
+	s->next_try = 0;
+	return 0;
 }
 
 int
@@ -538,6 +743,10 @@ token_new(struct event_base *base, struct graph *g, const struct token_opts *o,
 	         o->scope ? o->scope
 	                  : "https://graph.microsoft.com/.default")) == NULL)
 		goto oom;
+	t->alg = o->assertion_alg;
+	if (o->approver_client_id &&
+	    (t->approver_client_id = strdup(o->approver_client_id)) == NULL)
+		goto oom;
 	if (o->client_secret &&
 	    (t->client_secret = strdup(o->client_secret)) == NULL)
 		goto oom;
@@ -561,6 +770,8 @@ token_new(struct event_base *base, struct graph *g, const struct token_opts *o,
 				return NULL;
 			}
 			t->refresh_token = rt;
+			SHA256(
+			    (const unsigned char *)rt, strlen(rt), t->file_sum);
 		}
 	}
 	return t;
@@ -583,6 +794,7 @@ token_free(struct token_mgr *t)
 	}
 	free(t->token_url);
 	free(t->client_id);
+	free(t->approver_client_id);
 	token_wipe_free(t->client_secret);
 	free(t->cert_file);
 	free(t->key_file);

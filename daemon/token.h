@@ -1,9 +1,13 @@
 /*
- * Token manager: the app token (client credentials: secret or RS256 client
- * assertion) and the delegated approver token (refresh token). Tokens are
- * refreshed before expiry; one refresh per kind in flight, waiters queued;
- * a forced refresh happens only when the failing token is still current.
- * Tokens and secrets are never logged and are wiped when dropped.
+ * Token manager: the app token (client credentials: secret or a PS256 /
+ * RS256 client assertion) and the delegated approver token (a refresh token
+ * of the public client `approver_client_id`, redeemed without credential).
+ * Tokens are refreshed before expiry; one refresh per kind in flight,
+ * waiters queued; a forced refresh happens only when the failing token is
+ * still current. Each kind is a circuit: after a failure the endpoint is not
+ * asked again before an exponential back-off (1 s doubling to 5 min, with
+ * jitter) and waiters are answered at once with the reason. Tokens and
+ * secrets are never logged and are wiped when dropped.
  */
 #ifndef TOKEN_H
 #define TOKEN_H
@@ -17,6 +21,11 @@ struct event_base;
 
 enum token_kind { TOKEN_APP = 0, TOKEN_DELEGATED, TOKEN_KIND_MAX };
 
+/* Client assertion signature: PS256 with x5t#S256 (the current docs), or
+ * RS256 with x5t (https://learn.microsoft.com/entra/identity-platform/
+ * certificate-credentials). */
+enum token_alg { TOKEN_ALG_PS256 = 0, TOKEN_ALG_RS256 };
+
 /* bearer is NULL on failure (err says why, never containing a secret). */
 typedef void (*token_cb)(void *arg, const char *bearer, const char *err);
 
@@ -27,6 +36,9 @@ struct token_opts {
 	const char *cert_file;     /* PEM certificate, with key_file */
 	const char *key_file;
 	const char *refresh_token_file; /* delegated; may be NULL */
+	/* public client of the refresh token (NULL: client_id) */
+	const char *approver_client_id;
+	enum token_alg assertion_alg;
 	const char *scope; /* default https://graph.microsoft.com/.default */
 };
 
@@ -71,8 +83,14 @@ int token_parse(const char *body, struct json_object **root,
     const char **access, int64_t *expires_in, const char **refresh,
     const char **why);
 
-/* Build a signed RS256 client assertion (heap) for tests and login. */
+/* Re-read the refresh token file (mode 0600, as at start) and close the
+ * delegated circuit: a new sign-in takes effect on SIGHUP. 0, or -1 with
+ * *err (heap) and the old token kept. */
+int token_reload(struct token_mgr *t, char **err);
+
+/* Build a signed client assertion (heap) for tests and login. */
 char *token_client_assertion(const char *cert_file, const char *key_file,
-    const char *client_id, const char *aud, int64_t now, char **err);
+    const char *client_id, const char *aud, int64_t now, enum token_alg alg,
+    char **err);
 
 #endif

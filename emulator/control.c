@@ -492,6 +492,7 @@ static const struct ctl ctls[] = {
 	{ "truth", EVHTTP_REQ_GET, ctl_truth },
 	{ "log", EVHTTP_REQ_GET, ctl_log },
 	{ "devicecode", EVHTTP_REQ_POST, ctl_devicecode },
+	{ "refreshtokens", EVHTTP_REQ_POST, tokens_ctl_refresh },
 	{ "throttling", EVHTTP_REQ_GET | EVHTTP_REQ_POST, ctl_throttling },
 	{ "stats", EVHTTP_REQ_GET, ctl_stats },
 	{ "lifecycle", EVHTTP_REQ_POST, subs_ctl_lifecycle },

@@ -157,6 +157,7 @@ struct rtoken {
 	char client_id[EMU_ID_LEN + 64];
 	int64_t exp;       /* 0: never */
 	int64_t grace_end; /* 0: unused; else valid until */
+	bool revoked;      /* /_emulator/refreshtokens revoke */
 };
 
 struct devcode {
@@ -530,6 +531,8 @@ const struct token *tokens_mint(
 int tokens_devcode_complete(
     struct emu *, const char *user_code, const char *user_id);
 void tokens_purge(struct emu *);
+/* Control: revoke a user's refresh tokens, or issue one for a client. */
+void tokens_ctl_refresh(struct call *);
 
 /* ---- epm.c / pim.c / directory.c ---- */
 extern const struct route epm_routes[];

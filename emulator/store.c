@@ -645,17 +645,18 @@ load_refresh_tokens(struct emu *e)
 		tok = jstr(o, "token");
 		user = jstr(o, "user");
 		client = jstr(o, "client");
-		if (tok == NULL || (u = store_user(e, user)) == NULL) {
+		/* bound to the client it was issued to */
+		if (tok == NULL || (u = store_user(e, user)) == NULL ||
+		    client == NULL || hmap_get(&e->apps, client) == NULL) {
 			fprintf(stderr,
 			    "graph-emulator: fixture: refresh token "
-			    "needs token and a known user\n");
+			    "needs token, a known user and a known client\n");
 			return -1;
 		}
 		t = xcalloc(1, sizeof(*t));
 		t->tok = xstrdup(tok);
 		snprintf(t->user_id, sizeof(t->user_id), "%s", u->id);
-		snprintf(t->client_id, sizeof(t->client_id), "%s",
-		    client ? client : "");
+		snprintf(t->client_id, sizeof(t->client_id), "%s", client);
 		hmap_put(&e->rtokens, tok, t, &old);
 		if (old != NULL)
 			rtoken_free(old);

@@ -15,6 +15,7 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "emu.h"
 
@@ -227,7 +228,15 @@ aud_ok(struct call *c, const char *tenant, json_object *aud)
 	return false;
 }
 
-/* Verify an RS256 client assertion; returns the app or answers an error. */
+/*
+ * Verify a client assertion on any grant; returns the app or answers an
+ * error. The format (header alg PS256 with x5t#S256, or RS256 with x5t;
+ * claims aud = the token endpoint, iss = sub = client_id, jti, nbf, exp) is
+ * https://learn.microsoft.com/entra/identity-platform/certificate-credentials
+ * and the AADSTS codes are those of
+ * https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+ * (700021, 700023, 700024, 700027, 5002738, 50027).
+ */
 static struct app *
 verify_assertion(struct call *c, const char *tenant, const char *client_id,
     const char *type, const char *jwt)
@@ -239,6 +248,7 @@ verify_assertion(struct call *c, const char *tenant, const char *client_id,
 	size_t siglen;
 	struct app *a = NULL, *ret = NULL;
 	EVP_MD_CTX *md = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
 	int64_t now = clock_real_ticks() / EMU_TICKS_PER_SEC, exp, nbf;
 
 	if (type == NULL || strcmp(type, JWT_BEARER) != 0) {
@@ -260,7 +270,8 @@ verify_assertion(struct call *c, const char *tenant, const char *client_id,
 		goto out;
 	}
 	alg = jget(hdr, "alg");
-	if (alg == NULL || strcmp(alg, "RS256") != 0) {
+	if (alg == NULL ||
+	    (strcmp(alg, "RS256") != 0 && strcmp(alg, "PS256") != 0)) {
 		aad_error(c, 401, "invalid_client", 5002738,
 		    "Invalid JWT token. '%s' is not a supported signature "
 		    "algorithm.",
@@ -280,9 +291,11 @@ verify_assertion(struct call *c, const char *tenant, const char *client_id,
 		goto out;
 	x5t = jget(hdr, "x5t");
 	x5t256 = jget(hdr, "x5t#S256");
-	if (a->cert == NULL ||
-	    !((x5t != NULL && strcmp(x5t, a->x5t) == 0) ||
-	        (x5t256 != NULL && strcmp(x5t256, a->x5t256) == 0))) {
+	/* every thumbprint the header names must be the registered
+	 * certificate's (certificate-credentials: x5t#S256, or x5t) */
+	if (a->cert == NULL || (x5t == NULL && x5t256 == NULL) ||
+	    (x5t != NULL && strcmp(x5t, a->x5t) != 0) ||
+	    (x5t256 != NULL && strcmp(x5t256, a->x5t256) != 0)) {
 		aad_error(c, 401, "invalid_client", 700027,
 		    "The certificate with identifier used to sign the client "
 		    "assertion is not registered on application. "
@@ -291,8 +304,15 @@ verify_assertion(struct call *c, const char *tenant, const char *client_id,
 	}
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		abort();
-	if (EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, a->pubkey) !=
+	/* PS256: RSASSA-PSS, SHA-256, MGF1 SHA-256, salt = hash length
+	 * (RFC 7518 section 3.5), as certificate-credentials documents. */
+	if (EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, a->pubkey) !=
 	        1 ||
+	    (strcmp(alg, "PS256") == 0 &&
+	        (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) !=
+	                1 ||
+	            EVP_PKEY_CTX_set_rsa_pss_saltlen(
+	                pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) ||
 	    EVP_DigestVerify(md, sig, siglen, (const unsigned char *)jwt,
 	        (size_t)(dot2 - jwt)) != 1) {
 		aad_error(c, 401, "invalid_client", 700027,
@@ -384,14 +404,83 @@ new_refresh(struct emu *e, const char *user_id, const char *client_id)
 	return t->tok;
 }
 
+/*
+ * Authenticate the client of any grant against its registration. A public
+ * client ("Allow public client flows", apps[].publicClient) presents no
+ * credential: one presented is refused with 401 invalid_client AADSTS700025
+ * ("Client is public so neither 'client_assertion' nor 'client_secret'
+ * should be presented",
+ * https://learn.microsoft.com/entra/identity-platform/msal-client-applications
+ * and reference-error-codes). A confidential client must present one:
+ * none is 401 invalid_client AADSTS7000218
+ * (https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/
+ * confidential-client-application-authentication-error-aadsts7000218).
+ * The client credentials grant is confidential-only
+ * (https://learn.microsoft.com/entra/identity-platform/
+ * v2-oauth2-client-creds-grant-flow). NULL when answered.
+ */
+static struct app *
+grant_client(struct call *c, const char *tenant, struct evkeyvalq *f,
+    bool confidential_only)
+{
+	const char *client_id = form_get(f, "client_id"),
+	           *secret = form_get(f, "client_secret"),
+	           *assertion = form_get(f, "client_assertion");
+	struct app *a = NULL;
+
+	if (client_id == NULL && assertion == NULL) {
+		missing(c, "client_id");
+		return NULL;
+	}
+	if (client_id != NULL && (a = find_app(c, client_id)) == NULL)
+		return NULL;
+	if (a != NULL && a->is_public &&
+	    (secret != NULL || assertion != NULL)) {
+		aad_error(c, 401, "invalid_client", 700025,
+		    "Client is public so neither 'client_assertion' nor "
+		    "'client_secret' should be presented.");
+		return NULL;
+	}
+	if (assertion != NULL) {
+		/* verified on every grant, not only client_credentials */
+		if ((a = verify_assertion(c, tenant, client_id,
+		         form_get(f, "client_assertion_type"), assertion)) ==
+		    NULL)
+			return NULL;
+		if (a->is_public) {
+			aad_error(c, 401, "invalid_client", 700025,
+			    "Client is public so neither 'client_assertion' "
+			    "nor 'client_secret' should be presented.");
+			return NULL;
+		}
+		return a;
+	}
+	if (secret != NULL) {
+		if (!secret_ok(a, secret)) {
+			aad_error(c, 401, "invalid_client", 7000215,
+			    "Invalid client secret provided. Ensure the secret "
+			    "being sent in the request is the client secret "
+			    "value, not the client secret ID, for a secret "
+			    "added to app '%s'.",
+			    a->client_id);
+			return NULL;
+		}
+		return a;
+	}
+	if (!a->is_public || confidential_only) {
+		aad_error(c, 401, "invalid_client", 7000218,
+		    "The request body must contain the following parameter: "
+		    "'client_assertion' or 'client_secret'.");
+		return NULL;
+	}
+	return a;
+}
+
 static void
 grant_client_credentials(
     struct call *c, const char *tenant, struct evkeyvalq *f)
 {
-	const char *client_id = form_get(f, "client_id"),
-	           *secret = form_get(f, "client_secret"),
-	           *assertion = form_get(f, "client_assertion"),
-	           *scope = form_get(f, "scope");
+	const char *scope = form_get(f, "scope");
 	struct app *a;
 	const struct token *t;
 	size_t n;
@@ -409,35 +498,8 @@ grant_client_credentials(
 		    scope);
 		return;
 	}
-	if (assertion != NULL) {
-		if ((a = verify_assertion(c, tenant, client_id,
-		         form_get(f, "client_assertion_type"), assertion)) ==
-		    NULL)
-			return;
-	} else {
-		if (client_id == NULL) {
-			missing(c, "client_id");
-			return;
-		}
-		if ((a = find_app(c, client_id)) == NULL)
-			return;
-		if (secret == NULL) {
-			aad_error(c, 401, "invalid_client", 7000218,
-			    "The request body must contain the following "
-			    "parameter: 'client_assertion' or "
-			    "'client_secret'.");
-			return;
-		}
-		if (!secret_ok(a, secret)) {
-			aad_error(c, 401, "invalid_client", 7000215,
-			    "Invalid client secret provided. Ensure the secret "
-			    "being sent in the request is the client secret "
-			    "value, not the client secret ID, for a secret "
-			    "added to app '%s'.",
-			    a->client_id);
-			return;
-		}
-	}
+	if ((a = grant_client(c, tenant, f, true)) == NULL)
+		return;
 	snprintf(c->caller, sizeof(c->caller), "app:%s", a->client_id);
 	if ((t = tokens_mint(c->emu, TOK_APP, a->client_id, NULL)) == NULL) {
 		aad_error(c, 503, "temporarily_unavailable", 90033,
@@ -445,31 +507,6 @@ grant_client_credentials(
 		return;
 	}
 	token_reply(c, t, scope, NULL);
-}
-
-/* Authenticates the client of a delegated grant; NULL when answered. */
-static struct app *
-delegated_client(struct call *c, struct evkeyvalq *f)
-{
-	const char *client_id = form_get(f, "client_id"),
-	           *secret = form_get(f, "client_secret");
-	struct app *a;
-
-	if (client_id == NULL) {
-		missing(c, "client_id");
-		return NULL;
-	}
-	if ((a = find_app(c, client_id)) == NULL)
-		return NULL;
-	if (secret != NULL && !secret_ok(a, secret)) {
-		aad_error(c, 401, "invalid_client", 7000215,
-		    "Invalid client secret provided. Ensure the secret being "
-		    "sent in the request is the client secret value, not the "
-		    "client secret ID, for a secret added to app '%s'.",
-		    a->client_id);
-		return NULL;
-	}
-	return a;
 }
 
 static void
@@ -492,7 +529,7 @@ delegated_reply(
 }
 
 static void
-grant_refresh(struct call *c, struct evkeyvalq *f)
+grant_refresh(struct call *c, const char *tenant, struct evkeyvalq *f)
 {
 	struct emu *e = c->emu;
 	const char *rt = form_get(f, "refresh_token");
@@ -504,13 +541,25 @@ grant_refresh(struct call *c, struct evkeyvalq *f)
 		missing(c, "refresh_token");
 		return;
 	}
-	if ((a = delegated_client(c, f)) == NULL)
+	if ((a = grant_client(c, tenant, f, false)) == NULL)
 		return;
+	/* A refresh token is bound to the client it was issued to
+	 * (https://learn.microsoft.com/entra/identity-platform/
+	 * refresh-tokens): another client_id gets invalid_grant. */
 	if ((t = hmap_get(&e->rtokens, rt)) == NULL ||
-	    (t->client_id[0] != '\0' &&
-	        strcmp(t->client_id, a->client_id) != 0)) {
+	    strcmp(t->client_id, a->client_id) != 0) {
 		aad_error(c, 400, "invalid_grant", 70000,
 		    "Provided grant is invalid or malformed.");
+		return;
+	}
+	/* revoked (revokeSignInSessions, password change): AADSTS50173
+	 * (https://learn.microsoft.com/entra/identity-platform/
+	 * reference-error-codes) */
+	if (t->revoked) {
+		aad_error(c, 400, "invalid_grant", 50173,
+		    "The provided grant has expired due to it being revoked, "
+		    "a fresh auth token is needed. The user might have "
+		    "changed or reset their password.");
 		return;
 	}
 	if (t->exp != 0 && t->exp <= now) {
@@ -531,7 +580,7 @@ grant_refresh(struct call *c, struct evkeyvalq *f)
 }
 
 static void
-grant_device_code(struct call *c, struct evkeyvalq *f)
+grant_device_code(struct call *c, const char *tenant, struct evkeyvalq *f)
 {
 	struct emu *e = c->emu;
 	const char *dc = form_get(f, "device_code");
@@ -542,7 +591,10 @@ grant_device_code(struct call *c, struct evkeyvalq *f)
 		missing(c, "device_code");
 		return;
 	}
-	if ((a = delegated_client(c, f)) == NULL)
+	/* device code: a public client, no credential
+	 * (https://learn.microsoft.com/entra/identity-platform/
+	 * v2-oauth2-device-code) */
+	if ((a = grant_client(c, tenant, f, false)) == NULL)
 		return;
 	if ((d = hmap_get(&e->devcodes, dc)) == NULL ||
 	    strcmp(d->client_id, a->client_id) != 0) {
@@ -696,11 +748,70 @@ tokens_handle(struct call *c, const char *tenant, const char *what)
 	else if (strcmp(gt, "client_credentials") == 0)
 		grant_client_credentials(c, tenant, &form);
 	else if (strcmp(gt, "refresh_token") == 0)
-		grant_refresh(c, &form);
+		grant_refresh(c, tenant, &form);
 	else if (strcmp(gt, DEVICE_GRANT) == 0)
-		grant_device_code(c, &form);
+		grant_device_code(c, tenant, &form);
 	else
 		aad_error(c, 400, "unsupported_grant_type", 70003,
 		    "The app requested an unsupported grant type '%s'.", gt);
 	evhttp_clear_headers(&form);
+}
+
+struct revoke_arg {
+	const char *user_id;
+	int n;
+};
+
+static bool
+rtoken_revoke(void *val, void *arg)
+{
+	struct rtoken *t = val;
+	struct revoke_arg *r = arg;
+
+	if (strcmp(t->user_id, r->user_id) == 0 && !t->revoked) {
+		t->revoked = true;
+		r->n++;
+	}
+	return false; /* kept: a revoked token answers AADSTS50173 */
+}
+
+/*
+ * POST /_emulator/refreshtokens {"user": U, "revoke": true}: revoke every
+ * refresh token of U, as revokeSignInSessions does
+ * (https://learn.microsoft.com/graph/api/user-revokesigninsessions);
+ * {"user": U, "client": C}: issue a new refresh token of U for client C
+ * (what a fresh sign-in would store).
+ */
+void
+tokens_ctl_refresh(struct call *c)
+{
+	struct emu *e = c->emu;
+	json_object *b, *o, *v;
+	const struct user *u;
+	const char *s;
+	struct revoke_arg r = { NULL, 0 };
+
+	if ((b = call_body(c, true)) == NULL)
+		return;
+	if ((s = jget(b, "user")) == NULL || (u = store_user(e, s)) == NULL) {
+		call_error(c, 404, "Request_ResourceNotFound", "Unknown user.");
+		return;
+	}
+	o = json_object_new_object();
+	if (json_object_object_get_ex(b, "revoke", &v) &&
+	    json_object_get_boolean(v)) {
+		r.user_id = u->id;
+		hmap_prune(&e->rtokens, rtoken_revoke, &r, NULL);
+		json_object_object_add(o, "revoked", json_object_new_int(r.n));
+	} else if ((s = jget(b, "client")) != NULL &&
+	           hmap_get(&e->apps, s) != NULL) {
+		json_object_object_add(o, "refresh_token",
+		    json_object_new_string(new_refresh(e, u->id, s)));
+	} else {
+		json_object_put(o);
+		call_error(c, 400, "BadRequest",
+		    "Give 'revoke': true or a known 'client'.");
+		return;
+	}
+	call_reply(c, 200, o);
 }

@@ -34,6 +34,13 @@ json_field() {
 		sed 's/.*:[[:space:]]*"\(.*\)"/\1/'
 }
 
+# The public client app of the demo tenant (approvalctl): the approver
+# signs in to it and approvald redeems its refresh token without a secret.
+approver_client() {
+	tr -d "\n" <"$1" | grep -o '"clientId"[^}]*"publicClient"[[:space:]]*:[[:space:]]*true' |
+		head -1 | sed 's/"clientId"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/'
+}
+
 # Run a command until it succeeds, for at most $1 seconds.
 wait_for() {
 	local t=$(($1 * 20))
@@ -74,6 +81,7 @@ graph:
   client_id: $(json_field "$tenant" clientId)
   client_secret_file: secrets/client-secret
   approver_token_file: secrets/approver-token
+  approver_client_id: $(approver_client "$tenant")
   ca_file: $bin/tls/ca.pem
   max_inflight: 32
 sources:

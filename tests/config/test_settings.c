@@ -60,6 +60,9 @@ test_example(void)
 	CU_ASSERT_EQUAL(d.nerrors, 0);
 	CU_ASSERT_STRING_EQUAL(s->graph_url, "http://127.0.0.1:8751");
 	CU_ASSERT_STRING_EQUAL(s->tenant, "contoso.onmicrosoft.com");
+	CU_ASSERT_STRING_EQUAL(
+	    s->approver_client_id, "e4c2a0b8-6f4d-4b2a-9e8c-7a5f3d1b9c7e");
+	CU_ASSERT_STRING_EQUAL(s->assertion_alg, "PS256");
 	CU_ASSERT_PTR_NOT_NULL(strstr(s->policy_path, "examples/policy.yaml"));
 	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_PERMISSIONS], 1);
 	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_ACCESS_PACKAGE], 1);
@@ -154,6 +157,23 @@ static const struct {
 	    "is not an http(s) URL" },
 	{ "graph:\n  client_id: c\n  client_secret_file: s\n",
 	    "error: missing `graph.tenant`" },
+	/* issue 13: the approver's public client is a GUID, the assertion
+	 * alg PS256 or RS256 */
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n  "
+	  "approver_client_id: approvalctl\n",
+	    "error: `graph.approver_client_id` must be an application" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n  "
+	  "approver_client_id: e4c2a0b8-6f4d-4b2a-9e8c-7a5f3d1b9c7\n",
+	    "must be an application (client) id, a GUID" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n  "
+	  "approver_client_id: e4c2a0b8-6f4d-4b2a-9e8c-7a5f3d1b9c7e\n",
+	    NULL },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n  "
+	  "assertion_alg: HS256\n",
+	    "error: `graph.assertion_alg` must be PS256 or RS256" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n  "
+	  "assertion_alg: RS256\n",
+	    NULL },
 	{ "graph:\n  tenant: t\n  client_id: c\n",
 	    "error: need `graph.client_secret_file` or both" },
 	{ "graph:\n  tenant: t\n  client_id: c\n  client_certificate_file: "

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 
 #include "cu.h"
@@ -17,6 +18,11 @@
 #define TOKEN_URL "/" TENANT "/oauth2/v2.0/token"
 #define SCOPE     "scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
 #define FORM      "application/x-www-form-urlencoded"
+/* the demo tenant's public client (approvalctl) */
+#define PUB_ID "e4c2a0b8-6f4d-4b2a-9e8c-7a5f3d1b9c7e"
+#define JWT_TYPE                                                               \
+	"&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-"         \
+	"assertion-type%3Ajwt-bearer&client_assertion="
 
 int
 ident_init(void)
@@ -107,7 +113,7 @@ t_refresh(void)
 	char form[512], *rt;
 
 	h_reset();
-	r = token_call("grant_type=refresh_token&client_id=" APP_ID
+	r = token_call("grant_type=refresh_token&client_id=" PUB_ID
 	               "&refresh_token=demo-refresh-token-approvald"
 	               "&scope=offline_access");
 	CU_ASSERT_EQUAL_FATAL(r->status, 200);
@@ -124,16 +130,16 @@ t_refresh(void)
 	h_free(r);
 	/* the rotated token works; the old one still within its grace */
 	snprintf(form, sizeof(form),
-	    "grant_type=refresh_token&client_id=" APP_ID "&refresh_token=%s",
+	    "grant_type=refresh_token&client_id=" PUB_ID "&refresh_token=%s",
 	    rt);
 	r = token_call(form);
 	CU_ASSERT_EQUAL(r->status, 200);
 	h_free(r);
-	r = token_call("grant_type=refresh_token&client_id=" APP_ID
+	r = token_call("grant_type=refresh_token&client_id=" PUB_ID
 	               "&refresh_token=demo-refresh-token-approvald");
 	CU_ASSERT_EQUAL(r->status, 200);
 	h_free(r);
-	r = token_call("grant_type=refresh_token&client_id=" APP_ID
+	r = token_call("grant_type=refresh_token&client_id=" PUB_ID
 	               "&refresh_token=bogus");
 	CU_ASSERT_EQUAL(r->status, 400);
 	H_ASSERT_STR(h_str(r->json, "error"), "invalid_grant");
@@ -143,7 +149,7 @@ t_refresh(void)
 	 * issued one expired */
 	h_free(h_call(
 	    "POST", "/_emulator/clock", NULL, "{\"advance\":\"P91D\"}", NULL));
-	r = token_call("grant_type=refresh_token&client_id=" APP_ID
+	r = token_call("grant_type=refresh_token&client_id=" PUB_ID
 	               "&refresh_token=demo-refresh-token-approvald");
 	CU_ASSERT_EQUAL(r->status, 400);
 	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "70000");
@@ -155,8 +161,94 @@ t_refresh(void)
 	free(rt);
 	/* reset reissues the fixture's refresh token */
 	h_reset();
+	r = token_call("grant_type=refresh_token&client_id=" PUB_ID
+	               "&refresh_token=demo-refresh-token-approvald");
+	CU_ASSERT_EQUAL(r->status, 200);
+	h_free(r);
+}
+
+/* Entra's public/confidential client rules on delegated grants
+ * (AADSTS700025, AADSTS7000218), refresh tokens bound to their client,
+ * and a revoked refresh token (AADSTS50173). */
+static void
+t_public_client(void)
+{
+	struct resp *r;
+	char form[512];
+
+	h_reset();
+	/* a credential on a public client's request */
+	r = token_call("grant_type=refresh_token&client_id=" PUB_ID
+	               "&client_secret=" APP_SEC
+	               "&refresh_token=demo-refresh-token-approvald");
+	CU_ASSERT_EQUAL(r->status, 401);
+	H_ASSERT_STR(h_str(r->json, "error"), "invalid_client");
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "700025");
+	CU_ASSERT_EQUAL(
+	    strncmp(h_str(r->json, "error_description"), "AADSTS700025:", 13),
+	    0);
+	h_free(r);
+	r = token_call(
+	    "grant_type=refresh_token&client_id=" PUB_ID
+	    "&refresh_token=demo-refresh-token-approvald" JWT_TYPE "a.b.c");
+	CU_ASSERT_EQUAL(r->status, 401);
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "700025");
+	h_free(r);
+	/* a confidential client without one */
 	r = token_call("grant_type=refresh_token&client_id=" APP_ID
 	               "&refresh_token=demo-refresh-token-approvald");
+	CU_ASSERT_EQUAL(r->status, 401);
+	H_ASSERT_STR(h_str(r->json, "error"), "invalid_client");
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "7000218");
+	h_free(r);
+	/* the public client's refresh token presented by another client */
+	r = token_call("grant_type=refresh_token&client_id=" APP_ID
+	               "&client_secret=" APP_SEC
+	               "&refresh_token=demo-refresh-token-approvald");
+	CU_ASSERT_EQUAL(r->status, 400);
+	H_ASSERT_STR(h_str(r->json, "error"), "invalid_grant");
+	h_free(r);
+	/* device code: public without credential only */
+	r = h_call("POST", "/" TENANT "/oauth2/v2.0/devicecode", NULL,
+	    "client_id=" PUB_ID "&scope=offline_access", FORM);
+	CU_ASSERT_EQUAL_FATAL(r->status, 200);
+	snprintf(form, sizeof(form),
+	    "grant_type=urn:ietf:params:oauth:grant-type:device_code"
+	    "&client_id=" PUB_ID "&client_secret=x&device_code=%s",
+	    h_str(r->json, "device_code"));
+	h_free(r);
+	r = token_call(form);
+	CU_ASSERT_EQUAL(r->status, 401);
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "700025");
+	h_free(r);
+	r = token_call("grant_type=urn:ietf:params:oauth:grant-type:device_code"
+	               "&client_id=" APP_ID "&device_code=x");
+	CU_ASSERT_EQUAL(r->status, 401);
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "7000218");
+	h_free(r);
+	/* revoked sessions: the refresh token is refused, a new sign-in
+	 * (issued by the control API) works */
+	r = h_call("POST", "/_emulator/refreshtokens", NULL,
+	    "{\"user\":\"approvald@contoso.com\",\"revoke\":true}", NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	CU_ASSERT(h_str(r->json, "revoked") != NULL &&
+	          atoi(h_str(r->json, "revoked")) >= 1);
+	h_free(r);
+	r = token_call("grant_type=refresh_token&client_id=" PUB_ID
+	               "&refresh_token=demo-refresh-token-approvald");
+	CU_ASSERT_EQUAL(r->status, 400);
+	H_ASSERT_STR(h_str(r->json, "error"), "invalid_grant");
+	H_ASSERT_STR(h_str(r->json, "error_codes/0"), "50173");
+	h_free(r);
+	r = h_call("POST", "/_emulator/refreshtokens", NULL,
+	    "{\"user\":\"approvald@contoso.com\",\"client\":\"" PUB_ID "\"}",
+	    NULL);
+	CU_ASSERT_EQUAL_FATAL(r->status, 200);
+	snprintf(form, sizeof(form),
+	    "grant_type=refresh_token&client_id=" PUB_ID "&refresh_token=%s",
+	    h_str(r->json, "refresh_token"));
+	h_free(r);
+	r = token_call(form);
 	CU_ASSERT_EQUAL(r->status, 200);
 	h_free(r);
 }
@@ -222,18 +314,22 @@ t_device_code(void)
 	h_free(r);
 }
 
+/* A client assertion signed with `alg` (RS256 or PS256), the thumbprint
+ * under header `x5t_name` (x5t or x5t#S256). */
 static char *
-jwt(EVP_PKEY *key, const char *x5t, const char *aud, long exp_off,
-    const char *jti)
+jwt_alg(EVP_PKEY *key, const char *alg, const char *x5t_name, const char *x5t,
+    const char *aud, long exp_off, const char *jti)
 {
 	char hdr[256], pl[1024], *h64, *p64, *s64, *signing, *out;
 	unsigned char sig[1024];
 	size_t siglen = sizeof(sig);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
 	long now = (long)time(NULL);
 
 	snprintf(hdr, sizeof(hdr),
-	    "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"x5t\":\"%s\"}", x5t);
+	    "{\"alg\":\"%s\",\"typ\":\"JWT\",\"%s\":\"%s\"}", alg, x5t_name,
+	    x5t);
 	snprintf(pl, sizeof(pl),
 	    "{\"aud\":\"%s\",\"iss\":\"" APP_ID "\",\"sub\":\"" APP_ID
 	    "\",\"jti\":\"%s\",\"nbf\":%ld,\"iat\":%ld,\"exp\":%ld}",
@@ -242,7 +338,12 @@ jwt(EVP_PKEY *key, const char *x5t, const char *aud, long exp_off,
 	p64 = b64url_encode((unsigned char *)pl, strlen(pl));
 	signing = malloc(strlen(h64) + strlen(p64) + 2);
 	sprintf(signing, "%s.%s", h64, p64);
-	if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	if (EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, key) != 1 ||
+	    (strcmp(alg, "PS256") == 0 &&
+	        (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) !=
+	                1 ||
+	            EVP_PKEY_CTX_set_rsa_pss_saltlen(
+	                pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) ||
 	    EVP_DigestSign(md, sig, &siglen, (unsigned char *)signing,
 	        strlen(signing)) != 1)
 		abort();
@@ -255,6 +356,13 @@ jwt(EVP_PKEY *key, const char *x5t, const char *aud, long exp_off,
 	free(signing);
 	EVP_MD_CTX_free(md);
 	return out;
+}
+
+static char *
+jwt(EVP_PKEY *key, const char *x5t, const char *aud, long exp_off,
+    const char *jti)
+{
+	return jwt_alg(key, "RS256", "x5t", x5t, aud, exp_off, jti);
 }
 
 static long
@@ -336,6 +444,62 @@ t_client_assertion(void)
 	CU_ASSERT_STRING_EQUAL(code, "700027");
 	free(a);
 	CU_ASSERT_EQUAL(assert_with("not.a.jwt", code, sizeof(code)), 401);
+	/* PS256 with x5t#S256, as certificate-credentials now documents */
+	{
+		unsigned char md256[SHA256_DIGEST_LENGTH];
+		char *x5t256, *p;
+
+		SHA256(der, (size_t)len, md256);
+		x5t256 = b64url_encode(md256, sizeof(md256));
+		a = jwt_alg(key, "PS256", "x5t#S256", x5t256, aud, 300, "ps-1");
+		CU_ASSERT_EQUAL(assert_with(a, code, sizeof(code)), 200);
+		/* replayed */
+		CU_ASSERT_EQUAL(assert_with(a, code, sizeof(code)), 401);
+		CU_ASSERT_STRING_EQUAL(code, "50027");
+		free(a);
+		/* tampered claims: the signature no longer verifies */
+		a = jwt_alg(key, "PS256", "x5t#S256", x5t256, aud, 300, "ps-2");
+		p = strchr(a, '.') + 3;
+		*p = *p == 'A' ? 'B' : 'A';
+		CU_ASSERT_EQUAL(assert_with(a, code, sizeof(code)), 401);
+		free(a);
+		/* signed by another key with the registered thumbprint */
+		a = jwt_alg(
+		    other, "PS256", "x5t#S256", x5t256, aud, 300, "ps-3");
+		CU_ASSERT_EQUAL(assert_with(a, code, sizeof(code)), 401);
+		CU_ASSERT_STRING_EQUAL(code, "700027");
+		free(a);
+		/* a wrong x5t#S256 next to a right x5t */
+		a = jwt_alg(key, "PS256", "x5t#S256", x5t, aud, 300, "ps-5");
+		CU_ASSERT_EQUAL(assert_with(a, code, sizeof(code)), 401);
+		CU_ASSERT_STRING_EQUAL(code, "700027");
+		free(a);
+		/* HS256 and none are not accepted */
+		a = jwt_alg(key, "HS256", "x5t#S256", x5t256, aud, 300, "ps-6");
+		CU_ASSERT_EQUAL(assert_with(a, code, sizeof(code)), 401);
+		CU_ASSERT_STRING_EQUAL(code, "5002738");
+		free(a);
+		free(x5t256);
+	}
+	/* the assertion is verified on delegated grants too: a forged one
+	 * on a refresh token grant is refused before the grant is read */
+	{
+		char *form;
+		struct resp *r;
+
+		a = jwt(other, x5t, aud, 300, "jti-7");
+		form = malloc(strlen(a) + 512);
+		sprintf(form,
+		    "grant_type=refresh_token&client_id=" APP_ID
+		    "&refresh_token=demo-refresh-token-approvald%s%s",
+		    JWT_TYPE, a);
+		r = token_call(form);
+		CU_ASSERT_EQUAL(r->status, 401);
+		H_ASSERT_STR(h_str(r->json, "error_codes/0"), "700027");
+		h_free(r);
+		free(form);
+		free(a);
+	}
 	OPENSSL_free(der);
 	free(x5t);
 	EVP_PKEY_free(other);
@@ -425,6 +589,7 @@ const struct cu_test ident_tests[] = {
 	{ "client_secret", t_client_secret },
 	{ "refresh", t_refresh },
 	{ "device_code", t_device_code },
+	{ "public_client", t_public_client },
 	{ "client_assertion", t_client_assertion },
 	{ "control", t_control },
 	{ "clean_exit", t_clean_exit },

@@ -382,12 +382,12 @@ h_write_file(const char *path, const char *text, mode_t mode)
 /* The demo tenant's app secret and the approver's refresh token. */
 static int
 h_fixture_secrets(const char *fixture, char **secret, char **refresh,
-    char **client_id, char **tenant)
+    char **client_id, char **tenant, char **public_id)
 {
 	struct json_object *f = json_object_from_file(fixture), *arr, *x, *v;
 	size_t i;
 
-	*secret = *refresh = *client_id = *tenant = NULL;
+	*secret = *refresh = *client_id = *tenant = *public_id = NULL;
 	if (f == NULL)
 		return -1;
 	if (json_object_object_get_ex(f, "tenantId", &v))
@@ -395,11 +395,17 @@ h_fixture_secrets(const char *fixture, char **secret, char **refresh,
 	if (json_object_object_get_ex(f, "apps", &arr))
 		for (i = 0; i < json_object_array_length(arr); i++) {
 			x = json_object_array_get_idx(arr, i);
-			if (json_object_object_get_ex(x, "clientSecret", &v)) {
+			/* the approver's public client (approvalctl) */
+			if (*public_id == NULL &&
+			    json_object_object_get_ex(x, "publicClient", &v) &&
+			    json_object_get_boolean(v) &&
+			    json_object_object_get_ex(x, "clientId", &v))
+				*public_id = strdup(json_object_get_string(v));
+			if (*secret == NULL &&
+			    json_object_object_get_ex(x, "clientSecret", &v)) {
 				*secret = strdup(json_object_get_string(v));
 				json_object_object_get_ex(x, "clientId", &v);
 				*client_id = strdup(json_object_get_string(v));
-				break;
 			}
 		}
 	if (json_object_object_get_ex(f, "refreshTokens", &arr))
@@ -414,7 +420,8 @@ h_fixture_secrets(const char *fixture, char **secret, char **refresh,
 			}
 		}
 	json_object_put(f);
-	return *secret && *refresh && *client_id && *tenant ? 0 : -1;
+	return *secret && *refresh && *client_id && *tenant && *public_id ? 0
+	                                                                  : -1;
 }
 
 int
@@ -422,7 +429,7 @@ ad_prepare(
     struct ad *a, struct emu *e, const char *policy, const char *extra_yaml)
 {
 	static int seq;
-	char *secret, *refresh, *client, *tenant, path[700], *yaml = NULL;
+	char *secret, *refresh, *client, *tenant, *pub, path[700], *yaml = NULL;
 	int rc = -1;
 
 	memset(a, 0, sizeof(*a));
@@ -433,7 +440,7 @@ ad_prepare(
 	snprintf(a->state, sizeof(a->state), "%s/state.db", a->dir);
 	snprintf(a->policy, sizeof(a->policy), "%s", policy);
 	if (h_fixture_secrets(
-	        e->fixture, &secret, &refresh, &client, &tenant) == -1)
+	        e->fixture, &secret, &refresh, &client, &tenant, &pub) == -1)
 		goto out;
 	snprintf(path, sizeof(path), "%s/client-secret", a->dir);
 	if (h_write_file(path, secret, 0600) == -1)
@@ -449,6 +456,7 @@ ad_prepare(
 	        "  client_id: %s\n"
 	        "  client_secret_file: client-secret\n"
 	        "  approver_token_file: approver-token\n"
+	        "  approver_client_id: %s\n"
 	        "%s%s%s"
 	        "  timeout: PT5S\n"
 	        "sources:\n"
@@ -459,9 +467,9 @@ ad_prepare(
 	        "control_socket: ctl.sock\n"
 	        "log: { level: debug, format: text }\n"
 	        "%s%s",
-	        e->url, e->url, tenant, client, e->tls ? "  ca_file: " : "",
-	        e->tls ? e->ca : "", e->tls ? "\n" : "", policy,
-	        extra_yaml ? extra_yaml : "",
+	        e->url, e->url, tenant, client, pub,
+	        e->tls ? "  ca_file: " : "", e->tls ? e->ca : "",
+	        e->tls ? "\n" : "", policy, extra_yaml ? extra_yaml : "",
 	        extra_yaml != NULL && strstr(extra_yaml, "operators:") != NULL
 	            ? ""
 	            : H_OPERATORS_ROOT) == -1) {
@@ -474,6 +482,7 @@ out:
 	free(refresh);
 	free(client);
 	free(tenant);
+	free(pub);
 	free(yaml);
 	return rc;
 }
