@@ -1173,6 +1173,7 @@ approvers_lookup(struct daemon *d, const char *key, uint32_t stage,
 }
 
 struct appr_ctl_op {
+	struct daemon *d;
 	ctl_reply_cb later;
 	void *arg;
 };
@@ -1184,6 +1185,23 @@ appr_ctl_decided(void *arg, enum sm_result res, const char *why,
 	struct appr_ctl_op *op = arg;
 	struct json_object *o;
 
+	/* "ok" only once the decision is on disk (as decision links do): a
+	 * crash before the commit, or a failed one, must not leave the
+	 * approver believing a decision is recorded that is not. */
+	if (res == SM_OK) {
+		crash_point("decide-uncommitted");
+		if (engine_commit(op->d) == -1) {
+			log_warnx("control socket: decision on the request not "
+			          "recorded: the store refused the commit");
+			o = appr_reply("refused",
+			    "not recorded: the decision could not be stored; "
+			    "retry");
+			op->later(op->arg, o);
+			free(op);
+			return;
+		}
+		crash_point("decide-committed");
+	}
 	if (res == SM_OK)
 		o = appr_reply("ok", state);
 	else {
@@ -1290,6 +1308,7 @@ appr_ctl_decide(struct daemon *d, char *rest, const struct ctl_peer *peer,
 	in.peer_user = user[0] ? user : NULL;
 	if ((op = calloc(1, sizeof(*op))) == NULL)
 		return appr_reply("refused", "out of memory");
+	op->d = d;
 	op->later = later;
 	op->arg = arg;
 	*deferred = 1;

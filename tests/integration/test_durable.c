@@ -8,7 +8,10 @@
  * - store: one daemon per state database whatever name reaches it
  *   (symlink, hard link); a damaged database is refused at start; a full
  *   disk degrades the daemon (/readyz 503) and it recovers by itself,
- *   every decision made exactly once.
+ *   every decision made exactly once;
+ * - decide: `approvalctl decide` is acknowledged only once the decision is
+ *   committed: a crash before the commit leaves nothing recorded and no
+ *   "ok", a crash after it is applied once, a full disk is a refusal.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +20,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "cu.h"
 #include "harness.h"
@@ -482,6 +487,199 @@ test_disk_full_recovers(void)
 	emu_stop(&e);
 }
 
+/* ---- an acknowledged decision ---------------------------------------- */
+
+#define CISO_ID "7deff43e-1f17-44ef-9e5f-d516b0ba11d4"
+
+static char stages_policy[600];
+
+static int
+setup_decide(void)
+{
+	snprintf(fixture_path, sizeof(fixture_path), "%s",
+	    cu_srcpath("examples/demo-tenant.json"));
+	snprintf(stages_policy, sizeof(stages_policy), "%s",
+	    cu_srcpath("tests/integration/stages-policy.yaml"));
+	return 0;
+}
+
+/* A started stack holding one request that waits for the CISO (the
+ * policy's "escalation" rule); its key (heap). */
+static char *
+decide_stack(struct emu *e, struct ad *a, const char *env)
+{
+	char *k;
+
+	CU_ASSERT_FATAL(emu_start(e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(ad_prepare(a, e, stages_policy, HTTP_YAML) == 0);
+	snprintf(a->extra_env, sizeof(a->extra_env), "%s", env);
+	CU_ASSERT_FATAL(ad_start(a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(a, 20000) == 0);
+	k = emu_create_tagged(
+	    e, "scenario-escalate decide durability", REQUESTOR);
+	CU_ASSERT_FATAL(k != NULL);
+	CU_ASSERT_FATAL(ad_wait_state(a, k, "pending", 30000) == 0);
+	return k;
+}
+
+static void
+assert_truth_is(struct emu *e, const char *key, int ap, int dn)
+{
+	int a, d, c;
+
+	CU_ASSERT_EQUAL_FATAL(emu_truth_counts(e, gid(key), &a, &d, &c), 0);
+	CU_ASSERT_EQUAL(a, ap);
+	CU_ASSERT_EQUAL(d, dn);
+	CU_ASSERT_EQUAL(c, 0);
+}
+
+/* VACUUM the database at `path` (no daemon running): no free page left. */
+static int
+vacuum(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	rc = sqlite3_exec(
+	    db, "PRAGMA wal_checkpoint(TRUNCATE); VACUUM;", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/*
+ * The daemon dies after applying a decision in memory and before the
+ * commit: approvalctl must not have been told "ok", and after a restart
+ * the request still waits for that stage (nothing on Graph); deciding
+ * again is applied exactly once.
+ */
+static void
+test_decide_crash_uncommitted(void)
+{
+	struct emu e;
+	struct ad a;
+	char *k =
+	    decide_stack(&e, &a, "APPROVALD_CRASH_AT=decide-uncommitted:1");
+	int status;
+
+	CU_ASSERT_NOT_EQUAL(
+	    ad_ctl_decide(&a, k, "deny", CISO_ID, "crash before commit"), 0);
+	status = h_wait_exit(&a.p, 20000);
+	CU_ASSERT(
+	    status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	a.extra_env[0] = '\0';
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT(ad_wait_state(&a, k, "pending", 20000) == 0);
+	assert_truth_is(&e, k, 0, 0);
+	CU_ASSERT_EQUAL(
+	    ad_ctl_decide(&a, k, "deny", CISO_ID, "after the restart"), 0);
+	CU_ASSERT(ad_wait_state(&a, k, "rejected", 30000) == 0);
+	assert_truth_is(&e, k, 0, 1);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free(k);
+	emu_stop(&e);
+}
+
+/* The daemon dies after the commit, before it answers: the decision is
+ * on disk, so after a restart it reaches Graph exactly once. */
+static void
+test_decide_crash_committed(void)
+{
+	struct emu e;
+	struct ad a;
+	char *k = decide_stack(&e, &a, "APPROVALD_CRASH_AT=decide-committed:1");
+	int status;
+
+	CU_ASSERT_NOT_EQUAL(
+	    ad_ctl_decide(&a, k, "deny", CISO_ID, "crash after commit"), 0);
+	status = h_wait_exit(&a.p, 20000);
+	CU_ASSERT(
+	    status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	a.extra_env[0] = '\0';
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT(ad_wait_state(&a, k, "rejected", 30000) == 0);
+	assert_truth_is(&e, k, 0, 1);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free(k);
+	emu_stop(&e);
+}
+
+/* The commit of a decision fails (disk full): approvalctl exits non-zero
+ * with "not recorded", nothing reaches Graph; once there is room again
+ * the same decision is recorded and applied once. */
+static void
+test_decide_commit_fails(void)
+{
+	struct emu e;
+	struct ad a;
+	char quota[700], env[300], big[3000], *k;
+	struct json_object *o;
+	const char *why = NULL;
+	struct json_object *v;
+
+	snprintf(quota, sizeof(quota), "%s/decide-quota", h_tmpdir());
+	CU_ASSERT_FATAL(strlen(quota) < 200);
+	CU_ASSERT_FATAL(h_write_file(quota, "1073741823\n", 0600) == 0);
+	snprintf(
+	    env, sizeof(env), "APPROVALD_TEST_MAX_PAGES_FILE=%.200s", quota);
+	k = decide_stack(&e, &a, env);
+	CU_ASSERT_EQUAL_FATAL(ad_stop(&a, SIGTERM), 0);
+	/* No room to grow from the next start on: every page packed full
+	 * (VACUUM) and the file may not grow, so a decision's rows, with a
+	 * reason near a page long, cannot be stored. */
+	CU_ASSERT_FATAL(vacuum(a.state) == 0);
+	CU_ASSERT_FATAL(h_write_file(quota, "1\n", 0600) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CU_ASSERT_NOT_EQUAL(ad_ctl_decide(&a, k, "deny", CISO_ID, big), 0);
+	assert_truth_is(&e, k, 0, 0);
+	/* Refused at the statement or at the commit, the log says so. */
+	CU_ASSERT(log_has(&a, "decision on the request not recorded") ||
+	          log_has(&a, "database or disk is full"));
+	/* The reply itself says why. */
+	{
+		char cmd[4000];
+
+		snprintf(
+		    cmd, sizeof(cmd), "decide %s deny %s %s", k, CISO_ID, big);
+		o = ad_ctl(&a, cmd);
+		CU_ASSERT_FATAL(o != NULL);
+		if (json_object_object_get_ex(o, "why", &v))
+			why = json_object_get_string(v);
+		CU_ASSERT(why != NULL && strstr(why, "not recorded") != NULL);
+		json_object_put(o);
+	}
+	assert_truth_is(&e, k, 0, 0);
+	CU_ASSERT_FATAL(h_write_file(quota, "1073741823\n", 0600) == 0);
+	CU_ASSERT_EQUAL_FATAL(ad_stop(&a, SIGTERM), 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT(ad_wait_state(&a, k, "pending", 20000) == 0);
+	CU_ASSERT_EQUAL(ad_ctl_decide(&a, k, "deny", CISO_ID, "room again"), 0);
+	CU_ASSERT(ad_wait_state(&a, k, "rejected", 30000) == 0);
+	assert_truth_is(&e, k, 0, 1);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free(k);
+	emu_stop(&e);
+}
+
+static const struct cu_test decide_tests[] = {
+	{ "a crash before the commit: not acknowledged, not recorded",
+	    test_decide_crash_uncommitted },
+	{ "a crash after the commit: applied once after restart",
+	    test_decide_crash_committed },
+	{ "a failed commit: refused with the reason, nothing applied",
+	    test_decide_commit_fails },
+	{ NULL, NULL },
+};
+
 static const struct cu_test intake_tests[] = {
 	{ "a change dated 2999 does not stop intake",
 	    test_watermark_future_change },
@@ -503,5 +701,6 @@ static const struct cu_test store_tests[] = {
 const struct cu_suite cu_suites[] = {
 	{ "intake", setup, NULL, intake_tests },
 	{ "store", setup, NULL, store_tests },
+	{ "decide", setup_decide, NULL, decide_tests },
 	{ NULL, NULL, NULL, NULL },
 };
