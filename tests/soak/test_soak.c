@@ -39,8 +39,8 @@
 #include "harness.h"
 #include "notify_stack.h"
 
-#define SOAK_REQUESTS  300    /* default size for make check */
-#define SOAK_KILLS     20     /* default kills for make check */
+#define SOAK_REQUESTS  200    /* default size for make check */
+#define SOAK_KILLS     15     /* default kills for make check */
 #define SOAK_KILL_GAP  1200   /* mean ms between kills */
 #define SOAK_SETTLE    180000 /* ms for everything to be final */
 #define SOAK_DRIVE     600000 /* ms bound of the kill/decide phase */
