@@ -523,6 +523,8 @@ int reqs_init(struct emu *);
 
 /* ---- tokens.c ---- */
 void tokens_handle(struct call *, const char *tenant, const char *what);
+/* OpenID Connect discovery document of a tenant. */
+void tokens_discovery(struct call *, const char *tenant);
 const struct token *tokens_lookup(struct emu *, const char *bearer);
 /* Mint an access token; returns the token (owned by the store). */
 const struct token *tokens_mint(

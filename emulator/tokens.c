@@ -709,6 +709,84 @@ tenant_ok(struct emu *e, const char *t)
 	       strcasecmp(t, "organizations") == 0;
 }
 
+/* Add "{base}/{tenant}{suffix}" under key k of o. */
+static void
+discovery_url(json_object *o, const char *k, const char *base,
+    const char *tenant, const char *suffix)
+{
+	char url[512];
+
+	snprintf(url, sizeof(url), "%s/%s%s", base, tenant, suffix);
+	json_object_object_add(o, k, json_object_new_string(url));
+}
+
+/* Add a JSON array of the NULL-terminated strings v under key k of o. */
+static void
+discovery_list(json_object *o, const char *k, const char *const *v)
+{
+	json_object *a = json_object_new_array();
+
+	for (; *v != NULL; v++)
+		json_object_array_add(a, json_object_new_string(*v));
+	json_object_object_add(o, k, a);
+}
+
+/*
+ * GET /{tenant}/v2.0/.well-known/openid-configuration: the OpenID Connect
+ * discovery document, with this emulator's base URL where Entra names
+ * login.microsoftonline.com
+ * (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc,
+ * "Find your app's OpenID configuration document URI" and "Sample
+ * response"). The issuer names the tenant id, as for a GUID authority.
+ */
+void
+tokens_discovery(struct call *c, const char *tenant)
+{
+	static const char *const modes[] = { "query", "fragment", "form_post",
+		NULL };
+	static const char *const types[] = { "code", "id_token",
+		"code id_token", "id_token token", NULL };
+	static const char *const scopes[] = { "openid", "profile", "email",
+		"offline_access", NULL };
+	static const char *const auth[] = { "client_secret_post",
+		"private_key_jwt", "client_secret_basic", NULL };
+	static const char *const algs[] = { "RS256", NULL };
+	static const char *const subj[] = { "pairwise", NULL };
+	char base[256];
+	json_object *o;
+
+	if (!tenant_ok(c->emu, tenant)) {
+		aad_error(c, 400, "invalid_tenant", 90002,
+		    "Tenant '%s' not found.", tenant);
+		return;
+	}
+	call_base_url(c, base, sizeof(base));
+	o = json_object_new_object();
+	discovery_url(o, "token_endpoint", base, tenant, "/oauth2/v2.0/token");
+	discovery_list(o, "token_endpoint_auth_methods_supported", auth);
+	discovery_url(o, "jwks_uri", base, tenant, "/discovery/v2.0/keys");
+	discovery_list(o, "response_modes_supported", modes);
+	discovery_list(o, "subject_types_supported", subj);
+	discovery_list(o, "id_token_signing_alg_values_supported", algs);
+	discovery_list(o, "response_types_supported", types);
+	discovery_list(o, "scopes_supported", scopes);
+	discovery_url(o, "issuer", base, c->emu->cfg.tenant_id, "/v2.0");
+	json_object_object_add(
+	    o, "request_uri_parameter_supported", json_object_new_boolean(0));
+	discovery_url(o, "userinfo_endpoint", base, tenant, "/oidc/userinfo");
+	discovery_url(o, "authorization_endpoint", base, tenant,
+	    "/oauth2/v2.0/authorize");
+	discovery_url(o, "device_authorization_endpoint", base, tenant,
+	    "/oauth2/v2.0/devicecode");
+	json_object_object_add(
+	    o, "http_logout_supported", json_object_new_boolean(1));
+	json_object_object_add(
+	    o, "frontchannel_logout_supported", json_object_new_boolean(1));
+	discovery_url(
+	    o, "end_session_endpoint", base, tenant, "/oauth2/v2.0/logout");
+	call_reply(c, 200, o);
+}
+
 void
 tokens_handle(struct call *c, const char *tenant, const char *what)
 {
@@ -749,7 +827,12 @@ tokens_handle(struct call *c, const char *tenant, const char *what)
 		grant_client_credentials(c, tenant, &form);
 	else if (strcmp(gt, "refresh_token") == 0)
 		grant_refresh(c, tenant, &form);
-	else if (strcmp(gt, DEVICE_GRANT) == 0)
+	else if (strcmp(gt, DEVICE_GRANT) == 0 ||
+	         strcmp(gt, "device_code") == 0)
+		/* MSAL sends the short form grant_type=device_code; Entra
+		 * accepts it beside the URN that
+		 * https://learn.microsoft.com/entra/identity-platform/
+		 * v2-oauth2-device-code documents */
 		grant_device_code(c, tenant, &form);
 	else
 		aad_error(c, 400, "unsupported_grant_type", 70003,
