@@ -16,6 +16,7 @@ function writeFixture() {
   for (const a of f.apps)
     if (a.clientId === '0f6b3a2e-9c1d-4e8a-b7f5-3d2c1b0a9e8f')
       a.certificateFile = path.join(BUILD, 'tls/app.pem');
+  f.tokens = { ...(f.tokens || {}), deviceCodeInterval: 1 }; // MSAL honours interval
   fs.symlinkSync(path.join(SRC, 'examples/requests'), path.join(dir, 'requests'));
   const file = path.join(dir, 'tenant.json');
   fs.writeFileSync(file, JSON.stringify(f));
