@@ -42,6 +42,13 @@ test.after(() => emu.proc.kill('SIGTERM'));
 test('directory answers use User/Group property names', async () => {
   assert.deepEqual(undeclared(await app.api(`/users/${ALEX}`).get(), 'User'), []);
   assert.deepEqual(undeclared(await app.api(`/users/${ALEX}/manager`).get(), 'User'), []);
+  // the default properties of user-get, null where the tenant has no value
+  const u = await app.api(`/users/${ALEX}`).get();
+  assert.deepEqual(Object.keys(u).filter((k) => !k.includes('@')).sort(), ['businessPhones',
+    'displayName', 'givenName', 'id', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation',
+    'preferredLanguage', 'surname', 'userPrincipalName']);
+  const sel = await app.api(`/users/${ALEX}`).select(['id', 'surname']).get();
+  assert.deepEqual(Object.keys(sel).filter((k) => !k.includes('@')).sort(), ['id', 'surname']);
   const members = await app.api(`/groups/${ALL_APPROVERS}/transitiveMembers`).get();
   for (const m of members.value) {
     const type = m['@odata.type'] === '#microsoft.graph.group' ? 'Group' : 'User';
