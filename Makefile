@@ -12,7 +12,7 @@ DEPS = build-essential cmake pkg-config clang libclang-rt-14-dev \
        libsqlite3-dev libsystemd-dev libssl-dev libcunit1-dev \
        openssl curl systemd chromium chromium-driver mandoc
 
-.PHONY: all deps bench-deps build check check-repeat test asan demo bench fuzz soak format clean \
+.PHONY: all deps conformance-deps bench-deps build check check-repeat test asan demo bench fuzz soak format clean \
 	deb package-check
 
 # Benchmarks also need a load generator.
@@ -26,6 +26,17 @@ all: build
 
 deps:
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS)"
+	@$(MAKE) --no-print-directory conformance-deps
+
+# The conformance suite's Node packages, pinned in its package-lock.json;
+# Debian's nodejs/npm only when node is not already installed.
+conformance-deps:
+	@if ! command -v node >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory install-pkgs PKGS="nodejs npm"; \
+	fi
+	@if [ ! -d tests/conformance/node_modules ]; then \
+		cd tests/conformance && npm ci --no-audit --no-fund; \
+	fi
 
 bench-deps:
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS) $(BENCH_DEPS)"

@@ -13,6 +13,27 @@ set_str(json_object *o, const char *k, const char *v)
 	    o, k, v != NULL ? json_object_new_string(v) : NULL);
 }
 
+/* Default properties of user-get the fixture has no value for; Graph
+ * answers them null. */
+static const char *const user_unset[] = { "givenName", "surname", "mobilePhone",
+	"officeLocation", "preferredLanguage", NULL };
+
+/*
+ * Add the default properties the tenant leaves unset as null: a user GET
+ * without $select returns businessPhones, displayName, givenName, jobTitle,
+ * mail, mobilePhone, officeLocation, preferredLanguage, surname,
+ * userPrincipalName and id
+ * (https://learn.microsoft.com/graph/api/user-get, "Response").
+ */
+static void
+user_default_nulls(json_object *o)
+{
+	size_t i;
+
+	for (i = 0; user_unset[i] != NULL; i++)
+		json_object_object_add(o, user_unset[i], NULL);
+}
+
 static json_object *
 user_json(const struct user *u, bool typed)
 {
@@ -26,6 +47,7 @@ user_json(const struct user *u, bool typed)
 	set_str(o, "mail", u->mail);
 	set_str(o, "jobTitle", u->job_title);
 	json_object_object_add(o, "businessPhones", json_object_new_array());
+	user_default_nulls(o);
 	return o;
 }
 
@@ -33,7 +55,8 @@ user_json(const struct user *u, bool typed)
  * ones above and the non-default ones the emulator knows. */
 static const char *const user_props[] = { "id", "displayName",
 	"userPrincipalName", "mail", "jobTitle", "businessPhones", "userType",
-	NULL };
+	"givenName", "surname", "mobilePhone", "officeLocation",
+	"preferredLanguage", NULL };
 
 static json_object *
 user_prop(const struct user *u, const char *k)
@@ -52,7 +75,9 @@ user_prop(const struct user *u, const char *k)
 	if (strcmp(k, "userType") == 0)
 		return u->user_type ? json_object_new_string(u->user_type)
 		                    : NULL;
-	return json_object_new_array(); /* businessPhones */
+	if (strcmp(k, "businessPhones") == 0)
+		return json_object_new_array();
+	return NULL; /* user_unset: null */
 }
 
 /*

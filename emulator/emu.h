@@ -28,6 +28,7 @@
 #define EMU_MAX_TOKENS       500000
 #define EMU_MAX_JTIS         100000
 #define EMU_MAX_DEVCODES     10000
+#define EMU_MAX_SCOPE        1024 /* scope list kept for a device code */
 #define EMU_MAX_FAULTS       64
 #define EMU_MAX_SKEWED       16 /* change records dated by a wrong clock */
 #define EMU_MAX_GENERATE     100000
@@ -165,6 +166,7 @@ struct devcode {
 	char user_code[16];
 	char client_id[EMU_ID_LEN + 64];
 	char user_id[EMU_ID_LEN + 64]; /* empty while pending */
+	char scope[EMU_MAX_SCOPE]; /* scopes the device code was asked for */
 	int64_t exp;
 	bool redeemed;
 };
@@ -388,7 +390,8 @@ struct call {
 	enum fault_kind post_fault; /* FK_MAX: none */
 	int delay_ms;
 	bool replied;
-	int filter_ids; /* see struct logent */
+	int filter_ids;   /* see struct logent */
+	bool client_info; /* token request asked client_info=1 */
 };
 
 typedef void (*route_fn)(struct call *, char **caps);
@@ -523,6 +526,10 @@ int reqs_init(struct emu *);
 
 /* ---- tokens.c ---- */
 void tokens_handle(struct call *, const char *tenant, const char *what);
+/* OpenID Connect discovery document of a tenant. */
+void tokens_discovery(struct call *, const char *tenant);
+/* JSON Web Key Set of the id_token signing key. */
+void tokens_jwks(struct call *, const char *tenant);
 const struct token *tokens_lookup(struct emu *, const char *bearer);
 /* Mint an access token; returns the token (owned by the store). */
 const struct token *tokens_mint(

@@ -763,6 +763,19 @@ dispatch(struct call *c)
 		tokens_handle(c, c->segv[0], c->segv[3]);
 		return;
 	}
+	if (c->segc == 4 && strcmp(c->segv[1], "v2.0") == 0 &&
+	    strcmp(c->segv[2], ".well-known") == 0 &&
+	    strcmp(c->segv[3], "openid-configuration") == 0 &&
+	    c->cmd == EVHTTP_REQ_GET) {
+		tokens_discovery(c, c->segv[0]);
+		return;
+	}
+	if (c->segc == 4 && strcmp(c->segv[1], "discovery") == 0 &&
+	    strcmp(c->segv[2], "v2.0") == 0 &&
+	    strcmp(c->segv[3], "keys") == 0 && c->cmd == EVHTTP_REQ_GET) {
+		tokens_jwks(c, c->segv[0]);
+		return;
+	}
 	if (c->segc < 1 || (strcmp(c->segv[0], "beta") != 0 &&
 	                       strcmp(c->segv[0], "v1.0") != 0)) {
 		call_error(c, 404, "Request_ResourceNotFound",

@@ -13,6 +13,8 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -22,6 +24,10 @@
 #define JWT_BEARER   "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 #define VERIFY_URI   "https://microsoft.com/devicelogin"
+#define IDT_KID      "emu-id-token-key" /* key id of the id_token key */
+#define IDT_BITS     2048
+
+static EVP_PKEY *idt_key; /* signs id_tokens; published at jwks_uri */
 
 static void aad_error(struct call *, int status, const char *error, int code,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -123,9 +129,9 @@ tokens_mint(struct emu *e, enum tok_kind kind, const char *client_id,
 
 static void
 token_reply(struct call *c, const struct token *t, const char *scope,
-    const char *refresh)
+    const char *refresh, json_object *extra)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = extra != NULL ? extra : json_object_new_object();
 	int life = c->emu->cfg.token_lifetime;
 
 	json_object_object_add(
@@ -506,7 +512,145 @@ grant_client_credentials(
 		    "Too many tokens outstanding.");
 		return;
 	}
-	token_reply(c, t, scope, NULL);
+	token_reply(c, t, scope, NULL, NULL);
+}
+
+/* The id_token signing key, made on first use. */
+static EVP_PKEY *
+idtoken_key(void)
+{
+	if (idt_key == NULL && (idt_key = EVP_RSA_gen(IDT_BITS)) == NULL)
+		abort();
+	return idt_key;
+}
+
+/* base64url of the compact JSON text of o. */
+static char *
+b64url_json(json_object *o)
+{
+	const char *s =
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+	return b64url_encode((const unsigned char *)s, strlen(s));
+}
+
+/*
+ * A v2.0 id_token for user u signed RS256 by the key at jwks_uri: the
+ * claims of https://learn.microsoft.com/entra/identity-platform/
+ * id-token-claims-reference (aud, iss, iat, nbf, exp, name, oid,
+ * preferred_username, sub, tid, ver). sub is pairwise per app.
+ */
+static char *
+idtoken_mint(struct call *c, const struct app *a, const struct user *u)
+{
+	struct emu *e = c->emu;
+	json_object *h = json_object_new_object(),
+	            *p = json_object_new_object();
+	int64_t now = clock_real_ticks() / EMU_TICKS_PER_SEC;
+	char base[256], iss[512], *hs, *ps, *input, *sigs, *jwt;
+	unsigned char sub[32], sig[IDT_BITS / 8];
+	unsigned int subn = 0;
+	size_t sign = sizeof(sig);
+	EVP_MD_CTX *md;
+
+	json_object_object_add(h, "typ", json_object_new_string("JWT"));
+	json_object_object_add(h, "alg", json_object_new_string("RS256"));
+	json_object_object_add(h, "kid", json_object_new_string(IDT_KID));
+	call_base_url(c, base, sizeof(base));
+	snprintf(iss, sizeof(iss), "%s/%s/v2.0", base, e->cfg.tenant_id);
+	input = NULL;
+	if (asprintf(&input, "%s/%s", a->client_id, u->id) < 0 ||
+	    EVP_Digest(input, strlen(input), sub, &subn, EVP_sha256(), NULL) !=
+	        1)
+		abort();
+	free(input);
+	hs = b64url_encode(sub, subn);
+	json_object_object_add(p, "aud", json_object_new_string(a->client_id));
+	json_object_object_add(p, "iss", json_object_new_string(iss));
+	json_object_object_add(p, "iat", json_object_new_int64(now));
+	json_object_object_add(p, "nbf", json_object_new_int64(now));
+	json_object_object_add(
+	    p, "exp", json_object_new_int64(now + e->cfg.token_lifetime));
+	json_object_object_add(p, "name", json_object_new_string(u->name));
+	json_object_object_add(p, "oid", json_object_new_string(u->id));
+	json_object_object_add(
+	    p, "preferred_username", json_object_new_string(u->upn));
+	json_object_object_add(p, "sub", json_object_new_string(hs));
+	json_object_object_add(
+	    p, "tid", json_object_new_string(e->cfg.tenant_id));
+	json_object_object_add(p, "ver", json_object_new_string("2.0"));
+	free(hs);
+	hs = b64url_json(h);
+	ps = b64url_json(p);
+	json_object_put(h);
+	json_object_put(p);
+	if (asprintf(&input, "%s.%s", hs, ps) < 0 ||
+	    (md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, idtoken_key()) !=
+	        1 ||
+	    EVP_DigestSign(md, sig, &sign, (const unsigned char *)input,
+	        strlen(input)) != 1)
+		abort();
+	EVP_MD_CTX_free(md);
+	sigs = b64url_encode(sig, sign);
+	if (asprintf(&jwt, "%s.%s", input, sigs) < 0)
+		abort();
+	free(hs);
+	free(ps);
+	free(input);
+	free(sigs);
+	return jwt;
+}
+
+/* Whether the space-separated scope list s names w. */
+static bool
+scope_has(const char *s, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (; s != NULL && *s != '\0'; s += strcspn(s, " "), s += *s == ' ')
+		if (strncmp(s, w, n) == 0 && (s[n] == ' ' || s[n] == '\0'))
+			return true;
+	return false;
+}
+
+/*
+ * The OpenID fields of a delegated token answer: id_token when the scope
+ * holds openid (https://learn.microsoft.com/entra/identity-platform/
+ * v2-oauth2-device-code, "Successful authentication response"), and
+ * client_info {uid, utid} when the request asked client_info=1, as MSAL
+ * does (MSAL's ClientInfo, lib/msal-common/src/account/ClientInfo.ts in
+ * AzureAD/microsoft-authentication-library-for-js). Returns NULL if none.
+ */
+static json_object *
+oidc_fields(struct call *c, const struct app *a, const struct user *u,
+    const char *scope)
+{
+	json_object *o = NULL, *ci;
+	char *s;
+
+	if (scope_has(scope, "openid")) {
+		o = json_object_new_object();
+		s = idtoken_mint(c, a, u);
+		json_object_object_add(
+		    o, "id_token", json_object_new_string(s));
+		free(s);
+	}
+	if (c->client_info) {
+		if (o == NULL)
+			o = json_object_new_object();
+		ci = json_object_new_object();
+		json_object_object_add(
+		    ci, "uid", json_object_new_string(u->id));
+		json_object_object_add(
+		    ci, "utid", json_object_new_string(c->emu->cfg.tenant_id));
+		s = b64url_json(ci);
+		json_object_put(ci);
+		json_object_object_add(
+		    o, "client_info", json_object_new_string(s));
+		free(s);
+	}
+	return o;
 }
 
 static void
@@ -525,7 +669,8 @@ delegated_reply(
 		    "Too many tokens outstanding.");
 		return;
 	}
-	token_reply(c, t, scope, new_refresh(e, user_id, a->client_id));
+	token_reply(c, t, scope, new_refresh(e, user_id, a->client_id),
+	    u != NULL ? oidc_fields(c, a, u, scope) : NULL);
 }
 
 static void
@@ -622,7 +767,10 @@ grant_device_code(struct call *c, const char *tenant, struct evkeyvalq *f)
 		return;
 	}
 	d->redeemed = true;
-	delegated_reply(c, a, d->user_id, form_get(f, "scope"));
+	/* the grant carries the scopes asked at /devicecode
+	 * (v2-oauth2-device-code: the token request has no scope) */
+	delegated_reply(c, a, d->user_id,
+	    form_get(f, "scope") != NULL ? form_get(f, "scope") : d->scope);
 }
 
 static void
@@ -647,6 +795,12 @@ devicecode(struct call *c, struct evkeyvalq *f)
 		missing(c, "scope");
 		return;
 	}
+	if (strlen(form_get(f, "scope")) >= EMU_MAX_SCOPE) {
+		aad_error(c, 400, "invalid_scope", 70011,
+		    "The provided value for the input parameter 'scope' is not "
+		    "valid.");
+		return;
+	}
 	if (e->devcodes.n >= EMU_MAX_DEVCODES)
 		tokens_purge(e);
 	if (e->devcodes.n >= EMU_MAX_DEVCODES) {
@@ -664,6 +818,7 @@ devicecode(struct call *c, struct evkeyvalq *f)
 		d->user_code[i] = '\0';
 	} while (hmap_get(&e->usercodes, d->user_code) != NULL);
 	snprintf(d->client_id, sizeof(d->client_id), "%s", a->client_id);
+	snprintf(d->scope, sizeof(d->scope), "%s", form_get(f, "scope"));
 	d->exp =
 	    emu_now(e) + (int64_t)e->cfg.devcode_lifetime * EMU_TICKS_PER_SEC;
 	hmap_put(&e->devcodes, d->device_code, d, NULL);
@@ -709,6 +864,134 @@ tenant_ok(struct emu *e, const char *t)
 	       strcasecmp(t, "organizations") == 0;
 }
 
+/* Add "{base}/{tenant}{suffix}" under key k of o. */
+static void
+discovery_url(json_object *o, const char *k, const char *base,
+    const char *tenant, const char *suffix)
+{
+	char url[512];
+
+	snprintf(url, sizeof(url), "%s/%s%s", base, tenant, suffix);
+	json_object_object_add(o, k, json_object_new_string(url));
+}
+
+/* Add a JSON array of the NULL-terminated strings v under key k of o. */
+static void
+discovery_list(json_object *o, const char *k, const char *const *v)
+{
+	json_object *a = json_object_new_array();
+
+	for (; *v != NULL; v++)
+		json_object_array_add(a, json_object_new_string(*v));
+	json_object_object_add(o, k, a);
+}
+
+/*
+ * GET /{tenant}/v2.0/.well-known/openid-configuration: the OpenID Connect
+ * discovery document, with this emulator's base URL where Entra names
+ * login.microsoftonline.com
+ * (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc,
+ * "Find your app's OpenID configuration document URI" and "Sample
+ * response"). The issuer names the tenant id, as for a GUID authority.
+ */
+void
+tokens_discovery(struct call *c, const char *tenant)
+{
+	static const char *const modes[] = { "query", "fragment", "form_post",
+		NULL };
+	static const char *const types[] = { "code", "id_token",
+		"code id_token", "id_token token", NULL };
+	static const char *const scopes[] = { "openid", "profile", "email",
+		"offline_access", NULL };
+	static const char *const auth[] = { "client_secret_post",
+		"private_key_jwt", "client_secret_basic", NULL };
+	static const char *const algs[] = { "RS256", NULL };
+	static const char *const subj[] = { "pairwise", NULL };
+	char base[256];
+	json_object *o;
+
+	if (!tenant_ok(c->emu, tenant)) {
+		aad_error(c, 400, "invalid_tenant", 90002,
+		    "Tenant '%s' not found.", tenant);
+		return;
+	}
+	call_base_url(c, base, sizeof(base));
+	o = json_object_new_object();
+	discovery_url(o, "token_endpoint", base, tenant, "/oauth2/v2.0/token");
+	discovery_list(o, "token_endpoint_auth_methods_supported", auth);
+	discovery_url(o, "jwks_uri", base, tenant, "/discovery/v2.0/keys");
+	discovery_list(o, "response_modes_supported", modes);
+	discovery_list(o, "subject_types_supported", subj);
+	discovery_list(o, "id_token_signing_alg_values_supported", algs);
+	discovery_list(o, "response_types_supported", types);
+	discovery_list(o, "scopes_supported", scopes);
+	discovery_url(o, "issuer", base, c->emu->cfg.tenant_id, "/v2.0");
+	json_object_object_add(
+	    o, "request_uri_parameter_supported", json_object_new_boolean(0));
+	discovery_url(o, "userinfo_endpoint", base, tenant, "/oidc/userinfo");
+	discovery_url(o, "authorization_endpoint", base, tenant,
+	    "/oauth2/v2.0/authorize");
+	discovery_url(o, "device_authorization_endpoint", base, tenant,
+	    "/oauth2/v2.0/devicecode");
+	json_object_object_add(
+	    o, "http_logout_supported", json_object_new_boolean(1));
+	json_object_object_add(
+	    o, "frontchannel_logout_supported", json_object_new_boolean(1));
+	discovery_url(
+	    o, "end_session_endpoint", base, tenant, "/oauth2/v2.0/logout");
+	call_reply(c, 200, o);
+}
+
+/* Add the base64url big-endian bytes of RSA parameter name under k. */
+static void
+jwks_param(json_object *o, const char *k, const char *name)
+{
+	BIGNUM *bn = NULL;
+	unsigned char *b;
+	char *s;
+	int n;
+
+	if (EVP_PKEY_get_bn_param(idtoken_key(), name, &bn) != 1)
+		abort();
+	n = BN_num_bytes(bn);
+	b = xcalloc((size_t)n + 1, 1);
+	BN_bn2bin(bn, b);
+	s = b64url_encode(b, (size_t)n);
+	json_object_object_add(o, k, json_object_new_string(s));
+	free(s);
+	free(b);
+	BN_free(bn);
+}
+
+/*
+ * GET /{tenant}/discovery/v2.0/keys: the key set that signs id_tokens, the
+ * jwks_uri of the discovery document
+ * (https://learn.microsoft.com/entra/identity-platform/access-tokens,
+ * "Validate the signature"; RFC 7517 key fields kty, use, kid, n, e).
+ */
+void
+tokens_jwks(struct call *c, const char *tenant)
+{
+	json_object *o, *keys, *k;
+
+	if (!tenant_ok(c->emu, tenant)) {
+		aad_error(c, 400, "invalid_tenant", 90002,
+		    "Tenant '%s' not found.", tenant);
+		return;
+	}
+	k = json_object_new_object();
+	json_object_object_add(k, "kty", json_object_new_string("RSA"));
+	json_object_object_add(k, "use", json_object_new_string("sig"));
+	json_object_object_add(k, "kid", json_object_new_string(IDT_KID));
+	jwks_param(k, "n", OSSL_PKEY_PARAM_RSA_N);
+	jwks_param(k, "e", OSSL_PKEY_PARAM_RSA_E);
+	keys = json_object_new_array();
+	json_object_array_add(keys, k);
+	o = json_object_new_object();
+	json_object_object_add(o, "keys", keys);
+	call_reply(c, 200, o);
+}
+
 void
 tokens_handle(struct call *c, const char *tenant, const char *what)
 {
@@ -738,6 +1021,8 @@ tokens_handle(struct call *c, const char *tenant, const char *what)
 	}
 	explicit_bzero(body, len);
 	free(body);
+	c->client_info = form_get(&form, "client_info") != NULL &&
+	                 strcmp(form_get(&form, "client_info"), "1") == 0;
 	if (strcmp(what, "devicecode") == 0)
 		devicecode(c, &form);
 	else if (strcmp(what, "token") != 0)
@@ -749,7 +1034,12 @@ tokens_handle(struct call *c, const char *tenant, const char *what)
 		grant_client_credentials(c, tenant, &form);
 	else if (strcmp(gt, "refresh_token") == 0)
 		grant_refresh(c, tenant, &form);
-	else if (strcmp(gt, DEVICE_GRANT) == 0)
+	else if (strcmp(gt, DEVICE_GRANT) == 0 ||
+	         strcmp(gt, "device_code") == 0)
+		/* MSAL sends the short form grant_type=device_code; Entra
+		 * accepts it beside the URN that
+		 * https://learn.microsoft.com/entra/identity-platform/
+		 * v2-oauth2-device-code documents */
 		grant_device_code(c, tenant, &form);
 	else
 		aad_error(c, 400, "unsupported_grant_type", 70003,
