@@ -321,6 +321,7 @@ void metrics_http_refused(const char *reason);
 void metrics_graph_call(const char *endpoint, const char *status);
 void metrics_http_conn(const char *result);
 void metrics_implausible_time(const char *source);
+void metrics_bad_read(const char *source, const char *what);
 
 /* hooks.c: POST /v1/hooks/evaluate and /v1/hooks/graph */
 int hooks_register(struct daemon *d, char **err);

@@ -514,6 +514,18 @@ engine_reevaluate(struct daemon *d, struct store_request *r, const char *why)
 	return engine_evaluate(d, r);
 }
 
+/* Has `key` a retry timer (an earlier evaluation was put off)? */
+static int
+engine_retry_armed(const char *key)
+{
+	struct engine_retry *t;
+
+	for (t = engine_retries; t != NULL; t = t->next)
+		if (strcmp(t->key, key) == 0)
+			return 1;
+	return 0;
+}
+
 void
 engine_retry_later(struct daemon *d, const char *key)
 {
@@ -620,18 +632,20 @@ engine_evaluate_parsed(
 	if (parsed != NULL)
 		req = *parsed;
 	else if (ident_request(r, &req, &err) == -1) {
-		/* Fail closed: left to humans in Entra, still observed. */
-		log_warnx("request %s: cannot be read (%s); left to humans",
-		    r->key, err ? err : "no body");
-		engine_set(&r->rule, "(unreadable)");
-		engine_set(&r->verdict, "ignore");
-		r->fingerprint[0] = '\0';
-		engine_set(&r->reason, err ? err : "no body");
+		/* A read that fails validation may be transient (issue 14,
+		 * item 15): never a verdict. The request stays undecided and
+		 * is evaluated again on its retry timer, with whatever body
+		 * the next poll stored; logged once, then counted. */
+		if (!engine_retry_armed(r->key))
+			log_warnx("request %s: cannot be read (%s); not "
+			          "decided, read again later",
+			    r->key, err ? err : "no body");
+		metrics_bad_read(
+		    req_source_name((enum req_source)r->source), "request");
 		free(err);
 		request_free(&req);
-		memset(&ev, 0, sizeof(ev));
-		ev.kind = SM_E_VERDICT_IGNORE;
-		return engine_event(d, r, &ev, "unreadable request");
+		engine_retry_later(d, r->key);
+		return SM_NOOP;
 	}
 	if (req.identity == REQ_ID_UNCHECKED &&
 	    ident_resolve(d, r->key, &req) == 0) {

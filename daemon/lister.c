@@ -243,8 +243,15 @@ lister_fetched(void *arg, long status, const char *body, const char *err)
 	} else {
 		const char *st = adapter_str(o, ls->status_field);
 
-		if (engine_observe(
-		        d, ls->source, f->gid, st ? st : "unknown", body) == -1)
+		/* No status: a bad read, fetched again (issue 14, item 15). */
+		if (st == NULL) {
+			log_warnx("poll %s: request %s has no %s; read again "
+			          "later",
+			    lister_name(ls), f->gid, ls->status_field);
+			metrics_bad_read(lister_name(ls), "status");
+			ps->failed = 1;
+		} else if (engine_observe(d, ls->source, f->gid, st, body) ==
+		           -1)
 			ps->failed = 1;
 		json_object_put(o);
 	}
@@ -531,7 +538,11 @@ lister_step_done(void *arg, long status, const char *body, const char *err)
 		ss->cb(ss->arg, status, NULL, err ? err : "no answer");
 	else if (parse_stages(body, strlen(body), &si) == -1)
 		ss->cb(ss->arg, 0, NULL, "malformed approval stages");
-	else
+	else if (si.found && si.id == NULL) {
+		/* A stage without id is a bad read, read again (issue 14,
+		 * item 15), not "no approval step". */
+		ss->cb(ss->arg, 0, NULL, "a stage without id");
+	} else
 		ss->cb(ss->arg, 200, &si, NULL);
 	step_info_clear(&si);
 	free(ss);

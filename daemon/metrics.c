@@ -29,7 +29,7 @@ struct metrics_counter {
 
 static struct metrics_counter metrics_decisions, metrics_hooks, metrics_nudges;
 static struct metrics_counter metrics_refused, metrics_conns, metrics_graph;
-static struct metrics_counter metrics_implausible;
+static struct metrics_counter metrics_implausible, metrics_bad_reads;
 
 /* Commit latency buckets, seconds. */
 static const double metrics_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -118,6 +118,14 @@ void
 metrics_implausible_time(const char *source)
 {
 	metrics_count(&metrics_implausible, source, NULL);
+}
+
+/* A Graph answer from `source` failed validation (`what`: request,
+ * status, step): it is read again later, never turned into a verdict. */
+void
+metrics_bad_read(const char *source, const char *what)
+{
+	metrics_count(&metrics_bad_reads, source, what);
 }
 
 /* A listener connection was accepted, or closed served / without a request. */
@@ -340,6 +348,12 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	    "watermark).");
 	metrics_counter_out1(b, &metrics_implausible,
 	    "approvald_poll_implausible_times_total", "source");
+	metrics_head(b, "approvald_bad_reads_total", "counter",
+	    "Graph answers that failed validation (an unreadable request, "
+	    "a missing status, a step without id), by source and kind; each "
+	    "is read again later, none becomes a verdict.");
+	metrics_counter_out(b, &metrics_bad_reads, "approvald_bad_reads_total",
+	    "source", "what");
 	metrics_store(b, d);
 	metrics_commits(b);
 	metrics_head(b, "approvald_hooks_total", "counter",

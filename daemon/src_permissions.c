@@ -143,9 +143,34 @@ perm_store_fetched(struct daemon *d, const char *gid, const char *change_id,
     struct json_object *o, const char *body)
 {
 	const char *st = adapter_str(o, "statusDetail");
+	struct request req;
+	char *err = NULL;
+	int bad;
 
-	if (engine_observe(
-	        d, REQ_SRC_PERMISSIONS, gid, st ? st : "unknown", body) != 0)
+	/* A read that fails validation (no statusDetail, a body the request
+	 * parser refuses) is not stored: the change stays unseen and is
+	 * fetched again on the next poll, never turned into a verdict
+	 * (issue 14, item 15). */
+	if (st == NULL) {
+		log_warnx("poll permissions: request %s has no statusDetail; "
+		          "read again later",
+		    gid);
+		metrics_bad_read("permissions", "status");
+		return -1;
+	}
+	memset(&req, 0, sizeof(req));
+	bad = request_from_json(
+	          body, strlen(body), REQ_SRC_PERMISSIONS, &req, &err) == -1;
+	request_free(&req);
+	if (bad) {
+		log_warnx("poll permissions: request %s cannot be read (%s); "
+		          "read again later",
+		    gid, err ? err : "invalid");
+		free(err);
+		metrics_bad_read("permissions", "request");
+		return -1;
+	}
+	if (engine_observe(d, REQ_SRC_PERMISSIONS, gid, st, body) != 0)
 		return -1;
 	return store_change_mark(d->store, change_id, engine_now());
 }
@@ -567,7 +592,12 @@ perm_step_done(void *arg, long status, const char *body, const char *err)
 		ps->cb(ps->arg, status, NULL, err ? err : "no answer");
 	else if (parse_steps(body, strlen(body), "value", &si) == -1)
 		ps->cb(ps->arg, 0, NULL, "malformed steps");
-	else
+	else if (si.found && si.id == NULL) {
+		/* A step without id is a bad read, read again (issue 14,
+		 * item 15), not "no approval step". */
+		metrics_bad_read("permissions", "step");
+		ps->cb(ps->arg, 0, NULL, "a step without id");
+	} else
 		ps->cb(ps->arg, 200, &si, NULL);
 	step_info_clear(&si);
 	free(ps);

@@ -253,6 +253,7 @@ enum fault_kind {
 	FK_MALFORMED,
 	FK_APPLY_THEN_RESET,
 	FK_NOT_APPLIED,
+	FK_NULL_FIELD, /* a 2xx JSON answer with one member set to null */
 	FK_MAX
 };
 extern const char *const fault_kind_names[FK_MAX];
@@ -265,7 +266,8 @@ struct fault {
 	int status;
 	char retry_after[32];
 	int delay_ms;
-	long count; /* remaining; -1 unlimited */
+	char field[64]; /* null_field: the member nulled */
+	long count;     /* remaining; -1 unlimited */
 	double rate;
 	long hits;
 };
@@ -389,6 +391,7 @@ struct call {
 	char client_request_id[128];
 	enum fault_kind post_fault; /* FK_MAX: none */
 	int delay_ms;
+	char null_field[64]; /* FK_NULL_FIELD */
 	bool replied;
 	int filter_ids;   /* see struct logent */
 	bool client_info; /* token request asked client_info=1 */

@@ -15,6 +15,7 @@ const char *const fault_kind_names[FK_MAX] = {
 	[FK_MALFORMED] = "malformed",
 	[FK_APPLY_THEN_RESET] = "apply_then_reset",
 	[FK_NOT_APPLIED] = "not_applied",
+	[FK_NULL_FIELD] = "null_field",
 };
 
 const struct fault *
@@ -96,6 +97,16 @@ faults_add(struct emu *e, json_object *spec, char *err, size_t errlen)
 	if (f.kind == FK_NOT_APPLIED && (f.status < 200 || f.status > 299)) {
 		snprintf(err, errlen, "'status' must be 200..299");
 		return -1;
+	}
+	if (f.kind == FK_NULL_FIELD) {
+		if (!json_object_object_get_ex(spec, "field", &v) ||
+		    (s = json_object_get_string(v)) == NULL || *s == '\0' ||
+		    strlen(s) >= sizeof(f.field)) {
+			snprintf(err, errlen,
+			    "'field' (the member to null) is required");
+			return -1;
+		}
+		snprintf(f.field, sizeof(f.field), "%s", s);
 	}
 	if (json_object_object_get_ex(spec, "retryAfter", &v) && v != NULL)
 		snprintf(f.retry_after, sizeof(f.retry_after), "%s",

@@ -234,6 +234,41 @@ delayed_flush(struct emu *e)
 		delayed_fire(-1, 0, e->delayed);
 }
 
+/* FK_NULL_FIELD: `data` with member `field` set to null in the object
+ * and in each object of its "value" array (heap text), or NULL when the
+ * answer is not a JSON object. */
+static char *
+null_field_body(const char *data, size_t len, const char *field)
+{
+	struct json_object *o, *arr, *it;
+	struct json_tokener *tok = json_tokener_new();
+	char *out = NULL;
+	size_t i, n;
+
+	o = json_tokener_parse_ex(tok, data, (int)len);
+	json_tokener_free(tok);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return NULL;
+	}
+	if (json_object_object_get_ex(o, field, NULL))
+		json_object_object_add(o, field, NULL);
+	if (json_object_object_get_ex(o, "value", &arr) &&
+	    json_object_is_type(arr, json_type_array)) {
+		n = json_object_array_length(arr);
+		for (i = 0; i < n; i++) {
+			it = json_object_array_get_idx(arr, i);
+			if (json_object_is_type(it, json_type_object) &&
+			    json_object_object_get_ex(it, field, NULL))
+				json_object_object_add(it, field, NULL);
+		}
+	}
+	out =
+	    xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return out;
+}
+
 static void
 call_send(
     struct call *c, int status, const char *ctype, const char *data, size_t len)
@@ -242,8 +277,16 @@ call_send(
 	struct evbuffer *buf;
 	char cl[32];
 
+	char *nulled = NULL;
+
 	if (c->replied)
 		return;
+	if (c->post_fault == FK_NULL_FIELD && status >= 200 && status < 300 &&
+	    data != NULL &&
+	    (nulled = null_field_body(data, len, c->null_field)) != NULL) {
+		data = nulled;
+		len = strlen(nulled);
+	}
 	c->replied = true;
 	if (ctype != NULL)
 		evhttp_add_header(h, "Content-Type", ctype);
@@ -276,6 +319,7 @@ call_send(
 		break;
 	}
 	evbuffer_free(buf);
+	free(nulled);
 }
 
 void
@@ -659,6 +703,7 @@ fault_pre(struct call *c, const struct fault *f)
 	default:
 		c->post_fault = f->kind;
 		c->delay_ms = f->delay_ms;
+		snprintf(c->null_field, sizeof(c->null_field), "%s", f->field);
 		return false;
 	}
 }

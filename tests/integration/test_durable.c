@@ -670,6 +670,78 @@ test_decide_commit_fails(void)
 	emu_stop(&e);
 }
 
+/* ---- a bad read is read again, never a verdict ----------------------- */
+
+#define REQS_PATH                                                              \
+	"/beta/identityGovernance/permissionsManagement/"                      \
+	"scheduledPermissionsRequests"
+
+/*
+ * One answer of `path` (GET) comes back with member `field` null; the
+ * request must still end approved by the policy, exactly once on Graph,
+ * and the bad read be counted. Before, a null requestedPermissions made
+ * the request `ignored` for good, a null statusDetail left it in `new`,
+ * and a null step id sent it to `attention`.
+ */
+static void
+bad_read_once(const char *path, const char *field, const char *what)
+{
+	struct emu e;
+	struct ad a;
+	char fault[400], *key, series[160];
+	int port;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	snprintf(fault, sizeof(fault),
+	    "{\"method\":\"GET\",\"path\":\"%s\",\"kind\":\"null_field\","
+	    "\"field\":\"%s\",\"count\":1}",
+	    path, field);
+	CU_ASSERT_FATAL(emu_fault(&e, fault) == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, HTTP_YAML) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT_FATAL((port = ad_port(&a)) > 0);
+	key = emu_create_tagged(&e, "a bad read first", REQUESTOR);
+	CU_ASSERT_FATAL(key != NULL);
+	CU_ASSERT(ad_wait_state(&a, key, "approved", 30000) == 0);
+	assert_approved_once(&e, &key, 1);
+	snprintf(series, sizeof(series),
+	    "approvald_bad_reads_total{source=\"permissions\",what=\"%s\"}",
+	    what);
+	CU_ASSERT(metric0(port, series) >= 1);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free(key);
+	emu_stop(&e);
+}
+
+static void
+test_bad_read_request(void)
+{
+	bad_read_once(REQS_PATH, "requestedPermissions", "request");
+}
+
+static void
+test_bad_read_status(void)
+{
+	bad_read_once(REQS_PATH, "statusDetail", "status");
+}
+
+static void
+test_bad_read_step(void)
+{
+	bad_read_once(STEPS_PREFIX "*/steps", "id", "step");
+}
+
+static const struct cu_test badread_tests[] = {
+	{ "an unreadable request body is read again, not ignored",
+	    test_bad_read_request },
+	{ "a null statusDetail is read again, not stuck in new",
+	    test_bad_read_status },
+	{ "a step without id is read again, not attention",
+	    test_bad_read_step },
+	{ NULL, NULL },
+};
+
 static const struct cu_test decide_tests[] = {
 	{ "a crash before the commit: not acknowledged, not recorded",
 	    test_decide_crash_uncommitted },
@@ -702,5 +774,6 @@ const struct cu_suite cu_suites[] = {
 	{ "intake", setup, NULL, intake_tests },
 	{ "store", setup, NULL, store_tests },
 	{ "decide", setup_decide, NULL, decide_tests },
+	{ "badread", setup, NULL, badread_tests },
 	{ NULL, NULL, NULL, NULL },
 };
