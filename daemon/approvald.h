@@ -391,6 +391,7 @@ const struct call_endpoint *call_endpoint(struct daemon *d, const char *method,
 /* Free the Graph calls still in flight at exit, after graph_free and
  * token_free (so none can complete); their callbacks are not run. */
 void daemon_graph_free(struct daemon *d);
+void daemon_graph_drain(struct daemon *d);
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
     const char *url, const char *body, adapter_body_cb cb, void *arg);
 

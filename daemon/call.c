@@ -115,6 +115,7 @@ struct call {
 	char *method, *url, *body, *bearer;
 	int retried_401;
 	int attempts;
+	int token_wait; /* queued in the token manager */
 	struct event *retry_ev;
 	adapter_body_cb cb;
 	void *arg;
@@ -255,6 +256,7 @@ call_token(void *arg, const char *bearer, const char *err)
 {
 	struct call *c = arg;
 
+	c->token_wait = 0;
 	if (bearer == NULL) {
 		call_done(c, 0, NULL, err ? err : "no token");
 		return;
@@ -276,6 +278,7 @@ call_token(void *arg, const char *bearer, const char *err)
 static void
 call_start(struct call *c)
 {
+	c->token_wait = 1;
 	token_get(c->d->tokens, c->kind, call_token, c);
 }
 
@@ -309,6 +312,34 @@ daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
 		d->calls->prev = c;
 	d->calls = c;
 	call_start(c);
+}
+
+/*
+ * The loop has ended: every read still in flight (on the wire or waiting
+ * to retry) is answered "shutting down" now, while its owner's state is
+ * alive, so the owner frees its context (a status 0 read decides
+ * nothing). A call still waiting for a token is answered by token_free;
+ * writes are left to their owners, which track them.
+ */
+void
+daemon_graph_drain(struct daemon *d)
+{
+	struct call *c;
+	adapter_body_cb cb;
+	void *arg;
+	int n = 0;
+
+	while (n++ < CALL_DRAIN_MAX) {
+		for (c = d->calls; c != NULL; c = c->next)
+			if (!c->token_wait && strcmp(c->method, "GET") == 0)
+				break;
+		if (c == NULL)
+			return;
+		cb = c->cb;
+		arg = c->arg;
+		call_free(c);
+		cb(arg, 0, NULL, "shutting down");
+	}
 }
 
 void

@@ -13,6 +13,8 @@
 #define GRAPH_MAX_RETRIES     8    /* per call, transient errors */
 #define GRAPH_BACKOFF_BASE_MS 200
 #define GRAPH_BACKOFF_MAX_MS  60000
+/* Reads answered "shutting down" at exit at most (each may start another). */
+#define CALL_DRAIN_MAX        100000
 #define GRAPH_MAX_RETRY_AFTER 300 /* seconds honoured at most */
 #define GRAPH_PAGE_SIZE       200 /* $top on listings */
 

@@ -446,6 +446,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(d.base);
 
 	log_info("approvald stopping");
+	daemon_graph_drain(&d);
 	engine_commit(&d);
 	exec_free(&d);
 	health_free(&d);

@@ -339,6 +339,29 @@ emu_truth_counts(
 }
 
 int
+emu_count_calls(struct emu *e, const char *method, const char *prefix)
+{
+	struct json_object *o, *arr, *c, *m, *p;
+	long st;
+	size_t i;
+	int n = 0;
+
+	o = emu_json(e, "GET", "/_emulator/log", NULL, &st);
+	if (o != NULL && json_object_object_get_ex(o, "calls", &arr))
+		for (i = 0; i < json_object_array_length(arr); i++) {
+			c = json_object_array_get_idx(arr, i);
+			if (json_object_object_get_ex(c, "method", &m) &&
+			    json_object_object_get_ex(c, "path", &p) &&
+			    strcmp(json_object_get_string(m), method) == 0 &&
+			    strncmp(json_object_get_string(p), prefix,
+			        strlen(prefix)) == 0)
+				n++;
+		}
+	json_object_put(o);
+	return n;
+}
+
+int
 emu_truth_total(struct emu *e)
 {
 	struct json_object *o, *d;

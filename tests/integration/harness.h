@@ -66,6 +66,9 @@ char *emu_create_tagged(struct emu *e, const char *tag, const char *requestor);
 /* Per-request effective decision counts from the truth log. */
 int emu_truth_counts(
     struct emu *e, const char *id, int *approve, int *deny, int *cancel);
+/* Calls the emulator has logged (on arrival) with `method` and a path
+ * starting with `prefix`. */
+int emu_count_calls(struct emu *e, const char *method, const char *prefix);
 /* Total effective decisions (approve + deny + cancel) across requests. */
 int emu_truth_total(struct emu *e);
 /* Add a fault (JSON text); 0 ok. */

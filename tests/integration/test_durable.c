@@ -732,7 +732,51 @@ test_bad_read_step(void)
 	bad_read_once(STEPS_PREFIX "*/steps", "id", "step");
 }
 
+struct calls_at_least {
+	struct emu *e;
+	const char *method, *prefix;
+	int n;
+};
+
+static int
+calls_reached(void *arg)
+{
+	struct calls_at_least *w = arg;
+
+	return emu_count_calls(w->e, w->method, w->prefix) >= w->n;
+}
+
+/* SIGTERM while a request fetch is in flight (its answer held back):
+ * approvald exits 0, and under LeakSanitizer nothing is left (the fetch
+ * context used to leak, a flake of any suite stopping mid-poll). */
+static void
+test_stop_mid_fetch(void)
+{
+	struct emu e;
+	struct ad a;
+	struct calls_at_least w = { &e, "GET", REQS_PATH, 1 };
+	char *key;
+	int st;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(
+	    emu_fault(&e, "{\"method\":\"GET\",\"path\":\"" REQS_PATH
+	                  "\",\"kind\":\"delay\",\"delayMs\":20000}") == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, HTTP_YAML) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	key = emu_create_tagged(&e, "stopped mid-fetch", REQUESTOR);
+	CU_ASSERT_FATAL(key != NULL);
+	CU_ASSERT_FATAL(h_until(calls_reached, &w, 20000) == 0);
+	st = ad_stop(&a, SIGTERM);
+	CU_ASSERT(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT(!log_has(&a, "LeakSanitizer"));
+	free(key);
+	emu_stop(&e);
+}
+
 static const struct cu_test badread_tests[] = {
+	{ "SIGTERM with a request fetch in flight", test_stop_mid_fetch },
 	{ "an unreadable request body is read again, not ignored",
 	    test_bad_read_request },
 	{ "a null statusDetail is read again, not stuck in new",
