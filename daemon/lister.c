@@ -555,10 +555,12 @@ lister_read_step(struct daemon *d, const struct lister_source *ls,
 	struct lister_step *st = NULL;
 	char *esc = graph_escape(approval_id), *url = NULL;
 
-	/* The stages, read explicitly (List approval stages,
-	 * microsoft-graph-docs-contrib: api-reference/v1.0/api/
-	 * approval-list-stages.md; PIM for Groups and entitlement management
-	 * alike): {"value": [approvalStage]}. */
+	/* The stages, read explicitly: {"value": [approvalStage]}. List
+	 * approval stages (microsoft-graph-docs-contrib: api-reference/v1.0/
+	 * api/approval-list-stages.md) documents the entitlement-management
+	 * path only; for PIM for Groups, Get approval and Get approvalStage
+	 * (approval-get.md, approvalstage-get.md) document the approval's
+	 * `stages` relationship, which this reads the same way. */
 	if (esc == NULL || (st = calloc(1, sizeof(*st))) == NULL ||
 	    (url = adapter_url(d, ls->prefix, "%s/%s/%s", ls->approvals, esc,
 	         ls->stages ? ls->stages : "stages")) == NULL) {
