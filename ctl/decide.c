@@ -28,7 +28,7 @@ ctl_decide(int argc, char **argv)
 	           *key = NULL, *verb = NULL;
 	struct json_object *o, *v;
 	char line[DECIDE_MAX_LINE];
-	const char *result = NULL;
+	const char *result = NULL, *why = NULL;
 	int i, n, rc;
 
 	for (i = 1; i < argc; i++) {
@@ -60,11 +60,18 @@ ctl_decide(int argc, char **argv)
 		return CTL_EXIT_FAIL;
 	if (json_object_object_get_ex(o, "result", &v))
 		result = json_object_get_string(v);
+	if (json_object_object_get_ex(o, "why", &v))
+		why = json_object_get_string(v);
 	printf("%s\n",
 	    json_object_to_json_string_ext(
 	        o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	/* Only an explicit "ok" means recorded; anything else (refused,
+	 * noop, not stored, an answer without a result) is exit 1. */
 	rc = result != NULL && strcmp(result, "ok") == 0 ? CTL_EXIT_OK
 	                                                 : CTL_EXIT_FAIL;
+	if (rc != CTL_EXIT_OK)
+		fprintf(stderr, "approvalctl: decide: %s\n",
+		    why != NULL ? why : "not recorded");
 	json_object_put(o);
 	return rc;
 usage:

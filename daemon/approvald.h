@@ -493,6 +493,11 @@ void eligible_group_changed(const char *group);
 /* Answer checks in flight "could not verify" and drop the cache. */
 void eligible_free(struct daemon *d);
 
+/* The answer to a decision that could not be stored (a failed write or
+ * commit): nothing was recorded, the decider should try again. */
+#define DECIDE_NOT_STORED                                                      \
+	"not recorded: the decision could not be stored; retry"
+
 /* decide.c: one path for every human decision (socket, link, Entra) */
 enum decide_via { DECIDE_SOCKET = 0, DECIDE_LINK, DECIDE_GRAPH };
 struct decide_in {

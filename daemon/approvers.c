@@ -1193,9 +1193,7 @@ appr_ctl_decided(void *arg, enum sm_result res, const char *why,
 		if (engine_commit(op->d) == -1) {
 			log_warnx("control socket: decision on the request not "
 			          "recorded: the store refused the commit");
-			o = appr_reply("refused",
-			    "not recorded: the decision could not be stored; "
-			    "retry");
+			o = appr_reply("refused", DECIDE_NOT_STORED);
 			op->later(op->arg, o);
 			free(op);
 			return;

@@ -145,7 +145,7 @@ decide_record(struct daemon *d, const struct decide_in *in, const char **why,
 	    in->reason != NULL && in->reason[0] != '\0';
 	if (decide_principal(d, &r, in->who, &ev.u.decision.who, &found) ==
 	    -1) {
-		*why = "store error";
+		*why = DECIDE_NOT_STORED;
 		goto out;
 	}
 	if (!found &&
@@ -173,13 +173,13 @@ decide_record(struct daemon *d, const struct decide_in *in, const char **why,
 	    r.sm.stage + 1, decide_via_names[in->via],
 	    in->reason ? in->reason : "");
 	if (store_begin(d->store) == -1) {
-		*why = "store error";
+		*why = DECIDE_NOT_STORED;
 		res = SM_REFUSED;
 		goto out;
 	}
 	engine_batch_dirty(d);
 	if (in->nonce != NULL && (u = decide_use_nonce(d, in, now)) != 0) {
-		*why = u == 1 ? "link already used" : "store error";
+		*why = u == 1 ? "link already used" : DECIDE_NOT_STORED;
 		res = SM_REFUSED;
 		goto out;
 	}
@@ -190,7 +190,7 @@ decide_record(struct daemon *d, const struct decide_in *in, const char **why,
 			snprintf(
 			    state, statelen, "%s", sm_state_name(r.sm.state));
 	} else {
-		*why = "not recorded";
+		*why = DECIDE_NOT_STORED;
 		res = SM_REFUSED;
 	}
 out:
