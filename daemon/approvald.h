@@ -343,6 +343,7 @@ void subs_free(struct daemon *d);
 int health_init(struct daemon *d);
 void health_free(struct daemon *d);
 const char *health_reason(struct daemon *d);
+int health_cred_up(struct daemon *d, enum token_kind kind);
 unsigned long long health_store_episodes(void);
 
 /* crash.c: APPROVALD_CRASH_AT=<label>:<n> for crash-safety tests */

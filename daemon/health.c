@@ -14,6 +14,9 @@
  * before anything is sent (never resent blindly), undecided requests are
  * evaluated again and the pollers look at Graph at once.
  */
+#include <string.h>
+#include <time.h>
+
 #include <event2/event.h>
 
 #include "approvald.h"
@@ -108,18 +111,64 @@ health_free(struct daemon *d)
 	health_ev = NULL;
 }
 
+/* Is credential `kind` dead for readiness: refused outright by the
+ * token endpoint (invalid_grant, invalid_client: nothing changes until
+ * someone acts), or failing HEALTH_CRED_FAILURES times in a row, or for
+ * HEALTH_CRED_DEAD_S (a transient failure alone does not flap /readyz)?
+ * `h` gets its health. */
+static int
+health_cred_dead(struct daemon *d, enum token_kind kind, struct token_health *h)
+{
+	if (d->tokens == NULL)
+		return 0;
+	token_health_get(d->tokens, kind, h);
+	if (!h->configured || !h->dead)
+		return 0;
+	return strstr(h->reason, "invalid_grant") != NULL ||
+	       strstr(h->reason, "invalid_client") != NULL ||
+	       h->failures >= HEALTH_CRED_FAILURES ||
+	       (int64_t)time(NULL) - h->since >= HEALTH_CRED_DEAD_S;
+}
+
+/* 1 when credential `kind` (app, approver) is configured and not dead for
+ * readiness; for the approvald_credential_up metric. */
+int
+health_cred_up(struct daemon *d, enum token_kind kind)
+{
+	struct token_health h;
+
+	return !health_cred_dead(d, kind, &h);
+}
+
 /* Why the daemon is not fit to decide although it runs ("store degraded:
- * disk full"), or NULL. The text is static or owned by the store. */
+ * disk full", "approver credential dead: ..."), or NULL. The text is
+ * static. */
 const char *
 health_reason(struct daemon *d)
 {
-	static char buf[200];
+	static char buf[320];
+	struct token_health h;
 	const char *why;
 
-	if (d->store == NULL || (why = store_degraded(d->store)) == NULL)
-		return NULL;
-	snprintf(buf, sizeof(buf), "store degraded: %s", why);
-	return buf;
+	if (d->store != NULL && (why = store_degraded(d->store)) != NULL) {
+		snprintf(buf, sizeof(buf), "store degraded: %s", why);
+		return buf;
+	}
+	if (health_cred_dead(d, TOKEN_APP, &h)) {
+		snprintf(buf, sizeof(buf),
+		    "app credential dead since %lds: %s; nothing is read "
+		    "from Graph",
+		    (long)((int64_t)time(NULL) - h.since), h.reason);
+		return buf;
+	}
+	if (health_cred_dead(d, TOKEN_DELEGATED, &h)) {
+		snprintf(buf, sizeof(buf),
+		    "approver credential dead since %lds: %s; nothing is "
+		    "approved or denied (approvalctl login, then SIGHUP)",
+		    (long)((int64_t)time(NULL) - h.since), h.reason);
+		return buf;
+	}
+	return NULL;
 }
 
 /* Times the store became degraded since start. */

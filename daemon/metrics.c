@@ -267,7 +267,17 @@ metrics_store(struct evbuffer *b, struct daemon *d)
 	    "1 while writes to the state store fail (disk full, I/O error) "
 	    "and the daemon retries; /readyz answers 503 meanwhile.");
 	evbuffer_add_printf(b, "approvald_store_degraded %d\n",
-	    health_reason(d) != NULL ? 1 : 0);
+	    d->store != NULL && store_degraded(d->store) != NULL ? 1 : 0);
+	metrics_head(b, "approvald_credential_up", "gauge",
+	    "0 while a credential is dead for readiness (refused by the token "
+	    "endpoint, or failing for long); /readyz answers 503 meanwhile.");
+	evbuffer_add_printf(b,
+	    "approvald_credential_up{credential=\"app\"} %d\n",
+	    health_cred_up(d, TOKEN_APP));
+	if (d->tokens != NULL && token_has_delegated(d->tokens))
+		evbuffer_add_printf(b,
+		    "approvald_credential_up{credential=\"approver\"} %d\n",
+		    health_cred_up(d, TOKEN_DELEGATED));
 	metrics_head(b, "approvald_store_degraded_total", "counter",
 	    "Times the state store became degraded since start.");
 	evbuffer_add_printf(b, "approvald_store_degraded_total %llu\n",

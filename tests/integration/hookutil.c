@@ -271,3 +271,19 @@ sql_wait(const char *db, const char *sql, long long n, int timeout_ms)
 
 	return h_until(sql_is, &w, timeout_ms);
 }
+
+int
+readyz_is(void *arg)
+{
+	struct readyz_wait *w = arg;
+	struct resp r;
+	int ok;
+
+	memset(&r, 0, sizeof(r));
+	ok = http_req(w->port, "GET", "/readyz", NULL, NULL, 0, &r) ==
+	         w->status &&
+	     (w->text == NULL ||
+	         (r.body != NULL && strstr(r.body, w->text) != NULL));
+	resp_free(&r);
+	return ok;
+}

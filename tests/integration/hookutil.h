@@ -36,6 +36,14 @@ void sign(
 long post_evaluate(int port, const char *secret, long long t, const char *body,
     struct resp *r);
 /* A metric's value from a scrape ("name{labels}"), -1 when absent. */
+/* For h_until: does /readyz on `port` answer `status` with `text` in
+ * its body (text NULL: any body)? */
+struct readyz_wait {
+	int port;
+	long status;
+	const char *text;
+};
+int readyz_is(void *arg);
 double metric(int port, const char *series);
 double metric0(int port, const char *series);
 /* The first column of the first row of `sql` on database `db` (read

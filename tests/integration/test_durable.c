@@ -389,28 +389,6 @@ test_damaged_store_refused(void)
 	emu_stop(&e);
 }
 
-struct readyz_wait {
-	int port;
-	long status;
-	const char *text; /* in the body, or NULL */
-};
-
-static int
-readyz_is(void *arg)
-{
-	struct readyz_wait *w = arg;
-	struct resp r;
-	int ok;
-
-	memset(&r, 0, sizeof(r));
-	ok = http_req(w->port, "GET", "/readyz", NULL, NULL, 0, &r) ==
-	         w->status &&
-	     (w->text == NULL ||
-	         (r.body != NULL && strstr(r.body, w->text) != NULL));
-	resp_free(&r);
-	return ok;
-}
-
 #define FULL_REQUESTS 12
 
 static int

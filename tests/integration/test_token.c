@@ -23,6 +23,7 @@
 #include "cu.h"
 #include "graph.h"
 #include "harness.h"
+#include "hookutil.h"
 
 #define APP_ID  "0f6b3a2e-9c1d-4e8a-b7f5-3d2c1b0a9e8f"
 #define APP_SEC "demo-only-secret-approvald"
@@ -456,6 +457,7 @@ test_sighup_new_token(void)
 {
 	struct ad a;
 	struct json_object *o;
+	struct readyz_wait rw;
 	char policy[700], *k1, *k2, *id2;
 	long st = 0;
 	int ap = 0, de = 0, ca = 0;
@@ -473,13 +475,24 @@ test_sighup_new_token(void)
 	json_object_put(emu_json(&e, "POST", "/_emulator/refreshtokens",
 	    "{\"user\":\"approvald@contoso.com\",\"revoke\":true}", &st));
 	CU_ASSERT_FATAL(st == 200);
-	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy, NULL) == 0);
+	CU_ASSERT_FATAL(
+	    ad_prepare(&a, &e, policy, "http:\n  listen: 127.0.0.1:0\n") == 0);
 	CU_ASSERT_FATAL(ad_start(&a) == 0);
 	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT_FATAL((rw.port = ad_port(&a)) > 0);
 	/* a decision needs the approver's token: it goes dead */
 	k1 = emu_create_tagged(&e, "sighup-1", "alex@contoso.com");
 	CU_ASSERT_FATAL(k1 != NULL);
 	CU_ASSERT(h_until(dead_logged, a.p.log, 30000) == 0);
+	/* visible: /readyz 503 with the reason, the metric at 0 */
+	rw.status = 503;
+	rw.text = "approver credential dead";
+	CU_ASSERT(h_until(readyz_is, &rw, 30000) == 0);
+	CU_ASSERT_EQUAL(metric0(rw.port,
+	                    "approvald_credential_up{credential=\"approver\"}"),
+	    0);
+	CU_ASSERT_EQUAL(
+	    metric0(rw.port, "approvald_credential_up{credential=\"app\"}"), 1);
 	CU_ASSERT(emu_truth_counts(
 	              &e, k1 + strlen("permissions:"), &ap, &de, &ca) == 0 &&
 	          ap == 0);
@@ -498,6 +511,12 @@ test_sighup_new_token(void)
 	CU_ASSERT(ad_wait_state(&a, k2, "approved", 30000) == 0);
 	id2 = k2 + strlen("permissions:");
 	CU_ASSERT(emu_truth_counts(&e, id2, &ap, &de, &ca) == 0 && ap == 1);
+	rw.status = 200;
+	rw.text = "ready";
+	CU_ASSERT(h_until(readyz_is, &rw, 30000) == 0);
+	CU_ASSERT_EQUAL(metric0(rw.port,
+	                    "approvald_credential_up{credential=\"approver\"}"),
+	    1);
 	/* one line per state change, not per attempt */
 	CU_ASSERT_EQUAL(log_count(a.p.log, "delegated credential is dead"), 1);
 	CU_ASSERT(log_count(a.p.log, "delegated credential reloaded") == 1);
