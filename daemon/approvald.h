@@ -393,6 +393,10 @@ const struct call_endpoint *call_endpoint(struct daemon *d, const char *method,
  * token_free (so none can complete); their callbacks are not run. */
 void daemon_graph_free(struct daemon *d);
 void daemon_graph_drain(struct daemon *d);
+/* Since when Graph has been unreachable for GRAPH_DOWN_AFTER_S or more
+ * (0: reachable), and the time of its last answer that was not a 5xx. */
+int64_t call_graph_down_since(void);
+int64_t call_graph_last_ok(void);
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
     const char *url, const char *body, adapter_body_cb cb, void *arg);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -203,6 +204,55 @@ call_retry_cb(evutil_socket_t fd, short what, void *arg)
 	call_start(arg);
 }
 
+/* Graph reachability: since when nothing but transport failures and 5xx
+ * answers came back (0: reachable), and the last answer that was not. */
+static int64_t call_down_since, call_last_ok;
+static int call_down_logged;
+
+/* Note one answer (status 0: no answer) for reachability; one log line
+ * per change of state, not per call. */
+static void
+call_reach(long status)
+{
+	int64_t now = engine_now();
+
+	if (status > 0 && status < 500) {
+		if (call_down_logged)
+			log_info("graph: reachable again after %llds",
+			    (long long)(now - call_down_since));
+		call_down_since = 0;
+		call_down_logged = 0;
+		call_last_ok = now;
+		return;
+	}
+	if (call_down_since == 0)
+		call_down_since = now;
+	(void)call_graph_down_since();
+}
+
+int64_t
+call_graph_down_since(void)
+{
+	int64_t now = engine_now();
+
+	if (call_down_since == 0 || now - call_down_since < GRAPH_DOWN_AFTER_S)
+		return 0;
+	if (!call_down_logged) {
+		/* The change of state, seen by a call or by /readyz. */
+		call_down_logged = 1;
+		log_warnx("graph: unreachable for %llds (no answer or 5xx "
+		          "only); /readyz answers 503",
+		    (long long)(now - call_down_since));
+	}
+	return call_down_since;
+}
+
+int64_t
+call_graph_last_ok(void)
+{
+	return call_last_ok;
+}
+
 static void
 call_response(void *arg, const struct graph_resp *resp)
 {
@@ -216,6 +266,7 @@ call_response(void *arg, const struct graph_resp *resp)
 	ep = call_endpoint(c->d, c->method, c->url, id, sizeof(id));
 	snprintf(st, sizeof(st), "%ld", resp->status);
 	metrics_graph_call(ep->name, resp->status > 0 ? st : "error");
+	call_reach(resp->status);
 	if (ep->decides)
 		audit_graph_call(c->d, ep, id, c->method, c->body, resp->status,
 		    resp->error);

@@ -149,9 +149,16 @@ health_reason(struct daemon *d)
 	static char buf[320];
 	struct token_health h;
 	const char *why;
+	int64_t since;
 
 	if (d->store != NULL && (why = store_degraded(d->store)) != NULL) {
 		snprintf(buf, sizeof(buf), "store degraded: %s", why);
+		return buf;
+	}
+	if ((since = call_graph_down_since()) != 0) {
+		snprintf(buf, sizeof(buf),
+		    "Graph unreachable since %llds (no answer or 5xx only)",
+		    (long long)(engine_now() - since));
 		return buf;
 	}
 	if (health_cred_dead(d, TOKEN_APP, &h)) {

@@ -16,8 +16,11 @@
 /* Reads answered "shutting down" at exit at most (each may start another). */
 /* A credential failing this often in a row, or for this long, makes
  * /readyz 503 (an outright refusal does at once). */
-#define HEALTH_CRED_FAILURES  3
-#define HEALTH_CRED_DEAD_S    60
+#define HEALTH_CRED_FAILURES 3
+#define HEALTH_CRED_DEAD_S   60
+/* Graph counts as unreachable (/readyz 503, approvald_graph_up 0) after
+ * this many seconds of nothing but transport failures and 5xx answers. */
+#define GRAPH_DOWN_AFTER_S    60
 #define CALL_DRAIN_MAX        100000
 #define GRAPH_MAX_RETRY_AFTER 300 /* seconds honoured at most */
 #define GRAPH_PAGE_SIZE       200 /* $top on listings */

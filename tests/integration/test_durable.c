@@ -76,6 +76,17 @@ log_has(struct ad *a, const char *text)
 	return found;
 }
 
+/* Has the daemon seen a Graph call fail (a 5xx counted in metrics)? */
+static int
+graph_failed(void *arg)
+{
+	char *log = cu_slurp(((struct ad *)arg)->p.log, NULL);
+	int found = log != NULL && strstr(log, "503") != NULL;
+
+	free(log);
+	return found;
+}
+
 /* Every key in `keys` approved on Graph exactly once, nothing else. */
 static void
 assert_approved_once(struct emu *e, char **keys, size_t n)
@@ -788,7 +799,54 @@ static const struct cu_test decide_tests[] = {
 	{ NULL, NULL },
 };
 
+/*
+ * Graph answers nothing but 503 for longer than GRAPH_DOWN_AFTER_S (the
+ * daemon's test clock moved on): /readyz says so and approvald_graph_up
+ * is 0, with one log line; once Graph answers again both recover.
+ */
+static void
+test_graph_unreachable_visible(void)
+{
+	struct emu e;
+	struct ad a;
+	struct readyz_wait rw;
+	long st = 0;
+	char *res;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, HTTP_YAML) == 0);
+	snprintf(a.extra_env, sizeof(a.extra_env), "APPROVALD_TEST_CLOCK=1");
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT_FATAL((rw.port = ad_port(&a)) > 0);
+	CU_ASSERT_EQUAL(metric0(rw.port, "approvald_graph_up"), 1);
+	CU_ASSERT_FATAL(
+	    emu_fault(&e, "{\"method\":\"GET\",\"path\":\"/*\","
+	                  "\"kind\":\"status\",\"status\":503}") == 0);
+	/* a first failed answer, then the clock past the threshold */
+	CU_ASSERT(h_until(graph_failed, &a, 20000) == 0);
+	res = ad_result(&a, "clock advance 120");
+	CU_ASSERT_STRING_EQUAL(res, "ok");
+	free(res);
+	rw.status = 503;
+	rw.text = "Graph unreachable since";
+	CU_ASSERT(h_until(readyz_is, &rw, 30000) == 0);
+	CU_ASSERT_EQUAL(metric0(rw.port, "approvald_graph_up"), 0);
+	json_object_put(emu_json(&e, "DELETE", "/_emulator/faults", NULL, &st));
+	CU_ASSERT(st == 200 || st == 204);
+	rw.status = 200;
+	rw.text = "ready";
+	CU_ASSERT(h_until(readyz_is, &rw, 30000) == 0);
+	CU_ASSERT_EQUAL(metric0(rw.port, "approvald_graph_up"), 1);
+	CU_ASSERT(log_has(&a, "graph: unreachable for"));
+	CU_ASSERT(log_has(&a, "graph: reachable again after"));
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	emu_stop(&e);
+}
+
 static const struct cu_test intake_tests[] = {
+	{ "Graph unreachable: /readyz 503 and graph_up 0, then recovered",
+	    test_graph_unreachable_visible },
 	{ "a change dated 2999 does not stop intake",
 	    test_watermark_future_change },
 	{ "a decision whose connection dies is read back, never resent",
