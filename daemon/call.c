@@ -9,9 +9,12 @@
 
 #include <openssl/rand.h>
 
+#include <json-c/json.h>
+
 #include "approvald.h"
 #include "limits.h"
 #include "log.h"
+#include "parse.h"
 
 /* Endpoint classes: a small fixed set of metric labels, never raw URLs.
  * Patterns are paths after the Graph base, '*' standing for one segment. */
@@ -253,6 +256,34 @@ call_graph_last_ok(void)
 	return call_last_ok;
 }
 
+/* One line for a call that failed for good: what, Graph's error.code
+ * (https://learn.microsoft.com/graph/errors, the JSON error object) and
+ * the request-id / client-request-id pair support asks for. */
+static void
+call_log_failure(struct call *c, const struct call_endpoint *ep,
+    const struct graph_resp *resp)
+{
+	struct json_object *o = NULL, *err, *code;
+	const char *cs = NULL;
+
+	if (resp->body != NULL && resp->len > 0 &&
+	    (o = parse_json(resp->body, resp->len)) != NULL &&
+	    json_object_object_get_ex(o, "error", &err) &&
+	    json_object_object_get_ex(err, "code", &code) &&
+	    json_object_is_type(code, json_type_string))
+		cs = json_object_get_string(code);
+	log_warnx("graph: %s %s failed: %ld%s%.64s%s%.200s (request-id %s, "
+	          "client-request-id %s)",
+	    c->method, ep->name, resp->status, cs ? " " : "",
+	    cs && graph_header_value_ok(cs) ? cs : "", resp->error ? ": " : "",
+	    resp->error ? resp->error : "",
+	    resp->request_id && resp->request_id[0] ? resp->request_id : "-",
+	    resp->client_request_id && resp->client_request_id[0]
+	        ? resp->client_request_id
+	        : "-");
+	json_object_put(o);
+}
+
 static void
 call_response(void *arg, const struct graph_resp *resp)
 {
@@ -298,6 +329,8 @@ call_response(void *arg, const struct graph_resp *resp)
 		evtimer_add(c->retry_ev, &tv);
 		return;
 	}
+	if (resp->status == 0 || resp->status >= 400)
+		call_log_failure(c, ep, resp);
 	call_done_ra(
 	    c, resp->status, resp->body, resp->error, resp->retry_after);
 }

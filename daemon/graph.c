@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/rand.h>
 
 #include "graph.h"
 #include "limits.h"
@@ -24,6 +25,8 @@ struct graph_xfer {
 	size_t len, cap;
 	int too_big;
 	double retry_after;
+	char request_id[GRAPH_REQUEST_ID_MAX];
+	char client_request_id[GRAPH_REQUEST_ID_MAX];
 	char errbuf[CURL_ERROR_SIZE];
 	graph_cb cb;
 	void *arg;
@@ -137,6 +140,8 @@ graph_finish(struct graph_xfer *x, CURLcode code)
 	}
 	r.body = x->buf;
 	r.len = x->len;
+	r.request_id = x->request_id;
+	r.client_request_id = x->client_request_id;
 	if ((r.status == 429 || r.status == 503) && r.retry_after > 0 &&
 	    !g->no_throttle) {
 		g->stats.throttled++;
@@ -277,6 +282,27 @@ graph_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* Copy the value of header line `ptr` (n bytes) named `name` (with its
+ * colon) into out, trimmed; 1 when the line is that header. Only printable
+ * ASCII is kept, so a value from outside never carries a control
+ * character into a log line. */
+static int
+graph_header_copy(
+    const char *ptr, size_t n, const char *name, char *out, size_t len)
+{
+	size_t nl = strlen(name), i, o = 0;
+
+	if (n <= nl || strncasecmp(ptr, name, nl) != 0)
+		return 0;
+	for (i = nl; i < n && (ptr[i] == ' ' || ptr[i] == '\t'); i++)
+		;
+	for (; i < n && o + 1 < len; i++)
+		if (ptr[i] > 0x20 && ptr[i] < 0x7f)
+			out[o++] = ptr[i];
+	out[o] = '\0';
+	return 1;
+}
+
 static size_t
 graph_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 {
@@ -287,6 +313,15 @@ graph_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 	char *end;
 	double v;
 
+	/* Graph names every answer with `request-id` and echoes our
+	 * `client-request-id`; support needs both for a failed call
+	 * (https://learn.microsoft.com/graph/best-practices-concept,
+	 * "Reliability and support"). */
+	if (graph_header_copy(
+	        ptr, n, "request-id:", x->request_id, sizeof(x->request_id)) ||
+	    graph_header_copy(ptr, n, "client-request-id:",
+	        x->client_request_id, sizeof(x->client_request_id)))
+		return n;
 	if (n > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
 		vl = n - 12 < sizeof(val) - 1 ? n - 12 : sizeof(val) - 1;
 		memcpy(val, ptr + 12, vl);
@@ -310,6 +345,23 @@ graph_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 			                     : v;
 	}
 	return n;
+}
+
+/* A random (version 4) GUID into out. */
+static void
+graph_crid(char *out, size_t len)
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		memset(b, 0, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, len,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+	    b[11], b[12], b[13], b[14], b[15]);
 }
 
 static int
@@ -380,12 +432,34 @@ graph_setup(struct graph *g, struct graph_xfer *x)
 	if (h == NULL)
 		return -1;
 	x->headers = h;
-	if (x->ctype != NULL) {
+	/* A client-request-id of our own on every call, echoed by Graph
+	 * next to its request-id (https://learn.microsoft.com/graph/
+	 * best-practices-concept, "Reliability and support"). */
+	graph_crid(x->client_request_id, sizeof(x->client_request_id));
+	snprintf(
+	    hdr, sizeof(hdr), "client-request-id: %s", x->client_request_id);
+	if ((h = curl_slist_append(x->headers, hdr)) == NULL)
+		return -1;
+	x->headers = h;
+	if ((h = curl_slist_append(
+	         x->headers, "return-client-request-id: true")) == NULL)
+		return -1;
+	x->headers = h;
+	if (x->ctype != NULL)
 		snprintf(hdr, sizeof(hdr), "Content-Type: %s", x->ctype);
-		if ((h = curl_slist_append(x->headers, hdr)) == NULL)
-			return -1;
-		x->headers = h;
-	}
+	else
+		/* No body, no type: libcurl would otherwise label a POST's
+		 * empty body application/x-www-form-urlencoded (its default
+		 * for POSTFIELDS); "Content-Type:" with no value drops the
+		 * header (CURLOPT_HTTPHEADER). Graph's actions without a
+		 * request body ("Do not supply a request body for this
+		 * method", e.g.
+		 * https://learn.microsoft.com/graph/api/privilegedaccessgroupassignmentschedulerequest-cancel)
+		 * get no Content-Type at all. */
+		snprintf(hdr, sizeof(hdr), "Content-Type:");
+	if ((h = curl_slist_append(x->headers, hdr)) == NULL)
+		return -1;
+	x->headers = h;
 	for (h = x->extra; h != NULL; h = h->next) {
 		struct curl_slist *n = curl_slist_append(x->headers, h->data);
 

@@ -22,6 +22,10 @@ struct graph_resp {
 	double retry_after; /* seconds, -1 when absent */
 	int curl_code;      /* CURLcode */
 	const char *error;  /* text of the transport error, or NULL */
+	/* Graph's `request-id` and the echoed `client-request-id` response
+	 * headers ("" when absent), for the log line of a failed call. */
+	const char *request_id;
+	const char *client_request_id;
 };
 
 /* Called once per call, in loop context. resp is valid during the call. */

@@ -21,6 +21,7 @@
 /* Graph counts as unreachable (/readyz 503, approvald_graph_up 0) after
  * this many seconds of nothing but transport failures and 5xx answers. */
 #define GRAPH_DOWN_AFTER_S    60
+#define GRAPH_REQUEST_ID_MAX  64 /* request-id / client-request-id kept */
 #define CALL_DRAIN_MAX        100000
 #define GRAPH_MAX_RETRY_AFTER 300 /* seconds honoured at most */
 #define GRAPH_PAGE_SIZE       200 /* $top on listings */

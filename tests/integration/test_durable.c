@@ -87,6 +87,27 @@ graph_failed(void *arg)
 	return found;
 }
 
+/* A failed Graph call logged with the emulator's request-id and our
+ * client-request-id (both GUIDs: 36 characters, never "-"). */
+static int
+failure_logged(void *arg)
+{
+	char *log = cu_slurp(((struct ad *)arg)->p.log, NULL), *p, *q;
+	int found = 0;
+
+	for (p = log; p != NULL && (p = strstr(p, "(request-id ")) != NULL;
+	     p++) {
+		q = strstr(p, ", client-request-id ");
+		if (q != NULL && q - p == 12 + 36 && q[20] != '-' &&
+		    strlen(q) >= 20 + 36 && q[20 + 36] == ')') {
+			found = 1;
+			break;
+		}
+	}
+	free(log);
+	return found;
+}
+
 /* Every key in `keys` approved on Graph exactly once, nothing else. */
 static void
 assert_approved_once(struct emu *e, char **keys, size_t n)
@@ -820,11 +841,17 @@ test_graph_unreachable_visible(void)
 	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
 	CU_ASSERT_FATAL((rw.port = ad_port(&a)) > 0);
 	CU_ASSERT_EQUAL(metric0(rw.port, "approvald_graph_up"), 1);
+	/* one answer 404 (not retried: logged at once), then 503 only */
+	CU_ASSERT_FATAL(emu_fault(&e, "{\"method\":\"GET\",\"path\":\"/*\","
+	                              "\"kind\":\"status\",\"status\":404,"
+	                              "\"count\":1}") == 0);
 	CU_ASSERT_FATAL(
 	    emu_fault(&e, "{\"method\":\"GET\",\"path\":\"/*\","
 	                  "\"kind\":\"status\",\"status\":503}") == 0);
 	/* a first failed answer, then the clock past the threshold */
 	CU_ASSERT(h_until(graph_failed, &a, 20000) == 0);
+	/* a call that failed for good names Graph's request-id and ours */
+	CU_ASSERT(h_until(failure_logged, &a, 20000) == 0);
 	res = ad_result(&a, "clock advance 120");
 	CU_ASSERT_STRING_EQUAL(res, "ok");
 	free(res);
