@@ -16,6 +16,7 @@ static const struct ctl_command commands[] = {
 	{ "show", ctl_show, "show KEY [--socket PATH]" },
 	{ "timeline", ctl_timeline, "timeline [--socket PATH]" },
 	{ "reload", ctl_reload, "reload [--socket PATH]" },
+	{ "retry", ctl_retry, "retry KEY|--all [--socket PATH]" },
 	{ "decide", ctl_decide,
 	    "decide KEY approve|deny --as APPROVER --reason TEXT" },
 	{ "login", ctl_login, "login [--config approvald.yaml]" },

@@ -31,6 +31,7 @@ int ctl_status(int argc, char **argv);
 int ctl_list(int argc, char **argv);
 int ctl_show(int argc, char **argv);
 int ctl_reload(int argc, char **argv);
+int ctl_retry(int argc, char **argv);
 int ctl_timeline(int argc, char **argv);
 int ctl_decide(int argc, char **argv);
 

@@ -159,6 +159,56 @@ ctl_reload(int argc, char **argv)
 	return ok ? CTL_EXIT_OK : CTL_EXIT_FAIL;
 }
 
+/*
+ * retry KEY | retry --all: requests in attention carry out their refused
+ * action again. Prints each retried key (stdout) and each skipped one with
+ * why (stderr); exit 1 when nothing named was retried or the daemon could
+ * not record it.
+ */
+int
+ctl_retry(int argc, char **argv)
+{
+	const char *sock = ctl_socket_arg(&argc, argv);
+	struct json_object *o, *v, *x, *k, *w;
+	char cmd[1024];
+	size_t i, n = 0;
+	int rc = CTL_EXIT_OK;
+
+	if (argc != 2 || argv[1][0] == '\0' || strchr(argv[1], ' ') ||
+	    strchr(argv[1], '\n') ||
+	    (argv[1][0] == '-' && strcmp(argv[1], "--all") != 0)) {
+		fprintf(stderr, "usage: approvalctl retry KEY | --all "
+		                "[--socket PATH]\n");
+		return CTL_EXIT_USAGE;
+	}
+	snprintf(cmd, sizeof(cmd), "retry %s", argv[1]);
+	if ((o = ctl_call(sock, cmd)) == NULL)
+		return CTL_EXIT_FAIL;
+	if (json_object_object_get_ex(o, "retried", &v))
+		for (n = 0; n < json_object_array_length(v); n++)
+			printf("retried %s\n",
+			    json_object_get_string(
+			        json_object_array_get_idx(v, n)));
+	if (json_object_object_get_ex(o, "skipped", &v))
+		for (i = 0; i < json_object_array_length(v); i++) {
+			x = json_object_array_get_idx(v, i);
+			if (json_object_object_get_ex(x, "key", &k) &&
+			    json_object_object_get_ex(x, "why", &w))
+				fprintf(stderr, "approvalctl: %s: %s\n",
+				    json_object_get_string(k),
+				    json_object_get_string(w));
+			rc = CTL_EXIT_FAIL;
+		}
+	if (json_object_object_get_ex(o, "error", &v)) {
+		fprintf(stderr, "approvalctl: %s\n", json_object_get_string(v));
+		rc = CTL_EXIT_FAIL;
+	}
+	if (n == 0 && rc == CTL_EXIT_OK && strcmp(argv[1], "--all") == 0)
+		printf("no request needs attention\n");
+	json_object_put(o);
+	return rc;
+}
+
 static const char *
 ctl_str(struct json_object *o, const char *k)
 {

@@ -156,6 +156,12 @@ int engine_reevaluate(
 void engine_free(struct daemon *d);
 void engine_batch_dirty(struct daemon *d);
 int engine_commit(struct daemon *d);
+/* An operator's retry of request `key` in attention (`who` goes into the
+ * journal and the audit): its refused action is carried out again, or the
+ * policy decides it again (statemachine: SM_E_RETRY). In the open batch:
+ * the caller commits. 0 retried, 1 not in attention, 2 no such request,
+ * -1 store error. */
+int engine_retry(struct daemon *d, const char *key, const char *who);
 void engine_post_exec(struct daemon *d, const char *key);
 int64_t engine_now(void);
 char *engine_key(enum req_source src, const char *gid);
@@ -350,6 +356,9 @@ unsigned long long health_store_episodes(void);
 void crash_point(const char *label);
 int crash_audit_fail(void);
 long crash_max_pages(void);
+/* Test builds only: `cap` lowered to APPROVALD_TEST_BACKOFF_MAX_MS, so a
+ * test sees a bounded retry run to its end in seconds; `cap` otherwise. */
+long crash_backoff_cap(long cap);
 
 /* main.c: SIGHUP / `approvalctl reload`; swaps only when both files load. */
 int daemon_reload(struct daemon *d);
@@ -396,6 +405,11 @@ void daemon_graph_drain(struct daemon *d);
 /* Since when Graph has been unreachable for GRAPH_DOWN_AFTER_S or more
  * (0: reachable), and the time of its last answer that was not a 5xx. */
 int64_t call_graph_down_since(void);
+/* Did a call fail because no token could be had (nothing was sent)? */
+int call_err_no_token(const char *err);
+/* Graph's JSON error (`error.code: error.message`) in `body`, in `buf`
+ * (truncated, printable); "" when there is none. Returns `buf`. */
+const char *call_error_summary(const char *body, char *buf, size_t n);
 int64_t call_graph_last_ok(void);
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
     const char *url, const char *body, adapter_body_cb cb, void *arg);

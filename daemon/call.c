@@ -185,6 +185,9 @@ backoff_jitter(long base, long cap, int attempt)
 {
 	unsigned int r = 0;
 
+	cap = crash_backoff_cap(cap);
+	if (base > cap)
+		base = cap;
 	while (attempt-- > 0 && base < cap)
 		base *= 2;
 	if (base > cap)
@@ -335,14 +338,55 @@ call_response(void *arg, const struct graph_resp *resp)
 	    c, resp->status, resp->body, resp->error, resp->retry_after);
 }
 
+#define CALL_NO_TOKEN "no token: "
+
+int
+call_err_no_token(const char *err)
+{
+	return err != NULL &&
+	       strncmp(err, CALL_NO_TOKEN, sizeof(CALL_NO_TOKEN) - 1) == 0;
+}
+
+const char *
+call_error_summary(const char *body, char *buf, size_t n)
+{
+	struct json_object *o, *err, *code, *msg;
+	const char *cs = NULL, *ms = NULL;
+	size_t i;
+
+	buf[0] = '\0';
+	if (body == NULL || (o = parse_json(body, strlen(body))) == NULL)
+		return buf;
+	if (json_object_object_get_ex(o, "error", &err)) {
+		if (json_object_object_get_ex(err, "code", &code) &&
+		    json_object_is_type(code, json_type_string))
+			cs = json_object_get_string(code);
+		if (json_object_object_get_ex(err, "message", &msg) &&
+		    json_object_is_type(msg, json_type_string))
+			ms = json_object_get_string(msg);
+	}
+	if (cs != NULL || ms != NULL)
+		snprintf(buf, n, "%.64s%s%.160s", cs ? cs : "",
+		    cs && ms ? ": " : "", ms ? ms : "");
+	json_object_put(o);
+	/* Graph's text goes into logs and the journal: printable only. */
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = ' ';
+	return buf;
+}
+
 static void
 call_token(void *arg, const char *bearer, const char *err)
 {
 	struct call *c = arg;
+	char why[256];
 
 	c->token_wait = 0;
 	if (bearer == NULL) {
-		call_done(c, 0, NULL, err ? err : "no token");
+		snprintf(
+		    why, sizeof(why), CALL_NO_TOKEN "%s", err ? err : "none");
+		call_done(c, 0, NULL, why);
 		return;
 	}
 	if (c->bearer != NULL) {

@@ -72,3 +72,22 @@ crash_max_pages(void)
 	return -1;
 #endif
 }
+
+long
+crash_backoff_cap(long cap)
+{
+#ifdef APPROVALD_TEST_HOOKS
+	static long test_cap = -2;
+	const char *env;
+
+	if (test_cap == -2) {
+		test_cap = -1;
+		if ((env = getenv("APPROVALD_TEST_BACKOFF_MAX_MS")) != NULL &&
+		    atol(env) > 0)
+			test_cap = atol(env);
+	}
+	if (test_cap > 0 && test_cap < cap)
+		return test_cap;
+#endif
+	return cap;
+}

@@ -3,18 +3,22 @@
  * use it is decided by the file's owner and group). One request line in,
  * one JSON document out, then the connection closes.
  *   status | list [STATE] | show KEY | reload   (anyone who can connect)
+ *   retry KEY | retry --all                      (anyone who can connect;
+ *                                                 audited with the uid)
  *   decide ...                                  (see approvers.c)
  * The peer's uid, gid and pid are read with SO_PEERCRED when the
  * connection is accepted: `decide` is only accepted as a principal the
  * peer's `operators` entry names, and the audit records the uid.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -101,10 +105,25 @@ ctlsock_count_one(void *arg, const char *state, int64_t n)
 }
 
 static struct json_object *
+ctlsock_time(int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	char buf[32];
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		return NULL;
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_object_new_string(buf);
+}
+
+static struct json_object *
 ctlsock_status(struct daemon *d)
 {
 	struct json_object *o = json_object_new_object(), *st;
 	struct graph_stats gs;
+	struct store_health h;
+	int i;
 
 	json_object_object_add(o, "ready", json_object_new_boolean(d->ready));
 	json_object_object_add(o, "policy_rules",
@@ -112,6 +131,19 @@ ctlsock_status(struct daemon *d)
 	st = json_object_new_object();
 	store_request_count_by_state(d->store, ctlsock_count_one, st);
 	json_object_object_add(o, "requests", st);
+	if (store_health_get(d->store, &h) == 0) {
+		json_object_object_add(
+		    o, "attention", json_object_new_int64(h.attention));
+		st = json_object_new_object();
+		for (i = 0; i < REQ_SRC_MAX && i < STORE_HEALTH_SOURCES; i++)
+			if (h.oldest_waiting[i] > 0)
+				json_object_object_add(st,
+				    req_source_name((enum req_source)i),
+				    ctlsock_time(h.oldest_waiting[i]));
+		json_object_object_add(o, "oldest_waiting", st);
+		json_object_object_add(
+		    o, "outbox_pending", json_object_new_int64(h.outbox));
+	}
 	json_object_object_add(
 	    o, "decisions", json_object_new_int64((int64_t)d->decisions));
 	json_object_object_add(
@@ -125,6 +157,94 @@ ctlsock_status(struct daemon *d)
 	    o, "graph_throttled", json_object_new_int64((int64_t)gs.throttled));
 	json_object_object_add(o, "token_refreshes",
 	    json_object_new_int64((int64_t)token_refreshes(d->tokens)));
+	return o;
+}
+
+static int
+ctlsock_key_one(void *arg, const struct store_request *r)
+{
+	json_object_array_add(arg, json_object_new_string(r->key));
+	return 0;
+}
+
+/*
+ * retry KEY | retry --all: each request in attention carries out its
+ * refused action again (or is decided again by the policy), recorded with
+ * who asked; the answer comes after the commit, so "retried" is durable.
+ */
+static struct json_object *
+ctlsock_retry(struct daemon *d, const struct ctl_peer *peer, const char *arg)
+{
+	struct json_object *o, *keys, *done, *skipped;
+	struct passwd pw, *res = NULL;
+	char buf[1024], who[160];
+	size_t i, n;
+	int rc, failed = 0;
+
+	o = json_object_new_object();
+	if (arg == NULL) {
+		json_object_object_add(o, "error",
+		    json_object_new_string("usage: retry KEY | retry --all"));
+		return o;
+	}
+	if (getpwuid_r((uid_t)peer->uid, &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL)
+		snprintf(who, sizeof(who), "unix uid %ld (%.64s)", peer->uid,
+		    pw.pw_name);
+	else
+		snprintf(who, sizeof(who), "unix uid %ld", peer->uid);
+	keys = json_object_new_array();
+	if (strcmp(arg, "--all") == 0) {
+		if (store_request_each(
+		        d->store, "attention", ctlsock_key_one, keys) == -1) {
+			json_object_put(keys);
+			json_object_object_add(o, "error",
+			    json_object_new_string(store_errmsg(d->store)));
+			return o;
+		}
+	} else
+		json_object_array_add(keys, json_object_new_string(arg));
+	done = json_object_new_array();
+	skipped = json_object_new_array();
+	n = json_object_array_length(keys);
+	for (i = 0; i < n && !failed; i++) {
+		const char *k =
+		    json_object_get_string(json_object_array_get_idx(keys, i));
+
+		rc = engine_retry(d, k, who);
+		if (rc == 0)
+			json_object_array_add(done, json_object_new_string(k));
+		else if (rc == 1 || rc == 2) {
+			struct json_object *x = json_object_new_object();
+
+			json_object_object_add(
+			    x, "key", json_object_new_string(k));
+			json_object_object_add(x, "why",
+			    json_object_new_string(rc == 1
+			                               ? "not in attention"
+			                               : "no such request"));
+			json_object_array_add(skipped, x);
+		} else {
+			failed = 1;
+			snprintf(buf, sizeof(buf),
+			    "stopped at %.200s: %.200s; the rest is not "
+			    "retried",
+			    k, store_errmsg(d->store));
+		}
+	}
+	json_object_put(keys);
+	if (engine_commit(d) == -1) {
+		json_object_put(done);
+		json_object_put(skipped);
+		json_object_object_add(o, "error",
+		    json_object_new_string("not recorded: the retry could not "
+		                           "be stored; retry"));
+		return o;
+	}
+	json_object_object_add(o, "retried", done);
+	json_object_object_add(o, "skipped", skipped);
+	if (failed)
+		json_object_object_add(o, "error", json_object_new_string(buf));
 	return o;
 }
 
@@ -178,6 +298,8 @@ ctlsock_exec(struct ctl_conn *c, char *line)
 		store_request_clear(&r);
 		return o;
 	}
+	if (strcmp(cmd, "retry") == 0)
+		return ctlsock_retry(d, &c->peer, arg);
 	if (strcmp(cmd, "reload") == 0) {
 		o = json_object_new_object();
 		json_object_object_add(o, "reloaded",

@@ -711,6 +711,41 @@ engine_evaluate(struct daemon *d, struct store_request *r)
 	return engine_evaluate_parsed(d, r, NULL);
 }
 
+int
+engine_retry(struct daemon *d, const char *key, const char *who)
+{
+	struct store_request r;
+	struct sm_event ev;
+	char detail[192];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if (store_begin(d->store) == -1)
+		return -1;
+	engine_batch_dirty(d);
+	if ((rc = store_request_get(d->store, key, &r)) != 0) {
+		store_request_clear(&r);
+		return rc == 1 ? 2 : -1;
+	}
+	if (r.sm.state != SM_S_ATTENTION) {
+		store_request_clear(&r);
+		return 1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = SM_E_RETRY;
+	snprintf(detail, sizeof(detail), "retry by %s", who);
+	log_info("request %s: %s", key, detail);
+	if (engine_event(d, &r, &ev, detail) != SM_OK) {
+		store_request_clear(&r);
+		return -1;
+	}
+	engine_retry_forget(key);
+	if (r.sm.state == SM_S_EVALUATING)
+		engine_evaluate(d, &r);
+	store_request_clear(&r);
+	return 0;
+}
+
 /*
  * An observation from a poll: request `gid` of `src` has Graph status
  * `status`. With `body` NULL and the request unknown, returns 1: the caller

@@ -11,8 +11,12 @@
  * 5xx are): after it, or a 409, the state machine asks for another
  * read-back: nothing is ever resent blindly. Throttling (429, 503) is no
  * failure: the operation waits for Retry-After (or backs off), gives the
- * attempt back and reads back again, however often that takes. One
- * operation per request at a time.
+ * attempt back and reads back again, however often that takes. A
+ * read-back that fails is tried again with a growing delay, at most
+ * EXEC_READBACK_MAX times, then the request needs attention with the
+ * reason; while a credential gives no token nothing reaches Graph, and
+ * the operation waits for it without using that budget (the token
+ * circuit paces the attempts). One operation per request at a time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,9 @@ struct exec_op {
 	int again, again_readback;
 	int reconcile;
 	int throttled; /* 429/503 answers in a row */
+	int readfails; /* failed read-backs (bounded: EXEC_READBACK_MAX) */
+	int64_t readfail_since;
+	int tokwait; /* waits for a token in a row (not bounded) */
 	struct event *delay;
 };
 
@@ -195,29 +202,82 @@ exec_feed(struct exec_op *op, enum sm_event_kind kind, const char *detail)
 }
 
 /*
+ * No token to send a call with (the credential's circuit is open):
+ * nothing reached Graph. Wait for it, logging once per operation; the
+ * token manager paces its own attempts (token.c).
+ */
+static void
+exec_token_wait(struct exec_op *op, const char *what, const char *err)
+{
+	if (op->tokwait++ == 0)
+		log_warnx("exec %s: waiting for a token to %s (%s)", op->key,
+		    what, err);
+	exec_wait(op, backoff_jitter(GRAPH_BACKOFF_BASE_MS,
+	                  EXEC_TOKEN_WAIT_MAX_MS, op->tokwait));
+}
+
+/*
+ * A read-back failed (`what`: which read). Tried again with a growing
+ * delay, EXEC_READBACK_MAX times in all; then the request needs attention
+ * with what happened, and `approvalctl retry` drives it again. One log
+ * line when it starts failing and one when it gives up.
+ */
+static void
+exec_read_failed(
+    struct exec_op *op, const char *what, long status, const char *err)
+{
+	char detail[320];
+	int64_t now = engine_now();
+
+	if (status == 0 && call_err_no_token(err)) {
+		exec_token_wait(op, what, err);
+		return;
+	}
+	if (op->readfails++ == 0) {
+		op->readfail_since = now;
+		log_warnx("exec %s: cannot %s: %ld%s%s; reading again with "
+		          "back-off (at most %d times)",
+		    op->key, what, status, err ? " " : "", err ? err : "",
+		    EXEC_READBACK_MAX);
+	} else
+		log_debug("exec %s: cannot %s (%d): %ld %s", op->key, what,
+		    op->readfails, status, err ? err : "");
+	if (op->readfails < EXEC_READBACK_MAX) {
+		exec_retry(op, op->readfails);
+		return;
+	}
+	if (status > 0)
+		snprintf(detail, sizeof(detail),
+		    "could not %s: %d reads failed over %llds, the last "
+		    "answered %ld%s%.200s",
+		    what, op->readfails, (long long)(now - op->readfail_since),
+		    status, err ? ": " : "", err ? err : "");
+	else
+		snprintf(detail, sizeof(detail),
+		    "could not %s: %d reads failed over %llds, the last with "
+		    "no answer%s%.200s",
+		    what, op->readfails, (long long)(now - op->readfail_since),
+		    err ? ": " : "", err ? err : "");
+	log_warnx("exec %s: %s; needs attention (approvalctl retry %s)",
+	    op->key, detail, op->key);
+	exec_feed(op, SM_E_RESULT_FAILED, detail);
+	exec_done(op);
+}
+
+/*
  * Graph did not take the call up (429, 503): no attempt is used. Wait for
  * Retry-After (seconds or HTTP-date, capped in graph.c; the gate there
  * holds every call meanwhile), or back off when there is none, then read
  * back and act again. The intent stays open, so a restart meanwhile
  * reconciles it as usual.
  */
+/* The call was not taken up: give its attempt back. */
 static void
-exec_throttled(struct exec_op *op, long status)
+exec_unattempt(struct exec_op *op)
 {
 	struct daemon *d = op->d;
 	struct store_intent i;
-	double ra = call_retry_after();
-	long ms;
 
-	if (ra >= 0)
-		ms = (long)(ra * 1000.0 + 0.5);
-	else
-		ms = backoff_jitter(
-		    GRAPH_BACKOFF_BASE_MS, GRAPH_BACKOFF_MAX_MS, op->throttled);
-	op->throttled++;
-	log_warnx("exec %s: Graph answered %ld (throttled %d in a row); "
-	          "again in %ldms",
-	    op->key, status, op->throttled, ms);
 	memset(&i, 0, sizeof(i));
 	if (store_intent_open_for(d->store, op->key, &i) == 0) {
 		if (store_begin(d->store) == 0 &&
@@ -228,6 +288,28 @@ exec_throttled(struct exec_op *op, long status)
 			    op->key, store_errmsg(d->store));
 	}
 	store_intent_clear(&i);
+}
+
+static void
+exec_throttled(struct exec_op *op, long status)
+{
+	double ra = call_retry_after();
+	long ms;
+
+	if (ra >= 0)
+		ms = (long)(ra * 1000.0 + 0.5);
+	else
+		ms = backoff_jitter(
+		    GRAPH_BACKOFF_BASE_MS, GRAPH_BACKOFF_MAX_MS, op->throttled);
+	if (op->throttled++ == 0)
+		log_warnx("exec %s: Graph answered %ld (throttled); again in "
+		          "%ldms, as long as it takes",
+		    op->key, status, ms);
+	else
+		log_debug("exec %s: Graph answered %ld (throttled %d in a "
+		          "row); again in %ldms",
+		    op->key, status, op->throttled, ms);
+	exec_unattempt(op);
 	exec_wait(op, ms);
 }
 
@@ -236,7 +318,7 @@ exec_acted(void *arg, long status, const char *body, const char *err)
 {
 	struct exec_op *op = arg;
 	enum sm_event_kind k;
-	char detail[256];
+	char detail[320], gerr[240];
 
 	crash_point("patch-sent");
 	if (status == 429 || status == 503) {
@@ -244,6 +326,12 @@ exec_acted(void *arg, long status, const char *body, const char *err)
 		return;
 	}
 	op->throttled = 0;
+	if (status == 0 && call_err_no_token(err)) {
+		/* Nothing was sent: not an attempt, not an unknown outcome. */
+		exec_unattempt(op);
+		exec_token_wait(op, "send the decision", err);
+		return;
+	}
 	if (status == 204)
 		k = SM_E_RESULT_OK;
 	else if (status == 409)
@@ -252,8 +340,14 @@ exec_acted(void *arg, long status, const char *body, const char *err)
 		k = SM_E_RESULT_FAILED;
 	else
 		k = SM_E_RESULT_UNKNOWN;
-	snprintf(detail, sizeof(detail), "Graph answered %ld%s%s", status,
-	    err ? ": " : "", err ? err : "");
+	call_error_summary(body, gerr, sizeof(gerr));
+	if (status == 0)
+		snprintf(detail, sizeof(detail), "no answer from Graph%s%.200s",
+		    err ? ": " : "", err ? err : "");
+	else
+		snprintf(detail, sizeof(detail),
+		    "Graph answered %ld%s%s%s%.120s", status,
+		    gerr[0] ? " " : "", gerr, err ? ": " : "", err ? err : "");
 	if (k != SM_E_RESULT_OK)
 		log_warnx("exec %s: %s", op->key, detail);
 	exec_feed(op, k, detail);
@@ -276,9 +370,13 @@ exec_act(struct exec_op *op, const char *step_id)
 	}
 	ad = adapter_for(r.source);
 	if (i.attempts >= INTENT_MAX_ATTEMPTS) {
-		log_warnx("exec %s: %s not confirmed after %d attempts",
-		    op->key, i.kind, i.attempts);
-		exec_feed(op, SM_E_RESULT_FAILED, "too many attempts");
+		char detail[128];
+
+		snprintf(detail, sizeof(detail),
+		    "Graph did not confirm the %s after %d attempts", i.kind,
+		    i.attempts);
+		log_warnx("exec %s: %s; needs attention", op->key, detail);
+		exec_feed(op, SM_E_RESULT_FAILED, detail);
 		goto out;
 	}
 	/* Fail closed: the last look at the policy before Graph hears an
@@ -323,17 +421,20 @@ exec_stepped(
 	if (op->reconcile)
 		crash_point("reconcile");
 	if (status != 200 || si == NULL) {
-		log_warnx("exec %s: cannot read the approval step: %ld %s",
-		    op->key, status, err ? err : "");
 		if (status == 404) {
-			exec_feed(op, SM_E_RESULT_FAILED, "approval not found");
+			log_warnx("exec %s: the approval is not on Graph (404)",
+			    op->key);
+			exec_feed(op, SM_E_RESULT_FAILED,
+			    "Graph answered 404: the approval is not there");
 			exec_done(op);
 		} else
-			exec_retry(op, 2);
+			exec_read_failed(
+			    op, "read the approval step", status, err);
 		return;
 	}
 	if (!si->found || si->id == NULL) {
-		exec_feed(op, SM_E_RESULT_FAILED, "no approval step");
+		exec_feed(op, SM_E_RESULT_FAILED,
+		    "Graph shows no approval step in progress to decide");
 		exec_done(op);
 		return;
 	}
@@ -381,13 +482,12 @@ exec_fetched(void *arg, long status, const char *body, const char *err)
 		if (status == 404) {
 			log_warnx(
 			    "exec %s: request no longer on Graph", op->key);
-			exec_feed(op, SM_E_RESULT_FAILED, "request not found");
+			exec_feed(op, SM_E_RESULT_FAILED,
+			    "Graph answered 404: the request is not there");
 			exec_done(op);
 			return;
 		}
-		log_warnx("exec %s: cannot read request back: %ld %s", op->key,
-		    status, err ? err : "");
-		exec_retry(op, 2);
+		exec_read_failed(op, "read the request back", status, err);
 		return;
 	}
 	if (exec_load(op, &r, &i) != 0) {
@@ -396,7 +496,8 @@ exec_fetched(void *arg, long status, const char *body, const char *err)
 	}
 	ad = adapter_for(r.source);
 	if ((o = json_tokener_parse(body)) == NULL) {
-		exec_retry(op, 2);
+		exec_read_failed(
+		    op, "read the request back", status, "unreadable JSON");
 		goto out;
 	}
 	st = json_object_object_get_ex(

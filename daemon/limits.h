@@ -42,7 +42,14 @@
 #define SEEN_CHANGES_KEEP       (3 * 86400) /* keep seen change ids */
 #define RECONCILE_INTERVAL      60          /* seconds between reconciles */
 #define INTENT_MAX_ATTEMPTS     10          /* then: attention */
-#define RELOAD_BATCH            256 /* requests a reload restarts per commit */
+/* An operation's read-backs that fail (no answer, 5xx, 401 after a
+ * refresh) are tried again this often, backing off from
+ * GRAPH_BACKOFF_BASE_MS to GRAPH_BACKOFF_MAX_MS (about 5 minutes in all),
+ * then the request needs attention. Waiting for a token that a credential
+ * cannot give is not counted: nothing reaches Graph meanwhile. */
+#define EXEC_READBACK_MAX      12
+#define EXEC_TOKEN_WAIT_MAX_MS 60000
+#define RELOAD_BATCH           256 /* requests a reload restarts per commit */
 
 /* A change dated later than now + this (seconds) is implausible: it is
  * applied, but never moves the watermark (nor does an unparseable date),

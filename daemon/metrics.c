@@ -220,6 +220,57 @@ metrics_requests(struct evbuffer *b, struct daemon *d)
 	sqlite3_finalize(st);
 }
 
+/* What needs a person: requests in attention, the oldest request still
+ * waiting per source, undelivered notifications, the next automatic
+ * denial. Read through indexes (store_health_get), not by scanning. */
+static void
+metrics_health(struct evbuffer *b, struct daemon *d)
+{
+	struct store_health h;
+	int64_t now = engine_now();
+	int i;
+
+	if (store_health_get(d->store, &h) == -1) {
+		log_warnx("metrics: %s", store_errmsg(d->store));
+		return;
+	}
+	metrics_head(b, "approvald_requests_attention", "gauge",
+	    "Requests in attention: Graph refused approvald's action or "
+	    "read-backs kept failing; `approvalctl retry` drives them again.");
+	evbuffer_add_printf(
+	    b, "approvald_requests_attention %lld\n", (long long)h.attention);
+	metrics_head(b, "approvald_oldest_waiting_request_age_seconds", "gauge",
+	    "Age of the oldest request not yet decided, by source.");
+	for (i = 0; i < REQ_SRC_MAX && i < STORE_HEALTH_SOURCES; i++)
+		if (h.oldest_waiting[i] > 0)
+			evbuffer_add_printf(b,
+			    "approvald_oldest_waiting_request_age_seconds"
+			    "{source=\"%s\"} %lld\n",
+			    req_source_name((enum req_source)i),
+			    (long long)(now > h.oldest_waiting[i]
+			                    ? now - h.oldest_waiting[i]
+			                    : 0));
+	metrics_head(b, "approvald_notify_outbox_pending", "gauge",
+	    "Notifications not yet delivered.");
+	evbuffer_add_printf(
+	    b, "approvald_notify_outbox_pending %lld\n", (long long)h.outbox);
+	metrics_head(b, "approvald_notify_outbox_oldest_age_seconds", "gauge",
+	    "Age of the oldest undelivered notification; 0 when none.");
+	evbuffer_add_printf(b,
+	    "approvald_notify_outbox_oldest_age_seconds %lld\n",
+	    (long long)(h.outbox > 0 && now > h.outbox_oldest
+	                    ? now - h.outbox_oldest
+	                    : 0));
+	if (h.next_deadline > 0) {
+		metrics_head(b, "approvald_next_deny_deadline_seconds", "gauge",
+		    "Seconds until the earliest automatic denial of a request "
+		    "still waiting for approvers (negative: overdue).");
+		evbuffer_add_printf(b,
+		    "approvald_next_deny_deadline_seconds %lld\n",
+		    (long long)(h.next_deadline - now));
+	}
+}
+
 static void
 metrics_poll(struct evbuffer *b, struct daemon *d)
 {
@@ -324,6 +375,7 @@ metrics_serve(struct evhttp_request *req, void *arg)
 		return;
 	}
 	metrics_requests(b, d);
+	metrics_health(b, d);
 	metrics_head(b, "approvald_decisions_total", "counter",
 	    "Policy decisions by rule and verdict since start.");
 	metrics_counter_out(b, &metrics_decisions, "approvald_decisions_total",

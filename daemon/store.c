@@ -38,6 +38,10 @@ enum store_stmt {
 	ST_REQ_EACH,
 	ST_REQ_EACH_STATE,
 	ST_REQ_COUNT_BY_STATE,
+	ST_HEALTH_WAITING,
+	ST_HEALTH_ATTENTION,
+	ST_HEALTH_OUTBOX,
+	ST_HEALTH_DEADLINE,
 	ST_MAX
 };
 
@@ -97,6 +101,17 @@ static const char *const store_sql[ST_MAX] = {
 	                      " ORDER BY created, key",
 	[ST_REQ_COUNT_BY_STATE] = "SELECT state, count(*) FROM requests"
 	                          " GROUP BY state",
+	/* store_health: every one reads an index (requests_state,
+	 * outbox_due), never the settled requests */
+	[ST_HEALTH_WAITING] = "SELECT source, min(created) FROM requests"
+	                      " WHERE state IN ('new', 'evaluating', 'pending',"
+	                      " 'escalated', 'approving', 'rejecting',"
+	                      " 'canceling') GROUP BY source",
+	[ST_HEALTH_ATTENTION] = "SELECT count(*) FROM requests"
+	                        " WHERE state = 'attention'",
+	[ST_HEALTH_OUTBOX] = "SELECT count(*), min(created) FROM outbox"
+	                     " WHERE done IS NULL",
+	[ST_HEALTH_DEADLINE] = "SELECT min(at) FROM timers WHERE kind = ?1",
 };
 
 /* Schema migrations, applied in order; user_version counts them. */
@@ -948,6 +963,44 @@ store_request_count_by_state(
 		    sqlite3_column_int64(st, 1));
 	sqlite3_reset(st);
 	return stop || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_health_get(struct store *s, struct store_health *h)
+{
+	sqlite3_stmt *st;
+	int rc, src;
+
+	memset(h, 0, sizeof(*h));
+	st = store_stmt(s, ST_HEALTH_WAITING);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		src = sqlite3_column_int(st, 0);
+		if (src >= 0 && src < STORE_HEALTH_SOURCES)
+			h->oldest_waiting[src] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	st = store_stmt(s, ST_HEALTH_ATTENTION);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		h->attention = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return -1;
+	st = store_stmt(s, ST_HEALTH_OUTBOX);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		h->outbox = sqlite3_column_int64(st, 0);
+		h->outbox_oldest = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return -1;
+	st = store_stmt(s, ST_HEALTH_DEADLINE);
+	sqlite3_bind_int(st, 1, SM_T_DENY);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		h->next_deadline = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int

@@ -32,6 +32,16 @@ struct store_request {
 	char *identity;
 };
 
+/* What an operator watches, read through indexes (store_health_get):
+ * 0 where there is none. Sources are indexed by enum req_source. */
+#define STORE_HEALTH_SOURCES 8
+struct store_health {
+	int64_t oldest_waiting[STORE_HEALTH_SOURCES]; /* created */
+	int64_t attention;
+	int64_t outbox, outbox_oldest; /* undelivered; oldest created */
+	int64_t next_deadline;         /* earliest deny timer */
+};
+
 struct store_intent {
 	int64_t id;
 	char *key;  /* request key */
@@ -63,6 +73,8 @@ const char *store_errmsg(struct store *s);
 /* The SQLite handle (owned by the store) for the audit and metrics code. */
 struct sqlite3;
 struct sqlite3 *store_db(struct store *s);
+/* 0, or -1 on a store error. */
+int store_health_get(struct store *s, struct store_health *h);
 /* A cached prepared statement for the constant `sql`, reset; the store
  * owns it (do not finalize). NULL on error. */
 struct sqlite3_stmt *store_cached(struct store *s, const char *sql);

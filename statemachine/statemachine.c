@@ -102,6 +102,7 @@ static const char *const event_names[SM_E_MAX] = {
 	[SM_E_RESULT_CONFLICT] = "result_conflict",
 	[SM_E_RESULT_UNKNOWN] = "result_unknown",
 	[SM_E_CANCEL] = "cancel",
+	[SM_E_RETRY] = "retry",
 };
 
 static const char *const effect_names[SM_F_MAX] = {
@@ -512,6 +513,34 @@ g_deny(struct sm_ctx *c)
 	return G_PASS;
 }
 
+/*
+ * Retry from attention (an operator's `approvalctl retry`): the action that
+ * Graph refused is carried out again — the cancel an operator asked for,
+ * the deny that was recorded, or an approve that still follows from the
+ * record (sm_approval_justified, checked again on entering APPROVING).
+ * Anything else starts again from the policy's verdict.
+ */
+static enum sm_guard_res
+g_retry_cancel(struct sm_ctx *c)
+{
+	c->why = "retry the cancel";
+	return c->cur->reason == SM_R_OPERATOR ? G_PASS : G_NEXT;
+}
+
+static enum sm_guard_res
+g_retry_deny(struct sm_ctx *c)
+{
+	c->why = "retry the deny";
+	return c->cur->denied ? G_PASS : G_NEXT;
+}
+
+static enum sm_guard_res
+g_retry_approve(struct sm_ctx *c)
+{
+	c->why = "retry the approve";
+	return sm_approval_justified(c->cur) ? G_PASS : G_NEXT;
+}
+
 /* Guard: the timer was armed for the current stage. */
 static enum sm_guard_res
 g_timer_current(struct sm_ctx *c)
@@ -610,6 +639,7 @@ a_record_advance(struct sm_ctx *c)
 #define CANCEL_OK(f) \
 	ROW(f, CANCEL, NULL, CANCELING, NULL, OPERATOR, FX(CANCEL_TIMERS), FX(GRAPH_CANCEL), FX(AUDIT))
 #define CANCEL_BUSY(f) REFUSE(f, CANCEL, "action in flight")
+#define NO_RETRY(f) NOOP(f, RETRY, "not in attention")
 
 /* The Graph action in flight for `f` (APPROVING/REJECTING/CANCELING). */
 #define IN_FLIGHT(f, done, note) \
@@ -618,7 +648,7 @@ a_record_advance(struct sm_ctx *c)
 	ROW(f, RESULT_UNKNOWN, NULL, f, NULL, NONE, FX(READBACK), FX(AUDIT)), \
 	ROW(f, RESULT_FAILED, NULL, ATTENTION, NULL, NONE, NOTE(ATTENTION), FX(AUDIT)), \
 	TIMERS_STALE(f), NO_STAGE(f), CANCEL_BUSY(f), SUBMITTED_NOOP(f), \
-	OBSERVE_APPROVED_NEWS(f), OBSERVE_NEWS(f)
+	OBSERVE_APPROVED_NEWS(f), OBSERVE_NEWS(f), NO_RETRY(f)
 
 /* A stage waiting for approvers; `f` is PENDING or ESCALATED. The four
  * DECISION_APPROVE rows are branches: made in Entra / quorum on the last
@@ -645,13 +675,13 @@ a_record_advance(struct sm_ctx *c)
 	ROW(f, POLICY_CHANGED, NULL, EVALUATING, a_clear_verdict, NONE, \
 	    FX(CANCEL_TIMERS), FX(FORGET_APPROVERS), FX(AUDIT)), \
 	RESULTS_STALE(f), CANCEL_OK(f), SUBMITTED_NOOP(f), \
-	OBSERVE_APPROVED_NEWS(f), OBSERVE_NEWS(f)
+	OBSERVE_APPROVED_NEWS(f), OBSERVE_NEWS(f), NO_RETRY(f)
 
 static const struct sm_row sm_table[] = {
 	/* new: seen on Graph */
 	ROW(NEW, GRAPH_SUBMITTED, NULL, EVALUATING, NULL, NONE, FX(AUDIT)),
 	OBSERVE_QUIET(NEW), TIMERS_STALE(NEW), RESULTS_STALE(NEW), NO_STAGE(NEW),
-	NOOP(NEW, POLICY_CHANGED, "not evaluated yet"), CANCEL_OK(NEW),
+	NOOP(NEW, POLICY_CHANGED, "not evaluated yet"), CANCEL_OK(NEW), NO_RETRY(NEW),
 
 	/* evaluating: waiting for the policy verdict */
 	ROW(EVALUATING, VERDICT_APPROVE, NULL, APPROVING, a_verdict_approve, NONE,
@@ -665,6 +695,7 @@ static const struct sm_row sm_table[] = {
 	NOOP(EVALUATING, POLICY_CHANGED, "already evaluating"),
 	SUBMITTED_NOOP(EVALUATING), OBSERVE_QUIET(EVALUATING), TIMERS_STALE(EVALUATING),
 	RESULTS_STALE(EVALUATING), NO_STAGE(EVALUATING), CANCEL_OK(EVALUATING),
+	NO_RETRY(EVALUATING),
 
 	/* pending / escalated: a stage waiting for its approvers */
 	ROW(PENDING, TIMER_ESCALATE, g_timer_current, ESCALATED, NULL, NONE,
@@ -691,18 +722,28 @@ static const struct sm_row sm_table[] = {
 	NOOP(APPROVED, POLICY_CHANGED, "already approved"),
 	SUBMITTED_NOOP(APPROVED), OBSERVE_NEWS(APPROVED), TIMERS_STALE(APPROVED),
 	RESULTS_STALE(APPROVED), NO_STAGE(APPROVED), CANCEL_OK(APPROVED),
+	NO_RETRY(APPROVED),
 
 	/* ignored: left to humans in Entra, still observed */
 	ROW(IGNORED, REEVALUATE, NULL, EVALUATING, a_clear_verdict, NONE, FX(AUDIT)),
 	ROW(IGNORED, POLICY_CHANGED, NULL, EVALUATING, a_clear_verdict, NONE, FX(AUDIT)),
 	SUBMITTED_NOOP(IGNORED), OBSERVE_QUIET(IGNORED), TIMERS_STALE(IGNORED),
 	RESULTS_STALE(IGNORED), NO_STAGE(IGNORED), CANCEL_OK(IGNORED),
+	NO_RETRY(IGNORED),
 
 	/* attention: Graph refused our action; an operator must look */
 	NOOP(ATTENTION, POLICY_CHANGED, "an operator must look"),
 	SUBMITTED_NOOP(ATTENTION), OBSERVE_APPROVED_NEWS(ATTENTION),
 	OBSERVE_NEWS(ATTENTION), TIMERS_STALE(ATTENTION), RESULTS_STALE(ATTENTION),
 	NO_STAGE(ATTENTION), CANCEL_OK(ATTENTION),
+	ROW(ATTENTION, RETRY, g_retry_cancel, CANCELING, NULL, NONE,
+	    FX(GRAPH_CANCEL), FX(AUDIT)),
+	ROW(ATTENTION, RETRY, g_retry_deny, REJECTING, NULL, NONE,
+	    FX(GRAPH_DENY), FX(AUDIT)),
+	ROW(ATTENTION, RETRY, g_retry_approve, APPROVING, NULL, NONE,
+	    FX(GRAPH_APPROVE), FX(AUDIT)),
+	ROW(ATTENTION, RETRY, NULL, EVALUATING, a_clear_verdict, NONE,
+	    FX(FORGET_APPROVERS), FX(AUDIT)),
 };
 /* clang-format on */
 

@@ -75,6 +75,7 @@ enum sm_event_kind {
 	SM_E_RESULT_UNKNOWN,  /* timeout, reset, 5xx: outcome unknown */
 	/* operator */
 	SM_E_CANCEL,
+	SM_E_RETRY, /* attention: carry out the refused action again */
 	SM_E_MAX
 };
 

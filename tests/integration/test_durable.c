@@ -11,7 +11,10 @@
  *   every decision made exactly once;
  * - decide: `approvalctl decide` is acknowledged only once the decision is
  *   committed: a crash before the commit leaves nothing recorded and no
- *   "ok", a crash after it is applied once, a full disk is a refusal.
+ *   "ok", a crash after it is applied once, a full disk is a refusal;
+ * - attention: read-backs that keep failing stop after EXEC_READBACK_MAX
+ *   tries with the reason recorded, and `approvalctl retry` drives the
+ *   request again, audited, exactly once on Graph (issue 13 item 9).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -799,6 +802,172 @@ test_stop_mid_fetch(void)
 	emu_stop(&e);
 }
 
+/* ---- attention --------------------------------------------------------- */
+
+/* Run `approvalctl ARGS... --socket S`; its exit code (or -1), stdout in
+ * `out`. */
+static int
+ctl_run(struct ad *a, const char *a1, const char *a2, char *out, size_t n)
+{
+	char bin[600], log[700], *argv[8];
+	struct proc p;
+	ssize_t r;
+	size_t len = 0;
+	int st, fd;
+
+	snprintf(bin, sizeof(bin), "%s", cu_buildpath("ctl/approvalctl"));
+	snprintf(log, sizeof(log), "%s/approvalctl.log", a->dir);
+	argv[0] = bin;
+	argv[1] = (char *)a1;
+	argv[2] = (char *)a2;
+	argv[3] = "--socket";
+	argv[4] = a->sock;
+	argv[5] = NULL;
+	memset(&p, 0, sizeof(p));
+	out[0] = '\0';
+	if (h_spawn(&p, argv, NULL, log) == -1)
+		return -1;
+	/* its output is small: the pipe holds it until the child is gone */
+	fd = dup(p.out_fd);
+	st = h_wait_exit(&p, 20000);
+	while (fd != -1 && len + 1 < n &&
+	       (r = read(fd, out + len, n - len - 1)) > 0)
+		len += (size_t)r;
+	out[len] = '\0';
+	if (fd != -1)
+		close(fd);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The detail of the last journal row of `key` that contains `text`
+ * (heap), or NULL. */
+static char *
+journal_detail(struct ad *a, const char *key, const char *text)
+{
+	struct json_object *o, *tl, *row, *d;
+	char cmd[300], *found = NULL;
+	size_t i;
+
+	snprintf(cmd, sizeof(cmd), "show %s", key);
+	if ((o = ad_ctl(a, cmd)) == NULL)
+		return NULL;
+	if (json_object_object_get_ex(o, "timeline", &tl))
+		for (i = 0; i < json_object_array_length(tl); i++) {
+			row = json_object_array_get_idx(tl, i);
+			if (json_object_object_get_ex(row, "detail", &d) &&
+			    d != NULL &&
+			    strstr(json_object_get_string(d), text) != NULL) {
+				free(found);
+				found = strdup(json_object_get_string(d));
+			}
+		}
+	json_object_put(o);
+	return found;
+}
+
+struct cycles_wait {
+	int port;
+	double want;
+};
+
+static int
+cycles_reached(void *arg)
+{
+	struct cycles_wait *w = arg;
+
+	return metric0(w->port,
+	           "approvald_poll_cycles_total{source=\"permissions\"}") >=
+	       w->want;
+}
+
+/*
+ * Graph answers 500 to every read of the approval step: approvald used to
+ * read it again forever (~16,600 reads in the issue's run). Now it stops
+ * after EXEC_READBACK_MAX (12) reads, each with the call layer's own
+ * GRAPH_MAX_RETRIES (8) tries, puts the request in attention saying what
+ * happened, counts it in a metric, and reads no more. Once Graph works,
+ * `approvalctl retry` drives it again: approved once, the retry recorded
+ * with who asked. A second retry and `retry --all` find nothing to do.
+ */
+static void
+test_readback_bounded_then_retry(void)
+{
+	struct emu e;
+	struct ad a;
+	struct cycles_wait cw;
+	struct json_object *o, *v;
+	char *key, *d, out[512];
+	int port, n1, rc;
+	long st = 0;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(
+	    emu_fault(&e,
+	        "{\"method\":\"GET\",\"path\":\"" STEPS_PREFIX
+	        "*/steps\",\"kind\":\"status\",\"status\":500}") == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, HTTP_YAML) == 0);
+	snprintf(a.extra_env, sizeof(a.extra_env),
+	    "APPROVALD_TEST_BACKOFF_MAX_MS=20");
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT_FATAL((port = ad_port(&a)) > 0);
+	key = emu_create_tagged(&e, "steps unreadable", REQUESTOR);
+	CU_ASSERT_FATAL(key != NULL);
+	CU_ASSERT_FATAL(ad_wait_state(&a, key, "attention", 60000) == 0);
+	n1 = emu_count_calls(&e, "GET", STEPS_PREFIX);
+	CU_ASSERT(n1 >= 12);
+	CU_ASSERT(n1 <= 12 * 8);
+	CU_ASSERT_EQUAL(emu_count_calls(&e, "PATCH", STEPS_PREFIX), 0);
+	d = journal_detail(&a, key, "could not read the approval step");
+	CU_ASSERT_PTR_NOT_NULL(d);
+	if (d != NULL) {
+		CU_ASSERT_PTR_NOT_NULL(strstr(d, "12 reads failed"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(d, "answered 500"));
+	}
+	free(d);
+	CU_ASSERT_EQUAL(metric0(port, "approvald_requests_attention"), 1);
+	o = ad_ctl(&a, "status");
+	CU_ASSERT(o != NULL && json_object_object_get_ex(o, "attention", &v) &&
+	          json_object_get_int(v) == 1);
+	json_object_put(o);
+	/* two more poll cycles: no read of the step since */
+	cw.port = port;
+	cw.want = metric0(port,
+	              "approvald_poll_cycles_total{source=\"permissions\"}") +
+	          2;
+	CU_ASSERT(h_until(cycles_reached, &cw, 30000) == 0);
+	CU_ASSERT_EQUAL(emu_count_calls(&e, "GET", STEPS_PREFIX), n1);
+	CU_ASSERT_EQUAL(ad_wait_state(&a, key, "attention", 1000), 0);
+
+	/* Graph works again; an operator retries */
+	json_object_put(emu_json(&e, "DELETE", "/_emulator/faults", NULL, &st));
+	CU_ASSERT(st == 200 || st == 204);
+	rc = ctl_run(&a, "retry", key, out, sizeof(out));
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "retried permissions:"));
+	CU_ASSERT(ad_wait_state(&a, key, "approved", 30000) == 0);
+	assert_approved_once(&e, &key, 1);
+	d = journal_detail(&a, key, "retry by unix uid");
+	CU_ASSERT_PTR_NOT_NULL(d);
+	free(d);
+	CU_ASSERT_EQUAL(metric0(port, "approvald_requests_attention"), 0);
+	/* nothing left to retry */
+	CU_ASSERT_EQUAL(ctl_run(&a, "retry", key, out, sizeof(out)), 1);
+	CU_ASSERT_EQUAL(ctl_run(&a, "retry", "--all", out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "no request needs attention"));
+	CU_ASSERT_EQUAL(ctl_run(&a, "retry", "--bogus", out, sizeof(out)), 2);
+	assert_approved_once(&e, &key, 1);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free(key);
+	emu_stop(&e);
+}
+
+static const struct cu_test attention_tests[] = {
+	{ "read-backs bounded, attention says why, retry drives it once",
+	    test_readback_bounded_then_retry },
+	{ NULL, NULL },
+};
+
 static const struct cu_test badread_tests[] = {
 	{ "SIGTERM with a request fetch in flight", test_stop_mid_fetch },
 	{ "an unreadable request body is read again, not ignored",
@@ -896,5 +1065,6 @@ const struct cu_suite cu_suites[] = {
 	{ "store", setup, NULL, store_tests },
 	{ "decide", setup_decide, NULL, decide_tests },
 	{ "badread", setup, NULL, badread_tests },
+	{ "attention", setup, NULL, attention_tests },
 	{ NULL, NULL, NULL, NULL },
 };

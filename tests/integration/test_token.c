@@ -449,16 +449,42 @@ dead_logged(void *arg)
 	return log_count(arg, "delegated credential is dead") >= 1;
 }
 
+struct cycles_wait {
+	int port;
+	double want;
+};
+
+static int
+cycles_reached(void *arg)
+{
+	struct cycles_wait *w = arg;
+
+	return metric0(w->port,
+	           "approvald_poll_cycles_total{source=\"permissions\"}") >=
+	       w->want;
+}
+
+static int
+token_wait_logged(void *arg)
+{
+	return log_count(arg, "waiting for a token to") >= 1;
+}
+
 /* The daemon with a revoked approver token: one log line when the
- * credential goes dead (however often it is wanted); after a new token file
- * and SIGHUP a new request is approved with the new sign-in. */
+ * credential goes dead (however often it is wanted); the decision waiting
+ * for it neither uses its attempts nor ends in attention (it did, after
+ * INTENT_MAX_ATTEMPTS "unknown outcomes" that never reached Graph); after
+ * a new token file and SIGHUP it is approved once, and so is a new
+ * request, with the new sign-in. Back-offs are cut to 20 ms so that the
+ * old behaviour would show within a poll cycle. */
 static void
 test_sighup_new_token(void)
 {
 	struct ad a;
 	struct json_object *o;
 	struct readyz_wait rw;
-	char policy[700], *k1, *k2, *id2;
+	struct cycles_wait cw;
+	char policy[700], *k1, *k2, *id2, *st1, cmd[300];
 	long st = 0;
 	int ap = 0, de = 0, ca = 0;
 
@@ -477,6 +503,8 @@ test_sighup_new_token(void)
 	CU_ASSERT_FATAL(st == 200);
 	CU_ASSERT_FATAL(
 	    ad_prepare(&a, &e, policy, "http:\n  listen: 127.0.0.1:0\n") == 0);
+	snprintf(a.extra_env, sizeof(a.extra_env),
+	    "APPROVALD_TEST_BACKOFF_MAX_MS=20");
 	CU_ASSERT_FATAL(ad_start(&a) == 0);
 	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
 	CU_ASSERT_FATAL((rw.port = ad_port(&a)) > 0);
@@ -484,6 +512,16 @@ test_sighup_new_token(void)
 	k1 = emu_create_tagged(&e, "sighup-1", "alex@contoso.com");
 	CU_ASSERT_FATAL(k1 != NULL);
 	CU_ASSERT(h_until(dead_logged, a.p.log, 30000) == 0);
+	CU_ASSERT(h_until(token_wait_logged, a.p.log, 30000) == 0);
+	cw.port = rw.port;
+	cw.want = metric0(rw.port,
+	              "approvald_poll_cycles_total{source=\"permissions\"}") +
+	          2;
+	CU_ASSERT(h_until(cycles_reached, &cw, 30000) == 0);
+	st1 = ad_state(&a, k1);
+	CU_ASSERT(st1 != NULL && strcmp(st1, "approving") == 0);
+	free(st1);
+	CU_ASSERT_EQUAL(metric0(rw.port, "approvald_requests_attention"), 0);
 	/* visible: /readyz 503 with the reason, the metric at 0 */
 	rw.status = 503;
 	rw.text = "approver credential dead";
@@ -511,6 +549,19 @@ test_sighup_new_token(void)
 	CU_ASSERT(ad_wait_state(&a, k2, "approved", 30000) == 0);
 	id2 = k2 + strlen("permissions:");
 	CU_ASSERT(emu_truth_counts(&e, id2, &ap, &de, &ca) == 0 && ap == 1);
+	/* the decision that waited goes out once the token is there */
+	CU_ASSERT(ad_wait_state(&a, k1, "approved", 30000) == 0);
+	CU_ASSERT(emu_truth_counts(
+	              &e, k1 + strlen("permissions:"), &ap, &de, &ca) == 0 &&
+	          ap == 1);
+	CU_ASSERT_EQUAL(log_count(a.p.log, "waiting for a token to"), 1);
+	/* no attempt was taken for an unknown outcome: nothing was sent */
+	snprintf(cmd, sizeof(cmd), "show %s", k1);
+	CU_ASSERT_FATAL((o = ad_ctl(&a, cmd)) != NULL);
+	CU_ASSERT(
+	    strstr(json_object_to_json_string(o), "result_unknown") == NULL);
+	CU_ASSERT(strstr(json_object_to_json_string(o), "result_ok") != NULL);
+	json_object_put(o);
 	rw.status = 200;
 	rw.text = "ready";
 	CU_ASSERT(h_until(readyz_is, &rw, 30000) == 0);

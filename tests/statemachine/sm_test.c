@@ -237,6 +237,7 @@ static const struct cu_test guards_tests[] = {
 	{ "stage_params", test_guards_stage_params },
 	{ "timer_times", test_guards_timer_times },
 	{ "notify_by_reason", test_guards_notify_by_reason },
+	{ "retry", test_guards_retry },
 	{ NULL, NULL },
 };
 

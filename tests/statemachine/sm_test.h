@@ -57,6 +57,7 @@ void test_guards_same_principal(void);
 void test_guards_stage_params(void);
 void test_guards_timer_times(void);
 void test_guards_notify_by_reason(void);
+void test_guards_retry(void);
 void test_property_random(void);
 void test_property_reachability(void);
 

@@ -465,3 +465,57 @@ test_guards_notify_by_reason(void)
 	CU_ASSERT_STRING_EQUAL(
 	    fx_render(&fx, buf, sizeof(buf)), "notify:rejected audit");
 }
+
+/* An operator's retry from attention carries out the refused action again:
+ * the cancel asked for, the deny recorded (with its reason), an approve
+ * only while the record still justifies it; else the policy decides again. */
+void
+test_guards_retry(void)
+{
+	struct sm_request r;
+	struct sm_effects fx;
+	struct sm_event ev;
+	char buf[256];
+
+	memset(&ev, 0, sizeof(ev));
+	/* a refused approver deny is denied again, never approved */
+	r = mk_state(SM_S_PENDING);
+	ev = ev_decision(SM_E_DECISION_DENY, W_BOB, 1, 1, 0, T0 + 5);
+	step_expect(&r, &ev, T0 + 5, SM_OK, &fx, NULL);
+	ev.kind = SM_E_RESULT_FAILED;
+	step_expect(&r, &ev, T0 + 6, SM_OK, &fx, NULL);
+	CU_ASSERT_EQUAL(r.state, SM_S_ATTENTION);
+	ev.kind = SM_E_RETRY;
+	step_expect(&r, &ev, T0 + 7, SM_OK, &fx, NULL);
+	CU_ASSERT_EQUAL(r.state, SM_S_REJECTING);
+	CU_ASSERT_STRING_EQUAL(
+	    fx_render(&fx, buf, sizeof(buf)), "graph_deny:approver_deny audit");
+
+	/* a refused operator cancel is canceled again */
+	r = mk_state(SM_S_PENDING);
+	ev.kind = SM_E_CANCEL;
+	step_expect(&r, &ev, T0 + 5, SM_OK, &fx, NULL);
+	ev.kind = SM_E_RESULT_FAILED;
+	step_expect(&r, &ev, T0 + 6, SM_OK, &fx, NULL);
+	ev.kind = SM_E_RETRY;
+	step_expect(&r, &ev, T0 + 7, SM_OK, &fx, NULL);
+	CU_ASSERT_EQUAL(r.state, SM_S_CANCELING);
+	CU_ASSERT_STRING_EQUAL(
+	    fx_render(&fx, buf, sizeof(buf)), "graph_cancel:operator audit");
+
+	/* an approve whose record no longer justifies it (its verdict gone
+	 * from a corrupted or hand-edited record) is evaluated again */
+	r = mk_state(SM_S_ATTENTION);
+	r.verdict_approve = 0;
+	ev.kind = SM_E_RETRY;
+	step_expect(&r, &ev, T0 + 7, SM_OK, &fx, NULL);
+	CU_ASSERT_EQUAL(r.state, SM_S_EVALUATING);
+	CU_ASSERT_STRING_EQUAL(
+	    fx_render(&fx, buf, sizeof(buf)), "forget_approvers audit");
+
+	/* a second retry while the first is in flight does nothing */
+	r = mk_state(SM_S_ATTENTION);
+	step_expect(&r, &ev, T0 + 7, SM_OK, &fx, NULL);
+	CU_ASSERT_EQUAL(r.state, SM_S_APPROVING);
+	step_expect(&r, &ev, T0 + 8, SM_NOOP, &fx, NULL);
+}
