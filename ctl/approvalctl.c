@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "version.h"
 
 static const struct ctl_command commands[] = {
 	{ "check", ctl_check, "check POLICY [-v]" },
@@ -46,6 +47,10 @@ main(int argc, char **argv)
 	if (argc < 2) {
 		ctl_usage();
 		return CTL_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("approvalctl " APPROVALD_VERSION "\n");
+		return CTL_EXIT_OK;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0) {

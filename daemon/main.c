@@ -22,6 +22,7 @@
 #include "limits.h"
 #include "log.h"
 #include "member.h"
+#include "version.h"
 
 /*
  * Keep tokens and secrets out of core dumps (issue 14): the process is not
@@ -46,7 +47,8 @@ no_core_dumps(void)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: approvald --config FILE [--check]\n");
+	fprintf(stderr, "usage: approvald --config FILE [--check]\n"
+	                "       approvald --version | --help\n");
 	exit(2);
 }
 
@@ -288,6 +290,19 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("approvald " APPROVALD_VERSION "\n");
+			return 0;
+		}
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			printf("usage: approvald --config FILE [--check]\n"
+			       "       approvald --version | --help\n"
+			       "See approvald(8).\n");
+			return 0;
+		}
+	}
+	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			config = argv[++i];
 		else if (strcmp(argv[i], "--check") == 0)
@@ -426,7 +441,8 @@ main(int argc, char *argv[])
 	if (health_init(&d) == -1)
 		fatalx("store health: out of memory");
 
-	log_info("approvald starting: policy %s (%zu rules), state %s",
+	log_info("approvald " APPROVALD_VERSION
+	         " starting: policy %s (%zu rules), state %s",
 	    d.settings->policy_path, policy_nrules(d.policy),
 	    d.settings->state_path);
 	/* Settle what a previous life left open before any new work. */

@@ -307,6 +307,23 @@ t_epm_permission_model(void)
 	free(step);
 	free(id);
 	id = h_create_epm("permissions-request-gcp-role.json", alex);
+	/* a bodiless action POST with a form content type is refused 415 and
+	 * changes nothing; JSON, or no type at all, is taken */
+	snprintf(path, sizeof(path),
+	    EPM "scheduledPermissionsRequests/%s/cancelAll", id);
+	r = h_call_hdr("POST", path, alex, NULL, NULL,
+	    "Content-Type: application/x-www-form-urlencoded");
+	CU_ASSERT_EQUAL(r->status, 415);
+	H_ASSERT_STR(h_str(r->json, "error/code"), "UnsupportedMediaType");
+	h_free(r);
+	CU_ASSERT_STRING_EQUAL(status_of(id, buf, sizeof(buf)), "submitted");
+	r = h_call_hdr("POST", path, alex, NULL, NULL,
+	    "Content-Type: application/json; charset=utf-8");
+	CU_ASSERT_EQUAL(r->status, 204);
+	h_free(r);
+	CU_ASSERT_STRING_EQUAL(status_of(id, buf, sizeof(buf)), "canceled");
+	free(id);
+	id = h_create_epm("permissions-request-gcp-role.json", alex);
 	CU_ASSERT_EQUAL(cancel(id, alex), 204);
 	CU_ASSERT_STRING_EQUAL(status_of(id, buf, sizeof(buf)), "canceled");
 	step = step_id(id, bot);
