@@ -47,6 +47,13 @@ install(FILES examples/approvald.yaml examples/policy.yaml
 	DESTINATION ${APPROVALD_DOCDIR}/examples COMPONENT approvald)
 install(DIRECTORY examples/requests
 	DESTINATION ${APPROVALD_DOCDIR}/examples COMPONENT approvald)
+# The monitoring kit: Prometheus alert rules (and their unit tests) and a
+# Grafana dashboard, for the operator to copy where they load from.
+install(FILES contrib/README.md
+	contrib/prometheus/approvald-alerts.yml
+	contrib/prometheus/approvald-alerts.test.yml
+	contrib/grafana/approvald.json
+	DESTINATION ${APPROVALD_DOCDIR}/contrib COMPONENT approvald)
 
 install(TARGETS graph-emulator RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
 	COMPONENT emulator)

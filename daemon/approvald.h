@@ -99,6 +99,7 @@ struct poll_state {
 	char **links; /* nextLinks followed this cycle */
 	size_t nlinks;
 	uint64_t cycles;
+	int64_t last_ok; /* when a cycle last completed (engine_now) */
 };
 
 struct call;
