@@ -655,6 +655,10 @@ parse_package(struct jctx *c, json_object *o, struct request *r)
 	jdup(c, &r->requestor_id, rq, "id");
 	jdup(c, &r->requestor_upn, rq, "principalName");
 	jdup(c, &r->requestor_upn, rq, "email");
+	/* Who gets the access: v1.0's assignment.target (expanded), or the
+	 * beta-only assignment.targetId of bodies stored before. */
+	jdup(c, &r->principal_id, jget(jget(o, "assignment"), "target"),
+	    "objectId");
 	jdup(c, &r->principal_id, jget(o, "assignment"), "targetId");
 	if (r->requestor_id != NULL)
 		r->requestor_key = strdup(r->requestor_id);

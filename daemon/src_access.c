@@ -22,7 +22,12 @@ static const struct lister_source acc_source = {
 	.requests = "/assignmentRequests",
 	.approvals = "/accessPackageAssignmentApprovals",
 	.pending = "state eq 'pendingApproval'",
-	.expand = "accessPackage,requestor,assignment",
+	/* v1.0's assignment names its target only as a navigation property:
+	 * "to retrieve the target of the access package assignment, include
+	 * $expand=assignment($expand=target)"
+	 * (https://learn.microsoft.com/graph/api/
+	 * accesspackageassignmentrequest-get); targetId is beta's. */
+	.expand = "accessPackage,requestor,assignment($expand=target)",
 	.status_field = "state",
 	.read_token = TOKEN_DELEGATED,
 	.cancel_token = TOKEN_DELEGATED,

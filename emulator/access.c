@@ -115,6 +115,8 @@ static const char *const req_types[] = { "userAdd", "userExtend", "userUpdate",
 /* Navigation properties, returned only when $expand names them. */
 static const char *const navs[] = { "accessPackage", "requestor", "assignment",
 	NULL };
+/* The one nested expansion: the assignment's target. */
+#define EXPAND_ASSIGNMENT_TARGET (1u << 8)
 
 static const char *const step_status_names[] = { "InProgress", "Completed",
 	"Expired" };
@@ -924,7 +926,7 @@ create(struct emu *e, json_object *body, const struct user *caller, bool is_app,
 	const struct ap_package *pkg;
 	const struct ap_policy *pol;
 	const struct user *target, *asker;
-	json_object *as, *v, *o;
+	json_object *as, *v, *o, *t;
 	struct req *r;
 	bool admin;
 	char iso[40], gid[EMU_ID_LEN];
@@ -1082,12 +1084,28 @@ create(struct emu *e, json_object *body, const struct user *caller, bool is_app,
 	set_str(v, "principalName", asker->upn);
 	set_str(v, "subjectType", "user");
 	json_object_object_add(o, "requestor", v);
+	/* The assignment as v1.0 has it (accessPackageAssignment: no
+	 * targetId, assignmentPolicyId or accessPackageId, which are beta's):
+	 * its target is a navigation property, answered only for
+	 * $expand=assignment($expand=target) ("to retrieve the target of the
+	 * access package assignment, include $expand=assignment($expand=
+	 * target)", https://learn.microsoft.com/graph/api/
+	 * accesspackageassignmentrequest-get). */
 	v = json_object_new_object();
 	emu_guid(gid);
 	set_str(v, "id", gid);
-	set_str(v, "targetId", target->id);
-	set_str(v, "assignmentPolicyId", pol->id);
-	set_str(v, "accessPackageId", pkg->id);
+	set_str(v, "state", NULL);
+	set_str(v, "status", NULL);
+	set_str(v, "expiredDateTime", NULL);
+	json_object_object_add(v, "schedule", NULL);
+	t = json_object_new_object();
+	set_str(t, "id", target->id);
+	set_str(t, "objectId", target->id);
+	set_str(t, "displayName", target->name);
+	set_str(t, "email", target->mail != NULL ? target->mail : target->upn);
+	set_str(t, "principalName", target->upn);
+	set_str(t, "subjectType", "user");
+	json_object_object_add(v, "target", t);
 	json_object_object_add(o, "assignment", v);
 	return r;
 }
@@ -1130,6 +1148,20 @@ view(struct call *c, struct req *r, void *arg)
 				break;
 		if (navs[i] != NULL && (expand & (1u << i)) == 0)
 			continue;
+		if (strcmp(k, "assignment") == 0 &&
+		    json_object_is_type(v, json_type_object) &&
+		    (expand & EXPAND_ASSIGNMENT_TARGET) == 0) {
+			json_object *a = json_object_new_object();
+
+			json_object_object_foreach(v, ak, av)
+			{
+				if (strcmp(ak, "target") != 0)
+					json_object_object_add(
+					    a, ak, json_object_get(av));
+			}
+			json_object_object_add(o, k, a);
+			continue;
+		}
 		json_object_object_add(o, k, json_object_get(v));
 	}
 	return o;
@@ -1152,6 +1184,12 @@ parse_expand(struct call *c, unsigned *out)
 		while (*tok == ' ')
 			tok++;
 		tok[strcspn(tok, " ")] = '\0';
+		/* assignment($expand=target): the documented nested form; any
+		 * other nested option is refused as unknown. */
+		if (strcasecmp(tok, "assignment($expand=target)") == 0) {
+			*out |= EXPAND_ASSIGNMENT_TARGET;
+			tok[strlen("assignment")] = '\0';
+		}
 		for (i = 0; navs[i] != NULL; i++)
 			if (strcasecmp(navs[i], tok) == 0)
 				break;

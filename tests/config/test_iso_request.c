@@ -321,6 +321,44 @@ test_package(void)
 	request_free(&r);
 }
 
+/* Who gets the access: v1.0 names the assignment's target only when
+ * expanded (assignment($expand=target)); a stored beta-shaped body still
+ * reads; a target other than the requestor is the beneficiary. */
+static void
+test_package_target(void)
+{
+	static const char v1[] =
+	    "{\"requestType\":\"adminAdd\",\"state\":\"pendingApproval\","
+	    "\"requestor\":{\"objectId\":\"req-1\"},"
+	    "\"accessPackage\":{\"id\":\"pkg-1\"},"
+	    "\"assignment\":{\"id\":\"as-1\",\"target\":{\"objectId\":"
+	    "\"tgt-1\",\"subjectType\":\"user\"}}}";
+	static const char beta[] =
+	    "{\"requestType\":\"adminAdd\",\"state\":\"pendingApproval\","
+	    "\"requestor\":{\"objectId\":\"req-1\"},"
+	    "\"assignment\":{\"id\":\"as-1\",\"targetId\":\"tgt-2\","
+	    "\"accessPackageId\":\"pkg-2\"}}";
+	struct request r;
+	char *err = NULL;
+
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL_FATAL(request_from_json(v1, sizeof(v1) - 1,
+	                          REQ_SRC_ACCESS_PACKAGE, &r, &err),
+	    0);
+	CU_ASSERT(streq(r.principal_id, "tgt-1"));
+	CU_ASSERT(streq(r.beneficiary_key, "tgt-1"));
+	CU_ASSERT(streq(r.package_id, "pkg-1"));
+	request_free(&r);
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL_FATAL(request_from_json(beta, sizeof(beta) - 1,
+	                          REQ_SRC_ACCESS_PACKAGE, &r, &err),
+	    0);
+	CU_ASSERT(streq(r.principal_id, "tgt-2"));
+	CU_ASSERT(streq(r.package_id, "pkg-2"));
+	request_free(&r);
+	free(err);
+}
+
 static const struct {
 	const char *json;
 	enum req_source src;
@@ -434,6 +472,7 @@ const struct cu_test request_tests[] = {
 	{ "created_response", test_created_response },
 	{ "group", test_group },
 	{ "access_package", test_package },
+	{ "access_package_target", test_package_target },
 	{ "bad_bodies", test_bad_bodies },
 	{ "not_lists_fail_closed", test_not_lists },
 	{ "names", test_names },

@@ -34,4 +34,22 @@ function undeclared(o, name, pkg) {
   return Object.keys(o).filter((k) => !k.includes('@') && !known.has(k));
 }
 
-module.exports = { properties, undeclared };
+// The members of string enum `name` in package pkg (a union of string
+// literals: `export type Name = "a" | "b" | ...;`), as a Set.
+function enumValues(name, pkg = '@microsoft/microsoft-graph-types') {
+  const m = new RegExp(`^export type ${name} =([^;]*);`, 'm').exec(source(pkg));
+  if (!m) throw new Error(`${pkg}: no enum ${name}`);
+  const out = new Set([...m[1].matchAll(/"([^"]*)"/g)].map((x) => x[1]));
+  if (out.size === 0) throw new Error(`${pkg}: ${name} is not a string enum`);
+  return out;
+}
+
+// Asserts with a message naming the property: value v (when not null) is a
+// member of enum `name`.
+function inEnum(v, name, pkg, what) {
+  if (v === null || v === undefined) return;
+  const vals = enumValues(name, pkg);
+  if (!vals.has(v)) throw new Error(`${what}: '${v}' is not a ${name} (${[...vals].join(', ')})`);
+}
+
+module.exports = { properties, undeclared, enumValues, inEnum };
