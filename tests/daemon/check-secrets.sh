@@ -21,6 +21,7 @@ graph:
   client_secret_file: secrets/client-secret
 policy: $src/examples/policy.yaml
 state: $dir/state.db
+control_socket: $dir/control.sock
 http:
   listen: 127.0.0.1:0
   hook_secret_file: secrets/hook-secret
@@ -49,14 +50,14 @@ expect() {
 }
 printf '\n' >"$dir/secrets/hook-secret"
 printf '%s\n' "$good" >"$dir/secrets/client-state"
-expect 1 "http.hook_secret_file .*the secret is empty" "empty hook secret"
+expect 1 "hook-secret: http.hook_secret_file: the secret is empty" "empty hook secret"
 printf 'short-secret-value\n' >"$dir/secrets/hook-secret"
-expect 1 "http.hook_secret_file .*too short (18 bytes).*at least 32" "short hook secret"
+expect 1 "hook-secret: http.hook_secret_file: the secret is too short (18 bytes).*at least 32" "short hook secret"
 printf '%s\n' "$good" >"$dir/secrets/hook-secret"
 : >"$dir/secrets/client-state"
-expect 1 "http.graph_client_state_file .*the secret is empty" "empty clientState"
+expect 1 "client-state: http.graph_client_state_file: the secret is empty" "empty clientState"
 printf 'short-secret-value' >"$dir/secrets/client-state"
-expect 1 "http.graph_client_state_file .*too short" "short clientState"
+expect 1 "client-state: http.graph_client_state_file: the secret is too short" "short clientState"
 printf '%s\n' "$good" >"$dir/secrets/client-state"
 expect 0 "is valid" "32-byte secrets"
 # start-up refuses the same (it exits before binding anything else)
