@@ -164,17 +164,17 @@ preflight_ca(struct preflight *p, const struct settings *s)
 
 /* The folder of `path` exists and a file can be created in it (as the
  * daemon creates the database, its WAL, or the socket): a temporary file
- * is made and removed. */
-static void
+ * is made and removed. 0 ok, -1 a problem was reported. */
+static int
 preflight_folder(struct preflight *p, const char *what, const char *path)
 {
 	char *copy, *dir, *tmp = NULL;
 	struct stat st;
-	int fd;
+	int fd, before = p->problems;
 
 	if ((copy = strdup(path)) == NULL) {
 		preflight_problem(p, path, what, "out of memory");
-		return;
+		return -1;
 	}
 	dir = dirname(copy);
 	if (stat(dir, &st) == -1)
@@ -196,6 +196,7 @@ preflight_folder(struct preflight *p, const char *what, const char *path)
 	}
 	free(tmp);
 	free(copy);
+	return p->problems > before ? -1 : 0;
 }
 
 /* The database itself, when there is one: a regular file the daemon can
@@ -205,7 +206,8 @@ preflight_state(struct preflight *p, const struct settings *s)
 {
 	struct stat st;
 
-	preflight_folder(p, "state", s->state_path);
+	if (preflight_folder(p, "state", s->state_path) == -1)
+		return;
 	if (stat(s->state_path, &st) == -1) {
 		if (errno != ENOENT)
 			preflight_problem(

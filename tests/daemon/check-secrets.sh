@@ -60,6 +60,23 @@ printf 'short-secret-value' >"$dir/secrets/client-state"
 expect 1 "client-state: http.graph_client_state_file: the secret is too short" "short clientState"
 printf '%s\n' "$good" >"$dir/secrets/client-state"
 expect 0 "is valid" "32-byte secrets"
+# --quiet (ExecStartPre): nothing at all when the daemon would start, the
+# problems only when it would not
+out=$("$bin" --config "$dir/approvald.yaml" --check --quiet 2>&1)
+if [ $? -ne 0 ] || [ -n "$out" ]; then
+	echo "FAIL (--quiet, valid): output or exit"; echo "$out"; rc=1
+else
+	echo "ok: --quiet says nothing on success"
+fi
+rm "$dir/secrets/client-secret"
+out=$("$bin" --config "$dir/approvald.yaml" -q --check 2>&1)
+if [ $? -ne 1 ] || [ "$(printf '%s\n' "$out" | wc -l)" -ne 2 ] ||
+	! printf '%s' "$out" | grep -q "^$dir/secrets/client-secret: graph.client_secret_file: No such file or directory$"; then
+	echo "FAIL (--quiet, missing client secret)"; echo "$out"; rc=1
+else
+	echo "ok: --quiet names the missing client secret"
+fi
+printf 'app-secret\n' >"$dir/secrets/client-secret"
 # start-up refuses the same (it exits before binding anything else)
 printf 'short-secret-value\n' >"$dir/secrets/hook-secret"
 out=$("$bin" --config "$dir/approvald.yaml" 2>&1 </dev/null)
