@@ -70,8 +70,51 @@ print_diags(const struct cfg_diags *dg, int quiet)
 	}
 }
 
-/* Load settings and policy; 0 ok, -1 with every error printed (and the
- * warnings unless `quiet`). */
+/* The warnings of a configuration that loaded, through the log once it is
+ * set up (its format and the journal's priority apply to them too). */
+static char **start_warnings;
+static size_t nstart_warnings;
+
+static void
+keep_warnings(const struct cfg_diags *dg)
+{
+	char buf[2048], **v;
+	size_t i;
+
+	for (i = 0; i < dg->n; i++) {
+		if (dg->v[i].severity == CFG_ERROR)
+			continue;
+		cfg_diag_format(&dg->v[i], buf, sizeof(buf));
+		if ((v = reallocarray(start_warnings, nstart_warnings + 1,
+		         sizeof(*v))) == NULL) {
+			fprintf(stderr, "%s\n", buf);
+			continue;
+		}
+		start_warnings = v;
+		if ((v[nstart_warnings] = strdup(buf)) == NULL)
+			fprintf(stderr, "%s\n", buf);
+		else
+			nstart_warnings++;
+	}
+}
+
+static void
+log_start_warnings(void)
+{
+	size_t i;
+
+	for (i = 0; i < nstart_warnings; i++) {
+		log_warnx("%s", start_warnings[i]);
+		free(start_warnings[i]);
+	}
+	free(start_warnings);
+	start_warnings = NULL;
+	nstart_warnings = 0;
+}
+
+/* Load settings and policy; 0 ok, -1 with every error printed. Warnings
+ * are printed too unless `quiet`; with `quiet` 2 (the daemon starting)
+ * they are kept for log_start_warnings instead. */
 static int
 load_config(
     const char *path, struct settings **sp, struct policy **pp, int quiet)
@@ -93,6 +136,8 @@ load_config(
 	rc = 0;
 out:
 	print_diags(&dg, quiet);
+	if (rc == 0 && quiet == 2)
+		keep_warnings(&dg);
 	cfg_diags_free(&dg);
 	if (rc == -1) {
 		settings_free(*sp);
@@ -360,7 +405,8 @@ main(int argc, char *argv[])
 		usage();
 	memset(&d, 0, sizeof(d));
 	d.config_path = (char *)config;
-	if (load_config(config, &d.settings, &d.policy, quiet) == -1) {
+	if (load_config(config, &d.settings, &d.policy, check ? quiet : 2) ==
+	    -1) {
 		fprintf(stderr, "approvald: configuration has errors\n");
 		return 1;
 	}
@@ -368,6 +414,7 @@ main(int argc, char *argv[])
 		return check_config(&d, config, quiet);
 	log_init(
 	    d.settings->log_level, d.settings->log_format == LOG_FORMAT_JSON);
+	log_start_warnings();
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl: global init failed");
