@@ -335,15 +335,20 @@ store_strdup_col(sqlite3_stmt *st, int col)
 /*
  * A write failed with `rc`. Out of space or an I/O error makes the store
  * degraded (store_recover() cures it) and tells the daemon once. When
- * SQLite rolled the open batch back by itself, which it does on
- * SQLITE_FULL, SQLITE_IOERR and SQLITE_NOMEM, the batch is doomed.
+ * SQLite rolled the open batch back by itself, the batch is doomed; so it
+ * is on SQLITE_FULL, SQLITE_IOERR and SQLITE_NOMEM even when SQLite rolled
+ * back only the failed statement (it does so for a statement with a
+ * statement journal, one that fires triggers such as request_counts'):
+ * the rest of the batch must not commit without it.
  */
 static void
 store_failed(struct store *s, int rc)
 {
 	int primary = rc & 0xff;
 
-	if (s->in_batch && sqlite3_get_autocommit(s->db))
+	if (s->in_batch &&
+	    (sqlite3_get_autocommit(s->db) || primary == SQLITE_FULL ||
+	        primary == SQLITE_IOERR || primary == SQLITE_NOMEM))
 		s->doomed = 1;
 	if (primary != SQLITE_FULL && primary != SQLITE_IOERR)
 		return;
