@@ -355,6 +355,22 @@ metrics_poll(struct evbuffer *b, struct daemon *d)
 }
 
 static void
+metrics_token_ok(struct evbuffer *b, struct daemon *d, enum token_kind kind,
+    const char *name)
+{
+	struct token_health h;
+
+	if (d->tokens == NULL)
+		return;
+	token_health_get(d->tokens, kind, &h);
+	if (h.last_ok > 0)
+		evbuffer_add_printf(b,
+		    "approvald_credential_last_success_timestamp_seconds"
+		    "{credential=\"%s\"} %lld\n",
+		    name, (long long)h.last_ok);
+}
+
+static void
 metrics_store(struct evbuffer *b, struct daemon *d)
 {
 	metrics_head(b, "approvald_store_degraded", "gauge",
@@ -382,6 +398,13 @@ metrics_store(struct evbuffer *b, struct daemon *d)
 		evbuffer_add_printf(b,
 		    "approvald_credential_up{credential=\"approver\"} %d\n",
 		    health_cred_up(d, TOKEN_DELEGATED));
+	metrics_head(b, "approvald_credential_last_success_timestamp_seconds",
+	    "gauge",
+	    "When the token endpoint last issued a token for the credential "
+	    "(Unix time); absent until it has.");
+	metrics_token_ok(b, d, TOKEN_APP, "app");
+	if (d->tokens != NULL && token_has_delegated(d->tokens))
+		metrics_token_ok(b, d, TOKEN_DELEGATED, "approver");
 	metrics_head(b, "approvald_store_degraded_total", "counter",
 	    "Times the state store became degraded since start.");
 	evbuffer_add_printf(b, "approvald_store_degraded_total %llu\n",

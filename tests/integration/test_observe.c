@@ -201,6 +201,9 @@ test_metrics_and_policy_decision(void)
 	    1);
 	CU_ASSERT_EQUAL(metric(port, RELOAD_OK), 0);
 	CU_ASSERT_EQUAL(metric(port, RELOAD_FAILED), 0);
+	/* ready means the app token came: its time is there */
+	CU_ASSERT(metric0(port, "approvald_credential_last_success_timestamp_"
+	                        "seconds{credential=\"app\"}") > 1.7e9);
 
 	key = emu_create_tagged(&e, "observed by the operator", REQUESTOR);
 	CU_ASSERT_FATAL(key != NULL);
