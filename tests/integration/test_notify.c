@@ -661,6 +661,24 @@ truth_caller(const char *key)
 	return who;
 }
 
+/* How many lines of the daemon's log hold the decision line "decision:
+ * request KEY: VERDICT by WHO via Entra" (issue 16: one per decision). */
+static int
+entra_decision_lines(const char *key, const char *verdict, const char *who)
+{
+	char *log = cu_slurp(A.p.log, NULL), *p, want[400];
+	int n = 0;
+
+	if (log == NULL)
+		return -1;
+	snprintf(want, sizeof(want), "decision: request %s: %s by %s via Entra",
+	    key, verdict, who);
+	for (p = log; (p = strstr(p, want)) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
 static void
 test_entra_approve(void)
 {
@@ -686,6 +704,8 @@ test_entra_approve(void)
 	CU_ASSERT(wait_decision_audit(
 	              k, "approve", "ciso@contoso.com", "Entra") == 0);
 	CU_ASSERT_EQUAL(decision_audits(k), 1);
+	CU_ASSERT_EQUAL(
+	    entra_decision_lines(k, "approve", "ciso@contoso.com"), 1);
 	free(k);
 }
 
@@ -739,6 +759,8 @@ test_entra_step_unreadable(void)
 		CU_ASSERT(sql_wait(A.state, sql, 1, WAIT_MS) == 0);
 		CU_ASSERT_EQUAL(decision_audits(k), 0);
 	}
+	/* who decided in Entra is not known, but that it was decided is */
+	CU_ASSERT_EQUAL(entra_decision_lines(k, "approve", "-"), 1);
 	assert_truth(k, 1);
 	free(k);
 }
