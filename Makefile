@@ -79,7 +79,9 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE nosan
 
-check: test asan
+# The packages too: built, lintian-clean, installed into a temporary root
+# and run for one decision (`package-check`, about a minute).
+check: test asan package-check
 
 # Each integration suite N times in a row under ASan/UBSan (REPEAT=N,
 # default 5): a suite that fails once in a while hides a race.

@@ -177,6 +177,9 @@ void exec_request(struct daemon *d, const char *key, int readback_only);
 void exec_reconcile(struct daemon *d);
 int exec_busy(struct daemon *d, const char *key);
 size_t exec_inflight(struct daemon *d);
+/* A credential may give tokens again (a new sign-in was loaded): the
+ * operations waiting for one try now instead of at their next back-off. */
+void exec_token_ready(struct daemon *d);
 void exec_free(struct daemon *d);
 
 /* adapter.c: helpers shared by the source adapters */

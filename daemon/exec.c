@@ -216,6 +216,22 @@ exec_token_wait(struct exec_op *op, const char *what, const char *err)
 	                  EXEC_TOKEN_WAIT_MAX_MS, op->tokwait));
 }
 
+void
+exec_token_ready(struct daemon *d)
+{
+	struct exec_op *op;
+	struct timeval now = { 0, 0 };
+	size_t b;
+
+	for (b = 0; b < EXEC_BUCKETS; b++)
+		for (op = exec_table[b]; op != NULL; op = op->next)
+			if (op->tokwait > 0 && op->delay != NULL &&
+			    evtimer_pending(op->delay, NULL)) {
+				op->tokwait = 0;
+				evtimer_add(op->delay, &now);
+			}
+}
+
 /*
  * A read-back failed (`what`: which read). Tried again with a growing
  * delay, EXEC_READBACK_MAX times in all; then the request needs attention
@@ -226,7 +242,7 @@ static void
 exec_read_failed(
     struct exec_op *op, const char *what, long status, const char *err)
 {
-	char detail[320];
+	char detail[512];
 	int64_t now = engine_now();
 
 	if (status == 0 && call_err_no_token(err)) {
@@ -318,7 +334,7 @@ exec_acted(void *arg, long status, const char *body, const char *err)
 {
 	struct exec_op *op = arg;
 	enum sm_event_kind k;
-	char detail[320], gerr[240];
+	char detail[512], gerr[240];
 
 	crash_point("patch-sent");
 	if (status == 429 || status == 503) {

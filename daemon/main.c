@@ -193,7 +193,8 @@ daemon_reload(struct daemon *d)
 		          "one)",
 		    err);
 		free(err);
-	}
+	} else if (d->tokens != NULL)
+		exec_token_ready(d);
 	if (d->ready)
 		subs_sync(d);
 	log_info("reload: policy %s (%zu rules) in force", s->policy_path,

@@ -66,10 +66,15 @@ url=$(sed -n 's/^listening on //p' "$work/emulator.out" | head -1)
 (umask 077; mkdir "$work/secrets"
 	field "$tenant" clientSecret >"$work/secrets/client-secret"
 	field "$tenant" token >"$work/secrets/approver-token")
+# The approver signs in through the tenant's public client (approvalctl's
+# registration): the one whose apps[] entry says "publicClient": true.
+pub=$(tr '\n' ' ' <"$tenant" | grep -o '"clientId": *"[^"]*"[^}]*"publicClient": *true' |
+	sed 's/"clientId": *"\([^"]*\)".*/\1/' | head -1)
+[ ${#pub} -eq 36 ] || fail "no public client in $tenant"
 # The installed settings, pointed at the emulator and a private state.
 sed -e "s|^graph:|graph:\n  url: $url\n  login_url: $url|" \
 	-e "s|^  tenant: .*|  tenant: $(field "$tenant" tenantId)|" \
-	-e "s|^  client_id: .*|  client_id: $(field "$tenant" clientId)|" \
+	-e "s|^  client_id: .*|  client_id: $(field "$tenant" clientId)\n  approver_client_id: $pub|" \
 	-e "s|^  client_secret_file: .*|  client_secret_file: $work/secrets/client-secret|" \
 	-e "s|^  approver_token_file: .*|  approver_token_file: $work/secrets/approver-token|" \
 	-e "s|^sources:|sources:\n  permissions: { enabled: true, poll_interval: PT1S }|" \
