@@ -18,9 +18,10 @@
 
 #include "log.h"
 
-#define LOG_LINE_MAX   8192 /* bytes of one formatted line */
-#define LOG_FIELDS_MAX 8    /* structured fields of one line */
-#define LOG_FIELD_MAX  512  /* bytes of one journal field */
+#define LOG_LINE_MAX       8192 /* bytes of one formatted line */
+#define LOG_FIELDS_MAX     8    /* structured fields of one line */
+#define LOG_FIELD_MAX      512  /* bytes of one journal field */
+#define LOG_JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 static int log_level = LOG_L_INFO;
 static int log_json;
@@ -67,12 +68,20 @@ log_stderr_is_journal(void)
 	       (unsigned long long)st.st_ino == ino;
 }
 
+/*
+ * Native only when stderr is the journal's stream and the journal's socket
+ * is there: sd_journal_sendv(3) drops entries silently without it, and a
+ * line must never be lost for want of a journal (a JOURNAL_STREAM
+ * inherited into a container, journald gone).
+ */
 void
 log_init(int level, int json)
 {
 	log_level = level;
 	log_json = json;
-	log_journal = log_stderr_is_journal();
+	log_journal = log_stderr_is_journal() &&
+	              (log_journal_send != sd_journal_sendv ||
+	                  access(LOG_JOURNAL_SOCKET, W_OK) == 0);
 	tzset();
 }
 

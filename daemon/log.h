@@ -19,13 +19,15 @@ struct log_field {
 };
 
 /* Level and format; looks at JOURNAL_STREAM (systemd.exec(5)): when it
- * names stderr's device and inode, lines go to the journal natively. */
+ * names stderr's device and inode (and the journal's socket is there),
+ * lines go to the journal natively. */
 void log_init(int level, int json);
 void log_setlevel(int level);
 int log_getlevel(void);
 /* 1 when lines go to the journal natively (see log_init). */
 int log_journal_active(void);
-/* Tests: send journal entries through `fn` (NULL: sd_journal_sendv). */
+/* Tests: send journal entries through `fn` (NULL: sd_journal_sendv); set
+ * before log_init, which then does not look for the journal's socket. */
 void log_set_journal_sink(int (*fn)(const struct iovec *, int));
 /* The journald priority (syslog(3) LOG_ERR...) of a LOG_L_ level. */
 int log_priority(int level);
