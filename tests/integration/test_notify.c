@@ -426,9 +426,6 @@ test_tamper(void)
 	free(url);
 }
 
-/* The page shows the request (escaped), its headers are strict; a
- * missing reason is refused without using the link; then a valid
- * approve; the link is single use. */
 /* How many lines of the daemon's log hold the decision line "decision:
  * request KEY: VERDICT by WHO via HOW" (issue 16: one per decision). */
 static int
@@ -448,6 +445,9 @@ decision_lines(
 	return n;
 }
 
+/* The page shows the request (escaped), its headers are strict; a
+ * missing reason is refused without using the link; then a valid
+ * approve; the link is single use. */
 static void
 test_approve_once(void)
 {
