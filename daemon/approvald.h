@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <event2/event.h>
 
@@ -142,6 +143,10 @@ int engine_observe(struct daemon *d, enum req_source src, const char *gid,
     const char *status, const char *body);
 int engine_event(struct daemon *d, struct store_request *r,
     const struct sm_event *ev, const char *detail);
+/* engine_event for a person's decision that came in by `how` ("control
+ * socket", "decision link", "Entra"): its decision log line says so. */
+int engine_event_by(struct daemon *d, struct store_request *r,
+    const struct sm_event *ev, const char *detail, const char *how);
 int engine_evaluate(struct daemon *d, struct store_request *r);
 /* Evaluate request `key` again now if it is still evaluating (a lookup it
  * waited for is in). */
@@ -332,6 +337,9 @@ void metrics_graph_call(const char *endpoint, const char *status);
 void metrics_http_conn(const char *result);
 void metrics_implausible_time(const char *source);
 void metrics_bad_read(const char *source, const char *what);
+/* A reload ended: ok 1 (in force), 0 (refused); counted by result with
+ * the time (approvald_reload_total, ..._last_timestamp_seconds). */
+void metrics_reload_observe(int ok);
 
 /* hooks.c: POST /v1/hooks/evaluate and /v1/hooks/graph */
 int hooks_register(struct daemon *d, char **err);
@@ -340,6 +348,11 @@ const char *hooks_client_state(void);
 unsigned hooks_client_state_gen(void);
 void hooks_free(struct daemon *d);
 int hooks_check(const struct settings *s, char **err);
+
+/* preflight.c: approvald --check opens what the daemon opens at start;
+ * each problem is one line `FILE: what: why` on `out`, warnings go to
+ * `warn` (NULL: not shown). Returns the number of problems. */
+int preflight_check(const struct settings *s, FILE *out, FILE *warn);
 
 /* subs.c: Graph subscriptions to the approver groups' membership */
 void subs_sync(struct daemon *d);

@@ -81,7 +81,7 @@ decide_apply(struct daemon *d, struct store_request *r,
 		    store_errmsg(d->store));
 		return SM_INVALID;
 	}
-	return engine_event(d, r, ev, detail);
+	return engine_event_by(d, r, ev, detail, decide_via_names[via]);
 }
 
 /* Store a decision link's nonce: 0, 1 when already used, -1 error. */

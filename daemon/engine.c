@@ -251,6 +251,80 @@ engine_in_flight(enum sm_state s)
 	       s == SM_S_CANCELING;
 }
 
+/* A request approvald had not decided (or left to humans) before. */
+static int
+engine_undecided(enum sm_state s)
+{
+	return s == SM_S_NEW || s == SM_S_EVALUATING || s == SM_S_PENDING ||
+	       s == SM_S_ESCALATED || s == SM_S_IGNORED;
+}
+
+/*
+ * One log line per decision, whoever made it (issue 16): the policy's
+ * verdict, a person's approve or deny (over the control socket, through a
+ * decision link, or in Entra: `how`), the deny timer, no eligible
+ * approver, a decision seen on Graph that approvald did not make, an
+ * operator's cancel. Transitions that carry out a decision (the Graph
+ * call, its read-back) are not decisions and say nothing here.
+ */
+static void
+engine_log_decision(const struct store_request *r, const struct sm_event *ev,
+    enum sm_state from, enum sm_state to, const char *how)
+{
+	const struct sm_principal *p = &ev->u.decision.who;
+	const char *verdict, *who = "approvald";
+
+	switch (ev->kind) {
+	case SM_E_VERDICT_APPROVE:
+	case SM_E_VERDICT_REJECT:
+	case SM_E_VERDICT_IGNORE:
+	case SM_E_VERDICT_STAGES:
+		verdict =
+		    r->verdict != NULL ? r->verdict : sm_event_name(ev->kind);
+		who = r->rule != NULL ? r->rule : "default";
+		how = "policy";
+		break;
+	case SM_E_DECISION_APPROVE:
+	case SM_E_DECISION_DENY:
+		verdict =
+		    ev->kind == SM_E_DECISION_APPROVE ? "approve" : "deny";
+		who = p->upn[0] != '\0'  ? p->upn
+		      : p->id[0] != '\0' ? p->id
+		                         : "-";
+		if (how == NULL)
+			how = ev->u.decision.via_graph ? "Entra" : "-";
+		break;
+	case SM_E_TIMER_DENY:
+		if (from == to)
+			return;
+		verdict = "deny";
+		how = "timeout";
+		break;
+	case SM_E_NO_APPROVER:
+		verdict = "deny";
+		how = "no eligible approver";
+		break;
+	case SM_E_GRAPH_APPROVED:
+	case SM_E_GRAPH_REJECTED:
+		/* decided on Graph by someone else: who is not known here
+		 * (decide.c reads the step first when it can) */
+		if (!engine_undecided(from) || from == to)
+			return;
+		verdict = ev->kind == SM_E_GRAPH_APPROVED ? "approve" : "deny";
+		who = "-";
+		how = "Entra";
+		break;
+	case SM_E_CANCEL:
+		verdict = "cancel";
+		who = "-";
+		how = "operator";
+		break;
+	default:
+		return;
+	}
+	log_decision(r->key, verdict, who, how, r->rule, sm_state_name(to));
+}
+
 /*
  * Feed `ev` to request `r` (loaded from the store, updated in place) and
  * write the outcome in the open batch. Returns the sm_result.
@@ -258,6 +332,16 @@ engine_in_flight(enum sm_state s)
 int
 engine_event(struct daemon *d, struct store_request *r,
     const struct sm_event *ev, const char *detail)
+{
+	return engine_event_by(d, r, ev, detail, NULL);
+}
+
+/* engine_event for a decision that came in by `how` ("control socket",
+ * "decision link", "Entra"; borrowed, may be NULL): the decision line
+ * says so. */
+int
+engine_event_by(struct daemon *d, struct store_request *r,
+    const struct sm_event *ev, const char *detail, const char *how)
 {
 	struct sm_request next;
 	struct sm_effects fx;
@@ -370,6 +454,7 @@ engine_event(struct daemon *d, struct store_request *r,
 	        r->verdict, detail) == -1)
 		goto fail;
 	d->transitions++;
+	engine_log_decision(r, ev, from, next.state, how);
 	if (from != next.state)
 		log_transition(r->key, r->rule, sm_state_name(from),
 		    sm_state_name(next.state), sm_event_name(ev->kind));

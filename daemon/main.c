@@ -44,29 +44,80 @@ no_core_dumps(void)
 	return 0;
 }
 
+#define USAGE                                                                  \
+	"usage: approvald --config FILE [--check [-q | --quiet]]\n"            \
+	"       approvald --version | --help\n"
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: approvald --config FILE [--check]\n"
-	                "       approvald --version | --help\n");
+	fprintf(stderr, USAGE);
 	exit(2);
 }
 
+/* Every diagnostic; with `quiet` the errors only. */
 static void
-print_diags(const struct cfg_diags *dg)
+print_diags(const struct cfg_diags *dg, int quiet)
 {
 	char buf[2048];
 	size_t i;
 
 	for (i = 0; i < dg->n; i++) {
+		if (quiet && dg->v[i].severity != CFG_ERROR)
+			continue;
 		cfg_diag_format(&dg->v[i], buf, sizeof(buf));
 		fprintf(stderr, "%s\n", buf);
 	}
 }
 
-/* Load settings and policy; 0 ok, -1 with every error printed. */
+/* The warnings of a configuration that loaded, through the log once it is
+ * set up (its format and the journal's priority apply to them too). */
+static char **start_warnings;
+static size_t nstart_warnings;
+
+static void
+keep_warnings(const struct cfg_diags *dg)
+{
+	char buf[2048], **v;
+	size_t i;
+
+	for (i = 0; i < dg->n; i++) {
+		if (dg->v[i].severity == CFG_ERROR)
+			continue;
+		cfg_diag_format(&dg->v[i], buf, sizeof(buf));
+		if ((v = reallocarray(start_warnings, nstart_warnings + 1,
+		         sizeof(*v))) == NULL) {
+			fprintf(stderr, "%s\n", buf);
+			continue;
+		}
+		start_warnings = v;
+		if ((v[nstart_warnings] = strdup(buf)) == NULL)
+			fprintf(stderr, "%s\n", buf);
+		else
+			nstart_warnings++;
+	}
+}
+
+static void
+log_start_warnings(void)
+{
+	size_t i;
+
+	for (i = 0; i < nstart_warnings; i++) {
+		log_warnx("%s", start_warnings[i]);
+		free(start_warnings[i]);
+	}
+	free(start_warnings);
+	start_warnings = NULL;
+	nstart_warnings = 0;
+}
+
+/* Load settings and policy; 0 ok, -1 with every error printed. Warnings
+ * are printed too unless `quiet`; with `quiet` 2 (the daemon starting)
+ * they are kept for log_start_warnings instead. */
 static int
-load_config(const char *path, struct settings **sp, struct policy **pp)
+load_config(
+    const char *path, struct settings **sp, struct policy **pp, int quiet)
 {
 	struct cfg_diags dg;
 	int rc = -1;
@@ -84,7 +135,9 @@ load_config(const char *path, struct settings **sp, struct policy **pp)
 		goto out;
 	rc = 0;
 out:
-	print_diags(&dg);
+	print_diags(&dg, quiet);
+	if (rc == 0 && quiet == 2)
+		keep_warnings(&dg);
 	cfg_diags_free(&dg);
 	if (rc == -1) {
 		settings_free(*sp);
@@ -117,6 +170,7 @@ daemon_reload(struct daemon *d)
 		if (s != NULL && s != d->settings)
 			settings_free(s);
 		sd_notify(0, "READY=1");
+		metrics_reload_observe(0);
 		return -1;
 	}
 	cfg_diags_free(&dg);
@@ -148,6 +202,7 @@ daemon_reload(struct daemon *d)
 	/* What the old policy decided and the new one would not. */
 	reload_requests(d, 1);
 	sd_notify(0, "READY=1");
+	metrics_reload_observe(1);
 	return 0;
 }
 
@@ -269,13 +324,48 @@ on_first_token(void *arg, const char *bearer, const char *err)
 	subs_sync(d);
 }
 
+/*
+ * approvald --check: the configuration loads (every error printed) and
+ * preflight_check finds everything the daemon opens at start. Without
+ * `quiet`, warnings, the normalized settings and policy and a last "is
+ * valid" line; with it, nothing unless something is wrong (for
+ * ExecStartPre, which would put ~200 lines in the journal at every
+ * start). 0 when the daemon would start, 1 when not.
+ */
+static int
+check_config(struct daemon *d, const char *config, int quiet)
+{
+	char go[512], *dump;
+	int n;
+
+	n = preflight_check(d->settings, stderr, quiet ? NULL : stderr);
+	if (!quiet && graph_origin(d->settings->graph_url, go, sizeof(go)) == 0)
+		warn_retired_source(d->settings, go);
+	if (n > 0)
+		fprintf(stderr,
+		    "approvald: %s: %d problem%s; the daemon would not start\n",
+		    config, n, n == 1 ? "" : "s");
+	else if (!quiet) {
+		if ((dump = settings_dump(d->settings)) != NULL)
+			printf("%s", dump);
+		free(dump);
+		if ((dump = policy_dump(d->policy)) != NULL)
+			printf("%s", dump);
+		free(dump);
+		printf("approvald: configuration %s is valid\n", config);
+	}
+	policy_free(d->policy);
+	settings_free(d->settings);
+	return n > 0 ? 1 : 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct daemon d;
 	const char *config = NULL;
-	int check = 0, i;
-	char *err = NULL, *secret = NULL, *token_url = NULL, *dump;
+	int check = 0, quiet = 0, i;
+	char *err = NULL, *secret = NULL, *token_url = NULL;
 	char go[512], lo[512];
 	const char *origins[2];
 	struct graph_opts gopts;
@@ -297,9 +387,7 @@ main(int argc, char *argv[])
 		}
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
-			printf("usage: approvald --config FILE [--check]\n"
-			       "       approvald --version | --help\n"
-			       "See approvald(8).\n");
+			printf(USAGE "See approvald(8).\n");
 			return 0;
 		}
 	}
@@ -308,42 +396,26 @@ main(int argc, char *argv[])
 			config = argv[++i];
 		else if (strcmp(argv[i], "--check") == 0)
 			check = 1;
+		else if (strcmp(argv[i], "-q") == 0 ||
+		         strcmp(argv[i], "--quiet") == 0)
+			quiet = 1;
 		else
 			usage();
 	}
-	if (config == NULL)
+	if (config == NULL || (quiet && !check))
 		usage();
 	memset(&d, 0, sizeof(d));
 	d.config_path = (char *)config;
-	if (load_config(config, &d.settings, &d.policy) == -1) {
+	if (load_config(config, &d.settings, &d.policy, check ? quiet : 2) ==
+	    -1) {
 		fprintf(stderr, "approvald: configuration has errors\n");
 		return 1;
 	}
-	if (check) {
-		if (hooks_check(d.settings, &err) == -1) {
-			fprintf(stderr, "%s: %s\n", config, err);
-			fprintf(
-			    stderr, "approvald: configuration has errors\n");
-			free(err);
-			policy_free(d.policy);
-			settings_free(d.settings);
-			return 1;
-		}
-		if (graph_origin(d.settings->graph_url, go, sizeof(go)) == 0)
-			warn_retired_source(d.settings, go);
-		if ((dump = settings_dump(d.settings)) != NULL)
-			printf("%s", dump);
-		free(dump);
-		if ((dump = policy_dump(d.policy)) != NULL)
-			printf("%s", dump);
-		free(dump);
-		printf("approvald: configuration %s is valid\n", config);
-		policy_free(d.policy);
-		settings_free(d.settings);
-		return 0;
-	}
+	if (check)
+		return check_config(&d, config, quiet);
 	log_init(
 	    d.settings->log_level, d.settings->log_format == LOG_FORMAT_JSON);
+	log_start_warnings();
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl: global init failed");

@@ -9,10 +9,10 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
-#include <sqlite3.h>
 
 #include "approvald.h"
 #include "log.h"
+#include "version.h"
 
 #define METRICS_MAX_SERIES 256 /* labelled counter series kept */
 
@@ -36,6 +36,9 @@ static const double metrics_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
 	0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
 #define METRICS_NBOUNDS (sizeof(metrics_bounds) / sizeof(metrics_bounds[0]))
 static unsigned long long metrics_commit_buckets[METRICS_NBOUNDS];
+/* reloads ok [0] and failed [1]: how many, and when the last ended */
+static unsigned long long metrics_reloads[2];
+static int64_t metrics_reload_last[2];
 static unsigned long long metrics_commit_count;
 static double metrics_commit_sum;
 
@@ -193,31 +196,62 @@ metrics_counter_out1(struct evbuffer *b, const struct metrics_counter *c,
 	}
 }
 
+static int
+metrics_request_count(void *arg, int src, const char *state, int64_t n)
+{
+	metrics_pair(arg, "approvald_requests", "source",
+	    src >= 0 && src < REQ_SRC_MAX
+	        ? req_source_name((enum req_source)src)
+	        : "unknown",
+	    "state", state, (unsigned long long)(n > 0 ? n : 0));
+	return 0;
+}
+
+/* Read from the counts the store keeps (store_request_counts), not by
+ * counting the requests table at every scrape. */
 static void
 metrics_requests(struct evbuffer *b, struct daemon *d)
 {
-	sqlite3_stmt *st = NULL;
-
 	metrics_head(b, "approvald_requests", "gauge",
 	    "Stored requests by source and state.");
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "SELECT source, state, count(*) FROM requests"
-	        " GROUP BY source, state ORDER BY source, state",
-	        -1, &st, NULL) != SQLITE_OK) {
+	if (store_request_counts(d->store, metrics_request_count, b) == -1)
 		log_warnx("metrics: %s", store_errmsg(d->store));
-		return;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int src = sqlite3_column_int(st, 0);
+}
 
-		metrics_pair(b, "approvald_requests", "source",
-		    src >= 0 && src < REQ_SRC_MAX
-		        ? req_source_name((enum req_source)src)
-		        : "unknown",
-		    "state", (const char *)sqlite3_column_text(st, 1),
-		    (unsigned long long)sqlite3_column_int64(st, 2));
-	}
-	sqlite3_finalize(st);
+/* A reload (SIGHUP or `approvalctl reload`) ended: ok 1, refused 0. */
+void
+metrics_reload_observe(int ok)
+{
+	metrics_reloads[ok ? 0 : 1]++;
+	metrics_reload_last[ok ? 0 : 1] = engine_now();
+}
+
+static void
+metrics_build_reload(struct evbuffer *b)
+{
+	static const char *const result[2] = { "ok", "failed" };
+	int i;
+
+	metrics_head(b, "approvald_build_info", "gauge",
+	    "The running approvald's version; always 1.");
+	evbuffer_add_printf(b, "approvald_build_info{version=\"");
+	metrics_label(b, APPROVALD_VERSION);
+	evbuffer_add_printf(b, "\"} 1\n");
+	metrics_head(b, "approvald_reload_total", "counter",
+	    "Reloads since start (SIGHUP, approvalctl reload), by result: "
+	    "failed keeps the settings and policy in force.");
+	for (i = 0; i < 2; i++)
+		evbuffer_add_printf(b,
+		    "approvald_reload_total{result=\"%s\"} %llu\n", result[i],
+		    metrics_reloads[i]);
+	metrics_head(b, "approvald_reload_last_timestamp_seconds", "gauge",
+	    "When the last reload with this result ended (Unix time).");
+	for (i = 0; i < 2; i++)
+		if (metrics_reload_last[i] > 0)
+			evbuffer_add_printf(b,
+			    "approvald_reload_last_timestamp_seconds"
+			    "{result=\"%s\"} %lld\n",
+			    result[i], (long long)metrics_reload_last[i]);
 }
 
 /* What needs a person: requests in attention, the oldest request still
@@ -293,15 +327,15 @@ metrics_poll(struct evbuffer *b, struct daemon *d)
 			evbuffer_add_printf(b,
 			    "approvald_poll_running{source=\"%s\"} %d\n",
 			    d->poll[i].ad->name, d->poll[i].running ? 1 : 0);
-	metrics_head(b, "approvald_poll_last_success_timestamp_seconds", "gauge",
+	metrics_head(b, "approvald_poll_last_success_timestamp_seconds",
+	    "gauge",
 	    "When a poll cycle of the source last completed (Unix time).");
 	for (i = 0; i < REQ_SRC_MAX; i++)
 		if (d->poll[i].ad != NULL && d->poll[i].last_ok > 0)
 			evbuffer_add_printf(b,
 			    "approvald_poll_last_success_timestamp_seconds"
 			    "{source=\"%s\"} %lld\n",
-			    d->poll[i].ad->name,
-			    (long long)d->poll[i].last_ok);
+			    d->poll[i].ad->name, (long long)d->poll[i].last_ok);
 	metrics_head(b, "approvald_poll_lag_seconds", "gauge",
 	    "Seconds between now and the source's durable watermark.");
 	for (i = 0; i < REQ_SRC_MAX; i++) {
@@ -318,6 +352,22 @@ metrics_poll(struct evbuffer *b, struct daemon *d)
 			    "approvald_poll_lag_seconds{source=\"%s\"} %lld\n",
 			    d->poll[i].ad->name, (long long)(now - t));
 	}
+}
+
+static void
+metrics_token_ok(struct evbuffer *b, struct daemon *d, enum token_kind kind,
+    const char *name)
+{
+	struct token_health h;
+
+	if (d->tokens == NULL)
+		return;
+	token_health_get(d->tokens, kind, &h);
+	if (h.last_ok > 0)
+		evbuffer_add_printf(b,
+		    "approvald_credential_last_success_timestamp_seconds"
+		    "{credential=\"%s\"} %lld\n",
+		    name, (long long)h.last_ok);
 }
 
 static void
@@ -348,6 +398,13 @@ metrics_store(struct evbuffer *b, struct daemon *d)
 		evbuffer_add_printf(b,
 		    "approvald_credential_up{credential=\"approver\"} %d\n",
 		    health_cred_up(d, TOKEN_DELEGATED));
+	metrics_head(b, "approvald_credential_last_success_timestamp_seconds",
+	    "gauge",
+	    "When the token endpoint last issued a token for the credential "
+	    "(Unix time); absent until it has.");
+	metrics_token_ok(b, d, TOKEN_APP, "app");
+	if (d->tokens != NULL && token_has_delegated(d->tokens))
+		metrics_token_ok(b, d, TOKEN_DELEGATED, "approver");
 	metrics_head(b, "approvald_store_degraded_total", "counter",
 	    "Times the state store became degraded since start.");
 	evbuffer_add_printf(b, "approvald_store_degraded_total %llu\n",
@@ -383,6 +440,7 @@ metrics_serve(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 500, "Internal Server Error");
 		return;
 	}
+	metrics_build_reload(b);
 	metrics_requests(b, d);
 	metrics_health(b, d);
 	metrics_head(b, "approvald_decisions_total", "counter",

@@ -38,6 +38,7 @@ enum store_stmt {
 	ST_REQ_EACH,
 	ST_REQ_EACH_STATE,
 	ST_REQ_COUNT_BY_STATE,
+	ST_REQ_COUNTS,
 	ST_HEALTH_WAITING,
 	ST_HEALTH_ATTENTION,
 	ST_HEALTH_OUTBOX,
@@ -99,8 +100,12 @@ static const char *const store_sql[ST_MAX] = {
 	                      " reason, created, updated, fingerprint, identity"
 	                      " FROM requests WHERE state = ?1"
 	                      " ORDER BY created, key",
-	[ST_REQ_COUNT_BY_STATE] = "SELECT state, count(*) FROM requests"
-	                          " GROUP BY state",
+	/* request_counts: kept by triggers (migration 8), never a scan of
+	 * the requests */
+	[ST_REQ_COUNT_BY_STATE] = "SELECT state, sum(n) FROM request_counts"
+	                          " GROUP BY state HAVING sum(n) > 0",
+	[ST_REQ_COUNTS] = "SELECT source, state, n FROM request_counts"
+	                  " ORDER BY source, state",
 	/* store_health: every one reads an index (requests_state,
 	 * outbox_due), never the settled requests */
 	[ST_HEALTH_WAITING] = "SELECT source, min(created) FROM requests"
@@ -181,6 +186,29 @@ static const char *const store_migrations[] = {
 	 * before the request was evaluated (daemon/ident.c), so that every
 	 * later re-parse of the body decides on the same identity */
 	"ALTER TABLE requests ADD COLUMN identity TEXT;",
+	/* 8: stored requests by (source, state), kept by triggers on every
+	 * write to requests (any writer), so metrics and `status` read a
+	 * handful of rows instead of counting every request (issue 16) */
+	"CREATE TABLE request_counts (source INTEGER NOT NULL,"
+	" state TEXT NOT NULL, n INTEGER NOT NULL,"
+	" PRIMARY KEY (source, state)) WITHOUT ROWID;"
+	"INSERT INTO request_counts (source, state, n)"
+	" SELECT source, state, count(*) FROM requests GROUP BY source, state;"
+	"CREATE TRIGGER request_counts_i AFTER INSERT ON requests BEGIN"
+	" INSERT INTO request_counts (source, state, n)"
+	" VALUES (NEW.source, NEW.state, 1)"
+	" ON CONFLICT (source, state) DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER request_counts_d AFTER DELETE ON requests BEGIN"
+	" UPDATE request_counts SET n = n - 1"
+	" WHERE source = OLD.source AND state = OLD.state; END;"
+	"CREATE TRIGGER request_counts_u AFTER UPDATE OF source, state"
+	" ON requests WHEN OLD.source IS NOT NEW.source"
+	" OR OLD.state IS NOT NEW.state BEGIN"
+	" UPDATE request_counts SET n = n - 1"
+	" WHERE source = OLD.source AND state = OLD.state;"
+	" INSERT INTO request_counts (source, state, n)"
+	" VALUES (NEW.source, NEW.state, 1)"
+	" ON CONFLICT (source, state) DO UPDATE SET n = n + 1; END;",
 };
 
 #define STORE_SM_MAGIC_RLE 0x534d5231u /* "SMR1": zero-run encoded */
@@ -307,15 +335,20 @@ store_strdup_col(sqlite3_stmt *st, int col)
 /*
  * A write failed with `rc`. Out of space or an I/O error makes the store
  * degraded (store_recover() cures it) and tells the daemon once. When
- * SQLite rolled the open batch back by itself, which it does on
- * SQLITE_FULL, SQLITE_IOERR and SQLITE_NOMEM, the batch is doomed.
+ * SQLite rolled the open batch back by itself, the batch is doomed; so it
+ * is on SQLITE_FULL, SQLITE_IOERR and SQLITE_NOMEM even when SQLite rolled
+ * back only the failed statement (it does so for a statement with a
+ * statement journal, one that fires triggers such as request_counts'):
+ * the rest of the batch must not commit without it.
  */
 static void
 store_failed(struct store *s, int rc)
 {
 	int primary = rc & 0xff;
 
-	if (s->in_batch && sqlite3_get_autocommit(s->db))
+	if (s->in_batch &&
+	    (sqlite3_get_autocommit(s->db) || primary == SQLITE_FULL ||
+	        primary == SQLITE_IOERR || primary == SQLITE_NOMEM))
 		s->doomed = 1;
 	if (primary != SQLITE_FULL && primary != SQLITE_IOERR)
 		return;
@@ -961,6 +994,21 @@ store_request_count_by_state(
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		stop = cb(arg, (const char *)sqlite3_column_text(st, 0),
 		    sqlite3_column_int64(st, 1));
+	sqlite3_reset(st);
+	return stop || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_request_counts(
+    struct store *s, int (*cb)(void *, int, const char *, int64_t), void *arg)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_REQ_COUNTS);
+	int rc, stop = 0;
+
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = cb(arg, sqlite3_column_int(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    sqlite3_column_int64(st, 2));
 	sqlite3_reset(st);
 	return stop || rc == SQLITE_DONE ? 0 : -1;
 }

@@ -103,6 +103,11 @@ void store_request_clear(struct store_request *r);
  * non-zero to stop. */
 int store_request_each(struct store *s, const char *state,
     int (*cb)(void *, const struct store_request *), void *arg);
+/* Call cb(arg, source, state, count) for every (source, state) that ever
+ * had requests (count may be 0), from the counts the store keeps; read in
+ * a few rows whatever the number of requests. */
+int store_request_counts(
+    struct store *s, int (*cb)(void *, int, const char *, int64_t), void *arg);
 /* Call cb(arg, state, count) once per state that has requests. */
 int store_request_count_by_state(
     struct store *s, int (*cb)(void *, const char *, int64_t), void *arg);

@@ -40,6 +40,7 @@ struct token_slot {
 	int refreshing;
 	unsigned long failures; /* refusals in a row */
 	int64_t dead_since;     /* 0 while healthy */
+	int64_t last_ok;        /* a token last obtained (wall clock); 0 */
 	char dead_reason[192];
 	int64_t backoff_ms; /* current back-off, 0 while healthy */
 	int64_t next_try;   /* monotonic ms: circuit open before this */
@@ -420,6 +421,7 @@ token_healthy(struct token_slot *s)
 	s->dead_reason[0] = '\0';
 	s->backoff_ms = 0;
 	s->next_try = 0;
+	s->last_ok = token_now();
 }
 
 static void token_refresh(struct token_slot *s);
@@ -711,6 +713,7 @@ token_health_get(
 	out->dead = s->dead_since != 0;
 	out->since = s->dead_since;
 	out->failures = s->failures;
+	out->last_ok = s->last_ok;
 	snprintf(out->reason, sizeof(out->reason), "%s", s->dead_reason);
 }
 

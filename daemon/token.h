@@ -69,6 +69,7 @@ struct token_health {
 	int dead;
 	int64_t since;
 	unsigned long failures;
+	int64_t last_ok; /* when a token was last obtained; 0: never */
 	char reason[192];
 };
 void token_health_get(

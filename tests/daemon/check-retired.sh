@@ -20,6 +20,7 @@ sources:
   permissions: { enabled: $2 }
 policy: $policy
 state: $dir/state.db
+control_socket: $dir/control.sock
 YAML
 }
 count() { # how many retirement lines --check prints

@@ -21,6 +21,7 @@ graph:
   client_secret_file: secrets/client-secret
 policy: $src/examples/policy.yaml
 state: $dir/state.db
+control_socket: $dir/control.sock
 http:
   listen: 127.0.0.1:0
   hook_secret_file: secrets/hook-secret
@@ -49,16 +50,33 @@ expect() {
 }
 printf '\n' >"$dir/secrets/hook-secret"
 printf '%s\n' "$good" >"$dir/secrets/client-state"
-expect 1 "http.hook_secret_file .*the secret is empty" "empty hook secret"
+expect 1 "hook-secret: http.hook_secret_file: the secret is empty" "empty hook secret"
 printf 'short-secret-value\n' >"$dir/secrets/hook-secret"
-expect 1 "http.hook_secret_file .*too short (18 bytes).*at least 32" "short hook secret"
+expect 1 "hook-secret: http.hook_secret_file: the secret is too short (18 bytes).*at least 32" "short hook secret"
 printf '%s\n' "$good" >"$dir/secrets/hook-secret"
 : >"$dir/secrets/client-state"
-expect 1 "http.graph_client_state_file .*the secret is empty" "empty clientState"
+expect 1 "client-state: http.graph_client_state_file: the secret is empty" "empty clientState"
 printf 'short-secret-value' >"$dir/secrets/client-state"
-expect 1 "http.graph_client_state_file .*too short" "short clientState"
+expect 1 "client-state: http.graph_client_state_file: the secret is too short" "short clientState"
 printf '%s\n' "$good" >"$dir/secrets/client-state"
 expect 0 "is valid" "32-byte secrets"
+# --quiet (ExecStartPre): nothing at all when the daemon would start, the
+# problems only when it would not
+out=$("$bin" --config "$dir/approvald.yaml" --check --quiet 2>&1)
+if [ $? -ne 0 ] || [ -n "$out" ]; then
+	echo "FAIL (--quiet, valid): output or exit"; echo "$out"; rc=1
+else
+	echo "ok: --quiet says nothing on success"
+fi
+rm "$dir/secrets/client-secret"
+out=$("$bin" --config "$dir/approvald.yaml" -q --check 2>&1)
+if [ $? -ne 1 ] || [ "$(printf '%s\n' "$out" | wc -l)" -ne 2 ] ||
+	! printf '%s' "$out" | grep -q "^$dir/secrets/client-secret: graph.client_secret_file: No such file or directory$"; then
+	echo "FAIL (--quiet, missing client secret)"; echo "$out"; rc=1
+else
+	echo "ok: --quiet names the missing client secret"
+fi
+printf 'app-secret\n' >"$dir/secrets/client-secret"
 # start-up refuses the same (it exits before binding anything else)
 printf 'short-secret-value\n' >"$dir/secrets/hook-secret"
 out=$("$bin" --config "$dir/approvald.yaml" 2>&1 </dev/null)

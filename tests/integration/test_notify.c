@@ -426,6 +426,25 @@ test_tamper(void)
 	free(url);
 }
 
+/* How many lines of the daemon's log hold the decision line "decision:
+ * request KEY: VERDICT by WHO via HOW" (issue 16: one per decision). */
+static int
+decision_lines(
+    const char *key, const char *verdict, const char *who, const char *how)
+{
+	char *log = cu_slurp(A.p.log, NULL), *p, want[400];
+	int n = 0;
+
+	if (log == NULL)
+		return -1;
+	snprintf(want, sizeof(want), "decision: request %s: %s by %s via %s ",
+	    key, verdict, who, how);
+	for (p = log; (p = strstr(p, want)) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
 /* The page shows the request (escaped), its headers are strict; a
  * missing reason is refused without using the link; then a valid
  * approve; the link is single use. */
@@ -473,6 +492,9 @@ test_approve_once(void)
 	CU_ASSERT(wait_decision_audit(
 	              KE, "approve", "ciso@contoso.com", "decision link") == 0);
 	CU_ASSERT_EQUAL(decision_audits(KE), 1);
+	CU_ASSERT_EQUAL(
+	    decision_lines(KE, "approve", "ciso@contoso.com", "decision link"),
+	    1);
 	{
 		char *t = timeline(KE);
 
@@ -686,6 +708,8 @@ test_entra_approve(void)
 	CU_ASSERT(wait_decision_audit(
 	              k, "approve", "ciso@contoso.com", "Entra") == 0);
 	CU_ASSERT_EQUAL(decision_audits(k), 1);
+	CU_ASSERT_EQUAL(
+	    decision_lines(k, "approve", "ciso@contoso.com", "Entra"), 1);
 	free(k);
 }
 
@@ -739,6 +763,8 @@ test_entra_step_unreadable(void)
 		CU_ASSERT(sql_wait(A.state, sql, 1, WAIT_MS) == 0);
 		CU_ASSERT_EQUAL(decision_audits(k), 0);
 	}
+	/* who decided in Entra is not known, but that it was decided is */
+	CU_ASSERT_EQUAL(decision_lines(k, "approve", "-", "Entra"), 1);
 	assert_truth(k, 1);
 	free(k);
 }

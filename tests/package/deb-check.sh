@@ -41,8 +41,14 @@ grep -q 'deb-systemd-invoke start' "$work/control/postinst" &&
 	fail "postinst starts approvald before it is configured"
 
 echo "== installed approvald --check on the installed configuration"
-"$root/usr/sbin/approvald" --config "$root/etc/approvald/approvald.yaml" --check >/dev/null ||
-	fail "installed approvald --check refuses /etc/approvald"
+# valid; only what systemd provides at start may be missing here
+chk=$("$root/usr/sbin/approvald" --config "$root/etc/approvald/approvald.yaml" --check --quiet 2>&1) || true
+printf '%s\n' "$chk" | grep -v -e '^$' \
+	-e '^/run/credentials/approvald\.service/[a-z-]*: graph\.[a-z_]*: No such file or directory$' \
+	-e '^/var/lib/approvald: state: No such file or directory$' \
+	-e '^/run/approvald: control_socket: No such file or directory$' \
+	-e '^approvald: .*: [0-9]* problems*; the daemon would not start$' >/dev/null &&
+	{ printf '%s\n' "$chk"; fail "installed approvald --check refuses /etc/approvald"; }
 
 echo "== one decision: installed approvald against installed graph-emulator"
 tenant=$root/usr/share/graph-emulator/demo-tenant.json

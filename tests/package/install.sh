@@ -35,7 +35,16 @@ for m in $(sed -n 's/^Documentation=//p' "$root/lib/systemd/system/approvald.ser
 	esac
 done
 
-out=$("$root/usr/sbin/approvald" --config "$root/etc/approvald/approvald.yaml" --check 2>&1) ||
+# The configuration itself is valid; what --check may still miss here is
+# what systemd provides at start (the credentials, StateDirectory=,
+# RuntimeDirectory=) and nothing else.
+out=$("$root/usr/sbin/approvald" --config "$root/etc/approvald/approvald.yaml" --check --quiet 2>&1) || true
+rest=$(printf '%s\n' "$out" | grep -v -e '^$' \
+	-e '^/run/credentials/approvald\.service/[a-z-]*: graph\.[a-z_]*: No such file or directory$' \
+	-e '^/var/lib/approvald: state: No such file or directory$' \
+	-e '^/run/approvald: control_socket: No such file or directory$' \
+	-e '^approvald: .*: [0-9]* problems*; the daemon would not start$' || true)
+[ -z "$rest" ] ||
 	{ echo "$out"; echo "installed approvald --check refuses the installed configuration"; fail=1; }
 "$root/usr/bin/approvalctl" check "$root/etc/approvald/policy.yaml" ||
 	{ echo "approvalctl check refuses the installed policy"; fail=1; }
