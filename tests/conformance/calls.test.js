@@ -253,12 +253,18 @@ test.todo('entitlement management: expanded assignment is a v1.0 accessPackageAs
 // subscription-list.
 test('subscriptions: create with validation, list, renew, delete', async () => {
   const tokens = [];
+  let notified;
+  const note = new Promise((res) => { notified = res; });
   const hook = http.createServer((rq, rs) => {
     const t = new URL(rq.url, 'http://x').searchParams.get('validationToken');
-    rq.resume();
-    if (t !== null) tokens.push(t);
-    rs.writeHead(t !== null ? 200 : 202, { 'content-type': 'text/plain' });
-    rs.end(t ?? '');
+    let body = '';
+    rq.on('data', (d) => { body += d; });
+    rq.on('end', () => {
+      if (t !== null) tokens.push(t);
+      else notified(JSON.parse(body));
+      rs.writeHead(t !== null ? 200 : 202, { 'content-type': 'text/plain' });
+      rs.end(t ?? '');
+    });
   });
   await new Promise((res) => hook.listen(0, '127.0.0.1', res));
   try {
@@ -274,6 +280,21 @@ test('subscriptions: create with validation, list, renew, delete', async () => {
     const list = await app.v1.api('/subscriptions').get();
     for (const x of list.value) ok(x, 'Subscription');
     assert.ok(list.value.some((x) => x.id === s.id));
+    // a membership change is notified as a changeNotificationCollection
+    // (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks);
+    // resourceData is open (its properties depend on the resource)
+    const JORDAN = '46184453-e63b-4f20-86c2-c557ed5d5df9';
+    const del = await raw(app.v1.api(`/groups/${SECOPS}/members/${JORDAN}/$ref`), 'delete');
+    assert.equal(del.status, 204);
+    const n = await note;
+    const { value, ...top } = n;
+    ok(top, 'ChangeNotificationCollection');
+    assert.equal(value.length, 1);
+    const { resourceData, ...one } = value[0];
+    ok(one, 'ChangeNotification');
+    assert.equal(one.subscriptionId, s.id);
+    assert.equal(one.clientState, 'conformance-secret');
+    assert.equal(resourceData.id, SECOPS);
     const later = new Date(Date.now() + 4 * 86400e3).toISOString();
     const renewed = await app.v1.api(`/subscriptions/${s.id}`).patch({ expirationDateTime: later });
     ok(renewed, 'Subscription');

@@ -98,7 +98,7 @@ function baseType(t) {
 // Returns a list of "path: problem" strings, empty when o conforms.
 function conformance(o, name, pkg = V1, path = '') {
   const out = [];
-  const odt = o && typeof o['@odata.type'] === 'string' ? o['@odata.type'].replace(/^#?microsoft\.graph\./, '') : null;
+  const odt = o && typeof o['@odata.type'] === 'string' ? o['@odata.type'].replace(/^#?microsoft\.graph\./i, '') : null;
   if (odt) {
     const t = odt[0].toUpperCase() + odt.slice(1);
     if (hasInterface(t, pkg)) name = t;
