@@ -83,3 +83,22 @@ test('PIM request, approval and stages use v1.0 property names and enum values',
   assert.ok(stages.value.length > 0);
   for (const s of stages.value) assert.deepEqual(conformance(s, 'ApprovalStage'), [], s.id);
 });
+
+// The checker itself: it must see a wrong enum value (a union type, or a
+// string property's documented "Possible values"), an undeclared nested
+// property, and the type an @odata.type names.
+test('conformance() reports enum values and nested names the types do not declare', () => {
+  assert.deepEqual(conformance({ accessId: 'guest', action: 'selfActivate', status: 'TimedOut',
+    scheduleInfo: { expiration: { type: 'afterDuration', duration: 'PT1H', extra: 1 } } },
+  'PrivilegedAccessGroupAssignmentScheduleRequest'), [
+    "accessId: 'guest' is not one of owner, member, unknownFutureValue",
+    "status: 'TimedOut' is not one of Canceled, Denied, Failed, Granted, PendingAdminDecision, " +
+      'PendingApproval, PendingProvisioning, PendingScheduleCreation, Provisioned, Revoked, ScheduleCreated',
+    'scheduleInfo.expiration.extra: not a property of ExpirationPattern']);
+  assert.deepEqual(conformance({ reviewResult: 'Approve', status: 'InProgress',
+    reviewedBy: { id: 'x', userPrincipalName: 'u' } }, 'ApprovalStage'), [
+    "reviewResult: 'Approve' is not one of NotReviewed, Approved, Denied",
+    'reviewedBy.userPrincipalName: not a property of Identity']);
+  assert.deepEqual(conformance({ reviewedBy: { '@odata.type': '#microsoft.graph.userIdentity',
+    id: 'x', userPrincipalName: 'u' } }, 'ApprovalStage'), []);
+});
