@@ -371,8 +371,13 @@ dg_record(struct daemon *d, const char *key, const struct step_info *si,
 		ev.u.decision.via_graph = 1;
 		ev.u.decision.in_stage_set = found;
 		ev.u.decision.at = engine_now();
+		/* reviewedBy is an identity {id, displayName} (microsoft-
+		 * graph-docs-contrib: api-reference/v1.0/resources/
+		 * approvalstage.md): an approver of the stage is named by
+		 * the UPN we resolved, anyone else by their object id. */
 		snprintf(detail, sizeof(detail), "%s by %s (stage %u) via %s%s",
-		    k == SM_E_GRAPH_APPROVED ? "approve" : "deny", who,
+		    k == SM_E_GRAPH_APPROVED ? "approve" : "deny",
+		    ev.u.decision.who.upn[0] ? ev.u.decision.who.upn : who,
 		    r.sm.stage + 1, decide_via_names[DECIDE_GRAPH],
 		    found ? "" : "; not an eligible approver of this stage");
 		if (!found)

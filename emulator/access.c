@@ -723,12 +723,13 @@ stage_json(struct emu *e, struct call *c, struct req *r, size_t k)
 	json_object_object_add(
 	    o, "assignedToMe", json_object_new_boolean(mine));
 	set_str(o, "justification", st->justification);
+	/* An `identity`: displayName and id (microsoft-graph-docs-contrib:
+	 * api-reference/v1.0/resources/approvalstage.md, identity.md). */
 	if (st->reviewer_id[0] != '\0') {
 		by = json_object_new_object();
 		u = store_user(e, st->reviewer_id);
 		set_str(by, "id", st->reviewer_id);
 		set_str(by, "displayName", u != NULL ? u->name : NULL);
-		set_str(by, "userPrincipalName", u != NULL ? u->upn : NULL);
 	}
 	json_object_object_add(o, "reviewedBy", by);
 	return o;

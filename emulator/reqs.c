@@ -284,6 +284,9 @@ req_step_json(struct emu *e, struct call *c, struct req *r)
 	    json_object_new_string(step_status_names[r->step_status]));
 	json_object_object_add(
 	    o, "reviewResult", json_object_new_string(review_names[r->review]));
+	/* reviewedBy is an `identity`: displayName and id, nothing more
+	 * (microsoft-graph-docs-contrib: api-reference/v1.0/resources/
+	 * approvalstage.md, identity.md; beta approvalstep.md likewise). */
 	if (r->reviewer_id[0] != '\0') {
 		by = json_object_new_object();
 		u = store_user(e, r->reviewer_id);
@@ -291,8 +294,6 @@ req_step_json(struct emu *e, struct call *c, struct req *r)
 		    by, "id", json_object_new_string(r->reviewer_id));
 		json_object_object_add(by, "displayName",
 		    u != NULL ? json_object_new_string(u->name) : NULL);
-		json_object_object_add(by, "userPrincipalName",
-		    u != NULL ? json_object_new_string(u->upn) : NULL);
 	}
 	json_object_object_add(o, "reviewedBy", by);
 	if (r->reviewed != 0) {

@@ -1,4 +1,4 @@
-// Property names in graph-emulator's answers against the resource types of
+// Property names and enum values in graph-emulator's answers against the resource types of
 // @microsoft/microsoft-graph-types (v1.0), read from its .d.ts.
 'use strict';
 const test = require('node:test');
@@ -8,7 +8,7 @@ const path = require('node:path');
 const msal = require('@azure/msal-node');
 const { Client } = require('@microsoft/microsoft-graph-client');
 const { start, control } = require('./emulator.js');
-const { undeclared } = require('./graphtypes.js');
+const { conformance } = require('./graphtypes.js');
 
 const ALEX = '3cce9d87-3986-4f19-8335-7ed075408ca2';
 const ALL_APPROVERS = 'd2f4a6c8-3e5b-4d7f-a1c3-5e7a9c1e3f5b';
@@ -40,8 +40,8 @@ test.after(() => emu.proc.kill('SIGTERM'));
 // https://learn.microsoft.com/graph/api/user-get,
 // group-list-transitivemembers
 test('directory answers use User/Group property names', async () => {
-  assert.deepEqual(undeclared(await app.api(`/users/${ALEX}`).get(), 'User'), []);
-  assert.deepEqual(undeclared(await app.api(`/users/${ALEX}/manager`).get(), 'User'), []);
+  assert.deepEqual(conformance(await app.api(`/users/${ALEX}`).get(), 'User'), []);
+  assert.deepEqual(conformance(await app.api(`/users/${ALEX}/manager`).get(), 'User'), []);
   // the default properties of user-get, null where the tenant has no value
   const u = await app.api(`/users/${ALEX}`).get();
   assert.deepEqual(Object.keys(u).filter((k) => !k.includes('@')).sort(), ['businessPhones',
@@ -52,26 +52,53 @@ test('directory answers use User/Group property names', async () => {
   const members = await app.api(`/groups/${ALL_APPROVERS}/transitiveMembers`).get();
   for (const m of members.value) {
     const type = m['@odata.type'] === '#microsoft.graph.group' ? 'Group' : 'User';
-    assert.deepEqual(undeclared(m, type), [], m.id);
+    assert.deepEqual(conformance(m, type), [], m.id);
   }
 });
 
 // https://learn.microsoft.com/graph/api/privilegedaccessgroupassignmentschedulerequest-get,
 // approval-get, approvalstage-get
-test('PIM request, approval and stages use v1.0 property names', async () => {
+test('PIM request, approval and stages use v1.0 property names and enum values', async () => {
   const body = JSON.parse(fs.readFileSync(path.join(process.env.APPROVALD_SOURCE_DIR,
     'examples/requests/group-request-self-activate.json')));
   const made = await control(emu, 'POST', '/_emulator/requests', { requestor: 'alex@contoso.com', body });
   assert.equal(made.status, 201, JSON.stringify(made.body));
   const list = await approver.api(`${PIM}/assignmentScheduleRequests/filterByCurrentUser(on='approver')`).get();
   const req = list.value.find((r) => r.id === made.body.id);
+  // as approvald lists: only those pending approval
+  const pending = await approver.api(`${PIM}/assignmentScheduleRequests/filterByCurrentUser(on='approver')`)
+    .filter("status eq 'PendingApproval'").get();
+  assert.ok(pending.value.some((r) => r.id === made.body.id));
+  for (const r of pending.value) {
+    assert.equal(r.status, 'PendingApproval');
+    assert.deepEqual(conformance(r, 'PrivilegedAccessGroupAssignmentScheduleRequest'), [], r.id);
+  }
   assert.ok(req, 'the new request is listed for its approver');
-  assert.deepEqual(undeclared(req, 'PrivilegedAccessGroupAssignmentScheduleRequest'), []);
+  assert.deepEqual(conformance(req, 'PrivilegedAccessGroupAssignmentScheduleRequest'), []);
   const one = await app.api(`${PIM}/assignmentScheduleRequests/${req.id}`).get();
-  assert.deepEqual(undeclared(one, 'PrivilegedAccessGroupAssignmentScheduleRequest'), []);
+  assert.deepEqual(conformance(one, 'PrivilegedAccessGroupAssignmentScheduleRequest'), []);
   const appr = await approver.api(`${PIM}/assignmentApprovals/${req.approvalId}`).get();
-  assert.deepEqual(undeclared(appr, 'Approval'), []);
+  assert.deepEqual(conformance(appr, 'Approval'), []);
   const stages = await approver.api(`${PIM}/assignmentApprovals/${req.approvalId}/stages`).get();
   assert.ok(stages.value.length > 0);
-  for (const s of stages.value) assert.deepEqual(undeclared(s, 'ApprovalStage'), [], s.id);
+  for (const s of stages.value) assert.deepEqual(conformance(s, 'ApprovalStage'), [], s.id);
+});
+
+// The checker itself: it must see a wrong enum value (a union type, or a
+// string property's documented "Possible values"), an undeclared nested
+// property, and the type an @odata.type names.
+test('conformance() reports enum values and nested names the types do not declare', () => {
+  assert.deepEqual(conformance({ accessId: 'guest', action: 'selfActivate', status: 'TimedOut',
+    scheduleInfo: { expiration: { type: 'afterDuration', duration: 'PT1H', extra: 1 } } },
+  'PrivilegedAccessGroupAssignmentScheduleRequest'), [
+    "accessId: 'guest' is not one of owner, member, unknownFutureValue",
+    "status: 'TimedOut' is not one of Canceled, Denied, Failed, Granted, PendingAdminDecision, " +
+      'PendingApproval, PendingProvisioning, PendingScheduleCreation, Provisioned, Revoked, ScheduleCreated',
+    'scheduleInfo.expiration.extra: not a property of ExpirationPattern']);
+  assert.deepEqual(conformance({ reviewResult: 'Approve', status: 'InProgress',
+    reviewedBy: { id: 'x', userPrincipalName: 'u' } }, 'ApprovalStage'), [
+    "reviewResult: 'Approve' is not one of NotReviewed, Approved, Denied",
+    'reviewedBy.userPrincipalName: not a property of Identity']);
+  assert.deepEqual(conformance({ reviewedBy: { '@odata.type': '#microsoft.graph.userIdentity',
+    id: 'x', userPrincipalName: 'u' } }, 'ApprovalStage'), []);
 });

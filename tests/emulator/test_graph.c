@@ -274,8 +274,10 @@ t_epm_permission_model(void)
 	r = h_call("GET", path, bot, NULL, NULL);
 	H_ASSERT_STR(h_str(r->json, "status"), "Completed");
 	H_ASSERT_STR(h_str(r->json, "reviewResult"), "Approved");
-	H_ASSERT_STR(h_str(r->json, "reviewedBy/userPrincipalName"),
-	    "morgan@contoso.com");
+	/* an identity: id and displayName (approvalstage.md) */
+	H_ASSERT_STR(h_str(r->json, "reviewedBy/id"),
+	    "a3d7c1f0-2b4e-4f6a-8c9d-0e1f2a3b4c5d");
+	CU_ASSERT_PTR_NULL(h_str(r->json, "reviewedBy/userPrincipalName"));
 	H_ASSERT_STR(h_str(r->json, "justification"), "test");
 	CU_ASSERT_PTR_NOT_NULL(h_str(r->json, "reviewedDateTime"));
 	h_free(r);
