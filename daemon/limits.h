@@ -116,6 +116,12 @@
 #define NOTIFY_MAX_TEXT        2900 /* characters of one chat text block */
 #define PRUNE_BATCH            500  /* rows deleted per prune step */
 
+/* Retention (retention.c) */
+#define RETENTION_BATCH   500 /* settled requests deleted per transaction */
+#define RETENTION_FIRST_S 60  /* first run after start */
+#define RETENTION_IDLE_S  300 /* between runs when nothing is left */
+#define RETENTION_MORE_MS 10  /* between runs while there is more */
+
 /* Decision links (links.c) */
 #define LINK_MAX_TOKEN  1024       /* characters of a token */
 #define LINK_MIN_SECRET 32         /* bytes of the signing key */
