@@ -443,6 +443,9 @@ struct settings {
 	                               reused at decision time; 0: never */
 	struct operator_entry *operators;
 	size_t noperators;
+	/* retention: seconds a settled (rejected, canceled, completed)
+	 * request is kept after its last update; 0: forever */
+	int64_t retention_settled;
 	/* notifications */
 	size_t ntargets;
 	struct notify_target *targets;

@@ -19,7 +19,8 @@ enum stype {
 	S_URL,
 	S_PATH,
 	S_DUR,
-	S_AGE, /* a duration of 0 .. MEMBERSHIP_MAX_AGE_S */
+	S_AGE,    /* a duration of 0 .. MEMBERSHIP_MAX_AGE_S */
+	S_RETAIN, /* a duration of at least RETAIN_MIN_S; unset: forever */
 	S_UINT,
 	S_BYTES,
 	S_BOOL,
@@ -38,8 +39,10 @@ struct sfield {
 /* A membership answer is never reused longer than this at decision time
  * (decisions.membership_max_age). */
 #define MEMBERSHIP_MAX_AGE_S 300
-#define OPERATOR_MAX_AS      64 /* principals per operators entry */
-#define OPERATORS_MAX        256
+/* Settled requests are kept at least a day (retention.settled). */
+#define RETAIN_MIN_S    86400
+#define OPERATOR_MAX_AS 64 /* principals per operators entry */
+#define OPERATORS_MAX   256
 
 #define F(p, t, m, d)                                                          \
 	{                                                                      \
@@ -99,6 +102,8 @@ static const struct sfield fields[] = {
 	F("decision_links.secret_file", S_PATH, decision_secret_file, NULL),
 	F("decision_links.ttl", S_DUR, decision_link_ttl, "P1D"),
 	F("decisions.membership_max_age", S_AGE, membership_max_age, "PT1M"),
+	/* no default: settled requests are kept forever */
+	F("retention.settled", S_RETAIN, retention_settled, NULL),
 	F("log.level", S_LOGLEVEL, log_level, "info"),
 	F("log.format", S_LOGFMT, log_format, "text"),
 };
@@ -352,6 +357,18 @@ set_field(struct sctx *c, const struct sfield *f, const struct ynode *n,
 			yerr(&c->y, n,
 			    "`%s` must be at most PT%dM (0: always ask Graph)",
 			    f->path, MEMBERSHIP_MAX_AGE_S / 60);
+			return -1;
+		}
+		*(int64_t *)dst = d;
+		return 0;
+	case S_RETAIN:
+		if (yget_dur(&c->y, n, &d) < 0)
+			return -1;
+		if (d < RETAIN_MIN_S) {
+			yerr(&c->y, n,
+			    "`%s` must be at least P1D (leave it out to keep "
+			    "settled requests forever)",
+			    f->path);
 			return -1;
 		}
 		*(int64_t *)dst = d;
@@ -891,6 +908,14 @@ settings_dump(const struct settings *s)
 			cfg_format_duration(*(const int64_t *)v, d, sizeof(d));
 			sb_add(&b, d);
 			break;
+		case S_RETAIN:
+			if (*(const int64_t *)v <= 0) {
+				sb_add(&b, "null");
+				break;
+			}
+			cfg_format_duration(*(const int64_t *)v, d, sizeof(d));
+			sb_add(&b, d);
+			break;
 		case S_UINT:
 		case S_BYTES:
 			sb_printf(&b, "%u", *(const unsigned *)v);
@@ -966,6 +991,8 @@ stype_name(enum stype t)
 		return "ISO-8601 duration";
 	case S_AGE:
 		return "ISO-8601 duration, PT0S to PT5M";
+	case S_RETAIN:
+		return "ISO-8601 duration, at least P1D";
 	case S_UINT:
 		return "integer, 1 to 1024";
 	case S_BYTES:

@@ -113,29 +113,80 @@ audit_export(const char *state, int64_t since, int jsonl)
 	return CTL_EXIT_OK;
 }
 
-/* Walk the chain from seq 1: every entry must follow the previous one by
- * seq, carry its hash as prev_hash and hash to its own stored hash. */
+/*
+ * Where the chain starts: genesis, or the prune anchor (approvald's
+ * retention deleted the entries up to anchor->seq, a prefix, and recorded
+ * the seq and hash of the last one in the same transaction). A database
+ * from before retention has no prune_anchor table. 0, or -1 when the
+ * anchor cannot be read.
+ */
+struct audit_anchor {
+	int64_t seq, at;
+	char hash[AUDIT_HASH_HEX];
+};
+
+static int
+audit_anchor_get(sqlite3 *db, struct audit_anchor *a)
+{
+	sqlite3_stmt *st = NULL;
+	const char *h;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	memcpy(a->hash, audit_genesis, sizeof(a->hash));
+	rc = sqlite3_prepare_v2(db,
+	    "SELECT audit_seq, audit_hash, audit_at FROM prune_anchor"
+	    " WHERE id = 1",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		/* no table: never pruned */
+		sqlite3_finalize(st);
+		return strstr(sqlite3_errmsg(db), "no such table") != NULL ? 0
+		                                                           : -1;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    sqlite3_column_int64(st, 0) > 0) {
+		h = audit_col(st, 1);
+		if (strlen(h) != AUDIT_HASH_HEX - 1) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		a->seq = sqlite3_column_int64(st, 0);
+		a->at = sqlite3_column_int64(st, 2);
+		memcpy(a->hash, h, sizeof(a->hash));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Walk the chain from seq 1, or from the prune anchor: every entry must
+ * follow the previous one by seq, carry its hash as prev_hash and hash to
+ * its own stored hash. */
 static int
 audit_verify(const char *state)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	char prev[AUDIT_HASH_HEX], hash[AUDIT_HASH_HEX];
-	int64_t want = 1, seq, n = 0;
+	char prev[AUDIT_HASH_HEX], hash[AUDIT_HASH_HEX], iso[32];
+	struct audit_anchor anchor;
+	int64_t want, seq, n = 0;
 	int rc, bad = 0;
 
 	if ((db = audit_open(state)) == NULL)
 		return CTL_EXIT_FAIL;
-	if (sqlite3_prepare_v2(db,
+	if (audit_anchor_get(db, &anchor) == -1 ||
+	    sqlite3_prepare_v2(db,
 	        "SELECT seq, at, key, kind, detail, prev_hash, hash FROM audit"
-	        " ORDER BY seq",
+	        " WHERE seq > ?1 ORDER BY seq",
 	        -1, &st, NULL) != SQLITE_OK) {
 		fprintf(
 		    stderr, "approvalctl: %s: %s\n", state, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return CTL_EXIT_FAIL;
 	}
-	memcpy(prev, audit_genesis, sizeof(prev));
+	sqlite3_bind_int64(st, 1, anchor.seq);
+	want = anchor.seq + 1;
+	memcpy(prev, anchor.hash, sizeof(prev));
 	while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		seq = sqlite3_column_int64(st, 0);
 		if (seq != want) {
@@ -181,7 +232,14 @@ audit_verify(const char *state)
 	sqlite3_close(db);
 	if (bad)
 		return CTL_EXIT_FAIL;
-	printf("audit: %" PRId64 " entries verified; head %s\n", n, prev);
+	if (anchor.seq > 0) {
+		audit_iso(anchor.at, iso, sizeof(iso));
+		printf("audit: %" PRId64 " entries verified from anchor seq "
+		       "%" PRId64 " (pruned up to %s); head %s\n",
+		    n, anchor.seq, iso, prev);
+	} else
+		printf(
+		    "audit: %" PRId64 " entries verified; head %s\n", n, prev);
 	return CTL_EXIT_OK;
 }
 

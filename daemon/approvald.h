@@ -361,6 +361,11 @@ void subs_lifecycle(struct daemon *d, const char *id, const char *event);
 size_t subs_count(void);
 void subs_free(struct daemon *d);
 
+/* retention.c: settled requests deleted after retention.settled */
+int retention_init(struct daemon *d);
+void retention_kick(struct daemon *d);
+void retention_free(struct daemon *d);
+
 /* health.c: a degraded store (writes failing: disk full, I/O error),
  * recovered by itself with backoff; /readyz and /metrics show it */
 int health_init(struct daemon *d);

@@ -1388,6 +1388,7 @@ appr_ctl_clock(struct daemon *d, char *rest)
 		approvers_prune(d);
 		links_prune(d);
 		notify_prune(d);
+		retention_kick(d);
 		notify_kick(d);
 		subs_tick(d);
 	} else if (verb != NULL && strcmp(verb, "show") != 0)

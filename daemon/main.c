@@ -186,6 +186,8 @@ daemon_reload(struct daemon *d)
 	/* Webhook secrets are re-read (a bad file keeps the old one); the
 	 * subscriptions follow the new policy, URL and clientState. */
 	hooks_reload(d);
+	if (retention_init(d) == -1)
+		log_warnx("reload: retention: out of memory");
 	/* A new `approvalctl login` takes effect now (the token file is
 	 * re-read; a bad one keeps the current token). */
 	if (d->tokens != NULL && token_reload(d->tokens, &err) == -1) {
@@ -513,6 +515,8 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	if (health_init(&d) == -1)
 		fatalx("store health: out of memory");
+	if (retention_init(&d) == -1)
+		fatalx("retention: out of memory");
 
 	log_info("approvald " APPROVALD_VERSION
 	         " starting: policy %s (%zu rules), state %s",
@@ -539,6 +543,7 @@ main(int argc, char *argv[])
 	engine_commit(&d);
 	exec_free(&d);
 	health_free(&d);
+	retention_free(&d);
 	timers_free(&d);
 	approvers_free(&d);
 	engine_free(&d);

@@ -13,7 +13,8 @@
 #include "limits.h"
 #include "store.h"
 
-#define STORE_SM_MAGIC 0x534d3031u /* "SM01": layout of struct sm_request */
+#define AUDIT_PRUNE_HASH 80          /* a stored audit hash, hex, with NUL */
+#define STORE_SM_MAGIC   0x534d3031u /* "SM01": layout of struct sm_request */
 
 enum store_stmt {
 	ST_REQ_GET = 0,
@@ -43,6 +44,21 @@ enum store_stmt {
 	ST_HEALTH_ATTENTION,
 	ST_HEALTH_OUTBOX,
 	ST_HEALTH_DEADLINE,
+	ST_PRUNE_PICK,
+	ST_PRUNE_JMAX,
+	ST_PRUNE_REQ,
+	ST_PRUNE_ANCHOR_J,
+	ST_PRUNE_JOURNAL,
+	ST_PRUNE_INTENTS,
+	ST_PRUNE_TIMERS,
+	ST_PRUNE_OUTBOX,
+	ST_PRUNE_APPROVERS,
+	ST_PRUNE_ANCHOR_GET,
+	ST_PRUNE_AUDIT_STOP,
+	ST_PRUNE_AUDIT_HEAD,
+	ST_PRUNE_AUDIT_ROW,
+	ST_PRUNE_ANCHOR_A,
+	ST_PRUNE_AUDIT,
 	ST_MAX
 };
 
@@ -117,6 +133,37 @@ static const char *const store_sql[ST_MAX] = {
 	[ST_HEALTH_OUTBOX] = "SELECT count(*), min(created) FROM outbox"
 	                     " WHERE done IS NULL",
 	[ST_HEALTH_DEADLINE] = "SELECT min(at) FROM timers WHERE kind = ?1",
+	/* retention (store_retention_prune): settled requests last updated
+	 * before ?4 with no open intent, through requests_state (state,
+	 * updated) */
+	[ST_PRUNE_PICK] = "SELECT key FROM requests WHERE state IN (?1, ?2, ?3)"
+	                  " AND updated < ?4 AND NOT EXISTS (SELECT 1 FROM"
+	                  " intents i WHERE i.key = requests.key AND"
+	                  " i.outcome IS NULL) LIMIT ?5",
+	[ST_PRUNE_JMAX] = "SELECT max(seq) FROM journal WHERE key = ?1",
+	[ST_PRUNE_REQ] = "DELETE FROM requests WHERE key = ?1",
+	[ST_PRUNE_ANCHOR_J] = "UPDATE prune_anchor SET journal_seq ="
+	                      " max(journal_seq, ?1), at = ?2, cutoff = ?3"
+	                      " WHERE id = 1",
+	[ST_PRUNE_JOURNAL] = "DELETE FROM journal WHERE key = ?1",
+	[ST_PRUNE_INTENTS] = "DELETE FROM intents WHERE key = ?1",
+	[ST_PRUNE_TIMERS] = "DELETE FROM timers WHERE key = ?1",
+	[ST_PRUNE_OUTBOX] = "DELETE FROM outbox WHERE key = ?1",
+	[ST_PRUNE_APPROVERS] = "DELETE FROM stage_approvers WHERE key = ?1",
+	[ST_PRUNE_ANCHOR_GET] = "SELECT audit_seq, audit_hash, audit_at, at,"
+	                        " cutoff, journal_seq FROM prune_anchor"
+	                        " WHERE id = 1",
+	/* the first audit entry after the anchor that must stay: of a
+	 * request still stored, or not older than the cutoff */
+	[ST_PRUNE_AUDIT_STOP] = "SELECT seq FROM audit a WHERE a.seq > ?1 AND"
+	                        " (a.at >= ?2 OR EXISTS (SELECT 1 FROM"
+	                        " requests r WHERE r.key = a.key))"
+	                        " ORDER BY seq LIMIT 1",
+	[ST_PRUNE_AUDIT_HEAD] = "SELECT max(seq) FROM audit",
+	[ST_PRUNE_AUDIT_ROW] = "SELECT hash, at FROM audit WHERE seq = ?1",
+	[ST_PRUNE_ANCHOR_A] = "UPDATE prune_anchor SET audit_seq = ?1,"
+	                      " audit_hash = ?2, audit_at = ?3 WHERE id = 1",
+	[ST_PRUNE_AUDIT] = "DELETE FROM audit WHERE seq > ?1 AND seq <= ?2",
 };
 
 /* Schema migrations, applied in order; user_version counts them. */
@@ -209,6 +256,58 @@ static const char *const store_migrations[] = {
 	" INSERT INTO request_counts (source, state, n)"
 	" VALUES (NEW.source, NEW.state, 1)"
 	" ON CONFLICT (source, state) DO UPDATE SET n = n + 1; END;",
+	/*
+	 * 9: retention (issue 17). Settled requests older than
+	 * retention.settled are deleted with their rows
+	 * (store_retention_prune). The journal and the audit trail stay
+	 * append-only for everyone else: their DELETE triggers now let
+	 * through only rows behind the prune anchor, a single row that
+	 * only moves forward and cannot be deleted, written in the same
+	 * transaction as the deletes:
+	 *  - a journal row, only once its request is gone from `requests`
+	 *    and when its seq is at or below prune_anchor.journal_seq (the
+	 *    newest journal row of the requests pruned so far);
+	 *  - an audit entry, only at or below prune_anchor.audit_seq, and
+	 *    the anchor moves there only onto an entry that exists, whose
+	 *    hash it records: `approvalctl audit verify` starts from that
+	 *    hash instead of genesis, so the remaining chain stays
+	 *    checkable (an edit, or a deletion that is not a prefix, still
+	 *    breaks it).
+	 * A bare `DELETE FROM journal` or `DELETE FROM audit` still fails.
+	 * requests_state gains `updated` so the pruner finds settled
+	 * requests by range, and intents an index by key to delete them.
+	 */
+	"CREATE TABLE prune_anchor (id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" at INTEGER NOT NULL, cutoff INTEGER NOT NULL,"
+	" journal_seq INTEGER NOT NULL, audit_seq INTEGER NOT NULL,"
+	" audit_hash TEXT NOT NULL, audit_at INTEGER NOT NULL);"
+	"INSERT INTO prune_anchor VALUES (1, 0, 0, 0, 0, '', 0);"
+	"CREATE TRIGGER prune_anchor_d BEFORE DELETE ON prune_anchor"
+	" BEGIN SELECT RAISE(ABORT, 'the prune anchor stays'); END;"
+	"CREATE TRIGGER prune_anchor_u BEFORE UPDATE ON prune_anchor"
+	" WHEN NEW.id IS NOT OLD.id OR NEW.journal_seq < OLD.journal_seq"
+	" OR NEW.audit_seq < OLD.audit_seq OR (NEW.audit_seq = OLD.audit_seq"
+	" AND (NEW.audit_hash IS NOT OLD.audit_hash"
+	" OR NEW.audit_at IS NOT OLD.audit_at))"
+	" OR (NEW.audit_seq > OLD.audit_seq AND NOT EXISTS (SELECT 1"
+	" FROM audit WHERE seq = NEW.audit_seq"
+	" AND hash = NEW.audit_hash AND at = NEW.audit_at))"
+	" BEGIN SELECT RAISE(ABORT, 'the prune anchor only moves forward,"
+	" onto an audit entry'); END;"
+	"DROP TRIGGER journal_append_only_d;"
+	"CREATE TRIGGER journal_append_only_d BEFORE DELETE ON journal"
+	" WHEN OLD.seq > coalesce((SELECT journal_seq FROM prune_anchor"
+	" WHERE id = 1), 0)"
+	" OR EXISTS (SELECT 1 FROM requests WHERE key = OLD.key)"
+	" BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;"
+	"DROP TRIGGER audit_append_only_d;"
+	"CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit"
+	" WHEN OLD.seq > coalesce((SELECT audit_seq FROM prune_anchor"
+	" WHERE id = 1), 0)"
+	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+	"DROP INDEX requests_state;"
+	"CREATE INDEX requests_state ON requests (state, updated);"
+	"CREATE INDEX intents_key ON intents (key);",
 };
 
 #define STORE_SM_MAGIC_RLE 0x534d5231u /* "SMR1": zero-run encoded */
@@ -1305,4 +1404,165 @@ store_change_prune(struct store *s, int64_t before)
 
 	sqlite3_bind_int64(st, 1, before);
 	return store_done(s, st);
+}
+
+/* Run the statement `which`, bound to `key`, that returns no rows. */
+static int
+store_prune_key(struct store *s, enum store_stmt which, const char *key)
+{
+	sqlite3_stmt *st = store_stmt(s, which);
+
+	store_bind_text(st, 1, key);
+	return store_done(s, st);
+}
+
+/* One int64 column of a one-row query already bound; *v stays when it is
+ * NULL or there is no row. 0 or -1. */
+static int
+store_prune_int(sqlite3_stmt *st, int64_t *v)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Delete the audit prefix that belongs to no stored request and is older
+ * than `cutoff` (at most `limit` entries), always keeping the head (the
+ * next entry chains onto it); move the anchor onto the last one deleted. */
+static int
+store_prune_audit(
+    struct store *s, int64_t cutoff, int limit, struct store_prune *out)
+{
+	sqlite3_stmt *st;
+	int64_t anchor = 0, stop = 0, head = 0, end, at;
+	char hash[AUDIT_PRUNE_HASH];
+	const unsigned char *h;
+	int rc;
+
+	st = store_stmt(s, ST_PRUNE_ANCHOR_GET);
+	if (store_prune_int(st, &anchor) == -1)
+		return -1;
+	if (store_prune_int(store_stmt(s, ST_PRUNE_AUDIT_HEAD), &head) == -1)
+		return -1;
+	st = store_stmt(s, ST_PRUNE_AUDIT_STOP);
+	sqlite3_bind_int64(st, 1, anchor);
+	sqlite3_bind_int64(st, 2, cutoff);
+	stop = head;
+	if (store_prune_int(st, &stop) == -1)
+		return -1;
+	if (stop > head)
+		stop = head;
+	end = stop - 1;
+	if (end > anchor + limit) {
+		end = anchor + limit;
+		out->more = 1;
+	}
+	if (end <= anchor)
+		return 0;
+	st = store_stmt(s, ST_PRUNE_AUDIT_ROW);
+	sqlite3_bind_int64(st, 1, end);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW ||
+	    (h = sqlite3_column_text(st, 0)) == NULL ||
+	    strlen((const char *)h) >= sizeof(hash)) {
+		/* a hole in the chain: leave it for audit verify to report */
+		sqlite3_reset(st);
+		return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	}
+	snprintf(hash, sizeof(hash), "%s", (const char *)h);
+	at = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	st = store_stmt(s, ST_PRUNE_ANCHOR_A);
+	sqlite3_bind_int64(st, 1, end);
+	store_bind_text(st, 2, hash);
+	sqlite3_bind_int64(st, 3, at);
+	if (store_done(s, st) == -1)
+		return -1;
+	st = store_stmt(s, ST_PRUNE_AUDIT);
+	sqlite3_bind_int64(st, 1, anchor);
+	sqlite3_bind_int64(st, 2, end);
+	if (store_done(s, st) == -1)
+		return -1;
+	out->audit = sqlite3_changes(s->db);
+	return 0;
+}
+
+static int
+store_prune_step(struct store *s, int64_t cutoff, int64_t now, int limit,
+    struct store_prune *out)
+{
+	static const enum store_stmt rows[] = { ST_PRUNE_JOURNAL,
+		ST_PRUNE_INTENTS, ST_PRUNE_TIMERS, ST_PRUNE_OUTBOX,
+		ST_PRUNE_APPROVERS };
+	sqlite3_stmt *st;
+	char **keys;
+	int64_t jmax = 0;
+	size_t n = 0, i, j;
+	int rc = -1, step;
+
+	if ((keys = calloc((size_t)limit, sizeof(*keys))) == NULL)
+		return -1;
+	st = store_stmt(s, ST_PRUNE_PICK);
+	store_bind_text(st, 1, sm_state_name(SM_S_REJECTED));
+	store_bind_text(st, 2, sm_state_name(SM_S_CANCELED));
+	store_bind_text(st, 3, sm_state_name(SM_S_COMPLETED));
+	sqlite3_bind_int64(st, 4, cutoff);
+	sqlite3_bind_int(st, 5, limit);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && n < (size_t)limit)
+		if ((keys[n] = store_strdup_col(st, 0)) != NULL)
+			n++;
+	sqlite3_reset(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		goto out;
+	out->more = n == (size_t)limit;
+	/* the request rows first: the journal trigger lets a row go only
+	 * once its request is gone */
+	for (i = 0; i < n; i++) {
+		st = store_stmt(s, ST_PRUNE_JMAX);
+		store_bind_text(st, 1, keys[i]);
+		if (store_prune_int(st, &jmax) == -1 ||
+		    store_prune_key(s, ST_PRUNE_REQ, keys[i]) == -1)
+			goto out;
+	}
+	st = store_stmt(s, ST_PRUNE_ANCHOR_J);
+	sqlite3_bind_int64(st, 1, jmax);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, cutoff);
+	if (store_done(s, st) == -1)
+		goto out;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < sizeof(rows) / sizeof(rows[0]); j++)
+			if (store_prune_key(s, rows[j], keys[i]) == -1)
+				goto out;
+	out->requests = (int64_t)n;
+	rc = store_prune_audit(s, cutoff, limit * 20, out);
+out:
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	return rc;
+}
+
+int
+store_retention_prune(struct store *s, int64_t cutoff, int64_t now, int limit,
+    struct store_prune *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s->in_batch || limit <= 0)
+		return -1;
+	if (store_exec(s, "SAVEPOINT retention") == -1)
+		return -1;
+	if (store_prune_step(s, cutoff, now, limit, out) == -1) {
+		memset(out, 0, sizeof(*out));
+		if (!sqlite3_get_autocommit(s->db)) {
+			sqlite3_exec(
+			    s->db, "ROLLBACK TO retention", NULL, NULL, NULL);
+			sqlite3_exec(
+			    s->db, "RELEASE retention", NULL, NULL, NULL);
+		}
+		return -1;
+	}
+	return store_exec(s, "RELEASE retention");
 }

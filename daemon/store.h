@@ -150,4 +150,21 @@ int store_change_mark(struct store *s, const char *id, int64_t now);
 int store_change_seen(struct store *s, const char *id);
 int store_change_prune(struct store *s, int64_t before);
 
+/* What one retention step deleted. */
+struct store_prune {
+	int64_t requests; /* settled requests, with all their rows */
+	int64_t audit;    /* audit entries, a prefix of the chain */
+	int more;         /* there is more to prune: step again soon */
+};
+/*
+ * Inside a batch (atomically, in a savepoint): delete at most `limit`
+ * settled requests (rejected, canceled, completed) last updated before
+ * `cutoff` and without an open intent, with their journal, intents,
+ * timers, outbox and approver rows; then the audit prefix that belongs to
+ * no stored request and is older than `cutoff`, behind the prune anchor
+ * (migration 9). 0, or -1 with nothing deleted.
+ */
+int store_retention_prune(struct store *s, int64_t cutoff, int64_t now,
+    int limit, struct store_prune *out);
+
 #endif

@@ -130,6 +130,49 @@ test_defaults_and_relative(void)
 	/* retired by Microsoft on 2025-10-01: off unless enabled */
 	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_PERMISSIONS], 0);
 	CU_ASSERT_EQUAL(s->source_enabled[REQ_SRC_ACCESS_PACKAGE], 0);
+	/* retention: off, settled requests kept forever */
+	CU_ASSERT_EQUAL(s->retention_settled, 0);
+	settings_free(s);
+	cfg_diags_free(&d);
+}
+
+/* retention.settled: a duration of at least a day, in the dump */
+static void
+test_retention(void)
+{
+	struct settings *s = NULL;
+	struct cfg_diags d = { 0 };
+	const char *p = tmpfile_with("retain.yaml",
+	    "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	    "retention: { settled: P180D }\n",
+	    0644);
+	char *dump;
+
+	CU_ASSERT_EQUAL_FATAL(settings_load_file(p, &s, &d), 0);
+	CU_ASSERT_EQUAL(s->retention_settled, 180LL * 86400);
+	dump = settings_dump(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dump, "retention.settled: P180D\n"));
+	free(dump);
+	settings_free(s);
+	cfg_diags_free(&d);
+	s = NULL;
+	p = tmpfile_with("retain.yaml",
+	    "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	    "retention:\n  settled: P1D\n",
+	    0644);
+	CU_ASSERT_EQUAL_FATAL(settings_load_file(p, &s, &d), 0);
+	CU_ASSERT_EQUAL(s->retention_settled, 86400);
+	settings_free(s);
+	cfg_diags_free(&d);
+	/* unset: kept forever, dumped as null */
+	s = NULL;
+	p = tmpfile_with("retain.yaml",
+	    "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n",
+	    0644);
+	CU_ASSERT_EQUAL_FATAL(settings_load_file(p, &s, &d), 0);
+	dump = settings_dump(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(dump, "retention.settled: null\n"));
+	free(dump);
 	settings_free(s);
 	cfg_diags_free(&d);
 }
@@ -288,6 +331,18 @@ static const struct {
 	  "decisions: { membership_max_age: 60 }\n",
 	    "5:34: error: bad ISO-8601 duration `60`" },
 	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "retention: { settled: PT23H59M }\n",
+	    "5:23: error: `retention.settled` must be at least P1D" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "retention:\n  settled: P0D\n",
+	    "6:12: error: `retention.settled` must be at least P1D" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "retention: { settled: 180 }\n",
+	    "5:23: error: bad ISO-8601 duration `180`" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
+	  "retention: { setled: P180D }\n",
+	    "did you mean `settled`?" },
+	{ "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: s\n"
 	  "decisions: { membership_max_ag: PT1M }\n",
 	    "did you mean `membership_max_age`?" },
 };
@@ -388,6 +443,7 @@ const struct cu_test settings_tests[] = {
 	{ "example", test_example },
 	{ "defaults_and_relative_paths", test_defaults_and_relative },
 	{ "bad_settings", test_bad },
+	{ "retention", test_retention },
 	{ NULL, NULL },
 };
 

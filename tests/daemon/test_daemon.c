@@ -653,6 +653,153 @@ static const struct cu_test graph_tests[] = {
 	{ NULL, NULL },
 };
 
+static void
+ret_put(struct store *s, const char *key, enum sm_state state, int64_t upd)
+{
+	struct store_request r;
+
+	memset(&r, 0, sizeof(r));
+	r.key = (char *)key;
+	r.gid = (char *)key;
+	r.sm.state = state;
+	r.created = 1;
+	r.updated = upd;
+	CU_ASSERT(store_request_put(s, &r) == 0);
+	CU_ASSERT(store_journal_add(s, key, upd, "new", sm_state_name(state),
+	              "e", NULL, NULL) == 0);
+}
+
+static long long
+ret_count(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+
+	if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Retention: settled requests older than the cutoff go with their rows,
+ * in batches; not one with an open intent, not a younger or unsettled
+ * one; the audit prefix goes up to the first entry of a stored request,
+ * behind an anchor; raw deletes are still refused. */
+static void
+test_store_retention(void)
+{
+	static const char *const old[] = { "permissions:r1", "permissions:r2",
+		"permissions:r3" };
+	struct store *s;
+	struct store_prune p;
+	char path[300], *err = NULL;
+	int64_t id;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s.retention", dbpath);
+	unlink(path);
+	CU_ASSERT_FATAL(store_open(path, &s, &err) == 0);
+	CU_ASSERT_FATAL(store_begin(s) == 0);
+	ret_put(s, old[0], SM_S_REJECTED, 100);
+	ret_put(s, old[1], SM_S_CANCELED, 100);
+	ret_put(s, "permissions:p1", SM_S_PENDING, 100);
+	ret_put(s, old[2], SM_S_COMPLETED, 100);
+	ret_put(s, "permissions:busy", SM_S_COMPLETED, 100);
+	ret_put(s, "permissions:young", SM_S_REJECTED, 5000);
+	CU_ASSERT(store_intent_add(
+	              s, "permissions:busy", "approve", NULL, 100, &id) == 0);
+	CU_ASSERT(store_intent_add(s, old[0], "deny", NULL, 90, &id) == 0);
+	CU_ASSERT(store_intent_close(s, id, "done", 95) == 0);
+	CU_ASSERT(store_timer_set(s, old[0], 1, 0, 200) == 0);
+	CU_ASSERT(sqlite3_exec(store_db(s),
+	              "INSERT INTO stage_approvers (key, stage, id) VALUES"
+	              " ('permissions:r1', 0, 'a');"
+	              "INSERT INTO outbox (target, key, event, stage, started,"
+	              " created, ready, next_at) VALUES ('t',"
+	              " 'permissions:r2', 'rejected', 0, 1, 1, 1, 1)",
+	              NULL, NULL, NULL) == SQLITE_OK);
+	/* the audit chain: r1, r2, then p1 (stays), then r3 */
+	CU_ASSERT(audit_append(s, old[0], 50, "transition", "{}") == 0);
+	CU_ASSERT(audit_append(s, "graph", 50, "graph_call", "{}") == 0);
+	CU_ASSERT(audit_append(s, old[1], 60, "transition", "{}") == 0);
+	CU_ASSERT(
+	    audit_append(s, "permissions:p1", 70, "transition", "{}") == 0);
+	CU_ASSERT(audit_append(s, old[2], 80, "transition", "{}") == 0);
+	CU_ASSERT_FATAL(store_commit(s) == 0);
+
+	/* outside a batch: refused */
+	CU_ASSERT_EQUAL(store_retention_prune(s, 1000, 1000, 2, &p), -1);
+	CU_ASSERT_FATAL(store_begin(s) == 0);
+	CU_ASSERT_EQUAL(store_retention_prune(s, 1000, 1000, 2, &p), 0);
+	CU_ASSERT_EQUAL(p.requests, 2);
+	CU_ASSERT_EQUAL(p.more, 1);
+	CU_ASSERT_FATAL(store_commit(s) == 0);
+	CU_ASSERT_FATAL(store_begin(s) == 0);
+	CU_ASSERT_EQUAL(store_retention_prune(s, 1000, 1000, 2, &p), 0);
+	CU_ASSERT_EQUAL(p.requests, 1);
+	CU_ASSERT_EQUAL(p.more, 0);
+	CU_ASSERT_FATAL(store_commit(s) == 0);
+	CU_ASSERT_EQUAL(
+	    ret_count(s, "SELECT count(*) FROM requests WHERE key IN"
+	                 " ('permissions:r1', 'permissions:r2',"
+	                 " 'permissions:r3')"),
+	    0);
+	for (i = 0; i < 3; i++) {
+		char sql[600];
+
+		snprintf(sql, sizeof(sql),
+		    "SELECT (SELECT count(*) FROM journal WHERE key = '%s') +"
+		    " (SELECT count(*) FROM intents WHERE key = '%s') +"
+		    " (SELECT count(*) FROM timers WHERE key = '%s') +"
+		    " (SELECT count(*) FROM outbox WHERE key = '%s') +"
+		    " (SELECT count(*) FROM stage_approvers WHERE key = '%s')",
+		    old[i], old[i], old[i], old[i], old[i]);
+		CU_ASSERT_EQUAL(ret_count(s, sql), 0);
+	}
+	/* an open intent, a younger one, an unsettled one: kept */
+	CU_ASSERT_EQUAL(ret_count(s, "SELECT count(*) FROM requests"), 3);
+	CU_ASSERT_EQUAL(ret_count(s, "SELECT count(*) FROM journal"), 3);
+	CU_ASSERT_EQUAL(
+	    ret_count(s, "SELECT n FROM request_counts WHERE state ="
+	                 " 'completed'"),
+	    1);
+	/* the audit prefix before p1's entry, behind the anchor */
+	CU_ASSERT_EQUAL(ret_count(s, "SELECT min(seq) FROM audit"), 4);
+	CU_ASSERT_EQUAL(ret_count(s, "SELECT audit_seq FROM prune_anchor"), 3);
+	CU_ASSERT_EQUAL(
+	    ret_count(s, "SELECT count(*) FROM audit a, prune_anchor p"
+	                 " WHERE a.seq = 4 AND a.prev_hash = p.audit_hash"),
+	    1);
+	/* nothing more; the chain goes on from its head */
+	CU_ASSERT_FATAL(store_begin(s) == 0);
+	CU_ASSERT_EQUAL(store_retention_prune(s, 1000, 1000, 2, &p), 0);
+	CU_ASSERT(p.requests == 0 && p.audit == 0 && p.more == 0);
+	CU_ASSERT(audit_append(s, "graph", 90, "graph_call", "{}") == 0);
+	CU_ASSERT_FATAL(store_commit(s) == 0);
+	CU_ASSERT_EQUAL(ret_count(s, "SELECT max(seq) FROM audit"), 6);
+	/* plain SQL still cannot delete or move the anchor back */
+	CU_ASSERT_NOT_EQUAL(sqlite3_exec(store_db(s),
+	                        "DELETE FROM journal WHERE key ="
+	                        " 'permissions:p1'",
+	                        NULL, NULL, NULL),
+	    SQLITE_OK);
+	CU_ASSERT_NOT_EQUAL(
+	    sqlite3_exec(store_db(s), "DELETE FROM audit WHERE seq = 4", NULL,
+	        NULL, NULL),
+	    SQLITE_OK);
+	CU_ASSERT_NOT_EQUAL(sqlite3_exec(store_db(s),
+	                        "UPDATE prune_anchor SET audit_seq = 5,"
+	                        " audit_hash = 'x'",
+	                        NULL, NULL, NULL),
+	    SQLITE_OK);
+	CU_ASSERT_NOT_EQUAL(sqlite3_exec(store_db(s),
+	                        "DELETE FROM prune_anchor", NULL, NULL, NULL),
+	    SQLITE_OK);
+	store_close(s);
+	unlink(path);
+}
+
 static const struct cu_test store_tests[] = {
 	{ "request round trip", test_store_roundtrip },
 	{ "second opener refused", test_store_single_instance },
@@ -663,6 +810,8 @@ static const struct cu_test store_tests[] = {
 	{ "damaged database refused", test_store_damaged },
 	{ "journal append-only", test_store_journal_append_only },
 	{ "intents, change marks, rollback", test_store_intents_and_changes },
+	{ "retention: settled requests and the audit prefix",
+	    test_store_retention },
 	{ NULL, NULL },
 };
 

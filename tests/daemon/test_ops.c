@@ -650,8 +650,21 @@ test_counts_follow(void)
 	put_req(s, "group:d", 1, SM_S_NEW);
 	CU_ASSERT(store_commit(s) == 0);
 	assert_counts(s, "0:approved=1;0:evaluating=1;1:new=1;");
-	/* back to a database of schema 7, with requests: counted on open */
+	/* back to a database of schema 7, with requests: counted on open
+	 * (migration 9, retention, undone first) */
 	CU_ASSERT(sqlite3_exec(store_db(s),
+	              "DROP TABLE prune_anchor;"
+	              "DROP INDEX intents_key;"
+	              "DROP INDEX requests_state;"
+	              "CREATE INDEX requests_state ON requests (state);"
+	              "DROP TRIGGER journal_append_only_d;"
+	              "CREATE TRIGGER journal_append_only_d BEFORE DELETE"
+	              " ON journal BEGIN SELECT RAISE(ABORT,"
+	              " 'journal is append-only'); END;"
+	              "DROP TRIGGER audit_append_only_d;"
+	              "CREATE TRIGGER audit_append_only_d BEFORE DELETE"
+	              " ON audit BEGIN SELECT RAISE(ABORT,"
+	              " 'audit is append-only'); END;"
 	              "DROP TRIGGER request_counts_i;"
 	              "DROP TRIGGER request_counts_u;"
 	              "DROP TRIGGER request_counts_d;"

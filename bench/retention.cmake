@@ -1,0 +1,2 @@
+add_executable(retention_bench ${CMAKE_CURRENT_LIST_DIR}/retention_bench.c)
+target_link_libraries(retention_bench PRIVATE approvald_core approvald_nohooks)
