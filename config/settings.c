@@ -466,6 +466,8 @@ load_notify(struct sctx *c, const struct ynode *n)
 			    "`secret_file` is only used by format json");
 			errs++;
 		}
+		/* Chat channels are shared: no personal links unless asked. */
+		t->links = t->format == NOTIFY_JSON;
 		if ((v = ymap_get(e, "links")) != NULL &&
 		    yget_bool(&c->y, v, &t->links) < 0)
 			errs++;
