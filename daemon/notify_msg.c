@@ -111,11 +111,13 @@ nm_texts(struct nm_msg *m)
 	snprintf(m->title, sizeof(m->title), "%s: %s", lead, asks);
 	if (m->approvers != NULL)
 		snprintf(m->todo, sizeof(m->todo),
-		    "Approve or deny %s%s: open your decision link%s, or run "
+		    "Approve or deny %s%s: %s, or run "
 		    "`approvalctl decide %s approve|deny --as YOU --reason "
 		    "TEXT`.",
 		    deadline ? "before " : "", deadline ? when : "",
-		    json_object_array_length(m->approvers) ? " below" : "",
+		    m->nbuttons > 0 ? "open your decision link below"
+		                    : "use your own decision link if you were "
+		                      "sent one",
 		    key ? key : "?");
 	else if (strcmp(e, "approved") == 0)
 		snprintf(m->todo, sizeof(m->todo),

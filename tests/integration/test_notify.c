@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -63,8 +64,38 @@ hmac_ok(const char *sig, const char *body)
 	return len == 32 && strncmp(v1 + 3, hex, 64) == 0 && v1[67] == '\0';
 }
 
+/* "Thu 10 Dec 06:45 UTC" is the human text of ISO 8601 `iso` (UTC),
+ * computed here with timegm and fixed English names. */
+static int
+when_ok(const char *iso, const char *text)
+{
+	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+		"Fri", "Sat" };
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
+		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+	time_t t;
+	char want[64];
+
+	memset(&tm, 0, sizeof(tm));
+	if (iso == NULL || text == NULL ||
+	    sscanf(iso, "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon,
+	        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon--;
+	t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	snprintf(want, sizeof(want), "%s %d %s %02d:%02d UTC", wd[tm.tm_wday],
+	    tm.tm_mday, mon[tm.tm_mon], tm.tm_hour, tm.tm_min);
+	return strcmp(want, text) == 0;
+}
+
 /* Pending: signed generic JSON with the approver's link, Slack blocks
- * with a button, a Teams Adaptive Card. */
+ * with a button, a Teams Adaptive Card. Everyone is named by display
+ * name next to the raw UPN, durations and deadlines in words next to
+ * their ISO 8601 values (issue 16); a Teams channel gets no personal
+ * decision links (links default to false for chat targets). */
 static void
 test_pending_shapes(void)
 {
@@ -100,6 +131,21 @@ test_pending_shapes(void)
 	a = jpath(o, "approvers");
 	CU_ASSERT_FATAL(a != NULL && json_object_array_length(a) == 1);
 	CU_ASSERT_STRING_EQUAL(jstr(o, "approvers.0.upn"), "ciso@contoso.com");
+	/* people, not only ids */
+	CU_ASSERT_STRING_EQUAL(jstr(o, "request.requestor.name"), "Alex Wilber");
+	CU_ASSERT_STRING_EQUAL(jstr(o, "request.requestor.display"),
+	    "Alex Wilber (alex@contoso.com)");
+	CU_ASSERT_STRING_EQUAL(
+	    jstr(o, "request.identity.who.name"), "Alex Wilber");
+	CU_ASSERT_STRING_EQUAL(jstr(o, "approvers.0.name"), "Diego Siciliani");
+	CU_ASSERT_STRING_EQUAL(jstr(o, "request.duration"), "PT1H");
+	CU_ASSERT_STRING_EQUAL(jstr(o, "request.duration_text"), "1 hour");
+	CU_ASSERT(when_ok(jstr(o, "request.stage.deadline"),
+	    jstr(o, "request.stage.deadline_text")));
+	snprintf(want, sizeof(want), "before %s (%s)",
+	    jstr(o, "request.stage.deadline_text"),
+	    jstr(o, "request.stage.deadline"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "what_to_do"), want));
 	snprintf(
 	    want, sizeof(want), "http://127.0.0.1:%d/v1/decide/", http_port);
 	CU_ASSERT(strncmp(jstr(o, "approvers.0.decide_url"), want,
@@ -117,6 +163,15 @@ test_pending_shapes(void)
 	CU_ASSERT_STRING_EQUAL(jstr(o, "blocks.1.text.type"), "mrkdwn");
 	CU_ASSERT_PTR_NOT_NULL(
 	    strstr(jstr(o, "blocks.1.text.text"), "alex@contoso.com"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "blocks.1.text.text"),
+	    "*Requested by:* Alex Wilber (alex@contoso.com)\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+	    jstr(o, "blocks.1.text.text"), "*Duration:* 1 hour (PT1H)\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(jstr(o, "blocks.1.text.text"), "*Decide by:* until "));
+	/* the channel was given links explicitly: a button per approver */
+	CU_ASSERT_STRING_EQUAL(jstr(o, "blocks.3.elements.0.text.text"),
+	    "Decide as Diego Siciliani (ciso@contoso.com)");
 	json_object_put(o);
 	free(m.body);
 	bad = slack_link(KA);
@@ -134,10 +189,15 @@ test_pending_shapes(void)
 	    jstr(o, "attachments.0.content.type"), "AdaptiveCard");
 	CU_ASSERT_STRING_EQUAL(
 	    jstr(o, "attachments.0.content.body.1.type"), "FactSet");
+	/* a channel by default: no one's personal link */
+	CU_ASSERT_EQUAL(json_object_array_length(
+	                    jpath(o, "attachments.0.content.actions")),
+	    0);
+	CU_ASSERT_PTR_NULL(strstr(m.body, "/v1/decide/"));
+	CU_ASSERT_PTR_NULL(strstr(m.body, "link below"));
 	CU_ASSERT_STRING_EQUAL(
-	    jstr(o, "attachments.0.content.actions.0.type"), "Action.OpenUrl");
-	CU_ASSERT(strncmp(jstr(o, "attachments.0.content.actions.0.url"), want,
-	              strlen(want)) == 0);
+	    jstr(o, "attachments.0.content.body.1.facts.0.value"),
+	    "Alex Wilber \\(alex@contoso.com\\)");
 	json_object_put(o);
 	free(m.body);
 	assert_undecided(KA);
@@ -185,9 +245,11 @@ static void
 test_reminder_undecided(void)
 {
 	char *k = create("notify-quorum two [x](https://e.example) "
-	                 "<https://e.example|y> & *z*");
+	                 "<https://e.example|y> & *z* <b>h</b> **B** _i_ "
+	                 "# H `c` ~s~ <img src=x onerror=alert(1)>");
 	struct rx_msg m;
 	struct json_object *o, *a;
+	const char *p;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
 	/* the requestor's words make no link or markup in chat */
@@ -197,18 +259,28 @@ test_reminder_undecided(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "blocks.1.text.text"),
 	    "&lt;https://e.example|y&gt; &amp; *z*"));
 	CU_ASSERT_PTR_NULL(strstr(m.body, "<https://e.example"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "blocks.1.text.text"),
+	    "&lt;b&gt;h&lt;/b&gt; **B** _i_ # H `c` ~s~ &lt;img src=x "
+	    "onerror=alert(1)&gt;"));
+	CU_ASSERT_PTR_NULL(strstr(m.body, "<b>"));
+	CU_ASSERT_PTR_NULL(strstr(m.body, "<img"));
 	json_object_put(o);
 	free(m.body);
 	CU_ASSERT_FATAL(rx_wait("/teams", k, "pending", 200, 1) == 0);
 	CU_ASSERT_FATAL(rx_get("/teams", k, "pending", 0, &m) == 0);
 	o = json_tokener_parse(m.body);
 	CU_ASSERT_STRING_EQUAL(
-	    jstr(o, "attachments.0.content.body.1.facts.2.title"),
+	    jstr(o, "attachments.0.content.body.1.facts.3.title"),
 	    "Justification");
 	CU_ASSERT_STRING_EQUAL(
-	    jstr(o, "attachments.0.content.body.1.facts.2.value"),
+	    jstr(o, "attachments.0.content.body.1.facts.3.value"),
 	    "notify-quorum two \\[x\\]\\(https://e.example\\) "
-	    "\\<https://e.example|y\\> & \\*z\\*");
+	    "\\<https://e.example|y\\> & \\*z\\* \\<b\\>h\\</b\\> "
+	    "\\*\\*B\\*\\* \\_i\\_ \\# H \\`c\\` \\~s\\~ "
+	    "\\<img src=x onerror=alert\\(1\\)\\>");
+	/* no '<' in the whole card that markdown could take as a tag */
+	for (p = m.body; (p = strchr(p, '<')) != NULL; p++)
+		CU_ASSERT(p > m.body && p[-1] == '\\');
 	json_object_put(o);
 	free(m.body);
 	CU_ASSERT_FATAL(rx_wait("/json", k, "pending", 200, 1) == 0);
@@ -229,6 +301,12 @@ test_reminder_undecided(void)
 	    jstr(o, "approvers.0.upn"), "morgan@contoso.com");
 	CU_ASSERT_STRING_EQUAL(
 	    jstr(o, "request.stage.approved_by.0.upn"), "jordan@contoso.com");
+	/* who already approved, by name and when */
+	CU_ASSERT_STRING_EQUAL(
+	    jstr(o, "request.stage.approved_by.0.name"), "Jordan Miller");
+	CU_ASSERT(when_ok(jstr(o, "request.stage.approved_by.0.at"),
+	    jstr(o, "request.stage.approved_by.0.at_text")));
+	CU_ASSERT_STRING_EQUAL(jstr(o, "approvers.0.name"), "Morgan Lee");
 	json_object_put(o);
 	free(m.body);
 	decide(k, "approve", "morgan@contoso.com", "ok");
