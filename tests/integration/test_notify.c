@@ -525,6 +525,17 @@ test_approve_once(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(w.body, "Azure role"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(w.body, "INC1234567"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(w.body, "1 of 1 (ciso)"));
+	/* names next to the UPNs, the duration and deadline in words */
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.body,
+	    "<th>Requested by</th><td>Alex Wilber (alex@contoso.com)</td>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.body,
+	    "<th>You decide as</th><td>Diego Siciliani "
+	    "(ciso@contoso.com)</td>"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(w.body, "<th>Duration</th><td>1 hour (PT1H)</td>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.body, "<th>Decide by</th><td>until "));
+	/* phone-sized: long values wrap, nothing has a fixed width */
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.body, "overflow-wrap:anywhere"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(w.body,
 	    "links-one &lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;"));
 	CU_ASSERT_PTR_NULL(strstr(w.body, "<b>bold"));
@@ -590,6 +601,10 @@ test_wrong_stage_and_deny(void)
 	l2 = link_for(KF, "pending", 1, "jordan@contoso.com");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(l2);
 	CU_ASSERT(web_says(l2, NULL, 200, "2 of 2 (secops)"));
+	/* the stage before, who approved it and when */
+	CU_ASSERT(web_says(l2, NULL, 200,
+	    "<th>Stage 1 (ciso)</th><td>approved by Diego Siciliani "
+	    "(ciso@contoso.com) at "));
 	CU_ASSERT(web_says(l2, NULL, 200, "morgan@contoso.com"));
 	CU_ASSERT(web_says(
 	    l2, "decision=deny&reason=not+now", 200, "Denial recorded"));
@@ -1066,8 +1081,85 @@ test_browser_approve(void)
 	free(k);
 }
 
+/* The page's layout at a window of `width` px: the viewport width, the
+ * document's scroll width and how many elements stick out on the right
+ * (WebDriver executes the script outside the page's CSP). */
+static int
+wd_layout(int width, int *inner, int *scroll, int *out)
+{
+	char path[256], body[256];
+	struct json_object *v, *o;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "/session/%s/window/rect", W.session);
+	snprintf(body, sizeof(body), "{\"width\":%d,\"height\":900}", width);
+	json_object_put(wd_cmd("POST", path, body));
+	snprintf(path, sizeof(path), "/session/%s/execute/sync", W.session);
+	v = wd_cmd("POST", path,
+	    "{\"script\":\"var w=window.innerWidth,n=0;"
+	    "document.querySelectorAll('body *').forEach(function(e){"
+	    "if(e.getBoundingClientRect().right>w+0.5)n++;});"
+	    "return JSON.stringify({w:w,"
+	    "s:document.documentElement.scrollWidth,n:n});\",\"args\":[]}");
+	if (v != NULL && json_object_is_type(v, json_type_string) &&
+	    (o = json_tokener_parse(json_object_get_string(v))) != NULL) {
+		*inner = json_object_get_int(jpath(o, "w"));
+		*scroll = json_object_get_int(jpath(o, "s"));
+		*out = json_object_get_int(jpath(o, "n"));
+		json_object_put(o);
+		rc = 0;
+	}
+	json_object_put(v);
+	return rc;
+}
+
+/* A phone (390 px) and a desktop window: a justification that is one
+ * long word and a long URL wrap instead of widening the page; the
+ * screenshots are kept (decision-page-phone.png, -desktop.png). */
+static void
+test_browser_widths(void)
+{
+	char just[700], *k, *url, path[256], body[1200];
+	struct twant tw;
+	int inner = 0, scroll = 0, out = -1;
+
+	snprintf(just, sizeof(just), "links-one phone %0250d "
+	    "https://example.com/a/very/long/path/without/any/spaces/at/all/"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef", 7);
+	k = create(just);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_FATAL(rx_wait("/json", k, "pending", 200, 1) == 0);
+	url = link_for(k, "pending", 0, "ciso@contoso.com");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(url);
+	snprintf(path, sizeof(path), "/session/%s/url", W.session);
+	snprintf(body, sizeof(body), "{\"url\":\"%s\"}", url);
+	json_object_put(wd_cmd("POST", path, body));
+	tw.css = "h1";
+	tw.text = "Approval needed";
+	CU_ASSERT_FATAL(h_until(page_says, &tw, WAIT_MS) == 0);
+	CU_ASSERT_FATAL(wd_layout(390, &inner, &scroll, &out) == 0);
+	fprintf(stderr, "phone: innerWidth %d scrollWidth %d outside %d\n",
+	    inner, scroll, out);
+	CU_ASSERT(inner > 300 && inner <= 390);
+	CU_ASSERT(scroll <= inner);
+	CU_ASSERT_EQUAL(out, 0);
+	CU_ASSERT(wd_screenshot("decision-page-phone.png") == 0);
+	CU_ASSERT_FATAL(wd_layout(1280, &inner, &scroll, &out) == 0);
+	fprintf(stderr, "desktop: innerWidth %d scrollWidth %d outside %d\n",
+	    inner, scroll, out);
+	CU_ASSERT(inner > 1000);
+	CU_ASSERT(scroll <= inner);
+	CU_ASSERT_EQUAL(out, 0);
+	CU_ASSERT(wd_screenshot("decision-page-desktop.png") == 0);
+	decide(k, "deny", CISO_ID, "ok");
+	CU_ASSERT(wait_state(k, "rejected") == 0);
+	free(url);
+	free(k);
+}
+
 static const struct cu_test browser_tests[] = {
 	{ "decision page in headless Chromium", test_browser_approve },
+	{ "decision page at phone and desktop width", test_browser_widths },
 	{ NULL, NULL },
 };
 
