@@ -131,7 +131,7 @@ struct request {
 	/* access-package source */
 	char *package_id;
 	char *package_name; /* accessPackage.displayName when the body has it */
-	int64_t created; /* createdDateTime, epoch seconds; 0 unknown */
+	int64_t created;    /* createdDateTime, epoch seconds; 0 unknown */
 	/* added: createdBy.user.id verbatim (for adminAssign this is the
 	 * admin, while requestor_id is the principal who gains access) */
 	char *created_by;

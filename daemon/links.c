@@ -442,10 +442,9 @@ lk_decision_page(struct daemon *d, struct evhttp_request *req,
 		/* Who approved the stages before this one, and when. */
 		if (json_object_object_get_ex(stage, "earlier", &v))
 			for (i = 0; i < json_object_array_length(v); i++) {
-				struct json_object *st =
-				                       json_object_array_get_idx(
-				                           v, i),
-				                   *by = NULL;
+				struct json_object
+				    *st = json_object_array_get_idx(v, i),
+				    *by = NULL;
 				char h[128];
 
 				json_object_object_get_ex(
@@ -507,9 +506,8 @@ lk_decision_page(struct daemon *d, struct evhttp_request *req,
 		const char *nm = me->id[0] ? ident_name(d, 0, me->id) : NULL;
 		char t[SM_ID_MAX * 2 + 8];
 
-		snprintf(t, sizeof(t), "%s%s%s%s", nm ? nm : "",
-		    nm ? " (" : "", me->upn[0] ? me->upn : me->id,
-		    nm ? ")" : "");
+		snprintf(t, sizeof(t), "%s%s%s%s", nm ? nm : "", nm ? " (" : "",
+		    me->upn[0] ? me->upn : me->id, nm ? ")" : "");
 		lk_row(b, "You decide as", t);
 	}
 	evbuffer_add_printf(b,

@@ -167,8 +167,9 @@ nm_texts(struct nm_msg *m)
 
 		if (json_object_object_get_ex(stage, "earlier", &v))
 			for (i = 0; i < json_object_array_length(v); i++) {
-				struct json_object *st =
-				    json_object_array_get_idx(v, i), *by;
+				struct json_object
+				    *st = json_object_array_get_idx(v, i),
+				    *by;
 
 				json_object_object_get_ex(
 				    st, "approved_by", &by);

@@ -59,8 +59,8 @@ summary_when(int64_t t, char *buf, size_t len)
 		snprintf(buf, len, "?");
 		return;
 	}
-	snprintf(buf, len, "%s %d %s %02d:%02d UTC", wd[tm.tm_wday],
-	    tm.tm_mday, mon[tm.tm_mon], tm.tm_hour, tm.tm_min);
+	snprintf(buf, len, "%s %d %s %02d:%02d UTC", wd[tm.tm_wday], tm.tm_mday,
+	    mon[tm.tm_mon], tm.tm_hour, tm.tm_min);
 }
 
 /* "1 hour", "2 hours 30 minutes", "7 days", "45 seconds" into buf. */
@@ -120,8 +120,7 @@ summary_items(char *buf, size_t len, const struct req_list *l)
 
 /* One line: "Azure role 1234, 5678 on /subscriptions/... for PT1H". */
 static void
-summary_asks(
-    struct daemon *d, const struct request *q, char *buf, size_t len)
+summary_asks(struct daemon *d, const struct request *q, char *buf, size_t len)
 {
 	const char *gname = NULL;
 	const struct req_list *l = NULL;
@@ -193,7 +192,9 @@ summary_display(struct json_object *o)
 		snprintf(buf, sizeof(buf), "%s (%s)", name, upn);
 	else
 		snprintf(buf, sizeof(buf), "%s",
-		    upn ? upn : name ? name : "(unknown)");
+		    upn    ? upn
+		    : name ? name
+		           : "(unknown)");
 	summary_str(o, "display", buf);
 }
 
@@ -335,8 +336,8 @@ summary_stage_name(const struct verdict *v, uint32_t i)
 /* The current stage: index, name, quorum, who approved, deadline; the
  * stages before it with who approved them and when. */
 static struct json_object *
-summary_stage(struct daemon *d, const struct store_request *r,
-    const struct verdict *v)
+summary_stage(
+    struct daemon *d, const struct store_request *r, const struct verdict *v)
 {
 	const struct sm_request *sm = &r->sm;
 	struct json_object *o = json_object_new_object(), *later, *done, *e;
@@ -485,11 +486,11 @@ summary_build(struct daemon *d, const struct store_request *r)
 	summary_str(o, "state", sm_state_name(r->sm.state));
 	if (r->sm.nstages > 0 && r->sm.stage < r->sm.nstages)
 		json_object_object_add(o, "stage",
-		    summary_stage(d, r, v.kind == VERDICT_STAGES && v.rule &&
-		                             r->rule &&
-		                             strcmp(v.rule, r->rule) == 0
-		                         ? &v
-		                         : NULL));
+		    summary_stage(d, r,
+		        v.kind == VERDICT_STAGES && v.rule && r->rule &&
+		                strcmp(v.rule, r->rule) == 0
+		            ? &v
+		            : NULL));
 	request_free(&q);
 	return o;
 }
@@ -535,8 +536,8 @@ summary_names(struct json_object *a)
 	     i++) {
 		e = json_object_array_get_idx(a, i);
 		at = summary_get(e, "at_text");
-		if (asprintf(&n, "%s%s%s%s%s", s, i ? ", " : "",
-		        summary_who(e), at ? " at " : "", at ? at : "") == -1)
+		if (asprintf(&n, "%s%s%s%s%s", s, i ? ", " : "", summary_who(e),
+		        at ? " at " : "", at ? at : "") == -1)
 			n = NULL;
 		free(s);
 		s = n;

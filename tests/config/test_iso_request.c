@@ -449,9 +449,8 @@ test_display_names(void)
 	char *err = NULL, *text, *bad, *at;
 	size_t n;
 
-	CU_ASSERT_EQUAL_FATAL(request_from_json(body, strlen(body),
-	                          REQ_SRC_MAX, &r, &err),
-	    0);
+	CU_ASSERT_EQUAL_FATAL(
+	    request_from_json(body, strlen(body), REQ_SRC_MAX, &r, &err), 0);
 	CU_ASSERT(streq(r.package_id, "p1"));
 	CU_ASSERT(streq(r.package_name, "Finance reporting"));
 	CU_ASSERT_EQUAL_FATAL(
@@ -460,9 +459,8 @@ test_display_names(void)
 	text = request_identity_encode(&r);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"name\":\"Alex Wilber\""));
-	CU_ASSERT_EQUAL_FATAL(request_from_json(body, strlen(body),
-	                          REQ_SRC_MAX, &r2, &err),
-	    0);
+	CU_ASSERT_EQUAL_FATAL(
+	    request_from_json(body, strlen(body), REQ_SRC_MAX, &r2, &err), 0);
 	CU_ASSERT_EQUAL(request_identity_apply(&r2, text), 0);
 	CU_ASSERT_EQUAL(r2.identity, REQ_ID_VERIFIED);
 	CU_ASSERT(streq(r2.who.name, "Alex Wilber"));
@@ -475,9 +473,8 @@ test_display_names(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bad);
 	memmove(bad + (at - text), bad + (at - text) + n,
 	    strlen(bad + (at - text) + n) + 1);
-	CU_ASSERT_EQUAL_FATAL(request_from_json(body, strlen(body),
-	                          REQ_SRC_MAX, &r2, &err),
-	    0);
+	CU_ASSERT_EQUAL_FATAL(
+	    request_from_json(body, strlen(body), REQ_SRC_MAX, &r2, &err), 0);
 	CU_ASSERT_EQUAL(request_identity_apply(&r2, bad), 0);
 	CU_ASSERT_EQUAL(r2.identity, REQ_ID_VERIFIED);
 	CU_ASSERT(streq(r2.who.upn, "alex@contoso.com"));
@@ -488,12 +485,14 @@ test_display_names(void)
 	request_free(&r);
 	/* a name that is not a string is no reason to refuse the request */
 	{
-		char *b2 = strdup(body), *q = strstr(b2, "\"Finance reporting\"");
+		char *b2 = strdup(body),
+		     *q = strstr(b2, "\"Finance reporting\"");
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(q);
-		memcpy(q, "42                 ", strlen("\"Finance reporting\""));
-		CU_ASSERT_EQUAL(request_from_json(b2, strlen(b2), REQ_SRC_MAX,
-		                    &r, &err),
+		memcpy(
+		    q, "42                 ", strlen("\"Finance reporting\""));
+		CU_ASSERT_EQUAL(
+		    request_from_json(b2, strlen(b2), REQ_SRC_MAX, &r, &err),
 		    0);
 		CU_ASSERT(streq(r.package_id, "p1"));
 		CU_ASSERT_PTR_NULL(r.package_name);
