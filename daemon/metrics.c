@@ -293,15 +293,15 @@ metrics_poll(struct evbuffer *b, struct daemon *d)
 			evbuffer_add_printf(b,
 			    "approvald_poll_running{source=\"%s\"} %d\n",
 			    d->poll[i].ad->name, d->poll[i].running ? 1 : 0);
-	metrics_head(b, "approvald_poll_last_success_timestamp_seconds",
-	    "gauge",
+	metrics_head(b, "approvald_poll_last_success_timestamp_seconds", "gauge",
 	    "When a poll cycle of the source last completed (Unix time).");
 	for (i = 0; i < REQ_SRC_MAX; i++)
 		if (d->poll[i].ad != NULL && d->poll[i].last_ok > 0)
 			evbuffer_add_printf(b,
 			    "approvald_poll_last_success_timestamp_seconds"
 			    "{source=\"%s\"} %lld\n",
-			    d->poll[i].ad->name, (long long)d->poll[i].last_ok);
+			    d->poll[i].ad->name,
+			    (long long)d->poll[i].last_ok);
 	metrics_head(b, "approvald_poll_lag_seconds", "gauge",
 	    "Seconds between now and the source's durable watermark.");
 	for (i = 0; i < REQ_SRC_MAX; i++) {
