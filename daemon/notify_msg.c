@@ -165,26 +165,39 @@ nm_texts(struct nm_msg *m)
 	if (stage != NULL) {
 		char *names;
 
-		if (json_object_object_get_ex(stage, "earlier", &v))
-			for (i = 0; i < json_object_array_length(v); i++) {
+		/* One fact for every stage before this one (bounded). */
+		if (json_object_object_get_ex(stage, "earlier", &v) &&
+		    json_object_array_length(v) > 0) {
+			char *all = strdup(""), *n;
+
+			for (i = 0;
+			     all != NULL && i < json_object_array_length(v);
+			     i++) {
 				struct json_object
 				    *st = json_object_array_get_idx(v, i),
-				    *by;
+				    *by = NULL;
+				const char *sn = summary_get(st, "name");
 
 				json_object_object_get_ex(
 				    st, "approved_by", &by);
 				names = summary_names(by);
-				nm_fact(m, "Earlier stage",
-				    "%d%s%s%s: approved by %s",
-				    summary_int(st, "index", 0),
-				    summary_get(st, "name") ? " (" : "",
-				    summary_get(st, "name")
-				        ? summary_get(st, "name")
-				        : "",
-				    summary_get(st, "name") ? ")" : "",
-				    names && *names ? names : "(nobody)");
+				if (asprintf(&n, "%s%s%d%s%s%s: approved by %s",
+				        all, i ? "; " : "",
+				        summary_int(st, "index", 0),
+				        sn ? " (" : "", sn ? sn : "",
+				        sn ? ")" : "",
+				        names && *names ? names : "(nobody)") ==
+				    -1)
+					n = NULL;
 				free(names);
+				free(all);
+				all = n;
 			}
+			if (all != NULL)
+				nm_fact(m, "Earlier stages", "%s", all);
+			free(all);
+		}
+		v = NULL;
 		json_object_object_get_ex(stage, "approved_by", &v);
 		names = summary_names(v);
 		nm_fact(m, "Stage", "%d of %d%s%s%s: %zu of %d approval(s)%s%s",

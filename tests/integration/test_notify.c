@@ -599,6 +599,32 @@ test_wrong_stage_and_deny(void)
 	CU_ASSERT(web_says(other, "decision=deny&reason=x", 409,
 	    "no longer waits for this stage"));
 	CU_ASSERT_FATAL(rx_wait("/json", KF, "pending", 200, 2) == 0);
+	/* stage 2's messages say who approved stage 1, and when */
+	{
+		struct rx_msg m;
+		struct json_object *o;
+
+		CU_ASSERT_FATAL(rx_get("/json", KF, "pending", 1, &m) == 0);
+		o = json_tokener_parse(m.body);
+		CU_ASSERT_EQUAL(
+		    json_object_get_int(jpath(o, "request.stage.index")), 2);
+		CU_ASSERT_STRING_EQUAL(
+		    jstr(o, "request.stage.earlier.0.approved_by.0.name"),
+		    "Diego Siciliani");
+		CU_ASSERT(when_ok(
+		    jstr(o, "request.stage.earlier.0.approved_by.0.at"),
+		    jstr(o, "request.stage.earlier.0.approved_by.0.at_text")));
+		json_object_put(o);
+		free(m.body);
+		CU_ASSERT_FATAL(rx_wait("/slack", KF, "pending", 200, 2) == 0);
+		CU_ASSERT_FATAL(rx_get("/slack", KF, "pending", 1, &m) == 0);
+		o = json_tokener_parse(m.body);
+		CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "blocks.1.text.text"),
+		    "*Earlier stages:* 1 (ciso): approved by Diego Siciliani "
+		    "(ciso@contoso.com) at "));
+		json_object_put(o);
+		free(m.body);
+	}
 	l2 = link_for(KF, "pending", 1, "jordan@contoso.com");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(l2);
 	CU_ASSERT(web_says(l2, NULL, 200, "2 of 2 (secops)"));
