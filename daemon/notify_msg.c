@@ -56,7 +56,7 @@ static void
 nm_fact(struct nm_msg *m, const char *name, const char *fmt, ...)
 {
 	va_list ap;
-	char *v = NULL;
+	char *v = NULL, *p;
 
 	if (m->nfacts >= sizeof(m->facts) / sizeof(m->facts[0]))
 		return;
@@ -66,6 +66,11 @@ nm_fact(struct nm_msg *m, const char *name, const char *fmt, ...)
 	va_end(ap);
 	if (v == NULL)
 		return;
+	/* One line per fact: a value (a justification, a display name)
+	 * cannot start a line that looks like a fact of its own. */
+	for (p = v; *p; p++)
+		if (*p == '\r' || *p == '\n' || *p == '\t')
+			*p = ' ';
 	m->facts[m->nfacts].name = name;
 	m->facts[m->nfacts].value = v;
 	m->nfacts++;
@@ -330,8 +335,15 @@ nm_slack(struct nm_msg *m)
 	return o;
 }
 
-/* Adaptive Card text is markdown: escape what could make a link or
- * emphasis out of a requestor's words. Heap. */
+/*
+ * Adaptive Card text is markdown, in TextBlock.text and in Fact.title and
+ * Fact.value alike; HTML is not rendered (shown as typed)
+ * (https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/cards-format,
+ * https://learn.microsoft.com/adaptive-cards/create/textfeatures: a
+ * CommonMark subset: bold, italic, lists, links). Escape, CommonMark's
+ * way, what could make a link, emphasis, a list or a tag out of a
+ * requestor's words; newlines are gone already (nm_fact). Heap.
+ */
 static char *
 nm_md_esc(const char *s)
 {

@@ -247,7 +247,8 @@ test_reminder_undecided(void)
 {
 	char *k = create("notify-quorum two [x](https://e.example) "
 	                 "<https://e.example|y> & *z* <b>h</b> **B** _i_ "
-	                 "# H `c` ~s~ <img src=x onerror=alert(1)>");
+	                 "# H `c` ~s~ <img src=x onerror=alert(1)>\n"
+	                 "*Rule:* fake");
 	struct rx_msg m;
 	struct json_object *o, *a;
 	const char *p;
@@ -265,6 +266,11 @@ test_reminder_undecided(void)
 	    "onerror=alert(1)&gt;"));
 	CU_ASSERT_PTR_NULL(strstr(m.body, "<b>"));
 	CU_ASSERT_PTR_NULL(strstr(m.body, "<img"));
+	/* a newline in the justification makes no fact line of its own */
+	CU_ASSERT_PTR_NULL(
+	    strstr(jstr(o, "blocks.1.text.text"), "\n*Rule:* fake"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "blocks.1.text.text"),
+	    "onerror=alert(1)&gt; *Rule:* fake\n"));
 	json_object_put(o);
 	free(m.body);
 	CU_ASSERT_FATAL(rx_wait("/teams", k, "pending", 200, 1) == 0);
@@ -278,7 +284,7 @@ test_reminder_undecided(void)
 	    "notify-quorum two \\[x\\]\\(https://e.example\\) "
 	    "\\<https://e.example|y\\> & \\*z\\* \\<b\\>h\\</b\\> "
 	    "\\*\\*B\\*\\* \\_i\\_ \\# H \\`c\\` \\~s\\~ "
-	    "\\<img src=x onerror=alert\\(1\\)\\>");
+	    "\\<img src=x onerror=alert\\(1\\)\\> \\*Rule:\\* fake");
 	/* no '<' in the whole card that markdown could take as a tag */
 	for (p = m.body; (p = strchr(p, '<')) != NULL; p++)
 		CU_ASSERT(p > m.body && p[-1] == '\\');
