@@ -423,7 +423,6 @@ load_notify(struct sctx *c, const struct ynode *n)
 		}
 		c->s->ntargets++;
 		t->events = (1u << NEVENTS) - 1;
-		t->links = 1;
 		if ((v = ymap_get(e, "name")) == NULL) {
 			yerr(&c->y, e, "notify target needs a `name`");
 			errs++;
