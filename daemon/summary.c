@@ -209,7 +209,8 @@ summary_list(const struct req_list *l)
 	return a;
 }
 
-/* {id, upn, name, display}; the name is `name` or the directory's. */
+/* {id, upn, name, display}; the name is `name` or the directory's (from
+ * the cache alone when `d` is NULL). */
 static struct json_object *
 summary_principal(
     struct daemon *d, const struct sm_principal *p, const char *name)
@@ -599,7 +600,10 @@ summary_approvers(struct daemon *d, const struct store_request *r,
 				done = 1;
 		if (done)
 			continue;
-		e = summary_principal(d, &p, NULL);
+		/* A set can be a large group: names from the cache only
+		 * (the approver lookup put them there), never a Graph call
+		 * per member. */
+		e = summary_principal(NULL, &p, NULL);
 		json_object_object_add(e, "escalation",
 		    json_object_new_boolean(sqlite3_column_int(st, 2)));
 		json_object_array_add(a, e);
