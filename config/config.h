@@ -98,6 +98,7 @@ struct req_principal {
 	char *upn;  /* userPrincipalName */
 	char *mail; /* may be NULL */
 	int guest;  /* 1 guest (userType Guest), 0 member, -1 unknown */
+	char *name; /* displayName, may be NULL: decoration, never decides */
 };
 
 /* One request, whatever its source. Strings are heap-owned (NULL when
@@ -129,7 +130,8 @@ struct request {
 	char *principal_id;
 	/* access-package source */
 	char *package_id;
-	int64_t created; /* createdDateTime, epoch seconds; 0 unknown */
+	char *package_name; /* accessPackage.displayName when the body has it */
+	int64_t created;    /* createdDateTime, epoch seconds; 0 unknown */
 	/* added: createdBy.user.id verbatim (for adminAssign this is the
 	 * admin, while requestor_id is the principal who gains access) */
 	char *created_by;

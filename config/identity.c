@@ -26,6 +26,7 @@ id_principal(const struct req_principal *p)
 	id_str(o, "id", p->id);
 	id_str(o, "upn", p->upn);
 	id_str(o, "mail", p->mail);
+	id_str(o, "name", p->name);
 	if (p->guest >= 0)
 		json_object_object_add(
 		    o, "guest", json_object_new_boolean(p->guest));
@@ -86,6 +87,8 @@ id_read(json_object *o, const char *k, struct req_principal *p)
 		return 0;
 	p->upn = (char *)id_get(v, "upn");
 	p->mail = (char *)id_get(v, "mail");
+	/* Rows stored before display names were kept have none. */
+	p->name = (char *)id_get(v, "name");
 	if (json_object_object_get_ex(v, "guest", &g) &&
 	    json_object_is_type(g, json_type_boolean))
 		p->guest = json_object_get_boolean(g);

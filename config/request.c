@@ -98,6 +98,7 @@ request_free(struct request *r)
 	free(r->request_action);
 	free(r->principal_id);
 	free(r->package_id);
+	free(r->package_name);
 	free(r->created_by);
 	free(r->requestor_key);
 	free(r->beneficiary_key);
@@ -114,6 +115,7 @@ req_principal_free(struct req_principal *p)
 	free(p->id);
 	free(p->upn);
 	free(p->mail);
+	free(p->name);
 	memset(p, 0, sizeof(*p));
 	p->guest = -1;
 }
@@ -138,7 +140,8 @@ principal_copy(struct req_principal *dst, const struct req_principal *src)
 	dst->guest = src->guest;
 	if ((src->id && (dst->id = strdup(src->id)) == NULL) ||
 	    (src->upn && (dst->upn = strdup(src->upn)) == NULL) ||
-	    (src->mail && (dst->mail = strdup(src->mail)) == NULL)) {
+	    (src->mail && (dst->mail = strdup(src->mail)) == NULL) ||
+	    (src->name && (dst->name = strdup(src->name)) == NULL)) {
 		req_principal_free(dst);
 		return -1;
 	}
@@ -643,7 +646,7 @@ parse_group(struct jctx *c, json_object *o, struct request *r)
 static void
 parse_package(struct jctx *c, json_object *o, struct request *r)
 {
-	json_object *rq = jget(o, "requestor");
+	json_object *rq = jget(o, "requestor"), *pn;
 
 	r->kind = REQ_KIND_PACKAGE;
 	jdup(c, &r->request_action, o, "requestType");
@@ -651,6 +654,12 @@ parse_package(struct jctx *c, json_object *o, struct request *r)
 	jdup(c, &r->status, o, "status");
 	jdup(c, &r->package_id, jget(o, "assignment"), "accessPackageId");
 	jdup(c, &r->package_id, jget(o, "accessPackage"), "id");
+	/* A name is decoration: one that is not a string is left out,
+	 * never a reason to refuse the request. */
+	if ((pn = jget(jget(o, "accessPackage"), "displayName")) != NULL &&
+	    json_object_is_type(pn, json_type_string))
+		jdup(c, &r->package_name, jget(o, "accessPackage"),
+		    "displayName");
 	jdup(c, &r->requestor_id, rq, "objectId");
 	jdup(c, &r->requestor_id, rq, "id");
 	jdup(c, &r->requestor_upn, rq, "principalName");

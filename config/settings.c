@@ -440,7 +440,6 @@ load_notify(struct sctx *c, const struct ynode *n)
 		}
 		c->s->ntargets++;
 		t->events = (1u << NEVENTS) - 1;
-		t->links = 1;
 		if ((v = ymap_get(e, "name")) == NULL) {
 			yerr(&c->y, e, "notify target needs a `name`");
 			errs++;
@@ -483,6 +482,8 @@ load_notify(struct sctx *c, const struct ynode *n)
 			    "`secret_file` is only used by format json");
 			errs++;
 		}
+		/* Chat channels are shared: no personal links unless asked. */
+		t->links = t->format == NOTIFY_JSON;
 		if ((v = ymap_get(e, "links")) != NULL &&
 		    yget_bool(&c->y, v, &t->links) < 0)
 			errs++;

@@ -484,10 +484,17 @@ struct json_object *summary_build(
 struct json_object *summary_approvers(struct daemon *d,
     const struct store_request *r, uint32_t stage, int only_primary);
 const char *summary_get(struct json_object *o, const char *k);
-/* A principal object's UPN, else its id, else "(unknown)". */
+/* A principal object's "Name (upn)", else its UPN, else its id, else
+ * "(unknown)". */
 const char *summary_who(struct json_object *p);
 int summary_int(struct json_object *o, const char *k, int def);
+/* The principals of array `a`, comma-separated, each with when it
+ * approved if known (heap). */
+char *summary_names(struct json_object *a);
 void summary_time(int64_t t, char *buf, size_t len);
+/* "Fri 4 Dec 14:00 UTC"; "2 hours 30 minutes": locale-free. */
+void summary_when(int64_t t, char *buf, size_t len);
+void summary_human_duration(int64_t s, char *buf, size_t len);
 
 /* notify.c: the durable outbox and its delivery worker */
 int notify_init(struct daemon *d, char **err);

@@ -591,6 +591,8 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 	}
 	switch (s->kind) {
 	case APPROVER_USER:
+		ident_name_put(
+		    0, adapter_str(o, "id"), adapter_str(o, "displayName"));
 		if (plist_add(&j->cur, adapter_str(o, "id"),
 		        adapter_str(o, "userPrincipalName")) == -1)
 			goto fail;
@@ -606,6 +608,7 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 			appr_get(j, url);
 			return;
 		}
+		ident_name_put(0, id, adapter_str(o, "displayName"));
 		if (plist_add(
 		        &j->cur, id, adapter_str(o, "userPrincipalName")) == -1)
 			goto fail;
@@ -622,6 +625,7 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 				continue;
 			id = adapter_str(m, "id");
 			upn = adapter_str(m, "userPrincipalName");
+			ident_name_put(0, id, adapter_str(m, "displayName"));
 			if (plist_add(&j->cur, id, upn) == -1)
 				goto fail;
 		}
@@ -694,7 +698,8 @@ appr_next(struct appr_job *j)
 		if (!approvers_safe_value(s->value))
 			goto bad;
 		snprintf(url, sizeof(url),
-		    "%s/v1.0/users/%s?$select=id,userPrincipalName",
+		    "%s/v1.0/users/%s?$select=id,userPrincipalName,"
+		    "displayName",
 		    j->d->graph_base, s->value);
 		break;
 	case APPROVER_GROUP:

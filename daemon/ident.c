@@ -5,7 +5,7 @@
  * looked up in the directory with
  *
  *   GET /v1.0/users/{id | userPrincipalName}?$select=id,userPrincipalName,
- *       mail,userType
+ *       mail,userType,displayName
  *
  * (microsoftgraph/microsoft-graph-docs-contrib
  * api-reference/v1.0/api/user-get.md: a user is addressed by object id or
@@ -19,6 +19,14 @@
  * makes the request unverified. Anything else (no answer, 429, 5xx, 403, a
  * malformed body) decides nothing: the request stays unevaluated and is
  * retried with backoff (fail closed).
+ *
+ * displayName only decorates messages and the decision page
+ * (https://learn.microsoft.com/graph/api/user-get: a default property,
+ * $select-able); nothing decides on it.
+ *
+ * Display names of other directory objects (approvers, a PIM for Groups
+ * group) are looked up on the side, never in the way of anything: cached
+ * in memory (bounded, with a TTL), a failed lookup is the raw id.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -159,7 +167,8 @@ ident_cache_put(
 	if (p != NULL &&
 	    ((p->id && (e->p.id = strdup(p->id)) == NULL) ||
 	        (p->upn && (e->p.upn = strdup(p->upn)) == NULL) ||
-	        (p->mail && (e->p.mail = strdup(p->mail)) == NULL))) {
+	        (p->mail && (e->p.mail = strdup(p->mail)) == NULL) ||
+	        (p->name && (e->p.name = strdup(p->name)) == NULL))) {
 		ident_entry_free(e);
 		return;
 	}
@@ -204,6 +213,7 @@ ident_parse(const char *lkey, long status, struct json_object *o,
 		return -1;
 	p->upn = (char *)adapter_str(o, "userPrincipalName");
 	p->mail = (char *)adapter_str(o, "mail");
+	p->name = (char *)adapter_str(o, "displayName");
 	/* The key must be this user's id or UPN, nothing looser. */
 	if (strcasecmp(p->id, lkey) != 0 &&
 	    (p->upn == NULL || strcasecmp(p->upn, lkey) != 0))
@@ -274,7 +284,7 @@ ident_lookup_start(struct daemon *d, const char *lkey, const char *waiter)
 		if ((esc = graph_escape(lkey)) == NULL ||
 		    asprintf(&url,
 		        "%s/v1.0/users/%s?$select=id,userPrincipalName,mail,"
-		        "userType",
+		        "userType,displayName",
 		        d->graph_base, esc) == -1)
 			url = NULL;
 		free(esc);
@@ -339,6 +349,9 @@ ident_resolve(struct daemon *d, const char *key, struct request *q)
 	const struct ident_entry *who = NULL, *ben = NULL;
 	int ok;
 
+	/* The group's name for the messages, looked up on the side. */
+	if (q->source == REQ_SRC_GROUP)
+		(void)ident_name(d, 1, q->group_id);
 	ok = ident_key(d, q->requestor_key, key, &who);
 	if (q->beneficiary_key != NULL &&
 	    ident_key(d, q->beneficiary_key, key, &ben) == 0)
@@ -357,6 +370,170 @@ ident_resolve(struct daemon *d, const char *key, struct request *q)
 		return 0;
 	}
 	return 1;
+}
+
+/* ---- display names (decoration) ----------------------------------------- */
+
+/*
+ * Display names of users and groups by object id, for messages and the
+ * decision page only:
+ *
+ *   GET /v1.0/users/{id}?$select=id,displayName
+ *   (https://learn.microsoft.com/graph/api/user-get)
+ *   GET /v1.0/groups/{id}?$select=id,displayName
+ *   (https://learn.microsoft.com/graph/api/group-get)
+ *
+ * A name is looked up at most once per IDENT_NAME_TTL; a failed lookup is
+ * remembered as "no name" for IDENT_NAME_FAIL_TTL (the raw id is shown)
+ * and is never retried in anyone's way.
+ */
+struct ident_name {
+	struct ident_name *next;
+	char *key;  /* "u:" or "g:" and the lower-cased id */
+	char *name; /* NULL: unknown */
+	int64_t expires;
+};
+
+struct ident_name_lookup {
+	struct ident_name_lookup *next;
+	char *key;
+};
+
+static struct ident_name *ident_names;
+static size_t ident_nnames;
+static struct ident_name_lookup *ident_name_lookups;
+
+static void
+ident_name_free(struct ident_name *e)
+{
+	free(e->key);
+	free(e->name);
+	free(e);
+}
+
+static void
+ident_name_store(const char *key, const char *name, int64_t ttl)
+{
+	struct ident_name *e, **pp;
+
+	for (pp = &ident_names; *pp != NULL;) {
+		e = *pp;
+		if (strcmp(e->key, key) == 0 ||
+		    (ident_nnames >= IDENT_NAME_MAX && e->next == NULL)) {
+			*pp = e->next;
+			ident_name_free(e);
+			ident_nnames--;
+			continue;
+		}
+		pp = &e->next;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL ||
+	    (e->key = strdup(key)) == NULL ||
+	    (name != NULL && (e->name = strdup(name)) == NULL)) {
+		if (e != NULL)
+			free(e->key);
+		free(e);
+		return;
+	}
+	e->expires = engine_now() + ttl;
+	e->next = ident_names;
+	ident_names = e;
+	ident_nnames++;
+}
+
+/* "u:id" / "g:id" into buf; -1 when `id` is no object id. */
+static int
+ident_name_key(int group, const char *id, char *buf, size_t len)
+{
+	char *p;
+
+	if (id == NULL || !ident_is_guid(id))
+		return -1;
+	snprintf(buf, len, "%s:%s", group ? "g" : "u", id);
+	for (p = buf; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return 0;
+}
+
+static void
+ident_name_cb(void *arg, long status, const char *body, const char *err)
+{
+	struct ident_name_lookup *l = arg, **pp;
+	struct json_object *o = NULL;
+	const char *name = NULL, *id;
+
+	(void)err;
+	for (pp = &ident_name_lookups; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	if (status == 200 && body != NULL &&
+	    (o = json_tokener_parse(body)) != NULL &&
+	    (id = adapter_str(o, "id")) != NULL &&
+	    strcasecmp(id, l->key + 2) == 0)
+		name = adapter_str(o, "displayName");
+	if (name != NULL && *name == '\0')
+		name = NULL;
+	ident_name_store(
+	    l->key, name, name != NULL ? IDENT_NAME_TTL : IDENT_NAME_FAIL_TTL);
+	json_object_put(o);
+	free(l->key);
+	free(l);
+}
+
+const char *
+ident_name(struct daemon *d, int group, const char *id)
+{
+	struct ident_name *e;
+	struct ident_name_lookup *l;
+	char key[64], *url = NULL;
+	int64_t now = engine_now();
+
+	if (ident_name_key(group, id, key, sizeof(key)) == -1)
+		return NULL;
+	for (e = ident_names; e != NULL; e = e->next)
+		if (strcmp(e->key, key) == 0) {
+			if (e->expires > now)
+				return e->name;
+			break;
+		}
+	if (d == NULL)
+		return e != NULL ? e->name : NULL;
+	for (l = ident_name_lookups; l != NULL; l = l->next)
+		if (strcmp(l->key, key) == 0)
+			break;
+	if (l == NULL && (l = calloc(1, sizeof(*l))) != NULL) {
+		if ((l->key = strdup(key)) == NULL ||
+		    asprintf(&url, "%s/v1.0/%s/%s?$select=id,displayName",
+		        d->graph_base, group ? "groups" : "users",
+		        key + 2) == -1) {
+			free(l->key);
+			free(l);
+		} else {
+			l->next = ident_name_lookups;
+			ident_name_lookups = l;
+			daemon_graph(
+			    d, TOKEN_APP, "GET", url, NULL, ident_name_cb, l);
+			free(url);
+		}
+	}
+	/* Until the answer: an expired name is still better than none. */
+	for (e = ident_names; e != NULL; e = e->next)
+		if (strcmp(e->key, key) == 0)
+			return e->name;
+	return NULL;
+}
+
+void
+ident_name_put(int group, const char *id, const char *name)
+{
+	char key[64];
+
+	if (name == NULL || *name == '\0' ||
+	    ident_name_key(group, id, key, sizeof(key)) == -1)
+		return;
+	ident_name_store(key, name, IDENT_NAME_TTL);
 }
 
 /* ---- stored form (config/identity.c) ------------------------------------ */
@@ -415,6 +592,8 @@ ident_free(struct daemon *d)
 {
 	struct ident_entry *e;
 	struct ident_lookup *l;
+	struct ident_name *n;
+	struct ident_name_lookup *nl;
 
 	(void)d;
 	while ((e = ident_cache) != NULL) {
@@ -422,6 +601,16 @@ ident_free(struct daemon *d)
 		ident_entry_free(e);
 	}
 	ident_ncache = 0;
+	while ((n = ident_names) != NULL) {
+		ident_names = n->next;
+		ident_name_free(n);
+	}
+	ident_nnames = 0;
+	while ((nl = ident_name_lookups) != NULL) {
+		ident_name_lookups = nl->next;
+		free(nl->key);
+		free(nl);
+	}
 	/* After the loop: no Graph call in flight will answer any more. */
 	while ((l = ident_lookups) != NULL) {
 		ident_lookups = l->next;

@@ -18,6 +18,9 @@ struct json_object;
 #define IDENT_CACHE_MAX     4096 /* cached resolutions (keys) */
 #define IDENT_RETRY_BASE_MS 1000 /* first retry of a failed lookup */
 #define IDENT_RETRY_MAX_MS  60000
+#define IDENT_NAME_TTL      3600 /* seconds a display name is reused */
+#define IDENT_NAME_FAIL_TTL 300  /* seconds a failed name lookup stands */
+#define IDENT_NAME_MAX      2048 /* cached display names */
 
 /*
  * Parse the stored body of `r` into `out` and apply the identity stored
@@ -44,6 +47,14 @@ struct json_object *ident_json(const char *text);
 /* The key that could not be resolved to one directory user, or NULL when
  * `q` is not unverified. Borrowed from q. */
 const char *ident_unresolved_key(const struct request *q);
+/*
+ * The display name of user (group 0) or group (group 1) `id`, borrowed
+ * until the next call, or NULL when not known (yet): decoration only. A
+ * miss starts a lookup on Graph when `d` is set; nothing waits for it.
+ */
+const char *ident_name(struct daemon *d, int group, const char *id);
+/* Remember a display name Graph gave on another occasion. */
+void ident_name_put(int group, const char *id, const char *name);
 void ident_free(struct daemon *d);
 
 #endif

@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "approvald.h"
+#include "ident.h"
 #include "limits.h"
 #include "log.h"
 #include "parse.h"
@@ -53,19 +54,27 @@ static struct {
 	int64_t ttl;
 } lk;
 
+/* Phone first: no fixed widths; long values (ids, URLs, a justification
+ * without spaces) wrap anywhere instead of widening the page; under 36em
+ * the table's names stack above their values. */
 static const char lk_css[] =
-    "body{font-family:system-ui,sans-serif;max-width:44em;margin:2em auto;"
-    "padding:0 1em;color:#1f2328;line-height:1.4}"
-    "h1{font-size:1.4em}table{border-collapse:collapse;margin:1em 0}"
+    "*{box-sizing:border-box}"
+    "body{font-family:system-ui,sans-serif;max-width:44em;margin:1em auto;"
+    "padding:0 1em;color:#1f2328;line-height:1.4;"
+    "overflow-wrap:anywhere;word-break:normal}"
+    "h1{font-size:1.4em}table{border-collapse:collapse;margin:1em 0;"
+    "width:100%}"
     "th{text-align:left;vertical-align:top;padding:.25em 1em .25em 0;"
-    "white-space:nowrap}td{padding:.25em 0}"
+    "width:11em}td{padding:.25em 0;overflow-wrap:anywhere}"
     "textarea{width:100%;min-height:5em;font:inherit}"
     "button{font-size:1.05em;padding:.45em 1.4em;margin:.8em .8em 0 0;"
     "border:0;border-radius:4px;color:#fff}"
     ".approve{background:#1a7f37}.deny{background:#cf222e}"
     ".note{background:#fff8c5;border:1px solid #d4a72c;padding:.6em}"
     ".bad{background:#ffebe9;border:1px solid #cf222e;padding:.6em}"
-    ".ok{background:#dafbe1;border:1px solid #1a7f37;padding:.6em}";
+    ".ok{background:#dafbe1;border:1px solid #1a7f37;padding:.6em}"
+    "@media (max-width:36em){th,td{display:block;width:auto}"
+    "th{padding:.6em 0 0}td{padding:0 0 .25em}}";
 
 /* ---- tokens ---------------------------------------------------------- */
 
@@ -402,6 +411,15 @@ lk_decision_page(struct daemon *d, struct evhttp_request *req,
 	lk_row(b, "Requested by", summary_who(v));
 	if (json_object_object_get_ex(sum, "beneficiary", &v))
 		lk_row(b, "For", summary_who(v));
+	if (summary_get(sum, "duration_text") != NULL) {
+		char t[256];
+
+		snprintf(t, sizeof(t), "%s (%s)",
+		    summary_get(sum, "duration_text"),
+		    summary_get(sum, "duration") ? summary_get(sum, "duration")
+		                                 : "?");
+		lk_row(b, "Duration", t);
+	}
 	lk_row(b, "Justification", summary_get(sum, "justification"));
 	lk_row(b, "Ticket", summary_get(ticket, "text"));
 	lk_row(b, "Request", r->key);
@@ -421,9 +439,33 @@ lk_decision_page(struct daemon *d, struct evhttp_request *req,
 		                               : "",
 		    summary_get(stage, "name") ? ")" : "");
 		lk_row(b, "Stage", t);
+		/* Who approved the stages before this one, and when. */
+		if (json_object_object_get_ex(stage, "earlier", &v))
+			for (i = 0; i < json_object_array_length(v); i++) {
+				struct json_object
+				    *st = json_object_array_get_idx(v, i),
+				    *by = NULL;
+				char h[128];
+
+				json_object_object_get_ex(
+				    st, "approved_by", &by);
+				names = summary_names(by);
+				snprintf(h, sizeof(h), "Stage %d%s%s%s",
+				    summary_int(st, "index", 0),
+				    summary_get(st, "name") ? " (" : "",
+				    summary_get(st, "name")
+				        ? summary_get(st, "name")
+				        : "",
+				    summary_get(st, "name") ? ")" : "");
+				snprintf(t, sizeof(t), "approved by %s",
+				    names && *names ? names : "(nobody)");
+				free(names);
+				lk_row(b, h, t);
+			}
+		v = NULL;
 		if (json_object_object_get_ex(stage, "approved_by", &v))
 			got = json_object_array_length(v);
-		names = lk_names(v, NULL);
+		names = summary_names(v);
 		snprintf(t, sizeof(t), "%zu of %d needed%s%s", got,
 		    summary_int(stage, "needed", 1),
 		    names && *names ? ": " : "", names ? names : "");
@@ -450,9 +492,24 @@ lk_decision_page(struct daemon *d, struct evhttp_request *req,
 				evbuffer_free(lb);
 			}
 		}
-		lk_row(b, "Decide by", deadline ? deadline : "no deadline");
+		if (deadline != NULL) {
+			snprintf(t, sizeof(t), "until %s (%s)",
+			    summary_get(stage, "deadline_text")
+			        ? summary_get(stage, "deadline_text")
+			        : "?",
+			    deadline);
+			lk_row(b, "Decide by", t);
+		} else
+			lk_row(b, "Decide by", "no deadline");
 	}
-	lk_row(b, "You decide as", me->upn[0] ? me->upn : me->id);
+	{
+		const char *nm = me->id[0] ? ident_name(d, 0, me->id) : NULL;
+		char t[SM_ID_MAX * 2 + 8];
+
+		snprintf(t, sizeof(t), "%s%s%s%s", nm ? nm : "", nm ? " (" : "",
+		    me->upn[0] ? me->upn : me->id, nm ? ")" : "");
+		lk_row(b, "You decide as", t);
+	}
 	evbuffer_add_printf(b,
 	    "</table>\n<form method=\"post\">\n"
 	    "<label for=\"reason\">Reason%s</label>\n"

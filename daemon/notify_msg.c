@@ -27,7 +27,7 @@ struct nm_msg {
 	const char *event;
 	char title[512];
 	char todo[1024];
-	struct nm_fact facts[12];
+	struct nm_fact facts[16];
 	size_t nfacts;
 	struct json_object *sum;       /* summary_build */
 	struct json_object *approvers; /* {id, upn, escalation, decide_url} */
@@ -56,7 +56,7 @@ static void
 nm_fact(struct nm_msg *m, const char *name, const char *fmt, ...)
 {
 	va_list ap;
-	char *v = NULL;
+	char *v = NULL, *p;
 
 	if (m->nfacts >= sizeof(m->facts) / sizeof(m->facts[0]))
 		return;
@@ -66,6 +66,11 @@ nm_fact(struct nm_msg *m, const char *name, const char *fmt, ...)
 	va_end(ap);
 	if (v == NULL)
 		return;
+	/* One line per fact: a value (a justification, a display name)
+	 * cannot start a line that looks like a fact of its own. */
+	for (p = v; *p; p++)
+		if (*p == '\r' || *p == '\n' || *p == '\t')
+			*p = ' ';
 	m->facts[m->nfacts].name = name;
 	m->facts[m->nfacts].value = v;
 	m->nfacts++;
@@ -79,12 +84,19 @@ nm_texts(struct nm_msg *m)
 	                   *ticket = nm_obj(sum, "ticket"), *v;
 	const char *asks = summary_get(sum, "asks"),
 	           *key = summary_get(sum, "key");
-	const char *deadline = summary_get(stage, "deadline");
+	const char *deadline = summary_get(stage, "deadline"),
+	           *dtext = summary_get(stage, "deadline_text");
 	const char *e = m->event, *lead;
+	char when[128];
 	const char *reason = summary_get(sum, "reason");
+	size_t i;
 
 	if (asks == NULL)
 		asks = "(unknown)";
+	/* "Fri 4 Dec 14:00 UTC (2026-12-04T14:00:00Z)" */
+	if (deadline != NULL)
+		snprintf(when, sizeof(when), "%s%s%s%s", dtext ? dtext : "",
+		    dtext ? " (" : "", deadline, dtext ? ")" : " (UTC)");
 	if (strcmp(e, "pending") == 0)
 		lead = "Approval needed";
 	else if (strcmp(e, "reminder") == 0)
@@ -104,12 +116,13 @@ nm_texts(struct nm_msg *m)
 	snprintf(m->title, sizeof(m->title), "%s: %s", lead, asks);
 	if (m->approvers != NULL)
 		snprintf(m->todo, sizeof(m->todo),
-		    "Approve or deny %s%s%s: open your decision link%s, or run "
+		    "Approve or deny %s%s: %s, or run "
 		    "`approvalctl decide %s approve|deny --as YOU --reason "
 		    "TEXT`.",
-		    deadline ? "before " : "", deadline ? deadline : "",
-		    deadline ? " (UTC)" : "",
-		    json_object_array_length(m->approvers) ? " below" : "",
+		    deadline ? "before " : "", deadline ? when : "",
+		    m->nbuttons > 0 ? "open your decision link below"
+		                    : "use your own decision link if you were "
+		                      "sent one",
 		    key ? key : "?");
 	else if (strcmp(e, "approved") == 0)
 		snprintf(m->todo, sizeof(m->todo),
@@ -144,6 +157,10 @@ nm_texts(struct nm_msg *m)
 	if ((v = nm_obj(sum, "beneficiary")) != NULL)
 		nm_fact(m, "For", "%s", summary_who(v));
 	nm_fact(m, "Asks", "%s", asks);
+	if ((lead = summary_get(sum, "duration_text")) != NULL)
+		nm_fact(m, "Duration", "%s (%s)", lead,
+		    summary_get(sum, "duration") ? summary_get(sum, "duration")
+		                                 : "?");
 	if ((lead = summary_get(sum, "justification")) != NULL)
 		nm_fact(m, "Justification", "%s", lead);
 	if (ticket != NULL)
@@ -151,18 +168,57 @@ nm_texts(struct nm_msg *m)
 	if ((lead = summary_get(sum, "rule")) != NULL)
 		nm_fact(m, "Rule", "%s", lead);
 	if (stage != NULL) {
+		char *names;
+
+		/* One fact for every stage before this one (bounded). */
+		if (json_object_object_get_ex(stage, "earlier", &v) &&
+		    json_object_array_length(v) > 0) {
+			char *all = strdup(""), *n;
+
+			for (i = 0;
+			     all != NULL && i < json_object_array_length(v);
+			     i++) {
+				struct json_object
+				    *st = json_object_array_get_idx(v, i),
+				    *by = NULL;
+				const char *sn = summary_get(st, "name");
+
+				json_object_object_get_ex(
+				    st, "approved_by", &by);
+				names = summary_names(by);
+				if (asprintf(&n, "%s%s%d%s%s%s: approved by %s",
+				        all, i ? "; " : "",
+				        summary_int(st, "index", 0),
+				        sn ? " (" : "", sn ? sn : "",
+				        sn ? ")" : "",
+				        names && *names ? names : "(nobody)") ==
+				    -1)
+					n = NULL;
+				free(names);
+				free(all);
+				all = n;
+			}
+			if (all != NULL)
+				nm_fact(m, "Earlier stages", "%s", all);
+			free(all);
+		}
+		v = NULL;
 		json_object_object_get_ex(stage, "approved_by", &v);
-		nm_fact(m, "Stage", "%d of %d%s%s%s: %zu of %d approval(s)",
+		names = summary_names(v);
+		nm_fact(m, "Stage", "%d of %d%s%s%s: %zu of %d approval(s)%s%s",
 		    summary_int(stage, "index", 0), summary_int(stage, "of", 0),
 		    summary_get(stage, "name") ? " (" : "",
 		    summary_get(stage, "name") ? summary_get(stage, "name")
 		                               : "",
 		    summary_get(stage, "name") ? ")" : "",
 		    v ? json_object_array_length(v) : 0,
-		    summary_int(stage, "needed", 1));
+		    summary_int(stage, "needed", 1),
+		    names && *names ? ", by " : "", names ? names : "");
+		free(names);
 		if (m->approvers != NULL)
-			nm_fact(m, "Decide by", "%s",
-			    deadline ? deadline : "no deadline");
+			nm_fact(m, "Decide by", "%s%s",
+			    deadline ? "until " : "",
+			    deadline ? when : "no deadline");
 	}
 	nm_fact(m, "Request", "%s", key ? key : "?");
 }
@@ -279,8 +335,15 @@ nm_slack(struct nm_msg *m)
 	return o;
 }
 
-/* Adaptive Card text is markdown: escape what could make a link or
- * emphasis out of a requestor's words. Heap. */
+/*
+ * Adaptive Card text is markdown, in TextBlock.text and in Fact.title and
+ * Fact.value alike; HTML is not rendered (shown as typed)
+ * (https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/cards-format,
+ * https://learn.microsoft.com/adaptive-cards/create/textfeatures: a
+ * CommonMark subset: bold, italic, lists, links). Escape, CommonMark's
+ * way, what could make a link, emphasis, a list or a tag out of a
+ * requestor's words; newlines are gone already (nm_fact). Heap.
+ */
 static char *
 nm_md_esc(const char *s)
 {

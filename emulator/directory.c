@@ -189,15 +189,54 @@ get_manager(struct call *c, char **caps)
 	call_reply(c, 200, user_json(m, true));
 }
 
+/*
+ * GET /groups/{id} (https://learn.microsoft.com/graph/api/group-get): the
+ * properties the emulator keeps, or with $select exactly the listed ones
+ * (id, displayName, description, securityEnabled); an unknown property is
+ * a 400 as on Graph.
+ */
 static void
 get_group(struct call *c, char **caps)
 {
+	static const char *const props[] = { "id", "displayName", "description",
+		"securityEnabled", NULL };
 	const struct group *g = store_group(c->emu, caps[0]);
+	const char *sel = call_query(c, "$select"), *p;
+	json_object *all, *o, *v;
+	char name[64];
+	size_t n, i;
 
-	if (g == NULL)
+	if (g == NULL) {
 		not_found(c, caps[0]);
-	else
-		call_reply(c, 200, group_json(g, false));
+		return;
+	}
+	all = group_json(g, false);
+	if (sel == NULL) {
+		call_reply(c, 200, all);
+		return;
+	}
+	o = json_object_new_object();
+	for (p = sel; *p != '\0'; p += n + (p[n] == ',')) {
+		n = strcspn(p, ",");
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		for (i = 0; props[i] != NULL; i++)
+			if (strcasecmp(props[i], name) == 0)
+				break;
+		if (props[i] == NULL || n >= sizeof(name)) {
+			json_object_put(o);
+			json_object_put(all);
+			call_error(c, 400, "BadRequest",
+			    "Could not find a property named '%s' on type "
+			    "'microsoft.graph.group'.",
+			    name);
+			return;
+		}
+		v = NULL;
+		json_object_object_get_ex(all, props[i], &v);
+		json_object_object_add(o, props[i], json_object_get(v));
+	}
+	json_object_put(all);
+	call_reply(c, 200, o);
 }
 
 static void

@@ -342,9 +342,11 @@ ref_eval(const struct rcase *c, const char **v)
 static void
 set_identity(struct request *q, int id)
 {
-	struct req_principal alex = { "u-alex", "alex@contoso.com", NULL, 0 };
+	struct req_principal alex = { "u-alex", "alex@contoso.com", NULL, 0,
+		NULL };
 	struct req_principal eve = { "u-eve",
-		"eve_fabrikam.com#EXT#@contoso.com", "eve@contoso.com", 1 };
+		"eve_fabrikam.com#EXT#@contoso.com", "eve@contoso.com", 1,
+		NULL };
 
 	if (id == ID_ALEX)
 		request_set_identity(q, REQ_ID_VERIFIED, &alex, NULL);

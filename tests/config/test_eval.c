@@ -138,9 +138,9 @@ eval_init(void)
 		/* as a directory would: the body's keys are real users */
 		{
 			struct req_principal w = { reqs[i].requestor_key,
-				reqs[i].requestor_key, NULL, 0 };
+				reqs[i].requestor_key, NULL, 0, NULL };
 			struct req_principal b = { reqs[i].beneficiary_key,
-				NULL, NULL, 0 };
+				NULL, NULL, 0, NULL };
 
 			if (w.id == NULL)
 				w.id = w.upn = "unknown-user";

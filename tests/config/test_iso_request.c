@@ -464,6 +464,82 @@ test_names(void)
 		    verdict_name((enum verdict_kind)i), "unknown");
 }
 
+/* Display names (issue 16): an access package's from the body (a
+ * non-string one is left out, the request still reads); the stored
+ * identity keeps the directory's displayName, and a row stored before
+ * names were kept still applies. */
+static void
+test_display_names(void)
+{
+	static const char body[] =
+	    "{\"@odata.type\":\"#microsoft.graph."
+	    "accessPackageAssignmentRequest\",\"id\":\"r1\","
+	    "\"requestType\":\"userAdd\",\"state\":\"pendingApproval\","
+	    "\"requestor\":{\"objectId\":\"u-alex\"},"
+	    "\"accessPackage\":{\"id\":\"p1\",\"displayName\":"
+	    "\"Finance reporting\"},"
+	    "\"schedule\":{\"startDateTime\":\"2024-03-04T10:00:00Z\","
+	    "\"expiration\":{\"type\":\"afterDuration\",\"duration\":"
+	    "\"P7D\"}}}";
+	struct req_principal alex = { "u-alex", "alex@contoso.com", NULL, 0,
+		"Alex Wilber" };
+	struct request r, r2;
+	char *err = NULL, *text, *bad, *at;
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(
+	    request_from_json(body, strlen(body), REQ_SRC_MAX, &r, &err), 0);
+	CU_ASSERT(streq(r.package_id, "p1"));
+	CU_ASSERT(streq(r.package_name, "Finance reporting"));
+	CU_ASSERT_EQUAL_FATAL(
+	    request_set_identity(&r, REQ_ID_VERIFIED, &alex, NULL), 0);
+	CU_ASSERT(streq(r.who.name, "Alex Wilber"));
+	text = request_identity_encode(&r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"name\":\"Alex Wilber\""));
+	CU_ASSERT_EQUAL_FATAL(
+	    request_from_json(body, strlen(body), REQ_SRC_MAX, &r2, &err), 0);
+	CU_ASSERT_EQUAL(request_identity_apply(&r2, text), 0);
+	CU_ASSERT_EQUAL(r2.identity, REQ_ID_VERIFIED);
+	CU_ASSERT(streq(r2.who.name, "Alex Wilber"));
+	request_free(&r2);
+	/* as stored before display names: no "name" member */
+	at = strstr(text, ",\"name\":\"Alex Wilber\"");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+	n = strlen(",\"name\":\"Alex Wilber\"");
+	bad = strdup(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bad);
+	memmove(bad + (at - text), bad + (at - text) + n,
+	    strlen(bad + (at - text) + n) + 1);
+	CU_ASSERT_EQUAL_FATAL(
+	    request_from_json(body, strlen(body), REQ_SRC_MAX, &r2, &err), 0);
+	CU_ASSERT_EQUAL(request_identity_apply(&r2, bad), 0);
+	CU_ASSERT_EQUAL(r2.identity, REQ_ID_VERIFIED);
+	CU_ASSERT(streq(r2.who.upn, "alex@contoso.com"));
+	CU_ASSERT_PTR_NULL(r2.who.name);
+	request_free(&r2);
+	free(bad);
+	free(text);
+	request_free(&r);
+	/* a name that is not a string is no reason to refuse the request */
+	{
+		char *b2 = strdup(body),
+		     *q = strstr(b2, "\"Finance reporting\"");
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+		memcpy(
+		    q, "42                 ", strlen("\"Finance reporting\""));
+		CU_ASSERT_EQUAL(
+		    request_from_json(b2, strlen(b2), REQ_SRC_MAX, &r, &err),
+		    0);
+		CU_ASSERT(streq(r.package_id, "p1"));
+		CU_ASSERT_PTR_NULL(r.package_name);
+		request_free(&r);
+		free(err);
+		free(b2);
+	}
+}
+
 const struct cu_test request_tests[] = {
 	{ "aws_policy", test_aws_policy },
 	{ "aws_action", test_aws_action },
@@ -476,5 +552,6 @@ const struct cu_test request_tests[] = {
 	{ "bad_bodies", test_bad_bodies },
 	{ "not_lists_fail_closed", test_not_lists },
 	{ "names", test_names },
+	{ "display_names", test_display_names },
 	{ NULL, NULL },
 };

@@ -324,7 +324,7 @@ static const struct scase cases[] = {
 static void
 set_who(struct request *r, enum who w)
 {
-	struct req_principal p = { NULL, NULL, NULL, -1 };
+	struct req_principal p = { NULL, NULL, NULL, -1, NULL };
 
 	switch (w) {
 	case W_ALEX:

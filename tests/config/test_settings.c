@@ -177,6 +177,38 @@ test_retention(void)
 	cfg_diags_free(&d);
 }
 
+/* Chat targets carry no decision links unless asked (issue 16): a
+ * channel would show every approver's personal link to all its members. */
+static void
+test_chat_links_default(void)
+{
+	struct settings *s = NULL;
+	struct cfg_diags d = { 0 };
+	const char *p = tmpfile_with("chat.yaml",
+	    "graph:\n  tenant: t\n  client_id: c\n  client_secret_file: "
+	    "s\n"
+	    "notify:\n"
+	    "  - { name: j, url: \"https://x/\", format: json,\n"
+	    "      secret_file: k }\n"
+	    "  - { name: s, url: \"https://x/\", format: slack }\n"
+	    "  - { name: t, url: \"https://x/\", format: teams }\n"
+	    "  - { name: s2, url: \"https://x/\", format: slack, "
+	    "links: true }\n"
+	    "  - { name: j2, url: \"https://x/\", format: json,\n"
+	    "      secret_file: k, links: false }\n",
+	    0644);
+
+	CU_ASSERT_EQUAL_FATAL(settings_load_file(p, &s, &d), 0);
+	CU_ASSERT_EQUAL_FATAL(s->ntargets, 5);
+	CU_ASSERT_EQUAL(s->targets[0].links, 1);
+	CU_ASSERT_EQUAL(s->targets[1].links, 0);
+	CU_ASSERT_EQUAL(s->targets[2].links, 0);
+	CU_ASSERT_EQUAL(s->targets[3].links, 1);
+	CU_ASSERT_EQUAL(s->targets[4].links, 0);
+	settings_free(s);
+	cfg_diags_free(&d);
+}
+
 static const struct {
 	const char *yaml;
 	const char *want;
@@ -440,6 +472,7 @@ test_operators(void)
 
 const struct cu_test settings_tests[] = {
 	{ "operators", test_operators },
+	{ "chat_links_default", test_chat_links_default },
 	{ "example", test_example },
 	{ "defaults_and_relative_paths", test_defaults_and_relative },
 	{ "bad_settings", test_bad },

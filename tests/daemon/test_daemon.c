@@ -840,7 +840,36 @@ static const struct cu_test reload_tests[] = {
 	{ NULL, NULL },
 };
 
+/* Human durations and deadlines next to the ISO 8601 values (issue 16),
+ * with fixed English names whatever the locale. */
+static void
+test_summary_human(void)
+{
+	static const struct {
+		int64_t s;
+		const char *want;
+	} d[] = { { 3600, "1 hour" }, { 9000, "2 hours 30 minutes" },
+		{ 86400, "1 day" }, { 7 * 86400, "7 days" },
+		{ 90061, "1 day 1 hour 1 minute 1 second" },
+		{ 45, "45 seconds" }, { 0, "0 seconds" } };
+	char buf[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		summary_human_duration(d[i].s, buf, sizeof(buf));
+		CU_ASSERT_STRING_EQUAL(buf, d[i].want);
+	}
+	/* 2026-12-04T14:00:00Z is a Friday */
+	summary_when(1796392800, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "Fri 4 Dec 14:00 UTC");
+	summary_time(1796392800, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "2026-12-04T14:00:00Z");
+	summary_when(0, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "Thu 1 Jan 00:00 UTC");
+}
+
 static const struct cu_test adapter_tests[] = {
+	{ "human durations and deadlines", test_summary_human },
 	{ "Graph statuses, unknown values tolerated", test_adapter_statuses },
 	{ "the approval stage to act on", test_adapter_step_pick },
 	{ NULL, NULL },

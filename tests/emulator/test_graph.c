@@ -1373,6 +1373,23 @@ t_directory_identity(void)
 	    NULL, NULL);
 	CU_ASSERT_EQUAL(r->status, 400);
 	h_free(r);
+	/* a group's name, $select honoured (group-get) */
+	r = h_call("GET",
+	    "/v1.0/groups/2b5ed229-4072-478d-9504-a047ebd4b07d"
+	    "?$select=id,displayName",
+	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 200);
+	H_ASSERT_STR(h_str(r->json, "displayName"), "Prod Admins");
+	H_ASSERT_STR(
+	    h_str(r->json, "id"), "2b5ed229-4072-478d-9504-a047ebd4b07d");
+	CU_ASSERT_FALSE(json_object_object_get_ex(r->json, "description", &v));
+	h_free(r);
+	r = h_call("GET",
+	    "/v1.0/groups/2b5ed229-4072-478d-9504-a047ebd4b07d"
+	    "?$select=id,nonsense",
+	    app, NULL, NULL);
+	CU_ASSERT_EQUAL(r->status, 400);
+	h_free(r);
 	/* transitive membership: jordan is in All Approvers through SecOps */
 	r = h_call("POST",
 	    "/v1.0/users/46184453-e63b-4f20-86c2-c557ed5d5df9/"

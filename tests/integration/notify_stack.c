@@ -205,6 +205,35 @@ struct ad A;
 int http_port;
 static int started;
 
+int stack_groups;
+
+/* Poll PIM for Groups as well as Permissions Management. */
+static int
+stack_add_groups(void)
+{
+	static const char line[] =
+	    "  permissions: { enabled: true, poll_interval: PT1S }\n";
+	char *text, *at, *out = NULL;
+	FILE *f;
+	int rc = -1;
+
+	if ((text = cu_slurp(A.conf, NULL)) == NULL)
+		return -1;
+	if ((at = strstr(text, line)) != NULL &&
+	    asprintf(&out,
+	        "%.*s%s  group: { enabled: true, poll_interval: "
+	        "PT1S }\n%s",
+	        (int)(at - text), text, line, at + strlen(line)) != -1 &&
+	    (f = fopen(A.conf, "w")) != NULL) {
+		rc = fputs(out, f) == EOF ? -1 : 0;
+		if (fclose(f) != 0)
+			rc = -1;
+	}
+	free(out);
+	free(text);
+	return rc;
+}
+
 int
 stack_start(void)
 {
@@ -235,7 +264,8 @@ stack_start(void)
 	        "  - { name: all, url: \"http://127.0.0.1:%d/json\",\n"
 	        "      format: json, secret_file: notify-secret }\n"
 	        "  - { name: slack, url: \"http://127.0.0.1:%d/slack\",\n"
-	        "      format: slack, events: [pending, approved] }\n"
+	        "      format: slack, events: [pending, approved],\n"
+	        "      links: true }\n"
 	        "  - { name: teams, url: \"http://127.0.0.1:%d/teams\",\n"
 	        "      format: teams, events: [pending, rejected] }\n"
 	        "  - { name: flaky, url: \"http://127.0.0.1:%d/flaky\",\n"
@@ -248,6 +278,8 @@ stack_start(void)
 		return -1;
 	rc = ad_prepare(&A, &E, policy, yaml);
 	free(yaml);
+	if (rc == 0 && stack_groups)
+		rc = stack_add_groups();
 	if (rc == -1 ||
 	    ad_write_secret(&A, "notify-secret", NOTIFY_KEY "\n") == -1 ||
 	    ad_write_secret(&A, "link-secret", LINK_KEY "\n") == -1)

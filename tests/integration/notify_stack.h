@@ -60,6 +60,8 @@ int rx_get(const char *path, const char *key, const char *event, int nth,
 int rx_wait(
     const char *path, const char *key, const char *event, int status, int n);
 
+/* Set before stack_start: PIM for Groups requests are polled too. */
+extern int stack_groups;
 int stack_start(void);
 int stack_stop(void);
 

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -63,8 +64,38 @@ hmac_ok(const char *sig, const char *body)
 	return len == 32 && strncmp(v1 + 3, hex, 64) == 0 && v1[67] == '\0';
 }
 
+/* "Thu 10 Dec 06:45 UTC" is the human text of ISO 8601 `iso` (UTC),
+ * computed here with timegm and fixed English names. */
+static int
+when_ok(const char *iso, const char *text)
+{
+	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+		"Fri", "Sat" };
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
+		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+	time_t t;
+	char want[64];
+
+	memset(&tm, 0, sizeof(tm));
+	if (iso == NULL || text == NULL ||
+	    sscanf(iso, "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon,
+	        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon--;
+	t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	snprintf(want, sizeof(want), "%s %d %s %02d:%02d UTC", wd[tm.tm_wday],
+	    tm.tm_mday, mon[tm.tm_mon], tm.tm_hour, tm.tm_min);
+	return strcmp(want, text) == 0;
+}
+
 /* Pending: signed generic JSON with the approver's link, Slack blocks
- * with a button, a Teams Adaptive Card. */
+ * with a button, a Teams Adaptive Card. Everyone is named by display
+ * name next to the raw UPN, durations and deadlines in words next to
+ * their ISO 8601 values (issue 16); a Teams channel gets no personal
+ * decision links (links default to false for chat targets). */
 static void
 test_pending_shapes(void)
 {
@@ -100,6 +131,22 @@ test_pending_shapes(void)
 	a = jpath(o, "approvers");
 	CU_ASSERT_FATAL(a != NULL && json_object_array_length(a) == 1);
 	CU_ASSERT_STRING_EQUAL(jstr(o, "approvers.0.upn"), "ciso@contoso.com");
+	/* people, not only ids */
+	CU_ASSERT_STRING_EQUAL(
+	    jstr(o, "request.requestor.name"), "Alex Wilber");
+	CU_ASSERT_STRING_EQUAL(jstr(o, "request.requestor.display"),
+	    "Alex Wilber (alex@contoso.com)");
+	CU_ASSERT_STRING_EQUAL(
+	    jstr(o, "request.identity.who.name"), "Alex Wilber");
+	CU_ASSERT_STRING_EQUAL(jstr(o, "approvers.0.name"), "Diego Siciliani");
+	CU_ASSERT_STRING_EQUAL(jstr(o, "request.duration"), "PT1H");
+	CU_ASSERT_STRING_EQUAL(jstr(o, "request.duration_text"), "1 hour");
+	CU_ASSERT(when_ok(jstr(o, "request.stage.deadline"),
+	    jstr(o, "request.stage.deadline_text")));
+	snprintf(want, sizeof(want), "before %s (%s)",
+	    jstr(o, "request.stage.deadline_text"),
+	    jstr(o, "request.stage.deadline"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "what_to_do"), want));
 	snprintf(
 	    want, sizeof(want), "http://127.0.0.1:%d/v1/decide/", http_port);
 	CU_ASSERT(strncmp(jstr(o, "approvers.0.decide_url"), want,
@@ -117,6 +164,15 @@ test_pending_shapes(void)
 	CU_ASSERT_STRING_EQUAL(jstr(o, "blocks.1.text.type"), "mrkdwn");
 	CU_ASSERT_PTR_NOT_NULL(
 	    strstr(jstr(o, "blocks.1.text.text"), "alex@contoso.com"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "blocks.1.text.text"),
+	    "*Requested by:* Alex Wilber (alex@contoso.com)\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+	    jstr(o, "blocks.1.text.text"), "*Duration:* 1 hour (PT1H)\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(jstr(o, "blocks.1.text.text"), "*Decide by:* until "));
+	/* the channel was given links explicitly: a button per approver */
+	CU_ASSERT_STRING_EQUAL(jstr(o, "blocks.3.elements.0.text.text"),
+	    "Decide as Diego Siciliani (ciso@contoso.com)");
 	json_object_put(o);
 	free(m.body);
 	bad = slack_link(KA);
@@ -134,10 +190,15 @@ test_pending_shapes(void)
 	    jstr(o, "attachments.0.content.type"), "AdaptiveCard");
 	CU_ASSERT_STRING_EQUAL(
 	    jstr(o, "attachments.0.content.body.1.type"), "FactSet");
+	/* a channel by default: no one's personal link */
+	CU_ASSERT_EQUAL(
+	    json_object_array_length(jpath(o, "attachments.0.content.actions")),
+	    0);
+	CU_ASSERT_PTR_NULL(strstr(m.body, "/v1/decide/"));
+	CU_ASSERT_PTR_NULL(strstr(m.body, "link below"));
 	CU_ASSERT_STRING_EQUAL(
-	    jstr(o, "attachments.0.content.actions.0.type"), "Action.OpenUrl");
-	CU_ASSERT(strncmp(jstr(o, "attachments.0.content.actions.0.url"), want,
-	              strlen(want)) == 0);
+	    jstr(o, "attachments.0.content.body.1.facts.0.value"),
+	    "Alex Wilber \\(alex@contoso.com\\)");
 	json_object_put(o);
 	free(m.body);
 	assert_undecided(KA);
@@ -185,9 +246,12 @@ static void
 test_reminder_undecided(void)
 {
 	char *k = create("notify-quorum two [x](https://e.example) "
-	                 "<https://e.example|y> & *z*");
+	                 "<https://e.example|y> & *z* <b>h</b> **B** _i_ "
+	                 "# H `c` ~s~ <img src=x onerror=alert(1)>\n"
+	                 "*Rule:* fake");
 	struct rx_msg m;
 	struct json_object *o, *a;
+	const char *p;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
 	/* the requestor's words make no link or markup in chat */
@@ -197,18 +261,33 @@ test_reminder_undecided(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "blocks.1.text.text"),
 	    "&lt;https://e.example|y&gt; &amp; *z*"));
 	CU_ASSERT_PTR_NULL(strstr(m.body, "<https://e.example"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "blocks.1.text.text"),
+	    "&lt;b&gt;h&lt;/b&gt; **B** _i_ # H `c` ~s~ &lt;img src=x "
+	    "onerror=alert(1)&gt;"));
+	CU_ASSERT_PTR_NULL(strstr(m.body, "<b>"));
+	CU_ASSERT_PTR_NULL(strstr(m.body, "<img"));
+	/* a newline in the justification makes no fact line of its own */
+	CU_ASSERT_PTR_NULL(
+	    strstr(jstr(o, "blocks.1.text.text"), "\n*Rule:* fake"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "blocks.1.text.text"),
+	    "onerror=alert(1)&gt; *Rule:* fake\n"));
 	json_object_put(o);
 	free(m.body);
 	CU_ASSERT_FATAL(rx_wait("/teams", k, "pending", 200, 1) == 0);
 	CU_ASSERT_FATAL(rx_get("/teams", k, "pending", 0, &m) == 0);
 	o = json_tokener_parse(m.body);
 	CU_ASSERT_STRING_EQUAL(
-	    jstr(o, "attachments.0.content.body.1.facts.2.title"),
+	    jstr(o, "attachments.0.content.body.1.facts.3.title"),
 	    "Justification");
 	CU_ASSERT_STRING_EQUAL(
-	    jstr(o, "attachments.0.content.body.1.facts.2.value"),
+	    jstr(o, "attachments.0.content.body.1.facts.3.value"),
 	    "notify-quorum two \\[x\\]\\(https://e.example\\) "
-	    "\\<https://e.example|y\\> & \\*z\\*");
+	    "\\<https://e.example|y\\> & \\*z\\* \\<b\\>h\\</b\\> "
+	    "\\*\\*B\\*\\* \\_i\\_ \\# H \\`c\\` \\~s\\~ "
+	    "\\<img src=x onerror=alert\\(1\\)\\> \\*Rule:\\* fake");
+	/* no '<' in the whole card that markdown could take as a tag */
+	for (p = m.body; (p = strchr(p, '<')) != NULL; p++)
+		CU_ASSERT(p > m.body && p[-1] == '\\');
 	json_object_put(o);
 	free(m.body);
 	CU_ASSERT_FATAL(rx_wait("/json", k, "pending", 200, 1) == 0);
@@ -229,6 +308,12 @@ test_reminder_undecided(void)
 	    jstr(o, "approvers.0.upn"), "morgan@contoso.com");
 	CU_ASSERT_STRING_EQUAL(
 	    jstr(o, "request.stage.approved_by.0.upn"), "jordan@contoso.com");
+	/* who already approved, by name and when */
+	CU_ASSERT_STRING_EQUAL(
+	    jstr(o, "request.stage.approved_by.0.name"), "Jordan Miller");
+	CU_ASSERT(when_ok(jstr(o, "request.stage.approved_by.0.at"),
+	    jstr(o, "request.stage.approved_by.0.at_text")));
+	CU_ASSERT_STRING_EQUAL(jstr(o, "approvers.0.name"), "Morgan Lee");
 	json_object_put(o);
 	free(m.body);
 	decide(k, "approve", "morgan@contoso.com", "ok");
@@ -466,6 +551,17 @@ test_approve_once(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(w.body, "Azure role"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(w.body, "INC1234567"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(w.body, "1 of 1 (ciso)"));
+	/* names next to the UPNs, the duration and deadline in words */
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.body,
+	    "<th>Requested by</th><td>Alex Wilber (alex@contoso.com)</td>"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(w.body, "<th>You decide as</th><td>Diego Siciliani "
+	                   "(ciso@contoso.com)</td>"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(w.body, "<th>Duration</th><td>1 hour (PT1H)</td>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.body, "<th>Decide by</th><td>until "));
+	/* phone-sized: long values wrap, nothing has a fixed width */
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.body, "overflow-wrap:anywhere"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(w.body,
 	    "links-one &lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;"));
 	CU_ASSERT_PTR_NULL(strstr(w.body, "<b>bold"));
@@ -531,9 +627,39 @@ test_wrong_stage_and_deny(void)
 	CU_ASSERT(web_says(other, "decision=deny&reason=x", 409,
 	    "no longer waits for this stage"));
 	CU_ASSERT_FATAL(rx_wait("/json", KF, "pending", 200, 2) == 0);
+	/* stage 2's messages say who approved stage 1, and when */
+	{
+		struct rx_msg m;
+		struct json_object *o;
+
+		CU_ASSERT_FATAL(rx_get("/json", KF, "pending", 1, &m) == 0);
+		o = json_tokener_parse(m.body);
+		CU_ASSERT_EQUAL(
+		    json_object_get_int(jpath(o, "request.stage.index")), 2);
+		CU_ASSERT_STRING_EQUAL(
+		    jstr(o, "request.stage.earlier.0.approved_by.0.name"),
+		    "Diego Siciliani");
+		CU_ASSERT(when_ok(
+		    jstr(o, "request.stage.earlier.0.approved_by.0.at"),
+		    jstr(o, "request.stage.earlier.0.approved_by.0.at_text")));
+		json_object_put(o);
+		free(m.body);
+		CU_ASSERT_FATAL(rx_wait("/slack", KF, "pending", 200, 2) == 0);
+		CU_ASSERT_FATAL(rx_get("/slack", KF, "pending", 1, &m) == 0);
+		o = json_tokener_parse(m.body);
+		CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "blocks.1.text.text"),
+		    "*Earlier stages:* 1 (ciso): approved by Diego Siciliani "
+		    "(ciso@contoso.com) at "));
+		json_object_put(o);
+		free(m.body);
+	}
 	l2 = link_for(KF, "pending", 1, "jordan@contoso.com");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(l2);
 	CU_ASSERT(web_says(l2, NULL, 200, "2 of 2 (secops)"));
+	/* the stage before, who approved it and when */
+	CU_ASSERT(web_says(l2, NULL, 200,
+	    "<th>Stage 1 (ciso)</th><td>approved by Diego Siciliani "
+	    "(ciso@contoso.com) at "));
 	CU_ASSERT(web_says(l2, NULL, 200, "morgan@contoso.com"));
 	CU_ASSERT(web_says(
 	    l2, "decision=deny&reason=not+now", 200, "Denial recorded"));
@@ -784,6 +910,116 @@ static const struct cu_test entra_tests[] = {
 	{ NULL, NULL },
 };
 
+/* ==== suite groups ========================================================= */
+
+#define PROD_ADMINS "2b5ed229-4072-478d-9504-a047ebd4b07d"
+
+static int
+groups_start(void)
+{
+	stack_groups = 1;
+	return stack_start();
+}
+
+/* A PIM for Groups request by alex for Prod Admins (heap id). */
+static char *
+group_create(const char *justification)
+{
+	char *text, *id = NULL, *body = NULL;
+	struct json_object *o, *req, *v;
+	long st;
+
+	if ((text = cu_slurp(cu_srcpath("examples/requests/"
+	                                "group-request-self-activate.json"),
+	         NULL)) == NULL ||
+	    (req = json_tokener_parse(text)) == NULL) {
+		free(text);
+		return NULL;
+	}
+	free(text);
+	json_object_object_add(
+	    req, "groupId", json_object_new_string(PROD_ADMINS));
+	json_object_object_add(
+	    req, "justification", json_object_new_string(justification));
+	if (asprintf(&body,
+	        "{\"requestor\":\"alex@contoso.com\",\"source\":\"group\","
+	        "\"body\":%s}",
+	        json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) !=
+	    -1) {
+		o = emu_json(&E, "POST", "/_emulator/requests", body, &st);
+		if (o != NULL && st == 201 &&
+		    json_object_object_get_ex(o, "id", &v))
+			id = strdup(json_object_get_string(v));
+		json_object_put(o);
+	}
+	json_object_put(req);
+	free(body);
+	return id;
+}
+
+/* The group's name (GET /v1.0/groups/{id}?$select=id,displayName) next to
+ * its id; while Graph refuses it, the raw id alone and the notification
+ * goes out all the same; once Graph answers again, the name. */
+static void
+test_group_name(void)
+{
+	char *id, key[128];
+	struct rx_msg m;
+	struct json_object *o;
+	int i, named = 0;
+	long st;
+
+	CU_ASSERT_FATAL(
+	    emu_fault(&E, "{\"method\":\"GET\",\"path\":"
+	                  "\"/v1.0/groups/" PROD_ADMINS "\","
+	                  "\"kind\":\"status\",\"status\":403}") == 0);
+	id = group_create("group-names please");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+	snprintf(key, sizeof(key), "group:%s", id);
+	CU_ASSERT_FATAL(rx_wait("/json", key, "pending", 200, 1) == 0);
+	CU_ASSERT_FATAL(rx_get("/json", key, "pending", 0, &m) == 0);
+	o = json_tokener_parse(m.body);
+	CU_ASSERT_STRING_EQUAL(jstr(o, "request.group.id"), PROD_ADMINS);
+	CU_ASSERT_PTR_NULL(jpath(o, "request.group.name"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(jstr(o, "request.asks"), "of group " PROD_ADMINS " ("));
+	CU_ASSERT_STRING_EQUAL(
+	    jstr(o, "request.requestor.name"), "Alex Wilber");
+	json_object_put(o);
+	free(m.body);
+	CU_ASSERT(emu_count_calls(&E, "GET", "/v1.0/groups/" PROD_ADMINS) >= 1);
+	json_object_put(emu_json(&E, "DELETE", "/_emulator/faults", NULL, &st));
+	/* the failure stands for a while, then the name is asked again:
+	 * a reminder after that names the group */
+	for (i = 1; i <= 4 && !named; i++) {
+		clock_advance(3700);
+		CU_ASSERT_FATAL(rx_wait("/json", key, "reminder", 200, i) == 0);
+		CU_ASSERT_FATAL(
+		    rx_get("/json", key, "reminder", i - 1, &m) == 0);
+		o = json_tokener_parse(m.body);
+		if (jpath(o, "request.group.name") != NULL) {
+			named = 1;
+			CU_ASSERT_STRING_EQUAL(
+			    jstr(o, "request.group.name"), "Prod Admins");
+			CU_ASSERT_PTR_NOT_NULL(strstr(jstr(o, "request.asks"),
+			    "of group Prod Admins (" PROD_ADMINS ")"));
+			CU_ASSERT_PTR_NOT_NULL(
+			    strstr(jstr(o, "title"), "Prod Admins"));
+		}
+		json_object_put(o);
+		free(m.body);
+	}
+	CU_ASSERT(named);
+	CU_ASSERT(wait_state(key, "pending") == 0);
+	free(id);
+}
+
+static const struct cu_test group_tests[] = {
+	{ "group name next to its id, a failed lookup falls back",
+	    test_group_name },
+	{ NULL, NULL },
+};
+
 /* ==== suite browser ======================================================== */
 
 struct wd {
@@ -1015,8 +1251,87 @@ test_browser_approve(void)
 	free(k);
 }
 
+/* The page's layout at a window of `width` px: the viewport width, the
+ * document's scroll width and how many elements stick out on the right
+ * (WebDriver executes the script outside the page's CSP). */
+static int
+wd_layout(int width, int *inner, int *scroll, int *out)
+{
+	char path[256], body[256];
+	struct json_object *v, *o;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "/session/%s/window/rect", W.session);
+	snprintf(body, sizeof(body), "{\"width\":%d,\"height\":900}", width);
+	json_object_put(wd_cmd("POST", path, body));
+	snprintf(path, sizeof(path), "/session/%s/execute/sync", W.session);
+	v = wd_cmd("POST", path,
+	    "{\"script\":\"var w=window.innerWidth,n=0;"
+	    "document.querySelectorAll('body *').forEach(function(e){"
+	    "if(e.getBoundingClientRect().right>w+0.5)n++;});"
+	    "return JSON.stringify({w:w,"
+	    "s:document.documentElement.scrollWidth,n:n});\",\"args\":[]}");
+	if (v != NULL && json_object_is_type(v, json_type_string) &&
+	    (o = json_tokener_parse(json_object_get_string(v))) != NULL) {
+		*inner = json_object_get_int(jpath(o, "w"));
+		*scroll = json_object_get_int(jpath(o, "s"));
+		*out = json_object_get_int(jpath(o, "n"));
+		json_object_put(o);
+		rc = 0;
+	}
+	json_object_put(v);
+	return rc;
+}
+
+/* A phone (390 px) and a desktop window: a justification that is one
+ * long word and a long URL wrap instead of widening the page; the
+ * screenshots are kept (decision-page-phone.png, -desktop.png). */
+static void
+test_browser_widths(void)
+{
+	char just[700], *k, *url, path[256], body[1200];
+	struct twant tw;
+	int inner = 0, scroll = 0, out = -1;
+
+	snprintf(just, sizeof(just),
+	    "links-one phone %0250d "
+	    "https://example.com/a/very/long/path/without/any/spaces/at/all/"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef",
+	    7);
+	k = create(just);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_FATAL(rx_wait("/json", k, "pending", 200, 1) == 0);
+	url = link_for(k, "pending", 0, "ciso@contoso.com");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(url);
+	snprintf(path, sizeof(path), "/session/%s/url", W.session);
+	snprintf(body, sizeof(body), "{\"url\":\"%s\"}", url);
+	json_object_put(wd_cmd("POST", path, body));
+	tw.css = "h1";
+	tw.text = "Approval needed";
+	CU_ASSERT_FATAL(h_until(page_says, &tw, WAIT_MS) == 0);
+	CU_ASSERT_FATAL(wd_layout(390, &inner, &scroll, &out) == 0);
+	fprintf(stderr, "phone: innerWidth %d scrollWidth %d outside %d\n",
+	    inner, scroll, out);
+	CU_ASSERT(inner > 300 && inner <= 390);
+	CU_ASSERT(scroll <= inner);
+	CU_ASSERT_EQUAL(out, 0);
+	CU_ASSERT(wd_screenshot("decision-page-phone.png") == 0);
+	CU_ASSERT_FATAL(wd_layout(1280, &inner, &scroll, &out) == 0);
+	fprintf(stderr, "desktop: innerWidth %d scrollWidth %d outside %d\n",
+	    inner, scroll, out);
+	CU_ASSERT(inner > 1000);
+	CU_ASSERT(scroll <= inner);
+	CU_ASSERT_EQUAL(out, 0);
+	CU_ASSERT(wd_screenshot("decision-page-desktop.png") == 0);
+	decide(k, "deny", CISO_ID, "ok");
+	CU_ASSERT(wait_state(k, "rejected") == 0);
+	free(url);
+	free(k);
+}
+
 static const struct cu_test browser_tests[] = {
 	{ "decision page in headless Chromium", test_browser_approve },
+	{ "decision page at phone and desktop width", test_browser_widths },
 	{ NULL, NULL },
 };
 
@@ -1024,6 +1339,7 @@ const struct cu_suite cu_suites[] = {
 	{ "notify", stack_start, stack_stop, notify_tests },
 	{ "links", stack_start, stack_stop, link_tests },
 	{ "entra", stack_start, stack_stop, entra_tests },
+	{ "groups", groups_start, stack_stop, group_tests },
 	{ "browser", browser_init, browser_clean, browser_tests },
 	{ NULL, NULL, NULL, NULL },
 };
