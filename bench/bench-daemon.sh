@@ -12,7 +12,7 @@ stack_curl -X POST "$url/_emulator/generate" -H 'Content-Type: application/json'
 	-d "{\"count\":$N,\"requestor\":\"alex@contoso.com\",\"kinds\":[\"aws-policy\"]}" >/dev/null
 stack_config "  permissions: { enabled: true, poll_interval: PT1S }" "${BENCH_LOG:-warn}"
 decided() {
-	stack_ctl status 2>/dev/null | grep -o '"approved": *[0-9]*' | grep -o '[0-9]*$' || echo 0
+	stack_ctl status -o json 2>/dev/null | grep -o '"approved": *[0-9]*' | grep -o '[0-9]*$' || echo 0
 }
 start=$(date +%s.%N)
 "$bin/daemon/approvald" --config "$work/approvald.yaml" 2>"$work/approvald.log" &

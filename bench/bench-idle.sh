@@ -10,7 +10,7 @@ N=${BENCH_STORED:-100000}
 stack_emulator
 stack_config "  permissions: { enabled: true, poll_interval: PT30S }" warn
 stack_daemon
-stack_ctl status | grep -o '"completed": *[0-9]*'
+stack_ctl status -o json | grep -o '"completed": *[0-9]*'
 sleep 2
 t0=$(awk '{print $14 + $15}' /proc/$ad_pid/stat)
 sleep 30

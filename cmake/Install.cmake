@@ -63,6 +63,15 @@ install(FILES examples/demo-tenant.json
 install(DIRECTORY examples/requests
 	DESTINATION ${CMAKE_INSTALL_DATADIR}/graph-emulator COMPONENT emulator)
 
+# Shell completions, built into ${CMAKE_BINARY_DIR}/completions by
+# ctl/CMakeLists.txt from approvalctl's command table.
+install(FILES ${CMAKE_BINARY_DIR}/completions/approvalctl
+	DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+	COMPONENT approvald)
+install(FILES ${CMAKE_BINARY_DIR}/completions/_approvalctl
+	DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions
+	COMPONENT approvald)
+
 # Manual pages, built into ${CMAKE_BINARY_DIR}/man by man/CMakeLists.txt.
 foreach(page man5/approvald.yaml.5 man5/approvald-policy.5
 		man8/approvald.8 man8/approvalctl.8)

@@ -5,8 +5,16 @@
 struct ctl_command {
 	const char *name;
 	int (*fn)(int argc, char **argv); /* argv[0] is the command name */
-	const char *usage;
+	const char *usage; /* its options are what the command accepts */
+	const char *help;  /* one line */
 };
+
+/* The command table (approvalctl.c), NULL-terminated. */
+const struct ctl_command *ctl_commands(void);
+/* -o json given: the online commands print JSON, else tables. */
+extern int ctl_output_json;
+/* A completion script for `shell` (bash, zsh) on stdout (completion.c). */
+int ctl_completion(int argc, char **argv);
 
 /* Exit codes: 0 ok, 1 the checked thing failed, 2 usage error. */
 #define CTL_EXIT_OK    0

@@ -109,6 +109,9 @@ struct daemon {
 	struct event_base *base;
 	struct settings *settings;
 	struct policy *policy;
+	int64_t started;        /* wall time the daemon started */
+	int64_t policy_loaded;  /* wall time the policy in force loaded */
+	char policy_sha256[65]; /* of the policy file in force; "" unknown */
 	struct store *store;
 	struct graph *graph;
 	struct call *calls; /* Graph calls in flight (call.c) */
@@ -383,7 +386,7 @@ long crash_max_pages(void);
 long crash_backoff_cap(long cap);
 
 /* main.c: SIGHUP / `approvalctl reload`; swaps only when both files load. */
-int daemon_reload(struct daemon *d);
+int daemon_reload(struct daemon *d, char **why);
 
 /* reload.c: decisions taken under an earlier policy, against the current
  * one */

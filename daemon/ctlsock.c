@@ -30,6 +30,8 @@
 #include "ident.h"
 #include "limits.h"
 #include "log.h"
+#include "token.h"
+#include "version.h"
 
 static char *ctlsock_path;
 
@@ -40,6 +42,19 @@ struct ctl_conn {
 	struct ctl_peer peer;
 	int waiting;
 };
+
+static struct json_object *
+ctlsock_time(int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	char buf[32];
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		return NULL;
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_object_new_string(buf);
+}
 
 static struct json_object *
 ctlsock_request_json(const struct store_request *r)
@@ -67,8 +82,8 @@ ctlsock_request_json(const struct store_request *r)
 	    json_object_new_string(r->sm.requestor.upn[0]
 	                               ? r->sm.requestor.upn
 	                               : r->sm.requestor.id));
-	json_object_object_add(o, "created", json_object_new_int64(r->created));
-	json_object_object_add(o, "updated", json_object_new_int64(r->updated));
+	json_object_object_add(o, "created", ctlsock_time(r->created));
+	json_object_object_add(o, "updated", ctlsock_time(r->updated));
 	return o;
 }
 
@@ -85,7 +100,7 @@ ctlsock_journal_one(void *arg, const struct store_journal *j)
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "seq", json_object_new_int64(j->seq));
-	json_object_object_add(o, "at", json_object_new_int64(j->at));
+	json_object_object_add(o, "at", ctlsock_time(j->at));
 	json_object_object_add(o, "from", json_object_new_string(j->from));
 	json_object_object_add(o, "to", json_object_new_string(j->to));
 	json_object_object_add(o, "event", json_object_new_string(j->event));
@@ -105,19 +120,6 @@ ctlsock_count_one(void *arg, const char *state, int64_t n)
 }
 
 static struct json_object *
-ctlsock_time(int64_t t)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-	char buf[32];
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
-		return NULL;
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_object_new_string(buf);
-}
-
-static struct json_object *
 ctlsock_status(struct daemon *d)
 {
 	struct json_object *o = json_object_new_object(), *st;
@@ -125,9 +127,49 @@ ctlsock_status(struct daemon *d)
 	struct store_health h;
 	int i;
 
+	json_object_object_add(
+	    o, "version", json_object_new_string(APPROVALD_VERSION));
 	json_object_object_add(o, "ready", json_object_new_boolean(d->ready));
+	json_object_object_add(o, "started", ctlsock_time(d->started));
+	json_object_object_add(o, "uptime_seconds",
+	    json_object_new_int64(
+	        d->started > 0 ? time(NULL) - d->started : 0));
+	json_object_object_add(
+	    o, "policy", json_object_new_string(d->settings->policy_path));
+	json_object_object_add(o, "policy_sha256",
+	    d->policy_sha256[0] ? json_object_new_string(d->policy_sha256)
+	                        : NULL);
+	json_object_object_add(
+	    o, "policy_loaded", ctlsock_time(d->policy_loaded));
 	json_object_object_add(o, "policy_rules",
 	    json_object_new_int64((int64_t)policy_nrules(d->policy)));
+	st = json_object_new_object();
+	for (i = 0; i < REQ_SRC_MAX; i++)
+		if (d->poll[i].ad != NULL)
+			json_object_object_add(st, d->poll[i].ad->name,
+			    ctlsock_time(d->poll[i].last_ok));
+	json_object_object_add(o, "last_poll", st);
+	st = json_object_new_object();
+	for (i = 0; i < TOKEN_KIND_MAX && d->tokens != NULL; i++) {
+		struct token_health th;
+		struct json_object *c;
+
+		token_health_get(d->tokens, (enum token_kind)i, &th);
+		if (!th.configured)
+			continue;
+		c = json_object_new_object();
+		json_object_object_add(
+		    c, "up", json_object_new_boolean(!th.dead));
+		if (th.dead) {
+			json_object_object_add(
+			    c, "since", ctlsock_time(th.since));
+			json_object_object_add(
+			    c, "reason", json_object_new_string(th.reason));
+		}
+		json_object_object_add(
+		    st, i == TOKEN_APP ? "app" : "approver", c);
+	}
+	json_object_object_add(o, "credentials", st);
 	st = json_object_new_object();
 	store_request_count_by_state(d->store, ctlsock_count_one, st);
 	json_object_object_add(o, "requests", st);
@@ -292,6 +334,18 @@ ctlsock_exec(struct ctl_conn *c, char *line)
 		}
 		o = ctlsock_request_json(&r);
 		json_object_object_add(o, "identity", ident_json(r.identity));
+		/* What Graph said is what approvald last recorded: the time
+		 * its source last completed a poll says how fresh that is. */
+		json_object_object_add(o, "source_last_poll",
+		    r.source >= 0 && r.source < REQ_SRC_MAX
+		        ? ctlsock_time(d->poll[r.source].last_ok)
+		        : NULL);
+		json_object_object_add(o, "summary", summary_build(d, &r));
+		if (r.sm.nstages > 0 && r.sm.stage < r.sm.nstages &&
+		    (r.sm.state == SM_S_PENDING ||
+		        r.sm.state == SM_S_ESCALATED))
+			json_object_object_add(o, "awaiting",
+			    summary_approvers(d, &r, r.sm.stage, 0));
 		arr = json_object_new_array();
 		store_journal_each(d->store, arg, ctlsock_journal_one, arr);
 		json_object_object_add(o, "timeline", arr);
@@ -301,9 +355,18 @@ ctlsock_exec(struct ctl_conn *c, char *line)
 	if (strcmp(cmd, "retry") == 0)
 		return ctlsock_retry(d, &c->peer, arg);
 	if (strcmp(cmd, "reload") == 0) {
+		char *why = NULL;
+		int rc = daemon_reload(d, &why);
+
 		o = json_object_new_object();
-		json_object_object_add(o, "reloaded",
-		    json_object_new_boolean(daemon_reload(d) == 0));
+		json_object_object_add(
+		    o, "reloaded", json_object_new_boolean(rc == 0));
+		if (rc != 0)
+			json_object_object_add(o, "errors",
+			    json_object_new_string(
+			        why != NULL && why[0] ? why
+			                              : "see approvald's log"));
+		free(why);
 		return o;
 	}
 	o = json_object_new_object();

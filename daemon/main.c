@@ -10,11 +10,13 @@
 #include <strings.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <openssl/evp.h>
 #include <systemd/sd-daemon.h>
 
 #include "approvald.h"
@@ -146,16 +148,50 @@ out:
 	return rc;
 }
 
-/* SIGHUP / `approvalctl reload`: swap the policy only when it loads. */
+/* SHA-256 of the policy file in force (approvalctl status shows it, so an
+ * operator sees which file the daemon decides by); "" when unreadable. */
+static void
+policy_digest(struct daemon *d)
+{
+	unsigned char buf[8192], md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	EVP_MD_CTX *ctx;
+	FILE *f;
+	size_t n;
+	int ok = 1;
+
+	d->policy_sha256[0] = '\0';
+	if ((f = fopen(d->settings->policy_path, "re")) == NULL)
+		return;
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		ok = 0;
+	while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ok = EVP_DigestUpdate(ctx, buf, n) == 1;
+	if (ok && !ferror(f) && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1)
+		for (i = 0; i < mdlen && i < 32; i++)
+			snprintf(d->policy_sha256 + 2 * i, 3, "%02x", md[i]);
+	EVP_MD_CTX_free(ctx);
+	fclose(f);
+}
+
+/* SIGHUP / `approvalctl reload`: swap the policy only when it loads.
+ * On a refusal, *why (when not NULL) gets the diagnostics, one per line
+ * (heap; the caller frees). */
 int
-daemon_reload(struct daemon *d)
+daemon_reload(struct daemon *d, char **why)
 {
 	struct settings *s;
 	struct policy *p;
 	struct cfg_diags dg;
 	char buf[2048], *err = NULL;
-	size_t i;
+	size_t i, wlen = 0;
+	FILE *w = NULL;
 
+	if (why != NULL) {
+		*why = NULL;
+		w = open_memstream(why, &wlen);
+	}
 	sd_notify(0, "RELOADING=1");
 	memset(&dg, 0, sizeof(dg));
 	if (settings_load_file(d->config_path, &s, &dg) == -1 ||
@@ -163,7 +199,11 @@ daemon_reload(struct daemon *d)
 		for (i = 0; i < dg.n; i++) {
 			cfg_diag_format(&dg.v[i], buf, sizeof(buf));
 			log_warnx("reload: %s", buf);
+			if (w != NULL)
+				fprintf(w, "%s\n", buf);
 		}
+		if (w != NULL)
+			fclose(w);
 		log_warnx("reload refused: keeping the current settings and "
 		          "policy");
 		cfg_diags_free(&dg);
@@ -174,8 +214,14 @@ daemon_reload(struct daemon *d)
 		return -1;
 	}
 	cfg_diags_free(&dg);
+	if (w != NULL) {
+		fclose(w);
+		free(*why);
+		*why = NULL;
+	}
 	policy_free(d->policy);
 	d->policy = p;
+	d->policy_loaded = time(NULL);
 	/* Live settings: log level and poll intervals; the rest at restart. */
 	log_setlevel(s->log_level);
 	for (i = 0; i < REQ_SRC_MAX; i++)
@@ -183,6 +229,7 @@ daemon_reload(struct daemon *d)
 			d->poll[i].interval = s->poll_interval[i];
 	settings_free(d->settings);
 	d->settings = s;
+	policy_digest(d);
 	/* Webhook secrets are re-read (a bad file keeps the old one); the
 	 * subscriptions follow the new policy, URL and clientState. */
 	hooks_reload(d);
@@ -235,7 +282,7 @@ warn_retired_source(const struct settings *s, const char *origin)
 static void
 on_hup(evutil_socket_t fd, short what, void *arg)
 {
-	daemon_reload(arg);
+	daemon_reload(arg, NULL);
 }
 
 static void
@@ -518,6 +565,8 @@ main(int argc, char *argv[])
 	if (retention_init(&d) == -1)
 		fatalx("retention: out of memory");
 
+	d.started = d.policy_loaded = time(NULL);
+	policy_digest(&d);
 	log_info("approvald " APPROVALD_VERSION
 	         " starting: policy %s (%zu rules), state %s",
 	    d.settings->policy_path, policy_nrules(d.policy),

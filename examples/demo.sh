@@ -58,7 +58,7 @@ submit seed-002 access-package "$(package $external P30D 'Partner project kickof
 say "6. Waiting for approvald to decide"
 settled() {
 	local out
-	out=$(stack_ctl list) || return 1
+	out=$(stack_ctl list -o json) || return 1
 	! grep -Eq '"state": *"(new|evaluating|approving|rejecting|canceling)"' <<<"$out" &&
 		[ "$(grep -c '"key"' <<<"$out")" -ge "$1" ]
 }
@@ -73,7 +73,7 @@ echo "   stage 1 approved by alexmanager@contoso.com (approvalctl decide)"
 wait_for 30 stack_ctl decide "access-package:$week" approve \
 	--as ciso@contoso.com --reason 'ok for a week'
 echo "   stage 2 approved by ciso@contoso.com (approvalctl decide)"
-approved() { stack_ctl show "access-package:$week" | grep -Eq '"state": *"(approved|completed)"'; }
+approved() { stack_ctl show "access-package:$week" -o json | grep -Eq '"state": *"(approved|completed)"'; }
 wait_for 30 approved
 
 say "8. Timeline (what approvald decided, and why)"

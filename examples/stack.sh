@@ -104,7 +104,7 @@ stack_ctl() {
 }
 
 stack_ready() {
-	stack_ctl status 2>/dev/null | grep -Eq '"ready": *true'
+	stack_ctl status -o json 2>/dev/null | grep -Eq '"ready": *true'
 }
 
 stack_daemon() {

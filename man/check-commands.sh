@@ -3,7 +3,7 @@
 # `.It Cm NAME` entry in approvalctl(8), and every such entry is a command.
 set -euo pipefail
 ctl=$1 page=$2
-code=$("$ctl" help 2>&1 | sed -n 's/^  approvalctl \([a-z-]*\).*/\1/p' | LC_ALL=C sort -u)
+code=$("$ctl" help 2>&1 | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p' | LC_ALL=C sort -u)
 man=$(sed -n 's/^\.It Cm \([a-z-]*\).*/\1/p' "$page" | LC_ALL=C sort -u)
 [ -n "$code" ] || { echo "no commands in \`$ctl help\`"; exit 1; }
 if [ "$code" != "$man" ]; then

@@ -29,6 +29,7 @@
 #include "cu.h"
 #include "harness.h"
 #include "hookutil.h"
+#include "version.h"
 
 static char policy_path[600];
 static char fixture_path[600];
@@ -807,22 +808,27 @@ test_stop_mid_fetch(void)
 /* Run `approvalctl ARGS... --socket S`; its exit code (or -1), stdout in
  * `out`. */
 static int
-ctl_run(struct ad *a, const char *a1, const char *a2, char *out, size_t n)
+ctl_run3(struct ad *a, const char *a1, const char *a2, const char *a3,
+    char *out, size_t n)
 {
 	char bin[600], log[700], *argv[8];
 	struct proc p;
 	ssize_t r;
 	size_t len = 0;
-	int st, fd;
+	int st, fd, i;
 
 	snprintf(bin, sizeof(bin), "%s", cu_buildpath("ctl/approvalctl"));
 	snprintf(log, sizeof(log), "%s/approvalctl.log", a->dir);
-	argv[0] = bin;
-	argv[1] = (char *)a1;
-	argv[2] = (char *)a2;
-	argv[3] = "--socket";
-	argv[4] = a->sock;
-	argv[5] = NULL;
+	i = 0;
+	argv[i++] = bin;
+	argv[i++] = (char *)a1;
+	if (a2 != NULL)
+		argv[i++] = (char *)a2;
+	if (a3 != NULL)
+		argv[i++] = (char *)a3;
+	argv[i++] = "--socket";
+	argv[i++] = a->sock;
+	argv[i] = NULL;
 	memset(&p, 0, sizeof(p));
 	out[0] = '\0';
 	if (h_spawn(&p, argv, NULL, log) == -1)
@@ -837,6 +843,12 @@ ctl_run(struct ad *a, const char *a1, const char *a2, char *out, size_t n)
 	if (fd != -1)
 		close(fd);
 	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int
+ctl_run(struct ad *a, const char *a1, const char *a2, char *out, size_t n)
+{
+	return ctl_run3(a, a1, a2, NULL, out, n);
 }
 
 /* The detail of the last journal row of `key` that contains `text`
@@ -962,7 +974,142 @@ test_readback_bounded_then_retry(void)
 	emu_stop(&e);
 }
 
+/* The SHA-256 of `path` in hex (sha256sum), or "". */
+static void
+file_sha256(const char *path, char out[65])
+{
+	char cmd[800];
+	FILE *p;
+
+	out[0] = '\0';
+	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", path);
+	if ((p = popen(cmd, "r")) == NULL)
+		return;
+	if (fscanf(p, "%64s", out) != 1)
+		out[0] = '\0';
+	pclose(p);
+}
+
+static int
+iso_utc(const char *s)
+{
+	return s != NULL && strlen(s) == 20 && s[4] == '-' && s[10] == 'T' &&
+	       s[19] == 'Z';
+}
+
+/*
+ * approvalctl against a running daemon, as an operator uses it: status
+ * names the version, the policy file and its SHA-256, credentials and
+ * polls, in a table and in JSON with ISO-8601 times; show reads like a
+ * sentence and says how fresh Graph's status is; a key that does not exist
+ * exits 1; reload prints the policy's errors (file:line:col) and exits 1,
+ * and a good policy reloads.
+ */
+static void
+test_ctl_online(void)
+{
+	struct emu e;
+	struct ad a;
+	struct json_object *o, *v, *w;
+	char *key, out[16384], sha[65], *log, *saved;
+	int rc;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, HTTP_YAML) == 0);
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	key = emu_create_tagged(&e, "an operator looks", REQUESTOR);
+	CU_ASSERT_FATAL(key != NULL);
+	CU_ASSERT_FATAL(ad_wait_state(&a, key, "approved", 30000) == 0);
+	file_sha256(policy_path, sha);
+	CU_ASSERT_EQUAL_FATAL(strlen(sha), 64);
+
+	rc = ctl_run(&a, "status", NULL, out, sizeof(out));
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "approvald " APPROVALD_VERSION));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, sha));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, policy_path));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "app up"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "attention:      0"));
+
+	rc = ctl_run3(&a, "status", "-o", "json", out, sizeof(out));
+	CU_ASSERT_EQUAL(rc, 0);
+	o = json_tokener_parse(out);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT(json_object_object_get_ex(o, "version", &v) &&
+	          strcmp(json_object_get_string(v), APPROVALD_VERSION) == 0);
+	CU_ASSERT(json_object_object_get_ex(o, "policy_sha256", &v) &&
+	          strcmp(json_object_get_string(v), sha) == 0);
+	CU_ASSERT(json_object_object_get_ex(o, "uptime_seconds", &v) &&
+	          json_object_get_int64(v) >= 0);
+	CU_ASSERT(json_object_object_get_ex(o, "started", &v) &&
+	          iso_utc(json_object_get_string(v)));
+	CU_ASSERT(json_object_object_get_ex(o, "last_poll", &v) &&
+	          json_object_object_get_ex(v, "permissions", &w) &&
+	          iso_utc(json_object_get_string(w)));
+	CU_ASSERT(json_object_object_get_ex(o, "credentials", &v) &&
+	          json_object_object_get_ex(v, "app", &w) &&
+	          json_object_object_get_ex(w, "up", &w) &&
+	          json_object_get_boolean(w));
+	json_object_put(o);
+
+	rc = ctl_run(&a, "show", key, out, sizeof(out));
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "who:"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(out, "decided:    approve by rule approve-all"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "as approvald last recorded it"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "timeline:"));
+	rc = ctl_run3(&a, "show", key, "-o", out, sizeof(out));
+	CU_ASSERT_EQUAL(rc, 2); /* -o without a format */
+	rc = ctl_run3(&a, "-o", "json", NULL, out, sizeof(out));
+	CU_ASSERT_EQUAL(rc, 2); /* not a command */
+	rc = ctl_run(&a, "show", "permissions:nope", out, sizeof(out));
+	CU_ASSERT_EQUAL(rc, 1);
+
+	rc = ctl_run3(&a, "list", "-o", "json", out, sizeof(out));
+	CU_ASSERT_EQUAL(rc, 0);
+	o = json_tokener_parse(out);
+	CU_ASSERT(o != NULL && json_object_is_type(o, json_type_array) &&
+	          json_object_array_length(o) >= 1);
+	if (o != NULL && json_object_array_length(o) >= 1) {
+		v = json_object_array_get_idx(o, 0);
+		CU_ASSERT(json_object_object_get_ex(v, "updated", &w) &&
+		          iso_utc(json_object_get_string(w)));
+	}
+	json_object_put(o);
+
+	/* a broken policy: refused with its errors, the old one kept */
+	saved = cu_slurp(policy_path, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(saved);
+	CU_ASSERT_FATAL(h_write_file(policy_path,
+	                    "version: 1\nrules:\n  - name: x\n    decide: "
+	                    "approv\n",
+	                    0600) == 0);
+	rc = ctl_run(&a, "reload", NULL, out, sizeof(out));
+	CU_ASSERT_EQUAL(rc, 1);
+	{
+		char lp[700];
+
+		snprintf(lp, sizeof(lp), "%s/approvalctl.log", a.dir);
+		log = cu_slurp(lp, NULL);
+	}
+	CU_ASSERT(log != NULL && strstr(log, "approve-all.yaml:4:") != NULL);
+	CU_ASSERT(log != NULL && strstr(log, "reload refused") != NULL);
+	free(log);
+	CU_ASSERT_FATAL(h_write_file(policy_path, saved, 0600) == 0);
+	free(saved);
+	rc = ctl_run(&a, "reload", NULL, out, sizeof(out));
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reloaded"));
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free(key);
+	emu_stop(&e);
+}
+
 static const struct cu_test attention_tests[] = {
+	{ "approvalctl against a running daemon: status, show, reload",
+	    test_ctl_online },
 	{ "read-backs bounded, attention says why, retry drives it once",
 	    test_readback_bounded_then_retry },
 	{ NULL, NULL },

@@ -84,7 +84,7 @@ sed -e "s|^graph:|graph:\n  url: $url\n  login_url: $url|" \
 	"$root/etc/approvald/approvald.yaml" >"$work/approvald.yaml"
 "$root/usr/sbin/approvald" --config "$work/approvald.yaml" 2>"$work/approvald.log" &
 ad_pid=$!
-ready() { "$root/usr/bin/approvalctl" status --socket "$work/control.sock" | grep -Eq '"ready": *true'; }
+ready() { "$root/usr/bin/approvalctl" status -o json --socket "$work/control.sock" | grep -Eq '"ready": *true'; }
 wait_for 30 ready || fail "installed approvald did not become ready"
 # The seed AWS policy request, for an AWS managed read-only policy: the
 # example policy's aws-policy-with-ticket rule approves it.
