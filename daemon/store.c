@@ -124,12 +124,10 @@ static const char *const store_sql[ST_MAX] = {
 	                  " ORDER BY source, state",
 	/* store_health: every one reads an index (requests_state,
 	 * outbox_due), never the settled requests */
-	[ST_HEALTH_WAITING] = "SELECT source, min(created) FROM requests"
-	                      " WHERE state IN ('new', 'evaluating', 'pending',"
-	                      " 'escalated', 'approving', 'rejecting',"
-	                      " 'canceling') GROUP BY source",
-	[ST_HEALTH_ATTENTION] = "SELECT count(*) FROM requests"
-	                        " WHERE state = 'attention'",
+	[ST_HEALTH_WAITING] = "SELECT min(created) FROM requests"
+	                      " WHERE state = ?1 AND source = ?2",
+	[ST_HEALTH_ATTENTION] = "SELECT coalesce(sum(n), 0) FROM"
+	                        " request_counts WHERE state = 'attention'",
 	[ST_HEALTH_OUTBOX] = "SELECT count(*), min(created) FROM outbox"
 	                     " WHERE done IS NULL",
 	[ST_HEALTH_DEADLINE] = "SELECT min(at) FROM timers WHERE kind = ?1",
@@ -308,6 +306,10 @@ static const char *const store_migrations[] = {
 	"DROP INDEX requests_state;"
 	"CREATE INDEX requests_state ON requests (state, updated);"
 	"CREATE INDEX intents_key ON intents (key);",
+	/* 10: the oldest request still waiting, per state and source, in
+	 * one index seek (store_health_get: min(created) for a given state
+	 * and source), whatever the number of requests */
+	"CREATE INDEX requests_waiting ON requests (state, source, created);",
 };
 
 #define STORE_SM_MAGIC_RLE 0x534d5231u /* "SMR1": zero-run encoded */
@@ -1118,16 +1120,32 @@ store_health_get(struct store *s, struct store_health *h)
 	sqlite3_stmt *st;
 	int rc, src;
 
+	/* Not yet decided: waiting for the policy, approvers or Graph. */
+	static const enum sm_state waiting[] = { SM_S_NEW, SM_S_EVALUATING,
+		SM_S_PENDING, SM_S_ESCALATED, SM_S_APPROVING, SM_S_REJECTING,
+		SM_S_CANCELING };
+	size_t w;
+	int64_t t;
+
 	memset(h, 0, sizeof(*h));
 	st = store_stmt(s, ST_HEALTH_WAITING);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		src = sqlite3_column_int(st, 0);
-		if (src >= 0 && src < STORE_HEALTH_SOURCES)
-			h->oldest_waiting[src] = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return -1;
+	for (w = 0; w < sizeof(waiting) / sizeof(waiting[0]); w++)
+		for (src = 0; src < STORE_HEALTH_SOURCES; src++) {
+			sqlite3_bind_text(st, 1, sm_state_name(waiting[w]), -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_int(st, 2, src);
+			rc = sqlite3_step(st);
+			t = rc == SQLITE_ROW && sqlite3_column_type(st, 0) !=
+			                            SQLITE_NULL
+			        ? sqlite3_column_int64(st, 0)
+			        : 0;
+			sqlite3_reset(st);
+			if (rc != SQLITE_ROW)
+				return -1;
+			if (t > 0 && (h->oldest_waiting[src] == 0 ||
+			                 t < h->oldest_waiting[src]))
+				h->oldest_waiting[src] = t;
+		}
 	st = store_stmt(s, ST_HEALTH_ATTENTION);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		h->attention = sqlite3_column_int64(st, 0);

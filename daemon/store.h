@@ -34,7 +34,7 @@ struct store_request {
 
 /* What an operator watches, read through indexes (store_health_get):
  * 0 where there is none. Sources are indexed by enum req_source. */
-#define STORE_HEALTH_SOURCES 8
+#define STORE_HEALTH_SOURCES 4
 struct store_health {
 	int64_t oldest_waiting[STORE_HEALTH_SOURCES]; /* created */
 	int64_t attention;

@@ -1,0 +1,2 @@
+add_executable(metrics_bench ${CMAKE_CURRENT_LIST_DIR}/metrics_bench.c)
+target_link_libraries(metrics_bench PRIVATE approvald_core approvald_nohooks)
