@@ -25,6 +25,10 @@ options_of(const char *usage)
 			if (*alt == '-') {
 				printf("%s%.*s", first ? "" : " ",
 				    (int)(end - alt), alt);
+				if (end - alt == 2 &&
+				    strncmp(alt, "-o", 2) == 0)
+					printf(
+					    " --output"); /* -o's long name */
 				first = 0;
 			}
 			alt = strchr(alt, '|');

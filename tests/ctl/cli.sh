@@ -33,6 +33,16 @@ done
 check "list --state pendng" 2 $rc has "$err" "no state \`pendng\`"
 "$ctl" status -o yaml --socket /nonexistent >"$out" 2>"$err"; rc=$?
 check "status -o yaml" 2 $rc has "$err" "json or table"
+# --output is -o's long name; =FORMAT and an attached -oFORMAT as well
+for o in "--output json" "--output=json" "-ojson" "-o=json" "-o json"; do
+	# shellcheck disable=SC2086
+	"$ctl" status $o --socket /nonexistent >"$out" 2>"$err"; rc=$?
+	check "status $o (reaches the socket)" 1 $rc has "$err" "is approvald running"
+done
+"$ctl" list --output yaml --socket /nonexistent >"$out" 2>"$err"; rc=$?
+check "list --output yaml" 2 $rc has "$err" "json or table"
+"$ctl" check --output json >"$out" 2>"$err"; rc=$?
+check "check --output (an offline command has no -o)" 2 $rc has "$err" "unknown option \`--output\`"
 "$ctl" show >"$out" 2>"$err"; rc=$?
 check "show without a key" 2 $rc has "$err" "^usage: approvalctl show"
 "$ctl" nosuchcommand >"$out" 2>"$err"; rc=$?
@@ -56,6 +66,8 @@ check "completion fish" 2 $rc has "$err" "bash or zsh"
 source "$out"
 COMP_WORDS=(approvalctl list --st); COMP_CWORD=2; _approvalctl
 check "bash completes list --st" 0 0 [ "${COMPREPLY[*]}" = "--state" ]
+COMP_WORDS=(approvalctl status --ou); COMP_CWORD=2; _approvalctl
+check "bash completes status --ou" 0 0 [ "${COMPREPLY[*]}" = "--output" ]
 COMP_WORDS=(approvalctl re); COMP_CWORD=1; _approvalctl
 check "bash completes re" 0 0 [ "${COMPREPLY[*]}" = "reload retry replay" ]
 echo "$pass passed, $fail failed"
