@@ -37,9 +37,10 @@ static const struct ctl_command commands[] = {
 	{ "import-policy", ctl_import_policy, "import-policy POLICY.json",
 	    "Turn an access package assignment policy into a stages rule." },
 	{ "audit", ctl_audit,
-	    "audit export|verify --state DB [--since ISO] [--format jsonl]",
+	    "audit export|verify --state DB [--since ISO] [--format "
+	    "jsonl|text]",
 	    "Export or verify the audit hash chain of a state database." },
-	{ "replay", ctl_replay, "replay POLICY --state DB [--since P30D]",
+	{ "replay", ctl_replay, "replay POLICY --state DB [--since P30D|ISO]",
 	    "What a policy would have decided on stored requests." },
 	{ "backup", ctl_backup, "backup --state DB OUT",
 	    "A consistent copy of a state database, while the daemon runs." },

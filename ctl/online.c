@@ -514,8 +514,6 @@ ctl_retry(int argc, char **argv)
 	if (argc != 2 || argv[1][0] == '\0' || strchr(argv[1], ' ') ||
 	    strchr(argv[1], '\n') ||
 	    (argv[1][0] == '-' && strcmp(argv[1], "--all") != 0)) {
-		fprintf(stderr, "usage: approvalctl retry KEY | --all "
-		                "[--socket PATH]\n");
 		return CTL_EXIT_USAGE;
 	}
 	snprintf(cmd, sizeof(cmd), "retry %s", argv[1]);

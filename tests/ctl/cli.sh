@@ -45,6 +45,11 @@ check "list --output yaml" 2 $rc has "$err" "json or table"
 check "check --output (an offline command has no -o)" 2 $rc has "$err" "unknown option \`--output\`"
 "$ctl" show >"$out" 2>"$err"; rc=$?
 check "show without a key" 2 $rc has "$err" "^usage: approvalctl show"
+# a command called without its arguments: its usage once, from the table
+for c in check explain test show retry decide import-policy audit replay backup completion; do
+	"$ctl" $c </dev/null >"$out" 2>"$err"; rc=$?
+	check "$c without arguments: one usage" 2 $rc [ "$(grep -c '^usage:' "$err")" -eq 1 ]
+done
 "$ctl" nosuchcommand >"$out" 2>"$err"; rc=$?
 check "unknown command" 2 $rc has "$err" "unknown command"
 "$ctl" --version >"$out" 2>"$err"; rc=$?
