@@ -234,6 +234,11 @@ ctl_status_text(struct json_object *o)
 			c = json_object_iter_peek_value(&it);
 			printf("%s %s %s", sep, json_object_iter_peek_name(&it),
 			    c != NULL ? json_object_get_string(c) : "not yet");
+			if (c != NULL) {
+				ctl_ago(json_object_get_string(c), age,
+				    sizeof(age));
+				printf(" (%s)", age);
+			}
 			sep = ",";
 		}
 	printf("\nrequests:      ");
@@ -260,10 +265,14 @@ ctl_status_text(struct json_object *o)
 		    end = json_object_iter_end(v);
 		     !json_object_iter_equal(&it, &end);
 		     json_object_iter_next(&it)) {
-			printf("%s %s since %s", sep,
+			ctl_ago(json_object_get_string(
+			            json_object_iter_peek_value(&it)),
+			    age, sizeof(age));
+			printf("%s %s since %s (%s)", sep,
 			    json_object_iter_peek_name(&it),
 			    json_object_get_string(
-			        json_object_iter_peek_value(&it)));
+			        json_object_iter_peek_value(&it)),
+			    age);
 			sep = ",";
 		}
 	printf("%s\n", sep[0] ? "" : " none");

@@ -1031,6 +1031,9 @@ test_ctl_online(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, policy_path));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "app up"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "attention:      0"));
+	/* the last poll with its age */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "last poll:      permissions 20"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "s ago)"));
 
 	rc = ctl_run3(&a, "status", "-o", "json", out, sizeof(out));
 	CU_ASSERT_EQUAL(rc, 0);
