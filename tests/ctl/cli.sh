@@ -58,7 +58,11 @@ check "--version" 0 $rc has "$out" "^approvalctl [0-9][0-9.]*$"
 check "--help" 0 $rc empty "$err"
 for sh in bash zsh; do
 	"$ctl" completion $sh >"$out" 2>"$err"; rc=$?
-	check "completion $sh" 0 $rc bash -n "$out"
+	if [ $sh = zsh ] && command -v zsh >/dev/null; then
+		check "completion $sh" 0 $rc zsh -n "$out"
+	else
+		check "completion $sh" 0 $rc bash -n "$out"
+	fi
 	for c in $cmds; do
 		check "completion $sh names $c" 0 0 has "$out" " $c\\b\\|\"$c \\|^	$c)"
 	done
@@ -75,5 +79,19 @@ COMP_WORDS=(approvalctl status --ou); COMP_CWORD=2; _approvalctl
 check "bash completes status --ou" 0 0 [ "${COMPREPLY[*]}" = "--output" ]
 COMP_WORDS=(approvalctl re); COMP_CWORD=1; _approvalctl
 check "bash completes re" 0 0 [ "${COMPREPLY[*]}" = "reload retry replay" ]
+# zsh completes on the first TAB (autoloaded from fpath, as installed)
+if command -v zsh >/dev/null; then
+	zdir=$(mktemp -d)
+	"$ctl" completion zsh >"$zdir/_approvalctl"
+	ln -s "$(cd "$(dirname "$ctl")" && pwd)/$(basename "$ctl")" "$zdir/approvalctl"
+	here=$(dirname "$0")
+	for t in "approvalctl rel|approvalctl reload" "approvalctl list --st|approvalctl list --state" "approvalctl status --ou|approvalctl status --output"; do
+		timeout 10 zsh -f "$here/zsh-complete.zsh" "$zdir" "${t%%|*}" "${t#*|}" >"$out" 2>"$err"; rc=$?
+		check "zsh completes \`${t%%|*}\` on the first TAB" 0 $rc has "$out" "${t#*|}"
+	done
+	rm -rf "$zdir"
+else
+	echo "zsh not installed: zsh completion checked for syntax by bash only"
+fi
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
