@@ -37,9 +37,10 @@ static const struct ctl_command commands[] = {
 	{ "import-policy", ctl_import_policy, "import-policy POLICY.json",
 	    "Turn an access package assignment policy into a stages rule." },
 	{ "audit", ctl_audit,
-	    "audit export|verify --state DB [--since ISO] [--format jsonl]",
+	    "audit export|verify --state DB [--since ISO] [--format "
+	    "jsonl|text]",
 	    "Export or verify the audit hash chain of a state database." },
-	{ "replay", ctl_replay, "replay POLICY --state DB [--since P30D]",
+	{ "replay", ctl_replay, "replay POLICY --state DB [--since P30D|ISO]",
 	    "What a policy would have decided on stored requests." },
 	{ "backup", ctl_backup, "backup --state DB OUT",
 	    "A consistent copy of a state database, while the daemon runs." },
@@ -143,7 +144,8 @@ int
 main(int argc, char **argv)
 {
 	const struct ctl_command *c;
-	int i, j, value, rc;
+	const char *opt, *fmt;
+	int i, j, n, value, rc;
 
 	if (argc < 2) {
 		usage_all(stderr);
@@ -177,31 +179,49 @@ main(int argc, char **argv)
 		}
 		if (argv[i][0] != '-' || argv[i][1] == '\0')
 			continue;
-		if (!usage_option(c, argv[i], &value)) {
+		/* --output is -o's long name (kubectl): valid wherever the
+		 * usage names -o; --output=FORMAT and -oFORMAT too. */
+		opt = argv[i];
+		if (strcmp(opt, "--output") == 0 ||
+		    strncmp(opt, "--output=", 9) == 0 ||
+		    (strncmp(opt, "-o", 2) == 0 && opt[2] != '\0'))
+			opt = "-o";
+		if (!usage_option(c, opt, &value)) {
 			fprintf(stderr, "approvalctl %s: unknown option `%s`\n",
 			    c->name, argv[i]);
 			usage_one(stderr, c);
 			return CTL_EXIT_USAGE;
 		}
-		if (value)
+		if (value &&
+		    (opt == argv[i] || strcmp(argv[i], "--output") == 0))
 			i++;
 	}
 	for (i = 2; i < argc; i++)
 		if (strcmp(argv[i], "-o") == 0 ||
-		    strcmp(argv[i], "--output") == 0) {
-			if (i + 1 >= argc ||
-			    (strcmp(argv[i + 1], "json") != 0 &&
-			        strcmp(argv[i + 1], "table") != 0)) {
+		    strcmp(argv[i], "--output") == 0 ||
+		    strncmp(argv[i], "--output=", 9) == 0 ||
+		    strncmp(argv[i], "-o", 2) == 0) {
+			/* the format: attached (--output=F, -oF, -o=F) or
+			 * the next word */
+			if (strncmp(argv[i], "--output=", 9) == 0)
+				fmt = argv[i] + 9, n = 1;
+			else if (strcmp(argv[i], "--output") != 0 &&
+			         argv[i][2] != '\0')
+				fmt = argv[i] + 2 + (argv[i][2] == '='), n = 1;
+			else
+				fmt = i + 1 < argc ? argv[i + 1] : NULL, n = 2;
+			if (fmt == NULL || (strcmp(fmt, "json") != 0 &&
+			                       strcmp(fmt, "table") != 0)) {
 				fprintf(stderr,
-				    "approvalctl %s: -o takes json "
+				    "approvalctl %s: -o/--output takes json "
 				    "or table\n",
 				    c->name);
 				return CTL_EXIT_USAGE;
 			}
-			ctl_output_json = strcmp(argv[i + 1], "json") == 0;
-			for (j = i; j + 2 <= argc; j++)
-				argv[j] = argv[j + 2];
-			argc -= 2;
+			ctl_output_json = strcmp(fmt, "json") == 0;
+			for (j = i; j + n <= argc; j++)
+				argv[j] = argv[j + n];
+			argc -= n;
 			i--;
 		} else if (strcmp(argv[i], "--as") == 0 ||
 		           strcmp(argv[i], "--reason") == 0)

@@ -243,15 +243,6 @@ audit_verify(const char *state)
 	return CTL_EXIT_OK;
 }
 
-static void
-audit_usage(void)
-{
-	fprintf(stderr,
-	    "usage: approvalctl audit export --state DB [--since ISO] "
-	    "[--format jsonl|text]\n"
-	    "       approvalctl audit verify --state DB\n");
-}
-
 /* approvalctl audit export|verify --state DB ... */
 int
 ctl_audit(int argc, char **argv)
@@ -261,7 +252,6 @@ ctl_audit(int argc, char **argv)
 	int i, jsonl = 1;
 
 	if (argc < 2) {
-		audit_usage();
 		return CTL_EXIT_USAGE;
 	}
 	sub = argv[1];
@@ -283,22 +273,18 @@ ctl_audit(int argc, char **argv)
 			else if (strcmp(argv[i], "text") == 0)
 				jsonl = 0;
 			else {
-				audit_usage();
 				return CTL_EXIT_USAGE;
 			}
 		} else {
-			audit_usage();
 			return CTL_EXIT_USAGE;
 		}
 	}
 	if (state == NULL) {
-		audit_usage();
 		return CTL_EXIT_USAGE;
 	}
 	if (strcmp(sub, "export") == 0)
 		return audit_export(state, since, jsonl);
 	if (strcmp(sub, "verify") == 0)
 		return audit_verify(state);
-	audit_usage();
 	return CTL_EXIT_USAGE;
 }

@@ -132,6 +132,5 @@ out:
 	sqlite3_close(src);
 	return rc;
 usage:
-	fprintf(stderr, "usage: approvalctl backup --state DB OUT\n");
 	return CTL_EXIT_USAGE;
 }

@@ -75,7 +75,5 @@ ctl_decide(int argc, char **argv)
 	json_object_put(o);
 	return rc;
 usage:
-	fprintf(stderr, "usage: approvalctl decide KEY approve|deny --as "
-	                "APPROVER --reason TEXT [--socket PATH]\n");
 	return CTL_EXIT_USAGE;
 }

@@ -264,11 +264,8 @@ ctl_import_policy(int argc, char **argv)
 	FILE *mem;
 	int add, update;
 
-	if (argc != 2) {
-		fprintf(
-		    stderr, "usage: approvalctl import-policy POLICY.json\n");
+	if (argc != 2)
 		return CTL_EXIT_USAGE;
-	}
 	if ((p = json_object_from_file(argv[1])) == NULL ||
 	    !json_object_is_type(p, json_type_object)) {
 		fprintf(

@@ -161,7 +161,6 @@ ctl_check(int argc, char **argv)
 	policy_free(p);
 	return CTL_EXIT_OK;
 usage:
-	fprintf(stderr, "usage: approvalctl check POLICY [-v]\n");
 	return CTL_EXIT_USAGE;
 }
 
@@ -379,9 +378,6 @@ out:
 	policy_free(p);
 	return rc;
 usage:
-	fprintf(stderr, "usage: approvalctl explain POLICY REQUEST.json "
-	                "[--source S] [--json] [--at ISO] "
-	                "[--directory TENANT.json]\n");
 	return CTL_EXIT_USAGE;
 }
 
@@ -451,8 +447,6 @@ ctl_test(int argc, char **argv)
 		argc = 3;
 	}
 	if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-') {
-		fprintf(stderr, "usage: approvalctl test POLICY TESTS.yaml "
-		                "[--directory TENANT.json]\n");
 		cfg_directory_free(dir);
 		return CTL_EXIT_USAGE;
 	}

@@ -133,6 +133,31 @@ ctl_age(long long s, char *buf, size_t n)
 		snprintf(buf, n, "%llds", s);
 }
 
+/* How long ago an ISO-8601 UTC time ("2026-12-03T07:11:15Z") was, as
+ * ctl_age writes it; "an unknown time" when it does not parse. */
+static void
+ctl_ago(const char *iso, char *buf, size_t n)
+{
+	struct tm tm;
+	time_t t, now = time(NULL);
+
+	memset(&tm, 0, sizeof(tm));
+	if (iso == NULL ||
+	    sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon,
+	        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+		snprintf(buf, n, "at an unknown time");
+		return;
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if ((t = timegm(&tm)) == (time_t)-1) {
+		snprintf(buf, n, "at an unknown time");
+		return;
+	}
+	ctl_age(now > t ? (long long)(now - t) : 0, buf, n);
+	strncat(buf, " ago", n - strlen(buf) - 1);
+}
+
 /* A principal object as "Name (upn)", its upn, or its id. */
 static const char *
 ctl_who(struct json_object *p)
@@ -209,6 +234,11 @@ ctl_status_text(struct json_object *o)
 			c = json_object_iter_peek_value(&it);
 			printf("%s %s %s", sep, json_object_iter_peek_name(&it),
 			    c != NULL ? json_object_get_string(c) : "not yet");
+			if (c != NULL) {
+				ctl_ago(json_object_get_string(c), age,
+				    sizeof(age));
+				printf(" (%s)", age);
+			}
 			sep = ",";
 		}
 	printf("\nrequests:      ");
@@ -235,10 +265,14 @@ ctl_status_text(struct json_object *o)
 		    end = json_object_iter_end(v);
 		     !json_object_iter_equal(&it, &end);
 		     json_object_iter_next(&it)) {
-			printf("%s %s since %s", sep,
+			ctl_ago(json_object_get_string(
+			            json_object_iter_peek_value(&it)),
+			    age, sizeof(age));
+			printf("%s %s since %s (%s)", sep,
 			    json_object_iter_peek_name(&it),
 			    json_object_get_string(
-			        json_object_iter_peek_value(&it)));
+			        json_object_iter_peek_value(&it)),
+			    age);
 			sep = ",";
 		}
 	printf("%s\n", sep[0] ? "" : " none");
@@ -338,7 +372,7 @@ static void
 ctl_show_text(struct json_object *o)
 {
 	struct json_object *sum = NULL, *st = NULL, *v, *e;
-	char names[1024];
+	char names[1024], ago[64];
 	size_t i;
 
 	json_object_object_get_ex(o, "summary", &sum);
@@ -396,15 +430,21 @@ ctl_show_text(struct json_object *o)
 			    ctl_str(st, "deadline"));
 	}
 	/* Graph's status is what approvald last read: a decided request is
-	 * not read again, so it may be stale; say so, never present it as
-	 * live. */
-	printf("  Graph:      %s (as approvald last recorded it, not read "
-	       "live; it may have changed since)\n",
-	    ctl_or(ctl_str(o, "graph_status"), "?"));
-	printf("  polled:     %s\n",
-	    ctl_str(o, "source_last_poll")
-	        ? ctl_str(o, "source_last_poll")
-	        : "no poll of its source has completed yet");
+	 * not read again, so it may be stale; say so and how old it is,
+	 * never present it as live. The request's row was last written
+	 * `updated` (the reading is that old or older); its source's last
+	 * completed poll says whether approvald still looks. */
+	ctl_ago(ctl_str(o, "updated"), ago, sizeof(ago));
+	printf("  Graph:      %s (a last-read value, not live: as approvald "
+	       "last recorded it, %s)\n",
+	    ctl_or(ctl_str(o, "graph_status"), "?"), ago);
+	if (ctl_str(o, "source_last_poll") != NULL) {
+		ctl_ago(ctl_str(o, "source_last_poll"), ago, sizeof(ago));
+		printf("  polled:     %s (%s)\n",
+		    ctl_str(o, "source_last_poll"), ago);
+	} else
+		printf("  polled:     no poll of its source has completed "
+		       "yet\n");
 	printf("  created:    %s, updated %s\n",
 	    ctl_or(ctl_str(o, "created"), "?"),
 	    ctl_or(ctl_str(o, "updated"), "?"));
@@ -483,8 +523,6 @@ ctl_retry(int argc, char **argv)
 	if (argc != 2 || argv[1][0] == '\0' || strchr(argv[1], ' ') ||
 	    strchr(argv[1], '\n') ||
 	    (argv[1][0] == '-' && strcmp(argv[1], "--all") != 0)) {
-		fprintf(stderr, "usage: approvalctl retry KEY | --all "
-		                "[--socket PATH]\n");
 		return CTL_EXIT_USAGE;
 	}
 	snprintf(cmd, sizeof(cmd), "retry %s", argv[1]);

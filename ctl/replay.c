@@ -211,7 +211,5 @@ out:
 	policy_free(p);
 	return rc;
 usage:
-	fprintf(stderr, "usage: approvalctl replay POLICY --state DB "
-	                "[--since P30D|ISO]\n");
 	return CTL_EXIT_USAGE;
 }

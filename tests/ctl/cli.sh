@@ -33,8 +33,23 @@ done
 check "list --state pendng" 2 $rc has "$err" "no state \`pendng\`"
 "$ctl" status -o yaml --socket /nonexistent >"$out" 2>"$err"; rc=$?
 check "status -o yaml" 2 $rc has "$err" "json or table"
+# --output is -o's long name; =FORMAT and an attached -oFORMAT as well
+for o in "--output json" "--output=json" "-ojson" "-o=json" "-o json"; do
+	# shellcheck disable=SC2086
+	"$ctl" status $o --socket /nonexistent >"$out" 2>"$err"; rc=$?
+	check "status $o (reaches the socket)" 1 $rc has "$err" "is approvald running"
+done
+"$ctl" list --output yaml --socket /nonexistent >"$out" 2>"$err"; rc=$?
+check "list --output yaml" 2 $rc has "$err" "json or table"
+"$ctl" check --output json >"$out" 2>"$err"; rc=$?
+check "check --output (an offline command has no -o)" 2 $rc has "$err" "unknown option \`--output\`"
 "$ctl" show >"$out" 2>"$err"; rc=$?
 check "show without a key" 2 $rc has "$err" "^usage: approvalctl show"
+# a command called without its arguments: its usage once, from the table
+for c in check explain test show retry decide import-policy audit replay backup completion; do
+	"$ctl" $c </dev/null >"$out" 2>"$err"; rc=$?
+	check "$c without arguments: one usage" 2 $rc [ "$(grep -c '^usage:' "$err")" -eq 1 ]
+done
 "$ctl" nosuchcommand >"$out" 2>"$err"; rc=$?
 check "unknown command" 2 $rc has "$err" "unknown command"
 "$ctl" --version >"$out" 2>"$err"; rc=$?
@@ -43,7 +58,11 @@ check "--version" 0 $rc has "$out" "^approvalctl [0-9][0-9.]*$"
 check "--help" 0 $rc empty "$err"
 for sh in bash zsh; do
 	"$ctl" completion $sh >"$out" 2>"$err"; rc=$?
-	check "completion $sh" 0 $rc bash -n "$out"
+	if [ $sh = zsh ] && command -v zsh >/dev/null; then
+		check "completion $sh" 0 $rc zsh -n "$out"
+	else
+		check "completion $sh" 0 $rc bash -n "$out"
+	fi
 	for c in $cmds; do
 		check "completion $sh names $c" 0 0 has "$out" " $c\\b\\|\"$c \\|^	$c)"
 	done
@@ -56,7 +75,23 @@ check "completion fish" 2 $rc has "$err" "bash or zsh"
 source "$out"
 COMP_WORDS=(approvalctl list --st); COMP_CWORD=2; _approvalctl
 check "bash completes list --st" 0 0 [ "${COMPREPLY[*]}" = "--state" ]
+COMP_WORDS=(approvalctl status --ou); COMP_CWORD=2; _approvalctl
+check "bash completes status --ou" 0 0 [ "${COMPREPLY[*]}" = "--output" ]
 COMP_WORDS=(approvalctl re); COMP_CWORD=1; _approvalctl
 check "bash completes re" 0 0 [ "${COMPREPLY[*]}" = "reload retry replay" ]
+# zsh completes on the first TAB (autoloaded from fpath, as installed)
+if command -v zsh >/dev/null; then
+	zdir=$(mktemp -d)
+	"$ctl" completion zsh >"$zdir/_approvalctl"
+	ln -s "$(cd "$(dirname "$ctl")" && pwd)/$(basename "$ctl")" "$zdir/approvalctl"
+	here=$(dirname "$0")
+	for t in "approvalctl rel|approvalctl reload" "approvalctl list --st|approvalctl list --state" "approvalctl status --ou|approvalctl status --output"; do
+		timeout 10 zsh -f "$here/zsh-complete.zsh" "$zdir" "${t%%|*}" "${t#*|}" >"$out" 2>"$err"; rc=$?
+		check "zsh completes \`${t%%|*}\` on the first TAB" 0 $rc has "$out" "${t#*|}"
+	done
+	rm -rf "$zdir"
+else
+	echo "zsh not installed: zsh completion checked for syntax by bash only"
+fi
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

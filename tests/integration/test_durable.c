@@ -1020,6 +1020,9 @@ test_ctl_online(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, policy_path));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "app up"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "attention:      0"));
+	/* the last poll with its age */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "last poll:      permissions 20"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "s ago)"));
 
 	rc = ctl_run3(&a, "status", "-o", "json", out, sizeof(out));
 	CU_ASSERT_EQUAL(rc, 0);
@@ -1048,7 +1051,23 @@ test_ctl_online(void)
 	CU_ASSERT_PTR_NOT_NULL(
 	    strstr(out, "decided:    approve by rule approve-all"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "as approvald last recorded it"));
+	/* a stale reading says it is one, and how old */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "(a last-read value, not live"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "s ago)\n  polled:     20"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "timeline:"));
+	rc = ctl_run3(&a, "show", key, "--output=json", out, sizeof(out));
+	CU_ASSERT_EQUAL(rc, 0);
+	o = json_tokener_parse(out);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT(json_object_object_get_ex(o, "key", &v) &&
+	          strcmp(json_object_get_string(v), key) == 0);
+	CU_ASSERT(json_object_object_get_ex(o, "updated", &v) &&
+	          iso_utc(json_object_get_string(v)));
+	CU_ASSERT(json_object_object_get_ex(o, "source_last_poll", &v) &&
+	          iso_utc(json_object_get_string(v)));
+	CU_ASSERT(json_object_object_get_ex(o, "graph_status", &v) &&
+	          json_object_get_string(v) != NULL);
+	json_object_put(o);
 	rc = ctl_run3(&a, "show", key, "-o", out, sizeof(out));
 	CU_ASSERT_EQUAL(rc, 2); /* -o without a format */
 	rc = ctl_run3(&a, "-o", "json", NULL, out, sizeof(out));
