@@ -10,7 +10,7 @@ CMAKE_ARGS ?=
 DEPS = build-essential cmake pkg-config clang libclang-rt-14-dev \
        libevent-dev libcurl4-openssl-dev libjson-c-dev libyaml-dev \
        libsqlite3-dev libsystemd-dev libssl-dev libcunit1-dev \
-       openssl curl systemd chromium chromium-driver mandoc
+       openssl curl systemd chromium chromium-driver mandoc clang-format
 
 .PHONY: all deps check-deps conformance-deps bench-deps build check check-repeat test asan demo bench fuzz soak format clean \
 	deb package-check

@@ -83,7 +83,7 @@ main(int argc, char *argv[])
 		r.key = key;
 		r.gid = gid;
 		r.approval_id = gid;
-		r.sm.state = i % 10 != 0 ? SM_S_COMPLETED
+		r.sm.state = i % 10 != 0   ? SM_S_COMPLETED
 		             : i % 20 == 0 ? SM_S_PENDING
 		                           : SM_S_ATTENTION;
 		r.graph_status = "completed";
@@ -109,7 +109,8 @@ main(int argc, char *argv[])
 			goto fail;
 		tc[i] = now_us() - t0;
 		if (total != n) {
-			fprintf(stderr, "metrics_bench: counts say %lld, not %ld\n",
+			fprintf(stderr,
+			    "metrics_bench: counts say %lld, not %ld\n",
 			    (long long)total, n);
 			return 1;
 		}

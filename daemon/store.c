@@ -1135,8 +1135,8 @@ store_health_get(struct store *s, struct store_health *h)
 			    SQLITE_STATIC);
 			sqlite3_bind_int(st, 2, src);
 			rc = sqlite3_step(st);
-			t = rc == SQLITE_ROW && sqlite3_column_type(st, 0) !=
-			                            SQLITE_NULL
+			t = rc == SQLITE_ROW &&
+			            sqlite3_column_type(st, 0) != SQLITE_NULL
 			        ? sqlite3_column_int64(st, 0)
 			        : 0;
 			sqlite3_reset(st);
