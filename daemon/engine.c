@@ -192,14 +192,27 @@ engine_commit(struct daemon *d)
 static const char *
 engine_intent_kind(enum sm_effect_kind k)
 {
+	/* Only the three Graph effects make intents; anything else asking
+	 * for one is a bug, answered with no kind (the batch is dropped),
+	 * never with a guess. */
 	switch (k) {
 	case SM_F_GRAPH_APPROVE:
-		return "approve";
+		return intent_kind_name(INTENT_APPROVE);
 	case SM_F_GRAPH_DENY:
-		return "deny";
-	default:
-		return "cancel";
+		return intent_kind_name(INTENT_DENY);
+	case SM_F_GRAPH_CANCEL:
+		return intent_kind_name(INTENT_CANCEL);
+	case SM_F_READBACK:
+	case SM_F_RESOLVE:
+	case SM_F_FORGET_APPROVERS:
+	case SM_F_ARM_TIMER:
+	case SM_F_CANCEL_TIMERS:
+	case SM_F_NOTIFY:
+	case SM_F_AUDIT:
+	case SM_F_MAX:
+		break;
 	}
+	return NULL;
 }
 
 /* The justification sent to Graph: names the rule and the reason. */
@@ -383,7 +396,8 @@ engine_event_by(struct daemon *d, struct store_request *r,
 		case SM_F_GRAPH_APPROVE:
 		case SM_F_GRAPH_DENY:
 		case SM_F_GRAPH_CANCEL:
-			if ((just = engine_justification(r, f)) == NULL)
+			if (engine_intent_kind(f->kind) == NULL ||
+			    (just = engine_justification(r, f)) == NULL)
 				goto fail;
 			if (store_intent_add(d->store, r->key,
 			        engine_intent_kind(f->kind), just, now,

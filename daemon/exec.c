@@ -378,13 +378,21 @@ exec_act(struct exec_op *op, const char *step_id)
 	struct store_request r;
 	struct store_intent i;
 	const struct source_adapter *ad;
-	int rc;
+	int rc, kind;
 
 	if (exec_load(op, &r, &i) != 0) {
 		exec_done(op);
 		return;
 	}
 	ad = adapter_for(r.source);
+	if ((kind = intent_kind_from_name(i.kind)) < 0) {
+		/* A damaged row: never guess what to send. */
+		log_warnx("exec %s: intent of unknown kind `%s`; nothing sent",
+		    op->key, i.kind ? i.kind : "(none)");
+		exec_feed(op, SM_E_RESULT_FAILED,
+		    "the stored intent names no known action; nothing sent");
+		goto out;
+	}
 	if (i.attempts >= INTENT_MAX_ATTEMPTS) {
 		char detail[128];
 
@@ -397,7 +405,7 @@ exec_act(struct exec_op *op, const char *step_id)
 	}
 	/* Fail closed: the last look at the policy before Graph hears an
 	 * approve; one that no longer follows from it is re-evaluated. */
-	if (strcmp(i.kind, "approve") == 0 &&
+	if (kind == INTENT_APPROVE &&
 	    (rc = reload_recheck_approve(d, &r)) != 1) {
 		if (rc == 0)
 			goto out;
@@ -413,12 +421,11 @@ exec_act(struct exec_op *op, const char *step_id)
 	}
 	engine_batch_dirty(d);
 	log_debug("exec %s: %s on Graph", op->key, i.kind);
-	if (strcmp(i.kind, "cancel") == 0)
+	if (kind == INTENT_CANCEL)
 		ad->cancel(d, r.gid, exec_acted, op);
 	else
 		ad->decide(d, r.approval_id ? r.approval_id : r.gid, step_id,
-		    strcmp(i.kind, "approve") == 0, i.justification, exec_acted,
-		    op);
+		    kind == INTENT_APPROVE, i.justification, exec_acted, op);
 	goto keep;
 out:
 	exec_done(op);
@@ -526,7 +533,7 @@ exec_fetched(void *arg, long status, const char *body, const char *err)
 		exec_done(op);
 		goto out;
 	}
-	if (strcmp(i.kind, "approve") == 0) {
+	if (intent_kind_from_name(i.kind) == INTENT_APPROVE) {
 		memset(&req, 0, sizeof(req));
 		if (request_from_json(
 		        body, strlen(body), r.source, &req, &perr) == -1) {
@@ -556,7 +563,7 @@ exec_fetched(void *arg, long status, const char *body, const char *err)
 			goto out;
 		}
 	}
-	if (strcmp(i.kind, "cancel") == 0)
+	if (intent_kind_from_name(i.kind) == INTENT_CANCEL)
 		exec_act(op, NULL);
 	else
 		ad->read_step(

@@ -1114,6 +1114,29 @@ store_request_counts(
 	return stop || rc == SQLITE_DONE ? 0 : -1;
 }
 
+static const char *const intent_kind_names[INTENT_KIND_MAX] = {
+	[INTENT_APPROVE] = "approve",
+	[INTENT_DENY] = "deny",
+	[INTENT_CANCEL] = "cancel",
+};
+
+const char *
+intent_kind_name(enum intent_kind k)
+{
+	return (unsigned)k < INTENT_KIND_MAX ? intent_kind_names[k] : NULL;
+}
+
+int
+intent_kind_from_name(const char *name)
+{
+	int k;
+
+	for (k = 0; name != NULL && k < INTENT_KIND_MAX; k++)
+		if (strcmp(intent_kind_names[k], name) == 0)
+			return k;
+	return -1;
+}
+
 int
 store_health_get(struct store *s, struct store_health *h)
 {

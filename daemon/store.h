@@ -42,6 +42,19 @@ struct store_health {
 	int64_t next_deadline;         /* earliest deny timer */
 };
 
+/* What an intent does on Graph; stored by name (intent_kind_name). */
+enum intent_kind {
+	INTENT_APPROVE = 0,
+	INTENT_DENY,
+	INTENT_CANCEL,
+	INTENT_KIND_MAX
+};
+/* The stored name of `k`, or NULL for no kind. */
+const char *intent_kind_name(enum intent_kind k);
+/* The kind a stored name says, or -1 for a name that is none (a damaged
+ * row: nothing is sent for it). */
+int intent_kind_from_name(const char *name);
+
 struct store_intent {
 	int64_t id;
 	char *key;  /* request key */

@@ -1115,7 +1115,57 @@ test_ctl_online(void)
 	emu_stop(&e);
 }
 
+/*
+ * An open intent whose stored kind is no known action (a damaged row, a
+ * hand edit): before, anything not "cancel" was decided, and anything not
+ * "approve" was a deny. Now nothing is sent for it and the request needs
+ * attention, saying why.
+ */
+static void
+test_unknown_intent_kind(void)
+{
+	struct emu e;
+	struct ad a;
+	sqlite3 *db = NULL;
+	char *key, *d;
+	int status, changed = 0;
+
+	CU_ASSERT_FATAL(emu_start(&e, fixture_path, 1) == 0);
+	CU_ASSERT_FATAL(ad_prepare(&a, &e, policy_path, HTTP_YAML) == 0);
+	snprintf(a.extra_env, sizeof(a.extra_env),
+	    "APPROVALD_CRASH_AT=intent-committed:1");
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	key = emu_create_tagged(&e, "a damaged intent", REQUESTOR);
+	CU_ASSERT_FATAL(key != NULL);
+	status = h_wait_exit(&a.p, 30000);
+	CU_ASSERT_FATAL(
+	    status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CU_ASSERT_FATAL(sqlite3_open(a.state, &db) == SQLITE_OK);
+	CU_ASSERT(
+	    sqlite3_exec(db,
+	        "UPDATE intents SET kind = 'approv' WHERE outcome IS NULL",
+	        NULL, NULL, NULL) == SQLITE_OK);
+	changed = sqlite3_changes(db);
+	sqlite3_close(db);
+	CU_ASSERT_EQUAL_FATAL(changed, 1);
+	a.extra_env[0] = '\0';
+	CU_ASSERT_FATAL(ad_start(&a) == 0);
+	CU_ASSERT_FATAL(ad_wait_ready(&a, 20000) == 0);
+	CU_ASSERT(ad_wait_state(&a, key, "attention", 30000) == 0);
+	d = journal_detail(&a, key, "names no known action");
+	CU_ASSERT_PTR_NOT_NULL(d);
+	free(d);
+	CU_ASSERT_EQUAL(emu_count_calls(&e, "PATCH", STEPS_PREFIX), 0);
+	assert_truth_is(&e, key, 0, 0);
+	CU_ASSERT_EQUAL(ad_stop(&a, SIGTERM), 0);
+	free(key);
+	emu_stop(&e);
+}
+
 static const struct cu_test attention_tests[] = {
+	{ "an intent of unknown kind: nothing sent, attention",
+	    test_unknown_intent_kind },
 	{ "approvalctl against a running daemon: status, show, reload",
 	    test_ctl_online },
 	{ "read-backs bounded, attention says why, retry drives it once",
