@@ -430,6 +430,21 @@ void daemon_graph_drain(struct daemon *d);
 /* Since when Graph has been unreachable for GRAPH_DOWN_AFTER_S or more
  * (0: reachable), and the time of its last answer that was not a 5xx. */
 int64_t call_graph_down_since(void);
+/* What Graph's answer to a decision or cancel means, one mapping for the
+ * executor and the audit trail: 204 No Content is the documented success
+ * (approvalstage-update, ...-cancel); any other answer, 2xx included, is
+ * an unknown outcome to read back, as are no answer and 5xx; 409 someone
+ * decided first; 400/403/404 refused; 429/503 not taken up. */
+enum graph_outcome {
+	GRAPH_OUTCOME_OK = 0,
+	GRAPH_OUTCOME_THROTTLED,
+	GRAPH_OUTCOME_CONFLICT,
+	GRAPH_OUTCOME_REFUSED,
+	GRAPH_OUTCOME_UNKNOWN,
+	GRAPH_OUTCOME_MAX
+};
+enum graph_outcome graph_outcome(long status);
+const char *graph_outcome_name(enum graph_outcome o);
 /* Did a call fail because no token could be had (nothing was sent)? */
 int call_err_no_token(const char *err);
 /* Graph's JSON error (`error.code: error.message`) in `body`, in `buf`

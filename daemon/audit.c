@@ -257,14 +257,7 @@ audit_graph_call(struct daemon *d, const struct call_endpoint *ep,
 	char *gid = evhttp_uridecode(id, 0, NULL), *key = NULL;
 	const char *outcome;
 
-	if (status >= 200 && status < 300)
-		outcome = "ok";
-	else if (status == 409)
-		outcome = "conflict";
-	else if (status == 400 || status == 403 || status == 404)
-		outcome = "refused";
-	else
-		outcome = "unknown";
+	outcome = graph_outcome_name(graph_outcome(status));
 	if (gid != NULL)
 		key = audit_call_key(d->store, ep->source, gid);
 	if ((o = json_object_new_object()) == NULL)

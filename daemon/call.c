@@ -338,6 +338,34 @@ call_response(void *arg, const struct graph_resp *resp)
 	    c, resp->status, resp->body, resp->error, resp->retry_after);
 }
 
+enum graph_outcome
+graph_outcome(long status)
+{
+	if (status == 204)
+		return GRAPH_OUTCOME_OK;
+	if (status == 429 || status == 503)
+		return GRAPH_OUTCOME_THROTTLED;
+	if (status == 409)
+		return GRAPH_OUTCOME_CONFLICT;
+	if (status == 400 || status == 403 || status == 404)
+		return GRAPH_OUTCOME_REFUSED;
+	return GRAPH_OUTCOME_UNKNOWN;
+}
+
+const char *
+graph_outcome_name(enum graph_outcome o)
+{
+	static const char *const names[GRAPH_OUTCOME_MAX] = {
+		[GRAPH_OUTCOME_OK] = "ok",
+		[GRAPH_OUTCOME_THROTTLED] = "throttled",
+		[GRAPH_OUTCOME_CONFLICT] = "conflict",
+		[GRAPH_OUTCOME_REFUSED] = "refused",
+		[GRAPH_OUTCOME_UNKNOWN] = "unknown",
+	};
+
+	return (unsigned)o < GRAPH_OUTCOME_MAX ? names[o] : "unknown";
+}
+
 #define CALL_NO_TOKEN "no token: "
 
 int

@@ -337,7 +337,7 @@ exec_acted(void *arg, long status, const char *body, const char *err)
 	char detail[512], gerr[240];
 
 	crash_point("patch-sent");
-	if (status == 429 || status == 503) {
+	if (graph_outcome(status) == GRAPH_OUTCOME_THROTTLED) {
 		exec_throttled(op, status);
 		return;
 	}
@@ -348,14 +348,20 @@ exec_acted(void *arg, long status, const char *body, const char *err)
 		exec_token_wait(op, "send the decision", err);
 		return;
 	}
-	if (status == 204)
+	switch (graph_outcome(status)) {
+	case GRAPH_OUTCOME_OK:
 		k = SM_E_RESULT_OK;
-	else if (status == 409)
+		break;
+	case GRAPH_OUTCOME_CONFLICT:
 		k = SM_E_RESULT_CONFLICT;
-	else if (status == 400 || status == 403 || status == 404)
+		break;
+	case GRAPH_OUTCOME_REFUSED:
 		k = SM_E_RESULT_FAILED;
-	else
+		break;
+	default:
 		k = SM_E_RESULT_UNKNOWN;
+		break;
+	}
 	call_error_summary(body, gerr, sizeof(gerr));
 	if (status == 0)
 		snprintf(detail, sizeof(detail), "no answer from Graph%s%.200s",

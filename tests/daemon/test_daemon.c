@@ -646,7 +646,43 @@ test_reload_fingerprint(void)
 	}
 }
 
+/* One meaning of Graph's answer to a decision, for the executor and the
+ * audit trail alike: only 204 is done; any other 2xx is read back. */
+static void
+test_graph_outcome(void)
+{
+	static const struct {
+		long status;
+		enum graph_outcome want;
+		const char *name;
+	} cases[] = {
+		{ 204, GRAPH_OUTCOME_OK, "ok" },
+		{ 200, GRAPH_OUTCOME_UNKNOWN, "unknown" },
+		{ 202, GRAPH_OUTCOME_UNKNOWN, "unknown" },
+		{ 409, GRAPH_OUTCOME_CONFLICT, "conflict" },
+		{ 400, GRAPH_OUTCOME_REFUSED, "refused" },
+		{ 403, GRAPH_OUTCOME_REFUSED, "refused" },
+		{ 404, GRAPH_OUTCOME_REFUSED, "refused" },
+		{ 429, GRAPH_OUTCOME_THROTTLED, "throttled" },
+		{ 503, GRAPH_OUTCOME_THROTTLED, "throttled" },
+		{ 500, GRAPH_OUTCOME_UNKNOWN, "unknown" },
+		{ 401, GRAPH_OUTCOME_UNKNOWN, "unknown" },
+		{ 0, GRAPH_OUTCOME_UNKNOWN, "unknown" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL(graph_outcome(cases[i].status), cases[i].want);
+		CU_ASSERT_STRING_EQUAL(
+		    graph_outcome_name(graph_outcome(cases[i].status)),
+		    cases[i].name);
+	}
+	CU_ASSERT_STRING_EQUAL(
+	    graph_outcome_name(GRAPH_OUTCOME_MAX), "unknown");
+}
+
 static const struct cu_test graph_tests[] = {
+	{ "one outcome per Graph answer", test_graph_outcome },
 	{ "origin allow-list", test_origin_allow_list },
 	{ "foreign call refused before any transfer",
 	    test_foreign_call_refused },
