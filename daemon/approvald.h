@@ -479,13 +479,18 @@ struct ctl_peer {
 };
 /* A reply that comes later (the caller puts it). */
 typedef void (*ctl_reply_cb)(void *arg, struct json_object *reply);
-/* Control commands of issue 5 (decide, approvers, clock); NULL when `line`
- * is not one of them. `line` is modified. Caller puts the reply. A
- * `decide` answers later through `later` (and returns NULL with *deferred
- * set): it first checks that the peer may decide as that principal
- * (settings `operators`) and the principal's membership on Graph. */
-struct json_object *approvers_ctl(struct daemon *d, char *line,
+/* Control commands (ctlsock.c's table; `rest` is the line after the
+ * command word, modified; the caller puts the reply). `decide KEY
+ * approve|deny --as WHO --reason TEXT` answers later through `later` (NULL
+ * returned, *deferred set) once the decision is committed: it first checks
+ * that the peer may decide as that principal (settings `operators`) and
+ * the principal's membership on Graph. `approvers KEY [STAGE]` answers
+ * now. */
+struct json_object *approvers_ctl_decide(struct daemon *d, char *rest,
     const struct ctl_peer *peer, ctl_reply_cb later, void *arg, int *deferred);
+struct json_object *approvers_ctl_list(struct daemon *d, char *rest);
+/* `clock advance SECONDS | show` (testclock.c; test builds only). */
+struct json_object *testclock_ctl(struct daemon *d, char *rest);
 
 /* sign.c: HMAC-SHA256 and base64url for hooks, notifications and links */
 #define SIGN_MAC_LEN 32

@@ -1276,8 +1276,8 @@ appr_ctl_operator(struct daemon *d, const struct ctl_peer *peer,
 }
 
 /* decide KEY approve|deny PRINCIPAL [REASON...] */
-static struct json_object *
-appr_ctl_decide(struct daemon *d, char *rest, const struct ctl_peer *peer,
+struct json_object *
+approvers_ctl_decide(struct daemon *d, char *rest, const struct ctl_peer *peer,
     ctl_reply_cb later, void *arg, int *deferred)
 {
 	struct decide_in in;
@@ -1320,8 +1320,8 @@ appr_ctl_decide(struct daemon *d, char *rest, const struct ctl_peer *peer,
 }
 
 /* approvers KEY [STAGE]: the stored eligible set (1-based stage). */
-static struct json_object *
-appr_ctl_list(struct daemon *d, char *rest)
+struct json_object *
+approvers_ctl_list(struct daemon *d, char *rest)
 {
 	struct store_request r;
 	sqlite3_stmt *st = NULL;
@@ -1363,63 +1363,4 @@ appr_ctl_list(struct daemon *d, char *rest)
 	json_object_object_add(o, "stage", json_object_new_int((int)stage + 1));
 	json_object_object_add(o, "approvers", arr);
 	return o;
-}
-
-/* clock advance SECONDS (only in a test build, see testclock.c). */
-static struct json_object *
-appr_ctl_clock(struct daemon *d, char *rest)
-{
-	char *save = NULL, *verb, *n, *end = NULL;
-	long long secs;
-	struct json_object *o;
-
-	if (!testclock_enabled())
-		return appr_reply("refused",
-		    "the test clock is off (test builds only, when asked at "
-		    "start)");
-	verb = strtok_r(rest, " \t", &save);
-	n = strtok_r(NULL, " \t", &save);
-	if (verb != NULL && strcmp(verb, "advance") == 0 && n != NULL) {
-		secs = strtoll(n, &end, 10);
-		if (end == n || *end != '\0' || secs < 0 ||
-		    secs > 10LL * 365 * 86400)
-			return appr_reply("refused", "bad SECONDS");
-		testclock_offset += secs;
-		log_info("test clock advanced by %llds (offset %lld)", secs,
-		    (long long)testclock_offset);
-		/* Re-arm every durable timer against the new time; run
-		 * what waits for time (retries, pruning) now. */
-		timers_load(d);
-		approvers_prune(d);
-		links_prune(d);
-		notify_prune(d);
-		retention_kick(d);
-		notify_kick(d);
-		subs_tick(d);
-	} else if (verb != NULL && strcmp(verb, "show") != 0)
-		return appr_reply("refused", "usage: clock advance SECONDS");
-	o = appr_reply("ok", NULL);
-	json_object_object_add(o, "now", json_object_new_int64(engine_now()));
-	json_object_object_add(
-	    o, "offset", json_object_new_int64(testclock_offset));
-	return o;
-}
-
-struct json_object *
-approvers_ctl(struct daemon *d, char *line, const struct ctl_peer *peer,
-    ctl_reply_cb later, void *arg, int *deferred)
-{
-	size_t n;
-
-	*deferred = 0;
-	while (*line == ' ' || *line == '\t')
-		line++;
-	n = strcspn(line, " \t");
-	if (n == 6 && strncmp(line, "decide", 6) == 0)
-		return appr_ctl_decide(d, line + n, peer, later, arg, deferred);
-	if (n == 9 && strncmp(line, "approvers", 9) == 0)
-		return appr_ctl_list(d, line + n);
-	if (n == 5 && strncmp(line, "clock", 5) == 0)
-		return appr_ctl_clock(d, line + n);
-	return NULL;
 }

@@ -292,86 +292,144 @@ ctlsock_retry(struct daemon *d, const struct ctl_peer *peer, const char *arg)
 
 static void ctlsock_reply(void *arg, struct json_object *o);
 
+static struct json_object *
+ctlsock_error(const char *what)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "error", json_object_new_string(what));
+	return o;
+}
+
+static struct json_object *
+cmd_status(struct ctl_conn *c, char *rest, int *deferred)
+{
+	return ctlsock_status(c->d);
+}
+
+static struct json_object *
+cmd_list(struct ctl_conn *c, char *rest, int *deferred)
+{
+	struct json_object *arr = json_object_new_array();
+	char *save = NULL, *state = strtok_r(rest, " \t", &save);
+
+	store_request_each(c->d->store, state, ctlsock_list_one, arr);
+	return arr;
+}
+
+static struct json_object *
+cmd_show(struct ctl_conn *c, char *rest, int *deferred)
+{
+	struct daemon *d = c->d;
+	struct json_object *o, *arr;
+	struct store_request r;
+	char *save = NULL, *key = strtok_r(rest, " \t", &save);
+
+	if (key == NULL)
+		return ctlsock_error("usage: show KEY");
+	memset(&r, 0, sizeof(r));
+	if (store_request_get(d->store, key, &r) != 0)
+		return ctlsock_error("no such request");
+	o = ctlsock_request_json(&r);
+	json_object_object_add(o, "identity", ident_json(r.identity));
+	/* What Graph said is what approvald last recorded: the time its
+	 * source last completed a poll says how fresh that is. */
+	json_object_object_add(o, "source_last_poll",
+	    r.source >= 0 && r.source < REQ_SRC_MAX
+	        ? ctlsock_time(d->poll[r.source].last_ok)
+	        : NULL);
+	json_object_object_add(o, "summary", summary_build(d, &r));
+	if (r.sm.nstages > 0 && r.sm.stage < r.sm.nstages &&
+	    (r.sm.state == SM_S_PENDING || r.sm.state == SM_S_ESCALATED))
+		json_object_object_add(
+		    o, "awaiting", summary_approvers(d, &r, r.sm.stage, 0));
+	arr = json_object_new_array();
+	store_journal_each(d->store, key, ctlsock_journal_one, arr);
+	json_object_object_add(o, "timeline", arr);
+	store_request_clear(&r);
+	return o;
+}
+
+static struct json_object *
+cmd_retry(struct ctl_conn *c, char *rest, int *deferred)
+{
+	char *save = NULL;
+
+	return ctlsock_retry(c->d, &c->peer, strtok_r(rest, " \t", &save));
+}
+
+static struct json_object *
+cmd_reload(struct ctl_conn *c, char *rest, int *deferred)
+{
+	struct json_object *o = json_object_new_object();
+	char *why = NULL;
+	int rc = daemon_reload(c->d, &why);
+
+	json_object_object_add(o, "reloaded", json_object_new_boolean(rc == 0));
+	if (rc != 0)
+		json_object_object_add(o, "errors",
+		    json_object_new_string(
+		        why != NULL && why[0] ? why : "see approvald's log"));
+	free(why);
+	return o;
+}
+
+static struct json_object *
+cmd_decide(struct ctl_conn *c, char *rest, int *deferred)
+{
+	return approvers_ctl_decide(
+	    c->d, rest, &c->peer, ctlsock_reply, c, deferred);
+}
+
+static struct json_object *
+cmd_approvers(struct ctl_conn *c, char *rest, int *deferred)
+{
+	return approvers_ctl_list(c->d, rest);
+}
+
+static struct json_object *
+cmd_clock(struct ctl_conn *c, char *rest, int *deferred)
+{
+	return testclock_ctl(c->d, rest);
+}
+
+/* Every control command, one table: `name` is the line's first word; the
+ * rest of the line goes to `fn`, which answers now (a JSON document the
+ * caller puts) or later through ctlsock_reply (NULL and *deferred set). */
+static const struct ctl_cmd {
+	const char *name;
+	struct json_object *(*fn)(struct ctl_conn *, char *, int *);
+} ctl_cmds[] = {
+	{ "status", cmd_status }, { "list", cmd_list }, { "show", cmd_show },
+	{ "retry", cmd_retry }, { "reload", cmd_reload },
+	{ "decide", cmd_decide }, /* approvers.c: operators, eligibility */
+	{ "approvers", cmd_approvers },
+	{ "clock", cmd_clock }, /* testclock.c: test builds only */
+};
+
 /* Execute one command line; returns a JSON document (caller puts), or
  * NULL when the reply comes later through ctlsock_reply(). */
 static struct json_object *
 ctlsock_exec(struct ctl_conn *c, char *line)
 {
-	struct daemon *d = c->d;
-	struct json_object *o, *arr;
-	struct store_request r;
-	char *cmd, *arg, *save = NULL;
+	struct json_object *o;
+	size_t i, n;
 	int deferred = 0;
 
+	while (*line == ' ' || *line == '\t')
+		line++;
+	n = strcspn(line, " \t");
+	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
+		if (strlen(ctl_cmds[i].name) == n &&
+		    strncmp(ctl_cmds[i].name, line, n) == 0)
+			break;
+	if (i == sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
+		return ctlsock_error("unknown command");
 	c->waiting = 1;
-	if ((o = approvers_ctl(
-	         d, line, &c->peer, ctlsock_reply, c, &deferred)) != NULL ||
-	    deferred) {
-		/* A deferred reply may have come already. */
-		if (o != NULL)
-			c->waiting = 0;
-		return o;
-	}
-	c->waiting = 0;
-	cmd = strtok_r(line, " \t", &save);
-	arg = strtok_r(NULL, " \t", &save);
-	if (cmd == NULL)
-		cmd = "";
-	if (strcmp(cmd, "status") == 0)
-		return ctlsock_status(d);
-	if (strcmp(cmd, "list") == 0) {
-		arr = json_object_new_array();
-		store_request_each(d->store, arg, ctlsock_list_one, arr);
-		return arr;
-	}
-	if (strcmp(cmd, "show") == 0 && arg != NULL) {
-		memset(&r, 0, sizeof(r));
-		if (store_request_get(d->store, arg, &r) != 0) {
-			o = json_object_new_object();
-			json_object_object_add(o, "error",
-			    json_object_new_string("no such request"));
-			return o;
-		}
-		o = ctlsock_request_json(&r);
-		json_object_object_add(o, "identity", ident_json(r.identity));
-		/* What Graph said is what approvald last recorded: the time
-		 * its source last completed a poll says how fresh that is. */
-		json_object_object_add(o, "source_last_poll",
-		    r.source >= 0 && r.source < REQ_SRC_MAX
-		        ? ctlsock_time(d->poll[r.source].last_ok)
-		        : NULL);
-		json_object_object_add(o, "summary", summary_build(d, &r));
-		if (r.sm.nstages > 0 && r.sm.stage < r.sm.nstages &&
-		    (r.sm.state == SM_S_PENDING ||
-		        r.sm.state == SM_S_ESCALATED))
-			json_object_object_add(o, "awaiting",
-			    summary_approvers(d, &r, r.sm.stage, 0));
-		arr = json_object_new_array();
-		store_journal_each(d->store, arg, ctlsock_journal_one, arr);
-		json_object_object_add(o, "timeline", arr);
-		store_request_clear(&r);
-		return o;
-	}
-	if (strcmp(cmd, "retry") == 0)
-		return ctlsock_retry(d, &c->peer, arg);
-	if (strcmp(cmd, "reload") == 0) {
-		char *why = NULL;
-		int rc = daemon_reload(d, &why);
-
-		o = json_object_new_object();
-		json_object_object_add(
-		    o, "reloaded", json_object_new_boolean(rc == 0));
-		if (rc != 0)
-			json_object_object_add(o, "errors",
-			    json_object_new_string(
-			        why != NULL && why[0] ? why
-			                              : "see approvald's log"));
-		free(why);
-		return o;
-	}
-	o = json_object_new_object();
-	json_object_object_add(
-	    o, "error", json_object_new_string("unknown command"));
+	o = ctl_cmds[i].fn(c, line + n, &deferred);
+	/* A deferred reply may have come already. */
+	if (o != NULL || !deferred)
+		c->waiting = 0;
 	return o;
 }
 
