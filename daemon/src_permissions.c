@@ -667,18 +667,3 @@ const struct source_adapter adapter_permissions = {
 	.cancel = perm_cancel,
 	.observe = perm_observe,
 };
-
-const struct source_adapter *
-adapter_for(enum req_source s)
-{
-	switch (s) {
-	case REQ_SRC_PERMISSIONS:
-		return &adapter_permissions;
-	case REQ_SRC_GROUP:
-		return &adapter_group;
-	case REQ_SRC_ACCESS_PACKAGE:
-		return &adapter_access;
-	default:
-		return NULL;
-	}
-}
