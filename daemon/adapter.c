@@ -23,6 +23,24 @@ adapter_for(enum req_source s)
 	return (unsigned)s < REQ_SRC_MAX ? adapters[s] : NULL;
 }
 
+enum review_result
+review_result_from(const char *s)
+{
+	static const char *const names[REVIEW_MAX] = {
+		[REVIEW_NOT_REVIEWED] = "NotReviewed",
+		[REVIEW_APPROVED] = "Approved",
+		[REVIEW_DENIED] = "Denied",
+	};
+	int r;
+
+	if (s == NULL)
+		return REVIEW_NONE;
+	for (r = REVIEW_NOT_REVIEWED; r <= REVIEW_DENIED; r++)
+		if (strcmp(names[r], s) == 0)
+			return (enum review_result)r;
+	return REVIEW_OTHER;
+}
+
 /* The string member `k` of object `o`, or NULL (absent, null, not a string). */
 const char *
 adapter_str(struct json_object *o, const char *k)
@@ -95,6 +113,7 @@ adapter_step_pick(struct json_object *steps, struct step_info *si)
 		si->found = 1;
 		si->id = adapter_dup(adapter_str(s, "id"));
 		si->review = adapter_dup(review);
+		si->result = review_result_from(review);
 		si->status = adapter_dup(adapter_str(s, "status"));
 		if ((rb = parse_obj(s, "reviewedBy")) != NULL) {
 			if ((user = parse_obj(rb, "user")) != NULL)
@@ -103,7 +122,8 @@ adapter_step_pick(struct json_object *steps, struct step_info *si)
 			si->reviewer_upn =
 			    adapter_dup(adapter_str(rb, "userPrincipalName"));
 		}
-		if (review == NULL || strcmp(review, "NotReviewed") == 0)
+		if (si->result == REVIEW_NONE ||
+		    si->result == REVIEW_NOT_REVIEWED)
 			break;
 	}
 }

@@ -26,11 +26,25 @@ struct evhttp_request;
 struct timer_ev;
 struct exec_op;
 
+/* A step's or stage's reviewResult as Graph reads it back ("NotReviewed",
+ * "Approved", "Denied": approvalstage resource type); OTHER is any other
+ * string (nothing is inferred from it), NONE an absent one. */
+enum review_result {
+	REVIEW_NONE = 0,
+	REVIEW_NOT_REVIEWED,
+	REVIEW_APPROVED,
+	REVIEW_DENIED,
+	REVIEW_OTHER,
+	REVIEW_MAX
+};
+enum review_result review_result_from(const char *s);
+
 /* What a source adapter reports about a request's current approval step. */
 struct step_info {
 	char *id;     /* step / stage id */
 	char *status; /* InProgress, Completed, ... */
-	char *review; /* NotReviewed, Approved, Denied */
+	char *review; /* NotReviewed, Approved, Denied, as read (messages) */
+	enum review_result result; /* review, parsed */
 	char *reviewer_id, *reviewer_upn;
 	int found; /* a step exists */
 	/* a stage is in progress but not assigned to approvald's account

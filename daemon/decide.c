@@ -357,9 +357,9 @@ dg_record(struct daemon *d, const char *key, const struct step_info *si,
 	who = si == NULL                 ? NULL
 	      : si->reviewer_upn != NULL ? si->reviewer_upn
 	                                 : si->reviewer_id;
-	if (who != NULL && si->review != NULL &&
-	    strcmp(si->review,
-	        k == SM_E_GRAPH_APPROVED ? "Approved" : "Denied") == 0 &&
+	if (who != NULL &&
+	    si->result ==
+	        (k == SM_E_GRAPH_APPROVED ? REVIEW_APPROVED : REVIEW_DENIED) &&
 	    strlen(who) < SM_ID_MAX &&
 	    decide_principal(d, &r, who, &ev.u.decision.who, &found) == 0) {
 		if (si->reviewer_id != NULL && ev.u.decision.who.id[0] == '\0')

@@ -467,15 +467,15 @@ exec_stepped(
 		exec_done(op);
 		return;
 	}
-	if (si->review != NULL && strcmp(si->review, "NotReviewed") != 0) {
+	if (si->result != REVIEW_NONE && si->result != REVIEW_NOT_REVIEWED) {
 		snprintf(detail, sizeof(detail), "step %s by %s", si->review,
 		    si->reviewer_upn  ? si->reviewer_upn
 		    : si->reviewer_id ? si->reviewer_id
 		                      : "unknown");
 		exec_feed(op,
-		    strcmp(si->review, "Approved") == 0 ? SM_E_GRAPH_APPROVED
-		    : strcmp(si->review, "Denied") == 0 ? SM_E_GRAPH_REJECTED
-		                                        : SM_E_GRAPH_UNKNOWN,
+		    si->result == REVIEW_APPROVED ? SM_E_GRAPH_APPROVED
+		    : si->result == REVIEW_DENIED ? SM_E_GRAPH_REJECTED
+		                                  : SM_E_GRAPH_UNKNOWN,
 		    detail);
 		exec_done(op);
 		return;

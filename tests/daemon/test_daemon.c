@@ -681,8 +681,23 @@ test_graph_outcome(void)
 	    graph_outcome_name(GRAPH_OUTCOME_MAX), "unknown");
 }
 
+/* reviewResult read back: only Graph's exact words mean a decision; any
+ * other string is "other" (nothing inferred), absent is "none". */
+static void
+test_review_result(void)
+{
+	CU_ASSERT_EQUAL(review_result_from(NULL), REVIEW_NONE);
+	CU_ASSERT_EQUAL(review_result_from("NotReviewed"), REVIEW_NOT_REVIEWED);
+	CU_ASSERT_EQUAL(review_result_from("Approved"), REVIEW_APPROVED);
+	CU_ASSERT_EQUAL(review_result_from("Denied"), REVIEW_DENIED);
+	CU_ASSERT_EQUAL(review_result_from("approved"), REVIEW_OTHER);
+	CU_ASSERT_EQUAL(review_result_from("Approve"), REVIEW_OTHER);
+	CU_ASSERT_EQUAL(review_result_from(""), REVIEW_OTHER);
+}
+
 static const struct cu_test graph_tests[] = {
 	{ "one outcome per Graph answer", test_graph_outcome },
+	{ "review results by name", test_review_result },
 	{ "origin allow-list", test_origin_allow_list },
 	{ "foreign call refused before any transfer",
 	    test_foreign_call_refused },
