@@ -10,19 +10,6 @@
 #include "approvald.h"
 #include "parse.h"
 
-/* The sources, one table: each src_*.c is data for its row. */
-static const struct source_adapter *const adapters[REQ_SRC_MAX] = {
-	[REQ_SRC_PERMISSIONS] = &adapter_permissions,
-	[REQ_SRC_GROUP] = &adapter_group,
-	[REQ_SRC_ACCESS_PACKAGE] = &adapter_access,
-};
-
-const struct source_adapter *
-adapter_for(enum req_source s)
-{
-	return (unsigned)s < REQ_SRC_MAX ? adapters[s] : NULL;
-}
-
 enum review_result
 review_result_from(const char *s)
 {

@@ -114,7 +114,7 @@ struct poll_state {
 	char **links; /* nextLinks followed this cycle */
 	size_t nlinks;
 	uint64_t cycles;
-	int64_t last_ok; /* when a cycle last completed (engine_now) */
+	int64_t last_ok; /* when a cycle last completed (clock_now) */
 };
 
 struct call;
@@ -186,7 +186,6 @@ int engine_commit(struct daemon *d);
  * -1 store error. */
 int engine_retry(struct daemon *d, const char *key, const char *who);
 void engine_post_exec(struct daemon *d, const char *key);
-int64_t engine_now(void);
 char *engine_key(enum req_source src, const char *gid);
 
 /* exec.c: carry out intents exactly once */
@@ -624,7 +623,10 @@ int decide_graph_defer(
 void decide_graph_resume(struct daemon *d);
 void decide_free(struct daemon *d);
 
-/* testclock.c: seconds added to the wall clock (APPROVALD_TEST_CLOCK=1) */
+/* testclock.c: the daemon's clock, the wall clock plus the test clock's
+ * offset (seconds added by `clock advance` in test builds started with
+ * APPROVALD_TEST_CLOCK=1; always 0 in the product) */
+int64_t clock_now(void);
 extern int64_t testclock_offset;
 int testclock_enabled(void);
 

@@ -173,7 +173,7 @@ static const struct plist *
 appr_cache_get(const char *key)
 {
 	struct appr_cache *c;
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 
 	for (c = appr_cache; c != NULL; c = c->next)
 		if (strcmp(c->key, key) == 0 && c->expires > now)
@@ -212,7 +212,7 @@ appr_cache_put(const char *key, const struct plist *pl)
 			appr_cache_free_one(c);
 		return;
 	}
-	c->expires = engine_now() + APPR_CACHE_TTL;
+	c->expires = clock_now() + APPR_CACHE_TTL;
 	c->next = appr_cache;
 	appr_cache = c;
 	appr_ncache++;
@@ -919,7 +919,7 @@ appr_run(struct daemon *d, const char *key, uint32_t stage, int refresh,
 	/* The stage definitions come from the rule that decided, on the
 	 * identity it decided on. */
 	policy_evaluate(
-	    d->policy, &req, engine_now(), member_policy_fn, &mc, &v, NULL);
+	    d->policy, &req, clock_now(), member_policy_fn, &mc, &v, NULL);
 	if (v.kind != VERDICT_STAGES || v.rule == NULL || r.rule == NULL ||
 	    strcmp(v.rule, r.rule) != 0 || stage >= v.nstages) {
 		appr_retry_add(d, key, stage, refresh,

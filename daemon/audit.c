@@ -270,7 +270,7 @@ audit_graph_call(struct daemon *d, const struct call_endpoint *ep,
 	audit_add_str(o, "outcome", outcome);
 	audit_add_str(o, "error", err);
 	if (store_begin(d->store) == -1 ||
-	    audit_json(d->store, key != NULL ? key : "graph", engine_now(),
+	    audit_json(d->store, key != NULL ? key : "graph", clock_now(),
 	        "graph_call", o) == -1)
 		goto fail;
 	engine_batch_dirty(d);

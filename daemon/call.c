@@ -220,7 +220,7 @@ static int call_down_logged;
 static void
 call_reach(long status)
 {
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 
 	if (status > 0 && status < 500) {
 		if (call_down_logged)
@@ -239,7 +239,7 @@ call_reach(long status)
 int64_t
 call_graph_down_since(void)
 {
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 
 	if (call_down_since == 0 || now - call_down_since < GRAPH_DOWN_AFTER_S)
 		return 0;

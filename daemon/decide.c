@@ -72,7 +72,7 @@ decide_apply(struct daemon *d, struct store_request *r,
 {
 	const struct sm_principal *p = &ev->u.decision.who;
 
-	if (audit_decision(d->store, r->key, engine_now(),
+	if (audit_decision(d->store, r->key, clock_now(),
 	        ev->kind == SM_E_DECISION_APPROVE ? "approve" : "deny",
 	        p->upn[0] ? p->upn : p->id, decide_via_names[via], r->sm.stage,
 	        reason, in != NULL && in->has_peer ? in->peer_uid : -1,
@@ -117,7 +117,7 @@ decide_record(struct daemon *d, const struct decide_in *in, const char **why,
 	struct sm_effects fx;
 	char detail[768];
 	enum sm_result res = SM_REFUSED;
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 	int found, u;
 
 	*why = NULL;
@@ -370,7 +370,7 @@ dg_record(struct daemon *d, const char *key, const struct step_info *si,
 		                                   : SM_E_DECISION_DENY;
 		ev.u.decision.via_graph = 1;
 		ev.u.decision.in_stage_set = found;
-		ev.u.decision.at = engine_now();
+		ev.u.decision.at = clock_now();
 		/* reviewedBy is an identity {id, displayName} (microsoft-
 		 * graph-docs-contrib: api-reference/v1.0/resources/
 		 * approvalstage.md): an approver of the stage is named by
@@ -386,7 +386,7 @@ dg_record(struct daemon *d, const char *key, const struct step_info *si,
 			          "recorded as it stands on Graph",
 			    key, who, r.sm.stage + 1);
 		/* Asked first, so a refused decision is not audited. */
-		if (sm_step(&r.sm, &ev, engine_now(), &next, &fx, &why) ==
+		if (sm_step(&r.sm, &ev, clock_now(), &next, &fx, &why) ==
 		        SM_OK &&
 		    decide_apply(
 		        d, &r, &ev, DECIDE_GRAPH, NULL, detail, NULL) == SM_OK)

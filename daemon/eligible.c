@@ -77,7 +77,7 @@ static int
 elig_cache_get(struct daemon *d, const char *user, const char *group)
 {
 	struct elig_cache *c;
-	int64_t now = engine_now(), max = d->settings->membership_max_age;
+	int64_t now = clock_now(), max = d->settings->membership_max_age;
 
 	for (c = elig_cache; c != NULL; c = c->next)
 		if (strcasecmp(c->user, user) == 0 &&
@@ -115,7 +115,7 @@ elig_cache_put(const char *user, const char *group, int member)
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	snprintf(c->group, sizeof(c->group), "%s", group);
 	c->member = member;
-	c->at = engine_now();
+	c->at = clock_now();
 	c->next = elig_cache;
 	elig_cache = c;
 	elig_ncache++;
@@ -413,7 +413,7 @@ eligible_check(struct daemon *d, const struct store_request *r,
 	{
 		struct member_ctx mc = { d, NULL };
 
-		policy_evaluate(d->policy, &req, engine_now(), member_policy_fn,
+		policy_evaluate(d->policy, &req, clock_now(), member_policy_fn,
 		    &mc, &v, NULL);
 	}
 	if (v.kind != VERDICT_STAGES || v.rule == NULL || r->rule == NULL ||

@@ -34,12 +34,6 @@ struct post_action {
 static int engine_batch_has_intent;
 static int engine_batch_has_result;
 
-int64_t
-engine_now(void)
-{
-	return (int64_t)time(NULL) + testclock_offset;
-}
-
 char *
 engine_key(enum req_source src, const char *gid)
 {
@@ -361,7 +355,7 @@ engine_event_by(struct daemon *d, struct store_request *r,
 	const char *why = NULL;
 	enum sm_result res;
 	enum sm_state from = r->sm.state;
-	int64_t now = engine_now(), id;
+	int64_t now = clock_now(), id;
 	struct store_intent open;
 	size_t i;
 	char *just;
@@ -603,7 +597,7 @@ engine_churn(const char *key, int64_t now)
 int
 engine_reevaluate(struct daemon *d, struct store_request *r, const char *why)
 {
-	if (engine_churn(r->key, engine_now())) {
+	if (engine_churn(r->key, clock_now())) {
 		log_warnx("request %s: sent back to evaluating more than %d "
 		          "times in %d s (%s); evaluated again later",
 		    r->key, ENGINE_CHURN_MAX, ENGINE_CHURN_WINDOW, why);
@@ -772,7 +766,7 @@ engine_evaluate_parsed(
 	r->identity = id;
 	engine_requestor(r, &req);
 	policy_evaluate(
-	    d->policy, &req, engine_now(), member_policy_fn, &mc, &v, NULL);
+	    d->policy, &req, clock_now(), member_policy_fn, &mc, &v, NULL);
 	request_digest(&req, r->digest);
 	if (v.kind == VERDICT_INDETERMINATE) {
 		log_warnx("request %s: rule %s could not be decided; not "
@@ -893,7 +887,7 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 		r.gid = strdup(gid);
 		if (r.approval_id == NULL)
 			r.approval_id = strdup(gid);
-		r.created = r.updated = engine_now();
+		r.created = r.updated = clock_now();
 		sm_init(&r.sm, &who);
 		log_info("request %s: new (%s)", r.key, status);
 	}

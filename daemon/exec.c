@@ -243,7 +243,7 @@ exec_read_failed(
     struct exec_op *op, const char *what, long status, const char *err)
 {
 	char detail[512];
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 
 	if (status == 0 && call_err_no_token(err)) {
 		exec_token_wait(op, what, err);

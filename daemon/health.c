@@ -158,7 +158,7 @@ health_reason(struct daemon *d)
 	if ((since = call_graph_down_since()) != 0) {
 		snprintf(buf, sizeof(buf),
 		    "Graph unreachable since %llds (no answer or 5xx only)",
-		    (long long)(engine_now() - since));
+		    (long long)(clock_now() - since));
 		return buf;
 	}
 	if (health_cred_dead(d, TOKEN_APP, &h)) {

@@ -163,7 +163,7 @@ hooks_evaluate(struct evhttp_request *req, void *arg)
 	const char *h;
 	char v1[65], want[65], *body = NULL;
 	size_t len = 0;
-	int64_t t = 0, now = engine_now();
+	int64_t t = 0, now = clock_now();
 	int toolarge, i;
 	struct json_object *o = NULL;
 	enum req_source src = REQ_SRC_MAX;

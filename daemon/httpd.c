@@ -135,7 +135,7 @@ httpd_reply(
 static void
 httpd_log(const char *peer, const char *what, const char *why)
 {
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 
 	if (now - httpd.log_window >= 60) {
 		if (httpd.suppressed > 0)

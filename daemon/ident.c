@@ -131,7 +131,7 @@ static const struct ident_entry *
 ident_cache_get(const char *lkey)
 {
 	struct ident_entry *e;
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 
 	for (e = ident_cache; e != NULL; e = e->next)
 		if (strcmp(e->key, lkey) == 0)
@@ -175,7 +175,7 @@ ident_cache_put(
 	if (p != NULL)
 		e->p.guest = p->guest;
 	e->answer = a;
-	e->expires = engine_now() + IDENT_CACHE_TTL;
+	e->expires = clock_now() + IDENT_CACHE_TTL;
 	e->next = ident_cache;
 	ident_cache = e;
 	ident_ncache++;
@@ -435,7 +435,7 @@ ident_name_store(const char *key, const char *name, int64_t ttl)
 		free(e);
 		return;
 	}
-	e->expires = engine_now() + ttl;
+	e->expires = clock_now() + ttl;
 	e->next = ident_names;
 	ident_names = e;
 	ident_nnames++;
@@ -488,7 +488,7 @@ ident_name(struct daemon *d, int group, const char *id)
 	struct ident_name *e;
 	struct ident_name_lookup *l;
 	char key[64], *url = NULL;
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 
 	if (ident_name_key(group, id, key, sizeof(key)) == -1)
 		return NULL;

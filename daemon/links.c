@@ -99,7 +99,7 @@ links_mint(
 	unsigned char raw[LINK_NONCE];
 	char *nonce = NULL, *payload = NULL, *p64 = NULL, *mac = NULL,
 	     *url = NULL;
-	int64_t exp = engine_now() + lk.ttl;
+	int64_t exp = clock_now() + lk.ttl;
 
 	(void)d;
 	if (lk.secret == NULL || approver_id == NULL ||
@@ -552,7 +552,7 @@ lk_check(struct daemon *d, struct evhttp_request *req, const char *tok,
 		    "truncated. Use the link exactly as you received it.");
 		return -1;
 	}
-	if (engine_now() >= t->expires) {
+	if (clock_now() >= t->expires) {
 		lk_bad(req, "expired");
 		lk_page(req, 410, "Gone", "Link expired", "bad",
 		    "This decision link has expired. Nothing was recorded; "
@@ -854,7 +854,7 @@ links_prune(struct daemon *d)
 	        " link_uses WHERE expires < ?1 LIMIT ?2)",
 	        -1, &st, NULL) != SQLITE_OK)
 		return;
-	sqlite3_bind_int64(st, 1, engine_now());
+	sqlite3_bind_int64(st, 1, clock_now());
 	sqlite3_bind_int(st, 2, PRUNE_BATCH);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		log_warnx("links: cannot prune used links: %s",

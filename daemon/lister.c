@@ -107,7 +107,7 @@ lister_grant_over(const struct lister_source *ls, const struct store_request *r)
 	    r->body == NULL)
 		return 0;
 	end = ls->grant_end(r->body);
-	return end > 0 && engine_now() >= end + LISTER_GRANT_MARGIN;
+	return end > 0 && clock_now() >= end + LISTER_GRANT_MARGIN;
 }
 
 /* Record the end of each ended grant (completed); 0 or -1. */

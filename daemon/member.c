@@ -67,7 +67,7 @@ member_cache_get(const char *user, const char *group)
 
 	for (e = member_cache; e != NULL; e = e->next)
 		if (strcmp(e->user, user) == 0 && strcmp(e->group, group) == 0)
-			return e->expires > engine_now() ? e : NULL;
+			return e->expires > clock_now() ? e : NULL;
 	return NULL;
 }
 
@@ -96,7 +96,7 @@ member_cache_put(const char *user, const char *group, int in)
 		return;
 	}
 	e->in = in;
-	e->expires = engine_now() + MEMBER_CACHE_TTL;
+	e->expires = clock_now() + MEMBER_CACHE_TTL;
 	e->next = member_cache;
 	member_cache = e;
 	member_ncache++;

@@ -223,7 +223,7 @@ void
 metrics_reload_observe(int ok)
 {
 	metrics_reloads[ok ? 0 : 1]++;
-	metrics_reload_last[ok ? 0 : 1] = engine_now();
+	metrics_reload_last[ok ? 0 : 1] = clock_now();
 }
 
 static void
@@ -261,7 +261,7 @@ static void
 metrics_health(struct evbuffer *b, struct daemon *d)
 {
 	struct store_health h;
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 	int i;
 
 	if (store_health_get(d->store, &h) == -1) {
@@ -310,7 +310,7 @@ metrics_poll(struct evbuffer *b, struct daemon *d)
 {
 	int i;
 	char key[64], *wm;
-	int64_t now = engine_now(), t;
+	int64_t now = clock_now(), t;
 
 	metrics_head(b, "approvald_poll_cycles_total", "counter",
 	    "Poll cycles started, by source.");

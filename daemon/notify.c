@@ -189,7 +189,7 @@ notify_release(struct daemon *d, const char *key, uint32_t stage)
 	if (nf_exec(d,
 	        "UPDATE outbox SET ready = 1, next_at = ?3 WHERE key = ?1"
 	        " AND stage = ?2 AND ready = 0 AND done IS NULL",
-	        key, stage, engine_now(), NULL) == -1)
+	        key, stage, clock_now(), NULL) == -1)
 		return -1;
 	if (sqlite3_changes(store_db(d->store)) > 0)
 		notify_kick(d);
@@ -219,7 +219,7 @@ nf_settle(struct daemon *d, int64_t id, int attempts, int64_t next_at,
 			sqlite3_bind_text(st, 4, outcome, -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(st, 4);
-		sqlite3_bind_int64(st, 5, engine_now());
+		sqlite3_bind_int64(st, 5, clock_now());
 		if (sqlite3_step(st) == SQLITE_DONE) {
 			sqlite3_finalize(st);
 			return;
@@ -236,7 +236,7 @@ nf_delivered(void *arg, const struct graph_resp *resp)
 	struct nf_delivery *x = arg, **pp;
 	struct nf_target *t = x->t;
 	struct daemon *d = nf.d;
-	int64_t now = engine_now(), next;
+	int64_t now = clock_now(), next;
 	int attempts = x->attempts + 1;
 	char why[160];
 
@@ -325,7 +325,7 @@ nf_send(struct daemon *d, struct nf_target *t, const struct nf_row *w)
 	hdrs[1] = idhdr;
 	hdrs[2] = NULL;
 	if (t->format == NOTIFY_JSON) {
-		int64_t ts = engine_now();
+		int64_t ts = clock_now();
 
 		if (sign_timestamped(t->secret, t->secret_len, ts, body,
 		        strlen(body), sig) == -1) {
@@ -453,7 +453,7 @@ nf_drop_unknown(struct daemon *d)
 			    "UPDATE outbox SET done = ?2, outcome ="
 			    " 'no such target' WHERE target = ?1 AND done IS"
 			    " NULL",
-			    gone[i], engine_now(), 0, NULL);
+			    gone[i], clock_now(), 0, NULL);
 		}
 		free(gone[i]);
 	}
@@ -464,7 +464,7 @@ static void
 nf_run(struct daemon *d)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t now = engine_now(), wake = 0, next;
+	int64_t now = clock_now(), wake = 0, next;
 	size_t i;
 
 	if (nf.http == NULL || d->stopping)
@@ -543,7 +543,7 @@ notify_committed(struct daemon *d)
 void
 notify_prune(struct daemon *d)
 {
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 
 	if (store_begin(d->store) == -1)
 		return;

@@ -446,7 +446,7 @@ nm_json(struct nm_msg *m, int64_t delivery)
 	const char *w;
 	char t[32];
 
-	summary_time(engine_now(), t, sizeof(t));
+	summary_time(clock_now(), t, sizeof(t));
 	json_object_object_add(o, "event", json_object_new_string(m->event));
 	json_object_object_add(o, "delivery", json_object_new_int64(delivery));
 	json_object_object_add(o, "sent_at", json_object_new_string(t));

@@ -90,7 +90,7 @@ poll_cycle_done(struct daemon *d, enum req_source src, int ok)
 		log_warnx(
 		    "poll %s: cycle incomplete; watermark kept", ps->ad->name);
 	else
-		ps->last_ok = engine_now();
+		ps->last_ok = clock_now();
 	poll_schedule(ps, ps->again ? 0 : ps->interval);
 	ps->again = 0;
 }

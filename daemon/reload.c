@@ -169,7 +169,7 @@ reload_judge(
 	 * resolved is no verdict to compare (unreadable: left as it is). */
 	if (r->body != NULL && ident_request(r, &req, &err) == 0 &&
 	    req.identity != REQ_ID_UNCHECKED) {
-		policy_evaluate(d->policy, &req, engine_now(), member_policy_fn,
+		policy_evaluate(d->policy, &req, clock_now(), member_policy_fn,
 		    &mc, &w->v, NULL);
 		reload_fingerprint(&w->v, w->fp);
 		w->readable = 1;
@@ -260,7 +260,7 @@ reload_restart(struct daemon *d, struct store_request *r,
 	struct sm_event ev;
 	const char *nverdict = w->readable ? verdict_name(w->v.kind) : "ignore";
 	char change[384], detail[512];
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 	int rc;
 
 	memset(&ev, 0, sizeof(ev));
@@ -455,8 +455,8 @@ reload_requests(struct daemon *d, int reloaded)
 	if (!reloaded)
 		goto out;
 	if (store_begin(d->store) == -1 ||
-	    audit_policy_reload(d->store, engine_now(),
-	        d->settings->policy_path, policy_nrules(d->policy), &n) == -1)
+	    audit_policy_reload(d->store, clock_now(), d->settings->policy_path,
+	        policy_nrules(d->policy), &n) == -1)
 		log_warnx("reload: cannot audit the reload: %s",
 		    store_errmsg(d->store));
 	else

@@ -36,7 +36,7 @@ retention_run(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	struct store_prune p;
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 
 	/* unset by a reload: keep everything from now on */
 	if (d->stopping || d->settings->retention_settled <= 0)

@@ -90,7 +90,7 @@ perm_cycle_idle(struct poll_state *ps)
 static int
 perm_wm_implausible(int64_t t)
 {
-	return t < 0 || t > engine_now() + POLL_MAX_CLOCK_SKEW;
+	return t < 0 || t > clock_now() + POLL_MAX_CLOCK_SKEW;
 }
 
 static void
@@ -116,8 +116,8 @@ perm_cycle_end(struct daemon *d)
 		    0)
 			oldt = cfg_parse_timestamp(old);
 		t = ps->max_seen;
-		if (t > engine_now() + POLL_MAX_CLOCK_SKEW)
-			t = engine_now() + POLL_MAX_CLOCK_SKEW;
+		if (t > clock_now() + POLL_MAX_CLOCK_SKEW)
+			t = clock_now() + POLL_MAX_CLOCK_SKEW;
 		t -= d->settings->poll_overlap;
 		/* A poisoned watermark (written before this check existed) is
 		 * replaced, even by an older time. */
@@ -129,7 +129,7 @@ perm_cycle_end(struct daemon *d)
 			        d->store, "watermark:permissions", wm) == -1)
 				ps->failed = 1;
 		}
-		store_change_prune(d->store, engine_now() - SEEN_CHANGES_KEEP);
+		store_change_prune(d->store, clock_now() - SEEN_CHANGES_KEEP);
 		free(old);
 		engine_batch_dirty(d);
 	}
@@ -172,7 +172,7 @@ perm_store_fetched(struct daemon *d, const char *gid, const char *change_id,
 	}
 	if (engine_observe(d, REQ_SRC_PERMISSIONS, gid, st, body) != 0)
 		return -1;
-	return store_change_mark(d->store, change_id, engine_now());
+	return store_change_mark(d->store, change_id, clock_now());
 }
 
 static void
@@ -319,7 +319,7 @@ perm_apply_change(
 		return 0;
 	}
 	t = mt != NULL ? cfg_parse_timestamp(mt) : -1;
-	if (t < 0 || t > engine_now() + POLL_MAX_CLOCK_SKEW) {
+	if (t < 0 || t > clock_now() + POLL_MAX_CLOCK_SKEW) {
 		if (perm_implausible++ == 0)
 			snprintf(perm_implausible_eg,
 			    sizeof(perm_implausible_eg), "change %.40s: %.40s",
@@ -339,8 +339,8 @@ perm_apply_change(
 	rc = engine_observe(
 	    d, REQ_SRC_PERMISSIONS, rid, st ? st : "unknown", NULL);
 	if (rc == 0)
-		return store_change_mark(d->store, id, engine_now()) == -1 ? -1
-		                                                           : 0;
+		return store_change_mark(d->store, id, clock_now()) == -1 ? -1
+		                                                          : 0;
 	if (rc != 1)
 		return rc;
 	/* Unknown request: fetch it; the change counts once it is stored. */
@@ -419,7 +419,7 @@ perm_poll(struct daemon *d)
 		wm = NULL;
 	}
 	if (wm == NULL) {
-		t = (time_t)(engine_now() - POLL_INITIAL_LOOKBACK);
+		t = (time_t)(clock_now() - POLL_INITIAL_LOOKBACK);
 		gmtime_r(&t, &tm);
 		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		wm = strdup(buf);

@@ -204,7 +204,7 @@ subs_create_done(void *arg, long status, const char *body, const char *err)
 		    c->group, status, err ? ": " : "", err ? err : "",
 		    SUBS_RETRY_S);
 		if (e != NULL)
-			e->retry_at = engine_now() + SUBS_RETRY_S;
+			e->retry_at = clock_now() + SUBS_RETRY_S;
 	}
 	if (e != NULL)
 		e->busy = 0;
@@ -227,7 +227,7 @@ subs_create(struct subs_ent *e)
 		json_object_put(o);
 		return;
 	}
-	subs_iso(engine_now() + s->subscription_lifetime, iso, sizeof(iso));
+	subs_iso(clock_now() + s->subscription_lifetime, iso, sizeof(iso));
 	snprintf(res, sizeof(res), "groups/%s", e->group);
 	json_object_object_add(
 	    o, "changeType", json_object_new_string("updated"));
@@ -296,7 +296,7 @@ subs_renew(struct subs_ent *e)
 		free(url);
 		return;
 	}
-	subs_iso(engine_now() + subs.d->settings->subscription_lifetime, iso,
+	subs_iso(clock_now() + subs.d->settings->subscription_lifetime, iso,
 	    sizeof(iso));
 	json_object_object_add(
 	    o, "expirationDateTime", json_object_new_string(iso));
@@ -312,7 +312,7 @@ subs_renew(struct subs_ent *e)
 void
 subs_tick(struct daemon *d)
 {
-	int64_t now = engine_now(), half;
+	int64_t now = clock_now(), half;
 	size_t i;
 
 	if (!subs.started || d->stopping)

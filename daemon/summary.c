@@ -466,7 +466,7 @@ summary_build(struct daemon *d, const struct store_request *r)
 		if (r->sm.nstages > 0 && q.identity != REQ_ID_UNCHECKED) {
 			struct member_ctx mc = { d, NULL };
 
-			policy_evaluate(d->policy, &q, engine_now(),
+			policy_evaluate(d->policy, &q, clock_now(),
 			    member_policy_fn, &mc, &v, NULL);
 		}
 	} else

@@ -68,7 +68,7 @@ timers_arm(
 {
 	struct timer_ev *t, *o;
 	struct timeval tv = { 0, 0 };
-	int64_t now = engine_now();
+	int64_t now = clock_now();
 
 	for (o = d->timers; o != NULL; o = o->next)
 		if (o->kind == kind && strcmp(o->key, key) == 0) {
