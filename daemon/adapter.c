@@ -164,3 +164,13 @@ adapter_stage_pick(struct json_object *stages, struct step_info *si)
 	json_object_put(one);
 	si->not_mine = i == n;
 }
+
+char *
+source_key(enum req_source src, const char *gid)
+{
+	char *k;
+
+	if (asprintf(&k, "%s:%s", req_source_name(src), gid) == -1)
+		return NULL;
+	return k;
+}

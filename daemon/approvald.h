@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "counters.h"
 #include "graph.h"
 #include "statemachine.h"
 #include "store.h"
@@ -98,6 +99,8 @@ extern const struct source_adapter adapter_permissions;
 extern const struct source_adapter adapter_group;
 extern const struct source_adapter adapter_access;
 const struct source_adapter *adapter_for(enum req_source s);
+/* "source:gid", the request's key in the store (heap), or NULL. */
+char *source_key(enum req_source src, const char *gid);
 
 /* Per-source poll state. */
 struct poll_state {
@@ -118,6 +121,23 @@ struct poll_state {
 };
 
 struct call;
+struct call_endpoint;
+struct engine_ops;
+
+/* store/batch.c: the open batch and its group commit */
+struct batch {
+	struct event *ev;       /* commit on the next loop turn */
+	int64_t last_commit_us; /* when the last commit ended (monotonic) */
+	int last_busy;          /* and whether its batch was large */
+	uint64_t start_transitions;
+	int has_intent, has_result; /* for the crash points */
+	/* Given at init by the engine: after a commit, after a rollback. */
+	void (*committed)(struct daemon *d);
+	void (*dropped)(struct daemon *d);
+};
+void batch_dirty(struct daemon *d);
+int batch_commit(struct daemon *d);
+void batch_forget_marks(struct daemon *d);
 
 struct daemon {
 	struct event_base *base;
@@ -132,7 +152,13 @@ struct daemon {
 	struct token_mgr *tokens;
 	struct evhttp *http;
 	struct evconnlistener *ctl;
-	struct event *commit_ev;
+	struct batch batch;
+	/* the engine, for the rooms below it (engine_init) */
+	const struct engine_ops *eng;
+	/* the audit of each Graph call that decides (given at init) */
+	void (*graph_audit)(struct daemon *d, const struct call_endpoint *ep,
+	    const char *id, const char *method, const char *body, long status,
+	    const char *err);
 	struct event *reconcile_ev;
 	struct event *watchdog_ev;
 	struct event *drain_ev;
@@ -177,8 +203,6 @@ int engine_churn(const char *key, int64_t now);
 int engine_reevaluate(
     struct daemon *d, struct store_request *r, const char *why);
 void engine_free(struct daemon *d);
-void engine_batch_dirty(struct daemon *d);
-int engine_commit(struct daemon *d);
 /* An operator's retry of request `key` in attention (`who` goes into the
  * journal and the audit): its refused action is carried out again, or the
  * policy decides it again (statemachine: SM_E_RETRY). In the open batch:
@@ -186,7 +210,8 @@ int engine_commit(struct daemon *d);
  * -1 store error. */
 int engine_retry(struct daemon *d, const char *key, const char *who);
 void engine_post_exec(struct daemon *d, const char *key);
-char *engine_key(enum req_source src, const char *gid);
+/* Wire the engine in: d->eng and the batch's after-commit work. */
+void engine_init(struct daemon *d);
 
 /* exec.c: carry out intents exactly once */
 void exec_request(struct daemon *d, const char *key, int readback_only);
@@ -344,18 +369,6 @@ int audit_decision(struct store *s, const char *key, int64_t at,
 
 /* metrics.c: GET /metrics and the counters behind it */
 void metrics_register(struct daemon *d);
-void metrics_commit_observe(double seconds);
-void metrics_decision(const char *rule, const char *verdict);
-void metrics_hook(const char *hook, const char *result);
-void metrics_nudge(const char *source);
-void metrics_http_refused(const char *reason);
-void metrics_graph_call(const char *endpoint, const char *status);
-void metrics_http_conn(const char *result);
-void metrics_implausible_time(const char *source);
-void metrics_bad_read(const char *source, const char *what);
-/* A reload ended: ok 1 (in force), 0 (refused); counted by result with
- * the time (approvald_reload_total, ..._last_timestamp_seconds). */
-void metrics_reload_observe(int ok);
 
 /* hooks.c: POST /v1/hooks/evaluate and /v1/hooks/graph */
 int hooks_register(struct daemon *d, char **err);
@@ -502,8 +515,6 @@ typedef void (*ctl_reply_cb)(void *arg, struct json_object *reply);
 struct json_object *approvers_ctl_decide(struct daemon *d, char *rest,
     const struct ctl_peer *peer, ctl_reply_cb later, void *arg, int *deferred);
 struct json_object *approvers_ctl_list(struct daemon *d, char *rest);
-/* `clock advance SECONDS | show` (testclock.c; test builds only). */
-struct json_object *testclock_ctl(struct daemon *d, char *rest);
 
 /* sign.c: HMAC-SHA256 and base64url for hooks, notifications and links */
 #define SIGN_MAC_LEN 32
@@ -551,16 +562,9 @@ void notify_free(struct daemon *d);
 char *notify_render(struct daemon *d, const struct notify_target *t,
     int64_t delivery, const char *event, const struct store_request *r);
 
-/* links.c: signed single-use decision links, GET/POST /v1/decide/TOKEN */
-int links_init(struct daemon *d);
-/* A link for `approver_id` on the current stage of `r` (heap), or NULL
- * when links are disabled. */
-char *links_mint(
-    struct daemon *d, const struct store_request *r, const char *approver_id);
+/* page.c: the decision page, GET/POST /v1/decide/TOKEN (links.h mints) */
 /* Register GET/POST /v1/decide/ with the listener; -1 with *err. */
 int links_register(struct daemon *d, char **err);
-void links_prune(struct daemon *d);
-void links_free(struct daemon *d);
 
 /* eligible.c: is a decider still an approver of the stage, per Graph? */
 enum elig_result { ELIG_YES = 0, ELIG_NO, ELIG_UNKNOWN };
@@ -615,6 +619,27 @@ typedef void (*decide_done_cb)(void *arg, enum sm_result res, const char *why,
  * once, perhaps before this returns. */
 void decide_submit(struct daemon *d, const struct decide_in *in,
     decide_done_cb done, void *arg);
+/*
+ * How the rooms below the engine (sources, effects) hand results back to
+ * it: function pointers given at init (engine_init sets d->eng), never
+ * calls by name; a unit test can give its own.
+ */
+struct engine_ops {
+	int (*observe)(struct daemon *d, enum req_source src, const char *gid,
+	    const char *status, const char *body);
+	int (*event)(struct daemon *d, struct store_request *r,
+	    const struct sm_event *ev, const char *detail);
+	int (*evaluate)(struct daemon *d, struct store_request *r);
+	int (*reevaluate)(
+	    struct daemon *d, struct store_request *r, const char *why);
+	void (*wake)(struct daemon *d, const char *key);
+	void (*retry_later)(struct daemon *d, const char *key);
+	void (*post_exec)(struct daemon *d, const char *key);
+	void (*decide)(struct daemon *d, const struct decide_in *in,
+	    decide_done_cb done, void *arg);
+	int (*recheck_approve)(struct daemon *d, struct store_request *r);
+};
+
 /* engine_observe: a stage turned Approved/Denied on Graph while waiting
  * for approvers: returns 1 when the step is read first (who decided) and
  * recorded as the stage's decision; 0: record the observation now. */
@@ -629,5 +654,6 @@ void decide_free(struct daemon *d);
 int64_t clock_now(void);
 extern int64_t testclock_offset;
 int testclock_enabled(void);
+void testclock_advance(int64_t secs);
 
 #endif

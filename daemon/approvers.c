@@ -416,7 +416,7 @@ appr_finish(struct appr_job *j, const struct plist *eligible)
 		store_request_clear(&r);
 		return;
 	}
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	if ((r.sm.state != SM_S_PENDING && r.sm.state != SM_S_ESCALATED) ||
 	    r.sm.stage != j->stage) {
 		log_debug("request %s: stage %u resolved after it moved on",
@@ -450,7 +450,7 @@ appr_finish(struct appr_job *j, const struct plist *eligible)
 		    j->stage + 1);
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = SM_E_NO_APPROVER;
-		if (engine_event(d, &r, &ev, "no eligible approver") == SM_OK)
+		if (d->eng->event(d, &r, &ev, "no eligible approver") == SM_OK)
 			goto release;
 		goto out;
 	}
@@ -843,7 +843,7 @@ appr_clear_stage(struct daemon *d, const char *key, uint32_t stage)
 
 	if (store_begin(d->store) == -1)
 		return -1;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	if (sqlite3_prepare_v2(store_db(d->store),
 	        "DELETE FROM stage_approvers WHERE key = ?1 AND stage = ?2", -1,
 	        &st, NULL) == SQLITE_OK) {
@@ -867,7 +867,7 @@ approvers_forget(struct daemon *d, const char *key)
 	appr_forgets++;
 	if (store_begin(d->store) == -1)
 		return -1;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	if (sqlite3_prepare_v2(store_db(d->store),
 	        "DELETE FROM stage_approvers WHERE key = ?1", -1, &st,
 	        NULL) == SQLITE_OK) {
@@ -1110,7 +1110,7 @@ approvers_prune(struct daemon *d)
 
 	if (store_begin(d->store) == -1)
 		return;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	if (sqlite3_prepare_v2(store_db(d->store),
 	        "DELETE FROM stage_approvers WHERE rowid IN (SELECT a.rowid"
 	        " FROM stage_approvers a JOIN requests r ON r.key = a.key"
@@ -1195,7 +1195,7 @@ appr_ctl_decided(void *arg, enum sm_result res, const char *why,
 	 * approver believing a decision is recorded that is not. */
 	if (res == SM_OK) {
 		crash_point("decide-uncommitted");
-		if (engine_commit(op->d) == -1) {
+		if (batch_commit(op->d) == -1) {
 			log_warnx("control socket: decision on the request not "
 			          "recorded: the store refused the commit");
 			o = appr_reply("refused", DECIDE_NOT_STORED);
@@ -1315,7 +1315,7 @@ approvers_ctl_decide(struct daemon *d, char *rest, const struct ctl_peer *peer,
 	op->later = later;
 	op->arg = arg;
 	*deferred = 1;
-	decide_submit(d, &in, appr_ctl_decided, op);
+	d->eng->decide(d, &in, appr_ctl_decided, op);
 	return NULL;
 }
 

@@ -273,7 +273,7 @@ audit_graph_call(struct daemon *d, const struct call_endpoint *ep,
 	    audit_json(d->store, key != NULL ? key : "graph", clock_now(),
 	        "graph_call", o) == -1)
 		goto fail;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	free(key);
 	free(gid);
 	return;

@@ -301,9 +301,9 @@ call_response(void *arg, const struct graph_resp *resp)
 	snprintf(st, sizeof(st), "%ld", resp->status);
 	metrics_graph_call(ep->name, resp->status > 0 ? st : "error");
 	call_reach(resp->status);
-	if (ep->decides)
-		audit_graph_call(c->d, ep, id, c->method, c->body, resp->status,
-		    resp->error);
+	if (ep->decides && c->d->graph_audit != NULL)
+		c->d->graph_audit(c->d, ep, id, c->method, c->body,
+		    resp->status, resp->error);
 
 	if (resp->status == 401 && !c->retried_401) {
 		/* One forced refresh, then one retry. */

@@ -29,6 +29,7 @@
 #include "approvald.h"
 #include "ident.h"
 #include "limits.h"
+#include "links.h"
 #include "log.h"
 #include "token.h"
 #include "version.h"
@@ -275,7 +276,7 @@ ctlsock_retry(struct daemon *d, const struct ctl_peer *peer, const char *arg)
 		}
 	}
 	json_object_put(keys);
-	if (engine_commit(d) == -1) {
+	if (batch_commit(d) == -1) {
 		json_object_put(done);
 		json_object_put(skipped);
 		json_object_object_add(o, "error",
@@ -385,6 +386,58 @@ static struct json_object *
 cmd_approvers(struct ctl_conn *c, char *rest, int *deferred)
 {
 	return approvers_ctl_list(c->d, rest);
+}
+
+static struct json_object *
+testclock_reply(const char *result, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "result", json_object_new_string(result));
+	if (why != NULL)
+		json_object_object_add(o, "why", json_object_new_string(why));
+	return o;
+}
+
+/* clock advance SECONDS (only in a test build, see testclock.c). */
+static struct json_object *
+testclock_ctl(struct daemon *d, char *rest)
+{
+	char *save = NULL, *verb, *n, *end = NULL;
+	long long secs;
+	struct json_object *o;
+
+	if (!testclock_enabled())
+		return testclock_reply("refused",
+		    "the test clock is off (test builds only, when asked at "
+		    "start)");
+	verb = strtok_r(rest, " \t", &save);
+	n = strtok_r(NULL, " \t", &save);
+	if (verb != NULL && strcmp(verb, "advance") == 0 && n != NULL) {
+		secs = strtoll(n, &end, 10);
+		if (end == n || *end != '\0' || secs < 0 ||
+		    secs > 10LL * 365 * 86400)
+			return testclock_reply("refused", "bad SECONDS");
+		testclock_advance(secs);
+		log_info("test clock advanced by %llds (offset %lld)", secs,
+		    (long long)testclock_offset);
+		/* Re-arm every durable timer against the new time; run
+		 * what waits for time (retries, pruning) now. */
+		timers_load(d);
+		approvers_prune(d);
+		links_prune(d);
+		notify_prune(d);
+		retention_kick(d);
+		notify_kick(d);
+		subs_tick(d);
+	} else if (verb != NULL && strcmp(verb, "show") != 0)
+		return testclock_reply(
+		    "refused", "usage: clock advance SECONDS");
+	o = testclock_reply("ok", NULL);
+	json_object_object_add(o, "now", json_object_new_int64(clock_now()));
+	json_object_object_add(
+	    o, "offset", json_object_new_int64(testclock_offset));
+	return o;
 }
 
 static struct json_object *

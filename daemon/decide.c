@@ -177,7 +177,7 @@ decide_record(struct daemon *d, const struct decide_in *in, const char **why,
 		res = SM_REFUSED;
 		goto out;
 	}
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	if (in->nonce != NULL && (u = decide_use_nonce(d, in, now)) != 0) {
 		*why = u == 1 ? "link already used" : DECIDE_NOT_STORED;
 		res = SM_REFUSED;
@@ -347,7 +347,7 @@ dg_record(struct daemon *d, const char *key, const struct step_info *si,
 	if (store_begin(d->store) == -1 ||
 	    store_request_get(d->store, key, &r) != 0)
 		goto out;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	ad = adapter_for((enum req_source)r.source);
 	k = ad->observe(r.graph_status);
 	if ((r.sm.state != SM_S_PENDING && r.sm.state != SM_S_ESCALATED) ||
@@ -393,7 +393,7 @@ dg_record(struct daemon *d, const char *key, const struct step_info *si,
 			goto out;
 		if (store_begin(d->store) == -1)
 			goto out;
-		engine_batch_dirty(d);
+		batch_dirty(d);
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = k;

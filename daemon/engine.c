@@ -31,19 +31,6 @@ struct post_action {
 	int64_t at;
 };
 
-static int engine_batch_has_intent;
-static int engine_batch_has_result;
-
-char *
-engine_key(enum req_source src, const char *gid)
-{
-	char *k;
-
-	if (asprintf(&k, "%s:%s", req_source_name(src), gid) == -1)
-		return NULL;
-	return k;
-}
-
 static void
 engine_post(struct daemon *d, enum post_kind kind, const char *key, int timer,
     uint32_t stage, int64_t at)
@@ -75,82 +62,17 @@ void
 engine_post_exec(struct daemon *d, const char *key)
 {
 	engine_post(d, POST_EXEC, key, 0, 0, 0);
-	engine_batch_dirty(d);
+	batch_dirty(d);
 }
 
-/* When the last commit ended (monotonic µs), and whether its batch was
- * large; see engine_batch_dirty(). */
-static int64_t engine_last_commit_us;
-static int engine_last_commit_busy;
-static uint64_t engine_batch_start_transitions;
-
-static int64_t
-engine_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/*
- * Group commit: a batch commits on the next loop turn. After a large
- * batch (STORE_COMMIT_BUSY transitions or more: the daemon is under load)
- * the next one waits until STORE_COMMIT_GAP_US have passed since that
- * commit ended, so many requests share one fsync; a trickle of requests
- * (a webhook, a human decision) commits at once. Graph calls caused by the
- * batch start only after it commits.
- */
-void
-engine_batch_dirty(struct daemon *d)
-{
-	struct timeval tv = { 0, 0 };
-	int64_t wait;
-
-	if (event_pending(d->commit_ev, EV_TIMEOUT, NULL))
-		return;
-	wait = engine_last_commit_us + STORE_COMMIT_GAP_US - engine_mono_us();
-	if (engine_last_commit_busy && wait > 0 && wait <= STORE_COMMIT_GAP_US)
-		tv.tv_usec = (suseconds_t)wait;
-	event_add(d->commit_ev, &tv);
-}
-
-/* Commit the batch, then start what it made durable. */
-int
-engine_commit(struct daemon *d)
+/* The batch committed (store/batch.c calls this through d->batch):
+ * notifications go out, then what the batch made durable starts. */
+static void
+engine_committed(struct daemon *d)
 {
 	size_t i, n;
 	struct post_action *post;
-	struct timespec t0, t1;
-	int crc;
 
-	if (engine_batch_has_result)
-		crash_point("reply-received");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	crc = store_commit(d->store);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	engine_last_commit_us =
-	    (int64_t)t1.tv_sec * 1000000 + t1.tv_nsec / 1000;
-	engine_last_commit_busy =
-	    d->transitions - engine_batch_start_transitions >=
-	    STORE_COMMIT_BUSY;
-	engine_batch_start_transitions = d->transitions;
-	metrics_commit_observe((double)(t1.tv_sec - t0.tv_sec) +
-	                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	if (crc == -1) {
-		log_warnx("store: commit failed: %s; the batch is dropped and "
-		          "will be redone from Graph",
-		    store_errmsg(d->store));
-		store_rollback(d->store);
-		for (i = 0; i < d->npost; i++)
-			free(d->post[i].key);
-		d->npost = 0;
-		engine_batch_has_intent = engine_batch_has_result = 0;
-		return -1;
-	}
-	if (engine_batch_has_intent)
-		crash_point("intent-committed");
-	engine_batch_has_intent = engine_batch_has_result = 0;
 	notify_committed(d);
 	/* Detach the list: post actions may open a new batch. */
 	post = d->post;
@@ -180,7 +102,17 @@ engine_commit(struct daemon *d)
 		free(p->key);
 	}
 	free(post);
-	return 0;
+}
+
+/* The batch was rolled back: its post-commit work is dropped with it. */
+static void
+engine_dropped(struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->npost; i++)
+		free(d->post[i].key);
+	d->npost = 0;
 }
 
 static const char *
@@ -382,7 +314,7 @@ engine_event_by(struct daemon *d, struct store_request *r,
 	}
 	if (store_begin(d->store) == -1)
 		goto fail;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	for (i = 0; i < fx.n; i++) {
 		const struct sm_effect *f = &fx.v[i];
 
@@ -400,7 +332,7 @@ engine_event_by(struct daemon *d, struct store_request *r,
 				goto fail;
 			}
 			free(just);
-			engine_batch_has_intent = 1;
+			d->batch.has_intent = 1;
 			engine_post(d, POST_EXEC, r->key, 0, 0, 0);
 			break;
 		case SM_F_READBACK:
@@ -450,7 +382,7 @@ engine_event_by(struct daemon *d, struct store_request *r,
 			goto fail;
 	}
 	if (ev->kind >= SM_E_RESULT_OK && ev->kind <= SM_E_RESULT_UNKNOWN)
-		engine_batch_has_result = 1;
+		d->batch.has_result = 1;
 	r->sm = next;
 	r->updated = now;
 	if (store_request_put(d->store, r) == -1 ||
@@ -475,7 +407,7 @@ fail:
 	for (i = 0; i < d->npost; i++)
 		free(d->post[i].key);
 	d->npost = 0;
-	engine_batch_has_intent = engine_batch_has_result = 0;
+	batch_forget_marks(d);
 	return SM_INVALID;
 }
 
@@ -665,7 +597,7 @@ engine_wake(struct daemon *d, const char *key)
 	memset(&r, 0, sizeof(r));
 	if (d->stopping || store_begin(d->store) == -1)
 		return;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	if (store_request_get(d->store, key, &r) == 0 &&
 	    r.sm.state == SM_S_EVALUATING)
 		engine_evaluate(d, &r);
@@ -815,7 +747,7 @@ engine_retry(struct daemon *d, const char *key, const char *who)
 	memset(&r, 0, sizeof(r));
 	if (store_begin(d->store) == -1)
 		return -1;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	if ((rc = store_request_get(d->store, key, &r)) != 0) {
 		store_request_clear(&r);
 		return rc == 1 ? 2 : -1;
@@ -856,12 +788,12 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 	char *key, *err = NULL;
 	int rc, ret = -1, changed, saved, parsed = 0;
 
-	if ((key = engine_key(src, gid)) == NULL)
+	if ((key = source_key(src, gid)) == NULL)
 		return -1;
 	memset(&r, 0, sizeof(r));
 	if (store_begin(d->store) == -1)
 		goto out;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	rc = store_request_get(d->store, key, &r);
 	if (rc == -1)
 		goto out;
@@ -928,4 +860,24 @@ out:
 	free(key);
 	store_request_clear(&r);
 	return ret;
+}
+
+static const struct engine_ops engine_ops = {
+	.observe = engine_observe,
+	.event = engine_event,
+	.evaluate = engine_evaluate,
+	.reevaluate = engine_reevaluate,
+	.wake = engine_wake,
+	.retry_later = engine_retry_later,
+	.post_exec = engine_post_exec,
+	.decide = decide_submit,
+	.recheck_approve = reload_recheck_approve,
+};
+
+void
+engine_init(struct daemon *d)
+{
+	d->eng = &engine_ops;
+	d->batch.committed = engine_committed;
+	d->batch.dropped = engine_dropped;
 }

@@ -197,7 +197,7 @@ exec_feed(struct exec_op *op, enum sm_event_kind kind, const char *detail)
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kind;
-	engine_event(op->d, &r, &ev, detail);
+	op->d->eng->event(op->d, &r, &ev, detail);
 	store_request_clear(&r);
 }
 
@@ -298,7 +298,7 @@ exec_unattempt(struct exec_op *op)
 	if (store_intent_open_for(d->store, op->key, &i) == 0) {
 		if (store_begin(d->store) == 0 &&
 		    store_intent_unattempt(d->store, i.id) == 0)
-			engine_batch_dirty(d);
+			batch_dirty(d);
 		else
 			log_warnx("exec %s: cannot give the attempt back: %s",
 			    op->key, store_errmsg(d->store));
@@ -412,7 +412,7 @@ exec_act(struct exec_op *op, const char *step_id)
 	/* Fail closed: the last look at the policy before Graph hears an
 	 * approve; one that no longer follows from it is re-evaluated. */
 	if (kind == INTENT_APPROVE &&
-	    (rc = reload_recheck_approve(d, &r)) != 1) {
+	    (rc = d->eng->recheck_approve(d, &r)) != 1) {
 		if (rc == 0)
 			goto out;
 		exec_retry(op, 1);
@@ -425,7 +425,7 @@ exec_act(struct exec_op *op, const char *step_id)
 		exec_retry(op, 1);
 		goto keep;
 	}
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	log_debug("exec %s: %s on Graph", op->key, i.kind);
 	if (kind == INTENT_CANCEL)
 		ad->cancel(d, r.gid, exec_acted, op);
@@ -535,7 +535,7 @@ exec_fetched(void *arg, long status, const char *body, const char *err)
 	         : NULL;
 	if (ad->observe(st) != SM_E_GRAPH_SUBMITTED) {
 		/* Moved on Graph: record what it says instead of acting. */
-		engine_observe(d, r.source, r.gid, st ? st : "unknown", NULL);
+		d->eng->observe(d, r.source, r.gid, st ? st : "unknown", NULL);
 		exec_done(op);
 		goto out;
 	}
@@ -562,9 +562,9 @@ exec_fetched(void *arg, long status, const char *body, const char *err)
 			memset(&ev, 0, sizeof(ev));
 			ev.kind = SM_E_REEVALUATE;
 			if (store_begin(d->store) == 0 &&
-			    engine_event(d, &r, &ev, "request changed") ==
+			    d->eng->event(d, &r, &ev, "request changed") ==
 			        SM_OK)
-				engine_reevaluate(d, &r, "request changed");
+				d->eng->reevaluate(d, &r, "request changed");
 			exec_done(op);
 			goto out;
 		}
@@ -747,7 +747,7 @@ exec_reconcile_one(void *arg, const struct store_intent *i)
 	struct daemon *d = arg;
 
 	if (!exec_busy(d, i->key))
-		engine_post_exec(d, i->key);
+		d->eng->post_exec(d, i->key);
 	return 0;
 }
 
@@ -758,7 +758,7 @@ exec_reevaluate_one(void *arg, const struct store_request *r)
 	struct store_request copy;
 
 	if (store_request_get(d->store, r->key, &copy) == 0) {
-		engine_evaluate(d, &copy);
+		d->eng->evaluate(d, &copy);
 		store_request_clear(&copy);
 	}
 	return 0;
@@ -770,7 +770,7 @@ exec_reconcile(struct daemon *d)
 {
 	if (store_begin(d->store) == -1)
 		return;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	store_intent_each_open(d->store, exec_reconcile_one, d);
 	store_request_each(
 	    d->store, sm_state_name(SM_S_EVALUATING), exec_reevaluate_one, d);

@@ -248,14 +248,14 @@ ident_graph_cb(void *arg, long status, const char *body, const char *err)
 		    l->key, status, err ? ": " : "", err ? err : "",
 		    l->nwaiters);
 		for (i = 0; i < l->nwaiters; i++)
-			engine_retry_later(d, l->waiters[i]);
+			d->eng->retry_later(d, l->waiters[i]);
 	} else {
 		log_debug("identity: %s is %s", l->key,
 		    a == IA_USER ? (p.upn ? p.upn : p.id) : "nobody");
 		ident_cache_put(
 		    l->key, (enum ident_answer)a, a == IA_USER ? &p : NULL);
 		for (i = 0; i < l->nwaiters; i++)
-			engine_wake(d, l->waiters[i]);
+			d->eng->wake(d, l->waiters[i]);
 	}
 	json_object_put(o);
 	ident_lookup_free(l);
@@ -277,7 +277,7 @@ ident_lookup_start(struct daemon *d, const char *lkey, const char *waiter)
 		if ((l = calloc(1, sizeof(*l))) == NULL ||
 		    (l->key = strdup(lkey)) == NULL) {
 			free(l);
-			engine_retry_later(d, waiter);
+			d->eng->retry_later(d, waiter);
 			return;
 		}
 		l->d = d;
@@ -290,7 +290,7 @@ ident_lookup_start(struct daemon *d, const char *lkey, const char *waiter)
 		free(esc);
 		if (url == NULL) {
 			ident_lookup_free(l);
-			engine_retry_later(d, waiter);
+			d->eng->retry_later(d, waiter);
 			return;
 		}
 		l->next = ident_lookups;
@@ -300,7 +300,7 @@ ident_lookup_start(struct daemon *d, const char *lkey, const char *waiter)
 		    (l->waiters[0] = strdup(waiter)) != NULL)
 			l->nwaiters = 1;
 		else
-			engine_retry_later(d, waiter);
+			d->eng->retry_later(d, waiter);
 		daemon_graph(d, TOKEN_APP, "GET", url, NULL, ident_graph_cb, l);
 		free(url);
 		return;
@@ -312,7 +312,7 @@ ident_lookup_start(struct daemon *d, const char *lkey, const char *waiter)
 	    (w[l->nwaiters] = strdup(waiter)) == NULL) {
 		if (w != NULL)
 			l->waiters = w;
-		engine_retry_later(d, waiter);
+		d->eng->retry_later(d, waiter);
 		return;
 	}
 	l->waiters = w;
@@ -331,7 +331,7 @@ ident_key(struct daemon *d, const char *key, const char *waiter,
 	if (!ident_plausible(key))
 		return 1; /* never a Graph path: nobody */
 	if ((lkey = ident_lower(key)) == NULL) {
-		engine_retry_later(d, waiter);
+		d->eng->retry_later(d, waiter);
 		return 0;
 	}
 	if ((*e = ident_cache_get(lkey)) == NULL) {
@@ -366,7 +366,7 @@ ident_resolve(struct daemon *d, const char *key, struct request *q)
 		req_principal_free(&q->who);
 		req_principal_free(&q->beneficiary);
 		q->identity = REQ_ID_UNCHECKED;
-		engine_retry_later(d, key);
+		d->eng->retry_later(d, key);
 		return 0;
 	}
 	return 1;

@@ -128,13 +128,13 @@ lister_close_ended(struct daemon *d, const struct lister_source *ls)
 			rc = -1;
 			continue;
 		}
-		engine_batch_dirty(d);
+		batch_dirty(d);
 		log_info("request %s: its grant has ended; no longer read "
 		         "from Graph",
 		    r.key);
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = SM_E_GRAPH_COMPLETED;
-		engine_event(d, &r, &ev, "grant ended (schedule)");
+		d->eng->event(d, &r, &ev, "grant ended (schedule)");
 		store_request_clear(&r);
 	}
 	return rc;
@@ -250,7 +250,7 @@ lister_fetched(void *arg, long status, const char *body, const char *err)
 			    lister_name(ls), f->gid, ls->status_field);
 			metrics_bad_read(lister_name(ls), "status");
 			ps->failed = 1;
-		} else if (engine_observe(d, ls->source, f->gid, st, body) ==
+		} else if (d->eng->observe(d, ls->source, f->gid, st, body) ==
 		           -1)
 			ps->failed = 1;
 		json_object_put(o);
@@ -303,7 +303,7 @@ lister_apply(
 		return 0;
 	}
 	lister_known_listed(ls, id);
-	if ((key = engine_key(ls->source, id)) == NULL)
+	if ((key = source_key(ls->source, id)) == NULL)
 		return -1;
 	memset(&r, 0, sizeof(r));
 	rc = store_request_get(d->store, key, &r);
@@ -317,7 +317,7 @@ lister_apply(
 		return 0;
 	}
 	store_request_clear(&r);
-	return engine_observe(d, ls->source, id, st ? st : "unknown",
+	return d->eng->observe(d, ls->source, id, st ? st : "unknown",
 	           json_object_to_json_string_ext(
 	               item, JSON_C_TO_STRING_PLAIN)) == -1
 	           ? -1
@@ -433,7 +433,7 @@ lister_page_any(struct daemon *d, const struct lister_source *ls, int mine,
 		ps->failed = 1;
 		goto out;
 	}
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	n = json_object_array_length(value);
 	for (i = 0; i < n && !d->stopping; i++)
 		if (lister_apply(d, ls, json_object_array_get_idx(value, i)) ==

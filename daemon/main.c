@@ -22,6 +22,7 @@
 #include "approvald.h"
 #include "ident.h"
 #include "limits.h"
+#include "links.h"
 #include "log.h"
 #include "member.h"
 #include "version.h"
@@ -307,7 +308,7 @@ on_term(evutil_socket_t fd, short what, void *arg)
 	d->stopping = 1;
 	sd_notify(0, "STOPPING=1");
 	log_info("shutdown: finishing %zu in-flight actions", exec_inflight(d));
-	engine_commit(d);
+	batch_commit(d);
 	if (exec_inflight(d) == 0) {
 		event_base_loopexit(d->base, NULL);
 		return;
@@ -320,7 +321,7 @@ on_term(evutil_socket_t fd, short what, void *arg)
 static void
 on_commit(evutil_socket_t fd, short what, void *arg)
 {
-	engine_commit(arg);
+	batch_commit(arg);
 }
 
 static void
@@ -454,6 +455,8 @@ main(int argc, char *argv[])
 	if (config == NULL || (quiet && !check))
 		usage();
 	memset(&d, 0, sizeof(d));
+	engine_init(&d);
+	d.graph_audit = audit_graph_call;
 	d.config_path = (char *)config;
 	if (load_config(config, &d.settings, &d.policy, check ? quiet : 2) ==
 	    -1) {
@@ -531,8 +534,8 @@ main(int argc, char *argv[])
 		log_warnx("no delegated approver account: approve/deny cannot "
 		          "be sent (run approvalctl login)");
 
-	d.commit_ev = event_new(d.base, -1, 0, on_commit, &d);
-	event_priority_set(d.commit_ev, 1); /* after the turn's other work */
+	d.batch.ev = event_new(d.base, -1, 0, on_commit, &d);
+	event_priority_set(d.batch.ev, 1); /* after the turn's other work */
 	d.reconcile_ev = event_new(d.base, -1, EV_PERSIST, on_reconcile, &d);
 	tv.tv_sec = RECONCILE_INTERVAL;
 	tv.tv_usec = 0;
@@ -578,7 +581,7 @@ main(int argc, char *argv[])
 	reload_requests(&d, 0); /* the policy may have changed meanwhile */
 	approvers_resume(&d);
 	decide_graph_resume(&d);
-	engine_commit(&d);
+	batch_commit(&d);
 	if (d.nops == 0) {
 		d.reconciled = 1;
 		poll_init(&d);
@@ -589,7 +592,7 @@ main(int argc, char *argv[])
 
 	log_info("approvald stopping");
 	daemon_graph_drain(&d);
-	engine_commit(&d);
+	batch_commit(&d);
 	exec_free(&d);
 	health_free(&d);
 	retention_free(&d);
@@ -614,8 +617,8 @@ main(int argc, char *argv[])
 	free(d.post);
 	free(d.graph_base);
 	free(token_url);
-	if (d.commit_ev)
-		event_free(d.commit_ev);
+	if (d.batch.ev)
+		event_free(d.batch.ev);
 	if (d.reconcile_ev)
 		event_free(d.reconcile_ev);
 	if (d.watchdog_ev)

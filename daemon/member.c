@@ -179,13 +179,13 @@ member_graph_cb(void *arg, long status, const char *body, const char *err)
 		    "%ld%s%s); retried",
 		    l->user, l->group, status, err ? ": " : "", err ? err : "");
 		for (i = 0; i < l->nwaiters; i++)
-			engine_retry_later(l->d, l->waiters[i]);
+			l->d->eng->retry_later(l->d, l->waiters[i]);
 	} else {
 		log_debug("membership: %s %s group %s", l->user,
 		    in ? "is in" : "is not in", l->group);
 		member_cache_put(l->user, l->group, in);
 		for (i = 0; i < l->nwaiters; i++)
-			engine_wake(l->d, l->waiters[i]);
+			l->d->eng->wake(l->d, l->waiters[i]);
 	}
 	member_lookup_free(l);
 }
@@ -223,7 +223,7 @@ member_lookup_start(
 			break;
 	if (l != NULL) {
 		if (member_add_waiter(l, waiter) == -1)
-			engine_retry_later(d, waiter);
+			d->eng->retry_later(d, waiter);
 		return;
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
@@ -237,7 +237,7 @@ member_lookup_start(
 		if (l != NULL)
 			member_lookup_free(l);
 		if (waiter != NULL)
-			engine_retry_later(d, waiter);
+			d->eng->retry_later(d, waiter);
 		return;
 	}
 	free(eu);

@@ -11,132 +11,9 @@
 #include <event2/http.h>
 
 #include "approvald.h"
+#include "counters.h"
 #include "log.h"
 #include "version.h"
-
-#define METRICS_MAX_SERIES 256 /* labelled counter series kept */
-
-struct metrics_series {
-	char *a, *b; /* label values */
-	unsigned long long n;
-};
-
-struct metrics_counter {
-	struct metrics_series v[METRICS_MAX_SERIES];
-	size_t n;
-	unsigned long long dropped;
-};
-
-static struct metrics_counter metrics_decisions, metrics_hooks, metrics_nudges;
-static struct metrics_counter metrics_refused, metrics_conns, metrics_graph;
-static struct metrics_counter metrics_implausible, metrics_bad_reads;
-
-/* Commit latency buckets, seconds. */
-static const double metrics_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
-	0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
-#define METRICS_NBOUNDS (sizeof(metrics_bounds) / sizeof(metrics_bounds[0]))
-static unsigned long long metrics_commit_buckets[METRICS_NBOUNDS];
-/* reloads ok [0] and failed [1]: how many, and when the last ended */
-static unsigned long long metrics_reloads[2];
-static int64_t metrics_reload_last[2];
-static unsigned long long metrics_commit_count;
-static double metrics_commit_sum;
-
-static void
-metrics_count(struct metrics_counter *c, const char *a, const char *b)
-{
-	size_t i;
-
-	a = a != NULL ? a : "";
-	b = b != NULL ? b : "";
-	for (i = 0; i < c->n; i++)
-		if (strcmp(c->v[i].a, a) == 0 && strcmp(c->v[i].b, b) == 0) {
-			c->v[i].n++;
-			return;
-		}
-	if (c->n == METRICS_MAX_SERIES) {
-		c->dropped++;
-		return;
-	}
-	if ((c->v[c->n].a = strdup(a)) == NULL ||
-	    (c->v[c->n].b = strdup(b)) == NULL) {
-		free(c->v[c->n].a);
-		c->dropped++;
-		return;
-	}
-	c->v[c->n++].n = 1;
-}
-
-/* One group commit took `seconds`. */
-void
-metrics_commit_observe(double seconds)
-{
-	size_t i;
-
-	for (i = 0; i < METRICS_NBOUNDS; i++)
-		if (seconds <= metrics_bounds[i])
-			metrics_commit_buckets[i]++;
-	metrics_commit_count++;
-	metrics_commit_sum += seconds;
-}
-
-/* The policy decided a request: rule and verdict names (borrowed). */
-void
-metrics_decision(const char *rule, const char *verdict)
-{
-	metrics_count(&metrics_decisions, rule, verdict);
-}
-
-/* A webhook was answered: hook name and result (accepted, bad_signature…). */
-void
-metrics_hook(const char *hook, const char *result)
-{
-	metrics_count(&metrics_hooks, hook, result);
-}
-
-/* A webhook woke the poller of `source`. */
-void
-metrics_nudge(const char *source)
-{
-	metrics_count(&metrics_nudges, source, "hook");
-}
-
-/* The listener refused a request or connection (rate_limited, method…). */
-void
-metrics_http_refused(const char *reason)
-{
-	metrics_count(&metrics_refused, reason, NULL);
-}
-
-/* Graph answered a call of endpoint class `endpoint` with `status`. */
-void
-metrics_graph_call(const char *endpoint, const char *status)
-{
-	metrics_count(&metrics_graph, endpoint, status);
-}
-
-/* A change from `source` carried a modification time that is unparseable
- * or beyond now + skew: kept out of the watermark. */
-void
-metrics_implausible_time(const char *source)
-{
-	metrics_count(&metrics_implausible, source, NULL);
-}
-
-/* A Graph answer from `source` failed validation (`what`: request,
- * status, step): it is read again later, never turned into a verdict. */
-void
-metrics_bad_read(const char *source, const char *what)
-{
-	metrics_count(&metrics_bad_reads, source, what);
-}
-
-/* A listener connection was accepted, or closed served / without a request. */
-void
-metrics_http_conn(const char *result)
-{
-	metrics_count(&metrics_conns, result, NULL);
-}
 
 /* A label value with \, " and newline escaped. */
 static void
@@ -218,14 +95,6 @@ metrics_requests(struct evbuffer *b, struct daemon *d)
 		log_warnx("metrics: %s", store_errmsg(d->store));
 }
 
-/* A reload (SIGHUP or `approvalctl reload`) ended: ok 1, refused 0. */
-void
-metrics_reload_observe(int ok)
-{
-	metrics_reloads[ok ? 0 : 1]++;
-	metrics_reload_last[ok ? 0 : 1] = clock_now();
-}
-
 static void
 metrics_build_reload(struct evbuffer *b)
 {
@@ -243,15 +112,16 @@ metrics_build_reload(struct evbuffer *b)
 	for (i = 0; i < 2; i++)
 		evbuffer_add_printf(b,
 		    "approvald_reload_total{result=\"%s\"} %llu\n", result[i],
-		    metrics_reloads[i]);
+		    counters_get()->reloads[i]);
 	metrics_head(b, "approvald_reload_last_timestamp_seconds", "gauge",
 	    "When the last reload with this result ended (Unix time).");
 	for (i = 0; i < 2; i++)
-		if (metrics_reload_last[i] > 0)
+		if (counters_get()->reload_last[i] > 0)
 			evbuffer_add_printf(b,
 			    "approvald_reload_last_timestamp_seconds"
 			    "{result=\"%s\"} %lld\n",
-			    result[i], (long long)metrics_reload_last[i]);
+			    result[i],
+			    (long long)counters_get()->reload_last[i]);
 }
 
 /* What needs a person: requests in attention, the oldest request still
@@ -421,12 +291,13 @@ metrics_commits(struct evbuffer *b)
 	for (i = 0; i < METRICS_NBOUNDS; i++)
 		evbuffer_add_printf(b,
 		    "approvald_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
-		    metrics_bounds[i], metrics_commit_buckets[i]);
+		    metrics_bounds[i], counters_get()->commit_buckets[i]);
 	evbuffer_add_printf(b,
 	    "approvald_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n"
 	    "approvald_store_commit_seconds_sum %.6f\n"
 	    "approvald_store_commit_seconds_count %llu\n",
-	    metrics_commit_count, metrics_commit_sum, metrics_commit_count);
+	    counters_get()->commit_count, counters_get()->commit_sum,
+	    counters_get()->commit_count);
 }
 
 static void
@@ -445,8 +316,8 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	metrics_health(b, d);
 	metrics_head(b, "approvald_decisions_total", "counter",
 	    "Policy decisions by rule and verdict since start.");
-	metrics_counter_out(b, &metrics_decisions, "approvald_decisions_total",
-	    "rule", "verdict");
+	metrics_counter_out(b, &counters_get()->decisions,
+	    "approvald_decisions_total", "rule", "verdict");
 	metrics_head(b, "approvald_transitions_total", "counter",
 	    "State transitions recorded since start.");
 	evbuffer_add_printf(b, "approvald_transitions_total %llu\n",
@@ -457,8 +328,8 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	metrics_head(b, "approvald_graph_calls_total", "counter",
 	    "Graph API answers by endpoint class and HTTP status (error: no "
 	    "answer), retries included.");
-	metrics_counter_out(b, &metrics_graph, "approvald_graph_calls_total",
-	    "endpoint", "status");
+	metrics_counter_out(b, &counters_get()->graph,
+	    "approvald_graph_calls_total", "endpoint", "status");
 	metrics_head(b, "approvald_graph_transfers_total", "counter",
 	    "HTTP transfers of the Graph client (token calls included), by "
 	    "result class.");
@@ -485,24 +356,24 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	    "Changes whose modification time was unparseable or in the "
 	    "future beyond the allowed skew, by source (never used for the "
 	    "watermark).");
-	metrics_counter_out1(b, &metrics_implausible,
+	metrics_counter_out1(b, &counters_get()->implausible,
 	    "approvald_poll_implausible_times_total", "source");
 	metrics_head(b, "approvald_bad_reads_total", "counter",
 	    "Graph answers that failed validation (an unreadable request, "
 	    "a missing status, a step without id), by source and kind; each "
 	    "is read again later, none becomes a verdict.");
-	metrics_counter_out(b, &metrics_bad_reads, "approvald_bad_reads_total",
-	    "source", "what");
+	metrics_counter_out(b, &counters_get()->bad_reads,
+	    "approvald_bad_reads_total", "source", "what");
 	metrics_store(b, d);
 	metrics_commits(b);
 	metrics_head(b, "approvald_hooks_total", "counter",
 	    "Webhooks answered, by hook and result.");
-	metrics_counter_out(
-	    b, &metrics_hooks, "approvald_hooks_total", "hook", "result");
+	metrics_counter_out(b, &counters_get()->hooks, "approvald_hooks_total",
+	    "hook", "result");
 	metrics_head(b, "approvald_poll_nudges_total", "counter",
 	    "Immediate polls asked for by webhooks, by source.");
-	metrics_counter_out(
-	    b, &metrics_nudges, "approvald_poll_nudges_total", "source", "by");
+	metrics_counter_out(b, &counters_get()->nudges,
+	    "approvald_poll_nudges_total", "source", "by");
 	metrics_head(b, "approvald_http_connections", "gauge",
 	    "Open HTTP listener connections.");
 	evbuffer_add_printf(
@@ -510,12 +381,12 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	metrics_head(b, "approvald_http_connections_total", "counter",
 	    "Listener connections accepted, and closed served or without a "
 	    "complete request.");
-	metrics_counter_out1(
-	    b, &metrics_conns, "approvald_http_connections_total", "result");
+	metrics_counter_out1(b, &counters_get()->conns,
+	    "approvald_http_connections_total", "result");
 	metrics_head(b, "approvald_http_refused_total", "counter",
 	    "Requests and connections the listener refused, by reason.");
-	metrics_counter_out1(
-	    b, &metrics_refused, "approvald_http_refused_total", "reason");
+	metrics_counter_out1(b, &counters_get()->refused,
+	    "approvald_http_refused_total", "reason");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, 200, "OK", b);

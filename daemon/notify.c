@@ -206,7 +206,7 @@ nf_settle(struct daemon *d, int64_t id, int attempts, int64_t next_at,
 
 	if (store_begin(d->store) == -1)
 		return;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	if (sqlite3_prepare_v2(store_db(d->store),
 	        "UPDATE outbox SET attempts = ?2, next_at = ?3,"
 	        " outcome = ?4, done = CASE WHEN ?4 IS NULL THEN NULL"
@@ -448,7 +448,7 @@ nf_drop_unknown(struct daemon *d)
 		          "queued messages are dropped",
 		    gone[i]);
 		if (store_begin(d->store) == 0) {
-			engine_batch_dirty(d);
+			batch_dirty(d);
 			nf_exec(d,
 			    "UPDATE outbox SET done = ?2, outcome ="
 			    " 'no such target' WHERE target = ?1 AND done IS"
@@ -547,7 +547,7 @@ notify_prune(struct daemon *d)
 
 	if (store_begin(d->store) == -1)
 		return;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	nf_exec(d,
 	    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE"
 	    " done IS NOT NULL AND done < ?2 LIMIT ?3)",

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "approvald.h"
+#include "links.h"
 #include "limits.h"
 
 #define SLACK_HEADER_MAX 150 /* characters of a header block */

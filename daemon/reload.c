@@ -342,7 +342,7 @@ reload_adopt(struct daemon *d, struct store_request *r, const char *fp)
 		log_warnx("request %s: cannot store its fingerprint: %s",
 		    r->key, store_errmsg(d->store));
 	else
-		engine_batch_dirty(d);
+		batch_dirty(d);
 }
 
 /* One undecided request `key`; counts what became of it in `n`. Returns 1
@@ -441,7 +441,7 @@ reload_requests(struct daemon *d, int reloaded)
 	for (i = 0; i < keys.n; i++) {
 		written += reload_one(d, keys.v[i], reloaded, &n);
 		if (written >= RELOAD_BATCH) {
-			engine_commit(d);
+			batch_commit(d);
 			written = 0;
 		}
 	}
@@ -460,7 +460,7 @@ reload_requests(struct daemon *d, int reloaded)
 		log_warnx("reload: cannot audit the reload: %s",
 		    store_errmsg(d->store));
 	else
-		engine_batch_dirty(d);
+		batch_dirty(d);
 out:
 	for (i = 0; i < keys.n; i++)
 		free(keys.v[i]);

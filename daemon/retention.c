@@ -55,11 +55,11 @@ retention_run(evutil_socket_t fd, short what, void *arg)
 	        &p) == -1) {
 		log_warnx("retention: cannot prune settled requests: %s",
 		    store_errmsg(d->store));
-		engine_commit(d);
+		batch_commit(d);
 		retention_schedule(RETENTION_IDLE_S * 1000L);
 		return;
 	}
-	if (engine_commit(d) == -1) {
+	if (batch_commit(d) == -1) {
 		retention_schedule(RETENTION_IDLE_S * 1000L);
 		return;
 	}

@@ -131,7 +131,7 @@ perm_cycle_end(struct daemon *d)
 		}
 		store_change_prune(d->store, clock_now() - SEEN_CHANGES_KEEP);
 		free(old);
-		engine_batch_dirty(d);
+		batch_dirty(d);
 	}
 	poll_cycle_done(d, REQ_SRC_PERMISSIONS, !ps->failed);
 }
@@ -170,7 +170,7 @@ perm_store_fetched(struct daemon *d, const char *gid, const char *change_id,
 		metrics_bad_read("permissions", "request");
 		return -1;
 	}
-	if (engine_observe(d, REQ_SRC_PERMISSIONS, gid, st, body) != 0)
+	if (d->eng->observe(d, REQ_SRC_PERMISSIONS, gid, st, body) != 0)
 		return -1;
 	return store_change_mark(d->store, change_id, clock_now());
 }
@@ -329,15 +329,14 @@ perm_apply_change(
 		ps->max_seen = t;
 	if (store_begin(d->store) == -1)
 		return -1;
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	/* A change counts as seen only in the batch that stores its effect:
 	 * after a crash in between it is seen again, never lost. */
 	if ((rc = store_change_seen(d->store, id)) == 1)
 		return 0;
 	if (rc == -1)
 		return -1;
-	rc = engine_observe(
-	    d, REQ_SRC_PERMISSIONS, rid, st ? st : "unknown", NULL);
+	rc = d->eng->observe(d, REQ_SRC_PERMISSIONS, rid, st ? st : "unknown", NULL);
 	if (rc == 0)
 		return store_change_mark(d->store, id, clock_now()) == -1 ? -1
 		                                                          : 0;

@@ -53,11 +53,11 @@ timers_fire(evutil_socket_t fd, short what, void *arg)
 		timers_unlink(d, t);
 		return;
 	}
-	engine_batch_dirty(d);
+	batch_dirty(d);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kinds[t->kind];
 	ev.u.timer.stage = t->stage;
-	engine_event(d, &r, &ev, sm_timer_name(t->kind));
+	d->eng->event(d, &r, &ev, sm_timer_name(t->kind));
 	store_request_clear(&r);
 	timers_unlink(d, t);
 }
