@@ -100,8 +100,12 @@ main(int argc, char *argv[])
 	tc = calloc((size_t)rounds, sizeof(double));
 	th = calloc((size_t)rounds, sizeof(double));
 	tg = calloc((size_t)rounds, sizeof(double));
-	if (tc == NULL || th == NULL || tg == NULL)
+	if (tc == NULL || th == NULL || tg == NULL) {
+		free(tc);
+		free(th);
+		free(tg);
 		return 1;
+	}
 	for (i = 0; i < rounds; i++) {
 		total = 0;
 		t0 = now_us();

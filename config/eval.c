@@ -297,7 +297,7 @@ value_test(const struct ectx *e, const struct globs *g, const char *s,
 static const char *
 relation(const struct ectx *e, const char *s, const char *pat)
 {
-	if (!has_wild(s) && !has_wild(pat) && pat != NULL &&
+	if (pat != NULL && !has_wild(s) && !has_wild(pat) &&
 	    strcasecmp(s, pat) == 0)
 		return "equals";
 	if (!has_wild(s))
@@ -390,11 +390,10 @@ principal_match(
 {
 	const char *v[3] = { p->id, p->upn, e->strict ? NULL : p->mail };
 	size_t i;
-	int k;
 
 	for (i = 0; i < 3; i++)
 		if (v[i] != NULL &&
-		    (k = globs_find(&e->r->requestor, v[i], 1)) >= 0) {
+		    globs_find(&e->r->requestor, v[i], 1) >= 0) {
 			*hit = v[i];
 			return 1;
 		}

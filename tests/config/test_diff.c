@@ -93,7 +93,7 @@ lang_compute(const char *pat, struct bits *b)
 	char low[16];
 	size_t i;
 
-	for (i = 0; pat[i] && i < sizeof(low) - 1; i++)
+	for (i = 0; i < sizeof(low) - 1 && pat[i]; i++)
 		low[i] = pat[i] == 'A' ? 'a' : pat[i]; /* AWS folds case */
 	low[i] = '\0';
 	memset(b, 0, sizeof(*b));

@@ -178,8 +178,10 @@ ctl(char **out, const char *a1, const char *a2, const char *a3, const char *a4,
 	for (;;) {
 		if (n + 4096 + 1 > cap) {
 			cap = cap ? cap * 2 : 8192;
-			buf = realloc(buf, cap);
-			CU_ASSERT_FATAL(buf != NULL);
+			char *nbuf = realloc(buf, cap);
+
+			CU_ASSERT_FATAL(nbuf != NULL);
+			buf = nbuf;
 		}
 		if ((k = fread(buf + n, 1, 4096, f)) == 0)
 			break;
