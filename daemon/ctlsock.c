@@ -26,10 +26,10 @@
 #include <event2/listener.h>
 #include <json-c/json.h>
 
-#include "approvald.h"
 #include "ident.h"
 #include "limits.h"
 #include "links.h"
+#include "listen.h"
 #include "log.h"
 #include "token.h"
 #include "version.h"

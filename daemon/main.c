@@ -19,10 +19,10 @@
 #include <openssl/evp.h>
 #include <systemd/sd-daemon.h>
 
-#include "approvald.h"
 #include "ident.h"
 #include "limits.h"
 #include "links.h"
+#include "listen.h"
 #include "log.h"
 #include "member.h"
 #include "version.h"
