@@ -34,6 +34,8 @@ int approvers_forget(struct daemon *d, const char *key);
 /* Group `group`'s membership changed (NULL: any group's may have). */
 void approvers_group_changed(struct daemon *d, const char *group);
 void approvers_free(struct daemon *d);
+/* Allocate d->appr (before any other approvers_ call); -1 out of memory. */
+int approvers_init(struct daemon *d);
 /* 1 when `name` (id, or UPN case-insensitively) is in the stored set of
  * (key, stage), copied to *out; 0 not, -1 error. */
 int approvers_lookup(struct daemon *d, const char *key, uint32_t stage,
@@ -106,7 +108,7 @@ typedef void (*eligible_cb)(void *arg, enum elig_result res, const char *why);
 void eligible_check(struct daemon *d, const struct store_request *r,
     const struct sm_principal *who, eligible_cb cb, void *arg);
 /* Forget cached membership answers about `group` (NULL: all). */
-void eligible_group_changed(const char *group);
+void eligible_group_changed(struct daemon *d, const char *group);
 /* Answer checks in flight "could not verify" and drop the cache. */
 void eligible_free(struct daemon *d);
 

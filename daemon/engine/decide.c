@@ -32,7 +32,9 @@ struct dg_op {
 	char *key;
 };
 
-static struct dg_op *dg_ops;
+struct dg_state {
+	struct dg_op *ops;
+};
 
 static const char *const decide_via_names[] = {
 	[DECIDE_SOCKET] = "control socket",
@@ -314,11 +316,11 @@ decide_submit(struct daemon *d, const struct decide_in *in, decide_done_cb done,
 /* ---- decisions made in Entra ---------------------------------------- */
 
 static void
-dg_free(struct dg_op *op)
+dg_free(struct dg_state *dgs, struct dg_op *op)
 {
 	struct dg_op **pp;
 
-	for (pp = &dg_ops; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &dgs->ops; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == op) {
 			*pp = op->next;
 			break;
@@ -423,7 +425,7 @@ dg_stepped(void *arg, long status, const struct step_info *si, const char *err)
 			    op->key, err ? err : "no answer");
 		dg_record(op->d, op->key, NULL, "step not read");
 	}
-	dg_free(op);
+	dg_free(op->d->dg, op);
 }
 
 static void
@@ -435,7 +437,7 @@ dg_start(evutil_socket_t fd, short what, void *arg)
 	memset(&r, 0, sizeof(r));
 	if (op->d->stopping ||
 	    store_request_get(op->d->store, op->key, &r) != 0) {
-		dg_free(op);
+		dg_free(op->d->dg, op);
 		return;
 	}
 	adapter_for((enum req_source)r.source)
@@ -448,10 +450,17 @@ dg_start(evutil_socket_t fd, short what, void *arg)
 static void
 dg_schedule(struct daemon *d, const char *key)
 {
+	struct dg_state *dgs = d->dg;
 	struct dg_op *op;
 	struct timeval tv = { 0, 0 };
 
-	for (op = dg_ops; op != NULL; op = op->next)
+	if (dgs == NULL && (dgs = d->dg = calloc(1, sizeof(*dgs))) == NULL) {
+		log_warnx("request %s: out of memory reading who decided on "
+		          "Graph; read at the next start",
+		    key);
+		return;
+	}
+	for (op = dgs->ops; op != NULL; op = op->next)
 		if (strcmp(op->key, key) == 0)
 			return;
 	if ((op = calloc(1, sizeof(*op))) == NULL ||
@@ -465,8 +474,8 @@ dg_schedule(struct daemon *d, const char *key)
 		free(op);
 		return;
 	}
-	op->next = dg_ops;
-	dg_ops = op;
+	op->next = dgs->ops;
+	dgs->ops = op;
 }
 
 int
@@ -508,12 +517,17 @@ decide_graph_resume(struct daemon *d)
 void
 decide_free(struct daemon *d)
 {
-	(void)d;
-	while (dg_ops != NULL) {
-		struct dg_op *op = dg_ops;
+	struct dg_state *dgs = d->dg;
 
-		dg_ops = op->next;
+	if (dgs == NULL)
+		return;
+	while (dgs->ops != NULL) {
+		struct dg_op *op = dgs->ops;
+
+		dgs->ops = op->next;
 		free(op->key);
 		free(op);
 	}
+	free(dgs);
+	d->dg = NULL;
 }

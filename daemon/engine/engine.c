@@ -666,7 +666,7 @@ engine_evaluate_parsed(
 			          "decided, read again later",
 			    r->key, err ? err : "no body");
 		metrics_bad_read(
-		    req_source_name((enum req_source)r->source), "request");
+		    d, req_source_name((enum req_source)r->source), "request");
 		free(err);
 		request_free(&req);
 		engine_retry_later(d, r->key);
@@ -723,7 +723,7 @@ engine_evaluate_parsed(
 	snprintf(detail, sizeof(detail), "verdict %s by rule %s",
 	    verdict_name(v.kind), v.rule ? v.rule : "default");
 	d->decisions++;
-	metrics_decision(v.rule, verdict_name(v.kind));
+	metrics_decision(d, v.rule, verdict_name(v.kind));
 	rc = engine_event(d, r, &ev, detail);
 	if (rc == SM_OK)
 		engine_retry_forget(r->key);
