@@ -102,9 +102,7 @@ nf_backoff(unsigned n)
 static int
 nf_stage_event(const char *event)
 {
-	return strcmp(event, "pending") == 0 ||
-	       strcmp(event, "reminder") == 0 ||
-	       strcmp(event, "escalated") == 0;
+	return notify_text_named(event)->stage;
 }
 
 static int

@@ -11,11 +11,13 @@
  * (who, how, stage, reason) before the transition it causes, in its batch;
  * a refused decision is not audited as one.
  *
- * Entra: when a waiting stage turns Approved/Denied on Graph, the step is
- * read back to learn who decided, and that is recorded as the stage's
- * decision (via_graph: already effective, never sent again). If the step
- * cannot be read, the plain observation is recorded instead; nothing is
- * lost and nothing is decided twice.
+ * Entra: when a waiting stage turns Approved/Denied on Graph, the state
+ * machine asks for the step (SM_F_READ_DECIDER: the engine schedules the
+ * read once the observation is committed; decide_graph_resume after a
+ * restart). It is read to learn who decided, and that is recorded as the
+ * stage's decision (via_graph: already effective, never sent again). If
+ * the step cannot be read, the plain observation is recorded instead;
+ * nothing is lost and nothing is decided twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,6 +401,7 @@ dg_record(struct daemon *d, const char *key, const struct step_info *si,
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = k;
+	ev.u.graph.decider_read = 1; /* the table's fallback row */
 	snprintf(detail, sizeof(detail), "%s (%s)",
 	    r.graph_status ? r.graph_status : "?", why_plain);
 	engine_event(d, &r, &ev, detail);
@@ -478,17 +481,22 @@ dg_schedule(struct daemon *d, const char *key)
 	dgs->ops = op;
 }
 
-int
-decide_graph_defer(
-    struct daemon *d, const struct store_request *r, enum sm_event_kind k)
+void
+decide_graph_read(struct daemon *d, const char *key)
 {
-	if ((k != SM_E_GRAPH_APPROVED && k != SM_E_GRAPH_REJECTED) ||
-	    (r->sm.state != SM_S_PENDING && r->sm.state != SM_S_ESCALATED))
-		return 0;
-	log_info("request %s: stage %u decided on Graph; reading who decided",
-	    r->key, r->sm.stage + 1);
-	dg_schedule(d, r->key);
-	return 1;
+	dg_schedule(d, key);
+}
+
+int
+decide_graph_reading(struct daemon *d, const char *key)
+{
+	struct dg_op *op;
+
+	(void)d;
+	for (op = dg_ops; op != NULL; op = op->next)
+		if (strcmp(op->key, key) == 0)
+			return 1;
+	return 0;
 }
 
 static int
