@@ -492,8 +492,7 @@ decide_graph_reading(struct daemon *d, const char *key)
 {
 	struct dg_op *op;
 
-	(void)d;
-	for (op = dg_ops; op != NULL; op = op->next)
+	for (op = d->dg != NULL ? d->dg->ops : NULL; op != NULL; op = op->next)
 		if (strcmp(op->key, key) == 0)
 			return 1;
 	return 0;
