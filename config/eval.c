@@ -224,8 +224,8 @@ policy_evaluate(const struct policy *p, const struct request *r, int64_t now,
 		out->reason = never;
 		if (trace) {
 			e.r = &p->deflt;
-			cond_trace(&e, C_MAX, 1, "%s (%s): unverified_identity: %s",
-			    never,
+			cond_trace(&e, C_MAX, 1,
+			    "%s (%s): unverified_identity: %s", never,
 			    r->requestor_key ? r->requestor_key : "no key",
 			    verdict_name(out->kind));
 		}
@@ -245,7 +245,8 @@ policy_evaluate(const struct policy *p, const struct request *r, int64_t now,
 		e.strict = e.r->decide == VERDICT_APPROVE;
 		if (never != NULL && e.strict) {
 			if (trace)
-				cond_trace(&e, C_MAX, 0, "never approves: %s", never);
+				cond_trace(
+				    &e, C_MAX, 0, "never approves: %s", never);
 			continue;
 		}
 		res = rule_eval(&e);

@@ -44,7 +44,7 @@ struct globs {
 struct pick {
 	unsigned mask; /* bit (row's pick_base + word) per word named */
 	size_t n;
-	uint8_t *v; /* the words as written (vocabulary indexes), for the dump */
+	uint8_t *v; /* the words as written (indexes), for the dump */
 };
 
 struct rule {
@@ -168,6 +168,33 @@ enum cond_id cond_lookup(const char *name);
 const struct ykey *cond_keys(struct ykey keys[C_MAX + 1]);
 /* Free every condition's compiled form and canonical text in r. */
 void cond_free(struct rule *r);
+
+/* Shared by the condition files: the i-th scalar of a string-or-list node
+ * (or NULL), its length, a check that it holds 1..CFG_MAX_ITEMS non-empty
+ * strings (reported), and "(none)" for NULL in traces. */
+const struct ynode *cond_list_item(const struct ynode *n, size_t i);
+size_t cond_list_len(const struct ynode *n);
+int cond_check_scalars(
+    struct pctx *c, const struct ynode *k, const struct ynode *n);
+const char *cond_nz(const char *s);
+
+/* Glob-list kinds (cond_glob.c). */
+int cond_compile_globs(struct pctx *c, enum cond_id id, const struct ynode *k,
+    const struct ynode *v, struct rule *r);
+int cond_compile_request_action(struct pctx *c, enum cond_id id,
+    const struct ynode *k, const struct ynode *v, struct rule *r);
+void cond_dump_globs(struct sbuf *b, const struct rule *r, enum cond_id id);
+int cond_eval_scalar(struct ectx *e, enum cond_id id);
+int cond_eval_items(struct ectx *e, enum cond_id id);
+int cond_eval_requestor(struct ectx *e, enum cond_id id);
+void cond_globs_free(struct rule *r, enum cond_id id);
+
+/* The schedule kind (cond_schedule.c). */
+extern const struct ykey cond_sched_keys[];
+int cond_compile_schedule(struct pctx *c, enum cond_id id,
+    const struct ynode *k, const struct ynode *v, struct rule *r);
+void cond_dump_schedule(struct sbuf *b, const struct rule *r, enum cond_id id);
+int cond_eval_schedule(struct ectx *e, enum cond_id id);
 
 /* Look up an approver set by the name in n; reports undefined names. */
 const struct approver_set *policy_resolve_set(
