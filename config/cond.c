@@ -210,7 +210,6 @@ static int
 compile_dur(struct pctx *c, enum cond_id id, const struct ynode *k,
     const struct ynode *v, struct rule *r)
 {
-	(void)k;
 	return yget_dur(&c->y, v, rule_dur(r, id));
 }
 
@@ -278,7 +277,6 @@ compile_ticket(struct pctx *c, enum cond_id id, const struct ynode *k,
 {
 	const struct ynode *x;
 
-	(void)k;
 	if (ycheck_map(&c->y, v, cond_table[id].keys))
 		return -1;
 	if (v->n == 0) {
@@ -307,7 +305,6 @@ compile_ticket(struct pctx *c, enum cond_id id, const struct ynode *k,
 static void
 dump_ticket(struct sbuf *b, const struct rule *r, enum cond_id id)
 {
-	(void)id;
 	sb_add(b, "{ ");
 	if (r->ticket_system != NULL) {
 		sb_add(b, "system: ");
@@ -351,7 +348,6 @@ compile_justification(struct pctx *c, enum cond_id id, const struct ynode *k,
 	const struct ynode *x = v;
 	long long ll;
 
-	(void)k;
 	if (v->type == YN_MAP) {
 		if (ycheck_map(&c->y, v, cond_table[id].keys))
 			return -1;
@@ -380,7 +376,6 @@ compile_justification(struct pctx *c, enum cond_id id, const struct ynode *k,
 static void
 dump_justification(struct sbuf *b, const struct rule *r, enum cond_id id)
 {
-	(void)id;
 	sb_add(b, "{ ");
 	if (r->just_pattern) {
 		sb_add(b, "pattern: ");
@@ -414,7 +409,6 @@ compile_requestor_in(struct pctx *c, enum cond_id id, const struct ynode *k,
 	const struct ynode *x;
 	size_t i;
 
-	(void)id;
 	if (cond_check_scalars(c, k, v) < 0)
 		return -1;
 	r->req_in = calloc(cond_list_len(v), sizeof(*r->req_in));
@@ -433,7 +427,6 @@ dump_requestor_in(struct sbuf *b, const struct rule *r, enum cond_id id)
 {
 	size_t i;
 
-	(void)id;
 	sb_add(b, "[");
 	for (i = 0; i < r->nreq_in; i++) {
 		if (i)

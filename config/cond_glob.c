@@ -104,11 +104,11 @@ has_wild(const char *s)
 	return strpbrk(s, "*?") != NULL;
 }
 
-/* Index of the first glob matching s, or -1. */
+/* Index of the first glob matching s (of length len), or -1. */
 static int
-globs_find(const struct globs *g, const char *s, int icase)
+globs_find(const struct globs *g, const char *s, size_t len, int icase)
 {
-	size_t i, len = strlen(s);
+	size_t i;
 
 	for (i = 0; i < g->n; i++)
 		if (cfg_glob_test(&g->v[i], s, len, icase))
@@ -151,7 +151,7 @@ value_test(const struct ectx *e, const struct globs *g, const char *s,
 	*hit = NULL;
 	if (!scope && !has_wild(s)) {
 		/* a literal: plain matching is inclusion and overlap */
-		if ((k = globs_find(g, s, icase)) >= 0)
+		if ((k = globs_find(g, s, len, icase)) >= 0)
 			*hit = g->v[k].pat;
 		return k >= 0;
 	}
@@ -400,8 +400,8 @@ principal_match(
 	int k;
 
 	for (i = 0; i < 3; i++)
-		if (v[i] != NULL &&
-		    (k = globs_find(&e->r->requestor, v[i], 1)) >= 0) {
+		if (v[i] != NULL && (k = globs_find(&e->r->requestor, v[i],
+		                         strlen(v[i]), 1)) >= 0) {
 			*hit = v[i];
 			return 1;
 		}

@@ -73,7 +73,6 @@ cond_compile_schedule(struct pctx *c, enum cond_id id, const struct ynode *k,
 	size_t i;
 	int errs = 0, d;
 
-	(void)k;
 	if (ycheck_map(&c->y, n, cond_table[id].keys))
 		return -1;
 	r->weekdays = 0x7f;
@@ -131,7 +130,6 @@ cond_dump_schedule(struct sbuf *b, const struct rule *r, enum cond_id id)
 	size_t i;
 	int d;
 
-	(void)id;
 	sb_add(b, "{ weekdays: [");
 	for (d = 0, i = 0; d < 7; d++)
 		if (r->weekdays & (1u << ((d + 1) % 7)))

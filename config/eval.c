@@ -147,16 +147,33 @@ cond_trace(struct ectx *e, enum cond_id id, int result, const char *fmt, ...)
 	t->n++;
 }
 
-/* 1 match, 0 no match, -1 undecidable. */
+/* Index of the lowest bit set in m (not 0). */
 static int
-rule_eval(struct ectx *e)
+lowest_bit(uint32_t m)
 {
-	uint32_t conds = e->r->conds;
+#if defined(__GNUC__)
+	return __builtin_ctz(m);
+#else
+	int i = 0;
+
+	while (!(m & 1)) {
+		m >>= 1;
+		i++;
+	}
+	return i;
+#endif
+}
+
+/* 1 match, 0 no match, -1 undecidable; conditions in `skip` are known to
+ * hold. Conditions are tested in enum order through their rows. */
+static int
+rule_eval(struct ectx *e, uint32_t skip)
+{
+	uint32_t conds = e->r->conds, m;
 	int id, res = 1, v;
 
-	for (id = 0; id < C_MAX; id++) {
-		if (!(conds & (1u << id)))
-			continue;
+	for (m = conds & ~skip; m != 0; m &= m - 1) {
+		id = lowest_bit(m);
 		v = cond_table[id].eval(e, (enum cond_id)id);
 		if (v == 0) {
 			res = 0;
@@ -249,7 +266,9 @@ policy_evaluate(const struct policy *p, const struct request *r, int64_t now,
 				    &e, C_MAX, 0, "never approves: %s", never);
 			continue;
 		}
-		res = rule_eval(&e);
+		/* the index holds only rules whose source and cloud
+		 * conditions hold for this request */
+		res = rule_eval(&e, idx ? COND_INDEXED : 0);
 		if (res != 0) {
 			set_verdict(out, e.r, (int)ri, res);
 			return;

@@ -367,6 +367,8 @@ check_pim_window(struct pctx *c, const struct rule *r, const char *file,
 	        : ", or give the rule a `source` without `group`");
 }
 
+/* Rules by request source and cloud: this decides the COND_INDEXED
+ * conditions, which the indexed walk then skips. */
 static int
 build_index(struct policy *p)
 {

@@ -157,6 +157,10 @@ struct cond_kind {
 	int scope;          /* values are scopes: each holds its subtree */
 };
 
+/* The conditions the source x cloud rule index decides (build_index() in
+ * policy.c): a walk through the index does not test them again. */
+#define COND_INDEXED ((1u << C_SOURCE) | (1u << C_CLOUD))
+
 /* Indexed by enum cond_id; cond_table_len rows (C_MAX, checked). */
 extern const struct cond_kind cond_table[];
 extern const size_t cond_table_len;
