@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cfg_glob.h"
 #include "policy_int.h"
 
 const char *

@@ -1,4 +1,5 @@
-/* Compiled policy representation shared by policy.c, eval.c and dump.c. */
+/* Compiled policy representation shared by policy.c, stages.c, eval.c,
+ * dump.c and the condition files (cond.c, cond_glob.c, cond_schedule.c). */
 #ifndef CONFIG_POLICY_INT_H
 #define CONFIG_POLICY_INT_H
 
@@ -74,7 +75,7 @@ struct rule {
 	const struct approver_set **req_in;
 	size_t nstages;
 	struct policy_stage *stages;
-	char *canon[C_MAX]; /* normalized text of each condition */
+	char *canon[C_MAX]; /* each condition's dump (shadows, traces) */
 };
 
 struct policy {
@@ -93,13 +94,13 @@ struct policy {
 
 void rule_free(struct rule *r);
 
-/* Loader context shared by policy.c, stages.c and cond.c. */
+/* Loader context shared by policy.c, stages.c and the condition files. */
 struct pctx {
 	struct yctx y;
 	struct policy *p;
 };
 
-/* Evaluation context shared by eval.c and cond.c. */
+/* Evaluation context shared by eval.c and the condition files. */
 struct ectx {
 	const struct request *q;
 	int64_t now;
@@ -116,7 +117,7 @@ struct ectx {
 };
 
 /* Add a line to e->trace (not NULL) for condition id of rule e->r; C_MAX
- * names the rule's default line. */
+ * for a line about the rule as a whole (shown as `default`). */
 void cond_trace(struct ectx *e, enum cond_id id, int result, const char *fmt,
     ...) CFG_PRINTF(4, 5);
 
