@@ -17,7 +17,7 @@
 
 #include <sqlite3.h>
 
-#include "approvald.h"
+#include "listen.h"
 #include "store.h"
 
 static double

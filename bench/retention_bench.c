@@ -21,8 +21,8 @@
 
 #include <sqlite3.h>
 
-#include "approvald.h"
 #include "limits.h"
+#include "listen.h"
 #include "store.h"
 
 static const char body[] =

@@ -860,7 +860,7 @@ request_digest(const struct request *r, char out[65])
 	dg_int(md, "sched_invalid", r->sched_invalid);
 	dg_int(md, "recurring", r->recurring);
 	/* The body's identity keys, not their resolution: the digest tells
-	 * whether Graph's copy of the request changed (daemon/exec.c reads it
+	 * whether Graph's copy of the request changed (daemon/effects/exec.c reads it
 	 * back before approving), and a fresh read is never resolved. */
 	dg_str(md, "requestor_key", r->requestor_key);
 	dg_str(md, "beneficiary_key", r->beneficiary_key);

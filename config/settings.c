@@ -380,7 +380,7 @@ set_field(struct sctx *c, const struct sfield *f, const struct ynode *n,
 		return 0;
 	case S_BYTES:
 		/* The listener refuses headers beyond 64 KiB whatever this
-		 * says (daemon/limits.h HTTP_HEADERS_HARD_MAX). */
+		 * says (daemon/base/limits.h HTTP_HEADERS_HARD_MAX). */
 		if (yget_int(&c->y, n, 1024,
 		        strcmp(f->path, "http.max_header_bytes") == 0
 		            ? 65536

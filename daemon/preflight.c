@@ -22,8 +22,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "approvald.h"
 #include "limits.h"
+#include "listen.h"
 
 struct preflight {
 	FILE *out;  /* problems */

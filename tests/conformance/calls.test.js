@@ -1,4 +1,4 @@
-// Every other Graph call approvald makes (daemon/call.c, call_endpoints;
+// Every other Graph call approvald makes (daemon/net/call.c, call_endpoints;
 // the exact requests of daemon/src_*.c, lister.c, subs.c), made with
 // @microsoft/microsoft-graph-client against graph-emulator, each answer's
 // property names and enum values compared with
@@ -195,7 +195,7 @@ test('entitlement management: requests, approval stages, decision, cancel', asyn
   const body = { requestType: 'userAdd', justification: 'conformance',
     assignment: { accessPackageId: FINANCE } };
   const made = await make('alex@contoso.com', body, 'access-package');
-  // as approvald asks (daemon/src_access.c): the assignment's target is
+  // as approvald asks (daemon/sources/src_access.c): the assignment's target is
   // a navigation property of v1.0's accessPackageAssignment
   const expand = 'accessPackage,requestor,assignment($expand=target)';
   const list = await app.v1.api(`${EM}/assignmentRequests`).filter("state eq 'pendingApproval'")

@@ -2,7 +2,7 @@
 // sent through @microsoft/microsoft-graph-client unmodified, against
 // graph-emulator over HTTPS; each answer's property names and enum values
 // checked against @microsoft/microsoft-graph-types (v1.0) and -beta.
-// The calls and tokens are those of daemon/call.c's endpoint table.
+// The calls and tokens are those of daemon/net/call.c's endpoint table.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');

@@ -2,7 +2,7 @@
 # The monitoring kit in contrib/ against the code: the alert rules pass
 # `promtool check rules` and their unit tests (`promtool test rules`), the
 # Grafana dashboard is valid JSON with a query in every panel, and every
-# approvald_* metric either names is one daemon/metrics.c exports.
+# approvald_* metric either names is one daemon/listen/metrics.c exports.
 # Usage: check.sh SOURCE-DIR
 set -eu
 src=${1:?usage: check.sh SOURCE-DIR}
@@ -33,7 +33,7 @@ process.exit(bad ? 1 : 0);
 
 for m in $(grep -oh 'approvald_[a-z_]*' "$rules" "$tests" "$dash" | sort -u); do
 	base=$(printf '%s\n' "$m" | sed -E 's/_(bucket|sum|count)$//')
-	if ! grep -q "\"$base" "$src/daemon/metrics.c"; then
+	if ! grep -q "\"$base" "$src/daemon/listen/metrics.c"; then
 		echo "contrib names $m, which approvald does not export"
 		fail=1
 	fi

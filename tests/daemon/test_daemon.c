@@ -12,9 +12,9 @@
 
 #include <json-c/json.h>
 
-#include "approvald.h"
 #include "cu.h"
 #include "graph.h"
+#include "listen.h"
 #include "store.h"
 
 static struct event_base *base;

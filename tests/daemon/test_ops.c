@@ -20,8 +20,8 @@
 #include <openssl/x509.h>
 #include <sqlite3.h>
 
-#include "approvald.h"
 #include "cu.h"
+#include "listen.h"
 #include "log.h"
 #include "store.h"
 

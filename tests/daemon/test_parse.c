@@ -1,5 +1,5 @@
 /*
- * Inbound bodies (daemon/parse.c): every member of every body is read with
+ * Inbound bodies (daemon/sources/parse.c): every member of every body is read with
  * its type checked. The `lifecycleEvent: null` notification of issue 14
  * crashed the daemon; these cases would have caught it.
  */
@@ -11,9 +11,9 @@
 
 #include <event2/event.h>
 
-#include "approvald.h"
 #include "cu.h"
 #include "graph.h"
+#include "listen.h"
 #include "parse.h"
 #include "token.h"
 

@@ -10,8 +10,8 @@
 
 #include <json-c/json.h>
 
-#include "approvald.h"
 #include "parse.h"
+#include "sources.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

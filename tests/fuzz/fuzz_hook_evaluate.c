@@ -1,5 +1,5 @@
 /* libFuzzer target: POST /v1/hooks/evaluate, the JSON body behind the
- * signature, as daemon/hooks.c reads it. */
+ * signature, as daemon/listen/hooks.c reads it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* libFuzzer target: POST /v1/hooks/graph, the change-notification body
  * (change and lifecycle notifications) and the validation handshake's
- * query string, as daemon/hooks.c reads them. */
+ * query string, as daemon/listen/hooks.c reads them. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

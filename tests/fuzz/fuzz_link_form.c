@@ -1,5 +1,5 @@
 /* libFuzzer target: POST /v1/decide/{token}, the urlencoded decision form,
- * as daemon/links.c reads it. */
+ * as daemon/effects/links.c reads it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 # Build the libFuzzer targets with clang (ASan + UBSan) into BUILD_DIR/fuzz
 # and run each for a bounded time (FUZZ_SECONDS each; FUZZ_TARGETS picks
 # some): config/ (policy, request) and the daemon's network-facing parsers
-# in daemon/parse.c (hook_graph, hook_evaluate, link_form, graph_resp).
+# in daemon/sources/parse.c (hook_graph, hook_evaluate, link_form, graph_resp).
 # Each runs with its dictionary (<target>.dict) when there is one, from
 # the kept corpus in corpus/<target>/. Fails on any crash, leak or
 # timeout. Exits 0 with a clear message only when clang is absent.
@@ -22,8 +22,10 @@ flags="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sa
 deps=$(pkg-config --cflags --libs yaml-0.1 json-c openssl)
 ddeps=$(pkg-config --cflags --libs json-c openssl libevent libcurl sqlite3)
 csrc=$(ls "$src"/config/*.c)
-dsrc="$src/daemon/parse.c $src/daemon/adapter.c"
-dinc="-I$src/daemon -I$src/config -I$src/statemachine"
+dsrc="$src/daemon/sources/parse.c $src/daemon/sources/adapter.c $src/daemon/base/json.c"
+dinc="-I$src/config -I$src/statemachine"
+for room in "$src"/daemon/*/; do dinc="$dinc -I$room"; done
+dinc="$dinc -I$src/daemon"
 config_targets="policy request"
 daemon_targets="hook_graph hook_evaluate link_form graph_resp"
 targets=${FUZZ_TARGETS:-"$config_targets $daemon_targets"}

@@ -13,7 +13,7 @@
 
 #include "cu.h"
 #include "harness.h"
-#include "sources.h"
+#include "it_sources.h"
 
 #define EM          "/v1.0/identityGovernance/entitlementManagement"
 #define FINANCE     "d7be3253-b9c6-4fab-adef-30d30de8da2b"

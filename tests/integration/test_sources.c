@@ -13,7 +13,7 @@
 #include "config.h"
 #include "cu.h"
 #include "harness.h"
-#include "sources.h"
+#include "it_sources.h"
 
 #define PIM1        "/v1.0/identityGovernance/privilegedAccess/group"
 #define PROD_ADMINS "2b5ed229-4072-478d-9504-a047ebd4b07d"

@@ -19,11 +19,11 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "approvald.h"
 #include "cu.h"
 #include "graph.h"
 #include "harness.h"
 #include "hookutil.h"
+#include "listen.h"
 
 #define APP_ID  "0f6b3a2e-9c1d-4e8a-b7f5-3d2c1b0a9e8f"
 #define APP_SEC "demo-only-secret-approvald"

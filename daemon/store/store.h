@@ -1,0 +1,183 @@
+/*
+ * The durable store, behind a narrow interface (SQLite today; a PostgreSQL
+ * backend for several instances later). Requests, an append-only transition
+ * journal, action intents, durable timers, watermarks and seen change ids.
+ *
+ * Writes happen inside a batch (store_begin .. store_commit): the engine
+ * group-commits every transition of one loop turn in one transaction.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "statemachine.h"
+
+struct store;
+
+struct store_request {
+	char *key;  /* "<source>:<graph id>" */
+	int source; /* enum req_source */
+	char *gid;  /* Graph request id */
+	char *approval_id;
+	struct sm_request sm;
+	char *graph_status; /* last observed Graph status, verbatim */
+	char *body;         /* last fetched Graph JSON */
+	char digest[65];    /* request_digest of body */
+	char *rule, *verdict, *reason;
+	char fingerprint[65]; /* reload_fingerprint of the verdict; "" none */
+	int64_t created, updated;
+	/* resolved identity (daemon/effects/ident.c encodes it); NULL: not yet */
+	char *identity;
+};
+
+/* What an operator watches, read through indexes (store_health_get):
+ * 0 where there is none. Sources are indexed by enum req_source. */
+#define STORE_HEALTH_SOURCES 4
+struct store_health {
+	int64_t oldest_waiting[STORE_HEALTH_SOURCES]; /* created */
+	int64_t attention;
+	int64_t outbox, outbox_oldest; /* undelivered; oldest created */
+	int64_t next_deadline;         /* earliest deny timer */
+};
+
+/* What an intent does on Graph; stored by name (intent_kind_name). */
+enum intent_kind {
+	INTENT_APPROVE = 0,
+	INTENT_DENY,
+	INTENT_CANCEL,
+	INTENT_KIND_MAX
+};
+/* The stored name of `k`, or NULL for no kind. */
+const char *intent_kind_name(enum intent_kind k);
+/* The kind a stored name says, or -1 for a name that is none (a damaged
+ * row: nothing is sent for it). */
+int intent_kind_from_name(const char *name);
+
+struct store_intent {
+	int64_t id;
+	char *key;  /* request key */
+	char *kind; /* approve | deny | cancel */
+	char *justification;
+	int attempts;
+	int64_t created;
+};
+
+struct store_timer {
+	char *key;
+	int kind; /* enum sm_timer_kind */
+	uint32_t stage;
+	int64_t at;
+};
+
+struct store_journal {
+	int64_t seq, at;
+	char *from, *to, *event, *rule, *detail;
+};
+
+/* Open (creating and migrating) the database; refuse when another process
+ * holds it (a lock on the file itself, whatever name it is reached by) or
+ * when it fails PRAGMA quick_check. Returns 0, or -1 with a heap message
+ * in *err. */
+int store_open(const char *path, struct store **out, char **err);
+void store_close(struct store *s);
+const char *store_errmsg(struct store *s);
+/* The SQLite handle (owned by the store) for the audit and metrics code. */
+struct sqlite3;
+struct sqlite3 *store_db(struct store *s);
+/* 0, or -1 on a store error. */
+int store_health_get(struct store *s, struct store_health *h);
+/* A cached prepared statement for the constant `sql`, reset; the store
+ * owns it (do not finalize). NULL on error. */
+struct sqlite3_stmt *store_cached(struct store *s, const char *sql);
+/* Decode a stored requests.sm blob (offline readers). 0 or -1. */
+int store_sm_unpack(const void *blob, size_t n, struct sm_request *sm);
+
+/* Writes failing for want of space or by an I/O error: the reason ("disk
+ * full"), or NULL when healthy. cb(arg) is told when it starts. */
+const char *store_degraded(struct store *s);
+void store_set_fault_cb(struct store *s, void (*cb)(void *), void *arg);
+/* Outside a batch: checkpoint and truncate the WAL, then a probe write;
+ * 0 when writes work again (no longer degraded), -1 when not. */
+int store_recover(struct store *s);
+
+int store_begin(struct store *s);  /* no-op when a batch is open */
+int store_commit(struct store *s); /* no-op when none is open */
+void store_rollback(struct store *s);
+int store_in_batch(struct store *s);
+
+/* 0 found, 1 absent, -1 error. Free with store_request_clear. */
+int store_request_get(
+    struct store *s, const char *key, struct store_request *out);
+int store_request_put(struct store *s, const struct store_request *r);
+void store_request_clear(struct store_request *r);
+/* Call cb for every request (optionally only in state `state`); cb returns
+ * non-zero to stop. */
+int store_request_each(struct store *s, const char *state,
+    int (*cb)(void *, const struct store_request *), void *arg);
+/* Call cb(arg, source, state, count) for every (source, state) that ever
+ * had requests (count may be 0), from the counts the store keeps; read in
+ * a few rows whatever the number of requests. */
+int store_request_counts(
+    struct store *s, int (*cb)(void *, int, const char *, int64_t), void *arg);
+/* Call cb(arg, state, count) once per state that has requests. */
+int store_request_count_by_state(
+    struct store *s, int (*cb)(void *, const char *, int64_t), void *arg);
+
+int store_journal_add(struct store *s, const char *key, int64_t at,
+    const char *from, const char *to, const char *event, const char *rule,
+    const char *detail);
+int store_journal_each(struct store *s, const char *key,
+    int (*cb)(void *, const struct store_journal *), void *arg);
+
+int store_intent_add(struct store *s, const char *key, const char *kind,
+    const char *justification, int64_t now, int64_t *id);
+int store_intent_close(
+    struct store *s, int64_t id, const char *outcome, int64_t now);
+int store_intent_attempt(struct store *s, int64_t id);
+/* Give back an attempt that Graph refused to take up (429/503). */
+int store_intent_unattempt(struct store *s, int64_t id);
+/* Open intents, oldest first. */
+int store_intent_each_open(
+    struct store *s, int (*cb)(void *, const struct store_intent *), void *arg);
+/* 0 found, 1 none: the open intent of a request. */
+int store_intent_open_for(
+    struct store *s, const char *key, struct store_intent *out);
+void store_intent_clear(struct store_intent *i);
+
+int store_timer_set(
+    struct store *s, const char *key, int kind, uint32_t stage, int64_t at);
+int store_timer_clear(struct store *s, const char *key);
+int store_timer_each(
+    struct store *s, int (*cb)(void *, const struct store_timer *), void *arg);
+int store_timer_delete(struct store *s, const char *key, int kind);
+
+/* Meta values (watermarks). 0 found, 1 absent. *val heap. */
+int store_meta_get(struct store *s, const char *key, char **val);
+int store_meta_set(struct store *s, const char *key, const char *val);
+
+/* 1 when change id was seen, 0 when new (and now marked), -1 error. */
+int store_change_mark(struct store *s, const char *id, int64_t now);
+/* 1 when change id was seen, 0 when not, -1 error (read-only). */
+int store_change_seen(struct store *s, const char *id);
+int store_change_prune(struct store *s, int64_t before);
+
+/* What one retention step deleted. */
+struct store_prune {
+	int64_t requests; /* settled requests, with all their rows */
+	int64_t audit;    /* audit entries, a prefix of the chain */
+	int more;         /* there is more to prune: step again soon */
+};
+/*
+ * Inside a batch (atomically, in a savepoint): delete at most `limit`
+ * settled requests (rejected, canceled, completed) last updated before
+ * `cutoff` and without an open intent, with their journal, intents,
+ * timers, outbox and approver rows; then the audit prefix that belongs to
+ * no stored request and is older than `cutoff`, behind the prune anchor
+ * (migration 9). 0, or -1 with nothing deleted.
+ */
+int store_retention_prune(struct store *s, int64_t cutoff, int64_t now,
+    int limit, struct store_prune *out);
+
+#endif
