@@ -481,6 +481,9 @@ ctlsock_exec(struct ctl_conn *c, char *line)
 	/* A deferred reply may have come already. */
 	if (o != NULL || !deferred)
 		c->waiting = 0;
+	/* o is a new JSON document, not &deferred (cppcheck assumes a
+	 * returned pointer may be a passed address) */
+	/* cppcheck-suppress returnDanglingLifetime */
 	return o;
 }
 

@@ -180,7 +180,7 @@ log_to_journal(int level, const char *message, const char *event,
 		iov[niov++].iov_len = strlen(fb[k++]);
 	}
 	for (i = 0; i < n && i < LOG_FIELDS_MAX; i++, k++) {
-		for (j = 0; f[i].key[j] != '\0' && j < 64; j++)
+		for (j = 0; j < 64 && f[i].key[j] != '\0'; j++)
 			fb[k][j] = f[i].key[j] >= 'a' && f[i].key[j] <= 'z'
 			               ? (char)(f[i].key[j] - 'a' + 'A')
 			               : f[i].key[j];

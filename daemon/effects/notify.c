@@ -474,13 +474,11 @@ nf_run(struct daemon *d)
 	int64_t now = clock_now(), wake = 0, next;
 	size_t i;
 
-	if (nf->http == NULL || d->stopping)
+	if (nf == NULL || nf->http == NULL || d->stopping)
 		return;
 	/* Only committed rows are read: a row of the open batch may still
 	 * be rolled back. engine_commit calls notify_committed. */
 	if (store_in_batch(d->store)) {
-		if (nf == NULL)
-			return;
 		nf->want_run = 1;
 		nf_schedule(nf, NOTIFY_BATCH_RETRY_MS);
 		return;

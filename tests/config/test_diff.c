@@ -363,9 +363,10 @@ test_differential(void)
 	unsigned long n = env ? strtoul(env, NULL, 10) : 100000, i;
 	unsigned long bad = 0, approvals = 0;
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	const char *seed_env = getenv("DIFF_SEED");
 
-	if (getenv("DIFF_SEED"))
-		seed = strtoull(getenv("DIFF_SEED"), NULL, 0);
+	if (seed_env != NULL)
+		seed = strtoull(seed_env, NULL, 0);
 	rng = seed;
 	enum_strings();
 	CU_ASSERT_EQUAL_FATAL(nstrs, NSTR);

@@ -89,6 +89,7 @@ rx_start(void)
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof(sin);
 
+	memset(&sin, 0, sizeof(sin));
 	evthread_use_pthreads();
 	pthread_mutex_init(&RX.mu, NULL);
 	RX.flaky_fail = RX_FLAKY;

@@ -753,8 +753,9 @@ step_url(const char *key, const char *tok)
 	    E.url, key + strlen("permissions:"));
 	if (h_http(E.ca, "GET", url, tok, NULL, &resp) == 200 &&
 	    (o = json_tokener_parse(resp)) != NULL) {
-		if (strlen(jstr(o, "value.0.id")) > 0)
-			asprintf(&u, "%s/%s", url, jstr(o, "value.0.id"));
+		if (strlen(jstr(o, "value.0.id")) > 0 &&
+		    asprintf(&u, "%s/%s", url, jstr(o, "value.0.id")) == -1)
+			u = NULL;
 		json_object_put(o);
 	}
 	free(resp);
