@@ -584,7 +584,8 @@ notify_init(struct daemon *d, char **err)
 	int rc = -1;
 
 	if ((nf = d->notify = calloc(1, sizeof(*nf))) == NULL) {
-		asprintf(err, "notify: out of memory");
+		if (asprintf(err, "notify: out of memory") == -1)
+			*err = NULL;
 		return -1;
 	}
 	nf->d = d;
@@ -612,7 +613,9 @@ notify_init(struct daemon *d, char **err)
 		t->conf.secret_file = NULL;
 		if (graph_origin(c->url, origins[i], strlen(c->url) + 1) ==
 		    -1) {
-			asprintf(err, "notify target %s: bad URL", c->name);
+			if (asprintf(err, "notify target %s: bad URL",
+			        c->name) == -1)
+				*err = NULL;
 			goto out;
 		}
 		if (strncmp(c->url, "http://", 7) == 0)
@@ -623,8 +626,9 @@ notify_init(struct daemon *d, char **err)
 			goto out;
 		if (c->format == NOTIFY_JSON &&
 		    (t->secret == NULL || t->secret_len == 0)) {
-			asprintf(
-			    err, "notify target %s: empty secret", c->name);
+			if (asprintf(err, "notify target %s: empty secret",
+			        c->name) == -1)
+				*err = NULL;
 			goto out;
 		}
 	}
@@ -645,7 +649,8 @@ notify_init(struct daemon *d, char **err)
 	rc = 0;
 	goto out;
 oom:
-	asprintf(err, "notify: out of memory");
+	if (asprintf(err, "notify: out of memory") == -1)
+		*err = NULL;
 out:
 	for (i = 0; origins != NULL && i < s->ntargets; i++)
 		free(origins[i]);

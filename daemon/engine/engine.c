@@ -153,39 +153,41 @@ engine_justification(const struct store_request *r, const struct sm_effect *f)
 	char *j = NULL;
 	const char *rule = r->rule ? r->rule : "-";
 	const char *why = r->reason ? r->reason : "";
+	int rc;
 
 	switch (f->kind == SM_F_GRAPH_APPROVE ? SM_R_NONE : f->reason) {
 	case SM_R_NONE:
 		if (r->sm.nstages > 0)
-			asprintf(&j,
+			rc = asprintf(&j,
 			    "approvald: approved by every stage of "
 			    "rule %s",
 			    rule);
 		else
-			asprintf(
+			rc = asprintf(
 			    &j, "approvald: rule %s approved: %s", rule, why);
 		break;
 	case SM_R_RULE:
-		asprintf(&j, "approvald: rule %s rejected: %s", rule, why);
+		rc = asprintf(&j, "approvald: rule %s rejected: %s", rule, why);
 		break;
 	case SM_R_APPROVER_DENY:
-		asprintf(
+		rc = asprintf(
 		    &j, "approvald: denied by an approver (rule %s)", rule);
 		break;
 	case SM_R_TIMED_OUT:
-		asprintf(&j,
+		rc = asprintf(&j,
 		    "approvald: timed out waiting for approvers "
 		    "(rule %s)",
 		    rule);
 		break;
 	case SM_R_NO_APPROVER:
-		asprintf(&j, "approvald: no eligible approver (rule %s)", rule);
+		rc = asprintf(
+		    &j, "approvald: no eligible approver (rule %s)", rule);
 		break;
 	default:
-		asprintf(&j, "approvald: canceled by an operator");
+		rc = asprintf(&j, "approvald: canceled by an operator");
 		break;
 	}
-	return j;
+	return rc == -1 ? NULL : j; /* j is undefined when asprintf failed */
 }
 
 static int

@@ -398,7 +398,8 @@ metrics_register(struct daemon *d, char **err)
 {
 	if (httpd_route(d, "/metrics", EVHTTP_REQ_GET, 0, metrics_serve, d) ==
 	    -1) {
-		asprintf(err, "http: too many routes");
+		if (asprintf(err, "http: too many routes") == -1)
+			*err = NULL;
 		return -1;
 	}
 	return 0;

@@ -722,7 +722,8 @@ graph_new(struct event_base *base, const struct graph_opts *o, char **err)
 	    g->multi, CURLMOPT_MAXCONNECTS, (long)g->max_inflight);
 	return g;
 oom:
-	asprintf(err, "graph client: out of memory");
+	if (asprintf(err, "graph client: out of memory") == -1)
+		*err = NULL;
 	graph_free(g);
 	return NULL;
 }

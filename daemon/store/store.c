@@ -502,10 +502,11 @@ store_migrate(struct store *s, char **err)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (version > (int)n) {
-		asprintf(err,
-		    "state database schema version %d is newer than "
-		    "this approvald (%zu)",
-		    version, n);
+		if (asprintf(err,
+		        "state database schema version %d is newer than "
+		        "this approvald (%zu)",
+		        version, n) == -1)
+			*err = NULL;
 		return -1;
 	}
 	for (i = (size_t)version; i < n; i++) {
@@ -514,8 +515,9 @@ store_migrate(struct store *s, char **err)
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu", i + 1);
 		if (store_exec(s, store_migrations[i]) == -1 ||
 		    store_exec(s, sql) == -1) {
-			asprintf(err, "migration %zu: %s", i + 1,
-			    sqlite3_errmsg(s->db));
+			if (asprintf(err, "migration %zu: %s", i + 1,
+			        sqlite3_errmsg(s->db)) == -1)
+				*err = NULL;
 			store_exec(s, "ROLLBACK");
 			return -1;
 		}
@@ -525,7 +527,8 @@ store_migrate(struct store *s, char **err)
 	return 0;
 fail:
 	sqlite3_finalize(st);
-	asprintf(err, "migrate: %s", sqlite3_errmsg(s->db));
+	if (asprintf(err, "migrate: %s", sqlite3_errmsg(s->db)) == -1)
+		*err = NULL;
 	return -1;
 }
 
@@ -596,10 +599,12 @@ store_lock(struct store *s, const char *path, char **err)
 {
 	struct flock fl;
 	pid_t holder;
+	int rc;
 
 	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lockfd == -1) {
-		asprintf(err, "%s: %s", path, strerror(errno));
+		if (asprintf(err, "%s: %s", path, strerror(errno)) == -1)
+			*err = NULL;
 		return -1;
 	}
 	memset(&fl, 0, sizeof(fl));
@@ -610,20 +615,24 @@ store_lock(struct store *s, const char *path, char **err)
 	if (fcntl(s->lockfd, F_OFD_SETLK, &fl) == 0)
 		return 0;
 	if (errno != EAGAIN && errno != EACCES) {
-		asprintf(err, "%s: cannot lock: %s", path, strerror(errno));
+		if (asprintf(err, "%s: cannot lock: %s", path,
+		        strerror(errno)) == -1)
+			*err = NULL;
 		return -1;
 	}
 	if ((holder = store_lock_holder(s->lockfd)) > 0)
-		asprintf(err,
+		rc = asprintf(err,
 		    "%s is in use by another approvald (pid %d); one daemon "
 		    "per state database, whatever name it is reached by",
 		    path, (int)holder);
 	else
-		asprintf(err,
+		rc = asprintf(err,
 		    "%s is in use by another approvald (its pid is not "
 		    "visible from here); one daemon per state database, "
 		    "whatever name it is reached by",
 		    path);
+	if (rc == -1)
+		*err = NULL;
 	return -1;
 }
 
@@ -676,8 +685,9 @@ store_check(struct store *s, const char *path, char **err)
 	for (wl = 0; what[wl] != '\0'; wl++)
 		if (what[wl] == '\n' || what[wl] == '\r')
 			what[wl] = ' ';
-	asprintf(err, "state database %s is damaged (%s); %s", path, what,
-	    STORE_RECOVERY_HINT);
+	if (asprintf(err, "state database %s is damaged (%s); %s", path, what,
+	        STORE_RECOVERY_HINT) == -1)
+		*err = NULL;
 	return -1;
 }
 
@@ -709,7 +719,8 @@ store_open(const char *path, struct store **out, char **err)
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		asprintf(err, "out of memory");
+		if (asprintf(err, "out of memory") == -1)
+			*err = NULL;
 		return -1;
 	}
 	s->lockfd = -1;
@@ -719,8 +730,9 @@ store_open(const char *path, struct store **out, char **err)
 	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	            SQLITE_OPEN_NOMUTEX,
 	        NULL) != SQLITE_OK) {
-		asprintf(err, "%s: %s", path,
-		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		if (asprintf(err, "%s: %s", path,
+		        s->db ? sqlite3_errmsg(s->db) : "cannot open") == -1)
+			*err = NULL;
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
@@ -728,10 +740,14 @@ store_open(const char *path, struct store **out, char **err)
 		int rc = sqlite3_errcode(s->db);
 
 		if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
-			asprintf(err, "state database %s is damaged (%s); %s",
-			    path, sqlite3_errmsg(s->db), STORE_RECOVERY_HINT);
+			rc = asprintf(err,
+			    "state database %s is damaged (%s); %s", path,
+			    sqlite3_errmsg(s->db), STORE_RECOVERY_HINT);
 		else
-			asprintf(err, "%s: %s", path, sqlite3_errmsg(s->db));
+			rc = asprintf(
+			    err, "%s: %s", path, sqlite3_errmsg(s->db));
+		if (rc == -1)
+			*err = NULL;
 		goto fail;
 	}
 	if (store_check(s, path, err) == -1)
@@ -740,7 +756,8 @@ store_open(const char *path, struct store **out, char **err)
 	    store_exec(s, "PRAGMA foreign_keys = ON") == -1 ||
 	    store_exec(s, STORE_PRAGMA_CACHE) == -1 ||
 	    store_exec(s, STORE_PRAGMA_CHECKPOINT) == -1) {
-		asprintf(err, "%s: %s", path, sqlite3_errmsg(s->db));
+		if (asprintf(err, "%s: %s", path, sqlite3_errmsg(s->db)) == -1)
+			*err = NULL;
 		goto fail;
 	}
 	if (store_migrate(s, err) == -1)
@@ -749,8 +766,9 @@ store_open(const char *path, struct store **out, char **err)
 		if (sqlite3_prepare_v3(s->db, store_sql[i], -1,
 		        SQLITE_PREPARE_PERSISTENT, &s->st[i],
 		        NULL) != SQLITE_OK) {
-			asprintf(
-			    err, "prepare %zu: %s", i, sqlite3_errmsg(s->db));
+			if (asprintf(err, "prepare %zu: %s", i,
+			        sqlite3_errmsg(s->db)) == -1)
+				*err = NULL;
 			goto fail;
 		}
 	store_test_quota(s);
