@@ -58,7 +58,7 @@ main(int argc, char *argv[])
 	char *err = NULL, key[64], gid[48];
 	long i, n, rounds;
 	int64_t total;
-	double *tc, *th, *tg, t0;
+	double *tc = NULL, *th = NULL, *tg = NULL, t0;
 
 	if (argc < 3 || (n = strtol(argv[2], NULL, 10)) <= 0) {
 		fprintf(stderr, "usage: metrics_bench STATE.db N [ROUNDS]\n");
@@ -145,8 +145,14 @@ main(int argc, char *argv[])
 	    th[rounds / 2], th[rounds - 1]);
 	printf("old GROUP BY over requests: median %.1f us, max %.1f us\n",
 	    tg[rounds / 2], tg[rounds - 1]);
+	free(tc);
+	free(th);
+	free(tg);
 	return 0;
 fail:
 	fprintf(stderr, "metrics_bench: %s\n", store_errmsg(s));
+	free(tc);
+	free(th);
+	free(tg);
 	return 1;
 }

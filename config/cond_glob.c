@@ -401,11 +401,10 @@ principal_match(
 {
 	const char *v[3] = { p->id, p->upn, e->strict ? NULL : p->mail };
 	size_t i;
-	int k;
 
 	for (i = 0; i < 3; i++)
-		if (v[i] != NULL && (k = globs_find(&e->r->requestor, v[i],
-		                         strlen(v[i]), 1)) >= 0) {
+		if (v[i] != NULL &&
+		    globs_find(&e->r->requestor, v[i], strlen(v[i]), 1) >= 0) {
 			*hit = v[i];
 			return 1;
 		}

@@ -106,7 +106,7 @@ elig_cache_put(
 			break;
 		}
 	}
-	if (els->ncache >= ELIG_CACHE_MAX) {
+	if (els->ncache >= ELIG_CACHE_MAX && els->cache != NULL) {
 		/* Drop the oldest (the list's tail). */
 		for (pp = &els->cache; (*pp)->next != NULL; pp = &(*pp)->next)
 			;

@@ -602,6 +602,8 @@ exec_many_done(void *arg, long status, struct json_object *items, int complete,
 	for (i = 0; i < b->n; i++) {
 		struct exec_op *op = b->ops[i];
 
+		/* 400 and "not in this page" both fetch the one request */
+		/* NOLINTNEXTLINE(bugprone-branch-clone) */
 		if (status == 400)
 			ad->fetch(b->d, b->gids[i], exec_fetched, op);
 		else if (status != 200 || items == NULL)

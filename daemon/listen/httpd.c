@@ -729,6 +729,7 @@ httpd_bind(struct daemon *d, const char *listen, char **err)
 		return NULL;
 	}
 	sl = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
 	if (getsockname(evhttp_bound_socket_get_fd(bound),
 	        (struct sockaddr *)&ss, &sl) == 0 &&
 	    ss.ss_family == AF_INET) {

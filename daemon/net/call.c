@@ -128,6 +128,20 @@ struct call {
 
 static void call_start(struct call *c);
 
+/* Take c out of d->calls; call_free then finds it unlinked. (call_free
+ * unlinks through c->d, which the static analyzer cannot tie to d.) */
+static void
+call_unlink(struct daemon *d, struct call *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (d->calls == c)
+		d->calls = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
 static void
 call_free(struct call *c)
 {
@@ -493,6 +507,7 @@ daemon_graph_drain(struct daemon *d)
 			return;
 		cb = c->cb;
 		arg = c->arg;
+		call_unlink(d, c);
 		call_free(c);
 		cb(arg, 0, NULL, "shutting down");
 	}
@@ -501,6 +516,10 @@ daemon_graph_drain(struct daemon *d)
 void
 daemon_graph_free(struct daemon *d)
 {
-	while (d->calls != NULL)
-		call_free(d->calls);
+	struct call *c;
+
+	while ((c = d->calls) != NULL) {
+		call_unlink(d, c);
+		call_free(c);
+	}
 }
