@@ -424,7 +424,7 @@ h_fixture_secrets(const char *fixture, char **secret, char **refresh,
 			    json_object_get_boolean(v) &&
 			    json_object_object_get_ex(x, "clientId", &v))
 				*public_id = strdup(json_object_get_string(v));
-			if (*secret == NULL &&
+			if (*secret == NULL && *client_id == NULL &&
 			    json_object_object_get_ex(x, "clientSecret", &v)) {
 				*secret = strdup(json_object_get_string(v));
 				json_object_object_get_ex(x, "clientId", &v);

@@ -916,10 +916,12 @@ test_replay(void)
 	CU_ASSERT_EQUAL(exit_code(ctl(&out, "replay", policy_path, "--state",
 	                    a.state, "--since", "P1D")),
 	    0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 	CU_ASSERT_EQUAL(count_lines(out, "permissions:"), 0);
 	snprintf(want, sizeof(want), "replay: %d requests, 0 differ", NSEED);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
 	free(out);
+	out = NULL;
 	/* a changed policy: an approve rule narrowed, a stage deadline moved */
 	snprintf(changed, sizeof(changed), "%s/changed.yaml", a.dir);
 	{
@@ -936,6 +938,7 @@ test_replay(void)
 	CU_ASSERT_EQUAL(exit_code(ctl(&out, "replay", changed, "--state",
 	                    a.state, NULL, NULL)),
 	    0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
 	for (i = 0; i < NSEED; i++) {
 		char key[256];
 		int d = differs(policy_path, changed, req_path(seed_files[i]));

@@ -811,7 +811,8 @@ truth_caller(const char *key)
 	if (json_object_object_get_ex(o, "decisions", &d))
 		for (i = 0; i < json_object_array_length(d); i++) {
 			e = json_object_array_get_idx(d, i);
-			if (strcmp(jstr(e, "requestId"),
+			if (who == NULL &&
+			    strcmp(jstr(e, "requestId"),
 			        key + strlen("permissions:")) == 0)
 				who = strdup(jstr(e, "caller.upn"));
 		}
