@@ -2,8 +2,8 @@
 # cppcheck (warning, portability, performance) over every C file the build
 # compiles (from BUILD/compile_commands.json), with the project's include
 # directories: a CI gate that fails on any finding. Each suppression is in
-# tests/style/cppcheck.supp or inline (// cppcheck-suppress id) with its
-# reason. Usage: check-cppcheck.sh SOURCE-DIR BUILD-DIR
+# tests/style/cppcheck.supp or inline (/* cppcheck-suppress id */) with
+# its reason. Usage: check-cppcheck.sh SOURCE-DIR BUILD-DIR
 set -eu
 src=$(cd "${1:?usage: check-cppcheck.sh SOURCE-DIR BUILD-DIR}" && pwd)
 build=$(cd "${2:?usage: check-cppcheck.sh SOURCE-DIR BUILD-DIR}" && pwd)
@@ -18,7 +18,7 @@ start=$(date +%s)
 # -D_GNU_SOURCE as the build compiles (and only that configuration); no
 # system headers: cppcheck knows libc through its own library file.
 # shellcheck disable=SC2086
-if out=$(cd "$src" && cppcheck -j "${JOBS:-2}" --quiet --language=c --std=c11 \
+if out=$(cd "$src" && cppcheck -j "${JOBS:-$(nproc 2>/dev/null || echo 2)}" --quiet --language=c --std=c11 \
 	--library=posix,gnu,libcurl,openssl,sqlite3 \
 	--library="$src/tests/style/cppcheck.cfg" --platform=unix64 -D_GNU_SOURCE $inc \
 	--enable=warning,portability,performance --inline-suppr \

@@ -1,8 +1,9 @@
 #!/bin/sh
 # clang-tidy over every C file the build compiles (the files and flags of
 # BUILD/compile_commands.json; checks in .clang-tidy, narrowed for tests/
-# and bench/ by their own), JOBS files at a time (default 2): a CI gate
-# that fails on any finding. Usage: check-tidy.sh SOURCE-DIR BUILD-DIR
+# and bench/ by their own), JOBS files at a time (default: one per core):
+# a CI gate that fails on any finding. About 6 CPU-minutes (3 minutes on
+# 2 idle cores). Usage: check-tidy.sh SOURCE-DIR BUILD-DIR
 set -eu
 src=$(cd "${1:?usage: check-tidy.sh SOURCE-DIR BUILD-DIR}" && pwd)
 build=$(cd "${2:?usage: check-tidy.sh SOURCE-DIR BUILD-DIR}" && pwd)
@@ -15,7 +16,7 @@ n=$(echo "$files" | wc -l)
 start=$(date +%s)
 # one log per file, so parallel runs do not interleave their lines
 # shellcheck disable=SC2016
-echo "$files" | xargs -P "${JOBS:-2}" -n 1 sh -c '
+echo "$files" | xargs -P "${JOBS:-$(nproc 2>/dev/null || echo 2)}" -n 1 sh -c '
 	log="$2/$(echo "$5" | tr / _).log"
 	"$1" -p "$3" --quiet --header-filter="^$4/" "$5" >"$log" 2>&1 ||
 		echo "$5" >"$log.failed"
