@@ -358,7 +358,7 @@ void verdict_fingerprint(const struct verdict *v, char out[65]);
  * a value out of range or more stages, sets or bytes than a policy can
  * have.
  */
-#define POLICY_STAGES_VERSION 1
+#define POLICY_STAGES_VERSION  1
 #define POLICY_STAGES_MAX_TEXT (256 * 1024) /* encoded bytes */
 #define POLICY_STAGES_MAX_SETS 64           /* sets per list, as a policy */
 #define POLICY_STAGES_MAX_STR  1024         /* a name or a set's value */

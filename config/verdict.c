@@ -215,8 +215,8 @@ enc_stage(const struct policy_stage *s)
 	    add(o, "approvals", json_object_new_int64(s->approvals)) == -1 ||
 	    add(o, "justification_required",
 	        json_object_new_boolean(s->justification_required)) == -1 ||
-	    add(o, "escalate_after", json_object_new_int64(s->escalate_after)) ==
-	        -1 ||
+	    add(o, "escalate_after",
+	        json_object_new_int64(s->escalate_after)) == -1 ||
 	    add(o, "deny_after", json_object_new_int64(s->deny_after)) == -1 ||
 	    add(o, "remind_every", json_object_new_int64(s->remind_every)) ==
 	        -1)
@@ -371,8 +371,8 @@ dec_set(struct dec *c, struct json_object *o, struct approver_set *s)
 		s->kind = APPROVER_MANAGER;
 		s->level = (int)level;
 	} else
-		return dec_fail(c, "%s has no user, group or manager",
-		    "an approver set");
+		return dec_fail(
+		    c, "%s has no user, group or manager", "an approver set");
 	if (dec_str(c, o, "set", &name) == -1)
 		return -1;
 	s->name = name;
@@ -442,8 +442,8 @@ dec_stage(struct dec *c, struct json_object *o, struct policy_stage *st)
 		        lists[i]) == -1)
 			return -1;
 	if (st->approvers.n == 0 && st->fallback.n == 0)
-		return dec_fail(c, "stage `%s` has no approvers and no fallback",
-		    st->name);
+		return dec_fail(
+		    c, "stage `%s` has no approvers and no fallback", st->name);
 	return 0;
 }
 
@@ -524,10 +524,8 @@ policy_stages_decode(const char *text, struct policy_stages **out, char **err)
 	}
 	nsets = count_sets(a);
 	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
-	    (ps->sets = calloc(nsets ? nsets : 1, sizeof(*ps->sets))) ==
-	        NULL ||
-	    (ps->refs = calloc(nsets ? nsets : 1, sizeof(*ps->refs))) ==
-	        NULL) {
+	    (ps->sets = calloc(nsets ? nsets : 1, sizeof(*ps->sets))) == NULL ||
+	    (ps->refs = calloc(nsets ? nsets : 1, sizeof(*ps->refs))) == NULL) {
 		dec_fail(&c, "%s", "out of memory");
 		goto bad;
 	}
@@ -542,8 +540,8 @@ policy_stages_decode(const char *text, struct policy_stages **out, char **err)
 		goto bad;
 	for (i = 0; i < json_object_array_length(a); i++) {
 		ps->v.nstages = i + 1;
-		if (dec_stage(&c, json_object_array_get_idx(a, i),
-		        &ps->st[i]) == -1)
+		if (dec_stage(
+		        &c, json_object_array_get_idx(a, i), &ps->st[i]) == -1)
 			goto bad;
 	}
 	json_object_put(o);

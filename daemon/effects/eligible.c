@@ -414,8 +414,7 @@ eligible_check(struct daemon *d, const struct store_request *r,
 	}
 	/* The stage definitions as the verdict that decided gave them
 	 * (stored with it), never the policy evaluated again now. */
-	if (stages_of(d, r, r->stages == NULL ? &req : NULL, &st, &why) ==
-	        -1 ||
+	if (stages_of(d, r, r->stages == NULL ? &req : NULL, &st, &why) == -1 ||
 	    r->sm.stage >= st->v.nstages) {
 		request_free(&req);
 		log_warnx("request %s: %s: decision not verified", r->key,

@@ -47,7 +47,8 @@ stages_of(struct daemon *d, const struct store_request *r,
 		if (r->rule == NULL || strcmp(ps->v.rule, r->rule) != 0 ||
 		    fp[0] == '\0' || strcmp(fp, r->fingerprint) != 0) {
 			policy_stages_free(ps);
-			*why = "its stored stages are not the recorded verdict's";
+			*why =
+			    "its stored stages are not the recorded verdict's";
 			return -1;
 		}
 		*out = ps;

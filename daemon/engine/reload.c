@@ -98,7 +98,8 @@ reload_decided_at(const struct store_request *r)
 	struct policy_stages *ps;
 	int64_t at;
 
-	if (r->stages == NULL || policy_stages_decode(r->stages, &ps, NULL) == -1)
+	if (r->stages == NULL ||
+	    policy_stages_decode(r->stages, &ps, NULL) == -1)
 		return clock_now();
 	at = ps->at;
 	policy_stages_free(ps);

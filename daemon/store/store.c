@@ -115,9 +115,9 @@ static const char *const store_sql[ST_MAX] = {
 	                " FROM requests ORDER BY created, key",
 	[ST_REQ_EACH_STATE] = "SELECT key, source, gid, approval_id, sm,"
 	                      " graph_status, body, digest, rule, verdict,"
-	                      " reason, created, updated, fingerprint, identity,"
-	                      " stages FROM requests WHERE state = ?1"
-	                      " ORDER BY created, key",
+	                      " reason, created, updated, fingerprint,"
+	                      " identity, stages FROM requests"
+	                      " WHERE state = ?1 ORDER BY created, key",
 	/* request_counts: kept by triggers (migration 8), never a scan of
 	 * the requests */
 	[ST_REQ_COUNT_BY_STATE] = "SELECT state, sum(n) FROM request_counts"
