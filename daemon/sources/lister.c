@@ -248,7 +248,7 @@ lister_fetched(void *arg, long status, const char *body, const char *err)
 			log_warnx("poll %s: request %s has no %s; read again "
 			          "later",
 			    lister_name(ls), f->gid, ls->status_field);
-			metrics_bad_read(lister_name(ls), "status");
+			metrics_bad_read(d, lister_name(ls), "status");
 			ps->failed = 1;
 		} else if (d->eng->observe(d, ls->source, f->gid, st, body) ==
 		           -1)
