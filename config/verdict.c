@@ -493,7 +493,10 @@ policy_stages_decode(const char *text, struct policy_stages **out, char **err)
 	o = json_tokener_parse_ex(tok, text, (int)len);
 	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != len) {
-		dec_fail(&c, "%s", "stored stages are not one JSON document");
+		dec_fail(&c, "stored stages are not one JSON document: %s",
+		    json_tokener_get_error(tok) != json_tokener_success
+		        ? json_tokener_error_desc(json_tokener_get_error(tok))
+		        : "text after it");
 		goto bad;
 	}
 	if (!json_object_is_type(o, json_type_object)) {
