@@ -37,6 +37,7 @@ struct ident_state;
 struct appr_state;
 struct dg_state;
 struct source_adapter;
+struct lister_state;
 struct store_request;
 
 /* Per-source poll state. */
@@ -55,6 +56,7 @@ struct poll_state {
 	size_t nlinks;
 	uint64_t cycles;
 	int64_t last_ok; /* when a cycle last completed (clock_now) */
+	struct lister_state *lister; /* sources/lister.c, listed sources */
 	/* permissions: Graph refused `id eq … or …` filters (one by one) */
 	int bulk_refused;
 	/* changes with an implausible time this cycle, and one example */
@@ -103,6 +105,7 @@ struct daemon {
 	struct event *health_ev;
 	int health_attempt;
 	unsigned long long health_episodes;
+	char health_why[320]; /* health_reason's answer */
 	struct event *watchdog_ev;
 	struct event *drain_ev;
 	struct event *sig_hup, *sig_term, *sig_int;

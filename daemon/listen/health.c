@@ -143,30 +143,30 @@ health_cred_up(struct daemon *d, enum token_kind kind)
 const char *
 health_reason(struct daemon *d)
 {
-	static char buf[320];
+	char *buf = d->health_why;
 	struct token_health h;
 	const char *why;
 	int64_t since;
 
 	if (d->store != NULL && (why = store_degraded(d->store)) != NULL) {
-		snprintf(buf, sizeof(buf), "store degraded: %s", why);
+		snprintf(buf, sizeof(d->health_why), "store degraded: %s", why);
 		return buf;
 	}
 	if ((since = call_graph_down_since()) != 0) {
-		snprintf(buf, sizeof(buf),
+		snprintf(buf, sizeof(d->health_why),
 		    "Graph unreachable since %llds (no answer or 5xx only)",
 		    (long long)(clock_now() - since));
 		return buf;
 	}
 	if (health_cred_dead(d, TOKEN_APP, &h)) {
-		snprintf(buf, sizeof(buf),
+		snprintf(buf, sizeof(d->health_why),
 		    "app credential dead since %lds: %s; nothing is read "
 		    "from Graph",
 		    (long)((int64_t)time(NULL) - h.since), h.reason);
 		return buf;
 	}
 	if (health_cred_dead(d, TOKEN_DELEGATED, &h)) {
-		snprintf(buf, sizeof(buf),
+		snprintf(buf, sizeof(d->health_why),
 		    "approver credential dead since %lds: %s; nothing is "
 		    "approved or denied (approvalctl login, then SIGHUP)",
 		    (long)((int64_t)time(NULL) - h.since), h.reason);
