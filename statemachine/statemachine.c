@@ -32,8 +32,8 @@ enum sm_guard_res {
 };
 
 /* Template arguments that are computed when the effect is emitted. */
-#define ARM_STAGE        0  /* arm the current stage's timers */
-#define ARM_REMIND       1  /* re-arm the reminder from now */
+#define ARM_STAGE        0    /* arm the current stage's timers */
+#define ARM_REMIND       1    /* re-arm the reminder from now */
 #define NOTIFY_BY_REASON (-1) /* rejected, or timed_out for SM_R_TIMED_OUT */
 
 struct sm_ctx {
