@@ -116,7 +116,7 @@ main(int argc, char *argv[])
 			fprintf(stderr,
 			    "metrics_bench: counts say %lld, not %ld\n",
 			    (long long)total, n);
-			return 1;
+			goto fail;
 		}
 		t0 = now_us();
 		if (store_health_get(s, &h) == -1)

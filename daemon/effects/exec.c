@@ -603,7 +603,7 @@ exec_many_done(void *arg, long status, struct json_object *items, int complete,
 		struct exec_op *op = b->ops[i];
 
 		/* 400 and "not in this page" both fetch the one request */
-		/* NOLINTNEXTLINE(bugprone-branch-clone) */
+		/* NOLINTBEGIN(bugprone-branch-clone) */
 		if (status == 400)
 			ad->fetch(b->d, b->gids[i], exec_fetched, op);
 		else if (status != 200 || items == NULL)
@@ -617,6 +617,7 @@ exec_many_done(void *arg, long status, struct json_object *items, int complete,
 			exec_fetched(op, 404, NULL, "request not found");
 		else
 			ad->fetch(b->d, b->gids[i], exec_fetched, op);
+		/* NOLINTEND(bugprone-branch-clone) */
 	}
 	exec_batch_free(b);
 }

@@ -519,7 +519,10 @@ daemon_graph_free(struct daemon *d)
 	struct call *c;
 
 	while ((c = d->calls) != NULL) {
-		call_unlink(d, c);
+		d->calls = c->next; /* the head, unlinked where it is read */
+		if (c->next != NULL)
+			c->next->prev = NULL;
+		c->prev = c->next = NULL;
 		call_free(c);
 	}
 }
