@@ -423,6 +423,7 @@ struct store {
 	char degraded[160];
 	void (*fault_cb)(void *);
 	void *fault_arg;
+	struct store_stats stats;
 };
 
 static char *
@@ -483,6 +484,27 @@ store_exec(struct store *s, const char *sql)
 	if (rc != SQLITE_OK)
 		store_failed(s, sqlite3_extended_errcode(s->db));
 	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* SQLITE_TRACE_STMT: a statement starts; `x` is its text, or "-- ..." for
+ * a trigger's body, which is part of the statement that fired it. */
+static int
+store_trace(unsigned type, void *arg, void *p, void *x)
+{
+	struct store *s = arg;
+	const char *sql = x;
+
+	(void)p;
+	if (type == SQLITE_TRACE_STMT &&
+	    (sql == NULL || sql[0] != '-' || sql[1] != '-'))
+		s->stats.statements++;
+	return 0;
+}
+
+void
+store_stats_get(struct store *s, struct store_stats *out)
+{
+	*out = s->stats;
 }
 
 /* Apply every migration newer than the database's user_version. */
@@ -754,6 +776,8 @@ store_open(const char *path, struct store **out, char **err)
 			goto fail;
 		}
 	store_test_quota(s);
+	/* counted from here: what the daemon does, not the opening */
+	sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT, store_trace, s);
 	*out = s;
 	return 0;
 fail:
@@ -1005,6 +1029,7 @@ store_request_get(struct store *s, const char *key, struct store_request *out)
 	int rc;
 
 	store_bind_text(st, 1, key);
+	s->stats.request_reads++;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_reset(st);
@@ -1024,6 +1049,8 @@ store_request_put(struct store *s, const struct store_request *r)
 	sqlite3_stmt *st = store_stmt(s, ST_REQ_PUT);
 	unsigned char blob[STORE_SM_MAXENC];
 	size_t bloblen = store_sm_encode(&r->sm, blob);
+
+	s->stats.request_writes++;
 
 	store_bind_text(st, 1, r->key);
 	sqlite3_bind_int(st, 2, r->source);

@@ -86,6 +86,15 @@ const char *store_errmsg(struct store *s);
 /* The SQLite handle (owned by the store) for the audit and metrics code. */
 struct sqlite3;
 struct sqlite3 *store_db(struct store *s);
+/* What the store has done since it was opened (metrics, benchmarks). */
+struct store_stats {
+	uint64_t statements; /* SQL statements run, BEGIN and COMMIT
+	                          * included, trigger bodies not */
+	uint64_t
+	    request_writes;     /* request rows written (inserted or updated) */
+	uint64_t request_reads; /* request rows read by key */
+};
+void store_stats_get(struct store *s, struct store_stats *out);
 /* 0, or -1 on a store error. */
 int store_health_get(struct store *s, struct store_health *h);
 /* A cached prepared statement for the constant `sql`, reset; the store
