@@ -11,6 +11,19 @@ stack_emulator
 stack_curl -X POST "$url/_emulator/generate" -H 'Content-Type: application/json' \
 	-d "{\"count\":$N,\"requestor\":\"alex@contoso.com\",\"kinds\":[\"aws-policy\"]}" >/dev/null
 stack_config "  permissions: { enabled: true, poll_interval: PT1S }" "${BENCH_LOG:-warn}"
+# Every request approved by the policy: the example policy sends this kind
+# of request to human stages.
+cat >"$work/policy.yaml" <<'YAML'
+version: 1
+rules:
+  - name: approve-all
+    when: { source: permissions }
+    decide: approve
+    reason: every request is approved in this benchmark
+default:
+  decide: ignore
+YAML
+sed -i "s|^policy: .*|policy: $work/policy.yaml|" "$work/approvald.yaml"
 # A known listener port, to read the store's counters from /metrics.
 mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sed -i "s/listen: 127.0.0.1:0/listen: 127.0.0.1:$mport/" "$work/approvald.yaml"
