@@ -98,10 +98,13 @@ policy_dump(const struct policy *p)
 		sb_add(&b, "  - name: ");
 		sb_yaml_str(&b, r->name);
 		sb_add(&b, r->conds ? "\n    when:\n" : "\n    when: {}\n");
-		for (id = 0; id < C_MAX; id++)
-			if (r->conds & (1u << id))
-				sb_printf(&b, "      %s: %s\n", cond_names[id],
-				    r->canon[id]);
+		for (id = 0; id < C_MAX; id++) {
+			if (!(r->conds & (1u << id)))
+				continue;
+			sb_printf(&b, "      %s: ", cond_table[id].name);
+			cond_table[id].dump(&b, r, (enum cond_id)id);
+			sb_add(&b, "\n");
+		}
 		dump_outcome(&b, r, "    ");
 	}
 	sb_add(&b, "default:\n");

@@ -34,8 +34,6 @@
 #include "token.h"
 #include "version.h"
 
-static char *ctlsock_path;
-
 /* One connection: its peer, and whether a reply is still to come. */
 struct ctl_conn {
 	struct daemon *d;
@@ -639,7 +637,7 @@ ctlsock_open(struct daemon *d, const char *path, char **err)
 		return -1;
 	}
 	chmod(path, 0660);
-	ctlsock_path = strdup(path);
+	d->ctl_path = strdup(path);
 	return 0;
 }
 
@@ -649,9 +647,9 @@ ctlsock_close(struct daemon *d)
 	if (d->ctl != NULL)
 		evconnlistener_free(d->ctl);
 	d->ctl = NULL;
-	if (ctlsock_path != NULL) {
-		unlink(ctlsock_path);
-		free(ctlsock_path);
-		ctlsock_path = NULL;
+	if (d->ctl_path != NULL) {
+		unlink(d->ctl_path);
+		free(d->ctl_path);
+		d->ctl_path = NULL;
 	}
 }

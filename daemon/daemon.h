@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "counters.h"
 #include "statemachine.h"
 
 struct daemon;
@@ -25,7 +26,18 @@ struct evconnlistener;
 struct evhttp_request;
 struct timer_ev;
 struct exec_op;
+struct links_state;
+struct hooks_state;
+struct subs_state;
+struct httpd_state;
+struct notify_state;
+struct member_state;
+struct elig_state;
+struct ident_state;
+struct appr_state;
+struct dg_state;
 struct source_adapter;
+struct lister_state;
 struct store_request;
 
 /* Per-source poll state. */
@@ -44,6 +56,12 @@ struct poll_state {
 	size_t nlinks;
 	uint64_t cycles;
 	int64_t last_ok; /* when a cycle last completed (clock_now) */
+	struct lister_state *lister; /* sources/lister.c, listed sources */
+	/* permissions: Graph refused `id eq … or …` filters (one by one) */
+	int bulk_refused;
+	/* changes with an implausible time this cycle, and one example */
+	size_t implausible;
+	char implausible_eg[160];
 };
 
 struct call;
@@ -82,6 +100,12 @@ struct daemon {
 	    const char *id, const char *method, const char *body, long status,
 	    const char *err);
 	struct event *reconcile_ev;
+	struct event *retention_ev; /* store/retention.c */
+	/* listen/health.c: the degraded store's probe */
+	struct event *health_ev;
+	int health_attempt;
+	unsigned long long health_episodes;
+	char health_why[320]; /* health_reason's answer */
 	struct event *watchdog_ev;
 	struct event *drain_ev;
 	struct event *sig_hup, *sig_term, *sig_int;
@@ -99,6 +123,19 @@ struct daemon {
 	struct exec_op *ops;
 	size_t nops;
 	uint64_t decisions, transitions;
+	/* each room's state, opaque outside its file */
+	struct links_state *links;
+	struct hooks_state *hooks;
+	struct subs_state *subs;
+	struct httpd_state *httpd;
+	struct notify_state *notify;
+	struct member_state *member;
+	struct elig_state *elig;
+	struct ident_state *ident;
+	struct appr_state *appr;
+	struct dg_state *dg;
+	struct counters counters; /* base/counters.c */
+	char *ctl_path;           /* ctlsock.c: unlinked at close */
 	int http_conns;
 	int ctl_clients;
 };

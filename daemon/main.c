@@ -211,7 +211,7 @@ daemon_reload(struct daemon *d, char **why)
 		if (s != NULL && s != d->settings)
 			settings_free(s);
 		sd_notify(0, "READY=1");
-		metrics_reload_observe(0);
+		metrics_reload_observe(d, 0);
 		return -1;
 	}
 	cfg_diags_free(&dg);
@@ -252,7 +252,7 @@ daemon_reload(struct daemon *d, char **why)
 	/* What the old policy decided and the new one would not. */
 	reload_requests(d, 1);
 	sd_notify(0, "READY=1");
-	metrics_reload_observe(1);
+	metrics_reload_observe(d, 1);
 	return 0;
 }
 
@@ -409,6 +409,14 @@ check_config(struct daemon *d, const char *config, int quiet)
 	return n > 0 ? 1 : 0;
 }
 
+/* Who has routes on the listener, besides its own /healthz and /readyz. */
+static const httpd_routes_fn routes[] = {
+	metrics_register, /* GET /metrics */
+	hooks_register,   /* POST /v1/hooks/evaluate, /v1/hooks/graph */
+	links_register,   /* GET, POST /v1/decide/TOKEN */
+	NULL,
+};
+
 int
 main(int argc, char *argv[])
 {
@@ -456,6 +464,8 @@ main(int argc, char *argv[])
 		usage();
 	memset(&d, 0, sizeof(d));
 	engine_init(&d);
+	if (ident_init(&d) == -1 || approvers_init(&d) == -1)
+		fatalx("out of memory");
 	d.graph_audit = audit_graph_call;
 	d.config_path = (char *)config;
 	if (load_config(config, &d.settings, &d.policy, check ? quiet : 2) ==
@@ -554,7 +564,7 @@ main(int argc, char *argv[])
 		event_add(d.watchdog_ev, &tv);
 	}
 	if (d.settings->listen != NULL &&
-	    httpd_open(&d, d.settings->listen, &err) == -1)
+	    httpd_open(&d, d.settings->listen, routes, &err) == -1)
 		fatalx("%s", err);
 	if (d.settings->control_socket != NULL &&
 	    ctlsock_open(&d, d.settings->control_socket, &err) == -1)

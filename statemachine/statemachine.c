@@ -110,6 +110,7 @@ static const char *const effect_names[SM_F_MAX] = {
 	[SM_F_GRAPH_DENY] = "graph_deny",
 	[SM_F_GRAPH_CANCEL] = "graph_cancel",
 	[SM_F_READBACK] = "readback",
+	[SM_F_READ_DECIDER] = "read_decider",
 	[SM_F_RESOLVE] = "resolve",
 	[SM_F_FORGET_APPROVERS] = "forget_approvers",
 	[SM_F_ARM_TIMER] = "arm_timer",
@@ -397,6 +398,26 @@ g_via_graph(struct sm_ctx *c)
 	return G_PASS;
 }
 
+/*
+ * Guard: a waiting stage seen Approved/Denied on Graph (decided in Entra).
+ * Who decided is read from the approval step first (SM_F_READ_DECIDER, no
+ * state change); the daemon feeds the answer back as the stage's decision
+ * (DECISION_* via_graph). Once the step was read, or cannot be, the
+ * observation is taken as it stands by the next row for the pair.
+ */
+static enum sm_guard_res
+g_decider_unread(struct sm_ctx *c)
+{
+	if (c->ev->u.graph.decider_read)
+		return G_NEXT;
+	if (c->ev->u.graph.decider_reading) {
+		c->why = "reading who decided";
+		return G_NOOP;
+	}
+	c->why = "decided on Graph; read who decided";
+	return G_PASS;
+}
+
 /* Guards shared by approver decisions (approve and deny), in order. */
 static enum sm_guard_res
 decision_guards(struct sm_ctx *c, int approve)
@@ -652,8 +673,14 @@ a_record_advance(struct sm_ctx *c)
 
 /* A stage waiting for approvers; `f` is PENDING or ESCALATED. The four
  * DECISION_APPROVE rows are branches: made in Entra / quorum on the last
- * stage / quorum with a stage to go / quorum not yet reached. */
+ * stage / quorum with a stage to go / quorum not yet reached. Graph's
+ * Approved/Denied reads who decided first (g_decider_unread), then falls
+ * through to the observation rows. */
 #define STAGE_ROWS(f) \
+	ROW(f, GRAPH_APPROVED, g_decider_unread, f, NULL, NONE, \
+	    FX(READ_DECIDER), FX(AUDIT)), \
+	ROW(f, GRAPH_REJECTED, g_decider_unread, f, NULL, NONE, \
+	    FX(READ_DECIDER), FX(AUDIT)), \
 	ROW(f, DECISION_APPROVE, g_via_graph, APPROVED, NULL, NONE, \
 	    FX(CANCEL_TIMERS), NOTE(APPROVED), FX(AUDIT)), \
 	ROW(f, DECISION_APPROVE, g_approve_last, APPROVING, a_record, NONE, \

@@ -84,6 +84,7 @@ enum sm_effect_kind {
 	SM_F_GRAPH_DENY,        /* PATCH the current step: Deny */
 	SM_F_GRAPH_CANCEL,      /* cancel the request on Graph */
 	SM_F_READBACK,          /* read the request's state back from Graph */
+	SM_F_READ_DECIDER,      /* read the step: who decided on Graph */
 	SM_F_RESOLVE,           /* resolve approvers of stage `stage` */
 	SM_F_FORGET_APPROVERS,  /* drop every stage's resolved approvers */
 	SM_F_ARM_TIMER,         /* arm timer `timer` at `at` */
@@ -180,8 +181,17 @@ struct sm_event {
 			struct sm_stage_params params[SM_MAX_STAGES];
 		} stages;
 		struct sm_decision decision; /* SM_E_DECISION_* */
-		struct {                     /* SM_E_TIMER_* */
-			uint32_t stage;      /* stage the timer was armed for */
+		/* SM_E_GRAPH_APPROVED / _REJECTED: a waiting stage's step
+		 * is read first to learn who decided (SM_F_READ_DECIDER);
+		 * decider_read: it was read, or cannot be: take the
+		 * observation as it stands; decider_reading: a read is in
+		 * flight. */
+		struct {
+			int decider_read;
+			int decider_reading;
+		} graph;
+		struct {                /* SM_E_TIMER_* */
+			uint32_t stage; /* stage the timer was armed for */
 		} timer;
 	} u;
 };

@@ -4,17 +4,10 @@
 
 #include "base.h"
 #include "counters.h"
+#include "daemon.h"
 
 const double metrics_bounds[METRICS_NBOUNDS] = { 0.0005, 0.001, 0.0025, 0.005,
 	0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
-
-static struct counters C;
-
-const struct counters *
-counters_get(void)
-{
-	return &C;
-}
 
 static void
 metrics_count(struct metrics_counter *c, const char *a, const char *b)
@@ -43,78 +36,78 @@ metrics_count(struct metrics_counter *c, const char *a, const char *b)
 
 /* One group commit took `seconds`. */
 void
-metrics_commit_observe(double seconds)
+metrics_commit_observe(struct daemon *d, double seconds)
 {
 	size_t i;
 
 	for (i = 0; i < METRICS_NBOUNDS; i++)
 		if (seconds <= metrics_bounds[i])
-			C.commit_buckets[i]++;
-	C.commit_count++;
-	C.commit_sum += seconds;
+			d->counters.commit_buckets[i]++;
+	d->counters.commit_count++;
+	d->counters.commit_sum += seconds;
 }
 
 /* The policy decided a request: rule and verdict names (borrowed). */
 void
-metrics_decision(const char *rule, const char *verdict)
+metrics_decision(struct daemon *d, const char *rule, const char *verdict)
 {
-	metrics_count(&C.decisions, rule, verdict);
+	metrics_count(&d->counters.decisions, rule, verdict);
 }
 
 /* A webhook was answered: hook name and result (accepted, bad_signature…). */
 void
-metrics_hook(const char *hook, const char *result)
+metrics_hook(struct daemon *d, const char *hook, const char *result)
 {
-	metrics_count(&C.hooks, hook, result);
+	metrics_count(&d->counters.hooks, hook, result);
 }
 
 /* A webhook woke the poller of `source`. */
 void
-metrics_nudge(const char *source)
+metrics_nudge(struct daemon *d, const char *source)
 {
-	metrics_count(&C.nudges, source, "hook");
+	metrics_count(&d->counters.nudges, source, "hook");
 }
 
 /* The listener refused a request or connection (rate_limited, method…). */
 void
-metrics_http_refused(const char *reason)
+metrics_http_refused(struct daemon *d, const char *reason)
 {
-	metrics_count(&C.refused, reason, NULL);
+	metrics_count(&d->counters.refused, reason, NULL);
 }
 
 /* Graph answered a call of endpoint class `endpoint` with `status`. */
 void
-metrics_graph_call(const char *endpoint, const char *status)
+metrics_graph_call(struct daemon *d, const char *endpoint, const char *status)
 {
-	metrics_count(&C.graph, endpoint, status);
+	metrics_count(&d->counters.graph, endpoint, status);
 }
 
 /* A change from `source` carried a modification time that is unparseable
  * or beyond now + skew: kept out of the watermark. */
 void
-metrics_implausible_time(const char *source)
+metrics_implausible_time(struct daemon *d, const char *source)
 {
-	metrics_count(&C.implausible, source, NULL);
+	metrics_count(&d->counters.implausible, source, NULL);
 }
 
 /* A Graph answer from `source` failed validation (`what`: request,
  * status, step): it is read again later, never turned into a verdict. */
 void
-metrics_bad_read(const char *source, const char *what)
+metrics_bad_read(struct daemon *d, const char *source, const char *what)
 {
-	metrics_count(&C.bad_reads, source, what);
+	metrics_count(&d->counters.bad_reads, source, what);
 }
 
 /* A listener connection was accepted, or closed served / without a request. */
 void
-metrics_http_conn(const char *result)
+metrics_http_conn(struct daemon *d, const char *result)
 {
-	metrics_count(&C.conns, result, NULL);
+	metrics_count(&d->counters.conns, result, NULL);
 }
 
 void
-metrics_reload_observe(int ok)
+metrics_reload_observe(struct daemon *d, int ok)
 {
-	C.reloads[ok ? 0 : 1]++;
-	C.reload_last[ok ? 0 : 1] = clock_now();
+	d->counters.reloads[ok ? 0 : 1]++;
+	d->counters.reload_last[ok ? 0 : 1] = clock_now();
 }

@@ -35,18 +35,19 @@ struct counters {
 	double commit_sum;
 };
 
-const struct counters *counters_get(void);
+struct daemon;
 
-void metrics_commit_observe(double seconds);
-void metrics_decision(const char *rule, const char *verdict);
-void metrics_hook(const char *hook, const char *result);
-void metrics_nudge(const char *source);
-void metrics_http_refused(const char *reason);
-void metrics_graph_call(const char *endpoint, const char *status);
-void metrics_http_conn(const char *result);
-void metrics_implausible_time(const char *source);
-void metrics_bad_read(const char *source, const char *what);
+void metrics_commit_observe(struct daemon *d, double seconds);
+void metrics_decision(struct daemon *d, const char *rule, const char *verdict);
+void metrics_hook(struct daemon *d, const char *hook, const char *result);
+void metrics_nudge(struct daemon *d, const char *source);
+void metrics_http_refused(struct daemon *d, const char *reason);
+void metrics_graph_call(
+    struct daemon *d, const char *endpoint, const char *status);
+void metrics_http_conn(struct daemon *d, const char *result);
+void metrics_implausible_time(struct daemon *d, const char *source);
+void metrics_bad_read(struct daemon *d, const char *source, const char *what);
 /* A reload (SIGHUP or `approvalctl reload`) ended: ok 1, refused 0. */
-void metrics_reload_observe(int ok);
+void metrics_reload_observe(struct daemon *d, int ok);
 
 #endif

@@ -79,10 +79,10 @@ struct appr_job {
 	int level_left;   /* manager hops to go */
 	size_t pages;
 	int refresh;  /* re-resolving after a membership change */
-	uint64_t gen; /* appr_gen when (re)started */
-	/* appr_forgets when started (approvers_forget) */
+	uint64_t gen; /* aps->gen when (re)started */
+	/* aps->forgets when started (approvers_forget) */
 	uint64_t forgets;
-	struct appr_job *prev, *next; /* appr_jobs */
+	struct appr_job *prev, *next; /* aps->jobs */
 };
 
 struct appr_retry {
@@ -94,17 +94,28 @@ struct appr_retry {
 	struct event *ev;
 };
 
-static struct appr_cache *appr_cache;
-static size_t appr_ncache;
-static struct appr_retry *appr_retries;
+/* Groups changed since the last refresh (all: any group may have). */
+struct appr_changes {
+	char *v[APPR_SETS_MAX];
+	size_t n;
+	int all;
+	struct event *ev;
+};
+
+struct appr_state {
+	struct appr_cache *cache;
+	size_t ncache;
+	struct appr_retry *retries;
+	struct appr_job *jobs;
+	uint64_t gen;
+	uint64_t forgets;
+	struct appr_changes changed;
+};
 /* Jobs started and not finished: a job waiting on Graph when the daemon
  * stops is freed by approvers_free (its call is dropped unanswered). */
-static struct appr_job *appr_jobs;
-static uint64_t appr_gen; /* bumped by every membership change */
 /* bumped by every approvers_forget() */
-static uint64_t appr_forgets;
 
-static void appr_next(struct appr_job *j);
+static void appr_next(struct appr_state *aps, struct appr_job *j);
 static void appr_run(struct daemon *d, const char *key, uint32_t stage,
     int refresh, const char *group);
 
@@ -170,12 +181,12 @@ appr_cache_key(
 }
 
 static const struct plist *
-appr_cache_get(const char *key)
+appr_cache_get(struct appr_state *aps, const char *key)
 {
 	struct appr_cache *c;
 	int64_t now = clock_now();
 
-	for (c = appr_cache; c != NULL; c = c->next)
+	for (c = aps->cache; c != NULL; c = c->next)
 		if (strcmp(c->key, key) == 0 && c->expires > now)
 			return &c->pl;
 	return NULL;
@@ -190,18 +201,18 @@ appr_cache_free_one(struct appr_cache *c)
 }
 
 static void
-appr_cache_put(const char *key, const struct plist *pl)
+appr_cache_put(struct appr_state *aps, const char *key, const struct plist *pl)
 {
 	struct appr_cache *c, **pp;
 
 	/* Drop an old entry for the key and, when full, the oldest one. */
-	for (pp = &appr_cache; *pp != NULL;) {
+	for (pp = &aps->cache; *pp != NULL;) {
 		c = *pp;
 		if (strcmp(c->key, key) == 0 ||
-		    (appr_ncache >= APPR_CACHE_MAX && c->next == NULL)) {
+		    (aps->ncache >= APPR_CACHE_MAX && c->next == NULL)) {
 			*pp = c->next;
 			appr_cache_free_one(c);
-			appr_ncache--;
+			aps->ncache--;
 			continue;
 		}
 		pp = &c->next;
@@ -213,24 +224,24 @@ appr_cache_put(const char *key, const struct plist *pl)
 		return;
 	}
 	c->expires = clock_now() + APPR_CACHE_TTL;
-	c->next = appr_cache;
-	appr_cache = c;
-	appr_ncache++;
+	c->next = aps->cache;
+	aps->cache = c;
+	aps->ncache++;
 }
 
 /* Forget the cached members of `group` (NULL: every cached set). */
 static void
-appr_cache_drop(const char *group)
+appr_cache_drop(struct appr_state *aps, const char *group)
 {
 	struct appr_cache *c, **pp;
 
-	for (pp = &appr_cache; *pp != NULL;) {
+	for (pp = &aps->cache; *pp != NULL;) {
 		c = *pp;
 		if (group == NULL || (strncmp(c->key, "group:", 6) == 0 &&
 		                         strcasecmp(c->key + 6, group) == 0)) {
 			*pp = c->next;
 			appr_cache_free_one(c);
-			appr_ncache--;
+			aps->ncache--;
 			continue;
 		}
 		pp = &c->next;
@@ -240,7 +251,7 @@ appr_cache_drop(const char *group)
 /* ---- jobs --------------------------------------------------------------- */
 
 static void
-appr_job_free(struct appr_job *j)
+appr_job_free(struct appr_state *aps, struct appr_job *j)
 {
 	size_t p, i;
 
@@ -248,8 +259,8 @@ appr_job_free(struct appr_job *j)
 		return;
 	if (j->prev != NULL)
 		j->prev->next = j->next;
-	else if (appr_jobs == j)
-		appr_jobs = j->next;
+	else if (aps->jobs == j)
+		aps->jobs = j->next;
 	if (j->next != NULL)
 		j->next->prev = j->prev;
 	for (p = 0; p < 2; p++)
@@ -265,10 +276,11 @@ static void
 appr_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct appr_retry *r = arg, **pp;
+	struct appr_state *aps = r->d->appr;
 
 	(void)fd;
 	(void)what;
-	for (pp = &appr_retries; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &aps->retries; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == r) {
 			*pp = r->next;
 			break;
@@ -285,13 +297,14 @@ static void
 appr_retry_add(struct daemon *d, const char *key, uint32_t stage, int refresh,
     const char *why)
 {
+	struct appr_state *aps = d->appr;
 	struct appr_retry *r;
 	struct timeval tv = { APPR_RETRY_S, 0 };
 
 	log_warnx("request %s: stage %u approvers not resolved (%s); "
 	          "retry in %ds",
 	    key, stage + 1, why, APPR_RETRY_S);
-	for (r = appr_retries; r != NULL; r = r->next)
+	for (r = aps->retries; r != NULL; r = r->next)
 		if (r->stage == stage && strcmp(r->key, key) == 0) {
 			r->refresh |= refresh;
 			return;
@@ -302,8 +315,8 @@ appr_retry_add(struct daemon *d, const char *key, uint32_t stage, int refresh,
 		r->d = d;
 		r->stage = stage;
 		r->refresh = refresh;
-		r->next = appr_retries;
-		appr_retries = r;
+		r->next = aps->retries;
+		aps->retries = r;
 		evtimer_add(r->ev, &tv);
 	} else if (r != NULL) {
 		free(r->key);
@@ -312,10 +325,10 @@ appr_retry_add(struct daemon *d, const char *key, uint32_t stage, int refresh,
 }
 
 static void
-appr_fail(struct appr_job *j, const char *why)
+appr_fail(struct appr_state *aps, struct appr_job *j, const char *why)
 {
 	appr_retry_add(j->d, j->key, j->stage, j->refresh, why);
-	appr_job_free(j);
+	appr_job_free(aps, j);
 }
 
 /* 1 when `p` is principal `q` (object id, or UPN case-insensitively). */
@@ -403,6 +416,7 @@ static void
 appr_finish(struct appr_job *j, const struct plist *eligible)
 {
 	struct daemon *d = j->d;
+	struct appr_state *aps = d->appr;
 	struct store_request r;
 	struct sm_event ev;
 	sqlite3_stmt *st = NULL;
@@ -412,7 +426,7 @@ appr_finish(struct appr_job *j, const struct plist *eligible)
 	memset(&r, 0, sizeof(r));
 	if (store_begin(d->store) == -1 ||
 	    store_request_get(d->store, j->key, &r) != 0) {
-		appr_fail(j, "cannot load the request");
+		appr_fail(aps, j, "cannot load the request");
 		store_request_clear(&r);
 		return;
 	}
@@ -423,7 +437,7 @@ appr_finish(struct appr_job *j, const struct plist *eligible)
 		    j->key, j->stage + 1);
 		goto out;
 	}
-	if (j->forgets != appr_forgets) {
+	if (j->forgets != aps->forgets) {
 		/* Some request's stages restarted under a new policy while
 		 * this ran: what it read may be the old stage's. Fail
 		 * closed: resolve the stage again from scratch. */
@@ -486,23 +500,23 @@ out:
 		    sqlite3_errmsg(store_db(d->store)));
 	sqlite3_finalize(st);
 	store_request_clear(&r);
-	appr_job_free(j);
+	appr_job_free(aps, j);
 }
 
 static void
-appr_phase_done(struct appr_job *j)
+appr_phase_done(struct appr_state *aps, struct appr_job *j)
 {
 	struct plist el;
 	size_t i;
 
-	if (j->gen != appr_gen) {
+	if (j->gen != aps->gen) {
 		/* A membership changed while this ran: start over. */
-		j->gen = appr_gen;
+		j->gen = aps->gen;
 		j->phase = 0;
 		j->idx = 0;
 		plist_clear(&j->acc);
 		plist_clear(&j->cur);
-		appr_next(j);
+		appr_next(aps, j);
 		return;
 	}
 	memset(&el, 0, sizeof(el));
@@ -510,7 +524,7 @@ appr_phase_done(struct appr_job *j)
 		if (!appr_excluded(j, &j->acc.v[i]) &&
 		    plist_add(&el, j->acc.v[i].id, j->acc.v[i].upn) == -1) {
 			plist_clear(&el);
-			appr_fail(j, "too many approvers");
+			appr_fail(aps, j, "too many approvers");
 			return;
 		}
 	if (el.n == 0 && j->phase == 0 && j->nsets[1] > 0) {
@@ -522,7 +536,7 @@ appr_phase_done(struct appr_job *j)
 		plist_clear(&j->acc);
 		j->phase = 1;
 		j->idx = 0;
-		appr_next(j);
+		appr_next(aps, j);
 		return;
 	}
 	appr_finish(j, &el);
@@ -531,20 +545,20 @@ appr_phase_done(struct appr_job *j)
 
 /* The set in progress is complete: cache it, add it, go on. */
 static void
-appr_set_done(struct appr_job *j)
+appr_set_done(struct appr_state *aps, struct appr_job *j)
 {
 	char ck[512];
 
 	appr_cache_key(j, &j->sets[j->phase][j->idx], ck, sizeof(ck));
-	if (j->gen == appr_gen) /* else it may predate a change */
-		appr_cache_put(ck, &j->cur);
+	if (j->gen == aps->gen) /* else it may predate a change */
+		appr_cache_put(aps, ck, &j->cur);
 	if (plist_merge(&j->acc, &j->cur) == -1) {
-		appr_fail(j, "too many approvers");
+		appr_fail(aps, j, "too many approvers");
 		return;
 	}
 	plist_clear(&j->cur);
 	j->idx++;
-	appr_next(j);
+	appr_next(aps, j);
 }
 
 /* An id or UPN that may stand in a Graph path as it is. */
@@ -568,6 +582,7 @@ static void
 appr_graph_cb(void *arg, long status, const char *body, const char *err)
 {
 	struct appr_job *j = arg;
+	struct appr_state *aps = j->d->appr;
 	const struct appr_set *s = &j->sets[j->phase][j->idx];
 	struct json_object *o = NULL, *arr, *m;
 	const char *id, *upn, *next, *type;
@@ -577,7 +592,7 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 	if (status == 404) {
 		/* No such user / group / manager: that set is nobody. */
 		plist_clear(&j->cur);
-		appr_set_done(j);
+		appr_set_done(aps, j);
 		return;
 	}
 	if (status != 200 || body == NULL ||
@@ -586,13 +601,13 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 
 		snprintf(why, sizeof(why), "Graph answered %ld%s%s", status,
 		    err ? ": " : "", err ? err : "");
-		appr_fail(j, why);
+		appr_fail(aps, j, why);
 		return;
 	}
 	switch (s->kind) {
 	case APPROVER_USER:
-		ident_name_put(
-		    0, adapter_str(o, "id"), adapter_str(o, "displayName"));
+		ident_name_put(j->d, 0, adapter_str(o, "id"),
+		    adapter_str(o, "displayName"));
 		if (plist_add(&j->cur, adapter_str(o, "id"),
 		        adapter_str(o, "userPrincipalName")) == -1)
 			goto fail;
@@ -608,7 +623,7 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 			appr_get(j, url);
 			return;
 		}
-		ident_name_put(0, id, adapter_str(o, "displayName"));
+		ident_name_put(j->d, 0, id, adapter_str(o, "displayName"));
 		if (plist_add(
 		        &j->cur, id, adapter_str(o, "userPrincipalName")) == -1)
 			goto fail;
@@ -625,7 +640,8 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 				continue;
 			id = adapter_str(m, "id");
 			upn = adapter_str(m, "userPrincipalName");
-			ident_name_put(0, id, adapter_str(m, "displayName"));
+			ident_name_put(
+			    j->d, 0, id, adapter_str(m, "displayName"));
 			if (plist_add(&j->cur, id, upn) == -1)
 				goto fail;
 		}
@@ -648,11 +664,11 @@ appr_graph_cb(void *arg, long status, const char *body, const char *err)
 		goto fail;
 	}
 	json_object_put(o);
-	appr_set_done(j);
+	appr_set_done(aps, j);
 	return;
 fail:
 	json_object_put(o);
-	appr_fail(j, "unexpected Graph answer");
+	appr_fail(aps, j, "unexpected Graph answer");
 }
 
 static void
@@ -663,7 +679,7 @@ appr_get(struct appr_job *j, const char *url)
 
 /* Resolve the next set of the phase, from the cache or Graph. */
 static void
-appr_next(struct appr_job *j)
+appr_next(struct appr_state *aps, struct appr_job *j)
 {
 	const struct appr_set *s;
 	const struct plist *hit;
@@ -671,24 +687,24 @@ appr_next(struct appr_job *j)
 	char ck[512], url[1024];
 
 	if (j->idx >= j->nsets[j->phase]) {
-		appr_phase_done(j);
+		appr_phase_done(aps, j);
 		return;
 	}
 	s = &j->sets[j->phase][j->idx];
 	appr_cache_key(j, s, ck, sizeof(ck));
-	if ((hit = appr_cache_get(ck)) != NULL) {
+	if ((hit = appr_cache_get(aps, ck)) != NULL) {
 		plist_clear(&j->cur);
 		if (plist_merge(&j->cur, hit) == -1) {
-			appr_fail(j, "out of memory");
+			appr_fail(aps, j, "out of memory");
 			return;
 		}
 		j->idx++;
 		if (plist_merge(&j->acc, &j->cur) == -1) {
-			appr_fail(j, "too many approvers");
+			appr_fail(aps, j, "too many approvers");
 			return;
 		}
 		plist_clear(&j->cur);
-		appr_next(j);
+		appr_next(aps, j);
 		return;
 	}
 	plist_clear(&j->cur);
@@ -718,7 +734,7 @@ appr_next(struct appr_job *j)
 			         "to a directory user: no manager",
 			    j->key, j->stage + 1);
 			j->idx++;
-			appr_next(j);
+			appr_next(aps, j);
 			return;
 		}
 		if (s->level < 1 || s->level > 2)
@@ -733,7 +749,7 @@ appr_next(struct appr_job *j)
 	appr_get(j, url);
 	return;
 bad:
-	appr_fail(j, "approver set cannot be looked up");
+	appr_fail(aps, j, "approver set cannot be looked up");
 }
 
 static int
@@ -770,6 +786,7 @@ appr_job_start(struct daemon *d, const struct store_request *r,
     const struct request *req, const struct policy_stage *ps, int escalation,
     int refresh)
 {
+	struct appr_state *aps = d->appr;
 	struct appr_job *j;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
@@ -779,16 +796,16 @@ appr_job_start(struct daemon *d, const struct store_request *r,
 		    "request %s: out of memory resolving approvers", r->key);
 		return;
 	}
-	j->next = appr_jobs;
-	if (appr_jobs != NULL)
-		appr_jobs->prev = j;
-	appr_jobs = j;
+	j->next = aps->jobs;
+	if (aps->jobs != NULL)
+		aps->jobs->prev = j;
+	aps->jobs = j;
 	j->d = d;
 	j->stage = r->sm.stage;
 	j->escalation = escalation;
 	j->refresh = refresh;
-	j->gen = appr_gen;
-	j->forgets = appr_forgets;
+	j->gen = aps->gen;
+	j->forgets = aps->forgets;
 	j->sm = r->sm;
 	j->requestor = r->sm.requestor;
 	if (req->created_by != NULL)
@@ -805,10 +822,10 @@ appr_job_start(struct daemon *d, const struct store_request *r,
 	        j, 0, escalation ? &ps->escalation : &ps->approvers) == -1 ||
 	    appr_copy_sets(j, 1,
 	        escalation ? &ps->fallback_escalation : &ps->fallback) == -1) {
-		appr_fail(j, "too many approver sets");
+		appr_fail(aps, j, "too many approver sets");
 		return;
 	}
-	appr_next(j);
+	appr_next(aps, j);
 }
 
 static int
@@ -861,10 +878,11 @@ appr_clear_stage(struct daemon *d, const char *key, uint32_t stage)
 int
 approvers_forget(struct daemon *d, const char *key)
 {
+	struct appr_state *aps = d->appr;
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 
-	appr_forgets++;
+	aps->forgets++;
 	if (store_begin(d->store) == -1)
 		return -1;
 	batch_dirty(d);
@@ -973,12 +991,6 @@ appr_refresh_one(void *arg, const struct store_request *r)
 }
 
 /* Groups changed since the last refresh (all: any group may have). */
-static struct {
-	char *v[APPR_SETS_MAX];
-	size_t n;
-	int all;
-	struct event *ev;
-} appr_changed;
 
 static void
 appr_refresh(struct daemon *d, const char *group)
@@ -995,19 +1007,20 @@ static void
 appr_changed_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
+	struct appr_state *aps = d->appr;
 	size_t i;
 
 	(void)fd;
 	(void)what;
-	if (appr_changed.all)
+	if (aps->changed.all)
 		appr_refresh(d, NULL);
-	for (i = 0; i < appr_changed.n; i++) {
-		if (!appr_changed.all)
-			appr_refresh(d, appr_changed.v[i]);
-		free(appr_changed.v[i]);
+	for (i = 0; i < aps->changed.n; i++) {
+		if (!aps->changed.all)
+			appr_refresh(d, aps->changed.v[i]);
+		free(aps->changed.v[i]);
 	}
-	appr_changed.n = 0;
-	appr_changed.all = 0;
+	aps->changed.n = 0;
+	aps->changed.all = 0;
 }
 
 /*
@@ -1020,32 +1033,33 @@ appr_changed_cb(evutil_socket_t fd, short what, void *arg)
 void
 approvers_group_changed(struct daemon *d, const char *group)
 {
+	struct appr_state *aps = d->appr;
 	size_t i;
 
-	appr_gen++;
-	appr_cache_drop(group);
-	eligible_group_changed(group);
-	member_forget(group);
-	if (group == NULL || appr_changed.n == APPR_SETS_MAX)
-		appr_changed.all = 1;
+	aps->gen++;
+	appr_cache_drop(aps, group);
+	eligible_group_changed(d, group);
+	member_forget(d, group);
+	if (group == NULL || aps->changed.n == APPR_SETS_MAX)
+		aps->changed.all = 1;
 	else {
-		for (i = 0; i < appr_changed.n; i++)
-			if (strcasecmp(appr_changed.v[i], group) == 0)
+		for (i = 0; i < aps->changed.n; i++)
+			if (strcasecmp(aps->changed.v[i], group) == 0)
 				break;
-		if (i == appr_changed.n) {
-			if ((appr_changed.v[i] = strdup(group)) != NULL)
-				appr_changed.n++;
+		if (i == aps->changed.n) {
+			if ((aps->changed.v[i] = strdup(group)) != NULL)
+				aps->changed.n++;
 			else
-				appr_changed.all = 1;
+				aps->changed.all = 1;
 		}
 	}
-	if (appr_changed.ev == NULL && (appr_changed.ev = event_new(d->base, -1,
+	if (aps->changed.ev == NULL && (aps->changed.ev = event_new(d->base, -1,
 	                                    0, appr_changed_cb, d)) == NULL) {
 		appr_changed_cb(-1, 0, d); /* no event: now, then */
 		return;
 	}
-	if (!event_pending(appr_changed.ev, EV_TIMEOUT, NULL))
-		event_active(appr_changed.ev, EV_TIMEOUT, 0);
+	if (!event_pending(aps->changed.ev, EV_TIMEOUT, NULL))
+		event_active(aps->changed.ev, EV_TIMEOUT, 0);
 }
 
 static int
@@ -1077,29 +1091,42 @@ approvers_resume(struct daemon *d)
 void
 approvers_free(struct daemon *d)
 {
+	struct appr_state *aps = d->appr;
 	struct appr_cache *c;
 	struct appr_retry *r;
 
 	eligible_free(d);
+	if (aps == NULL)
+		return;
 	/* After the loop: no Graph call in flight will answer any more. */
-	while (appr_jobs != NULL)
-		appr_job_free(appr_jobs);
-	while ((c = appr_cache) != NULL) {
-		appr_cache = c->next;
+	while (aps->jobs != NULL)
+		appr_job_free(aps, aps->jobs);
+	while ((c = aps->cache) != NULL) {
+		aps->cache = c->next;
 		appr_cache_free_one(c);
 	}
-	appr_ncache = 0;
-	while ((r = appr_retries) != NULL) {
-		appr_retries = r->next;
+	aps->ncache = 0;
+	while ((r = aps->retries) != NULL) {
+		aps->retries = r->next;
 		event_free(r->ev);
 		free(r->key);
 		free(r);
 	}
-	while (appr_changed.n > 0)
-		free(appr_changed.v[--appr_changed.n]);
-	if (appr_changed.ev != NULL)
-		event_free(appr_changed.ev);
-	appr_changed.ev = NULL;
+	while (aps->changed.n > 0)
+		free(aps->changed.v[--aps->changed.n]);
+	if (aps->changed.ev != NULL)
+		event_free(aps->changed.ev);
+	free(aps);
+	d->appr = NULL;
+}
+
+/* Allocate d->appr (before any other approvers_ call); -1 out of memory. */
+int
+approvers_init(struct daemon *d)
+{
+	if (d->appr == NULL && (d->appr = calloc(1, sizeof(*d->appr))) == NULL)
+		return -1;
+	return 0;
 }
 
 /* Forget the eligible sets of finished requests (bounded per call). */

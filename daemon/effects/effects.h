@@ -34,6 +34,8 @@ int approvers_forget(struct daemon *d, const char *key);
 /* Group `group`'s membership changed (NULL: any group's may have). */
 void approvers_group_changed(struct daemon *d, const char *group);
 void approvers_free(struct daemon *d);
+/* Allocate d->appr (before any other approvers_ call); -1 out of memory. */
+int approvers_init(struct daemon *d);
 /* 1 when `name` (id, or UPN case-insensitively) is in the stored set of
  * (key, stage), copied to *out; 0 not, -1 error. */
 int approvers_lookup(struct daemon *d, const char *key, uint32_t stage,
@@ -95,6 +97,25 @@ void notify_prune(struct daemon *d);
 void notify_free(struct daemon *d);
 
 /* notify_msg.c: message bodies (heap) in a target's format */
+/* What follows a notification's todo text. */
+enum notify_arg {
+	NOTIFY_ARG_NONE = 0,
+	NOTIFY_ARG_REASON, /* ": <reason>", when the request has one */
+	NOTIFY_ARG_KEY,    /* the request key */
+};
+/* What one kind of notification says (one row per enum sm_notify_kind). */
+struct notify_text {
+	const char *lead;     /* title: "<lead>: <what is asked>" */
+	int stage;            /* about a waiting stage: asks its approvers */
+	const char *todo;     /* what to do when no approver is asked, */
+	enum notify_arg arg;  /* then this, */
+	const char *todo_end; /* then this */
+};
+/* The row of kind `n`; NULL when there is none. */
+const struct notify_text *notify_text(enum sm_notify_kind n);
+/* The row of the kind named `event` (sm_notify_name); attention's row for
+ * a name that is no kind. */
+const struct notify_text *notify_text_named(const char *event);
 char *notify_render(struct daemon *d, const struct notify_target *t,
     int64_t delivery, const char *event, const struct store_request *r);
 /* `why` (static) says why not; called once, perhaps before the call
@@ -106,7 +127,7 @@ typedef void (*eligible_cb)(void *arg, enum elig_result res, const char *why);
 void eligible_check(struct daemon *d, const struct store_request *r,
     const struct sm_principal *who, eligible_cb cb, void *arg);
 /* Forget cached membership answers about `group` (NULL: all). */
-void eligible_group_changed(const char *group);
+void eligible_group_changed(struct daemon *d, const char *group);
 /* Answer checks in flight "could not verify" and drop the cache. */
 void eligible_free(struct daemon *d);
 

@@ -65,21 +65,24 @@ struct elig_op {
 	int asked; /* Graph calls made */
 };
 
-static struct elig_cache *elig_cache;
-static size_t elig_ncache;
-static struct elig_op *elig_ops;
+struct elig_state {
+	struct elig_cache *cache;
+	size_t ncache;
+	struct elig_op *ops;
+};
 
-static void elig_step(struct elig_op *op);
+static void elig_step(struct elig_state *els, struct elig_op *op);
 
 /* A cached answer for (user, group) no older than the bound: 1 member,
  * 0 not, -1 none. */
 static int
 elig_cache_get(struct daemon *d, const char *user, const char *group)
 {
+	struct elig_state *els = d->elig;
 	struct elig_cache *c;
 	int64_t now = clock_now(), max = d->settings->membership_max_age;
 
-	for (c = elig_cache; c != NULL; c = c->next)
+	for (c = els->cache; c != NULL; c = c->next)
 		if (strcasecmp(c->user, user) == 0 &&
 		    strcasecmp(c->group, group) == 0)
 			return now - c->at < max && now >= c->at ? c->member
@@ -88,27 +91,28 @@ elig_cache_get(struct daemon *d, const char *user, const char *group)
 }
 
 static void
-elig_cache_put(const char *user, const char *group, int member)
+elig_cache_put(
+    struct elig_state *els, const char *user, const char *group, int member)
 {
 	struct elig_cache *c, **pp;
 
-	for (pp = &elig_cache; *pp != NULL; pp = &(*pp)->next) {
+	for (pp = &els->cache; *pp != NULL; pp = &(*pp)->next) {
 		c = *pp;
 		if (strcasecmp(c->user, user) == 0 &&
 		    strcasecmp(c->group, group) == 0) {
 			*pp = c->next;
-			elig_ncache--;
+			els->ncache--;
 			free(c);
 			break;
 		}
 	}
-	if (elig_ncache >= ELIG_CACHE_MAX) {
+	if (els->ncache >= ELIG_CACHE_MAX) {
 		/* Drop the oldest (the list's tail). */
-		for (pp = &elig_cache; (*pp)->next != NULL; pp = &(*pp)->next)
+		for (pp = &els->cache; (*pp)->next != NULL; pp = &(*pp)->next)
 			;
 		free(*pp);
 		*pp = NULL;
-		elig_ncache--;
+		els->ncache--;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return;
@@ -116,22 +120,25 @@ elig_cache_put(const char *user, const char *group, int member)
 	snprintf(c->group, sizeof(c->group), "%s", group);
 	c->member = member;
 	c->at = clock_now();
-	c->next = elig_cache;
-	elig_cache = c;
-	elig_ncache++;
+	c->next = els->cache;
+	els->cache = c;
+	els->ncache++;
 }
 
 /* Forget cached answers about `group` (NULL: all). */
 void
-eligible_group_changed(const char *group)
+eligible_group_changed(struct daemon *d, const char *group)
 {
+	struct elig_state *els = d->elig;
 	struct elig_cache *c, **pp;
 
-	for (pp = &elig_cache; *pp != NULL;) {
+	if (els == NULL)
+		return;
+	for (pp = &els->cache; *pp != NULL;) {
 		c = *pp;
 		if (group == NULL || strcasecmp(c->group, group) == 0) {
 			*pp = c->next;
-			elig_ncache--;
+			els->ncache--;
 			free(c);
 			continue;
 		}
@@ -140,12 +147,12 @@ eligible_group_changed(const char *group)
 }
 
 static void
-elig_op_free(struct elig_op *op)
+elig_op_free(struct elig_state *els, struct elig_op *op)
 {
 	struct elig_op **pp;
 	size_t i;
 
-	for (pp = &elig_ops; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &els->ops; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == op) {
 			*pp = op->next;
 			break;
@@ -157,11 +164,12 @@ elig_op_free(struct elig_op *op)
 
 /* Answer the caller and forget the check. */
 static void
-elig_done(struct elig_op *op, enum elig_result res, const char *why)
+elig_done(struct elig_state *els, struct elig_op *op, enum elig_result res,
+    const char *why)
 {
 	if (op->cb != NULL)
 		op->cb(op->arg, res, why);
-	elig_op_free(op);
+	elig_op_free(els, op);
 }
 
 static const char *
@@ -174,6 +182,7 @@ static void
 elig_groups_cb(void *arg, long status, const char *body, const char *err)
 {
 	struct elig_op *op = arg;
+	struct elig_state *els = op->d->elig;
 	struct json_object *o = NULL, *arr;
 	size_t i, j, end = op->gdone + ELIG_CALL_IDS;
 	const char *g;
@@ -199,26 +208,28 @@ elig_groups_cb(void *arg, long status, const char *body, const char *err)
 				    strcasecmp(g, op->groups[i]) == 0)
 					member = 1;
 			}
-			elig_cache_put(elig_user(op), op->groups[i], member);
+			elig_cache_put(
+			    els, elig_user(op), op->groups[i], member);
 			if (member)
 				op->yes = 1;
 		}
 	json_object_put(o);
 	op->gdone = end;
-	elig_step(op);
+	elig_step(els, op);
 }
 
 static void
 elig_manager_cb(void *arg, long status, const char *body, const char *err)
 {
 	struct elig_op *op = arg;
+	struct elig_state *els = op->d->elig;
 	struct json_object *o = NULL;
 	const char *id;
 	char url[1024];
 
 	if (status == 404) { /* no manager: this set is nobody */
 		op->mdone++;
-		elig_step(op);
+		elig_step(els, op);
 		return;
 	}
 	if (status != 200 || body == NULL ||
@@ -230,7 +241,7 @@ elig_manager_cb(void *arg, long status, const char *body, const char *err)
 		op->failed = 1;
 		op->mdone++;
 		json_object_put(o);
-		elig_step(op);
+		elig_step(els, op);
 		return;
 	}
 	if (--op->hops_left > 0) {
@@ -250,26 +261,26 @@ elig_manager_cb(void *arg, long status, const char *body, const char *err)
 		op->yes = 1;
 	json_object_put(o);
 	op->mdone++;
-	elig_step(op);
+	elig_step(els, op);
 }
 
 /* The next Graph call, or the answer. */
 static void
-elig_step(struct elig_op *op)
+elig_step(struct elig_state *els, struct elig_op *op)
 {
 	struct json_object *b, *ids;
 	char url[1024];
 	size_t i, end;
 
 	if (op->yes) {
-		elig_done(op, ELIG_YES, NULL);
+		elig_done(els, op, ELIG_YES, NULL);
 		return;
 	}
 	if (op->gdone < op->ngroups) {
 		if (!approvers_safe_value(elig_user(op))) {
 			op->failed = 1;
 			op->gdone = op->ngroups;
-			elig_step(op);
+			elig_step(els, op);
 			return;
 		}
 		end = op->gdone + ELIG_CALL_IDS;
@@ -295,7 +306,7 @@ elig_step(struct elig_op *op)
 		    op->mgr[op->mdone] < 1 || op->mgr[op->mdone] > 2) {
 			op->failed = 1;
 			op->mdone++;
-			elig_step(op);
+			elig_step(els, op);
 			return;
 		}
 		op->hops_left = op->mgr[op->mdone];
@@ -307,10 +318,10 @@ elig_step(struct elig_op *op)
 		return;
 	}
 	if (op->failed)
-		elig_done(op, ELIG_UNKNOWN,
+		elig_done(els, op, ELIG_UNKNOWN,
 		    "could not verify your membership, try again");
 	else
-		elig_done(op, ELIG_NO,
+		elig_done(els, op, ELIG_NO,
 		    "you are no longer an approver for this request");
 }
 
@@ -378,6 +389,7 @@ void
 eligible_check(struct daemon *d, const struct store_request *r,
     const struct sm_principal *who, eligible_cb cb, void *arg)
 {
+	struct elig_state *els = d->elig;
 	struct elig_op *op;
 	struct request req;
 	struct verdict v;
@@ -386,6 +398,11 @@ eligible_check(struct daemon *d, const struct store_request *r,
 	int yes;
 
 	memset(&req, 0, sizeof(req));
+	if (els == NULL && (els = d->elig = calloc(1, sizeof(*els))) == NULL) {
+		cb(arg, ELIG_UNKNOWN,
+		    "could not verify your membership, try again");
+		return;
+	}
 	if ((op = calloc(1, sizeof(*op))) == NULL) {
 		cb(arg, ELIG_UNKNOWN,
 		    "could not verify your membership, "
@@ -398,13 +415,13 @@ eligible_check(struct daemon *d, const struct store_request *r,
 	op->who = *who;
 	snprintf(op->requestor, sizeof(op->requestor), "%s",
 	    r->sm.requestor.id[0] ? r->sm.requestor.id : r->sm.requestor.upn);
-	op->next = elig_ops;
-	elig_ops = op;
+	op->next = els->ops;
+	els->ops = op;
 	if (r->body == NULL || ident_request(r, &req, &err) == -1 ||
 	    req.identity == REQ_ID_UNCHECKED) {
 		free(err);
 		request_free(&req);
-		elig_done(op, ELIG_UNKNOWN,
+		elig_done(els, op, ELIG_UNKNOWN,
 		    "could not verify your membership, try again");
 		return;
 	}
@@ -422,7 +439,7 @@ eligible_check(struct daemon *d, const struct store_request *r,
 		log_warnx("request %s: the deciding rule's stages are not in "
 		          "the current policy: decision not verified",
 		    r->key);
-		elig_done(op, ELIG_UNKNOWN,
+		elig_done(els, op, ELIG_UNKNOWN,
 		    "could not verify your membership, try again");
 		return;
 	}
@@ -434,10 +451,10 @@ eligible_check(struct daemon *d, const struct store_request *r,
 	              elig_add_sets(op, &ps->fallback_escalation)));
 	request_free(&req);
 	if (yes) {
-		elig_done(op, ELIG_YES, NULL);
+		elig_done(els, op, ELIG_YES, NULL);
 		return;
 	}
-	elig_step(op);
+	elig_step(els, op);
 }
 
 /* Checks in flight are answered "could not verify" (the daemon stops);
@@ -445,16 +462,18 @@ eligible_check(struct daemon *d, const struct store_request *r,
 void
 eligible_free(struct daemon *d)
 {
+	struct elig_state *els = d->elig;
 	struct elig_op *op;
 	struct elig_cache *c;
 	size_t i;
 
-	(void)d;
-	while ((op = elig_ops) != NULL) {
+	if (els == NULL)
+		return;
+	while ((op = els->ops) != NULL) {
 		eligible_cb cb = op->cb;
 
 		op->cb = NULL;
-		elig_ops = op->next;
+		els->ops = op->next;
 		op->next = NULL;
 		if (cb != NULL)
 			cb(op->arg, ELIG_UNKNOWN,
@@ -463,9 +482,10 @@ eligible_free(struct daemon *d)
 			free(op->groups[i]);
 		free(op);
 	}
-	while ((c = elig_cache) != NULL) {
-		elig_cache = c->next;
+	while ((c = els->cache) != NULL) {
+		els->cache = c->next;
 		free(c);
 	}
-	elig_ncache = 0;
+	free(els);
+	d->elig = NULL;
 }

@@ -59,9 +59,14 @@ struct ident_lookup {
 	size_t nwaiters;
 };
 
-static struct ident_entry *ident_cache;
-static size_t ident_ncache;
-static struct ident_lookup *ident_lookups;
+struct ident_state {
+	struct ident_entry *cache;
+	size_t ncache;
+	struct ident_lookup *lookups;
+	struct ident_name *names;
+	size_t nnames;
+	struct ident_name_lookup *name_lookups;
+};
 
 static char *
 ident_lower(const char *s)
@@ -128,12 +133,12 @@ ident_entry_free(struct ident_entry *e)
 }
 
 static const struct ident_entry *
-ident_cache_get(const char *lkey)
+ident_cache_get(struct ident_state *idst, const char *lkey)
 {
 	struct ident_entry *e;
 	int64_t now = clock_now();
 
-	for (e = ident_cache; e != NULL; e = e->next)
+	for (e = idst->cache; e != NULL; e = e->next)
 		if (strcmp(e->key, lkey) == 0)
 			return e->expires > now ? e : NULL;
 	return NULL;
@@ -142,18 +147,18 @@ ident_cache_get(const char *lkey)
 /* Remember an answer for `lkey` (the newest first; the oldest goes when
  * the cache is full). */
 static void
-ident_cache_put(
-    const char *lkey, enum ident_answer a, const struct req_principal *p)
+ident_cache_put(struct ident_state *idst, const char *lkey, enum ident_answer a,
+    const struct req_principal *p)
 {
 	struct ident_entry *e, **pp;
 
-	for (pp = &ident_cache; *pp != NULL;) {
+	for (pp = &idst->cache; *pp != NULL;) {
 		e = *pp;
 		if (strcmp(e->key, lkey) == 0 ||
-		    (ident_ncache >= IDENT_CACHE_MAX && e->next == NULL)) {
+		    (idst->ncache >= IDENT_CACHE_MAX && e->next == NULL)) {
 			*pp = e->next;
 			ident_entry_free(e);
-			ident_ncache--;
+			idst->ncache--;
 			continue;
 		}
 		pp = &e->next;
@@ -176,9 +181,9 @@ ident_cache_put(
 		e->p.guest = p->guest;
 	e->answer = a;
 	e->expires = clock_now() + IDENT_CACHE_TTL;
-	e->next = ident_cache;
-	ident_cache = e;
-	ident_ncache++;
+	e->next = idst->cache;
+	idst->cache = e;
+	idst->ncache++;
 }
 
 /* ---- lookups ------------------------------------------------------------ */
@@ -231,10 +236,11 @@ ident_graph_cb(void *arg, long status, const char *body, const char *err)
 	struct json_object *o = NULL;
 	struct req_principal p;
 	struct daemon *d = l->d;
+	struct ident_state *idst = d->ident;
 	size_t i;
 	int a;
 
-	for (pp = &ident_lookups; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &idst->lookups; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == l) {
 			*pp = l->next;
 			break;
@@ -252,8 +258,8 @@ ident_graph_cb(void *arg, long status, const char *body, const char *err)
 	} else {
 		log_debug("identity: %s is %s", l->key,
 		    a == IA_USER ? (p.upn ? p.upn : p.id) : "nobody");
-		ident_cache_put(
-		    l->key, (enum ident_answer)a, a == IA_USER ? &p : NULL);
+		ident_cache_put(idst, l->key, (enum ident_answer)a,
+		    a == IA_USER ? &p : NULL);
 		for (i = 0; i < l->nwaiters; i++)
 			d->eng->wake(d, l->waiters[i]);
 	}
@@ -266,11 +272,12 @@ ident_graph_cb(void *arg, long status, const char *body, const char *err)
 static void
 ident_lookup_start(struct daemon *d, const char *lkey, const char *waiter)
 {
+	struct ident_state *idst = d->ident;
 	struct ident_lookup *l;
 	char **w, *esc, *url = NULL;
 	size_t i;
 
-	for (l = ident_lookups; l != NULL; l = l->next)
+	for (l = idst->lookups; l != NULL; l = l->next)
 		if (strcmp(l->key, lkey) == 0)
 			break;
 	if (l == NULL) {
@@ -293,8 +300,8 @@ ident_lookup_start(struct daemon *d, const char *lkey, const char *waiter)
 			d->eng->retry_later(d, waiter);
 			return;
 		}
-		l->next = ident_lookups;
-		ident_lookups = l;
+		l->next = idst->lookups;
+		idst->lookups = l;
 		/* The waiter goes in first: the callback may run at once. */
 		if ((l->waiters = calloc(1, sizeof(char *))) != NULL &&
 		    (l->waiters[0] = strdup(waiter)) != NULL)
@@ -324,6 +331,7 @@ static int
 ident_key(struct daemon *d, const char *key, const char *waiter,
     const struct ident_entry **e)
 {
+	struct ident_state *idst = d->ident;
 	char *lkey;
 	int rc = 1;
 
@@ -334,7 +342,7 @@ ident_key(struct daemon *d, const char *key, const char *waiter,
 		d->eng->retry_later(d, waiter);
 		return 0;
 	}
-	if ((*e = ident_cache_get(lkey)) == NULL) {
+	if ((*e = ident_cache_get(idst, lkey)) == NULL) {
 		ident_lookup_start(d, lkey, waiter);
 		rc = 0;
 	} else if ((*e)->answer != IA_USER)
@@ -396,12 +404,9 @@ struct ident_name {
 
 struct ident_name_lookup {
 	struct ident_name_lookup *next;
+	struct daemon *d;
 	char *key;
 };
-
-static struct ident_name *ident_names;
-static size_t ident_nnames;
-static struct ident_name_lookup *ident_name_lookups;
 
 static void
 ident_name_free(struct ident_name *e)
@@ -412,17 +417,18 @@ ident_name_free(struct ident_name *e)
 }
 
 static void
-ident_name_store(const char *key, const char *name, int64_t ttl)
+ident_name_store(
+    struct ident_state *idst, const char *key, const char *name, int64_t ttl)
 {
 	struct ident_name *e, **pp;
 
-	for (pp = &ident_names; *pp != NULL;) {
+	for (pp = &idst->names; *pp != NULL;) {
 		e = *pp;
 		if (strcmp(e->key, key) == 0 ||
-		    (ident_nnames >= IDENT_NAME_MAX && e->next == NULL)) {
+		    (idst->nnames >= IDENT_NAME_MAX && e->next == NULL)) {
 			*pp = e->next;
 			ident_name_free(e);
-			ident_nnames--;
+			idst->nnames--;
 			continue;
 		}
 		pp = &e->next;
@@ -436,9 +442,9 @@ ident_name_store(const char *key, const char *name, int64_t ttl)
 		return;
 	}
 	e->expires = clock_now() + ttl;
-	e->next = ident_names;
-	ident_names = e;
-	ident_nnames++;
+	e->next = idst->names;
+	idst->names = e;
+	idst->nnames++;
 }
 
 /* "u:id" / "g:id" into buf; -1 when `id` is no object id. */
@@ -459,11 +465,12 @@ static void
 ident_name_cb(void *arg, long status, const char *body, const char *err)
 {
 	struct ident_name_lookup *l = arg, **pp;
+	struct ident_state *idst = l->d->ident;
 	struct json_object *o = NULL;
 	const char *name = NULL, *id;
 
 	(void)err;
-	for (pp = &ident_name_lookups; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &idst->name_lookups; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == l) {
 			*pp = l->next;
 			break;
@@ -475,35 +482,52 @@ ident_name_cb(void *arg, long status, const char *body, const char *err)
 		name = adapter_str(o, "displayName");
 	if (name != NULL && *name == '\0')
 		name = NULL;
-	ident_name_store(
-	    l->key, name, name != NULL ? IDENT_NAME_TTL : IDENT_NAME_FAIL_TTL);
+	ident_name_store(idst, l->key, name,
+	    name != NULL ? IDENT_NAME_TTL : IDENT_NAME_FAIL_TTL);
 	json_object_put(o);
 	free(l->key);
 	free(l);
 }
 
+/* The cached display name of (group, id), even expired; NULL none. Never
+ * a Graph call (a large group's members are named from the cache). */
+const char *
+ident_name_cached(struct daemon *d, int group, const char *id)
+{
+	struct ident_state *idst = d != NULL ? d->ident : NULL;
+	struct ident_name *e;
+	char key[64];
+
+	if (idst == NULL || ident_name_key(group, id, key, sizeof(key)) == -1)
+		return NULL;
+	for (e = idst->names; e != NULL; e = e->next)
+		if (strcmp(e->key, key) == 0)
+			return e->name;
+	return NULL;
+}
+
 const char *
 ident_name(struct daemon *d, int group, const char *id)
 {
+	struct ident_state *idst = d != NULL ? d->ident : NULL;
 	struct ident_name *e;
 	struct ident_name_lookup *l;
 	char key[64], *url = NULL;
 	int64_t now = clock_now();
 
-	if (ident_name_key(group, id, key, sizeof(key)) == -1)
+	if (idst == NULL || ident_name_key(group, id, key, sizeof(key)) == -1)
 		return NULL;
-	for (e = ident_names; e != NULL; e = e->next)
+	for (e = idst->names; e != NULL; e = e->next)
 		if (strcmp(e->key, key) == 0) {
 			if (e->expires > now)
 				return e->name;
 			break;
 		}
-	if (d == NULL)
-		return e != NULL ? e->name : NULL;
-	for (l = ident_name_lookups; l != NULL; l = l->next)
+	for (l = idst->name_lookups; l != NULL; l = l->next)
 		if (strcmp(l->key, key) == 0)
 			break;
 	if (l == NULL && (l = calloc(1, sizeof(*l))) != NULL) {
+		l->d = d;
 		if ((l->key = strdup(key)) == NULL ||
 		    asprintf(&url, "%s/v1.0/%s/%s?$select=id,displayName",
 		        d->graph_base, group ? "groups" : "users",
@@ -511,29 +535,30 @@ ident_name(struct daemon *d, int group, const char *id)
 			free(l->key);
 			free(l);
 		} else {
-			l->next = ident_name_lookups;
-			ident_name_lookups = l;
+			l->next = idst->name_lookups;
+			idst->name_lookups = l;
 			daemon_graph(
 			    d, TOKEN_APP, "GET", url, NULL, ident_name_cb, l);
 			free(url);
 		}
 	}
 	/* Until the answer: an expired name is still better than none. */
-	for (e = ident_names; e != NULL; e = e->next)
+	for (e = idst->names; e != NULL; e = e->next)
 		if (strcmp(e->key, key) == 0)
 			return e->name;
 	return NULL;
 }
 
 void
-ident_name_put(int group, const char *id, const char *name)
+ident_name_put(struct daemon *d, int group, const char *id, const char *name)
 {
+	struct ident_state *idst = d->ident;
 	char key[64];
 
 	if (name == NULL || *name == '\0' ||
 	    ident_name_key(group, id, key, sizeof(key)) == -1)
 		return;
-	ident_name_store(key, name, IDENT_NAME_TTL);
+	ident_name_store(idst, key, name, IDENT_NAME_TTL);
 }
 
 /* ---- stored form (config/identity.c) ------------------------------------ */
@@ -590,30 +615,44 @@ ident_unresolved_key(const struct request *q)
 void
 ident_free(struct daemon *d)
 {
+	struct ident_state *idst = d->ident;
 	struct ident_entry *e;
 	struct ident_lookup *l;
 	struct ident_name *n;
 	struct ident_name_lookup *nl;
 
-	(void)d;
-	while ((e = ident_cache) != NULL) {
-		ident_cache = e->next;
+	if (idst == NULL)
+		return;
+	while ((e = idst->cache) != NULL) {
+		idst->cache = e->next;
 		ident_entry_free(e);
 	}
-	ident_ncache = 0;
-	while ((n = ident_names) != NULL) {
-		ident_names = n->next;
+	idst->ncache = 0;
+	while ((n = idst->names) != NULL) {
+		idst->names = n->next;
 		ident_name_free(n);
 	}
-	ident_nnames = 0;
-	while ((nl = ident_name_lookups) != NULL) {
-		ident_name_lookups = nl->next;
+	idst->nnames = 0;
+	while ((nl = idst->name_lookups) != NULL) {
+		idst->name_lookups = nl->next;
 		free(nl->key);
 		free(nl);
 	}
 	/* After the loop: no Graph call in flight will answer any more. */
-	while ((l = ident_lookups) != NULL) {
-		ident_lookups = l->next;
+	while ((l = idst->lookups) != NULL) {
+		idst->lookups = l->next;
 		ident_lookup_free(l);
 	}
+	free(idst);
+	d->ident = NULL;
+}
+
+/* The caches and lookups of d->ident; -1 out of memory. */
+int
+ident_init(struct daemon *d)
+{
+	if (d->ident == NULL &&
+	    (d->ident = calloc(1, sizeof(*d->ident))) == NULL)
+		return -1;
+	return 0;
 }

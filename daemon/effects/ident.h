@@ -53,8 +53,13 @@ const char *ident_unresolved_key(const struct request *q);
  * miss starts a lookup on Graph when `d` is set; nothing waits for it.
  */
 const char *ident_name(struct daemon *d, int group, const char *id);
+/* The cached name only (even expired), never a Graph call; NULL none. */
+const char *ident_name_cached(struct daemon *d, int group, const char *id);
 /* Remember a display name Graph gave on another occasion. */
-void ident_name_put(int group, const char *id, const char *name);
+void ident_name_put(
+    struct daemon *d, int group, const char *id, const char *name);
+/* Allocate d->ident (before any other ident_ call); -1 out of memory. */
+int ident_init(struct daemon *d);
 void ident_free(struct daemon *d);
 
 #endif

@@ -33,23 +33,24 @@
 
 #define LINK_NONCE 16 /* random bytes */
 
-static struct {
+/* d->links: the signing key in force (NULL when links are off). */
+struct links_state {
 	char *secret;
 	size_t secret_len;
 	char *base; /* decision_links.base_url without a trailing '/' */
 	int64_t ttl;
-} lk;
+};
 
 /* ---- tokens ---------------------------------------------------------- */
 
 /* base64url(HMAC(key, text)) as a heap string. */
 static char *
-lk_mac(const char *text, size_t len)
+lk_mac(const struct links_state *lk, const char *text, size_t len)
 {
 	unsigned char md[SIGN_MAC_LEN];
 	char *m;
 
-	if (sign_hmac(lk.secret, lk.secret_len, text, len, md) == -1)
+	if (sign_hmac(lk->secret, lk->secret_len, text, len, md) == -1)
 		return NULL;
 	m = sign_b64url(md, sizeof(md));
 	explicit_bzero(md, sizeof(md));
@@ -63,12 +64,13 @@ links_mint(
 	unsigned char raw[LINK_NONCE];
 	char *nonce = NULL, *payload = NULL, *p64 = NULL, *mac = NULL,
 	     *url = NULL;
-	int64_t exp = clock_now() + lk.ttl;
+	const struct links_state *lk = d->links;
+	int64_t exp;
 
-	(void)d;
-	if (lk.secret == NULL || approver_id == NULL ||
+	if (lk == NULL || lk->secret == NULL || approver_id == NULL ||
 	    strchr(approver_id, '\n') != NULL || strchr(r->key, '\n') != NULL)
 		return NULL;
+	exp = clock_now() + lk->ttl;
 	/* A link never outlives the stage's deadline. */
 	if (r->sm.deadline != 0 && r->sm.deadline < exp)
 		exp = r->sm.deadline;
@@ -82,12 +84,13 @@ links_mint(
 		goto out;
 	}
 	if ((p64 = sign_b64url(payload, strlen(payload))) == NULL ||
-	    (mac = lk_mac(p64, strlen(p64))) == NULL)
+	    (mac = lk_mac(lk, p64, strlen(p64))) == NULL)
 		goto out;
-	if (asprintf(&url, "%s" LINK_PREFIX "%s.%s", lk.base, p64, mac) == -1)
+	if (asprintf(&url, "%s" LINK_PREFIX "%s.%s", lk->base, p64, mac) == -1)
 		url = NULL;
-	if (url != NULL && strlen(url) - strlen(lk.base) - strlen(LINK_PREFIX) >
-	                       LINK_MAX_TOKEN) {
+	if (url != NULL &&
+	    strlen(url) - strlen(lk->base) - strlen(LINK_PREFIX) >
+	        LINK_MAX_TOKEN) {
 		free(url);
 		url = NULL;
 	}
@@ -116,7 +119,7 @@ lk_num(const char *s, int64_t *out)
 
 /* Check the MAC and read the payload; -1 for anything not minted by us. */
 int
-links_parse(const char *tok, struct lk_token *t)
+links_parse(struct daemon *d, const char *tok, struct lk_token *t)
 {
 	const char *dot, *p;
 	char *mac = NULL, *f[8], *save = NULL, *s;
@@ -124,9 +127,10 @@ links_parse(const char *tok, struct lk_token *t)
 	size_t n = strlen(tok), plen, nf = 0;
 	int64_t v;
 	int rc = -1;
+	const struct links_state *lk = d->links;
 
 	memset(t, 0, sizeof(*t));
-	if (n == 0 || n > LINK_MAX_TOKEN)
+	if (lk == NULL || lk->secret == NULL || n == 0 || n > LINK_MAX_TOKEN)
 		return -1;
 	for (p = tok; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
@@ -134,7 +138,7 @@ links_parse(const char *tok, struct lk_token *t)
 			return -1;
 	if ((dot = strchr(tok, '.')) == NULL || strchr(dot + 1, '.') != NULL)
 		return -1;
-	if ((mac = lk_mac(tok, (size_t)(dot - tok))) == NULL)
+	if ((mac = lk_mac(lk, tok, (size_t)(dot - tok))) == NULL)
 		return -1;
 	if (strlen(mac) != strlen(dot + 1) ||
 	    CRYPTO_memcmp(mac, dot + 1, strlen(mac)) != 0)
@@ -217,6 +221,7 @@ int
 links_init(struct daemon *d)
 {
 	const struct settings *s = d->settings;
+	struct links_state *lk;
 	char *err = NULL;
 	size_t n;
 
@@ -229,29 +234,31 @@ links_init(struct daemon *d)
 		log_warnx("decision links: off: they need http.listen");
 		return 0;
 	}
+	if ((lk = d->links = calloc(1, sizeof(*lk))) == NULL)
+		return -1;
 	if (s->decision_secret_file == NULL ||
-	    cfg_read_secret(s->decision_secret_file, &lk.secret, &lk.secret_len,
-	        &err) == -1) {
+	    cfg_read_secret(s->decision_secret_file, &lk->secret,
+	        &lk->secret_len, &err) == -1) {
 		log_warnx("decision links: off: no signing key (%s)",
 		    err ? err : "decision_links.secret_file not set");
 		free(err);
 		return 0;
 	}
-	if (lk.secret_len < LINK_MIN_SECRET) {
+	if (lk->secret_len < LINK_MIN_SECRET) {
 		log_warnx("decision links: off: the signing key in %s is "
 		          "shorter than %d bytes",
 		    s->decision_secret_file, LINK_MIN_SECRET);
 		links_free(d);
 		return 0;
 	}
-	if ((lk.base = strdup(s->decision_base_url)) == NULL) {
+	if ((lk->base = strdup(s->decision_base_url)) == NULL) {
 		links_free(d);
 		return -1;
 	}
-	n = strlen(lk.base);
-	while (n > 0 && lk.base[n - 1] == '/')
-		lk.base[--n] = '\0';
-	lk.ttl = s->decision_link_ttl > 0 ? s->decision_link_ttl : 86400;
+	n = strlen(lk->base);
+	while (n > 0 && lk->base[n - 1] == '/')
+		lk->base[--n] = '\0';
+	lk->ttl = s->decision_link_ttl > 0 ? s->decision_link_ttl : 86400;
 	log_info("decision links: on");
 	return 0;
 }
@@ -259,17 +266,21 @@ links_init(struct daemon *d)
 void
 links_free(struct daemon *d)
 {
-	(void)d;
-	if (lk.secret != NULL) {
-		explicit_bzero(lk.secret, lk.secret_len);
-		free(lk.secret);
+	struct links_state *lk = d->links;
+
+	if (lk == NULL)
+		return;
+	if (lk->secret != NULL) {
+		explicit_bzero(lk->secret, lk->secret_len);
+		free(lk->secret);
 	}
-	free(lk.base);
-	memset(&lk, 0, sizeof(lk));
+	free(lk->base);
+	free(lk);
+	d->links = NULL;
 }
 
 int
-links_on(void)
+links_on(struct daemon *d)
 {
-	return lk.secret != NULL;
+	return d->links != NULL && d->links->secret != NULL;
 }

@@ -36,9 +36,11 @@ struct member_lookup {
 	size_t nwaiters;
 };
 
-static struct member_entry *member_cache;
-static size_t member_ncache;
-static struct member_lookup *member_lookups;
+struct member_state {
+	struct member_entry *cache;
+	size_t ncache;
+	struct member_lookup *lookups;
+};
 
 static char *
 member_lower(const char *s)
@@ -61,29 +63,30 @@ member_entry_free(struct member_entry *e)
 }
 
 static const struct member_entry *
-member_cache_get(const char *user, const char *group)
+member_cache_get(struct member_state *mb, const char *user, const char *group)
 {
 	struct member_entry *e;
 
-	for (e = member_cache; e != NULL; e = e->next)
+	for (e = mb->cache; e != NULL; e = e->next)
 		if (strcmp(e->user, user) == 0 && strcmp(e->group, group) == 0)
 			return e->expires > clock_now() ? e : NULL;
 	return NULL;
 }
 
 static void
-member_cache_put(const char *user, const char *group, int in)
+member_cache_put(
+    struct member_state *mb, const char *user, const char *group, int in)
 {
 	struct member_entry *e, **pp;
 
-	for (pp = &member_cache; *pp != NULL;) {
+	for (pp = &mb->cache; *pp != NULL;) {
 		e = *pp;
 		if ((strcmp(e->user, user) == 0 &&
 		        strcmp(e->group, group) == 0) ||
-		    (member_ncache >= MEMBER_CACHE_MAX && e->next == NULL)) {
+		    (mb->ncache >= MEMBER_CACHE_MAX && e->next == NULL)) {
 			*pp = e->next;
 			member_entry_free(e);
-			member_ncache--;
+			mb->ncache--;
 			continue;
 		}
 		pp = &e->next;
@@ -97,22 +100,25 @@ member_cache_put(const char *user, const char *group, int in)
 	}
 	e->in = in;
 	e->expires = clock_now() + MEMBER_CACHE_TTL;
-	e->next = member_cache;
-	member_cache = e;
-	member_ncache++;
+	e->next = mb->cache;
+	mb->cache = e;
+	mb->ncache++;
 }
 
 void
-member_forget(const char *group_id)
+member_forget(struct daemon *d, const char *group_id)
 {
+	struct member_state *mb = d->member;
 	struct member_entry *e, **pp;
 
-	for (pp = &member_cache; *pp != NULL;) {
+	if (mb == NULL)
+		return;
+	for (pp = &mb->cache; *pp != NULL;) {
 		e = *pp;
 		if (group_id == NULL || strcasecmp(e->group, group_id) == 0) {
 			*pp = e->next;
 			member_entry_free(e);
-			member_ncache--;
+			mb->ncache--;
 			continue;
 		}
 		pp = &e->next;
@@ -164,10 +170,11 @@ static void
 member_graph_cb(void *arg, long status, const char *body, const char *err)
 {
 	struct member_lookup *l = arg, **pp;
+	struct member_state *mb = l->d->member;
 	size_t i;
 	int in;
 
-	for (pp = &member_lookups; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &mb->lookups; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == l) {
 			*pp = l->next;
 			break;
@@ -183,7 +190,7 @@ member_graph_cb(void *arg, long status, const char *body, const char *err)
 	} else {
 		log_debug("membership: %s %s group %s", l->user,
 		    in ? "is in" : "is not in", l->group);
-		member_cache_put(l->user, l->group, in);
+		member_cache_put(mb, l->user, l->group, in);
 		for (i = 0; i < l->nwaiters; i++)
 			l->d->eng->wake(l->d, l->waiters[i]);
 	}
@@ -214,11 +221,12 @@ static void
 member_lookup_start(
     struct daemon *d, const char *user, const char *group, const char *waiter)
 {
+	struct member_state *mb = d->member;
 	struct member_lookup *l;
 	struct json_object *body, *ids;
 	char *eu = NULL, *url = NULL;
 
-	for (l = member_lookups; l != NULL; l = l->next)
+	for (l = mb->lookups; l != NULL; l = l->next)
 		if (strcmp(l->user, user) == 0 && strcmp(l->group, group) == 0)
 			break;
 	if (l != NULL) {
@@ -242,8 +250,8 @@ member_lookup_start(
 	}
 	free(eu);
 	l->d = d;
-	l->next = member_lookups;
-	member_lookups = l;
+	l->next = mb->lookups;
+	mb->lookups = l;
 	body = json_object_new_object();
 	ids = json_object_new_array();
 	json_object_array_add(ids, json_object_new_string(group));
@@ -259,10 +267,13 @@ int
 member_check(struct daemon *d, const char *user_id, const char *group_id,
     const char *waiter)
 {
+	struct member_state *mb = d->member;
 	const struct member_entry *e;
 	char *u, *g;
 	int in = -1;
 
+	if (mb == NULL && (mb = d->member = calloc(1, sizeof(*mb))) == NULL)
+		return -1;
 	if (user_id == NULL || group_id == NULL)
 		return -1;
 	if ((u = member_lower(user_id)) == NULL ||
@@ -270,7 +281,7 @@ member_check(struct daemon *d, const char *user_id, const char *group_id,
 		free(u);
 		return -1;
 	}
-	if ((e = member_cache_get(u, g)) != NULL)
+	if ((e = member_cache_get(mb, u, g)) != NULL)
 		in = e->in;
 	else
 		member_lookup_start(d, u, g, waiter);
@@ -326,12 +337,16 @@ member_policy_fn(
 void
 member_free(struct daemon *d)
 {
+	struct member_state *mb = d->member;
 	struct member_lookup *l;
 
-	(void)d;
-	member_forget(NULL);
-	while ((l = member_lookups) != NULL) {
-		member_lookups = l->next;
+	if (mb == NULL)
+		return;
+	member_forget(d, NULL);
+	while ((l = mb->lookups) != NULL) {
+		mb->lookups = l->next;
 		member_lookup_free(l);
 	}
+	free(mb);
+	d->member = NULL;
 }

@@ -25,7 +25,7 @@ int member_check(struct daemon *d, const char *user_id, const char *group_id,
 
 /* Forget cached answers about `group_id` (NULL: every answer), e.g. when a
  * change notification says its membership changed. */
-void member_forget(const char *group_id);
+void member_forget(struct daemon *d, const char *group_id);
 
 /* The daemon's `requestor_in` oracle (policy_member_fn) and its context:
  * the request key that waits when an answer is not known yet. */

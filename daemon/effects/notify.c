@@ -42,6 +42,7 @@ struct nf_target {
 
 struct nf_delivery {
 	struct nf_delivery *next;
+	struct daemon *d;
 	int64_t id;
 	int attempts;
 	struct nf_target *t;
@@ -55,7 +56,7 @@ struct nf_row {
 	int attempts;
 };
 
-static struct {
+struct notify_state {
 	struct daemon *d;
 	struct graph *http;
 	struct nf_target *t;
@@ -63,27 +64,27 @@ static struct {
 	struct nf_delivery *inflight;
 	struct event *ev;
 	int want_run;
-} nf;
+};
 
-static void nf_schedule(int64_t ms);
+static void nf_schedule(struct notify_state *nf, int64_t ms);
 
 static struct nf_target *
-nf_target(const char *name)
+nf_target(struct notify_state *nf, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < nf.n; i++)
-		if (strcmp(nf.t[i].name, name) == 0)
-			return &nf.t[i];
+	for (i = 0; i < nf->n; i++)
+		if (strcmp(nf->t[i].name, name) == 0)
+			return &nf->t[i];
 	return NULL;
 }
 
 static int
-nf_in_flight(int64_t id)
+nf_in_flight(struct notify_state *nf, int64_t id)
 {
 	struct nf_delivery *x;
 
-	for (x = nf.inflight; x != NULL; x = x->next)
+	for (x = nf->inflight; x != NULL; x = x->next)
 		if (x->id == id)
 			return 1;
 	return 0;
@@ -101,9 +102,7 @@ nf_backoff(unsigned n)
 static int
 nf_stage_event(const char *event)
 {
-	return strcmp(event, "pending") == 0 ||
-	       strcmp(event, "reminder") == 0 ||
-	       strcmp(event, "escalated") == 0;
+	return notify_text_named(event)->stage;
 }
 
 static int
@@ -138,12 +137,13 @@ int
 notify_enqueue(struct daemon *d, const char *key, enum sm_notify_kind n,
     uint32_t stage, int64_t started, int64_t now)
 {
+	struct notify_state *nf = d->notify;
 	const char *event = sm_notify_name(n);
 	sqlite3_stmt *st = NULL;
 	int ready = n != SM_N_PENDING && n != SM_N_ESCALATED, queued = 0;
 	size_t i;
 
-	if (nf.n == 0 || (unsigned)n >= SM_N_MAX)
+	if (nf == NULL || nf->n == 0 || (unsigned)n >= SM_N_MAX)
 		return 0;
 	/* One row per (target, request, event, stage) except reminders:
 	 * "timed out" is announced by the timer and again by the deny. */
@@ -155,11 +155,11 @@ notify_enqueue(struct daemon *d, const char *key, enum sm_notify_kind n,
 	        " target = ?1 AND started = ?5)",
 	        -1, &st, NULL) != SQLITE_OK)
 		goto fail;
-	for (i = 0; i < nf.n; i++) {
-		if (!(nf.t[i].events & (1u << n)))
+	for (i = 0; i < nf->n; i++) {
+		if (!(nf->t[i].events & (1u << n)))
 			continue;
 		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, nf.t[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, nf->t[i].name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 3, event, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 4, (int)stage);
@@ -184,7 +184,8 @@ fail:
 int
 notify_release(struct daemon *d, const char *key, uint32_t stage)
 {
-	if (nf.n == 0)
+	struct notify_state *nf = d->notify;
+	if (nf == NULL || nf->n == 0)
 		return 0;
 	if (nf_exec(d,
 	        "UPDATE outbox SET ready = 1, next_at = ?3 WHERE key = ?1"
@@ -235,12 +236,13 @@ nf_delivered(void *arg, const struct graph_resp *resp)
 {
 	struct nf_delivery *x = arg, **pp;
 	struct nf_target *t = x->t;
-	struct daemon *d = nf.d;
+	struct daemon *d = x->d;
+	struct notify_state *nf = d->notify;
 	int64_t now = clock_now(), next;
 	int attempts = x->attempts + 1;
 	char why[160];
 
-	for (pp = &nf.inflight; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &nf->inflight; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == x) {
 			*pp = x->next;
 			break;
@@ -281,13 +283,14 @@ nf_delivered(void *arg, const struct graph_resp *resp)
 	nf_settle(d, x->id, attempts, next, NULL);
 out:
 	free(x);
-	nf_schedule(0);
+	nf_schedule(nf, 0);
 }
 
 /* Render and send one row; 0 sent, 1 settled without sending. */
 static int
 nf_send(struct daemon *d, struct nf_target *t, const struct nf_row *w)
 {
+	struct notify_state *nf = d->notify;
 	struct store_request r;
 	struct nf_delivery *x = NULL;
 	char *body = NULL, sighdr[160], evhdr[64], idhdr[64], sig[65];
@@ -342,15 +345,16 @@ nf_send(struct daemon *d, struct nf_target *t, const struct nf_row *w)
 	x->id = w->id;
 	x->attempts = w->attempts;
 	x->t = t;
-	if (graph_call_headers(nf.http, "POST", t->url, NULL,
+	x->d = d;
+	if (graph_call_headers(nf->http, "POST", t->url, NULL,
 	        "application/json", hdrs, body, nf_delivered, x) == -1) {
 		log_warnx("notify: target %s refused by the client", t->name);
 		free(x);
 		nf_settle(d, w->id, w->attempts, 0, "refused");
 		goto out;
 	}
-	x->next = nf.inflight;
-	nf.inflight = x;
+	x->next = nf->inflight;
+	nf->inflight = x;
 	t->inflight++;
 	rc = 0;
 out:
@@ -370,6 +374,7 @@ nf_row_clear(struct nf_row *w)
 static void
 nf_run_target(struct daemon *d, struct nf_target *t, int64_t now, int64_t *wake)
 {
+	struct notify_state *nf = d->notify;
 	struct nf_row rows[NOTIFY_TARGET_INFLIGHT];
 	sqlite3_stmt *st = NULL;
 	size_t n = 0, i;
@@ -396,7 +401,7 @@ nf_run_target(struct daemon *d, struct nf_target *t, int64_t now, int64_t *wake)
 		struct nf_row *w = &rows[n];
 
 		w->id = sqlite3_column_int64(st, 0);
-		if (nf_in_flight(w->id))
+		if (nf_in_flight(nf, w->id))
 			continue;
 		k = sqlite3_column_text(st, 1);
 		e = sqlite3_column_text(st, 2);
@@ -423,6 +428,7 @@ nf_run_target(struct daemon *d, struct nf_target *t, int64_t now, int64_t *wake)
 static void
 nf_drop_unknown(struct daemon *d)
 {
+	struct notify_state *nf = d->notify;
 	sqlite3_stmt *st = NULL;
 	const unsigned char *name;
 	char **gone = NULL, **g;
@@ -434,7 +440,7 @@ nf_drop_unknown(struct daemon *d)
 		return;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		name = sqlite3_column_text(st, 0);
-		if (name == NULL || nf_target((const char *)name) != NULL)
+		if (name == NULL || nf_target(nf, (const char *)name) != NULL)
 			continue;
 		if ((g = realloc(gone, (n + 1) * sizeof(*g))) == NULL)
 			break;
@@ -463,22 +469,25 @@ nf_drop_unknown(struct daemon *d)
 static void
 nf_run(struct daemon *d)
 {
+	struct notify_state *nf = d->notify;
 	sqlite3_stmt *st = NULL;
 	int64_t now = clock_now(), wake = 0, next;
 	size_t i;
 
-	if (nf.http == NULL || d->stopping)
+	if (nf->http == NULL || d->stopping)
 		return;
 	/* Only committed rows are read: a row of the open batch may still
 	 * be rolled back. engine_commit calls notify_committed. */
 	if (store_in_batch(d->store)) {
-		nf.want_run = 1;
-		nf_schedule(NOTIFY_BATCH_RETRY_MS);
+		if (nf == NULL)
+			return;
+		nf->want_run = 1;
+		nf_schedule(nf, NOTIFY_BATCH_RETRY_MS);
 		return;
 	}
-	nf.want_run = 0;
-	for (i = 0; i < nf.n; i++)
-		nf_run_target(d, &nf.t[i], now, &wake);
+	nf->want_run = 0;
+	for (i = 0; i < nf->n; i++)
+		nf_run_target(d, &nf->t[i], now, &wake);
 	if (sqlite3_prepare_v2(store_db(d->store),
 	        "SELECT min(next_at) FROM outbox WHERE ready = 1 AND done"
 	        " IS NULL AND next_at > ?1",
@@ -493,7 +502,7 @@ nf_run(struct daemon *d)
 	}
 	sqlite3_finalize(st);
 	if (wake != 0)
-		nf_schedule((wake > now ? wake - now : 1) * 1000);
+		nf_schedule(nf, (wake > now ? wake - now : 1) * 1000);
 }
 
 static void
@@ -504,37 +513,41 @@ nf_tick(evutil_socket_t fd, short what, void *arg)
 
 /* Run the worker in `ms` (0: at the next loop turn), unless sooner. */
 static void
-nf_schedule(int64_t ms)
+nf_schedule(struct notify_state *nf, int64_t ms)
 {
 	struct timeval tv, left;
 
-	if (nf.ev == NULL)
+	if (nf->ev == NULL)
 		return;
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	if (event_pending(nf.ev, EV_TIMEOUT, &left)) {
+	if (event_pending(nf->ev, EV_TIMEOUT, &left)) {
 		struct timeval now, due;
 
-		event_base_gettimeofday_cached(nf.d->base, &now);
+		event_base_gettimeofday_cached(nf->d->base, &now);
 		evutil_timeradd(&now, &tv, &due);
 		if (evutil_timercmp(&left, &due, <=))
 			return;
 	}
-	evtimer_add(nf.ev, &tv);
+	evtimer_add(nf->ev, &tv);
 }
 
 void
 notify_kick(struct daemon *d)
 {
-	(void)d;
-	nf.want_run = 1;
-	nf_schedule(0);
+	struct notify_state *nf = d->notify;
+
+	if (nf == NULL)
+		return;
+	nf->want_run = 1;
+	nf_schedule(nf, 0);
 }
 
 void
 notify_committed(struct daemon *d)
 {
-	if (nf.want_run && nf.http != NULL)
+	struct notify_state *nf = d->notify;
+	if (nf != NULL && nf->want_run && nf->http != NULL)
 		nf_run(d);
 }
 
@@ -565,28 +578,33 @@ notify_prune(struct daemon *d)
 int
 notify_init(struct daemon *d, char **err)
 {
+	struct notify_state *nf;
 	const struct settings *s = d->settings;
 	struct graph_opts o;
 	char **origins = NULL;
 	size_t i;
 	int rc = -1;
 
-	nf.d = d;
+	if ((nf = d->notify = calloc(1, sizeof(*nf))) == NULL) {
+		asprintf(err, "notify: out of memory");
+		return -1;
+	}
+	nf->d = d;
 	if (s->ntargets == 0)
 		return 0;
-	if ((nf.t = calloc(s->ntargets, sizeof(*nf.t))) == NULL ||
+	if ((nf->t = calloc(s->ntargets, sizeof(*nf->t))) == NULL ||
 	    (origins = calloc(s->ntargets, sizeof(*origins))) == NULL)
 		goto oom;
 	memset(&o, 0, sizeof(o));
 	for (i = 0; i < s->ntargets; i++) {
 		const struct notify_target *c = &s->targets[i];
-		struct nf_target *t = &nf.t[nf.n];
+		struct nf_target *t = &nf->t[nf->n];
 
 		if ((t->name = strdup(c->name)) == NULL ||
 		    (t->url = strdup(c->url)) == NULL ||
 		    (origins[i] = malloc(strlen(c->url) + 1)) == NULL)
 			goto oom;
-		nf.n++;
+		nf->n++;
 		t->format = c->format;
 		t->events = c->events;
 		t->links = c->links;
@@ -619,12 +637,12 @@ notify_init(struct daemon *d, char **err)
 	o.norigins = s->ntargets;
 	o.no_throttle = 1;
 	o.quiet = 1;
-	if ((nf.http = graph_new(d->base, &o, err)) == NULL)
+	if ((nf->http = graph_new(d->base, &o, err)) == NULL)
 		goto out;
-	if ((nf.ev = evtimer_new(d->base, nf_tick, d)) == NULL)
+	if ((nf->ev = evtimer_new(d->base, nf_tick, d)) == NULL)
 		goto oom;
 	nf_drop_unknown(d);
-	log_info("notify: %zu target(s)", nf.n);
+	log_info("notify: %zu target(s)", nf->n);
 	notify_kick(d);
 	rc = 0;
 	goto out;
@@ -640,26 +658,29 @@ out:
 void
 notify_free(struct daemon *d)
 {
+	struct notify_state *nf = d->notify;
 	struct nf_delivery *x;
 	size_t i;
 
-	(void)d;
+	if (nf == NULL)
+		return;
 	/* Deliveries in flight are abandoned: their rows stay queued. */
-	graph_free(nf.http);
-	while ((x = nf.inflight) != NULL) {
-		nf.inflight = x->next;
+	graph_free(nf->http);
+	while ((x = nf->inflight) != NULL) {
+		nf->inflight = x->next;
 		free(x);
 	}
-	if (nf.ev != NULL)
-		event_free(nf.ev);
-	for (i = 0; i < nf.n; i++) {
-		free(nf.t[i].name);
-		free(nf.t[i].url);
-		if (nf.t[i].secret != NULL) {
-			explicit_bzero(nf.t[i].secret, nf.t[i].secret_len);
-			free(nf.t[i].secret);
+	if (nf->ev != NULL)
+		event_free(nf->ev);
+	for (i = 0; i < nf->n; i++) {
+		free(nf->t[i].name);
+		free(nf->t[i].url);
+		if (nf->t[i].secret != NULL) {
+			explicit_bzero(nf->t[i].secret, nf->t[i].secret_len);
+			free(nf->t[i].secret);
 		}
 	}
-	free(nf.t);
-	memset(&nf, 0, sizeof(nf));
+	free(nf->t);
+	free(nf);
+	d->notify = NULL;
 }

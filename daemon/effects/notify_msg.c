@@ -19,6 +19,61 @@
 #define SLACK_HEADER_MAX 150 /* characters of a header block */
 #define SLACK_BUTTON_MAX 75  /* characters of a button label */
 
+/* What to do when no approver is asked, for attention and for a stage
+ * message whose approvers could not be listed. */
+/* clang-format off */
+#define NM_OPERATOR \
+	"An operator must look: Graph refused approvald's action " \
+	"(`approvalctl show ", NOTIFY_ARG_KEY, "`)."
+/* clang-format on */
+
+/*
+ * What each kind of notification says; one row per enum sm_notify_kind.
+ * Title: "<lead>: <what is asked>". A stage message names the approvers
+ * who have not decided (with their links) and says how to decide; any
+ * other says what to do as todo, then the argument (nothing, ": <reason>"
+ * when there is one, or the request key), then todo_end.
+ */
+static const struct notify_text nm_kinds[SM_N_MAX] = {
+	[SM_N_PENDING] = { "Approval needed", 1, NM_OPERATOR },
+	[SM_N_REMINDER] = { "Reminder: approval needed", 1, NM_OPERATOR },
+	[SM_N_ESCALATED] = { "Escalated: approval needed", 1, NM_OPERATOR },
+	[SM_N_APPROVED] = { "Approved", 0,
+	    "Nothing to do: access was approved and is being granted.",
+	    NOTIFY_ARG_NONE, "" },
+	[SM_N_REJECTED] = { "Denied", 0,
+	    "Nothing to do: the request was denied", NOTIFY_ARG_REASON, "." },
+	[SM_N_TIMED_OUT] = { "Timed out and denied", 0,
+	    "Nothing to do: nobody decided before the deadline; the "
+	    "requestor must ask again.",
+	    NOTIFY_ARG_NONE, "" },
+	[SM_N_CANCELED] = { "Canceled", 0,
+	    "Nothing to do: the request was canceled.", NOTIFY_ARG_NONE, "" },
+	[SM_N_ATTENTION] = { "Needs an operator", 0, NM_OPERATOR },
+};
+
+const struct notify_text *
+notify_text(enum sm_notify_kind n)
+{
+	if ((unsigned)n >= SM_N_MAX || nm_kinds[n].lead == NULL)
+		return NULL;
+	return &nm_kinds[n];
+}
+
+const struct notify_text *
+notify_text_named(const char *event)
+{
+	const struct notify_text *t;
+	int n;
+
+	for (n = 0; n < SM_N_MAX; n++)
+		if (strcmp(sm_notify_name((enum sm_notify_kind)n), event) ==
+		        0 &&
+		    (t = notify_text((enum sm_notify_kind)n)) != NULL)
+			return t;
+	return &nm_kinds[SM_N_ATTENTION];
+}
+
 struct nm_fact {
 	const char *name;
 	char *value; /* heap */
@@ -26,6 +81,7 @@ struct nm_fact {
 
 struct nm_msg {
 	const char *event;
+	const struct notify_text *kind;
 	char title[512];
 	char todo[1024];
 	struct nm_fact facts[16];
@@ -87,7 +143,8 @@ nm_texts(struct nm_msg *m)
 	           *key = summary_get(sum, "key");
 	const char *deadline = summary_get(stage, "deadline"),
 	           *dtext = summary_get(stage, "deadline_text");
-	const char *e = m->event, *lead;
+	const struct notify_text *k = m->kind;
+	const char *lead, *sep = "", *arg = "";
 	char when[128];
 	const char *reason = summary_get(sum, "reason");
 	size_t i;
@@ -98,23 +155,7 @@ nm_texts(struct nm_msg *m)
 	if (deadline != NULL)
 		snprintf(when, sizeof(when), "%s%s%s%s", dtext ? dtext : "",
 		    dtext ? " (" : "", deadline, dtext ? ")" : " (UTC)");
-	if (strcmp(e, "pending") == 0)
-		lead = "Approval needed";
-	else if (strcmp(e, "reminder") == 0)
-		lead = "Reminder: approval needed";
-	else if (strcmp(e, "escalated") == 0)
-		lead = "Escalated: approval needed";
-	else if (strcmp(e, "approved") == 0)
-		lead = "Approved";
-	else if (strcmp(e, "rejected") == 0)
-		lead = "Denied";
-	else if (strcmp(e, "timed_out") == 0)
-		lead = "Timed out and denied";
-	else if (strcmp(e, "canceled") == 0)
-		lead = "Canceled";
-	else
-		lead = "Needs an operator";
-	snprintf(m->title, sizeof(m->title), "%s: %s", lead, asks);
+	snprintf(m->title, sizeof(m->title), "%s: %s", k->lead, asks);
 	if (m->approvers != NULL)
 		snprintf(m->todo, sizeof(m->todo),
 		    "Approve or deny %s%s: %s, or run "
@@ -125,25 +166,15 @@ nm_texts(struct nm_msg *m)
 		                    : "use your own decision link if you were "
 		                      "sent one",
 		    key ? key : "?");
-	else if (strcmp(e, "approved") == 0)
-		snprintf(m->todo, sizeof(m->todo),
-		    "Nothing to do: access was approved and is being granted.");
-	else if (strcmp(e, "timed_out") == 0)
-		snprintf(m->todo, sizeof(m->todo),
-		    "Nothing to do: nobody decided before the deadline; the "
-		    "requestor must ask again.");
-	else if (strcmp(e, "rejected") == 0)
-		snprintf(m->todo, sizeof(m->todo),
-		    "Nothing to do: the request was denied%s%s.",
-		    reason ? ": " : "", reason ? reason : "");
-	else if (strcmp(e, "canceled") == 0)
-		snprintf(m->todo, sizeof(m->todo),
-		    "Nothing to do: the request was canceled.");
-	else
-		snprintf(m->todo, sizeof(m->todo),
-		    "An operator must look: Graph refused approvald's action "
-		    "(`approvalctl show %s`).",
-		    key ? key : "?");
+	else {
+		if (k->arg == NOTIFY_ARG_REASON && reason != NULL) {
+			sep = ": ";
+			arg = reason;
+		} else if (k->arg == NOTIFY_ARG_KEY)
+			arg = key ? key : "?";
+		snprintf(m->todo, sizeof(m->todo), "%s%s%s%s", k->todo, sep,
+		    arg, k->todo_end);
+	}
 	/* Approvers must know when nobody vouches for who asked. */
 	if ((lead = summary_get(nm_obj(sum, "identity"), "warning")) != NULL) {
 		char *todo = NULL;
@@ -506,10 +537,10 @@ notify_render(struct daemon *d, const struct notify_target *t, int64_t delivery,
 
 	memset(&m, 0, sizeof(m));
 	m.event = event;
+	m.kind = notify_text_named(event);
 	if ((m.sum = summary_build(d, r)) == NULL)
 		return NULL;
-	if (strcmp(event, "pending") == 0 || strcmp(event, "reminder") == 0 ||
-	    strcmp(event, "escalated") == 0)
+	if (m.kind->stage)
 		m.approvers = nm_approvers(d, t, r);
 	for (i = 0;
 	     m.approvers != NULL && i < json_object_array_length(m.approvers) &&

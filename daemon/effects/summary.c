@@ -210,17 +210,18 @@ summary_list(const struct req_list *l)
 }
 
 /* {id, upn, name, display}; the name is `name` or the directory's (from
- * the cache alone when `d` is NULL). */
+ * the cache alone unless `lookup`). */
 static struct json_object *
-summary_principal(
-    struct daemon *d, const struct sm_principal *p, const char *name)
+summary_principal(struct daemon *d, const struct sm_principal *p,
+    const char *name, int lookup)
 {
 	struct json_object *o = json_object_new_object();
 
 	summary_str(o, "id", p->id[0] ? p->id : NULL);
 	summary_str(o, "upn", p->upn[0] ? p->upn : NULL);
 	if (name == NULL && p->id[0])
-		name = ident_name(d, 0, p->id);
+		name = lookup ? ident_name(d, 0, p->id)
+		              : ident_name_cached(d, 0, p->id);
 	summary_str(o, "name", name);
 	summary_display(o);
 	return o;
@@ -315,7 +316,7 @@ summary_approved_by(
 	uint32_t i;
 
 	for (i = 0; i < rec->napprovals && i < SM_MAX_APPROVALS; i++) {
-		e = summary_principal(d, &rec->approvers[i], NULL);
+		e = summary_principal(d, &rec->approvers[i], NULL, 1);
 		if ((at = summary_decided_at(d, r, stage, &rec->approvers[i])) >
 		    0) {
 			summary_time(at, t, sizeof(t));
@@ -478,7 +479,8 @@ summary_build(struct daemon *d, const struct store_request *r)
 	        have && q.who.id != NULL && q.who.name != NULL &&
 	                strcasecmp(q.who.id, r->sm.requestor.id) == 0
 	            ? q.who.name
-	            : NULL));
+	            : NULL,
+	        1));
 	if (have && q.beneficiary.id != NULL)
 		json_object_object_add(
 		    o, "beneficiary", summary_req_principal(&q.beneficiary));
@@ -603,7 +605,7 @@ summary_approvers(struct daemon *d, const struct store_request *r,
 		/* A set can be a large group: names from the cache only
 		 * (the approver lookup put them there), never a Graph call
 		 * per member. */
-		e = summary_principal(NULL, &p, NULL);
+		e = summary_principal(d, &p, NULL, 0);
 		json_object_object_add(e, "escalation",
 		    json_object_new_boolean(sqlite3_column_int(st, 2)));
 		json_object_array_add(a, e);

@@ -11,11 +11,13 @@
  * (who, how, stage, reason) before the transition it causes, in its batch;
  * a refused decision is not audited as one.
  *
- * Entra: when a waiting stage turns Approved/Denied on Graph, the step is
- * read back to learn who decided, and that is recorded as the stage's
- * decision (via_graph: already effective, never sent again). If the step
- * cannot be read, the plain observation is recorded instead; nothing is
- * lost and nothing is decided twice.
+ * Entra: when a waiting stage turns Approved/Denied on Graph, the state
+ * machine asks for the step (SM_F_READ_DECIDER: the engine schedules the
+ * read once the observation is committed; decide_graph_resume after a
+ * restart). It is read to learn who decided, and that is recorded as the
+ * stage's decision (via_graph: already effective, never sent again). If
+ * the step cannot be read, the plain observation is recorded instead;
+ * nothing is lost and nothing is decided twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +34,9 @@ struct dg_op {
 	char *key;
 };
 
-static struct dg_op *dg_ops;
+struct dg_state {
+	struct dg_op *ops;
+};
 
 static const char *const decide_via_names[] = {
 	[DECIDE_SOCKET] = "control socket",
@@ -314,11 +318,11 @@ decide_submit(struct daemon *d, const struct decide_in *in, decide_done_cb done,
 /* ---- decisions made in Entra ---------------------------------------- */
 
 static void
-dg_free(struct dg_op *op)
+dg_free(struct dg_state *dgs, struct dg_op *op)
 {
 	struct dg_op **pp;
 
-	for (pp = &dg_ops; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &dgs->ops; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == op) {
 			*pp = op->next;
 			break;
@@ -397,6 +401,7 @@ dg_record(struct daemon *d, const char *key, const struct step_info *si,
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = k;
+	ev.u.graph.decider_read = 1; /* the table's fallback row */
 	snprintf(detail, sizeof(detail), "%s (%s)",
 	    r.graph_status ? r.graph_status : "?", why_plain);
 	engine_event(d, &r, &ev, detail);
@@ -423,7 +428,7 @@ dg_stepped(void *arg, long status, const struct step_info *si, const char *err)
 			    op->key, err ? err : "no answer");
 		dg_record(op->d, op->key, NULL, "step not read");
 	}
-	dg_free(op);
+	dg_free(op->d->dg, op);
 }
 
 static void
@@ -435,7 +440,7 @@ dg_start(evutil_socket_t fd, short what, void *arg)
 	memset(&r, 0, sizeof(r));
 	if (op->d->stopping ||
 	    store_request_get(op->d->store, op->key, &r) != 0) {
-		dg_free(op);
+		dg_free(op->d->dg, op);
 		return;
 	}
 	adapter_for((enum req_source)r.source)
@@ -448,10 +453,17 @@ dg_start(evutil_socket_t fd, short what, void *arg)
 static void
 dg_schedule(struct daemon *d, const char *key)
 {
+	struct dg_state *dgs = d->dg;
 	struct dg_op *op;
 	struct timeval tv = { 0, 0 };
 
-	for (op = dg_ops; op != NULL; op = op->next)
+	if (dgs == NULL && (dgs = d->dg = calloc(1, sizeof(*dgs))) == NULL) {
+		log_warnx("request %s: out of memory reading who decided on "
+		          "Graph; read at the next start",
+		    key);
+		return;
+	}
+	for (op = dgs->ops; op != NULL; op = op->next)
 		if (strcmp(op->key, key) == 0)
 			return;
 	if ((op = calloc(1, sizeof(*op))) == NULL ||
@@ -465,21 +477,25 @@ dg_schedule(struct daemon *d, const char *key)
 		free(op);
 		return;
 	}
-	op->next = dg_ops;
-	dg_ops = op;
+	op->next = dgs->ops;
+	dgs->ops = op;
+}
+
+void
+decide_graph_read(struct daemon *d, const char *key)
+{
+	dg_schedule(d, key);
 }
 
 int
-decide_graph_defer(
-    struct daemon *d, const struct store_request *r, enum sm_event_kind k)
+decide_graph_reading(struct daemon *d, const char *key)
 {
-	if ((k != SM_E_GRAPH_APPROVED && k != SM_E_GRAPH_REJECTED) ||
-	    (r->sm.state != SM_S_PENDING && r->sm.state != SM_S_ESCALATED))
-		return 0;
-	log_info("request %s: stage %u decided on Graph; reading who decided",
-	    r->key, r->sm.stage + 1);
-	dg_schedule(d, r->key);
-	return 1;
+	struct dg_op *op;
+
+	for (op = d->dg != NULL ? d->dg->ops : NULL; op != NULL; op = op->next)
+		if (strcmp(op->key, key) == 0)
+			return 1;
+	return 0;
 }
 
 static int
@@ -508,12 +524,17 @@ decide_graph_resume(struct daemon *d)
 void
 decide_free(struct daemon *d)
 {
-	(void)d;
-	while (dg_ops != NULL) {
-		struct dg_op *op = dg_ops;
+	struct dg_state *dgs = d->dg;
 
-		dg_ops = op->next;
+	if (dgs == NULL)
+		return;
+	while (dgs->ops != NULL) {
+		struct dg_op *op = dgs->ops;
+
+		dgs->ops = op->next;
 		free(op->key);
 		free(op);
 	}
+	free(dgs);
+	d->dg = NULL;
 }

@@ -20,7 +20,8 @@ enum post_kind {
 	POST_READBACK,
 	POST_ARM,
 	POST_CANCEL,
-	POST_RESOLVE
+	POST_RESOLVE,
+	POST_READ_DECIDER
 };
 
 struct post_action {
@@ -98,6 +99,9 @@ engine_committed(struct daemon *d)
 		case POST_RESOLVE:
 			approvers_resolve(d, p->key, p->stage);
 			break;
+		case POST_READ_DECIDER:
+			decide_graph_read(d, p->key);
+			break;
 		}
 		free(p->key);
 	}
@@ -129,6 +133,7 @@ engine_intent_kind(enum sm_effect_kind k)
 	case SM_F_GRAPH_CANCEL:
 		return intent_kind_name(INTENT_CANCEL);
 	case SM_F_READBACK:
+	case SM_F_READ_DECIDER:
 	case SM_F_RESOLVE:
 	case SM_F_FORGET_APPROVERS:
 	case SM_F_ARM_TIMER:
@@ -337,6 +342,12 @@ engine_event_by(struct daemon *d, struct store_request *r,
 			break;
 		case SM_F_READBACK:
 			engine_post(d, POST_READBACK, r->key, 0, 0, 0);
+			break;
+		case SM_F_READ_DECIDER:
+			log_info("request %s: stage %u decided on Graph; "
+			         "reading who decided",
+			    r->key, f->stage + 1);
+			engine_post(d, POST_READ_DECIDER, r->key, 0, 0, 0);
 			break;
 		case SM_F_ARM_TIMER:
 			if (store_timer_set(d->store, r->key, f->timer,
@@ -666,7 +677,7 @@ engine_evaluate_parsed(
 			          "decided, read again later",
 			    r->key, err ? err : "no body");
 		metrics_bad_read(
-		    req_source_name((enum req_source)r->source), "request");
+		    d, req_source_name((enum req_source)r->source), "request");
 		free(err);
 		request_free(&req);
 		engine_retry_later(d, r->key);
@@ -723,7 +734,7 @@ engine_evaluate_parsed(
 	snprintf(detail, sizeof(detail), "verdict %s by rule %s",
 	    verdict_name(v.kind), v.rule ? v.rule : "default");
 	d->decisions++;
-	metrics_decision(v.rule, verdict_name(v.kind));
+	metrics_decision(d, v.rule, verdict_name(v.kind));
 	rc = engine_event(d, r, &ev, detail);
 	if (rc == SM_OK)
 		engine_retry_forget(r->key);
@@ -769,6 +780,20 @@ engine_retry(struct daemon *d, const char *key, const char *who)
 		engine_evaluate(d, &r);
 	store_request_clear(&r);
 	return 0;
+}
+
+/* Is who decided `key` on Graph being read, or to be read once the open
+ * batch commits (statemachine: SM_F_READ_DECIDER)? */
+static int
+engine_reading_decider(struct daemon *d, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < d->npost; i++)
+		if (d->post[i].kind == POST_READ_DECIDER &&
+		    strcmp(d->post[i].key, key) == 0)
+			return 1;
+	return decide_graph_reading(d, key);
 }
 
 /*
@@ -832,11 +857,8 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 	engine_set(&r.graph_status, status);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = ad->observe(status);
-	/* A waiting stage decided in Entra: who decided is read first. */
-	if (decide_graph_defer(d, &r, ev.kind)) {
-		ret = changed && store_request_put(d->store, &r) == -1 ? -1 : 0;
-		goto out;
-	}
+	if (ev.kind == SM_E_GRAPH_APPROVED || ev.kind == SM_E_GRAPH_REJECTED)
+		ev.u.graph.decider_reading = engine_reading_decider(d, r.key);
 	rc = engine_event(d, &r, &ev, status);
 	if (rc == SM_INVALID && !store_in_batch(d->store))
 		goto out;

@@ -63,11 +63,14 @@ enum sm_result decide_record(struct daemon *d, const struct decide_in *in,
  * once, perhaps before this returns. */
 void decide_submit(struct daemon *d, const struct decide_in *in,
     decide_done_cb done, void *arg);
-/* engine_observe: a stage turned Approved/Denied on Graph while waiting
- * for approvers: returns 1 when the step is read first (who decided) and
- * recorded as the stage's decision; 0: record the observation now. */
-int decide_graph_defer(
-    struct daemon *d, const struct store_request *r, enum sm_event_kind k);
+/* A stage turned Approved/Denied on Graph while waiting for approvers
+ * (statemachine: SM_F_READ_DECIDER, carried out after the commit): read
+ * the step from the loop to learn who decided, and record that as the
+ * stage's decision, or else the observation as it stands. One read per
+ * request at a time. */
+void decide_graph_read(struct daemon *d, const char *key);
+/* 1 while a read of `key`'s step is scheduled or in flight. */
+int decide_graph_reading(struct daemon *d, const char *key);
 void decide_graph_resume(struct daemon *d);
 void decide_free(struct daemon *d);
 

@@ -23,20 +23,16 @@
 #include "listen.h"
 #include "log.h"
 
-static struct event *health_ev;
-static int health_attempt;
-static unsigned long long health_episodes;
-
 static void
 health_schedule(struct daemon *d, long ms)
 {
 	struct timeval tv;
 
-	if (health_ev == NULL || evtimer_pending(health_ev, NULL))
+	if (d->health_ev == NULL || evtimer_pending(d->health_ev, NULL))
 		return;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(health_ev, &tv);
+	evtimer_add(d->health_ev, &tv);
 }
 
 static void
@@ -53,20 +49,21 @@ health_probe(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (store_recover(d->store) == -1) {
-		health_attempt++;
-		if (health_attempt <= 3 || health_attempt % 20 == 0)
+		d->health_attempt++;
+		if (d->health_attempt <= 3 || d->health_attempt % 20 == 0)
 			log_warnx("store: still degraded (%s) after %d "
 			          "recovery attempts: %s",
-			    store_degraded(d->store), health_attempt,
+			    store_degraded(d->store), d->health_attempt,
 			    store_errmsg(d->store));
-		health_schedule(d, backoff_jitter(STORE_RECOVER_FIRST_MS,
-		                       STORE_RECOVER_MAX_MS, health_attempt));
+		health_schedule(
+		    d, backoff_jitter(STORE_RECOVER_FIRST_MS,
+		           STORE_RECOVER_MAX_MS, d->health_attempt));
 		return;
 	}
 	log_info("store: writes work again after %d recovery attempts; "
 	         "redoing what the dropped batches held",
-	    health_attempt + 1);
-	health_attempt = 0;
+	    d->health_attempt + 1);
+	d->health_attempt = 0;
 	if (timers_load(d) == -1)
 		log_warnx(
 		    "store: cannot reload timers: %s", store_errmsg(d->store));
@@ -83,8 +80,8 @@ health_fault(void *arg)
 {
 	struct daemon *d = arg;
 
-	health_episodes++;
-	health_attempt = 0;
+	d->health_episodes++;
+	d->health_attempt = 0;
 	log_warnx("store: writes fail (%s): degraded, /readyz answers 503; "
 	          "nothing is sent to Graph that is not durable first; "
 	          "retrying with backoff",
@@ -95,7 +92,7 @@ health_fault(void *arg)
 int
 health_init(struct daemon *d)
 {
-	if ((health_ev = evtimer_new(d->base, health_probe, d)) == NULL)
+	if ((d->health_ev = evtimer_new(d->base, health_probe, d)) == NULL)
 		return -1;
 	store_set_fault_cb(d->store, health_fault, d);
 	return 0;
@@ -106,9 +103,9 @@ health_free(struct daemon *d)
 {
 	if (d->store != NULL)
 		store_set_fault_cb(d->store, NULL, NULL);
-	if (health_ev != NULL)
-		event_free(health_ev);
-	health_ev = NULL;
+	if (d->health_ev != NULL)
+		event_free(d->health_ev);
+	d->health_ev = NULL;
 }
 
 /* Is credential `kind` dead for readiness: refused outright by the
@@ -146,30 +143,30 @@ health_cred_up(struct daemon *d, enum token_kind kind)
 const char *
 health_reason(struct daemon *d)
 {
-	static char buf[320];
+	char *buf = d->health_why;
 	struct token_health h;
 	const char *why;
 	int64_t since;
 
 	if (d->store != NULL && (why = store_degraded(d->store)) != NULL) {
-		snprintf(buf, sizeof(buf), "store degraded: %s", why);
+		snprintf(buf, sizeof(d->health_why), "store degraded: %s", why);
 		return buf;
 	}
 	if ((since = call_graph_down_since()) != 0) {
-		snprintf(buf, sizeof(buf),
+		snprintf(buf, sizeof(d->health_why),
 		    "Graph unreachable since %llds (no answer or 5xx only)",
 		    (long long)(clock_now() - since));
 		return buf;
 	}
 	if (health_cred_dead(d, TOKEN_APP, &h)) {
-		snprintf(buf, sizeof(buf),
+		snprintf(buf, sizeof(d->health_why),
 		    "app credential dead since %lds: %s; nothing is read "
 		    "from Graph",
 		    (long)((int64_t)time(NULL) - h.since), h.reason);
 		return buf;
 	}
 	if (health_cred_dead(d, TOKEN_DELEGATED, &h)) {
-		snprintf(buf, sizeof(buf),
+		snprintf(buf, sizeof(d->health_why),
 		    "approver credential dead since %lds: %s; nothing is "
 		    "approved or denied (approvalctl login, then SIGHUP)",
 		    (long)((int64_t)time(NULL) - h.since), h.reason);
@@ -180,7 +177,7 @@ health_reason(struct daemon *d)
 
 /* Times the store became degraded since start. */
 unsigned long long
-health_store_episodes(void)
+health_store_episodes(struct daemon *d)
 {
-	return health_episodes;
+	return d->health_episodes;
 }

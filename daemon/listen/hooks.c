@@ -26,7 +26,7 @@ struct hooks_seen {
 	char sig[65];
 };
 
-static struct {
+struct hooks_state {
 	char *secret;
 	size_t secret_len;
 	char *client_state;
@@ -34,7 +34,7 @@ static struct {
 	unsigned client_state_gen; /* bumped when it changes */
 	struct hooks_seen seen[HOOK_REPLAY_CACHE];
 	size_t seen_next;
-} hooks;
+};
 
 static void
 hooks_text(
@@ -55,10 +55,11 @@ hooks_text(
 
 /* Count a refused hook; the listener logs it at a bounded rate. */
 static void
-hooks_bad(struct evhttp_request *req, const char *hook, const char *why)
+hooks_bad(struct daemon *d, struct evhttp_request *req, const char *hook,
+    const char *why)
 {
-	metrics_hook(hook, why);
-	httpd_log_refused(req, hook, why);
+	metrics_hook(d, hook, why);
+	httpd_log_refused(d, req, hook, why);
 }
 
 /* The request body as a NUL-terminated heap string, or NULL when it is too
@@ -89,7 +90,7 @@ hooks_nudge_all(struct daemon *d)
 
 	for (i = 0; i < REQ_SRC_MAX; i++)
 		if (d->poll[i].ad != NULL) {
-			metrics_nudge(d->poll[i].ad->name);
+			metrics_nudge(d, d->poll[i].ad->name);
 			poll_nudge(d, (enum req_source)i);
 		}
 }
@@ -132,27 +133,29 @@ hooks_parse_sig(const char *h, int64_t *t, char v1[65])
 
 /* HMAC-SHA256(secret, "<t>." || body) in lowercase hex. */
 static int
-hooks_sign(int64_t t, const char *body, size_t len, char out[65])
+hooks_sign(const struct hooks_state *hooks, int64_t t, const char *body,
+    size_t len, char out[65])
 {
 	return sign_timestamped(
-	    hooks.secret, hooks.secret_len, t, body, len, out);
+	    hooks->secret, hooks->secret_len, t, body, len, out);
 }
 
 /* 1 when this signature was already accepted within the window; else
  * remember it and return 0. */
 static int
-hooks_replayed(int64_t t, const char *sig, int64_t now)
+hooks_replayed(
+    struct hooks_state *hooks, int64_t t, const char *sig, int64_t now)
 {
 	size_t i;
 
 	for (i = 0; i < HOOK_REPLAY_CACHE; i++)
-		if (hooks.seen[i].t != 0 &&
-		    now - hooks.seen[i].t <= HOOK_REPLAY_WINDOW &&
-		    CRYPTO_memcmp(hooks.seen[i].sig, sig, 64) == 0)
+		if (hooks->seen[i].t != 0 &&
+		    now - hooks->seen[i].t <= HOOK_REPLAY_WINDOW &&
+		    CRYPTO_memcmp(hooks->seen[i].sig, sig, 64) == 0)
 			return 1;
-	hooks.seen[hooks.seen_next].t = t;
-	memcpy(hooks.seen[hooks.seen_next].sig, sig, 65);
-	hooks.seen_next = (hooks.seen_next + 1) % HOOK_REPLAY_CACHE;
+	hooks->seen[hooks->seen_next].t = t;
+	memcpy(hooks->seen[hooks->seen_next].sig, sig, 65);
+	hooks->seen_next = (hooks->seen_next + 1) % HOOK_REPLAY_CACHE;
 	return 0;
 }
 
@@ -160,6 +163,7 @@ static void
 hooks_evaluate(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
+	struct hooks_state *hooks = d->hooks;
 	const char *h;
 	char v1[65], want[65], *body = NULL;
 	size_t len = 0;
@@ -169,13 +173,13 @@ hooks_evaluate(struct evhttp_request *req, void *arg)
 	enum req_source src = REQ_SRC_MAX;
 	const char *id = NULL, *sname = NULL;
 
-	if (hooks.secret == NULL) {
-		hooks_bad(req, "evaluate", "disabled");
+	if (hooks->secret == NULL) {
+		hooks_bad(d, req, "evaluate", "disabled");
 		hooks_text(req, 403, "Forbidden", "hook not configured");
 		return;
 	}
 	if ((body = hooks_body(req, &len, &toolarge)) == NULL) {
-		hooks_bad(req, "evaluate", toolarge ? "too_large" : "error");
+		hooks_bad(d, req, "evaluate", toolarge ? "too_large" : "error");
 		if (toolarge)
 			hooks_text(req, 413, "Payload Too Large", "too large");
 		else
@@ -185,39 +189,39 @@ hooks_evaluate(struct evhttp_request *req, void *arg)
 	h = evhttp_find_header(
 	    evhttp_request_get_input_headers(req), "X-Approvald-Signature");
 	if (h == NULL || hooks_parse_sig(h, &t, v1) == -1) {
-		hooks_bad(req, "evaluate", "bad_signature");
+		hooks_bad(d, req, "evaluate", "bad_signature");
 		hooks_text(req, 401, "Unauthorized", "unauthorized");
 		goto out;
 	}
 	if (t < now - HOOK_REPLAY_WINDOW || t > now + HOOK_REPLAY_WINDOW) {
-		hooks_bad(req, "evaluate", "stale");
+		hooks_bad(d, req, "evaluate", "stale");
 		hooks_text(req, 401, "Unauthorized", "unauthorized");
 		goto out;
 	}
-	if (hooks_sign(t, body, len, want) == -1 ||
+	if (hooks_sign(hooks, t, body, len, want) == -1 ||
 	    CRYPTO_memcmp(want, v1, 64) != 0) {
-		hooks_bad(req, "evaluate", "bad_signature");
+		hooks_bad(d, req, "evaluate", "bad_signature");
 		hooks_text(req, 401, "Unauthorized", "unauthorized");
 		goto out;
 	}
-	if (hooks_replayed(t, v1, now)) {
-		hooks_bad(req, "evaluate", "replayed");
+	if (hooks_replayed(hooks, t, v1, now)) {
+		hooks_bad(d, req, "evaluate", "replayed");
 		hooks_text(req, 401, "Unauthorized", "unauthorized");
 		goto out;
 	}
 	if (parse_evaluate(body, len, &o, &id, &sname) == -1) {
-		hooks_bad(req, "evaluate", "bad_body");
+		hooks_bad(d, req, "evaluate", "bad_body");
 		hooks_text(req, 400, "Bad Request", "want a JSON object");
 		goto out;
 	}
 	for (i = 0; sname != NULL && i < REQ_SRC_MAX; i++)
 		if (strcmp(sname, req_source_name((enum req_source)i)) == 0)
 			src = (enum req_source)i;
-	metrics_hook("evaluate", "accepted");
+	metrics_hook(d, "evaluate", "accepted");
 	if (id != NULL)
 		log_debug("hooks: evaluate request %.80s", id);
 	if (src != REQ_SRC_MAX && d->poll[src].ad != NULL) {
-		metrics_nudge(d->poll[src].ad->name);
+		metrics_nudge(d, d->poll[src].ad->name);
 		poll_nudge(d, src);
 	} else
 		hooks_nudge_all(d);
@@ -231,6 +235,7 @@ static void
 hooks_graph(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
+	struct hooks_state *hooks = d->hooks;
 	char *tok, *body = NULL;
 	size_t len = 0, n, i;
 	int toolarge;
@@ -240,7 +245,7 @@ hooks_graph(struct evhttp_request *req, void *arg)
 	tok = parse_validation_token(evhttp_request_get_uri(req), &n);
 	if (tok != NULL) {
 		/* Subscription handshake: echo the decoded token verbatim. */
-		metrics_hook("graph", "validation");
+		metrics_hook(d, "graph", "validation");
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Content-Type", "text/plain");
 		evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -255,7 +260,7 @@ hooks_graph(struct evhttp_request *req, void *arg)
 	}
 	if ((body = hooks_body(req, &len, &toolarge)) == NULL ||
 	    (gn = malloc(sizeof(*gn))) == NULL) {
-		hooks_bad(req, "graph", toolarge ? "too_large" : "error");
+		hooks_bad(d, req, "graph", toolarge ? "too_large" : "error");
 		if (toolarge)
 			hooks_text(req, 413, "Payload Too Large", "too large");
 		else
@@ -265,14 +270,14 @@ hooks_graph(struct evhttp_request *req, void *arg)
 	}
 	/* Checked without any I/O, then answered 202 whatever the outcome. */
 	switch (parse_graph_notes(
-	    body, len, hooks.client_state, hooks.client_state_len, gn)) {
+	    body, len, hooks->client_state, hooks->client_state_len, gn)) {
 	case PARSE_NOTES_OK:
 		break;
 	case PARSE_NOTES_BAD_CLIENT_STATE:
-		hooks_bad(req, "graph", "bad_client_state");
+		hooks_bad(d, req, "graph", "bad_client_state");
 		goto out;
 	default:
-		hooks_bad(req, "graph", "bad_body");
+		hooks_bad(d, req, "graph", "bad_body");
 		goto out;
 	}
 	for (i = 0; i < gn->nlife; i++) {
@@ -280,15 +285,15 @@ hooks_graph(struct evhttp_request *req, void *arg)
 		    "hooks: graph lifecycle event %.64s", gn->life[i].event);
 		if (gn->life[i].sub[0] != '\0')
 			subs_lifecycle(d, gn->life[i].sub, gn->life[i].event);
-		metrics_hook("graph", "lifecycle");
+		metrics_hook(d, "graph", "lifecycle");
 	}
 	if (gn->life_dropped > 0)
 		log_warnx("hooks: %zu more lifecycle events in one body were "
 		          "ignored",
 		    gn->life_dropped);
 	if (gn->missed)
-		metrics_hook("graph", "lifecycle");
-	metrics_hook("graph", "accepted");
+		metrics_hook(d, "graph", "lifecycle");
+	metrics_hook(d, "graph", "accepted");
 	if (gn->missed) {
 		log_info("hooks: graph notifications were missed; full resync");
 		approvers_group_changed(d, NULL);
@@ -377,45 +382,55 @@ hooks_swap(const char *what, const char *path, char **cur, size_t *curlen)
 void
 hooks_reload(struct daemon *d)
 {
+	struct hooks_state *hooks = d->hooks;
+
+	if (hooks == NULL)
+		return;
 	if (hooks_swap("http.hook_secret_file", d->settings->hook_secret_file,
-	        &hooks.secret, &hooks.secret_len) == 1)
+	        &hooks->secret, &hooks->secret_len) == 1)
 		log_info("reload: new webhook secret in force");
 	if (hooks_swap("http.graph_client_state_file",
-	        d->settings->graph_client_state_file, &hooks.client_state,
-	        &hooks.client_state_len) == 1) {
-		hooks.client_state_gen++;
+	        d->settings->graph_client_state_file, &hooks->client_state,
+	        &hooks->client_state_len) == 1) {
+		hooks->client_state_gen++;
 		log_info("reload: new Graph clientState in force");
 	}
 }
 
 /* The clientState subscriptions carry (NULL: none), and its generation. */
 const char *
-hooks_client_state(void)
+hooks_client_state(struct daemon *d)
 {
-	return hooks.client_state;
+	return d->hooks != NULL ? d->hooks->client_state : NULL;
 }
 
 unsigned
-hooks_client_state_gen(void)
+hooks_client_state_gen(struct daemon *d)
 {
-	return hooks.client_state_gen;
+	return d->hooks != NULL ? d->hooks->client_state_gen : 0;
 }
 
 /* Read the hook secrets and route the hooks on the daemon's listener. */
 int
 hooks_register(struct daemon *d, char **err)
 {
+	struct hooks_state *hooks;
+
 	hooks_free(d);
-	if (hooks_secret("http.hook_secret_file", d->settings->hook_secret_file,
-	        &hooks.secret, &hooks.secret_len, err) == -1 ||
-	    hooks_secret("http.graph_client_state_file",
-	        d->settings->graph_client_state_file, &hooks.client_state,
-	        &hooks.client_state_len, err) == -1)
+	if ((hooks = d->hooks = calloc(1, sizeof(*hooks))) == NULL) {
+		asprintf(err, "hooks: out of memory");
 		return -1;
-	if (httpd_route("/v1/hooks/evaluate", EVHTTP_REQ_POST, 1,
+	}
+	if (hooks_secret("http.hook_secret_file", d->settings->hook_secret_file,
+	        &hooks->secret, &hooks->secret_len, err) == -1 ||
+	    hooks_secret("http.graph_client_state_file",
+	        d->settings->graph_client_state_file, &hooks->client_state,
+	        &hooks->client_state_len, err) == -1)
+		return -1;
+	if (httpd_route(d, "/v1/hooks/evaluate", EVHTTP_REQ_POST, 1,
 	        hooks_evaluate, d) == -1 ||
-	    httpd_route(
-	        "/v1/hooks/graph", EVHTTP_REQ_POST, 1, hooks_graph, d) == -1) {
+	    httpd_route(d, "/v1/hooks/graph", EVHTTP_REQ_POST, 1, hooks_graph,
+	        d) == -1) {
 		asprintf(err, "http: too many routes");
 		return -1;
 	}
@@ -444,7 +459,12 @@ hooks_check(const struct settings *s, char **err)
 void
 hooks_free(struct daemon *d)
 {
-	(void)d;
-	hooks_wipe(&hooks.secret, &hooks.secret_len);
-	hooks_wipe(&hooks.client_state, &hooks.client_state_len);
+	struct hooks_state *hooks = d->hooks;
+
+	if (hooks == NULL)
+		return;
+	hooks_wipe(&hooks->secret, &hooks->secret_len);
+	hooks_wipe(&hooks->client_state, &hooks->client_state_len);
+	free(hooks);
+	d->hooks = NULL;
 }

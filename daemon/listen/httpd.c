@@ -87,7 +87,7 @@ struct httpd_bucket {
 	double tokens, last;
 };
 
-static struct {
+struct httpd_state {
 	struct daemon *d;
 	struct httpd_route routes[HTTPD_MAX_ROUTES];
 	size_t nroutes;
@@ -102,7 +102,7 @@ static struct {
 	int64_t log_window;
 	unsigned log_count;
 	unsigned long suppressed;
-} httpd;
+};
 
 static double
 httpd_now(void)
@@ -133,24 +133,25 @@ httpd_reply(
 /* Log a refused request, at most HTTP_LOG_BURST lines a minute (the rest
  * are counted and summed up in the next window). */
 static void
-httpd_log(const char *peer, const char *what, const char *why)
+httpd_log(struct httpd_state *httpd, const char *peer, const char *what,
+    const char *why)
 {
 	int64_t now = clock_now();
 
-	if (now - httpd.log_window >= 60) {
-		if (httpd.suppressed > 0)
+	if (now - httpd->log_window >= 60) {
+		if (httpd->suppressed > 0)
 			log_warnx("http: %lu more refused requests were not "
 			          "logged",
-			    httpd.suppressed);
-		httpd.log_window = now;
-		httpd.log_count = 0;
-		httpd.suppressed = 0;
+			    httpd->suppressed);
+		httpd->log_window = now;
+		httpd->log_count = 0;
+		httpd->suppressed = 0;
 	}
-	if (httpd.log_count >= HTTP_LOG_BURST) {
-		httpd.suppressed++;
+	if (httpd->log_count >= HTTP_LOG_BURST) {
+		httpd->suppressed++;
 		return;
 	}
-	httpd.log_count++;
+	httpd->log_count++;
 	log_warnx("http: %s from %s refused: %s", what, peer, why);
 }
 
@@ -167,9 +168,12 @@ httpd_peer(struct evhttp_request *req)
 }
 
 void
-httpd_log_refused(struct evhttp_request *req, const char *what, const char *why)
+httpd_log_refused(struct daemon *d, struct evhttp_request *req,
+    const char *what, const char *why)
 {
-	httpd_log(httpd_peer(req), what, why);
+	struct httpd_state *httpd = d->httpd;
+
+	httpd_log(httpd, httpd_peer(req), what, why);
 }
 
 static const char *
@@ -195,11 +199,11 @@ httpd_method(struct evhttp_request *req)
 
 /* Refuse `req` with `code`, counted under `why`; the connection closes. */
 static void
-httpd_refuse(
-    struct evhttp_request *req, int code, const char *reason, const char *why)
+httpd_refuse(struct httpd_state *httpd, struct evhttp_request *req, int code,
+    const char *reason, const char *why)
 {
-	metrics_http_refused(why);
-	httpd_log(httpd_peer(req), httpd_method(req), why);
+	metrics_http_refused(httpd->d, why);
+	httpd_log(httpd, httpd_peer(req), httpd_method(req), why);
 	evhttp_add_header(
 	    evhttp_request_get_output_headers(req), "Connection", "close");
 	httpd_reply(req, code, reason, reason);
@@ -208,61 +212,62 @@ httpd_refuse(
 /* ---- connections ------------------------------------------------------ */
 
 static void
-httpd_pause(int on)
+httpd_pause(struct httpd_state *httpd, int on)
 {
-	if (httpd.lev == NULL || httpd.overflow == NULL || httpd.paused == on)
+	if (httpd->lev == NULL || httpd->overflow == NULL ||
+	    httpd->paused == on)
 		return;
-	httpd.paused = on;
+	httpd->paused = on;
 	if (on) {
-		evconnlistener_disable(httpd.lev);
-		evconnlistener_enable(httpd.overflow);
-		httpd_log("-", "connection",
+		evconnlistener_disable(httpd->lev);
+		evconnlistener_enable(httpd->overflow);
+		httpd_log(httpd, "-", "connection",
 		    "connection cap reached; refusing new ones");
 	} else {
-		evconnlistener_disable(httpd.overflow);
-		evconnlistener_enable(httpd.lev);
+		evconnlistener_disable(httpd->overflow);
+		evconnlistener_enable(httpd->lev);
 	}
 }
 
 static struct httpd_conn *
-httpd_conn_find(struct bufferevent *bev)
+httpd_conn_find(struct httpd_state *httpd, struct bufferevent *bev)
 {
 	size_t i;
 
-	for (i = 0; bev != NULL && i < httpd.nconns; i++)
-		if (httpd.conns[i].bev == bev)
-			return &httpd.conns[i];
+	for (i = 0; bev != NULL && i < httpd->nconns; i++)
+		if (httpd->conns[i].bev == bev)
+			return &httpd->conns[i];
 	return NULL;
 }
 
 static void
-httpd_sweep_arm(void)
+httpd_sweep_arm(struct httpd_state *httpd)
 {
 	struct timeval tv = { 1, 0 };
 
-	if (httpd.sweep_ev != NULL && !evtimer_pending(httpd.sweep_ev, NULL))
-		evtimer_add(httpd.sweep_ev, &tv);
+	if (httpd->sweep_ev != NULL && !evtimer_pending(httpd->sweep_ev, NULL))
+		evtimer_add(httpd->sweep_ev, &tv);
 }
 
 /* Drop the connections evhttp has freed (ours was the last reference). */
 static void
-httpd_reap(void)
+httpd_reap(struct httpd_state *httpd)
 {
 	bufferevent_data_cb rcb, wcb;
 	bufferevent_event_cb ecb;
 	void *cbarg;
 	size_t i = 0;
 
-	while (i < httpd.nconns) {
-		struct httpd_conn *c = &httpd.conns[i];
+	while (i < httpd->nconns) {
+		struct httpd_conn *c = &httpd->conns[i];
 
 		bufferevent_getcb(c->bev, &rcb, &wcb, &ecb, &cbarg);
 		if (rcb == NULL && wcb == NULL && ecb == NULL) {
-			metrics_http_conn(
+			metrics_http_conn(httpd->d,
 			    c->requests > 0 ? "served" : "no_request");
 			bufferevent_decref(c->bev);
-			httpd.conns[i] = httpd.conns[--httpd.nconns];
-			httpd.d->http_conns--;
+			httpd->conns[i] = httpd->conns[--httpd->nconns];
+			httpd->d->http_conns--;
 			continue;
 		}
 		i++;
@@ -285,13 +290,14 @@ httpd_addr(const struct sockaddr *sa, char *buf, size_t len)
 
 /* Shut connection c down (evhttp then closes it), counted under `why`. */
 static void
-httpd_cut(struct httpd_conn *c, const char *why, const char *text)
+httpd_cut(struct httpd_state *httpd, struct httpd_conn *c, const char *why,
+    const char *text)
 {
 	evutil_socket_t fd;
 
 	c->cut = 1;
-	metrics_http_refused(why);
-	httpd_log(c->peer[0] ? c->peer : "-", "connection", text);
+	metrics_http_refused(httpd->d, why);
+	httpd_log(httpd, c->peer[0] ? c->peer : "-", "connection", text);
 	if ((fd = bufferevent_getfd(c->bev)) >= 0)
 		shutdown(fd, SHUT_RDWR);
 }
@@ -300,29 +306,29 @@ httpd_cut(struct httpd_conn *c, const char *why, const char *text)
  * peer's connection waiting longest for a request, never one being served
  * (c itself only when all the others are). */
 static void
-httpd_peer_cap(const struct httpd_conn *c)
+httpd_peer_cap(struct httpd_state *httpd, const struct httpd_conn *c)
 {
 	struct httpd_conn *o, *victim = NULL;
 	unsigned n = 0;
 	size_t i;
 
-	for (i = 0; i < httpd.nconns; i++) {
-		o = &httpd.conns[i];
+	for (i = 0; i < httpd->nconns; i++) {
+		o = &httpd->conns[i];
 		if (!o->admitted || o->cut || strcmp(o->peer, c->peer) != 0)
 			continue;
 		n++;
 		if (!o->busy && (victim == NULL || o->seq < victim->seq))
 			victim = o;
 	}
-	if (n > httpd.d->settings->http_max_peer_conns && victim != NULL)
-		httpd_cut(victim, "peer_cap",
+	if (n > httpd->d->settings->http_max_peer_conns && victim != NULL)
+		httpd_cut(httpd, victim, "peer_cap",
 		    "more than http.max_connections_per_peer open");
 }
 
 /* Read the peer of a new connection (once evhttp gave it its socket) and
  * hold it to the per-peer cap. */
 static void
-httpd_admit(struct httpd_conn *c)
+httpd_admit(struct httpd_state *httpd, struct httpd_conn *c)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in6 *sin6;
@@ -345,7 +351,7 @@ httpd_admit(struct httpd_conn *c)
 		strcat(c->peer, "/64");
 	} else
 		httpd_addr((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
-	httpd_peer_cap(c);
+	httpd_peer_cap(httpd, c);
 }
 
 /* Drop connections evhttp has freed, admit new ones (per-peer cap), cut
@@ -353,43 +359,45 @@ httpd_admit(struct httpd_conn *c)
 static void
 httpd_sweep(evutil_socket_t fd, short what, void *arg)
 {
-	struct daemon *d = httpd.d;
+	struct daemon *d = arg;
+	struct httpd_state *httpd = d->httpd;
 	double now = httpd_now();
 	size_t i;
 
-	httpd_reap();
-	for (i = 0; i < httpd.nconns; i++)
-		httpd_admit(&httpd.conns[i]);
-	for (i = 0; i < httpd.nconns; i++) {
-		struct httpd_conn *c = &httpd.conns[i];
+	httpd_reap(httpd);
+	for (i = 0; i < httpd->nconns; i++)
+		httpd_admit(httpd, &httpd->conns[i]);
+	for (i = 0; i < httpd->nconns; i++) {
+		struct httpd_conn *c = &httpd->conns[i];
 
 		/* One second of slack lets evhttp's idle timeout close an
 		 * idle connection first. */
 		if (!c->cut &&
 		    now - c->started > (double)d->settings->http_timeout + 1)
-			httpd_cut(c, "deadline",
+			httpd_cut(httpd, c, "deadline",
 			    "no complete request within http.timeout");
 	}
 	if ((unsigned)d->http_conns < d->settings->http_max_conns)
-		httpd_pause(0);
-	if (httpd.nconns > 0)
-		httpd_sweep_arm();
+		httpd_pause(httpd, 0);
+	if (httpd->nconns > 0)
+		httpd_sweep_arm(httpd);
 }
 
 static void
-httpd_sweep_soon(void)
+httpd_sweep_soon(struct httpd_state *httpd)
 {
-	if (httpd.sweep_ev != NULL)
-		event_active(httpd.sweep_ev, EV_TIMEOUT, 0);
+	if (httpd->sweep_ev != NULL)
+		event_active(httpd->sweep_ev, EV_TIMEOUT, 0);
 }
 
 /* evhttp is about to free this connection: sweep right after. */
 static void
 httpd_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
+	struct httpd_state *httpd = arg;
+
 	(void)evcon;
-	(void)arg;
-	httpd_sweep_soon();
+	httpd_sweep_soon(httpd);
 }
 
 /* evhttp accepted a connection: make its bufferevent and count it. */
@@ -397,39 +405,40 @@ static struct bufferevent *
 httpd_bevcb(struct event_base *base, void *arg)
 {
 	struct daemon *d = arg;
+	struct httpd_state *httpd = d->httpd;
 	struct bufferevent *bev;
 	struct httpd_conn *v;
 
 	/* Connections cut a moment ago and closed by evhttp since no longer
 	 * count against the cap. */
-	httpd_reap();
-	if (httpd.nconns == httpd.capconns) {
-		size_t cap = httpd.capconns ? httpd.capconns * 2 : 16;
+	httpd_reap(httpd);
+	if (httpd->nconns == httpd->capconns) {
+		size_t cap = httpd->capconns ? httpd->capconns * 2 : 16;
 
-		if ((v = realloc(httpd.conns, cap * sizeof(*v))) == NULL)
+		if ((v = realloc(httpd->conns, cap * sizeof(*v))) == NULL)
 			return NULL; /* evhttp makes an uncounted one */
-		httpd.conns = v;
-		httpd.capconns = cap;
+		httpd->conns = v;
+		httpd->capconns = cap;
 	}
 	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
 	    NULL)
 		return NULL;
 	bufferevent_incref(bev);
-	v = &httpd.conns[httpd.nconns++];
+	v = &httpd->conns[httpd->nconns++];
 	memset(v, 0, sizeof(*v));
 	v->bev = bev;
 	v->started = httpd_now();
-	v->seq = ++httpd.seq;
+	v->seq = ++httpd->seq;
 	d->http_conns++;
-	metrics_http_conn("accepted");
+	metrics_http_conn(httpd->d, "accepted");
 	if ((unsigned)d->http_conns >= d->settings->http_max_conns)
-		httpd_pause(1);
+		httpd_pause(httpd, 1);
 	/* Accepted in the same batch as the one that hit the cap: its
 	 * request is answered 503. */
 	if ((unsigned)d->http_conns > d->settings->http_max_conns)
 		v->over = 1;
 	/* evhttp gives it its socket once we return: admit it right after */
-	httpd_sweep_soon();
+	httpd_sweep_soon(httpd);
 	return bev;
 }
 
@@ -444,14 +453,14 @@ httpd_overflow(struct evconnlistener *l, evutil_socket_t fd,
 	                           "Content-Length: 12\r\n"
 	                           "Connection: close\r\n\r\n"
 	                           "server busy\n";
+	struct daemon *d = arg;
 	char peer[INET6_ADDRSTRLEN];
 
 	(void)l;
 	(void)salen;
-	(void)arg;
 	httpd_addr(sa, peer, sizeof(peer));
-	metrics_http_refused("connection_cap");
-	httpd_log(peer, "connection", "connection cap reached");
+	metrics_http_refused(d, "connection_cap");
+	httpd_log(d->httpd, peer, "connection", "connection cap reached");
 	(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	shutdown(fd, SHUT_WR);
 	close(fd);
@@ -472,10 +481,11 @@ httpd_hash(const char *s)
 /* Take a token from `peer`'s bucket: 0, or -1 with the seconds until the
  * next one in *wait. */
 static int
-httpd_take(const char *peer, double *wait)
+httpd_take(struct httpd_state *httpd, const char *peer, double *wait)
 {
-	struct settings *s = httpd.d->settings;
-	struct httpd_bucket *set = httpd.buckets[httpd_hash(peer) % HTTPD_SETS];
+	struct settings *s = httpd->d->settings;
+	struct httpd_bucket *set =
+	    httpd->buckets[httpd_hash(peer) % HTTPD_SETS];
 	struct httpd_bucket *b = NULL;
 	double now = httpd_now(), rate = s->http_rate, burst = s->http_burst;
 	int i;
@@ -556,12 +566,14 @@ httpd_match(const struct httpd_route *rt, const char *path)
 static void
 httpd_req_done(struct evhttp_request *req, void *arg)
 {
-	struct httpd_conn *c = httpd_conn_find(arg);
+	struct httpd_state *httpd = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct httpd_conn *c = httpd_conn_find(httpd,
+	    evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL);
 
-	(void)req;
 	if (c != NULL) {
 		c->busy = 0;
-		c->seq = ++httpd.seq;
+		c->seq = ++httpd->seq;
 	}
 }
 
@@ -569,6 +581,7 @@ static void
 httpd_dispatch(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
+	struct httpd_state *httpd = d->httpd;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
 	const struct httpd_route *rt = NULL;
@@ -579,22 +592,22 @@ httpd_dispatch(struct evhttp_request *req, void *arg)
 	long secs;
 	char ra[32];
 
-	c = httpd_conn_find(
+	c = httpd_conn_find(httpd,
 	    evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL);
 	if (c != NULL) {
-		httpd_admit(c);
+		httpd_admit(httpd, c);
 		c->busy = 1;
-		evhttp_request_set_on_complete_cb(req, httpd_req_done, c->bev);
+		evhttp_request_set_on_complete_cb(req, httpd_req_done, httpd);
 		if (!c->bound) {
 			evhttp_connection_set_closecb(
-			    evcon, httpd_conn_closed, NULL);
+			    evcon, httpd_conn_closed, httpd);
 			c->bound = 1;
 		}
 		c->started = httpd_now();
 		c->requests++;
 		if (c->over) {
-			httpd_refuse(
-			    req, 503, "Service Unavailable", "connection_cap");
+			httpd_refuse(httpd, req, 503, "Service Unavailable",
+			    "connection_cap");
 			return;
 		}
 		if (c->cut) {
@@ -609,33 +622,35 @@ httpd_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (httpd_header_bytes(req, &line) > d->settings->http_max_header) {
 		if (line > d->settings->http_max_header)
-			httpd_refuse(req, 414, "URI Too Long", "uri_too_long");
+			httpd_refuse(
+			    httpd, req, 414, "URI Too Long", "uri_too_long");
 		else
-			httpd_refuse(req, 431,
+			httpd_refuse(httpd, req, 431,
 			    "Request Header Fields Too Large",
 			    "headers_too_large");
 		return;
 	}
-	for (i = 0; path != NULL && i < httpd.nroutes && rt == NULL; i++)
-		if (httpd_match(&httpd.routes[i], path))
-			rt = &httpd.routes[i];
+	for (i = 0; path != NULL && i < httpd->nroutes && rt == NULL; i++)
+		if (httpd_match(&httpd->routes[i], path))
+			rt = &httpd->routes[i];
 	if ((rt == NULL || rt->limited) &&
-	    httpd_take(httpd_peer(req), &wait) == -1) {
+	    httpd_take(httpd, httpd_peer(req), &wait) == -1) {
 		secs = (long)wait;
 		snprintf(ra, sizeof(ra), "%ld", secs + ((double)secs < wait));
 		evhttp_add_header(
 		    evhttp_request_get_output_headers(req), "Retry-After", ra);
-		httpd_refuse(req, 429, "Too Many Requests", "rate_limited");
+		httpd_refuse(
+		    httpd, req, 429, "Too Many Requests", "rate_limited");
 		return;
 	}
 	if (rt == NULL) {
-		metrics_http_refused("not_found");
+		metrics_http_refused(httpd->d, "not_found");
 		httpd_reply(req, 404, "Not Found", "not found");
 		return;
 	}
 	if ((rt->methods & (int)evhttp_request_get_command(req)) == 0) {
 		httpd_allow(req, rt->methods);
-		httpd_refuse(req, 405, "Method Not Allowed", "method");
+		httpd_refuse(httpd, req, 405, "Method Not Allowed", "method");
 		return;
 	}
 	rt->fn(req, rt->arg);
@@ -645,14 +660,15 @@ httpd_dispatch(struct evhttp_request *req, void *arg)
  * `methods` (EVHTTP_REQ_* mask); `limited` puts it behind the per-peer rate
  * limit. 0, or -1 when the table is full. */
 int
-httpd_route(
-    const char *path, int methods, int limited, httpd_handler fn, void *arg)
+httpd_route(struct daemon *d, const char *path, int methods, int limited,
+    httpd_handler fn, void *arg)
 {
+	struct httpd_state *httpd = d->httpd;
 	struct httpd_route *r;
 
-	if (httpd.nroutes == HTTPD_MAX_ROUTES)
+	if (httpd->nroutes == HTTPD_MAX_ROUTES)
 		return -1;
-	r = &httpd.routes[httpd.nroutes++];
+	r = &httpd->routes[httpd->nroutes++];
 	r->path = path;
 	r->methods = methods;
 	r->limited = limited;
@@ -724,12 +740,19 @@ httpd_bind(struct daemon *d, const char *listen, char **err)
 }
 
 int
-httpd_open(struct daemon *d, const char *listen, char **err)
+httpd_open(struct daemon *d, const char *listen, const httpd_routes_fn *routes,
+    char **err)
 {
+	struct httpd_state *httpd;
 	const struct settings *s = d->settings;
 	struct evhttp_bound_socket *bound;
+	size_t i;
 
-	httpd.d = d;
+	if ((httpd = d->httpd = calloc(1, sizeof(*httpd))) == NULL) {
+		asprintf(err, "http: out of memory");
+		return -1;
+	}
+	httpd->d = d;
 	if ((d->http = evhttp_new(d->base)) == NULL) {
 		asprintf(err, "http: cannot create server");
 		return -1;
@@ -744,22 +767,22 @@ httpd_open(struct daemon *d, const char *listen, char **err)
 	        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_bevcb(d->http, httpd_bevcb, d);
 	evhttp_set_gencb(d->http, httpd_dispatch, d);
-	httpd_route("/healthz", EVHTTP_REQ_GET, 0, httpd_healthz, d);
-	httpd_route("/readyz", EVHTTP_REQ_GET, 0, httpd_readyz, d);
-	metrics_register(d);
-	if (hooks_register(d, err) == -1 || links_register(d, err) == -1)
-		goto fail;
-	if ((httpd.sweep_ev = evtimer_new(d->base, httpd_sweep, d)) == NULL) {
+	httpd_route(d, "/healthz", EVHTTP_REQ_GET, 0, httpd_healthz, d);
+	httpd_route(d, "/readyz", EVHTTP_REQ_GET, 0, httpd_readyz, d);
+	for (i = 0; routes != NULL && routes[i] != NULL; i++)
+		if (routes[i](d, err) == -1)
+			goto fail;
+	if ((httpd->sweep_ev = evtimer_new(d->base, httpd_sweep, d)) == NULL) {
 		asprintf(err, "http: cannot create the sweep timer");
 		goto fail;
 	}
 	if ((bound = httpd_bind(d, listen, err)) == NULL)
 		goto fail;
-	httpd.lev = evhttp_bound_socket_get_listener(bound);
-	httpd.overflow = evconnlistener_new(d->base, httpd_overflow, d,
+	httpd->lev = evhttp_bound_socket_get_listener(bound);
+	httpd->overflow = evconnlistener_new(d->base, httpd_overflow, d,
 	    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED, 0,
 	    evhttp_bound_socket_get_fd(bound));
-	if (httpd.overflow == NULL) {
+	if (httpd->overflow == NULL) {
 		asprintf(err, "http: cannot create the overflow listener");
 		goto fail;
 	}
@@ -772,24 +795,28 @@ fail:
 void
 httpd_close(struct daemon *d)
 {
+	struct httpd_state *httpd = d->httpd;
 	size_t i;
 
-	if (httpd.overflow != NULL)
-		evconnlistener_free(httpd.overflow);
-	httpd.overflow = NULL;
-	httpd.lev = NULL;
+	if (httpd == NULL)
+		return;
+	if (httpd->overflow != NULL)
+		evconnlistener_free(httpd->overflow);
+	httpd->overflow = NULL;
+	httpd->lev = NULL;
 	if (d->http != NULL)
 		evhttp_free(d->http); /* frees every connection */
 	d->http = NULL;
-	for (i = 0; i < httpd.nconns; i++)
-		bufferevent_decref(httpd.conns[i].bev);
-	free(httpd.conns);
-	httpd.conns = NULL;
-	httpd.nconns = httpd.capconns = 0;
+	for (i = 0; i < httpd->nconns; i++)
+		bufferevent_decref(httpd->conns[i].bev);
+	free(httpd->conns);
+	httpd->conns = NULL;
+	httpd->nconns = httpd->capconns = 0;
 	d->http_conns = 0;
-	if (httpd.sweep_ev != NULL)
-		event_free(httpd.sweep_ev);
-	httpd.sweep_ev = NULL;
-	httpd.nroutes = 0;
+	if (httpd->sweep_ev != NULL)
+		event_free(httpd->sweep_ev);
+	httpd->sweep_ev = NULL;
+	free(httpd);
+	d->httpd = NULL;
 	hooks_free(d);
 }

@@ -96,7 +96,7 @@ metrics_requests(struct evbuffer *b, struct daemon *d)
 }
 
 static void
-metrics_build_reload(struct evbuffer *b)
+metrics_build_reload(struct evbuffer *b, struct daemon *d)
 {
 	static const char *const result[2] = { "ok", "failed" };
 	int i;
@@ -112,16 +112,15 @@ metrics_build_reload(struct evbuffer *b)
 	for (i = 0; i < 2; i++)
 		evbuffer_add_printf(b,
 		    "approvald_reload_total{result=\"%s\"} %llu\n", result[i],
-		    counters_get()->reloads[i]);
+		    d->counters.reloads[i]);
 	metrics_head(b, "approvald_reload_last_timestamp_seconds", "gauge",
 	    "When the last reload with this result ended (Unix time).");
 	for (i = 0; i < 2; i++)
-		if (counters_get()->reload_last[i] > 0)
+		if (d->counters.reload_last[i] > 0)
 			evbuffer_add_printf(b,
 			    "approvald_reload_last_timestamp_seconds"
 			    "{result=\"%s\"} %lld\n",
-			    result[i],
-			    (long long)counters_get()->reload_last[i]);
+			    result[i], (long long)d->counters.reload_last[i]);
 }
 
 /* What needs a person: requests in attention, the oldest request still
@@ -278,11 +277,11 @@ metrics_store(struct evbuffer *b, struct daemon *d)
 	metrics_head(b, "approvald_store_degraded_total", "counter",
 	    "Times the state store became degraded since start.");
 	evbuffer_add_printf(b, "approvald_store_degraded_total %llu\n",
-	    health_store_episodes());
+	    health_store_episodes(d));
 }
 
 static void
-metrics_commits(struct evbuffer *b)
+metrics_commits(struct evbuffer *b, struct daemon *d)
 {
 	size_t i;
 
@@ -291,13 +290,13 @@ metrics_commits(struct evbuffer *b)
 	for (i = 0; i < METRICS_NBOUNDS; i++)
 		evbuffer_add_printf(b,
 		    "approvald_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
-		    metrics_bounds[i], counters_get()->commit_buckets[i]);
+		    metrics_bounds[i], d->counters.commit_buckets[i]);
 	evbuffer_add_printf(b,
 	    "approvald_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n"
 	    "approvald_store_commit_seconds_sum %.6f\n"
 	    "approvald_store_commit_seconds_count %llu\n",
-	    counters_get()->commit_count, counters_get()->commit_sum,
-	    counters_get()->commit_count);
+	    d->counters.commit_count, d->counters.commit_sum,
+	    d->counters.commit_count);
 }
 
 /* What the store did since start, as of the start of this scrape (its
@@ -336,12 +335,12 @@ metrics_serve(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 500, "Internal Server Error");
 		return;
 	}
-	metrics_build_reload(b);
+	metrics_build_reload(b, d);
 	metrics_requests(b, d);
 	metrics_health(b, d);
 	metrics_head(b, "approvald_decisions_total", "counter",
 	    "Policy decisions by rule and verdict since start.");
-	metrics_counter_out(b, &counters_get()->decisions,
+	metrics_counter_out(b, &d->counters.decisions,
 	    "approvald_decisions_total", "rule", "verdict");
 	metrics_head(b, "approvald_transitions_total", "counter",
 	    "State transitions recorded since start.");
@@ -353,7 +352,7 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	metrics_head(b, "approvald_graph_calls_total", "counter",
 	    "Graph API answers by endpoint class and HTTP status (error: no "
 	    "answer), retries included.");
-	metrics_counter_out(b, &counters_get()->graph,
+	metrics_counter_out(b, &d->counters.graph,
 	    "approvald_graph_calls_total", "endpoint", "status");
 	metrics_head(b, "approvald_graph_transfers_total", "counter",
 	    "HTTP transfers of the Graph client (token calls included), by "
@@ -371,7 +370,7 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	metrics_head(b, "approvald_graph_subscriptions", "gauge",
 	    "Approver groups with a live Graph change subscription.");
 	evbuffer_add_printf(
-	    b, "approvald_graph_subscriptions %zu\n", subs_count());
+	    b, "approvald_graph_subscriptions %zu\n", subs_count(d));
 	metrics_head(b, "approvald_token_refreshes_total", "counter",
 	    "Access-token refreshes.");
 	evbuffer_add_printf(b, "approvald_token_refreshes_total %lu\n",
@@ -381,24 +380,24 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	    "Changes whose modification time was unparseable or in the "
 	    "future beyond the allowed skew, by source (never used for the "
 	    "watermark).");
-	metrics_counter_out1(b, &counters_get()->implausible,
+	metrics_counter_out1(b, &d->counters.implausible,
 	    "approvald_poll_implausible_times_total", "source");
 	metrics_head(b, "approvald_bad_reads_total", "counter",
 	    "Graph answers that failed validation (an unreadable request, "
 	    "a missing status, a step without id), by source and kind; each "
 	    "is read again later, none becomes a verdict.");
-	metrics_counter_out(b, &counters_get()->bad_reads,
+	metrics_counter_out(b, &d->counters.bad_reads,
 	    "approvald_bad_reads_total", "source", "what");
 	metrics_store(b, d);
-	metrics_commits(b);
+	metrics_commits(b, d);
 	metrics_store_work(b, &ss);
 	metrics_head(b, "approvald_hooks_total", "counter",
 	    "Webhooks answered, by hook and result.");
-	metrics_counter_out(b, &counters_get()->hooks, "approvald_hooks_total",
-	    "hook", "result");
+	metrics_counter_out(
+	    b, &d->counters.hooks, "approvald_hooks_total", "hook", "result");
 	metrics_head(b, "approvald_poll_nudges_total", "counter",
 	    "Immediate polls asked for by webhooks, by source.");
-	metrics_counter_out(b, &counters_get()->nudges,
+	metrics_counter_out(b, &d->counters.nudges,
 	    "approvald_poll_nudges_total", "source", "by");
 	metrics_head(b, "approvald_http_connections", "gauge",
 	    "Open HTTP listener connections.");
@@ -407,12 +406,12 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	metrics_head(b, "approvald_http_connections_total", "counter",
 	    "Listener connections accepted, and closed served or without a "
 	    "complete request.");
-	metrics_counter_out1(b, &counters_get()->conns,
+	metrics_counter_out1(b, &d->counters.conns,
 	    "approvald_http_connections_total", "result");
 	metrics_head(b, "approvald_http_refused_total", "counter",
 	    "Requests and connections the listener refused, by reason.");
-	metrics_counter_out1(b, &counters_get()->refused,
-	    "approvald_http_refused_total", "reason");
+	metrics_counter_out1(
+	    b, &d->counters.refused, "approvald_http_refused_total", "reason");
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, 200, "OK", b);
@@ -420,8 +419,13 @@ metrics_serve(struct evhttp_request *req, void *arg)
 }
 
 /* Route GET /metrics on the daemon's listener. */
-void
-metrics_register(struct daemon *d)
+int
+metrics_register(struct daemon *d, char **err)
 {
-	httpd_route("/metrics", EVHTTP_REQ_GET, 0, metrics_serve, d);
+	if (httpd_route(d, "/metrics", EVHTTP_REQ_GET, 0, metrics_serve, d) ==
+	    -1) {
+		asprintf(err, "http: too many routes");
+		return -1;
+	}
+	return 0;
 }

@@ -363,9 +363,9 @@ lk_decision_page(struct daemon *d, struct evhttp_request *req,
 
 /* Log a refused link at the listener's bounded rate (never the token). */
 static void
-lk_bad(struct evhttp_request *req, const char *why)
+lk_bad(struct daemon *d, struct evhttp_request *req, const char *why)
 {
-	httpd_log_refused(req, "decision link", why);
+	httpd_log_refused(d, req, "decision link", why);
 }
 
 /* Checks shared by GET and POST. 0 with the request loaded into *r and
@@ -377,15 +377,15 @@ lk_check(struct daemon *d, struct evhttp_request *req, const char *tok,
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if (links_parse(tok, t) == -1) {
-		lk_bad(req, "bad signature or malformed");
+	if (links_parse(d, tok, t) == -1) {
+		lk_bad(d, req, "bad signature or malformed");
 		lk_page(req, 403, "Forbidden", "Invalid link", "bad",
 		    "This decision link is not valid: it was changed or "
 		    "truncated. Use the link exactly as you received it.");
 		return -1;
 	}
 	if (clock_now() >= t->expires) {
-		lk_bad(req, "expired");
+		lk_bad(d, req, "expired");
 		lk_page(req, 410, "Gone", "Link expired", "bad",
 		    "This decision link has expired. Nothing was recorded; "
 		    "ask for a new link or use approvalctl decide.");
@@ -393,7 +393,7 @@ lk_check(struct daemon *d, struct evhttp_request *req, const char *tok,
 	}
 	if ((rc = links_used(d, t->nonce)) != 0) {
 		if (rc == 1)
-			lk_bad(req, "already used");
+			lk_bad(d, req, "already used");
 		lk_page(req, rc == 1 ? 410 : 500,
 		    rc == 1 ? "Gone" : "Internal Server Error",
 		    rc == 1 ? "Link already used" : "Error", "bad",
@@ -412,7 +412,7 @@ lk_check(struct daemon *d, struct evhttp_request *req, const char *tok,
 	    r->sm.stage != t->stage || r->sm.stage_started != t->started) {
 		char text[256];
 
-		lk_bad(req, "stage moved on");
+		lk_bad(d, req, "stage moved on");
 		snprintf(text, sizeof(text),
 		    "This request no longer waits for this stage (it is now "
 		    "%s%s). Nothing was recorded.",
@@ -485,8 +485,9 @@ lk_decided(void *arg, enum sm_result res, const char *why, const char *state,
 	char text[512];
 
 	if (elig != ELIG_YES) {
-		lk_bad(req, elig == ELIG_NO ? "decider no longer an approver"
-		                            : "membership not verified");
+		lk_bad(d, req,
+		    elig == ELIG_NO ? "decider no longer an approver"
+		                    : "membership not verified");
 		lk_membership_page(req, elig);
 		free(op);
 		return;
@@ -532,8 +533,8 @@ lk_shown(void *arg, enum elig_result elig, const char *why)
 	(void)why;
 	memset(&r, 0, sizeof(r));
 	if (elig != ELIG_YES) {
-		lk_bad(op->req, elig == ELIG_NO
-		                    ? "decider no longer an approver"
+		lk_bad(op->d, op->req,
+		    elig == ELIG_NO ? "decider no longer an approver"
 		                    : "membership not verified");
 		lk_membership_page(op->req, elig);
 	} else if (store_request_get(op->d->store, op->t.key, &r) == 0)
@@ -629,13 +630,13 @@ links_serve(struct evhttp_request *req, void *arg)
 	}
 	path += strlen(LINK_PREFIX);
 	n = strlen(path);
-	if (!links_on()) {
+	if (!links_on(d)) {
 		lk_page(req, 404, "Not Found", "Decision links are off", "bad",
 		    "Decision links are not enabled on this server.");
 		return;
 	}
 	if (n > LINK_MAX_TOKEN) {
-		lk_bad(req, "too long");
+		lk_bad(d, req, "too long");
 		lk_page(req, 403, "Forbidden", "Invalid link", "bad",
 		    "This decision link is not valid.");
 		return;
@@ -664,7 +665,7 @@ links_serve(struct evhttp_request *req, void *arg)
 int
 links_register(struct daemon *d, char **err)
 {
-	if (httpd_route(LINK_PREFIX, EVHTTP_REQ_GET | EVHTTP_REQ_POST, 1,
+	if (httpd_route(d, LINK_PREFIX, EVHTTP_REQ_GET | EVHTTP_REQ_POST, 1,
 	        links_serve, d) == -1) {
 		asprintf(err, "http: too many routes");
 		return -1;

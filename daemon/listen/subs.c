@@ -43,11 +43,12 @@ struct subs_ent {
 /* One call in flight: which group (looked up again on the answer). */
 struct subs_call {
 	struct subs_call *next;
+	struct subs_state *subs;
 	char *group;
 	char *id; /* the subscription a renew or delete is about */
 };
 
-static struct {
+struct subs_state {
 	struct daemon *d;
 	struct subs_ent v[SUBS_MAX];
 	size_t n;
@@ -57,12 +58,12 @@ static struct {
 	unsigned cs_gen;
 	int listing; /* the first list is in flight */
 	int started; /* ... and answered */
-} subs;
+};
 
-static void subs_create(struct subs_ent *e);
+static void subs_create(struct subs_state *subs, struct subs_ent *e);
 
 static struct subs_call *
-subs_call_new(const char *group, const char *id)
+subs_call_new(struct subs_state *subs, const char *group, const char *id)
 {
 	struct subs_call *c = calloc(1, sizeof(*c));
 
@@ -75,17 +76,18 @@ subs_call_new(const char *group, const char *id)
 		}
 		return NULL;
 	}
-	c->next = subs.calls;
-	subs.calls = c;
+	c->subs = subs;
+	c->next = subs->calls;
+	subs->calls = c;
 	return c;
 }
 
 static void
-subs_call_free(struct subs_call *c)
+subs_call_free(struct subs_state *subs, struct subs_call *c)
 {
 	struct subs_call **pp;
 
-	for (pp = &subs.calls; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &subs->calls; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
@@ -96,16 +98,16 @@ subs_call_free(struct subs_call *c)
 }
 
 static struct subs_ent *
-subs_find(const char *group, const char *id)
+subs_find(struct subs_state *subs, const char *group, const char *id)
 {
 	size_t i;
 
-	for (i = 0; i < subs.n; i++)
+	for (i = 0; i < subs->n; i++)
 		if ((group != NULL &&
-		        strcasecmp(subs.v[i].group, group) == 0) ||
-		    (id != NULL && subs.v[i].id != NULL &&
-		        strcmp(subs.v[i].id, id) == 0))
-			return &subs.v[i];
+		        strcasecmp(subs->v[i].group, group) == 0) ||
+		    (id != NULL && subs->v[i].id != NULL &&
+		        strcmp(subs->v[i].id, id) == 0))
+			return &subs->v[i];
 	return NULL;
 }
 
@@ -120,11 +122,11 @@ subs_iso(int64_t t, char *buf, size_t len)
 }
 
 static char *
-subs_url(const char *id)
+subs_url(struct subs_state *subs, const char *id)
 {
 	char *u = NULL;
 
-	if (asprintf(&u, "%s/v1.0/subscriptions%s%s", subs.d->graph_base,
+	if (asprintf(&u, "%s/v1.0/subscriptions%s%s", subs->d->graph_base,
 	        id ? "/" : "", id ? id : "") == -1)
 		return NULL;
 	return u;
@@ -151,27 +153,28 @@ static void
 subs_delete_done(void *arg, long status, const char *body, const char *err)
 {
 	struct subs_call *c = arg;
+	struct subs_state *subs = c->subs;
 
 	if (status != 204 && status != 404)
 		log_warnx("subscriptions: cannot delete %s (%ld%s%s)", c->id,
 		    status, err ? ": " : "", err ? err : "");
-	subs_call_free(c);
+	subs_call_free(subs, c);
 }
 
 static void
-subs_delete(const char *id)
+subs_delete(struct subs_state *subs, const char *id)
 {
-	struct subs_call *c = subs_call_new(NULL, id);
-	char *url = subs_url(id);
+	struct subs_call *c = subs_call_new(subs, NULL, id);
+	char *url = subs_url(subs, id);
 
 	if (c == NULL || url == NULL) {
 		if (c != NULL)
-			subs_call_free(c);
+			subs_call_free(subs, c);
 		free(url);
 		return;
 	}
 	daemon_graph(
-	    subs.d, TOKEN_APP, "DELETE", url, NULL, subs_delete_done, c);
+	    subs->d, TOKEN_APP, "DELETE", url, NULL, subs_delete_done, c);
 	free(url);
 }
 
@@ -179,14 +182,15 @@ static void
 subs_create_done(void *arg, long status, const char *body, const char *err)
 {
 	struct subs_call *c = arg;
-	struct subs_ent *e = subs_find(c->group, NULL);
+	struct subs_state *subs = c->subs;
+	struct subs_ent *e = subs_find(subs, c->group, NULL);
 	char *id = NULL;
 	int64_t expires = 0;
 
 	if (status == 201 && subs_parse(body, &id, &expires) == 0) {
 		if (e == NULL || e->id != NULL) {
 			/* the group left the policy meanwhile */
-			subs_delete(id);
+			subs_delete(subs, id);
 			free(id);
 		} else {
 			e->id = id;
@@ -195,7 +199,7 @@ subs_create_done(void *arg, long status, const char *body, const char *err)
 			    e->group, id);
 			if (e->resync) {
 				e->resync = 0;
-				approvers_group_changed(subs.d, e->group);
+				approvers_group_changed(subs->d, e->group);
 			}
 		}
 	} else {
@@ -208,22 +212,22 @@ subs_create_done(void *arg, long status, const char *body, const char *err)
 	}
 	if (e != NULL)
 		e->busy = 0;
-	subs_call_free(c);
+	subs_call_free(subs, c);
 }
 
 static void
-subs_create(struct subs_ent *e)
+subs_create(struct subs_state *subs, struct subs_ent *e)
 {
-	struct settings *s = subs.d->settings;
+	struct settings *s = subs->d->settings;
 	struct json_object *o;
 	struct subs_call *c;
-	const char *cs = hooks_client_state();
+	const char *cs = hooks_client_state(subs->d);
 	char iso[40], res[300], *url;
 
-	if (cs == NULL || subs.url == NULL)
+	if (cs == NULL || subs->url == NULL)
 		return;
 	if ((o = json_object_new_object()) == NULL ||
-	    (c = subs_call_new(e->group, NULL)) == NULL) {
+	    (c = subs_call_new(subs, e->group, NULL)) == NULL) {
 		json_object_put(o);
 		return;
 	}
@@ -232,19 +236,19 @@ subs_create(struct subs_ent *e)
 	json_object_object_add(
 	    o, "changeType", json_object_new_string("updated"));
 	json_object_object_add(
-	    o, "notificationUrl", json_object_new_string(subs.url));
+	    o, "notificationUrl", json_object_new_string(subs->url));
 	json_object_object_add(
-	    o, "lifecycleNotificationUrl", json_object_new_string(subs.url));
+	    o, "lifecycleNotificationUrl", json_object_new_string(subs->url));
 	json_object_object_add(o, "resource", json_object_new_string(res));
 	json_object_object_add(
 	    o, "expirationDateTime", json_object_new_string(iso));
 	json_object_object_add(o, "clientState", json_object_new_string(cs));
 	e->busy = 1;
-	if ((url = subs_url(NULL)) == NULL) {
+	if ((url = subs_url(subs, NULL)) == NULL) {
 		e->busy = 0;
-		subs_call_free(c);
+		subs_call_free(subs, c);
 	} else
-		daemon_graph(subs.d, TOKEN_APP, "POST", url,
+		daemon_graph(subs->d, TOKEN_APP, "POST", url,
 		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
 		    subs_create_done, c);
 	free(url);
@@ -256,7 +260,8 @@ static void
 subs_renew_done(void *arg, long status, const char *body, const char *err)
 {
 	struct subs_call *c = arg;
-	struct subs_ent *e = subs_find(c->group, NULL);
+	struct subs_state *subs = c->subs;
+	struct subs_ent *e = subs_find(subs, c->group, NULL);
 	char *id = NULL;
 	int64_t expires = 0;
 
@@ -273,35 +278,35 @@ subs_renew_done(void *arg, long status, const char *body, const char *err)
 			free(e->id);
 			e->id = NULL;
 			e->resync = 1;
-			subs_create(e);
+			subs_create(subs, e);
 		} else
 			log_warnx("subscriptions: cannot renew %s (%ld%s%s)",
 			    e->id, status, err ? ": " : "", err ? err : "");
 	}
 	free(id);
-	subs_call_free(c);
+	subs_call_free(subs, c);
 }
 
 static void
-subs_renew(struct subs_ent *e)
+subs_renew(struct subs_state *subs, struct subs_ent *e)
 {
 	struct json_object *o = json_object_new_object();
-	struct subs_call *c = subs_call_new(e->group, e->id);
-	char iso[40], *url = subs_url(e->id);
+	struct subs_call *c = subs_call_new(subs, e->group, e->id);
+	char iso[40], *url = subs_url(subs, e->id);
 
 	if (o == NULL || c == NULL || url == NULL) {
 		if (c != NULL)
-			subs_call_free(c);
+			subs_call_free(subs, c);
 		json_object_put(o);
 		free(url);
 		return;
 	}
-	subs_iso(clock_now() + subs.d->settings->subscription_lifetime, iso,
+	subs_iso(clock_now() + subs->d->settings->subscription_lifetime, iso,
 	    sizeof(iso));
 	json_object_object_add(
 	    o, "expirationDateTime", json_object_new_string(iso));
 	e->busy = 1;
-	daemon_graph(subs.d, TOKEN_APP, "PATCH", url,
+	daemon_graph(subs->d, TOKEN_APP, "PATCH", url,
 	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
 	    subs_renew_done, c);
 	json_object_put(o);
@@ -312,21 +317,22 @@ subs_renew(struct subs_ent *e)
 void
 subs_tick(struct daemon *d)
 {
+	struct subs_state *subs = d->subs;
 	int64_t now = clock_now(), half;
 	size_t i;
 
-	if (!subs.started || d->stopping)
+	if (subs == NULL || !subs->started || d->stopping)
 		return;
 	half = d->settings->subscription_lifetime / 2;
-	for (i = 0; i < subs.n; i++) {
-		struct subs_ent *e = &subs.v[i];
+	for (i = 0; i < subs->n; i++) {
+		struct subs_ent *e = &subs->v[i];
 
 		if (e->busy)
 			continue;
 		if (e->id == NULL && now >= e->retry_at)
-			subs_create(e);
+			subs_create(subs, e);
 		else if (e->id != NULL && e->expires - now < half)
-			subs_renew(e);
+			subs_renew(subs, e);
 	}
 }
 
@@ -337,13 +343,13 @@ subs_tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-subs_forget(struct subs_ent *e, int delete)
+subs_forget(struct subs_state *subs, struct subs_ent *e, int delete)
 {
 	if (delete &&e->id != NULL)
-		subs_delete(e->id);
+		subs_delete(subs, e->id);
 	free(e->group);
 	free(e->id);
-	*e = subs.v[--subs.n];
+	*e = subs->v[--subs->n];
 }
 
 /* Make the table follow the policy's group approver sets; `fresh`: every
@@ -351,36 +357,37 @@ subs_forget(struct subs_ent *e, int delete)
 static void
 subs_follow(struct daemon *d, int fresh, int resync)
 {
+	struct subs_state *subs = d->subs;
 	const struct approver_set *a;
 	size_t i, j;
 	int want;
 
-	for (i = 0; i < subs.n;) {
+	for (i = 0; i < subs->n;) {
 		for (j = 0, want = 0; !fresh && (a = policy_approver_set_at(
 		                                     d->policy, j)) != NULL;
 		     j++)
 			want |= a->kind == APPROVER_GROUP &&
-			        strcasecmp(a->value, subs.v[i].group) == 0;
+			        strcasecmp(a->value, subs->v[i].group) == 0;
 		if (!want)
-			subs_forget(&subs.v[i], 1);
+			subs_forget(subs, &subs->v[i], 1);
 		else
 			i++;
 	}
 	for (j = 0; (a = policy_approver_set_at(d->policy, j)) != NULL; j++) {
 		if (a->kind != APPROVER_GROUP || a->value == NULL ||
-		    subs_find(a->value, NULL) != NULL)
+		    subs_find(subs, a->value, NULL) != NULL)
 			continue;
-		if (subs.n == SUBS_MAX) {
+		if (subs->n == SUBS_MAX) {
 			log_warnx(
 			    "subscriptions: more than %d approver groups; "
 			    "%s is not subscribed",
 			    SUBS_MAX, a->value);
 			continue;
 		}
-		memset(&subs.v[subs.n], 0, sizeof(subs.v[0]));
-		subs.v[subs.n].resync = resync;
-		if ((subs.v[subs.n].group = strdup(a->value)) != NULL)
-			subs.n++;
+		memset(&subs->v[subs->n], 0, sizeof(subs->v[0]));
+		subs->v[subs->n].resync = resync;
+		if ((subs->v[subs->n].group = strdup(a->value)) != NULL)
+			subs->n++;
 	}
 	subs_tick(d);
 }
@@ -390,6 +397,7 @@ static void
 subs_listed(void *arg, long status, const char *body, const char *err)
 {
 	struct daemon *d = arg;
+	struct subs_state *subs = d->subs;
 	struct json_object *o = NULL, *arr, *it;
 	const char *u, *id;
 	size_t i, n = 0;
@@ -402,9 +410,9 @@ subs_listed(void *arg, long status, const char *body, const char *err)
 			it = json_object_array_get_idx(arr, i);
 			u = adapter_str(it, "notificationUrl");
 			id = adapter_str(it, "id");
-			if (u != NULL && id != NULL && subs.url != NULL &&
-			    strcmp(u, subs.url) == 0) {
-				subs_delete(id);
+			if (u != NULL && id != NULL && subs->url != NULL &&
+			    strcmp(u, subs->url) == 0) {
+				subs_delete(subs, id);
 				n++;
 			}
 		}
@@ -414,8 +422,8 @@ subs_listed(void *arg, long status, const char *body, const char *err)
 	if (n > 0)
 		log_info("subscriptions: deleted %zu from an earlier start", n);
 	json_object_put(o);
-	subs.listing = 0;
-	subs.started = 1;
+	subs->listing = 0;
+	subs->started = 1;
 	subs_follow(d, 1, 0);
 }
 
@@ -424,39 +432,45 @@ subs_listed(void *arg, long status, const char *body, const char *err)
 void
 subs_sync(struct daemon *d)
 {
+	struct subs_state *subs = d->subs;
 	const char *want = d->settings->notification_url;
 	int fresh = 0;
 	char *url;
 
-	subs.d = d;
-	if (subs.tick == NULL) {
-		struct timeval tv = { SUBS_TICK_S, 0 };
-
-		if ((subs.tick = event_new(
-		         d->base, -1, EV_PERSIST, subs_tick_cb, d)) == NULL)
-			return;
-		event_add(subs.tick, &tv);
-	}
-	if (want == NULL) {
-		while (subs.n > 0)
-			subs_forget(&subs.v[0], 1);
-		free(subs.url);
-		subs.url = NULL;
+	if (subs == NULL &&
+	    (subs = d->subs = calloc(1, sizeof(*subs))) == NULL) {
+		log_warnx("subscriptions: out of memory");
 		return;
 	}
-	if (subs.url == NULL || strcmp(subs.url, want) != 0 ||
-	    subs.cs_gen != hooks_client_state_gen())
+	subs->d = d;
+	if (subs->tick == NULL) {
+		struct timeval tv = { SUBS_TICK_S, 0 };
+
+		if ((subs->tick = event_new(
+		         d->base, -1, EV_PERSIST, subs_tick_cb, d)) == NULL)
+			return;
+		event_add(subs->tick, &tv);
+	}
+	if (want == NULL) {
+		while (subs->n > 0)
+			subs_forget(subs, &subs->v[0], 1);
+		free(subs->url);
+		subs->url = NULL;
+		return;
+	}
+	if (subs->url == NULL || strcmp(subs->url, want) != 0 ||
+	    subs->cs_gen != hooks_client_state_gen(subs->d))
 		fresh = 1;
 	if ((url = strdup(want)) == NULL)
 		return;
-	free(subs.url);
-	subs.url = url;
-	subs.cs_gen = hooks_client_state_gen();
-	if (!subs.started) {
+	free(subs->url);
+	subs->url = url;
+	subs->cs_gen = hooks_client_state_gen(subs->d);
+	if (!subs->started) {
 		char *lu;
 
-		if (!subs.listing && (lu = subs_url(NULL)) != NULL) {
-			subs.listing = 1;
+		if (!subs->listing && (lu = subs_url(subs, NULL)) != NULL) {
+			subs->listing = 1;
 			daemon_graph(
 			    d, TOKEN_APP, "GET", lu, NULL, subs_listed, d);
 			free(lu);
@@ -472,7 +486,8 @@ subs_sync(struct daemon *d)
 void
 subs_lifecycle(struct daemon *d, const char *id, const char *event)
 {
-	struct subs_ent *e = subs_find(NULL, id);
+	struct subs_state *subs = d->subs;
+	struct subs_ent *e = subs != NULL ? subs_find(subs, NULL, id) : NULL;
 
 	if (e == NULL) {
 		log_info("subscriptions: %s for unknown subscription %.64s",
@@ -481,7 +496,7 @@ subs_lifecycle(struct daemon *d, const char *id, const char *event)
 	}
 	if (strcmp(event, "reauthorizationRequired") == 0) {
 		if (!e->busy)
-			subs_renew(e);
+			subs_renew(subs, e);
 	} else if (strcmp(event, "subscriptionRemoved") == 0) {
 		log_warnx("subscriptions: %s was removed; subscribing group "
 		          "%s again",
@@ -490,33 +505,38 @@ subs_lifecycle(struct daemon *d, const char *id, const char *event)
 		e->id = NULL;
 		e->resync = 1;
 		if (!e->busy)
-			subs_create(e);
+			subs_create(subs, e);
 	}
 }
 
 /* How many groups are subscribed (for status and tests). */
 size_t
-subs_count(void)
+subs_count(struct daemon *d)
 {
+	struct subs_state *subs = d->subs;
+
 	size_t i, n = 0;
 
-	for (i = 0; i < subs.n; i++)
-		n += subs.v[i].id != NULL;
+	for (i = 0; subs != NULL && i < subs->n; i++)
+		n += subs->v[i].id != NULL;
 	return n;
 }
 
 void
 subs_free(struct daemon *d)
 {
-	(void)d;
-	while (subs.n > 0)
-		subs_forget(&subs.v[0], 0);
-	while (subs.calls != NULL)
-		subs_call_free(subs.calls);
-	if (subs.tick != NULL)
-		event_free(subs.tick);
-	subs.tick = NULL;
-	free(subs.url);
-	subs.url = NULL;
-	subs.started = subs.listing = 0;
+	struct subs_state *subs = d->subs;
+
+	if (subs == NULL)
+		return;
+	while (subs->n > 0)
+		subs_forget(subs, &subs->v[0], 0);
+	while (subs->calls != NULL)
+		subs_call_free(subs, subs->calls);
+	if (subs->tick != NULL)
+		event_free(subs->tick);
+	subs->tick = NULL;
+	free(subs->url);
+	free(subs);
+	d->subs = NULL;
 }

@@ -299,7 +299,7 @@ call_response(void *arg, const struct graph_resp *resp)
 
 	ep = call_endpoint(c->d, c->method, c->url, id, sizeof(id));
 	snprintf(st, sizeof(st), "%ld", resp->status);
-	metrics_graph_call(ep->name, resp->status > 0 ? st : "error");
+	metrics_graph_call(c->d, ep->name, resp->status > 0 ? st : "error");
 	call_reach(resp->status);
 	if (ep->decides && c->d->graph_audit != NULL)
 		c->d->graph_audit(c->d, ep, id, c->method, c->body,

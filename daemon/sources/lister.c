@@ -33,7 +33,9 @@ struct lister_known {
 	int listed; /* seen pending in this cycle's listing */
 };
 
-static struct lister_state {
+/* A listed source's state (d->poll[source].lister), allocated by the
+ * first cycle. */
+struct lister_state {
 	struct lister_known *v;
 	size_t n, cap;
 	char **ended; /* approved requests whose grant has ended (keys) */
@@ -42,7 +44,7 @@ static struct lister_state {
 	int scoped;   /* the per-scope listings were started this cycle */
 	/* the policy already warned about (requests beyond the cap) */
 	const struct policy *warned;
-} lister[REQ_SRC_MAX];
+};
 
 struct lister_fetch {
 	struct daemon *d;
@@ -62,6 +64,17 @@ lister_name(const struct lister_source *ls)
 {
 	return req_source_name(ls->source);
 }
+
+static struct lister_state *
+lister_st(struct daemon *d, const struct lister_source *ls)
+{
+	return d->poll[ls->source].lister;
+}
+
+struct lister_known_arg {
+	const struct lister_source *ls;
+	struct lister_state *st;
+};
 
 static void
 lister_known_free(struct lister_state *st)
@@ -114,7 +127,7 @@ lister_grant_over(const struct lister_source *ls, const struct store_request *r)
 static int
 lister_close_ended(struct daemon *d, const struct lister_source *ls)
 {
-	struct lister_state *st = &lister[ls->source];
+	struct lister_state *st = lister_st(d, ls);
 	struct store_request r;
 	struct sm_event ev;
 	size_t i;
@@ -143,8 +156,9 @@ lister_close_ended(struct daemon *d, const struct lister_source *ls)
 static int
 lister_known_add(void *arg, const struct store_request *r)
 {
-	const struct lister_source *ls = arg;
-	struct lister_state *st = &lister[ls->source];
+	const struct lister_known_arg *ka = arg;
+	const struct lister_source *ls = ka->ls;
+	struct lister_state *st = ka->st;
 	struct lister_known *v;
 
 	if (r->source != (int)ls->source || r->gid == NULL ||
@@ -183,20 +197,22 @@ lister_known_load(struct daemon *d, const struct lister_source *ls)
 {
 	static const enum sm_state follow[] = { SM_S_PENDING, SM_S_ESCALATED,
 		SM_S_IGNORED, SM_S_APPROVED, SM_S_ATTENTION };
+	struct lister_known_arg ka = { ls, lister_st(d, ls) };
 	size_t i;
 
-	lister_known_free(&lister[ls->source]);
+	lister_known_free(ka.st);
 	for (i = 0; i < sizeof(follow) / sizeof(follow[0]); i++)
 		if (store_request_each(d->store, sm_state_name(follow[i]),
-		        lister_known_add, (void *)ls) != 0)
+		        lister_known_add, &ka) != 0)
 			return -1;
 	return lister_close_ended(d, ls);
 }
 
 static void
-lister_known_listed(const struct lister_source *ls, const char *gid)
+lister_known_listed(
+    struct daemon *d, const struct lister_source *ls, const char *gid)
 {
-	struct lister_state *st = &lister[ls->source];
+	struct lister_state *st = lister_st(d, ls);
 	size_t i;
 
 	for (i = 0; i < st->n; i++)
@@ -211,12 +227,12 @@ lister_cycle_end(struct daemon *d, const struct lister_source *ls)
 
 	if (ps->pages != 0 || ps->fetches != 0)
 		return;
-	if (!lister[ls->source].checking && !ps->failed && !d->stopping) {
+	if (!lister_st(d, ls)->checking && !ps->failed && !d->stopping) {
 		lister_check_rest(d, ls);
 		if (ps->fetches != 0)
 			return;
 	}
-	lister_known_free(&lister[ls->source]);
+	lister_known_free(lister_st(d, ls));
 	poll_cycle_done(d, ls->source, !ps->failed);
 }
 
@@ -248,7 +264,7 @@ lister_fetched(void *arg, long status, const char *body, const char *err)
 			log_warnx("poll %s: request %s has no %s; read again "
 			          "later",
 			    lister_name(ls), f->gid, ls->status_field);
-			metrics_bad_read(lister_name(ls), "status");
+			metrics_bad_read(d, lister_name(ls), "status");
 			ps->failed = 1;
 		} else if (d->eng->observe(d, ls->source, f->gid, st, body) ==
 		           -1)
@@ -264,7 +280,7 @@ lister_fetched(void *arg, long status, const char *body, const char *err)
 static void
 lister_check_rest(struct daemon *d, const struct lister_source *ls)
 {
-	struct lister_state *st = &lister[ls->source];
+	struct lister_state *st = lister_st(d, ls);
 	struct poll_state *ps = &d->poll[ls->source];
 	struct lister_fetch *f;
 	size_t i;
@@ -302,7 +318,7 @@ lister_apply(
 		    "poll %s: request without id; skipped", lister_name(ls));
 		return 0;
 	}
-	lister_known_listed(ls, id);
+	lister_known_listed(d, ls, id);
 	if ((key = source_key(ls->source, id)) == NULL)
 		return -1;
 	memset(&r, 0, sizeof(r));
@@ -366,7 +382,7 @@ out:
 static void
 lister_list_scopes(struct daemon *d, const struct lister_source *ls)
 {
-	struct lister_state *st = &lister[ls->source];
+	struct lister_state *st = lister_st(d, ls);
 	struct poll_state *ps = &d->poll[ls->source];
 	const char *ids[LISTER_MAX_SCOPES];
 	char **copy;
@@ -474,6 +490,14 @@ lister_poll(struct daemon *d, const struct lister_source *ls)
 	struct poll_state *ps = &d->poll[ls->source];
 	char *filter = NULL, *expand = NULL, *url = NULL;
 
+	if (ps->lister == NULL &&
+	    (ps->lister = calloc(1, sizeof(*ps->lister))) == NULL) {
+		log_warnx("poll %s: out of memory", lister_name(ls));
+		ps->failed = 1;
+		poll_cycle_done(d, ls->source, 0);
+		return;
+	}
+
 	/* No $top: neither list documents it (microsoft-graph-docs-contrib:
 	 * api-reference/v1.0/api/
 	 * privilegedaccessgroupassignmentschedulerequest-filterbycurrentuser.md,
@@ -487,13 +511,13 @@ lister_poll(struct daemon *d, const struct lister_source *ls)
 	         ls->mine ? ls->mine : ls->requests, filter,
 	         expand ? "&$expand=" : "", expand ? expand : "")) == NULL) {
 		log_warnx("poll %s: cannot start a cycle", lister_name(ls));
-		lister_known_free(&lister[ls->source]);
+		lister_known_free(lister_st(d, ls));
 		ps->failed = 1;
 		poll_cycle_done(d, ls->source, 0);
 		goto out;
 	}
 	log_debug("poll %s: %zu followed requests", lister_name(ls),
-	    lister[ls->source].n);
+	    lister_st(d, ls)->n);
 	ps->pages = 1;
 	if (ls->mine != NULL)
 		daemon_graph(
@@ -629,4 +653,15 @@ lister_observe(const struct lister_status *map, const char *status)
 		if (strcmp(status, map[i].name) == 0)
 			return map[i].ev;
 	return SM_E_GRAPH_UNKNOWN;
+}
+
+/* Free a listed source's state (poll_free). */
+void
+lister_state_free(struct poll_state *ps)
+{
+	if (ps->lister == NULL)
+		return;
+	lister_known_free(ps->lister);
+	free(ps->lister);
+	ps->lister = NULL;
 }

@@ -152,5 +152,6 @@ poll_free(struct daemon *d)
 			free(ps->links[j]);
 		free(ps->links);
 		free(ps->max_seen_text);
+		lister_state_free(ps);
 	}
 }

@@ -137,6 +137,7 @@ struct lister_source {
 	int64_t (*grant_end)(const char *body);
 };
 void lister_poll(struct daemon *d, const struct lister_source *ls);
+void lister_state_free(struct poll_state *ps);
 void lister_page(void *arg, const struct lister_source *ls, long status,
     const char *body, const char *err);
 void lister_mine_page(void *arg, const struct lister_source *ls, long status,

@@ -38,17 +38,15 @@ struct perm_bulk {
 	char *gid[PERM_BULK], *change_id[PERM_BULK];
 };
 
-static int perm_bulk_refused;
-
 /*
  * Changes of this poll cycle whose modificationDateTime is implausible
  * (unparseable, missing, or later than now + POLL_MAX_CLOCK_SKEW): one
  * such change used to set the watermark to 2998 and stop all intake. They
  * are applied like any other but kept out of the watermark, counted in
- * /metrics and logged once per cycle with the first one as an example.
+ * /metrics and logged once per cycle with the first one as an example
+ * (poll_state's implausible, implausible_eg).
  */
-static size_t perm_implausible;
-static char perm_implausible_eg[160];
+#define PERM_PS(d) (&(d)->poll[REQ_SRC_PERMISSIONS])
 
 static void perm_fetch_one(
     struct daemon *d, const char *gid, const char *change_id);
@@ -104,12 +102,12 @@ perm_cycle_end(struct daemon *d)
 
 	if (!perm_cycle_idle(ps))
 		return;
-	if (perm_implausible > 0) {
+	if (PERM_PS(d)->implausible > 0) {
 		log_warnx("poll permissions: %zu changes with an implausible "
 		          "modificationDateTime (%s); applied, but kept out "
 		          "of the watermark",
-		    perm_implausible, perm_implausible_eg);
-		perm_implausible = 0;
+		    PERM_PS(d)->implausible, PERM_PS(d)->implausible_eg);
+		PERM_PS(d)->implausible = 0;
 	}
 	if (!ps->failed && ps->max_seen > 0 && store_begin(d->store) == 0) {
 		if (store_meta_get(d->store, "watermark:permissions", &old) ==
@@ -155,7 +153,7 @@ perm_store_fetched(struct daemon *d, const char *gid, const char *change_id,
 		log_warnx("poll permissions: request %s has no statusDetail; "
 		          "read again later",
 		    gid);
-		metrics_bad_read("permissions", "status");
+		metrics_bad_read(d, "permissions", "status");
 		return -1;
 	}
 	memset(&req, 0, sizeof(req));
@@ -167,7 +165,7 @@ perm_store_fetched(struct daemon *d, const char *gid, const char *change_id,
 		          "read again later",
 		    gid, err ? err : "invalid");
 		free(err);
-		metrics_bad_read("permissions", "request");
+		metrics_bad_read(d, "permissions", "request");
 		return -1;
 	}
 	if (d->eng->observe(d, REQ_SRC_PERMISSIONS, gid, st, body) != 0)
@@ -283,7 +281,7 @@ perm_bulk_send(struct perm_bulk *b)
 	struct poll_state *ps = &d->poll[REQ_SRC_PERMISSIONS];
 	size_t i;
 
-	if (perm_bulk_refused || b->n == 1) {
+	if (PERM_PS(d)->bulk_refused || b->n == 1) {
 		for (i = 0; i < b->n; i++)
 			perm_fetch_one(d, b->gid[i], b->change_id[i]);
 		perm_bulk_free(b);
@@ -320,11 +318,12 @@ perm_apply_change(
 	}
 	t = mt != NULL ? cfg_parse_timestamp(mt) : -1;
 	if (t < 0 || t > clock_now() + POLL_MAX_CLOCK_SKEW) {
-		if (perm_implausible++ == 0)
-			snprintf(perm_implausible_eg,
-			    sizeof(perm_implausible_eg), "change %.40s: %.40s",
-			    id, mt != NULL ? mt : "none");
-		metrics_implausible_time("permissions");
+		if (PERM_PS(d)->implausible++ == 0)
+			snprintf(PERM_PS(d)->implausible_eg,
+			    sizeof(PERM_PS(d)->implausible_eg),
+			    "change %.40s: %.40s", id,
+			    mt != NULL ? mt : "none");
+		metrics_implausible_time(d, "permissions");
 	} else if (t > ps->max_seen)
 		ps->max_seen = t;
 	if (store_begin(d->store) == -1)
@@ -408,13 +407,13 @@ perm_poll(struct daemon *d)
 	struct tm tm;
 	time_t t;
 
-	perm_implausible = 0;
+	PERM_PS(d)->implausible = 0;
 	if (store_meta_get(d->store, "watermark:permissions", &wm) == 0 &&
 	    perm_wm_implausible(cfg_parse_timestamp(wm))) {
 		log_warnx("poll permissions: stored watermark %.40s is "
 		          "implausible; looking back as at first start",
 		    wm);
-		metrics_implausible_time("permissions");
+		metrics_implausible_time(d, "permissions");
 		free(wm);
 		wm = NULL;
 	}
@@ -503,6 +502,7 @@ perm_fetch(struct daemon *d, const char *gid, adapter_body_cb cb, void *arg)
 }
 
 struct perm_many {
+	struct daemon *d;
 	adapter_many_cb cb;
 	void *arg;
 };
@@ -511,11 +511,12 @@ static void
 perm_many_done(void *arg, long status, const char *body, const char *err)
 {
 	struct perm_many *m = arg;
+	struct daemon *d = m->d;
 	struct json_object *root = NULL, *value;
 	const char *next;
 
-	if (status == 400 && !perm_bulk_refused) {
-		perm_bulk_refused = 1;
+	if (status == 400 && !PERM_PS(d)->bulk_refused) {
+		PERM_PS(d)->bulk_refused = 1;
 		log_warnx("permissions: Graph refused a filter on several ids "
 		          "(%s); fetching requests one by one from now on",
 		    err ? err : "400");
@@ -541,7 +542,7 @@ perm_fetch_many(struct daemon *d, char *const *gids, size_t n,
 	size_t i, len = 0;
 	FILE *mem;
 
-	if (perm_bulk_refused || n == 0 || n > PERM_BULK) {
+	if (PERM_PS(d)->bulk_refused || n == 0 || n > PERM_BULK) {
 		cb(arg, 400, NULL, 0, "several-id filter not used");
 		return;
 	}
@@ -562,6 +563,7 @@ perm_fetch_many(struct daemon *d, char *const *gids, size_t n,
 	    (m = calloc(1, sizeof(*m))) == NULL)
 		goto fail;
 	m->cb = cb;
+	m->d = d;
 	m->arg = arg;
 	daemon_graph(d, TOKEN_APP, "GET", url, NULL, perm_many_done, m);
 	free(filter);
@@ -576,6 +578,7 @@ fail:
 }
 
 struct perm_step {
+	struct daemon *d;
 	adapter_step_cb cb;
 	void *arg;
 };
@@ -595,7 +598,7 @@ perm_step_done(void *arg, long status, const char *body, const char *err)
 	else if (si.found && si.id == NULL) {
 		/* A step without id is a bad read, read again (issue 14,
 		 * item 15), not "no approval step". */
-		metrics_bad_read("permissions", "step");
+		metrics_bad_read(ps->d, "permissions", "step");
 		ps->cb(ps->arg, 0, NULL, "a step without id");
 	} else
 		ps->cb(ps->arg, 200, &si, NULL);
@@ -617,6 +620,7 @@ perm_read_step(
 		cb(arg, 0, NULL, "out of memory");
 		return;
 	}
+	ps->d = d;
 	ps->cb = cb;
 	ps->arg = arg;
 	/* Approvals are read with the delegated token: the approval entity

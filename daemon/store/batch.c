@@ -70,8 +70,8 @@ batch_commit(struct daemon *d)
 	B->last_busy =
 	    d->transitions - B->start_transitions >= STORE_COMMIT_BUSY;
 	B->start_transitions = d->transitions;
-	metrics_commit_observe((double)(t1.tv_sec - t0.tv_sec) +
-	                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	metrics_commit_observe(d, (double)(t1.tv_sec - t0.tv_sec) +
+	                              (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (crc == -1) {
 		log_warnx("store: commit failed: %s; the batch is dropped and "
 		          "will be redone from Graph",

@@ -16,19 +16,17 @@
 #include "limits.h"
 #include "log.h"
 
-static struct event *retention_ev;
-
 static void
-retention_schedule(long ms)
+retention_schedule(struct daemon *d, long ms)
 {
 	struct timeval tv;
 
-	if (retention_ev == NULL)
+	if (d->retention_ev == NULL)
 		return;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_del(retention_ev);
-	evtimer_add(retention_ev, &tv);
+	evtimer_del(d->retention_ev);
+	evtimer_add(d->retention_ev, &tv);
 }
 
 static void
@@ -44,9 +42,9 @@ retention_run(evutil_socket_t fd, short what, void *arg)
 	if (!d->reconciled || store_degraded(d->store) != NULL ||
 	    store_in_batch(d->store)) {
 		/* the open batch commits first (this loop turn) */
-		retention_schedule(store_in_batch(d->store)
-		                       ? RETENTION_MORE_MS
-		                       : RETENTION_IDLE_S * 1000L);
+		retention_schedule(d, store_in_batch(d->store)
+		                          ? RETENTION_MORE_MS
+		                          : RETENTION_IDLE_S * 1000L);
 		return;
 	}
 	if (store_begin(d->store) == -1 ||
@@ -56,11 +54,11 @@ retention_run(evutil_socket_t fd, short what, void *arg)
 		log_warnx("retention: cannot prune settled requests: %s",
 		    store_errmsg(d->store));
 		batch_commit(d);
-		retention_schedule(RETENTION_IDLE_S * 1000L);
+		retention_schedule(d, RETENTION_IDLE_S * 1000L);
 		return;
 	}
 	if (batch_commit(d) == -1) {
-		retention_schedule(RETENTION_IDLE_S * 1000L);
+		retention_schedule(d, RETENTION_IDLE_S * 1000L);
 		return;
 	}
 	if (p.requests > 0 || p.audit > 0)
@@ -69,7 +67,7 @@ retention_run(evutil_socket_t fd, short what, void *arg)
 		    (long long)p.requests, (long long)p.audit,
 		    p.more ? "; more to prune" : "");
 	retention_schedule(
-	    p.more ? RETENTION_MORE_MS : RETENTION_IDLE_S * 1000L);
+	    d, p.more ? RETENTION_MORE_MS : RETENTION_IDLE_S * 1000L);
 }
 
 /* Start the pruner when retention.settled is set (at start and after a
@@ -78,12 +76,12 @@ int
 retention_init(struct daemon *d)
 {
 	if (d->settings->retention_settled <= 0 ||
-	    (retention_ev != NULL && evtimer_pending(retention_ev, NULL)))
+	    (d->retention_ev != NULL && evtimer_pending(d->retention_ev, NULL)))
 		return 0;
-	if (retention_ev == NULL &&
-	    (retention_ev = evtimer_new(d->base, retention_run, d)) == NULL)
+	if (d->retention_ev == NULL &&
+	    (d->retention_ev = evtimer_new(d->base, retention_run, d)) == NULL)
 		return -1;
-	retention_schedule(RETENTION_FIRST_S * 1000L);
+	retention_schedule(d, RETENTION_FIRST_S * 1000L);
 	return 0;
 }
 
@@ -91,13 +89,13 @@ retention_init(struct daemon *d)
 void
 retention_kick(struct daemon *d)
 {
-	retention_schedule(0);
+	retention_schedule(d, 0);
 }
 
 void
 retention_free(struct daemon *d)
 {
-	if (retention_ev != NULL)
-		event_free(retention_ev);
-	retention_ev = NULL;
+	if (d->retention_ev != NULL)
+		event_free(d->retention_ev);
+	d->retention_ev = NULL;
 }

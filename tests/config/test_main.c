@@ -14,5 +14,6 @@ const struct cu_suite cu_suites[] = {
 	{ "safety", NULL, NULL, safety_tests },
 	{ "differential", NULL, NULL, diff_tests },
 	{ "glob", NULL, NULL, glob_tests },
+	{ "cond", NULL, NULL, cond_tests },
 	{ NULL, NULL, NULL, NULL },
 };

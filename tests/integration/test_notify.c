@@ -14,7 +14,8 @@
  *            justification required, a valid approve and a valid deny;
  *            approver sets of finished requests pruned
  *   entra    a stage decided in Entra is recorded as that stage's
- *            decision; an unreadable step as the plain observation
+ *            decision; an unreadable step as the plain observation; polls
+ *            during a slow read of the step record nothing
  *   browser  the decision page in Chromium (screenshots kept in the
  *            build tree: tests/integration/decision-*.png)
  *
@@ -761,7 +762,8 @@ step_url(const char *key, const char *tok)
 }
 
 /* `who` reviews the request's step on Graph (as in Entra); the HTTP
- * status. With `fault` set, reading the steps fails from then on. */
+ * status. With `fault` 1, reading the steps fails from then on; with 2,
+ * the next read of the steps is answered 3.5 s late (polls go on). */
 static long
 entra_review(const char *key, const char *who, const char *verdict, int fault)
 {
@@ -770,11 +772,18 @@ entra_review(const char *key, const char *who, const char *verdict, int fault)
 	long st = 0;
 
 	if (url != NULL) {
-		if (fault &&
+		if (fault == 1 &&
 		    emu_fault(&E, "{\"method\":\"GET\",\"path\":\"/beta/"
 		                  "identityGovernance/permissionsManagement/"
 		                  "scheduledPermissionsApprovals/*/steps\","
 		                  "\"kind\":\"status\",\"status\":403}") == -1)
+			goto out;
+		if (fault == 2 &&
+		    emu_fault(&E, "{\"method\":\"GET\",\"path\":\"/beta/"
+		                  "identityGovernance/permissionsManagement/"
+		                  "scheduledPermissionsApprovals/*/steps\","
+		                  "\"kind\":\"delay\",\"delayMs\":3500,"
+		                  "\"count\":1}") == -1)
 			goto out;
 		snprintf(body, sizeof(body),
 		    "{\"reviewResult\":\"%s\",\"justification\":"
@@ -896,16 +905,43 @@ test_entra_step_unreadable(void)
 	free(k);
 }
 
+/* Polls while the step is being read write nothing (statemachine:
+ * decider_reading): the observation is recorded once (pending -> pending,
+ * read_decider), then the decision once. */
+static void
+test_entra_step_slow(void)
+{
+	char *k = create("links-two step read slowly"), sql[600];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_FATAL(wait_approvers(k, 1, 1) == 0);
+	CU_ASSERT_EQUAL(entra_review(k, "ciso@contoso.com", "Approve", 2), 204);
+	CU_ASSERT(wait_state(k, "approved") == 0);
+	CU_ASSERT(wait_decision_audit(
+	              k, "approve", "ciso@contoso.com", "Entra") == 0);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM audit WHERE key = '%s' AND kind = "
+	    "'transition' AND json_extract(detail, '$.event') = "
+	    "'graph_approved'",
+	    k);
+	CU_ASSERT_EQUAL(sql_count(A.state, sql), 1);
+	CU_ASSERT_EQUAL(decision_audits(k), 1);
+	assert_truth(k, 1);
+	free(k);
+}
+
 static void
 test_entra_total(void)
 {
-	CU_ASSERT_EQUAL(emu_truth_total(&E), 3);
+	CU_ASSERT_EQUAL(emu_truth_total(&E), 4);
 }
 
 static const struct cu_test entra_tests[] = {
 	{ "approved in Entra: the stage's decision", test_entra_approve },
 	{ "denied in Entra by an outsider", test_entra_deny_outsider },
 	{ "step unreadable: recorded as observed", test_entra_step_unreadable },
+	{ "step read slowly: polls meanwhile record nothing",
+	    test_entra_step_slow },
 	{ "one Graph decision per request", test_entra_total },
 	{ NULL, NULL },
 };

@@ -228,6 +228,7 @@ static const struct cu_test transitions_tests[] = {
 	{ "table_shape", test_transitions_table_shape },
 	{ "aliasing", test_transitions_aliasing },
 	{ "bad_input", test_transitions_bad_input },
+	{ "read_decider_pairs", test_transitions_read_decider },
 	{ NULL, NULL },
 };
 

@@ -52,6 +52,7 @@ void test_transitions_every_pair(void);
 void test_transitions_table_shape(void);
 void test_transitions_aliasing(void);
 void test_transitions_bad_input(void);
+void test_transitions_read_decider(void);
 void test_guards_sequences(void);
 void test_guards_same_principal(void);
 void test_guards_stage_params(void);

@@ -15,8 +15,9 @@ struct gstep {
 	enum sm_event_kind k;
 	enum who w;
 	int in_set, just, via;
-	uint32_t tstage; /* timers */
-	int64_t at;      /* decision time, and `now` of the step; 0 ends */
+	int read, reading; /* graph observations: decider read / reading */
+	uint32_t tstage;   /* timers */
+	int64_t at;        /* decision time, and `now` of the step; 0 ends */
 	enum sm_result want;
 	enum sm_state state;
 	uint32_t stage1; /* expected stage + 1; 0: not checked */
@@ -43,6 +44,7 @@ struct gcase {
 #define AP(who)		DEC(DECISION_APPROVE, who, 1, 1, 0, NOW)
 #define DN(who)		DEC(DECISION_DENY, who, 1, 1, 0, NOW)
 #define EV(kind)	.k = SM_E_##kind, .at = NOW
+#define GR(kind, rd, rg)	.k = SM_E_##kind, .read = rd, .reading = rg, .at = NOW
 #define TM(kind, st)	.k = SM_E_##kind, .tstage = st, .at = NOW
 #define EXP(r, s)	.want = SM_##r, .state = SM_S_##s
 #define ONE(q, j)	.n = 1, .params = { { .approvals = q, .justification_required = j, \
@@ -140,6 +142,26 @@ static const struct gcase gcases[] = {
 	{ "approved in Entra is a fact, never a Graph call", .steps = {
 	    { DEC(DECISION_APPROVE, REQ, 0, 0, 1, NOW), EXP(OK, APPROVED),
 	      .why = "decided on Graph", .fx = "cancel_timers notify:approved audit" } } },
+	{ "approved on Graph: who decided is read first", .steps = {
+	    { EV(GRAPH_APPROVED), EXP(OK, PENDING), .stage1 = 1,
+	      .why = "decided on Graph; read who decided", .fx = "read_decider audit" },
+	    { GR(GRAPH_APPROVED, 0, 1), EXP(NOOP, PENDING), .why = "reading who decided" },
+	    { DEC(DECISION_APPROVE, ALICE, 1, 0, 1, NOW), EXP(OK, APPROVED),
+	      .why = "decided on Graph", .fx = "cancel_timers notify:approved audit" } } },
+	{ "denied on Graph, nobody named: taken as observed", .steps = {
+	    { EV(GRAPH_REJECTED), EXP(OK, PENDING), .fx = "read_decider audit" },
+	    { GR(GRAPH_REJECTED, 1, 1), EXP(OK, REJECTED),
+	      .fx = "cancel_timers notify:rejected audit" } } },
+	{ "escalated, approved on Graph, step unreadable", .steps = {
+	    { TM(TIMER_ESCALATE, 0), EXP(OK, ESCALATED) },
+	    { GR(GRAPH_APPROVED, 0, 1), EXP(NOOP, ESCALATED) },
+	    { EV(GRAPH_APPROVED), EXP(OK, ESCALATED), .fx = "read_decider audit" },
+	    { GR(GRAPH_APPROVED, 1, 0), EXP(OK, APPROVED),
+	      .fx = "cancel_timers notify:approved audit" } } },
+	{ "decider flags mean nothing outside a waiting stage", ONE(1, 0), .steps = {
+	    { AP(ALICE), EXP(OK, APPROVING) },
+	    { GR(GRAPH_APPROVED, 0, 1), EXP(OK, APPROVED),
+	      .fx = "cancel_timers notify:approved audit" } } },
 	{ "denied in Entra", .steps = {
 	    { DEC(DECISION_DENY, ALICE, 0, 0, 1, NOW), EXP(OK, REJECTED),
 	      .fx = "cancel_timers notify:rejected audit" } } },
@@ -221,6 +243,11 @@ run_gcase(const struct gcase *c)
 			    s->k, s->w, s->in_set, s->just, s->via, s->at);
 		else
 			ev = ev_default(s->k, &r);
+		if (s->k == SM_E_GRAPH_APPROVED ||
+		    s->k == SM_E_GRAPH_REJECTED) {
+			ev.u.graph.decider_read = s->read;
+			ev.u.graph.decider_reading = s->reading;
+		}
 		why = NULL;
 		res = sm_step(&r, &ev, s->at, &r, &fx, &why);
 		fx_render(&fx, buf, sizeof(buf));

@@ -141,7 +141,7 @@ struct shadow {
 
 struct stats {
 	unsigned long steps, by_quorum, by_verdict, approved, refused_self,
-	    terminal, policy_restarts, result[SM_RESULT_MAX];
+	    terminal, policy_restarts, read_decider, result[SM_RESULT_MAX];
 };
 
 static void
@@ -311,6 +311,7 @@ random_event(struct shadow *sh, const struct sm_request *r, int64_t *now)
 		case SM_S_PENDING:
 		case SM_S_ESCALATED:
 			k = chance(80)   ? SM_E_DECISION_APPROVE
+			    : chance(15) ? SM_E_GRAPH_APPROVED + 4 * rn(2)
 			    : chance(20) ? SM_E_POLICY_CHANGED
 			    : chance(50) ? SM_E_TIMER_ESCALATE
 			    : chance(70) ? SM_E_TIMER_REMIND
@@ -340,6 +341,11 @@ random_event(struct shadow *sh, const struct sm_request *r, int64_t *now)
 		ev.u.decision.at = *now - (chance(80) ? rn(30) : rn(600));
 		if (sh->deadline != 0 && chance(10))
 			ev.u.decision.at = sh->deadline - 1 + rn(3);
+		break;
+	case SM_E_GRAPH_APPROVED:
+	case SM_E_GRAPH_REJECTED:
+		ev.u.graph.decider_read = chance(50);
+		ev.u.graph.decider_reading = chance(30);
 		break;
 	case SM_E_TIMER_ESCALATE:
 	case SM_E_TIMER_DENY:
@@ -482,6 +488,34 @@ run_sequence(uint64_t seed, unsigned long seq, struct stats *st)
 			if (res == SM_OK && cur.state != SM_S_IGNORED)
 				st->policy_restarts++;
 		}
+		/* (f) a waiting stage seen decided on Graph asks who decided
+		 * (and changes nothing) until that was read or cannot be;
+		 * no other step asks */
+		{
+			int waiting = cur.state == SM_S_PENDING ||
+			              cur.state == SM_S_ESCALATED;
+			int decided = ev.kind == SM_E_GRAPH_APPROVED ||
+			              ev.kind == SM_E_GRAPH_REJECTED;
+			int unread =
+			    waiting && decided && !ev.u.graph.decider_read;
+			int read = 0, other = 0;
+
+			for (i = 0; i < fx.n; i++) {
+				read += fx.v[i].kind == SM_F_READ_DECIDER;
+				other += fx.v[i].kind != SM_F_READ_DECIDER &&
+				         fx.v[i].kind != SM_F_AUDIT;
+			}
+			CHECK(read == (unread && !ev.u.graph.decider_reading));
+			CHECK(!unread || memcmp(&cur, &next, sizeof(cur)) == 0);
+			CHECK(!unread ||
+			      res == (ev.u.graph.decider_reading ? SM_NOOP
+			                                         : SM_OK));
+			CHECK(!read || other == 0);
+			CHECK(
+			    !(waiting && decided && ev.u.graph.decider_read) ||
+			    next.state != cur.state);
+			st->read_decider += read;
+		}
 		if (res == SM_OK)
 			shadow_step(&sh, &cur, &ev, now);
 		/* (a) approval is justified by the events fed */
@@ -552,11 +586,11 @@ test_property_random(void)
 	printf("property: %lu steps; ok %lu noop %lu refused %lu invalid %lu; "
 	       "approving by quorum %lu, by rule %lu; approved %lu; "
 	       "terminal %lu; self-approval refused %lu; policy restarts "
-	       "%lu\n",
+	       "%lu; read decider %lu\n",
 	    st.steps, st.result[SM_OK], st.result[SM_NOOP],
 	    st.result[SM_REFUSED], st.result[SM_INVALID], st.by_quorum,
 	    st.by_verdict, st.approved, st.terminal, st.refused_self,
-	    st.policy_restarts);
+	    st.policy_restarts, st.read_decider);
 	/* The run must exercise what it claims to check. */
 	if (nseq >= DEFAULT_SEQUENCES) {
 		CU_ASSERT(st.by_quorum > 1000);
@@ -564,5 +598,6 @@ test_property_random(void)
 		CU_ASSERT(st.refused_self > 1000);
 		CU_ASSERT(st.terminal > 10000);
 		CU_ASSERT(st.policy_restarts > 1000);
+		CU_ASSERT(st.read_decider > 1000);
 	}
 }

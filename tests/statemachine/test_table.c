@@ -162,10 +162,10 @@ struct expect {
 /* PENDING and ESCALATED differ only in escalation and where remind stays. */
 #define STAGE_EXPECT(s) \
 	NO(s, GRAPH_SUBMITTED, NOOP), \
-	X(s, GRAPH_APPROVED, OK, APPROVED, "cancel_timers notify:approved audit"), \
+	X(s, GRAPH_APPROVED, OK, s, "read_decider audit"), \
 	X(s, GRAPH_COMPLETED, OK, COMPLETED, "cancel_timers audit"), \
 	X(s, GRAPH_CANCELED, OK, CANCELED, "cancel_timers notify:canceled audit"), \
-	X(s, GRAPH_REJECTED, OK, REJECTED, "cancel_timers notify:rejected audit"), \
+	X(s, GRAPH_REJECTED, OK, s, "read_decider audit"), \
 	NO(s, GRAPH_UNKNOWN, NOOP), VERDICTS_INVALID(s), \
 	X(s, REEVALUATE, OK, EVALUATING, "cancel_timers forget_approvers audit"), \
 	X(s, POLICY_CHANGED, OK, EVALUATING, "cancel_timers forget_approvers audit"), \
@@ -314,6 +314,58 @@ test_transitions_every_pair(void)
 				    seen[s][e]);
 			CU_ASSERT_EQUAL(seen[s][e], 1);
 		}
+}
+
+/*
+ * A waiting stage seen decided on Graph asks for who decided: the
+ * read_decider effect comes exactly from PENDING/ESCALATED with
+ * graph_approved/graph_rejected, with no change to the request, and from
+ * no other pair. (Found by name, so this runs against any table.)
+ */
+void
+test_transitions_read_decider(void)
+{
+	struct sm_request cur, next;
+	struct sm_effects fx;
+	struct sm_event ev;
+	enum sm_result res;
+	int s, e, f, read = -1, want, got, pairs = 0;
+	size_t i;
+
+	for (f = 0; f < SM_F_MAX; f++)
+		if (strcmp(sm_effect_name((enum sm_effect_kind)f),
+		        "read_decider") == 0)
+			read = f;
+	CU_ASSERT_FATAL(read != -1);
+	for (s = 0; s < SM_S_MAX; s++)
+		for (e = 0; e < SM_E_MAX; e++) {
+			cur = mk_state((enum sm_state)s);
+			ev = ev_default((enum sm_event_kind)e, &cur);
+			res = sm_step(&cur, &ev, T0 + 10, &next, &fx, NULL);
+			want = (s == SM_S_PENDING || s == SM_S_ESCALATED) &&
+			       (e == SM_E_GRAPH_APPROVED ||
+			           e == SM_E_GRAPH_REJECTED);
+			for (got = 0, i = 0; i < fx.n; i++)
+				if ((int)fx.v[i].kind == read) {
+					got++;
+					CU_ASSERT_EQUAL(
+					    fx.v[i].stage, cur.stage);
+				}
+			if (got != want)
+				fprintf(stderr,
+				    "%s + %s: read_decider %d, want %d\n",
+				    sm_state_name((enum sm_state)s),
+				    sm_event_name((enum sm_event_kind)e), got,
+				    want);
+			CU_ASSERT_EQUAL(got, want);
+			if (want) {
+				pairs++;
+				CU_ASSERT_EQUAL(res, SM_OK);
+				CU_ASSERT(
+				    memcmp(&next, &cur, sizeof(cur)) == 0);
+			}
+		}
+	CU_ASSERT_EQUAL(pairs, 4);
 }
 
 /*
