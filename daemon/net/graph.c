@@ -468,14 +468,17 @@ graph_setup(struct graph *g, struct graph_xfer *x)
 		x->headers = n;
 	}
 	if (x->bearer != NULL) {
-		/* Bearer header built in a buffer wiped right after. */
+		/* Bearer header built in a buffer wiped right after: the
+		 * bytes written, not the whole 64 KiB (issue 15). */
 		int n = snprintf(
 		    hdr, sizeof(hdr), "Authorization: Bearer %s", x->bearer);
 
-		if (n < 0 || (size_t)n >= sizeof(hdr))
+		if (n < 0 || (size_t)n >= sizeof(hdr)) {
+			explicit_bzero(hdr, sizeof(hdr));
 			return -1;
+		}
 		h = curl_slist_append(x->headers, hdr);
-		explicit_bzero(hdr, sizeof(hdr));
+		explicit_bzero(hdr, (size_t)n + 1);
 		if (h == NULL)
 			return -1;
 		x->headers = h;

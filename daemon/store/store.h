@@ -111,6 +111,13 @@ void store_set_fault_cb(struct store *s, void (*cb)(void *), void *arg);
  * 0 when writes work again (no longer degraded), -1 when not. */
 int store_recover(struct store *s);
 
+/* The audit chain's head as appended in the open batch (audit.c), so
+ * that each entry after the first of a batch does not read it back: 1
+ * with *seq and hash (AUDIT_HASH_HEX bytes) when known, 0 when it must be
+ * read. Forgotten when a batch begins, commits, rolls back or fails. */
+int store_audit_head(struct store *s, int64_t *seq, char *hash, size_t n);
+void store_audit_head_set(struct store *s, int64_t seq, const char *hash);
+
 int store_begin(struct store *s);  /* no-op when a batch is open */
 int store_commit(struct store *s); /* no-op when none is open */
 void store_rollback(struct store *s);
