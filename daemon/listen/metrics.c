@@ -315,7 +315,9 @@ metrics_store_work(struct evbuffer *b, const struct store_stats *st)
 	evbuffer_add_printf(b, "approvald_store_request_writes_total %llu\n",
 	    (unsigned long long)st->request_writes);
 	metrics_head(b, "approvald_store_request_reads_total", "counter",
-	    "Request rows read from the state store by key since start.");
+	    "Request rows read from the state database by key since start "
+	    "(a row the store still holds from its last read or write is "
+	    "not read again).");
 	evbuffer_add_printf(b, "approvald_store_request_reads_total %llu\n",
 	    (unsigned long long)st->request_reads);
 }
