@@ -341,6 +341,47 @@ size_t policy_group_scopes(
 
 const char *verdict_name(enum verdict_kind k);
 
+/*
+ * A verdict's fingerprint: SHA-256 (hex) over the deciding rule's name, the
+ * verdict and, for stages, every stage's approver sets by content, quorum,
+ * justification and timers (not stage or set names, not conditions).
+ * Stored with every verdict (requests.fingerprint); "" when hashing failed.
+ */
+void verdict_fingerprint(const struct verdict *v, char out[65]);
+
+/*
+ * A stages verdict as stored with its request (issue 15): approver
+ * resolution, eligibility and summaries read the stages the policy gave
+ * when it decided, never the policy evaluated again later. The encoding is
+ * versioned JSON (POLICY_STAGES_VERSION); decoding is strict and fails
+ * closed on an unknown version, a missing or unknown member, a wrong type,
+ * a value out of range or more stages, sets or bytes than a policy can
+ * have.
+ */
+#define POLICY_STAGES_VERSION  1
+#define POLICY_STAGES_MAX_TEXT (256 * 1024) /* encoded bytes */
+#define POLICY_STAGES_MAX_SETS 64           /* sets per list, as a policy */
+#define POLICY_STAGES_MAX_STR  1024         /* a name or a set's value */
+
+struct policy_stages {
+	struct verdict v; /* kind VERDICT_STAGES; rule and stages owned */
+	int64_t at;       /* when the policy decided (its evaluation time) */
+	/* storage behind v */
+	struct policy_stage st[CFG_MAX_STAGES];
+	struct approver_set *sets;
+	const struct approver_set **refs;
+	size_t nsets;
+};
+
+/* Encode the stages verdict `v` reached at `at` (heap JSON text), or NULL
+ * when v is not a stages verdict, exceeds the limits, or out of memory. */
+char *policy_stages_encode(const struct verdict *v, int64_t at);
+/* Decode `text`: 0 and *out (free with policy_stages_free), or -1 and *err
+ * (heap, may be NULL when out of memory). */
+int policy_stages_decode(
+    const char *text, struct policy_stages **out, char **err);
+void policy_stages_free(struct policy_stages *ps);
+
 /* Parse an ISO-8601 duration (PnYnMnDTnHnMnS, weeks; Y=365d, M=30d) into
  * seconds; -1 when malformed. */
 int64_t cfg_parse_duration(const char *s);

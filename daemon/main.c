@@ -626,6 +626,7 @@ main(int argc, char *argv[])
 	settings_free(d.settings);
 	free(d.post);
 	free(d.graph_base);
+	counters_free(&d);
 	free(token_url);
 	if (d.batch.ev)
 		event_free(d.batch.ev);

@@ -908,9 +908,9 @@ appr_run(struct daemon *d, const char *key, uint32_t stage, int refresh,
 {
 	struct store_request r;
 	struct request req;
-	struct verdict v;
+	struct policy_stages *st = NULL;
 	const struct policy_stage *ps;
-	struct member_ctx mc = { d, NULL };
+	const char *why = NULL;
 	char *err = NULL;
 	int escalated;
 
@@ -934,17 +934,18 @@ appr_run(struct daemon *d, const char *key, uint32_t stage, int refresh,
 		appr_retry_add(d, key, stage, refresh, "identity not resolved");
 		goto out;
 	}
-	/* The stage definitions come from the rule that decided, on the
-	 * identity it decided on. */
-	policy_evaluate(
-	    d->policy, &req, clock_now(), member_policy_fn, &mc, &v, NULL);
-	if (v.kind != VERDICT_STAGES || v.rule == NULL || r.rule == NULL ||
-	    strcmp(v.rule, r.rule) != 0 || stage >= v.nstages) {
-		appr_retry_add(d, key, stage, refresh,
-		    "the deciding rule's stages are not in the current policy");
+	/* The stage definitions as the verdict that decided gave them
+	 * (stored with it), never the policy evaluated again now. */
+	if (stages_of(d, &r, &req, &st, &why) == -1) {
+		appr_retry_add(d, key, stage, refresh, why);
 		goto out;
 	}
-	ps = &v.stages[stage];
+	if (stage >= st->v.nstages) {
+		appr_retry_add(d, key, stage, refresh,
+		    "the deciding rule has no such stage");
+		goto out;
+	}
+	ps = &st->v.stages[stage];
 	if (!refresh) {
 		appr_job_start(d, &r, &req, ps, escalated, 0);
 		goto out;
@@ -963,6 +964,7 @@ appr_run(struct daemon *d, const char *key, uint32_t stage, int refresh,
 	if (escalated)
 		appr_job_start(d, &r, &req, ps, 1, 1);
 out:
+	policy_stages_free(st);
 	free(err);
 	request_free(&req);
 	store_request_clear(&r);

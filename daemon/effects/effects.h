@@ -25,6 +25,12 @@ void timers_arm(
 void timers_cancel(struct daemon *d, const char *key);
 void timers_free(struct daemon *d);
 
+/* stages.c: the stages of the verdict that decided `r`, as stored with it
+ * (or, recorded before they were, from the policy in force on `req`, which
+ * may be NULL); 0 and *out (policy_stages_free), or -1 and *why. */
+int stages_of(struct daemon *d, const struct store_request *r,
+    const struct request *req, struct policy_stages **out, const char **why);
+
 /* approvers.c: resolve, persist and check a stage's eligible approvers */
 void approvers_resolve(struct daemon *d, const char *key, uint32_t stage);
 void approvers_resume(struct daemon *d);

@@ -392,8 +392,9 @@ eligible_check(struct daemon *d, const struct store_request *r,
 	struct elig_state *els = d->elig;
 	struct elig_op *op;
 	struct request req;
-	struct verdict v;
+	struct policy_stages *st = NULL;
 	const struct policy_stage *ps;
+	const char *why = NULL;
 	char *err = NULL;
 	int yes;
 
@@ -417,39 +418,37 @@ eligible_check(struct daemon *d, const struct store_request *r,
 	    r->sm.requestor.id[0] ? r->sm.requestor.id : r->sm.requestor.upn);
 	op->next = els->ops;
 	els->ops = op;
-	if (r->body == NULL || ident_request(r, &req, &err) == -1 ||
-	    req.identity == REQ_ID_UNCHECKED) {
+	/* Recorded before stages were stored: the policy in force decides
+	 * them, on the identity the request was decided on (stages_of). */
+	if (r->stages == NULL &&
+	    (r->body == NULL || ident_request(r, &req, &err) == -1 ||
+	        req.identity == REQ_ID_UNCHECKED)) {
 		free(err);
 		request_free(&req);
 		elig_done(els, op, ELIG_UNKNOWN,
 		    "could not verify your membership, try again");
 		return;
 	}
-	/* The stage definitions come from the rule that decided, on the
-	 * identity it decided on. */
-	{
-		struct member_ctx mc = { d, NULL };
-
-		policy_evaluate(d->policy, &req, clock_now(), member_policy_fn,
-		    &mc, &v, NULL);
-	}
-	if (v.kind != VERDICT_STAGES || v.rule == NULL || r->rule == NULL ||
-	    strcmp(v.rule, r->rule) != 0 || r->sm.stage >= v.nstages) {
+	/* The stage definitions as the verdict that decided gave them
+	 * (stored with it), never the policy evaluated again now. */
+	if (stages_of(d, r, r->stages == NULL ? &req : NULL, &st, &why) == -1 ||
+	    r->sm.stage >= st->v.nstages) {
 		request_free(&req);
-		log_warnx("request %s: the deciding rule's stages are not in "
-		          "the current policy: decision not verified",
-		    r->key);
+		log_warnx("request %s: %s: decision not verified", r->key,
+		    st == NULL ? why : "the deciding rule has no such stage");
+		policy_stages_free(st);
 		elig_done(els, op, ELIG_UNKNOWN,
 		    "could not verify your membership, try again");
 		return;
 	}
-	ps = &v.stages[r->sm.stage];
+	ps = &st->v.stages[r->sm.stage];
 	yes = elig_add_sets(op, &ps->approvers) ||
 	      elig_add_sets(op, &ps->fallback) ||
 	      (r->sm.state == SM_S_ESCALATED &&
 	          (elig_add_sets(op, &ps->escalation) ||
 	              elig_add_sets(op, &ps->fallback_escalation)));
 	request_free(&req);
+	policy_stages_free(st);
 	if (yes) {
 		elig_done(els, op, ELIG_YES, NULL);
 		return;

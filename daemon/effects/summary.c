@@ -399,14 +399,14 @@ summary_build(struct daemon *d, const struct store_request *r)
 {
 	struct json_object *o, *t;
 	struct request q;
-	struct verdict v;
+	struct policy_stages *st = NULL;
+	const char *why = NULL;
 	char asks[1024], *err = NULL;
 	int have = 0;
 
 	if ((o = json_object_new_object()) == NULL)
 		return NULL;
 	memset(&q, 0, sizeof(q));
-	memset(&v, 0, sizeof(v));
 	if (ident_request(r, &q, &err) == 0)
 		have = 1;
 	free(err);
@@ -462,14 +462,6 @@ summary_build(struct daemon *d, const struct store_request *r)
 		} else
 			summary_str(o, "ticket", NULL);
 		json_object_object_add(o, "identity", summary_identity(&q));
-		/* The stage names, from the rule that decided, on the
-		 * identity it decided on (never an unchecked one). */
-		if (r->sm.nstages > 0 && q.identity != REQ_ID_UNCHECKED) {
-			struct member_ctx mc = { d, NULL };
-
-			policy_evaluate(d->policy, &q, clock_now(),
-			    member_policy_fn, &mc, &v, NULL);
-		}
 	} else
 		summary_str(o, "asks", "(the request could not be read)");
 	/* The requestor's name as the directory resolved it, when it is the
@@ -487,13 +479,15 @@ summary_build(struct daemon *d, const struct store_request *r)
 	summary_str(o, "rule", r->rule);
 	summary_str(o, "reason", r->reason);
 	summary_str(o, "state", sm_state_name(r->sm.state));
+	/* The stage names as the verdict that decided gave them (stored
+	 * with it; never the policy evaluated again now). */
 	if (r->sm.nstages > 0 && r->sm.stage < r->sm.nstages)
 		json_object_object_add(o, "stage",
 		    summary_stage(d, r,
-		        v.kind == VERDICT_STAGES && v.rule && r->rule &&
-		                strcmp(v.rule, r->rule) == 0
-		            ? &v
+		        stages_of(d, r, have ? &q : NULL, &st, &why) == 0
+		            ? &st->v
 		            : NULL));
+	policy_stages_free(st);
 	request_free(&q);
 	return o;
 }

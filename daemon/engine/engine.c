@@ -669,7 +669,8 @@ engine_evaluate_parsed(
 	struct verdict v;
 	struct sm_event ev;
 	struct member_ctx mc = { d, r->key };
-	char *err = NULL, *id, detail[256];
+	char *err = NULL, *id, *stages = NULL, detail[256];
+	int64_t now;
 	int rc;
 
 	if (r->sm.state != SM_S_EVALUATING) {
@@ -721,8 +722,8 @@ engine_evaluate_parsed(
 	free(r->identity);
 	r->identity = id;
 	engine_requestor(r, &req);
-	policy_evaluate(
-	    d->policy, &req, clock_now(), member_policy_fn, &mc, &v, NULL);
+	now = clock_now();
+	policy_evaluate(d->policy, &req, now, member_policy_fn, &mc, &v, NULL);
 	request_digest(&req, r->digest);
 	if (v.kind == VERDICT_INDETERMINATE) {
 		log_warnx("request %s: rule %s could not be decided; not "
@@ -738,6 +739,20 @@ engine_evaluate_parsed(
 		         "resolved to one directory user",
 		    r->key, ident_unresolved_key(&req));
 	request_free(&req);
+	/* The stages as this evaluation gave them, stored with the verdict:
+	 * approvers, eligibility and summaries read them, never the policy
+	 * evaluated again at another time (issue 15). A stages verdict that
+	 * cannot be stored is not recorded: evaluated again later. */
+	if (v.kind == VERDICT_STAGES &&
+	    (stages = policy_stages_encode(&v, now)) == NULL) {
+		log_warnx("request %s: the stages of rule %s cannot be stored; "
+		          "not decided, retried later",
+		    r->key, v.rule ? v.rule : "-");
+		engine_retry_later(d, r->key);
+		return SM_NOOP;
+	}
+	free(r->stages);
+	r->stages = stages;
 	engine_set(&r->rule, v.rule);
 	engine_set(&r->verdict, verdict_name(v.kind));
 	engine_set(&r->reason, v.reason);

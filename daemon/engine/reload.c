@@ -29,8 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "engine.h"
 #include "ident.h"
 #include "limits.h"
@@ -60,7 +58,12 @@
  *
  * A request stored before fingerprints existed is compared by rule name,
  * verdict and the stage parameters the state machine holds (quorum,
- * justification, timers), and adopts the fingerprint when they agree.
+ * justification, timers), and adopts the fingerprint when they agree; one
+ * stored before its stages were (issue 15) adopts them the same way.
+ *
+ * A stages verdict is judged at the time it was reached (stored with its
+ * stages, reload_decided_at): a rule whose `schedule` has since closed
+ * still decides it as before, unless the policy itself changed.
  *
  * Before an approve is sent (reload_approve_stands) a stage approval
  * stands only while the fingerprint is unchanged; an automatic approval
@@ -74,82 +77,33 @@ struct reload_view {
 	char fp[65]; /* reload_fingerprint(&v); "" when it failed */
 };
 
-/* Hash `name` and `v` (NULL allowed) unambiguously: length-prefixed. */
-static void
-fp_put(EVP_MD_CTX *md, const char *name, const char *v)
-{
-	char len[32];
-
-	if (v != NULL)
-		snprintf(len, sizeof(len), "=%zu:", strlen(v));
-	else
-		snprintf(len, sizeof(len), "=null;");
-	EVP_DigestUpdate(md, name, strlen(name));
-	EVP_DigestUpdate(md, len, strlen(len));
-	if (v != NULL)
-		EVP_DigestUpdate(md, v, strlen(v));
-}
-
-static void
-fp_int(EVP_MD_CTX *md, const char *name, int64_t v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%lld", (long long)v);
-	fp_put(md, name, buf);
-}
-
-static void
-fp_sets(EVP_MD_CTX *md, const char *name, const struct approver_ref_list *l)
-{
-	size_t i;
-
-	fp_int(md, name, (int64_t)l->n);
-	for (i = 0; i < l->n; i++) {
-		fp_int(md, "kind", l->v[i]->kind);
-		fp_put(md, "value", l->v[i]->value);
-		fp_int(md, "level", l->v[i]->level);
-	}
-}
-
+/* The hashing lives with the verdict in config/ (verdict_fingerprint):
+ * effects/ checks stored stages against it too. */
 void
 reload_fingerprint(const struct verdict *v, char out[65])
 {
-	unsigned char h[EVP_MAX_MD_SIZE];
-	unsigned int hl = 0, i;
-	const struct policy_stage *s;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	size_t k;
+	verdict_fingerprint(v, out);
+}
 
-	out[0] = '\0';
-	if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(md);
-		return;
-	}
-	fp_put(md, "v", "approvald-verdict-1");
-	fp_put(md, "rule", v->rule != NULL ? v->rule : "default");
-	fp_put(md, "verdict", verdict_name(v->kind));
-	if (v->kind == VERDICT_STAGES) {
-		fp_int(md, "stages", (int64_t)v->nstages);
-		for (k = 0; k < v->nstages; k++) {
-			s = &v->stages[k];
-			fp_sets(md, "approvers", &s->approvers);
-			fp_sets(md, "fallback", &s->fallback);
-			fp_sets(md, "escalation", &s->escalation);
-			fp_sets(
-			    md, "fallback_escalation", &s->fallback_escalation);
-			fp_int(md, "approvals", s->approvals);
-			fp_int(md, "justification", s->justification_required);
-			fp_int(md, "escalate_after", s->escalate_after);
-			fp_int(md, "deny_after", s->deny_after);
-			fp_int(md, "remind_every", s->remind_every);
-		}
-	}
-	if (!EVP_DigestFinal_ex(md, h, &hl))
-		hl = 0;
-	EVP_MD_CTX_free(md);
-	for (i = 0; i < hl && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
+/*
+ * When the policy is asked about `r`: when its stages verdict was reached
+ * (stored with its stages), so that the time itself (a `schedule`
+ * condition) never "changes" the verdict, only the policy can; now for
+ * other verdicts (an approval stands while the policy approves it now) and
+ * for stages recorded before their time was stored.
+ */
+static int64_t
+reload_decided_at(const struct store_request *r)
+{
+	struct policy_stages *ps;
+	int64_t at;
+
+	if (r->stages == NULL ||
+	    policy_stages_decode(r->stages, &ps, NULL) == -1)
+		return clock_now();
+	at = ps->at;
+	policy_stages_free(ps);
+	return at;
 }
 
 /* Evaluate the stored body of `r` against the policy in force. */
@@ -160,17 +114,19 @@ reload_judge(
 	struct request req;
 	struct member_ctx mc = { d, NULL };
 	char *err = NULL;
+	int64_t at;
 
 	memset(w, 0, sizeof(*w));
 	memset(&req, 0, sizeof(req));
+	at = reload_decided_at(r);
 	/* On the identity it was decided on, with the same membership
 	 * oracle: judged any other way a verdict would "change" by itself
 	 * and the request would go round for ever. An identity never
 	 * resolved is no verdict to compare (unreadable: left as it is). */
 	if (r->body != NULL && ident_request(r, &req, &err) == 0 &&
 	    req.identity != REQ_ID_UNCHECKED) {
-		policy_evaluate(d->policy, &req, clock_now(), member_policy_fn,
-		    &mc, &w->v, NULL);
+		policy_evaluate(
+		    d->policy, &req, at, member_policy_fn, &mc, &w->v, NULL);
 		reload_fingerprint(&w->v, w->fp);
 		w->readable = 1;
 	}
@@ -333,13 +289,28 @@ reload_collect(void *arg, const struct store_request *r)
 	return 0;
 }
 
-/* A record from before fingerprints, decided as before: store it. */
+/* A record from before fingerprints or stored stages, decided as before:
+ * store what it lacks, as the policy in force decides it (the same rule
+ * and stages, by reload_same). */
 static void
-reload_adopt(struct daemon *d, struct store_request *r, const char *fp)
+reload_adopt(
+    struct daemon *d, struct store_request *r, const struct reload_view *w)
 {
-	snprintf(r->fingerprint, sizeof(r->fingerprint), "%s", fp);
+	char *stages = NULL;
+
+	if (w->v.kind == VERDICT_STAGES && r->stages == NULL &&
+	    (stages = policy_stages_encode(&w->v, clock_now())) == NULL) {
+		log_warnx("request %s: cannot encode its stages", r->key);
+		return;
+	}
+	snprintf(r->fingerprint, sizeof(r->fingerprint), "%s", w->fp);
+	if (stages != NULL) {
+		free(r->stages);
+		r->stages = stages;
+	}
 	if (store_begin(d->store) == -1 || store_request_put(d->store, r) == -1)
-		log_warnx("request %s: cannot store its fingerprint: %s",
+		log_warnx("request %s: cannot store its fingerprint and "
+		          "stages: %s",
 		    r->key, store_errmsg(d->store));
 	else
 		batch_dirty(d);
@@ -394,9 +365,11 @@ reload_one(struct daemon *d, const char *key, int reloaded,
 		if (reload_same(&r, &w) ||
 		    (!w.readable && r.sm.state == SM_S_IGNORED)) {
 			n->kept++;
-			if (r.fingerprint[0] == '\0' && w.readable &&
-			    w.fp[0] != '\0') {
-				reload_adopt(d, &r, w.fp);
+			if (w.readable && w.fp[0] != '\0' &&
+			    (r.fingerprint[0] == '\0' ||
+			        (r.stages == NULL &&
+			            w.v.kind == VERDICT_STAGES))) {
+				reload_adopt(d, &r, &w);
 				rc = 1;
 			}
 			break;

@@ -65,16 +65,18 @@ enum store_stmt {
 static const char *const store_sql[ST_MAX] = {
 	[ST_REQ_GET] = "SELECT key, source, gid, approval_id, sm, graph_status,"
 	               " body, digest, rule, verdict, reason, created, updated,"
-	               " fingerprint, identity FROM requests WHERE key = ?1",
+	               " fingerprint, identity, stages FROM requests"
+	               " WHERE key = ?1",
 	[ST_REQ_PUT] = "INSERT INTO requests (key, source, gid, approval_id,"
 	               " state, sm, graph_status, body, digest, rule, verdict,"
-	               " reason, created, updated, fingerprint, identity)"
-	               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	               " ?12, ?13, ?14, ?15, ?16) ON CONFLICT(key) DO UPDATE"
+	               " reason, created, updated, fingerprint, identity,"
+	               " stages) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+	               " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+	               " ON CONFLICT(key) DO UPDATE"
 	               " SET approval_id = ?4, state = ?5, sm = ?6,"
 	               " graph_status = ?7, body = ?8, digest = ?9, rule = ?10,"
 	               " verdict = ?11, reason = ?12, updated = ?14,"
-	               " fingerprint = ?15, identity = ?16",
+	               " fingerprint = ?15, identity = ?16, stages = ?17",
 	[ST_JOURNAL_ADD] = "INSERT INTO journal (key, at, from_state,"
 	                   " to_state, event, rule, detail)"
 	                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -109,13 +111,13 @@ static const char *const store_sql[ST_MAX] = {
 	[ST_CHANGE_SEEN] = "SELECT 1 FROM changes WHERE id = ?1",
 	[ST_REQ_EACH] = "SELECT key, source, gid, approval_id, sm,"
 	                " graph_status, body, digest, rule, verdict, reason,"
-	                " created, updated, fingerprint, identity FROM requests"
-	                " ORDER BY created, key",
+	                " created, updated, fingerprint, identity, stages"
+	                " FROM requests ORDER BY created, key",
 	[ST_REQ_EACH_STATE] = "SELECT key, source, gid, approval_id, sm,"
 	                      " graph_status, body, digest, rule, verdict,"
-	                      " reason, created, updated, fingerprint, identity"
-	                      " FROM requests WHERE state = ?1"
-	                      " ORDER BY created, key",
+	                      " reason, created, updated, fingerprint,"
+	                      " identity, stages FROM requests"
+	                      " WHERE state = ?1 ORDER BY created, key",
 	/* request_counts: kept by triggers (migration 8), never a scan of
 	 * the requests */
 	[ST_REQ_COUNT_BY_STATE] = "SELECT state, sum(n) FROM request_counts"
@@ -310,6 +312,12 @@ static const char *const store_migrations[] = {
 	 * one index seek (store_health_get: min(created) for a given state
 	 * and source), whatever the number of requests */
 	"CREATE INDEX requests_waiting ON requests (state, source, created);",
+	/* 11: the stages of a stages verdict as the policy gave them when it
+	 * decided (policy_stages_encode, versioned JSON), written with the
+	 * verdict and its fingerprint: approver resolution, eligibility and
+	 * summaries read them instead of evaluating the policy again
+	 * (issue 15). NULL: no stages verdict, or recorded before this. */
+	"ALTER TABLE requests ADD COLUMN stages TEXT;",
 };
 
 #define STORE_SM_MAGIC_RLE 0x534d5231u /* "SMR1": zero-run encoded */
@@ -1063,6 +1071,7 @@ store_row_to_request(sqlite3_stmt *st, struct store_request *r)
 	if ((d = (const char *)sqlite3_column_text(st, 13)) != NULL)
 		snprintf(r->fingerprint, sizeof(r->fingerprint), "%s", d);
 	r->identity = store_strdup_col(st, 14);
+	r->stages = store_strdup_col(st, 15);
 	return 0;
 }
 
@@ -1085,7 +1094,9 @@ store_dup(const char *v)
 	return v != NULL ? strdup(v) : NULL;
 }
 
-/* A deep copy of src into dst; 0, or -1 (dst cleared) when out of memory. */
+/* A deep copy of src into dst: every pointer field of struct store_request
+ * (a new one is added here and in store_request_clear); 0, or -1 (dst
+ * cleared) when out of memory. */
 static int
 store_request_copy(struct store_request *dst, const struct store_request *src)
 {
@@ -1099,7 +1110,9 @@ store_request_copy(struct store_request *dst, const struct store_request *src)
 	dst->verdict = store_dup(src->verdict);
 	dst->reason = store_dup(src->reason);
 	dst->identity = store_dup(src->identity);
-	if ((src->key && !dst->key) || (src->gid && !dst->gid) ||
+	dst->stages = store_dup(src->stages);
+	if ((src->stages && !dst->stages) || (src->key && !dst->key) ||
+	    (src->gid && !dst->gid) ||
 	    (src->approval_id && !dst->approval_id) ||
 	    (src->graph_status && !dst->graph_status) ||
 	    (src->body && !dst->body) || (src->rule && !dst->rule) ||
@@ -1225,6 +1238,7 @@ store_request_put(struct store *s, const struct store_request *r)
 	sqlite3_bind_int64(st, 14, r->updated);
 	store_bind_text(st, 15, r->fingerprint[0] ? r->fingerprint : NULL);
 	store_bind_text(st, 16, r->identity);
+	store_bind_text(st, 17, r->stages);
 	rc = store_done(s, st);
 	store_rcache_write(s, r, rc == 0);
 	return rc;
@@ -1244,6 +1258,7 @@ store_request_clear(struct store_request *r)
 	free(r->verdict);
 	free(r->reason);
 	free(r->identity);
+	free(r->stages);
 	memset(r, 0, sizeof(*r));
 }
 

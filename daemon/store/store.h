@@ -16,6 +16,7 @@
 
 struct store;
 
+/* A new pointer field is also copied in store.c (store_request_copy). */
 struct store_request {
 	char *key;  /* "<source>:<graph id>" */
 	int source; /* enum req_source */
@@ -30,6 +31,9 @@ struct store_request {
 	int64_t created, updated;
 	/* resolved identity (daemon/effects/ident.c encodes it); NULL: not yet */
 	char *identity;
+	/* the stages verdict's stages (policy_stages_encode); NULL: none, or
+	 * recorded before they were stored (issue 15) */
+	char *stages;
 };
 
 /* What an operator watches, read through indexes (store_health_get):

@@ -15,5 +15,6 @@ const struct cu_suite cu_suites[] = {
 	{ "differential", NULL, NULL, diff_tests },
 	{ "glob", NULL, NULL, glob_tests },
 	{ "cond", NULL, NULL, cond_tests },
+	{ "stored_stages", NULL, NULL, verdict_tests },
 	{ NULL, NULL, NULL, NULL },
 };

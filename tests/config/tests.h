@@ -15,5 +15,6 @@ extern const struct cu_test safety_tests[];
 extern const struct cu_test diff_tests[];
 extern const struct cu_test glob_tests[];
 extern const struct cu_test cond_tests[];
+extern const struct cu_test verdict_tests[];
 
 #endif

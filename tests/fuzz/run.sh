@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets with clang (ASan + UBSan) into BUILD_DIR/fuzz
 # and run each for a bounded time (FUZZ_SECONDS each; FUZZ_TARGETS picks
-# some): config/ (policy, request) and the daemon's network-facing parsers
-# in daemon/sources/parse.c (hook_graph, hook_evaluate, link_form, graph_resp).
+# some): config/ (policy, request, stages: the stored stages verdict) and
+# the daemon's network-facing parsers in daemon/sources/parse.c
+# (hook_graph, hook_evaluate, link_form, graph_resp).
 # Each runs with its dictionary (<target>.dict) when there is one, from
 # the kept corpus in corpus/<target>/. Fails on any crash, leak or
 # timeout. Exits 0 with a clear message only when clang is absent.
@@ -26,7 +27,7 @@ dsrc="$src/daemon/sources/parse.c $src/daemon/sources/adapter.c $src/daemon/base
 dinc="-I$src/config -I$src/statemachine"
 for room in "$src"/daemon/*/; do dinc="$dinc -I$room"; done
 dinc="$dinc -I$src/daemon"
-config_targets="policy request"
+config_targets="policy request stages"
 daemon_targets="hook_graph hook_evaluate link_form graph_resp"
 targets=${FUZZ_TARGETS:-"$config_targets $daemon_targets"}
 for t in $targets; do

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "cu.h"
 #include "harness.h"
 #include "hookutil.h"
@@ -511,6 +513,93 @@ test_executor_recheck(void)
 	free(ks);
 }
 
+/* Stop the daemon, run `sql` on its database, start it again; 0 or -1. */
+static int
+edit_stopped(const char *sql)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (ad_stop(&A, SIGTERM) == -1)
+		return -1;
+	rc = sqlite3_open(A.state, &db) == SQLITE_OK &&
+	             sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+	             sqlite3_changes(db) == 1
+	         ? 0
+	         : -1;
+	sqlite3_close(db);
+	if (ad_start(&A) == -1 || ad_wait_ready(&A, 20000) == -1)
+		return -1;
+	return rc;
+}
+
+/* Requests `key` whose stored stages are rule `rule`'s (issue 15). */
+static long long
+stored_stages(const char *key, const char *rule)
+{
+	char sql[600];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM requests WHERE key = '%s' AND"
+	    " json_extract(stages, '$.version') = 1 AND"
+	    " json_extract(stages, '$.rule') = '%s'",
+	    key, rule);
+	return sql_count(A.state, sql);
+}
+
+/* (f) A request recorded before stages were stored with the verdict
+ * (issue 15; here its stages emptied while the daemon is stopped): at
+ * start-up the policy, deciding it as before, gives it its stages, and
+ * both its stages resolve and decide. */
+static void
+test_legacy_adopts_stages(void)
+{
+	char *k, sql[600];
+
+	reload_policy(NULL, RULE_TWO_STAGES("f-stages", "reload-f"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k = create("reload-f waiting"));
+	CU_ASSERT_FATAL(wait_approvers(k, 1, 1) == 0);
+	CU_ASSERT_EQUAL(stored_stages(k, "f-stages"), 1);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE requests SET stages = NULL WHERE key = '%s'", k);
+	CU_ASSERT_FATAL(edit_stopped(sql) == 0);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM requests WHERE key = '%s' AND"
+	    " json_extract(stages, '$.rule') = 'f-stages'",
+	    k);
+	CU_ASSERT_FATAL(sql_wait(A.state, sql, 1, WAIT_MS) == 0);
+	ASSERT_DECIDE(k, "approve", CISO_ID, "stage one", "ok");
+	CU_ASSERT_FATAL(wait_approvers(k, 2, 2) == 0);
+	ASSERT_DECIDE(k, "approve", JORDAN_ID, "stage two", "ok");
+	CU_ASSERT(wait_state(k, "approved") == 0);
+	truth(k, 1, 0);
+	CU_ASSERT_EQUAL(journal_count(k, "policy_changed", NULL), 0);
+	free(k);
+}
+
+/* (g) Stored stages that cannot be read (an unknown version) are never
+ * replaced by the policy's: nobody's decision is verified, nothing
+ * reaches Graph (fail closed; deny_after ends it). */
+static void
+test_damaged_stages_refused(void)
+{
+	char *k, sql[600];
+
+	reload_policy(NULL, RULE_TWO_STAGES("g-stages", "reload-g"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k = create("reload-g waiting"));
+	CU_ASSERT_FATAL(wait_approvers(k, 1, 1) == 0);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE requests SET stages = json_set(stages, '$.version', 2)"
+	    " WHERE key = '%s'",
+	    k);
+	CU_ASSERT_FATAL(edit_stopped(sql) == 0);
+	ASSERT_DECIDE(k, "approve", CISO_ID, "stage one", "refused");
+	CU_ASSERT(wait_state(k, "pending") == 0);
+	CU_ASSERT_EQUAL(stored_stages(k, "g-stages"), 0);
+	truth(k, 0, 0);
+	free(k);
+}
+
 static const struct cu_test reload_tests[] = {
 	{ "a reject rule now matches: denied, later approval refused",
 	    test_now_rejected },
@@ -519,6 +608,10 @@ static const struct cu_test reload_tests[] = {
 	{ "an approve rule now matches: approved once", test_now_approved },
 	{ "decided as before: progress kept", test_unchanged_kept },
 	{ "approve intents re-checked by the executor", test_executor_recheck },
+	{ "stages recorded before they were stored are adopted",
+	    test_legacy_adopts_stages },
+	{ "stored stages that cannot be read decide nothing",
+	    test_damaged_stages_refused },
 	{ NULL, NULL },
 };
 

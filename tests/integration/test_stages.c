@@ -328,6 +328,47 @@ test_escalation_and_timeout(void)
 	free(kt);
 }
 
+/*
+ * Issue 15: a stages rule whose `schedule` (Mondays, UTC) held when it
+ * decided and holds no longer. Two days later its escalation resolves the
+ * escalation approvers from the stages stored with the verdict, and an
+ * escalation approver's decision is accepted and reaches Graph. Evaluating
+ * the policy again (the default: ignore) would leave it stuck: no
+ * escalation approvers, every decision refused as unverifiable.
+ */
+static void
+test_stored_stages_outlive_schedule(void)
+{
+	struct json_object *o, *v;
+	long long now = 0, day, monday;
+	char *k;
+
+	o = ad_ctl(&A, "clock show");
+	CU_ASSERT_FATAL(o != NULL && json_object_object_get_ex(o, "now", &v));
+	now = json_object_get_int64(v);
+	json_object_put(o);
+	/* to the next Monday, 02:00 UTC (1970-01-01 was a Thursday) */
+	day = now / 86400;
+	monday = (day + (1 - (day + 4) % 7 + 7) % 7) * 86400 + 7200;
+	if (monday <= now)
+		monday += 7 * 86400;
+	clock_advance((long)(monday - now));
+	k = create("scenario-scheduled on a monday", "alex@contoso.com");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_FATAL(wait_state(k, "pending") == 0);
+	CU_ASSERT_FATAL(wait_approvers(k, 1, 1) == 0);
+	CU_ASSERT(has_approver(k, 1, CISO_ID));
+	/* Wednesday: the rule matches no more; its escalation is due. */
+	clock_advance(2 * 86400);
+	CU_ASSERT_FATAL(wait_state(k, "escalated") == 0);
+	CU_ASSERT_FATAL(wait_approvers(k, 1, 3) == 0);
+	CU_ASSERT(has_approver(k, 1, JORDAN_ID));
+	ASSERT_DECIDE(k, "approve", JORDAN_ID, "after hours", "ok");
+	CU_ASSERT(wait_state(k, "approved") == 0);
+	assert_truth(k, 1);
+	free(k);
+}
+
 /* Without APPROVALD_TEST_CLOCK the clock command is refused. */
 static void
 test_clock_refused(void)
@@ -387,6 +428,8 @@ static const struct cu_test stage_tests[] = {
 	{ "deny in stage one ends it", test_deny_stage_one },
 	{ "escalation and automatic denial", test_escalation_and_timeout },
 	{ "one Graph decision per request", test_truth_total },
+	{ "stored stages outlive the rule's schedule",
+	    test_stored_stages_outlive_schedule },
 	{ "test clock refused unless enabled", test_clock_refused },
 	{ "no test clock in the product", test_clock_not_in_product },
 	{ NULL, NULL },
