@@ -99,6 +99,7 @@ exec_inflight(struct daemon *d)
 }
 
 static void exec_fetch(struct exec_op *op);
+static void exec_start(struct exec_op *op, int first);
 
 static void
 exec_done(struct exec_op *op)
@@ -686,6 +687,15 @@ exec_gather(struct exec_op *op, const struct source_adapter *ad,
 static void
 exec_fetch(struct exec_op *op)
 {
+	exec_start(op, 0);
+}
+
+/* Read the request back from Graph (gathered with others of its source);
+ * at the start of an operation (`first`), one whose intent was attempted
+ * before waits a little first: jittered, growing. */
+static void
+exec_start(struct exec_op *op, int first)
+{
 	struct store_request r;
 	struct store_intent i;
 	const struct source_adapter *ad;
@@ -696,6 +706,12 @@ exec_fetch(struct exec_op *op)
 			log_warnx(
 			    "exec %s: %s", op->key, store_errmsg(op->d->store));
 		exec_done(op);
+		return;
+	}
+	if (first && i.attempts > 0) {
+		exec_retry(op, i.attempts);
+		store_request_clear(&r);
+		store_intent_clear(&i);
 		return;
 	}
 	ad = adapter_for(r.source);
@@ -710,7 +726,6 @@ void
 exec_request(struct daemon *d, const char *key, int readback_only)
 {
 	struct exec_op *op;
-	struct store_intent i;
 	unsigned h;
 
 	if ((op = exec_find(key)) != NULL) {
@@ -733,15 +748,7 @@ exec_request(struct daemon *d, const char *key, int readback_only)
 	op->next = exec_table[h];
 	exec_table[h] = op;
 	d->nops++;
-	/* Repeated attempts wait a little: jittered, growing. */
-	memset(&i, 0, sizeof(i));
-	if (store_intent_open_for(d->store, key, &i) == 0 && i.attempts > 0) {
-		exec_retry(op, i.attempts);
-		store_intent_clear(&i);
-		return;
-	}
-	store_intent_clear(&i);
-	exec_fetch(op);
+	exec_start(op, 1);
 }
 
 static int

@@ -271,6 +271,9 @@ engine_log_decision(const struct store_request *r, const struct sm_event *ev,
 	log_decision(r->key, verdict, who, how, r->rule, sm_state_name(to));
 }
 
+static int engine_step(struct daemon *d, struct store_request *r,
+    const struct sm_event *ev, const char *detail, const char *how, int put);
+
 /*
  * Feed `ev` to request `r` (loaded from the store, updated in place) and
  * write the outcome in the open batch. Returns the sm_result.
@@ -288,6 +291,16 @@ engine_event(struct daemon *d, struct store_request *r,
 int
 engine_event_by(struct daemon *d, struct store_request *r,
     const struct sm_event *ev, const char *detail, const char *how)
+{
+	return engine_step(d, r, ev, detail, how, 1);
+}
+
+/* engine_event_by; with `put` 0 the request row is left to the caller,
+ * which writes it once when it is done with the request in this batch
+ * (engine_observe: the observation and the verdict that follows it). */
+static int
+engine_step(struct daemon *d, struct store_request *r,
+    const struct sm_event *ev, const char *detail, const char *how, int put)
 {
 	struct sm_request next;
 	struct sm_effects fx;
@@ -398,7 +411,7 @@ engine_event_by(struct daemon *d, struct store_request *r,
 		d->batch.has_result = 1;
 	r->sm = next;
 	r->updated = now;
-	if (store_request_put(d->store, r) == -1 ||
+	if ((put && store_request_put(d->store, r) == -1) ||
 	    store_journal_add(d->store, r->key, now, sm_state_name(from),
 	        sm_state_name(next.state), sm_event_name(ev->kind), r->rule,
 	        detail) == -1 ||
@@ -876,10 +889,12 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 	ev.kind = ad->observe(status);
 	if (ev.kind == SM_E_GRAPH_APPROVED || ev.kind == SM_E_GRAPH_REJECTED)
 		ev.u.graph.decider_reading = engine_reading_decider(d, r.key);
-	rc = engine_event(d, &r, &ev, status);
+	rc = engine_step(d, &r, &ev, status, NULL, 0);
 	if (rc == SM_INVALID && !store_in_batch(d->store))
 		goto out;
-	saved = rc == SM_OK; /* engine_event wrote the whole record */
+	/* the row is written once, below, unless the verdict wrote it */
+	changed = changed || rc == SM_OK;
+	saved = 0;
 	if (r.sm.state == SM_S_EVALUATING) {
 		rc = engine_evaluate_parsed(d, &r, parsed ? &req : NULL);
 		parsed = 0;

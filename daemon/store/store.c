@@ -410,7 +410,8 @@ store_sm_unpack(const void *blob, size_t n, struct sm_request *sm)
 	    (const unsigned char *)blob + sizeof(magic), n - sizeof(magic), sm);
 }
 
-#define STORE_CACHED_MAX 32
+#define STORE_CACHED_MAX   32
+#define STORE_RCACHE_SLOTS 256 /* cached request rows, a power of 2 */
 
 struct store {
 	sqlite3 *db;
@@ -431,7 +432,16 @@ struct store {
 	char degraded[160];
 	void (*fault_cb)(void *);
 	void *fault_arg;
+	struct store_stats stats;
+	/* request rows as last read or written (store_rcache_*) */
+	struct store_request *rcache;
+	/* the audit chain's head within the open batch (store_audit_head) */
+	int audit_known;
+	int64_t audit_seq;
+	char audit_hash[AUDIT_PRUNE_HASH];
 };
+
+static void store_rcache_clear(struct store *s);
 
 static char *
 store_strdup_col(sqlite3_stmt *st, int col)
@@ -455,6 +465,8 @@ store_failed(struct store *s, int rc)
 {
 	int primary = rc & 0xff;
 
+	s->audit_known = 0;
+	store_rcache_clear(s);
 	if (s->in_batch &&
 	    (sqlite3_get_autocommit(s->db) || primary == SQLITE_FULL ||
 	        primary == SQLITE_IOERR || primary == SQLITE_NOMEM))
@@ -491,6 +503,27 @@ store_exec(struct store *s, const char *sql)
 	if (rc != SQLITE_OK)
 		store_failed(s, sqlite3_extended_errcode(s->db));
 	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* SQLITE_TRACE_STMT: a statement starts; `x` is its text, or "-- ..." for
+ * a trigger's body, which is part of the statement that fired it. */
+static int
+store_trace(unsigned type, void *arg, void *p, void *x)
+{
+	struct store *s = arg;
+	const char *sql = x;
+
+	(void)p;
+	if (type == SQLITE_TRACE_STMT &&
+	    (sql == NULL || sql[0] != '-' || sql[1] != '-'))
+		s->stats.statements++;
+	return 0;
+}
+
+void
+store_stats_get(struct store *s, struct store_stats *out)
+{
+	*out = s->stats;
 }
 
 /* Apply every migration newer than the database's user_version. */
@@ -780,6 +813,10 @@ store_open(const char *path, struct store **out, char **err)
 			goto fail;
 		}
 	store_test_quota(s);
+	/* without it every read goes to the database */
+	s->rcache = calloc(STORE_RCACHE_SLOTS, sizeof(*s->rcache));
+	/* counted from here: what the daemon does, not the opening */
+	sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT, store_trace, s);
 	*out = s;
 	return 0;
 fail:
@@ -844,6 +881,8 @@ store_close(struct store *s)
 		return;
 	if (s->in_batch)
 		store_rollback(s);
+	store_rcache_clear(s);
+	free(s->rcache);
 	for (i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(s->st[i]);
 	for (i = 0; i < s->ncached; i++)
@@ -899,10 +938,35 @@ store_errmsg(struct store *s)
 }
 
 int
+store_audit_head(struct store *s, int64_t *seq, char *hash, size_t n)
+{
+	if (!s->in_batch || !s->audit_known || s->doomed ||
+	    strlen(s->audit_hash) >= n)
+		return 0;
+	*seq = s->audit_seq;
+	memcpy(hash, s->audit_hash, strlen(s->audit_hash) + 1);
+	return 1;
+}
+
+void
+store_audit_head_set(struct store *s, int64_t seq, const char *hash)
+{
+	if (!s->in_batch || hash[0] == '\0' ||
+	    strlen(hash) >= sizeof(s->audit_hash)) {
+		s->audit_known = 0;
+		return;
+	}
+	s->audit_seq = seq;
+	memcpy(s->audit_hash, hash, strlen(hash) + 1);
+	s->audit_known = 1;
+}
+
+int
 store_begin(struct store *s)
 {
 	if (s->in_batch)
 		return 0;
+	s->audit_known = 0; /* a batch begins */
 	if (store_exec(s, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	s->in_batch = 1;
@@ -916,6 +980,7 @@ store_begin(struct store *s)
 int
 store_commit(struct store *s)
 {
+	s->audit_known = 0;
 	if (!s->in_batch)
 		return 0;
 	if (s->doomed) {
@@ -923,6 +988,7 @@ store_commit(struct store *s)
 		return -1;
 	}
 	if (store_exec(s, "COMMIT") == -1) {
+		store_rcache_clear(s);
 		/* SQLite rolls back a COMMIT that failed other than busy. */
 		if (sqlite3_get_autocommit(s->db)) {
 			s->in_batch = 0;
@@ -937,6 +1003,8 @@ store_commit(struct store *s)
 void
 store_rollback(struct store *s)
 {
+	s->audit_known = 0;
+	store_rcache_clear(s);
 	if (!s->in_batch)
 		return;
 	if (!sqlite3_get_autocommit(s->db))
@@ -1025,13 +1093,129 @@ store_row_to_request(sqlite3_stmt *st, struct store_request *r)
 	return 0;
 }
 
+/*
+ * A cache of request rows as this process last read or wrote them, so
+ * that the steps of one decision (intake, verdict, read-back, step read,
+ * the call, its result) do not read the row back and decode its state
+ * record each time (issue 15). One slot per key hash, holding the row as
+ * the database has it: filled by a read, updated by a write of a row it
+ * holds (a write never changes key, source, gid or created: the upsert
+ * keeps them), emptied when a write fails and wholly on every rollback
+ * and retention prune. This process is the only writer while it holds
+ * the database's lock, so the cache never differs from the committed or
+ * open transaction.
+ */
+
+static char *
+store_dup(const char *v)
+{
+	return v != NULL ? strdup(v) : NULL;
+}
+
+/* A deep copy of src into dst: every pointer field of struct store_request
+ * (a new one is added here and in store_request_clear); 0, or -1 (dst
+ * cleared) when out of memory. */
+static int
+store_request_copy(struct store_request *dst, const struct store_request *src)
+{
+	*dst = *src;
+	dst->key = store_dup(src->key);
+	dst->gid = store_dup(src->gid);
+	dst->approval_id = store_dup(src->approval_id);
+	dst->graph_status = store_dup(src->graph_status);
+	dst->body = store_dup(src->body);
+	dst->rule = store_dup(src->rule);
+	dst->verdict = store_dup(src->verdict);
+	dst->reason = store_dup(src->reason);
+	dst->identity = store_dup(src->identity);
+	dst->stages = store_dup(src->stages);
+	if ((src->stages && !dst->stages) || (src->key && !dst->key) ||
+	    (src->gid && !dst->gid) ||
+	    (src->approval_id && !dst->approval_id) ||
+	    (src->graph_status && !dst->graph_status) ||
+	    (src->body && !dst->body) || (src->rule && !dst->rule) ||
+	    (src->verdict && !dst->verdict) || (src->reason && !dst->reason) ||
+	    (src->identity && !dst->identity)) {
+		store_request_clear(dst);
+		return -1;
+	}
+	return 0;
+}
+
+static struct store_request *
+store_rcache_slot(struct store *s, const char *key)
+{
+	unsigned h = 5381;
+	const char *p;
+
+	if (s->rcache == NULL || key == NULL)
+		return NULL;
+	for (p = key; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return &s->rcache[h & (STORE_RCACHE_SLOTS - 1)];
+}
+
+/* Forget every cached row (a rollback, a prune). */
+static void
+store_rcache_clear(struct store *s)
+{
+	size_t i;
+
+	if (s->rcache == NULL)
+		return;
+	for (i = 0; i < STORE_RCACHE_SLOTS; i++)
+		if (s->rcache[i].key != NULL)
+			store_request_clear(&s->rcache[i]);
+}
+
+/* The row `r` was read from the database: keep a copy. */
+static void
+store_rcache_fill(struct store *s, const struct store_request *r)
+{
+	struct store_request *c = store_rcache_slot(s, r->key);
+
+	if (c == NULL)
+		return;
+	store_request_clear(c);
+	store_request_copy(c, r);
+}
+
+/* The row of r->key was written as `r` (ok) or the write failed. */
+static void
+store_rcache_write(struct store *s, const struct store_request *r, int ok)
+{
+	struct store_request *c = store_rcache_slot(s, r->key);
+	struct store_request n;
+
+	if (c == NULL || c->key == NULL || strcmp(c->key, r->key) != 0)
+		return;
+	if (!ok || store_request_copy(&n, r) == -1) {
+		store_request_clear(c);
+		return;
+	}
+	/* what the upsert keeps */
+	free(n.gid);
+	n.gid = c->gid;
+	c->gid = NULL;
+	n.source = c->source;
+	n.created = c->created;
+	store_request_clear(c);
+	*c = n;
+}
+
 int
 store_request_get(struct store *s, const char *key, struct store_request *out)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_REQ_GET);
+	struct store_request *c = store_rcache_slot(s, key);
+	sqlite3_stmt *st;
 	int rc;
 
+	if (c != NULL && c->key != NULL && strcmp(c->key, key) == 0 &&
+	    store_request_copy(out, c) == 0)
+		return 0;
+	st = store_stmt(s, ST_REQ_GET);
 	store_bind_text(st, 1, key);
+	s->stats.request_reads++;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_reset(st);
@@ -1042,6 +1226,7 @@ store_request_get(struct store *s, const char *key, struct store_request *out)
 		return -1;
 	}
 	sqlite3_reset(st);
+	store_rcache_fill(s, out);
 	return 0;
 }
 
@@ -1051,6 +1236,9 @@ store_request_put(struct store *s, const struct store_request *r)
 	sqlite3_stmt *st = store_stmt(s, ST_REQ_PUT);
 	unsigned char blob[STORE_SM_MAXENC];
 	size_t bloblen = store_sm_encode(&r->sm, blob);
+	int rc;
+
+	s->stats.request_writes++;
 
 	store_bind_text(st, 1, r->key);
 	sqlite3_bind_int(st, 2, r->source);
@@ -1069,7 +1257,9 @@ store_request_put(struct store *s, const struct store_request *r)
 	store_bind_text(st, 15, r->fingerprint[0] ? r->fingerprint : NULL);
 	store_bind_text(st, 16, r->identity);
 	store_bind_text(st, 17, r->stages);
-	return store_done(s, st);
+	rc = store_done(s, st);
+	store_rcache_write(s, r, rc == 0);
+	return rc;
 }
 
 void
@@ -1622,6 +1812,7 @@ store_retention_prune(struct store *s, int64_t cutoff, int64_t now, int limit,
 	memset(out, 0, sizeof(*out));
 	if (!s->in_batch || limit <= 0)
 		return -1;
+	store_rcache_clear(s);
 	if (store_exec(s, "SAVEPOINT retention") == -1)
 		return -1;
 	if (store_prune_step(s, cutoff, now, limit, out) == -1) {
