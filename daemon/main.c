@@ -463,6 +463,7 @@ main(int argc, char *argv[])
 	if (config == NULL || (quiet && !check))
 		usage();
 	memset(&d, 0, sizeof(d));
+	d.graph_reach.retry_after = -1;
 	engine_init(&d);
 	d.graph_audit = audit_graph_call;
 	d.config_path = (char *)config;
@@ -542,7 +543,8 @@ main(int argc, char *argv[])
 		log_warnx("no delegated approver account: approve/deny cannot "
 		          "be sent (run approvalctl login)");
 
-	if (ident_init(&d) == -1 || approvers_init(&d) == -1)
+	if (ident_init(&d) == -1 || approvers_init(&d) == -1 ||
+	    exec_init(&d) == -1)
 		fatalx("out of memory");
 	d.batch.ev = event_new(d.base, -1, 0, on_commit, &d);
 	event_priority_set(d.batch.ev, 1); /* after the turn's other work */

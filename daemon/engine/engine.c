@@ -486,14 +486,38 @@ struct engine_retry {
 	struct event *ev;
 };
 
-static struct engine_retry *engine_retries;
+#define ENGINE_CHURN_SLOTS  256
+#define ENGINE_CHURN_MAX    8
+#define ENGINE_CHURN_WINDOW 60
+
+/* d->engine: requests whose evaluation was put off, and how often each
+ * came back to evaluating lately (engine_churn). */
+struct engine_state {
+	struct engine_retry *retries;
+	struct {
+		unsigned h;
+		int64_t t0;
+		int n;
+	} churn[ENGINE_CHURN_SLOTS];
+};
+
+/* d->engine, allocated on first use; NULL out of memory. */
+static struct engine_state *
+engine_st(struct daemon *d)
+{
+	if (d->engine == NULL)
+		d->engine = calloc(1, sizeof(*d->engine));
+	return d->engine;
+}
 
 static void
-engine_retry_forget(const char *key)
+engine_retry_forget(struct daemon *d, const char *key)
 {
 	struct engine_retry *t, **pp;
 
-	for (pp = &engine_retries; *pp != NULL; pp = &(*pp)->next)
+	if (d->engine == NULL)
+		return;
+	for (pp = &d->engine->retries; *pp != NULL; pp = &(*pp)->next)
 		if (strcmp((*pp)->key, key) == 0) {
 			t = *pp;
 			*pp = t->next;
@@ -523,31 +547,28 @@ engine_retry_cb(evutil_socket_t fd, short what, void *arg)
  * share slots by hash; a collision can only delay a request, never hurry
  * one.
  */
-#define ENGINE_CHURN_SLOTS  256
-#define ENGINE_CHURN_MAX    8
-#define ENGINE_CHURN_WINDOW 60
 
 int
-engine_churn(const char *key, int64_t now)
+engine_churn(struct daemon *d, const char *key, int64_t now)
 {
-	static struct {
-		unsigned h;
-		int64_t t0;
-		int n;
-	} slot[ENGINE_CHURN_SLOTS];
+	struct engine_state *es = engine_st(d);
 	unsigned h = 5381;
 	const char *p;
 	size_t i;
 
+	if (es == NULL)
+		return 1; /* out of memory: put the evaluation off */
+
 	for (p = key; *p; p++)
 		h = h * 33 + (unsigned char)*p;
 	i = h % ENGINE_CHURN_SLOTS;
-	if (slot[i].h != h || now - slot[i].t0 > ENGINE_CHURN_WINDOW) {
-		slot[i].h = h;
-		slot[i].t0 = now;
-		slot[i].n = 0;
+	if (es->churn[i].h != h ||
+	    now - es->churn[i].t0 > ENGINE_CHURN_WINDOW) {
+		es->churn[i].h = h;
+		es->churn[i].t0 = now;
+		es->churn[i].n = 0;
 	}
-	return ++slot[i].n > ENGINE_CHURN_MAX;
+	return ++es->churn[i].n > ENGINE_CHURN_MAX;
 }
 
 /* Evaluate `r`, just sent back to evaluating by `why`, now, or on its
@@ -555,7 +576,7 @@ engine_churn(const char *key, int64_t now)
 int
 engine_reevaluate(struct daemon *d, struct store_request *r, const char *why)
 {
-	if (engine_churn(r->key, clock_now())) {
+	if (engine_churn(d, r->key, clock_now())) {
 		log_warnx("request %s: sent back to evaluating more than %d "
 		          "times in %d s (%s); evaluated again later",
 		    r->key, ENGINE_CHURN_MAX, ENGINE_CHURN_WINDOW, why);
@@ -567,11 +588,12 @@ engine_reevaluate(struct daemon *d, struct store_request *r, const char *why)
 
 /* Has `key` a retry timer (an earlier evaluation was put off)? */
 static int
-engine_retry_armed(const char *key)
+engine_retry_armed(struct daemon *d, const char *key)
 {
 	struct engine_retry *t;
 
-	for (t = engine_retries; t != NULL; t = t->next)
+	for (t = d->engine != NULL ? d->engine->retries : NULL; t != NULL;
+	     t = t->next)
 		if (strcmp(t->key, key) == 0)
 			return 1;
 	return 0;
@@ -580,11 +602,18 @@ engine_retry_armed(const char *key)
 void
 engine_retry_later(struct daemon *d, const char *key)
 {
+	struct engine_state *es = engine_st(d);
 	struct engine_retry *t;
 	struct timeval tv;
 	long ms;
 
-	for (t = engine_retries; t != NULL; t = t->next)
+	if (es == NULL) {
+		log_warnx("request %s: out of memory arming its retry; the "
+		          "reconcile pass evaluates it again",
+		    key);
+		return;
+	}
+	for (t = es->retries; t != NULL; t = t->next)
 		if (strcmp(t->key, key) == 0)
 			break;
 	if (t == NULL) {
@@ -601,8 +630,8 @@ engine_retry_later(struct daemon *d, const char *key)
 			return;
 		}
 		t->d = d;
-		t->next = engine_retries;
-		engine_retries = t;
+		t->next = es->retries;
+		es->retries = t;
 	}
 	if (evtimer_pending(t->ev, NULL))
 		return;
@@ -628,16 +657,19 @@ engine_wake(struct daemon *d, const char *key)
 	    r.sm.state == SM_S_EVALUATING)
 		engine_evaluate(d, &r);
 	else
-		engine_retry_forget(key);
+		engine_retry_forget(d, key);
 	store_request_clear(&r);
 }
 
 void
 engine_free(struct daemon *d)
 {
-	(void)d;
-	while (engine_retries != NULL)
-		engine_retry_forget(engine_retries->key);
+	if (d->engine == NULL)
+		return;
+	while (d->engine->retries != NULL)
+		engine_retry_forget(d, d->engine->retries->key);
+	free(d->engine);
+	d->engine = NULL;
 }
 
 /* The state machine's requestor: the resolved one (object id and UPN);
@@ -688,7 +720,7 @@ engine_evaluate_parsed(
 		 * item 15): never a verdict. The request stays undecided and
 		 * is evaluated again on its retry timer, with whatever body
 		 * the next poll stored; logged once, then counted. */
-		if (!engine_retry_armed(r->key))
+		if (!engine_retry_armed(d, r->key))
 			log_warnx("request %s: cannot be read (%s); not "
 			          "decided, read again later",
 			    r->key, err ? err : "no body");
@@ -767,7 +799,7 @@ engine_evaluate_parsed(
 	metrics_decision(d, v.rule, verdict_name(v.kind));
 	rc = engine_event(d, r, &ev, detail);
 	if (rc == SM_OK)
-		engine_retry_forget(r->key);
+		engine_retry_forget(d, r->key);
 	return rc;
 }
 
@@ -805,7 +837,7 @@ engine_retry(struct daemon *d, const char *key, const char *who)
 		store_request_clear(&r);
 		return -1;
 	}
-	engine_retry_forget(key);
+	engine_retry_forget(d, key);
 	if (r.sm.state == SM_S_EVALUATING)
 		engine_evaluate(d, &r);
 	store_request_clear(&r);

@@ -251,12 +251,12 @@ metrics_store(struct evbuffer *b, struct daemon *d)
 	    "0 after 60 s of nothing but transport failures and 5xx answers "
 	    "from Graph; /readyz answers 503 meanwhile.");
 	evbuffer_add_printf(
-	    b, "approvald_graph_up %d\n", call_graph_down_since() == 0);
+	    b, "approvald_graph_up %d\n", call_graph_down_since(d) == 0);
 	metrics_head(b, "approvald_graph_last_success_timestamp_seconds",
 	    "gauge", "When Graph last answered with anything but a 5xx.");
 	evbuffer_add_printf(b,
 	    "approvald_graph_last_success_timestamp_seconds %lld\n",
-	    (long long)call_graph_last_ok());
+	    (long long)call_graph_last_ok(d));
 	metrics_head(b, "approvald_credential_up", "gauge",
 	    "0 while a credential is dead for readiness (refused by the token "
 	    "endpoint, or failing for long); /readyz answers 503 meanwhile.");
