@@ -37,6 +37,7 @@ struct ident_state;
 struct appr_state;
 struct dg_state;
 struct exec_state;
+struct net_ops;
 struct engine_state;
 struct source_adapter;
 struct lister_state;
@@ -100,6 +101,9 @@ struct daemon {
 	struct store *store;
 	struct graph *graph;
 	struct call *calls; /* Graph calls in flight (call.c) */
+	/* net/net.h: when set, every Graph call goes to it, not to curl
+	 * (a test's fake Graph); NULL in production */
+	const struct net_ops *net;
 	struct token_mgr *tokens;
 	struct evhttp *http;
 	struct evconnlistener *ctl;

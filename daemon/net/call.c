@@ -461,6 +461,10 @@ daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
 		cb(arg, 0, NULL, "foreign origin");
 		return;
 	}
+	if (d->net != NULL) {
+		d->net->call(d, kind, method, url, body, cb, arg);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->method = strdup(method)) == NULL ||
 	    (c->url = strdup(url)) == NULL ||
