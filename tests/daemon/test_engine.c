@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <event2/event.h>
+#include <json-c/json.h>
 #include "cu.h"
 #include "effects.h"
 #include "engine.h"
@@ -35,8 +36,8 @@ struct fake {
 	/* scripted statuses for writes (PATCH/POST), in order; then 204 */
 	long writes[8];
 	size_t nwrites, wpos;
-	const char *get_body; /* answer to a read of the request */
-	long get_status;
+	/* writes: -1 is "no token" (nothing sent) */
+	char *list; /* the request read back ({"value":[...]}) */
 };
 
 struct td {
@@ -45,6 +46,15 @@ struct td {
 	struct net_ops ops;
 	char dir[64];
 };
+
+static const char *user_json =
+    "{\"id\":\"5e1b0a44-7c2b-4b0f-9d4e-111111111111\","
+    "\"userPrincipalName\":\"alex@contoso.com\",\"mail\":"
+    "\"alex@contoso.com\",\"userType\":\"Member\",\"displayName\":\"Alex\"}";
+/* approvalStep (beta, scheduledPermissionsApproval steps) */
+static const char *steps_json =
+    "{\"value\":[{\"id\":\"step1\",\"status\":\"InProgress\","
+    "\"reviewResult\":\"NotReviewed\",\"assignedToMe\":true}]}";
 
 static void
 fake_run(evutil_socket_t fd, short what, void *arg)
@@ -58,22 +68,21 @@ fake_run(evutil_socket_t fd, short what, void *arg)
 	while (f->nq > 0) {
 		c = f->q[0];
 		memmove(&f->q[0], &f->q[1], --f->nq * sizeof(f->q[0]));
-		if (strcmp(c.method, "GET") == 0 && strstr(c.url, "/users/"))
-			c.cb(c.arg, 200,
-			    "{\"id\":\"5e1b0a44-7c2b-4b0f-9d4e-111111111111\","
-			    "\"userPrincipalName\":\"alex@contoso.com\","
-			    "\"mail\":\"alex@contoso.com\",\"userType\":"
-			    "\"Member\",\"displayName\":\"Alex\"}",
-			    NULL);
-		else if (strcmp(c.method, "GET") == 0)
-			c.cb(c.arg, f->get_status,
-			    f->get_status ? f->get_body : NULL,
-			    f->get_status ? NULL : "no answer");
-		else {
+		if (strcmp(c.method, "GET") != 0) {
 			st = f->wpos < f->nwrites ? f->writes[f->wpos++] : 204;
-			c.cb(c.arg, st, st == 204 ? "" : "{}",
-			    st ? NULL : "no answer");
-		}
+			if (st == -1)
+				c.cb(c.arg, 0, NULL, "no token: circuit open");
+			else
+				c.cb(c.arg, st, st == 204 ? "" : "{}",
+				    st ? NULL : "no answer");
+		} else if (strstr(c.url, "/users/") != NULL)
+			c.cb(c.arg, 200, user_json, NULL);
+		else if (strstr(c.url, "/steps") != NULL)
+			c.cb(c.arg, 200, steps_json, NULL);
+		else if (f->list != NULL)
+			c.cb(c.arg, 200, f->list, NULL);
+		else
+			c.cb(c.arg, 404, "{}", NULL);
 		free(c.body);
 	}
 }
@@ -98,7 +107,6 @@ fake_call(struct daemon *d, enum token_kind kind, const char *method,
 	f->q[f->nq].arg = arg;
 	f->nq++;
 	event_active(f->ev, 0, 0);
-	fprintf(stderr, "fake: %s %s %s\n", method, url, body ? body : "");
 }
 
 static int
@@ -133,6 +141,14 @@ slurp(const char *path)
 	}
 	fclose(fp);
 	return b;
+}
+
+static void
+on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	batch_commit(arg);
 }
 
 static const char *origins[] = { "http://127.0.0.1:9" };
@@ -195,19 +211,12 @@ td_new(const char *policy)
 	CU_ASSERT_FATAL(ident_init(&t->d) == 0 &&
 	                approvers_init(&t->d) == 0 && exec_init(&t->d) == 0);
 	t->f.ev = event_new(t->d.base, -1, 0, fake_run, &t->f);
-	t->f.get_status = 0;
 	t->ops.call = fake_call;
 	t->ops.arg = &t->f;
 	t->d.net = &t->ops;
+	t->d.batch.ev = event_new(t->d.base, -1, 0, on_commit, &t->d);
+	event_priority_set(t->d.batch.ev, 1);
 	return t;
-}
-
-static void
-on_commit(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	batch_commit(arg);
 }
 
 /* Run the loop until nothing is queued at the fake and no batch is open. */
@@ -253,6 +262,7 @@ td_free(struct td *t)
 	for (i = 0; i < t->f.nq; i++)
 		free(t->f.q[i].body);
 	event_free(t->f.ev);
+	free(t->f.list);
 	if (t->d.batch.ev)
 		event_free(t->d.batch.ev);
 	event_base_free(t->d.base);
@@ -269,31 +279,160 @@ static const char *approve_policy =
     "    decide: approve\n"
     "    reason: test\n";
 
-static void
-t_probe(void)
+/* The request as Graph lists it: the fixture with its id and status. */
+static char *
+request_list(const char *gid, const char *status)
 {
-	struct td *t = td_new(approve_policy);
+	char *body = slurp(FIXTURES "/permissions-request-aws-policy.json"), *s;
+	struct json_object *o, *w, *a;
+
+	if (body == NULL || (o = json_tokener_parse(body)) == NULL) {
+		free(body);
+		return NULL;
+	}
+	free(body);
+	json_object_object_add(o, "id", json_object_new_string(gid));
+	json_object_object_add(o, "statusDetail", json_object_new_string(status));
+	w = json_object_new_object();
+	a = json_object_new_array();
+	json_object_array_add(a, o);
+	json_object_object_add(w, "value", a);
+	s = strdup(json_object_to_json_string_ext(w, JSON_C_TO_STRING_PLAIN));
+	json_object_put(w);
+	return s;
+}
+
+/* Observe request `gid` as submitted with the fixture's body. */
+static void
+td_observe(struct td *t, const char *gid)
+{
 	char *body = slurp(FIXTURES "/permissions-request-aws-policy.json");
 
 	CU_ASSERT_FATAL(body != NULL);
-	t->d.batch.ev = event_new(t->d.base, -1, 0, on_commit, &t->d);
-	event_priority_set(t->d.batch.ev, 1);
-	CU_ASSERT(engine_observe(&t->d, REQ_SRC_PERMISSIONS, "r1",
-	              "submitted", body) == 0);
-	td_run(t);
-	{
-		struct store_request r;
-		memset(&r, 0, sizeof(r));
-		CU_ASSERT(store_request_get(t->d.store, "permissions:r1", &r) == 0);
-		fprintf(stderr, "state %d verdict %s rule %s reason %s id %s\n", r.sm.state, r.verdict, r.rule, r.reason, r.identity);
-		store_request_clear(&r);
-	}
+	CU_ASSERT(engine_observe(&t->d, REQ_SRC_PERMISSIONS, gid, "submitted",
+	              body) == 0);
 	free(body);
+	free(t->f.list);
+	t->f.list = request_list(gid, "submitted");
+}
+
+static int
+td_state(struct td *t, const char *gid)
+{
+	struct store_request r;
+	char key[128];
+	int st = -1;
+
+	snprintf(key, sizeof(key), "permissions:%s", gid);
+	memset(&r, 0, sizeof(r));
+	if (store_request_get(t->d.store, key, &r) == 0)
+		st = (int)r.sm.state;
+	store_request_clear(&r);
+	return st;
+}
+
+/* How many calls of `method` the fake was asked whose URL has `part`. */
+static size_t
+td_count(struct td *t, const char *method, const char *part)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->f.nseen; i++)
+		if (strcmp(t->f.seen[i].method, method) == 0 &&
+		    strstr(t->f.seen[i].url, part) != NULL)
+			n++;
+	return n;
+}
+
+static size_t
+td_writes(struct td *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->f.nseen; i++)
+		if (strcmp(t->f.seen[i].method, "GET") != 0)
+			n++;
+	return n;
+}
+
+static const char *
+td_write_body(struct td *t, size_t nth)
+{
+	size_t i;
+
+	for (i = 0; i < t->f.nseen; i++)
+		if (strcmp(t->f.seen[i].method, "GET") != 0 && nth-- == 0)
+			return t->f.seen[i].body;
+	return NULL;
+}
+
+static const char *reject_policy =
+    "version: 1\n"
+    "rules:\n"
+    "  - name: no\n"
+    "    when: { source: permissions }\n"
+    "    decide: reject\n"
+    "    reason: test\n";
+
+static const char *ignore_policy =
+    "version: 1\n"
+    "rules:\n"
+    "  - name: humans\n"
+    "    when: { source: permissions }\n"
+    "    decide: ignore\n"
+    "    reason: test\n";
+
+static void
+dump(struct td *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->f.nseen; i++)
+		fprintf(stderr, "seen %s %s %s\n", t->f.seen[i].method,
+		    t->f.seen[i].url, t->f.seen[i].body ? t->f.seen[i].body : "");
+	fprintf(stderr, "state %d\n", td_state(t, "r1"));
+}
+
+static void
+t_approve(void)
+{
+	struct td *t = td_new(approve_policy);
+
+	td_observe(t, "r1");
+	td_run(t);
+	dump(t);
+	(void)td_count(t, "GET", "");
+	(void)td_writes(t);
+	(void)td_write_body(t, 0);
+	td_free(t);
+}
+
+static void
+t_reject(void)
+{
+	struct td *t = td_new(reject_policy);
+
+	td_observe(t, "r1");
+	td_run(t);
+	dump(t);
+	td_free(t);
+}
+
+static void
+t_ignore(void)
+{
+	struct td *t = td_new(ignore_policy);
+
+	td_observe(t, "r1");
+	td_run(t);
+	dump(t);
 	td_free(t);
 }
 
 static const struct cu_test engine_tests[] = {
-	{ "probe", t_probe },
+	{ "approve rule: one approve PATCH, approving", t_approve },
+	{ "reject rule: a deny, no approve", t_reject },
+	{ "ignore rule: nothing sent", t_ignore },
 	{ NULL, NULL },
 };
 
