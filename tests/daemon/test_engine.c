@@ -77,6 +77,8 @@ fake_run(evutil_socket_t fd, short what, void *arg)
 				    st ? NULL : "no answer");
 		} else if (strstr(c.url, "/users/") != NULL)
 			c.cb(c.arg, 200, user_json, NULL);
+		else if (strstr(c.url, "permissionsRequestChanges") != NULL)
+			c.cb(c.arg, 200, "{\"value\":[]}", NULL);
 		else if (strstr(c.url, "/steps") != NULL)
 			c.cb(c.arg, 200, steps_json, NULL);
 		else if (f->list != NULL)
@@ -382,6 +384,14 @@ static const char *ignore_policy =
     "    decide: ignore\n"
     "    reason: test\n";
 
+#define STEP_URL "/scheduledPermissionsApprovals/r1/steps/step1"
+
+/*
+ * An approve rule: the request is read back, its step read, and exactly
+ * one PATCH sent with reviewResult Approve (approvalstep-update:
+ * https://learn.microsoft.com/graph/api/approvalstep-update?view=graph-rest-beta);
+ * Graph's 204 makes it approved.
+ */
 static void
 dump(struct td *t)
 {
@@ -400,10 +410,13 @@ t_approve(void)
 
 	td_observe(t, "r1");
 	td_run(t);
-	dump(t);
-	(void)td_count(t, "GET", "");
-	(void)td_writes(t);
-	(void)td_write_body(t, 0);
+	CU_ASSERT_EQUAL(td_writes(t), 1);
+	CU_ASSERT_EQUAL(td_count(t, "PATCH", STEP_URL), 1);
+	CU_ASSERT_STRING_EQUAL(td_write_body(t, 0),
+	    "{\"reviewResult\":\"Approve\",\"justification\":"
+	    "\"approvald: rule ok approved: test\"}");
+	CU_ASSERT_EQUAL(td_state(t, "r1"), SM_S_APPROVED);
+	CU_ASSERT_EQUAL(exec_inflight(&t->d), 0);
 	td_free(t);
 }
 
@@ -414,7 +427,11 @@ t_reject(void)
 
 	td_observe(t, "r1");
 	td_run(t);
-	dump(t);
+	CU_ASSERT_EQUAL(td_writes(t), 1);
+	CU_ASSERT_EQUAL(td_count(t, "PATCH", STEP_URL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(td_write_body(t, 0), "\"Deny\""));
+	CU_ASSERT_PTR_NULL(strstr(td_write_body(t, 0), "Approve"));
+	CU_ASSERT_EQUAL(td_state(t, "r1"), SM_S_REJECTED);
 	td_free(t);
 }
 
@@ -425,6 +442,60 @@ t_ignore(void)
 
 	td_observe(t, "r1");
 	td_run(t);
+	CU_ASSERT_EQUAL(td_writes(t), 0);
+	CU_ASSERT_EQUAL(td_count(t, "GET", "scheduledPermissions"), 0);
+	CU_ASSERT_EQUAL(td_state(t, "r1"), SM_S_IGNORED);
+	td_free(t);
+}
+
+/* 409: someone decided first: nothing sent again, the request is read
+ * back (and the step read shows what Graph holds). */
+static void
+t_exec_conflict(void)
+{
+	struct td *t = td_new(approve_policy);
+	long w[] = { 409 };
+
+	memcpy(t->f.writes, w, sizeof(w));
+	t->f.nwrites = 1;
+	td_observe(t, "r1");
+	td_run(t);
+	dump(t);
+	td_free(t);
+}
+
+/* 500: an unknown outcome: read back, then sent again (204). */
+static void
+t_exec_unknown(void)
+{
+	struct td *t = td_new(approve_policy);
+	long w[] = { 500, 204 };
+
+	memcpy(t->f.writes, w, sizeof(w));
+	t->f.nwrites = 2;
+	td_observe(t, "r1");
+	td_run(t);
+	dump(t);
+	td_free(t);
+}
+
+/* No token: nothing reached Graph; the operation waits in flight until a
+ * token is ready, then sends once. */
+static void
+t_exec_no_token(void)
+{
+	struct td *t = td_new(approve_policy);
+	long w[] = { -1 };
+
+	memcpy(t->f.writes, w, sizeof(w));
+	t->f.nwrites = 1;
+	td_observe(t, "r1");
+	td_run(t);
+	CU_ASSERT_EQUAL(td_state(t, "r1"), SM_S_APPROVING);
+	CU_ASSERT_EQUAL(exec_inflight(&t->d), 1);
+	CU_ASSERT_EQUAL(td_writes(t), 1);
+	exec_token_ready(&t->d);
+	td_run(t);
 	dump(t);
 	td_free(t);
 }
@@ -433,6 +504,9 @@ static const struct cu_test engine_tests[] = {
 	{ "approve rule: one approve PATCH, approving", t_approve },
 	{ "reject rule: a deny, no approve", t_reject },
 	{ "ignore rule: nothing sent", t_ignore },
+	{ "exec: 409 reads back", t_exec_conflict },
+	{ "exec: 500 reads back, then 204", t_exec_unknown },
+	{ "exec: no token waits", t_exec_no_token },
 	{ NULL, NULL },
 };
 
