@@ -5,17 +5,17 @@
  * behind d->net that queues each call and answers it from the test's
  * script when the loop runs it. Two daemons in one process share nothing.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <event2/event.h>
-#include <json-c/json.h>
 #include "cu.h"
 #include "effects.h"
 #include "engine.h"
 #include "net.h"
 #include "store.h"
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define FAKE_MAX 64
 
@@ -37,7 +37,7 @@ struct fake {
 	long writes[8];
 	size_t nwrites, wpos;
 	/* writes: -1 is "no token" (nothing sent) */
-	char *list; /* the request read back ({"value":[...]}) */
+	char *list;              /* the request read back ({"value":[...]}) */
 	const char *steps_after; /* the steps once a write was answered */
 };
 
@@ -172,21 +172,23 @@ td_new(const char *policy)
 	snprintf(t->dir, sizeof(t->dir), "/tmp/test_engine.XXXXXX");
 	CU_ASSERT_FATAL(mkdtemp(t->dir) != NULL);
 	CU_ASSERT_FATAL(put_file(t->dir, "policy.yaml", policy) == 0);
-	CU_ASSERT_FATAL(put_file(t->dir, "secret", "s3cret-s3cret-s3cret") == 0);
+	CU_ASSERT_FATAL(
+	    put_file(t->dir, "secret", "s3cret-s3cret-s3cret") == 0);
 	CU_ASSERT_FATAL(put_file(t->dir, "refresh", "r") == 0);
-	CU_ASSERT_FATAL(put_file(t->dir, "approvald.yaml",
-	                    "graph:\n"
-	                    "  url: http://127.0.0.1:9\n"
-	                    "  login_url: http://127.0.0.1:9\n"
-	                    "  tenant: t\n"
-	                    "  client_id: c\n"
-	                    "  client_secret_file: secret\n"
-	                    "  approver_token_file: refresh\n"
-	                    "  approver_client_id: 11111111-2222-3333-4444-555555555555\n"
-	                    "sources:\n"
-	                    "  permissions: { enabled: true }\n"
-	                    "policy: policy.yaml\n"
-	                    "state: state.db\n") == 0);
+	CU_ASSERT_FATAL(
+	    put_file(t->dir, "approvald.yaml",
+	        "graph:\n"
+	        "  url: http://127.0.0.1:9\n"
+	        "  login_url: http://127.0.0.1:9\n"
+	        "  tenant: t\n"
+	        "  client_id: c\n"
+	        "  client_secret_file: secret\n"
+	        "  approver_token_file: refresh\n"
+	        "  approver_client_id: 11111111-2222-3333-4444-555555555555\n"
+	        "sources:\n"
+	        "  permissions: { enabled: true }\n"
+	        "policy: policy.yaml\n"
+	        "state: state.db\n") == 0);
 	memset(&dg, 0, sizeof(dg));
 	snprintf(p, sizeof(p), "%s/approvald.yaml", t->dir);
 	if (settings_load_file(p, &t->d.settings, &dg) == 0)
@@ -202,20 +204,19 @@ td_new(const char *policy)
 	engine_init(&t->d);
 	CU_ASSERT_FATAL((t->d.base = event_base_new()) != NULL);
 	event_base_priority_init(t->d.base, 2);
-	CU_ASSERT_FATAL(store_open(t->d.settings->state_path, &t->d.store,
-	                    &err) == 0);
-	CU_ASSERT_FATAL((t->d.graph_base = strdup("http://127.0.0.1:9")) !=
-	                NULL);
+	CU_ASSERT_FATAL(
+	    store_open(t->d.settings->state_path, &t->d.store, &err) == 0);
+	CU_ASSERT_FATAL(
+	    (t->d.graph_base = strdup("http://127.0.0.1:9")) != NULL);
 	memset(&go, 0, sizeof(go));
 	go.allow_http = 1;
 	go.origins = origins;
 	go.norigins = 1;
 	go.timeout = 5;
 	go.max_inflight = 4;
-	CU_ASSERT_FATAL((t->d.graph = graph_new(t->d.base, &go, &err)) !=
-	                NULL);
-	CU_ASSERT_FATAL(ident_init(&t->d) == 0 &&
-	                approvers_init(&t->d) == 0 && exec_init(&t->d) == 0);
+	CU_ASSERT_FATAL((t->d.graph = graph_new(t->d.base, &go, &err)) != NULL);
+	CU_ASSERT_FATAL(ident_init(&t->d) == 0 && approvers_init(&t->d) == 0 &&
+	                exec_init(&t->d) == 0);
 	t->f.ev = event_new(t->d.base, -1, 0, fake_run, &t->f);
 	t->ops.call = fake_call;
 	t->ops.arg = &t->f;
@@ -292,13 +293,12 @@ td_free(struct td *t)
 	free(t);
 }
 
-static const char *approve_policy =
-    "version: 1\n"
-    "rules:\n"
-    "  - name: ok\n"
-    "    when: { source: permissions }\n"
-    "    decide: approve\n"
-    "    reason: test\n";
+static const char *approve_policy = "version: 1\n"
+                                    "rules:\n"
+                                    "  - name: ok\n"
+                                    "    when: { source: permissions }\n"
+                                    "    decide: approve\n"
+                                    "    reason: test\n";
 
 /* The request as Graph lists it: the fixture with its id and status. */
 static char *
@@ -313,7 +313,8 @@ request_list(const char *gid, const char *status)
 	}
 	free(body);
 	json_object_object_add(o, "id", json_object_new_string(gid));
-	json_object_object_add(o, "statusDetail", json_object_new_string(status));
+	json_object_object_add(
+	    o, "statusDetail", json_object_new_string(status));
 	w = json_object_new_object();
 	a = json_object_new_array();
 	json_object_array_add(a, o);
@@ -330,8 +331,8 @@ td_observe(struct td *t, const char *gid)
 	char *body = slurp(FIXTURES "/permissions-request-aws-policy.json");
 
 	CU_ASSERT_FATAL(body != NULL);
-	CU_ASSERT(engine_observe(&t->d, REQ_SRC_PERMISSIONS, gid, "submitted",
-	              body) == 0);
+	CU_ASSERT(engine_observe(
+	              &t->d, REQ_SRC_PERMISSIONS, gid, "submitted", body) == 0);
 	free(body);
 	free(t->f.list);
 	t->f.list = request_list(gid, "submitted");
@@ -387,21 +388,19 @@ td_write_body(struct td *t, size_t nth)
 	return NULL;
 }
 
-static const char *reject_policy =
-    "version: 1\n"
-    "rules:\n"
-    "  - name: no\n"
-    "    when: { source: permissions }\n"
-    "    decide: reject\n"
-    "    reason: test\n";
+static const char *reject_policy = "version: 1\n"
+                                   "rules:\n"
+                                   "  - name: no\n"
+                                   "    when: { source: permissions }\n"
+                                   "    decide: reject\n"
+                                   "    reason: test\n";
 
-static const char *ignore_policy =
-    "version: 1\n"
-    "rules:\n"
-    "  - name: humans\n"
-    "    when: { source: permissions }\n"
-    "    decide: ignore\n"
-    "    reason: test\n";
+static const char *ignore_policy = "version: 1\n"
+                                   "rules:\n"
+                                   "  - name: humans\n"
+                                   "    when: { source: permissions }\n"
+                                   "    decide: ignore\n"
+                                   "    reason: test\n";
 
 #define STEP_URL "/scheduledPermissionsApprovals/r1/steps/step1"
 
@@ -418,7 +417,8 @@ dump(struct td *t)
 
 	for (i = 0; i < t->f.nseen; i++)
 		fprintf(stderr, "seen %s %s %s\n", t->f.seen[i].method,
-		    t->f.seen[i].url, t->f.seen[i].body ? t->f.seen[i].body : "");
+		    t->f.seen[i].url,
+		    t->f.seen[i].body ? t->f.seen[i].body : "");
 	fprintf(stderr, "state %d\n", td_state(t, "r1"));
 }
 
