@@ -37,6 +37,7 @@ struct ident_state;
 struct appr_state;
 struct dg_state;
 struct exec_state;
+struct net_ops;
 struct engine_state;
 struct source_adapter;
 struct lister_state;
@@ -100,6 +101,7 @@ struct daemon {
 	struct store *store;
 	struct graph *graph;
 	struct call *calls; /* Graph calls in flight (call.c) */
+	const struct net_ops *net; /* NULL: curl (net.h) */
 	struct token_mgr *tokens;
 	struct evhttp *http;
 	struct evconnlistener *ctl;
