@@ -100,7 +100,7 @@ struct daemon {
 	char policy_sha256[65]; /* of the policy file in force; "" unknown */
 	struct store *store;
 	struct graph *graph;
-	struct call *calls; /* Graph calls in flight (call.c) */
+	struct call *calls;        /* Graph calls in flight (call.c) */
 	const struct net_ops *net; /* NULL: curl (net.h) */
 	struct token_mgr *tokens;
 	struct evhttp *http;
