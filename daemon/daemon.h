@@ -100,10 +100,8 @@ struct daemon {
 	char policy_sha256[65]; /* of the policy file in force; "" unknown */
 	struct store *store;
 	struct graph *graph;
-	struct call *calls; /* Graph calls in flight (call.c) */
-	/* net/net.h: when set, every Graph call goes to it, not to curl
-	 * (a test's fake Graph); NULL in production */
-	const struct net_ops *net;
+	struct call *calls;        /* Graph calls in flight (call.c) */
+	const struct net_ops *net; /* NULL: curl (net.h) */
 	struct token_mgr *tokens;
 	struct evhttp *http;
 	struct evconnlistener *ctl;

@@ -455,14 +455,14 @@ daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
 {
 	struct call *c;
 
+	if (d->net != NULL) {
+		d->net->call(d, kind, method, url, body, cb, arg);
+		return;
+	}
 	if (!graph_url_allowed(d->graph, url)) {
 		log_warnx("graph: refusing a call outside the configured "
 		          "Graph origin");
 		cb(arg, 0, NULL, "foreign origin");
-		return;
-	}
-	if (d->net != NULL) {
-		d->net->call(d, kind, method, url, body, cb, arg);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||

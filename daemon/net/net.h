@@ -63,15 +63,13 @@ int64_t call_graph_last_ok(struct daemon *d);
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
     const char *url, const char *body, adapter_body_cb cb, void *arg);
 
-/* A seam for Graph: when d->net is set, daemon_graph hands every call
- * (after the origin check) to net->call instead of curl, tokens, 401
- * and throttle handling; the answer is given through `cb` as curl's
- * would be (status 0 and `err` for no answer). `arg` is the seam's own
- * (d->net->arg). */
+/* Another way to Graph than curl (d->net; NULL: curl): every daemon_graph
+ * call goes to `call` instead, which answers through `cb` exactly once,
+ * later or at once. The engine and executor unit tests give a fake (no
+ * sockets); the product leaves it NULL. */
 struct net_ops {
 	void (*call)(struct daemon *d, enum token_kind kind, const char *method,
 	    const char *url, const char *body, adapter_body_cb cb, void *arg);
-	void *arg;
 };
 
 #endif

@@ -1,153 +1,206 @@
 /*
- * Issue 15: the engine and the executor driven with no socket. A struct
- * daemon is built by hand (event base, settings and policy from YAML in a
- * temp dir, a store on a temp file, engine_init) and Graph is a fake
- * behind d->net that queues each call and answers it from the test's
- * script when the loop runs it. Two daemons in one process share nothing.
+ * The engine and the executor in one process with a fake net (d->net,
+ * net.h): no sockets, no emulator, no other process. A struct daemon is
+ * built by hand (event base, settings and policy from files in a temp
+ * directory, a store on a temp file, engine_init); a permissions request
+ * is observed, the batch commits, the loop runs until the fake net has
+ * nothing left to answer, and the test asserts what "Graph" was asked and
+ * what the store holds. Two daemons live side by side in one process.
  */
-#include "cu.h"
-#include "effects.h"
-#include "engine.h"
-#include "net.h"
-#include "store.h"
-#include <event2/event.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define FAKE_MAX 64
+#include <event2/event.h>
+
+#include "cu.h"
+#include "listen.h"
+
+#define ALEX_ID  "3cce9d87-3986-4f19-8335-7ed075408ca2"
+#define MAXCALLS 64
 
 struct fake_call {
-	char method[8];
-	char url[512];
-	char *body;
+	struct fake_call *next;
+	char *method, *url, *body;
 	adapter_body_cb cb;
 	void *arg;
 };
 
-struct fake {
-	struct event *ev; /* answers the queue, one per loop turn */
-	struct fake_call q[FAKE_MAX];
-	size_t nq;
-	struct fake_call seen[FAKE_MAX]; /* every call asked, in order */
-	size_t nseen;
-	/* scripted statuses for writes (PATCH/POST), in order; then 204 */
-	long writes[8];
-	size_t nwrites, wpos;
-	/* writes: -1 is "no token" (nothing sent) */
-	char *list;              /* the request read back ({"value":[...]}) */
-	const char *steps_after; /* the steps once a write was answered */
-};
-
-struct td {
+/* A daemon with its fake Graph: what was asked, and how PATCHes answer. */
+struct tdaemon {
 	struct daemon d;
-	struct fake f;
-	struct net_ops ops;
+	struct fake_call *queue, **tail;
+	char *log[MAXCALLS]; /* "METHOD path body" of every call, in order */
+	int ncalls;
+	long patch_status[4]; /* answers to successive PATCHes (0: 204) */
+	int npatch;
+	char request_body[2048]; /* the request as Graph reads it back */
 	char dir[64];
 };
 
-static const char *user_json =
-    "{\"id\":\"5e1b0a44-7c2b-4b0f-9d4e-111111111111\","
-    "\"userPrincipalName\":\"alex@contoso.com\",\"mail\":"
-    "\"alex@contoso.com\",\"userType\":\"Member\",\"displayName\":\"Alex\"}";
-/* approvalStep (beta, scheduledPermissionsApproval steps) */
-static const char *steps_json =
-    "{\"value\":[{\"id\":\"step1\",\"status\":\"InProgress\","
-    "\"reviewResult\":\"NotReviewed\",\"assignedToMe\":true}]}";
-
-static void
-fake_run(evutil_socket_t fd, short what, void *arg)
+static struct tdaemon *
+td_of(struct daemon *d)
 {
-	struct fake *f = arg;
-	struct fake_call c;
-	long st;
-
-	(void)fd;
-	(void)what;
-	while (f->nq > 0) {
-		c = f->q[0];
-		memmove(&f->q[0], &f->q[1], --f->nq * sizeof(f->q[0]));
-		if (strcmp(c.method, "GET") != 0) {
-			st = f->wpos < f->nwrites ? f->writes[f->wpos++] : 204;
-			if (st == -1)
-				c.cb(c.arg, 0, NULL, "no token: circuit open");
-			else
-				c.cb(c.arg, st, st == 204 ? "" : "{}",
-				    st ? NULL : "no answer");
-		} else if (strstr(c.url, "/users/") != NULL)
-			c.cb(c.arg, 200, user_json, NULL);
-		else if (strstr(c.url, "permissionsRequestChanges") != NULL)
-			c.cb(c.arg, 200, "{\"value\":[]}", NULL);
-		else if (strstr(c.url, "/steps") != NULL)
-			c.cb(c.arg, 200,
-			    f->wpos > 0 && f->steps_after ? f->steps_after
-			                                  : steps_json,
-			    NULL);
-		else if (f->list != NULL)
-			c.cb(c.arg, 200, f->list, NULL);
-		else
-			c.cb(c.arg, 404, "{}", NULL);
-		free(c.body);
-	}
+	return (struct tdaemon *)d; /* d is the first member */
 }
 
 static void
 fake_call(struct daemon *d, enum token_kind kind, const char *method,
     const char *url, const char *body, adapter_body_cb cb, void *arg)
 {
-	struct fake *f = d->net->arg;
-	struct fake_call *c;
+	struct tdaemon *t = td_of(d);
+	struct fake_call *c = calloc(1, sizeof(*c));
+	const char *path = strstr(url, "/beta/")   ? strstr(url, "/beta/")
+	                   : strstr(url, "/v1.0/") ? strstr(url, "/v1.0/")
+	                                           : url;
 
 	(void)kind;
-	CU_ASSERT_FATAL(f->nq < FAKE_MAX && f->nseen < FAKE_MAX);
-	c = &f->seen[f->nseen++];
-	memset(c, 0, sizeof(*c));
-	snprintf(c->method, sizeof(c->method), "%s", method);
-	snprintf(c->url, sizeof(c->url), "%s", url);
-	c->body = body ? strdup(body) : NULL;
-	f->q[f->nq] = *c;
-	f->q[f->nq].body = body ? strdup(body) : NULL;
-	f->q[f->nq].cb = cb;
-	f->q[f->nq].arg = arg;
-	f->nq++;
-	event_active(f->ev, 0, 0);
+	CU_ASSERT_FATAL(c != NULL);
+	c->method = strdup(method);
+	c->url = strdup(url);
+	c->body = body != NULL ? strdup(body) : NULL;
+	c->cb = cb;
+	c->arg = arg;
+	if (t->ncalls < MAXCALLS &&
+	    asprintf(&t->log[t->ncalls], "%s %s %s", method, path,
+	        body != NULL ? body : "") != -1)
+		t->ncalls++;
+	*t->tail = c;
+	t->tail = &c->next;
+}
+
+static const struct net_ops fake_net = { fake_call };
+
+/* Graph's answer to one call, as a tenant would give it. */
+static void
+fake_answer(struct tdaemon *t, struct fake_call *c)
+{
+	char body[4096];
+	long status = 404;
+
+	body[0] = '\0';
+	if (strcmp(c->method, "PATCH") == 0 || strcmp(c->method, "POST") == 0) {
+		status = t->npatch < 4 && t->patch_status[t->npatch] != 0
+		             ? t->patch_status[t->npatch]
+		             : 204;
+		t->npatch++;
+	} else if (strstr(c->url, "/users") != NULL) {
+		status = 200;
+		snprintf(body, sizeof(body),
+		    "{\"value\":[{\"id\":\"" ALEX_ID "\","
+		    "\"userPrincipalName\":\"alex@contoso.com\","
+		    "\"displayName\":\"Alex Wilber\"}],"
+		    "\"id\":\"" ALEX_ID "\","
+		    "\"userPrincipalName\":\"alex@contoso.com\","
+		    "\"displayName\":\"Alex Wilber\"}");
+	} else if (strstr(c->url, "/steps") != NULL) {
+		status = 200;
+		snprintf(body, sizeof(body),
+		    "{\"value\":[{\"id\":\"step-1\",\"status\":"
+		    "\"InProgress\",\"reviewResult\":\"NotReviewed\"}]}");
+	} else if (strstr(c->url, "scheduledPermissionsRequests") != NULL) {
+		status = 200;
+		if (strstr(c->url, "$filter=") != NULL)
+			snprintf(body, sizeof(body), "{\"value\":[%s]}",
+			    t->request_body);
+		else
+			snprintf(body, sizeof(body), "%s", t->request_body);
+	}
+	c->cb(c->arg, status, status == 204 || body[0] == '\0' ? NULL : body,
+	    status >= 400 ? "fake" : NULL);
 }
 
 static int
-put_file(const char *dir, const char *name, const char *text)
+timer_soon_one(const struct event_base *base, const struct event *ev, void *arg)
 {
-	char p[128];
-	FILE *fp;
+	struct timeval when, now, *soon = arg;
 
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	if ((fp = fopen(p, "w")) == NULL)
-		return -1;
-	fputs(text, fp);
-	return fclose(fp);
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE *fp;
-	char *b;
-	long n;
-
-	if ((fp = fopen(path, "rb")) == NULL)
-		return NULL;
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	if ((b = calloc(1, (size_t)n + 1)) != NULL &&
-	    fread(b, 1, (size_t)n, fp) != (size_t)n) {
-		free(b);
-		b = NULL;
+	(void)base;
+	if (event_pending(ev, EV_TIMEOUT, &when) & EV_TIMEOUT) {
+		evutil_gettimeofday(&now, NULL);
+		evutil_timersub(&when, &now, &when);
+		if (evutil_timercmp(&when, soon, <))
+			return 1;
 	}
-	fclose(fp);
-	return b;
+	return 0;
 }
+
+/* 1 when a timer is due within 100 ms. */
+static int
+timer_soon(struct event_base *base)
+{
+	struct timeval soon = { 0, 100000 };
+
+	return event_base_foreach_event(base, timer_soon_one, &soon) == 1;
+}
+
+/* Run the loop and answer every queued call until nothing is left. */
+static void
+pump(struct tdaemon *t)
+{
+	int rounds;
+
+	for (rounds = 0; rounds < 1000; rounds++) {
+		struct fake_call *c;
+
+		event_base_loop(t->d.base, EVLOOP_NONBLOCK);
+		if ((c = t->queue) == NULL) {
+			/* Nothing to answer: done unless a timer that is
+			 * part of the work (a back-off, capped to 1 ms here)
+			 * is armed; the next poll cycle (seconds away) is not. */
+			if (!timer_soon(t->d.base))
+				return;
+			event_base_loop(t->d.base, EVLOOP_ONCE);
+			continue;
+		}
+		t->queue = c->next;
+		if (t->queue == NULL)
+			t->tail = &t->queue;
+		fake_answer(t, c);
+		free(c->method);
+		free(c->url);
+		free(c->body);
+		free(c);
+	}
+	CU_FAIL("the fake net never went quiet");
+}
+
+static int
+count(struct tdaemon *t, const char *method, const char *needle)
+{
+	int i, n = 0;
+
+	for (i = 0; i < t->ncalls; i++)
+		if (strncmp(t->log[i], method, strlen(method)) == 0 &&
+		    strstr(t->log[i], needle) != NULL)
+			n++;
+	return n;
+}
+
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+static const char settings_yaml[] =
+    "graph:\n"
+    "  url: http://127.0.0.1:9\n"
+    "  login_url: http://127.0.0.1:9\n"
+    "  tenant: contoso.onmicrosoft.com\n"
+    "  client_id: 6731de76-14a6-49ae-97bc-6eba6914391e\n"
+    "  client_secret_file: client-secret\n"
+    "policy: policy.yaml\n"
+    "state: state.db\n"
+    "sources:\n"
+    "  permissions: { enabled: true }\n";
 
 static void
 on_commit(evutil_socket_t fd, short what, void *arg)
@@ -157,113 +210,60 @@ on_commit(evutil_socket_t fd, short what, void *arg)
 	batch_commit(arg);
 }
 
-static const char *origins[] = { "http://127.0.0.1:9" };
-
-static struct td *
-td_new(const char *policy)
+/* A daemon in its own directory, deciding with `policy`. */
+static void
+td_open(struct tdaemon *t, const char *policy)
 {
-	struct td *t;
 	struct cfg_diags dg;
-	struct graph_opts go;
-	char p[256], *err = NULL;
-	size_t i;
+	char path[256], *err = NULL;
 
-	CU_ASSERT_FATAL((t = calloc(1, sizeof(*t))) != NULL);
-	snprintf(t->dir, sizeof(t->dir), "/tmp/test_engine.XXXXXX");
+	memset(t, 0, sizeof(*t));
+	t->tail = &t->queue;
+	snprintf(t->dir, sizeof(t->dir), "/tmp/approvald-engine-XXXXXX");
 	CU_ASSERT_FATAL(mkdtemp(t->dir) != NULL);
-	CU_ASSERT_FATAL(put_file(t->dir, "policy.yaml", policy) == 0);
-	CU_ASSERT_FATAL(
-	    put_file(t->dir, "secret", "s3cret-s3cret-s3cret") == 0);
-	CU_ASSERT_FATAL(put_file(t->dir, "refresh", "r") == 0);
-	CU_ASSERT_FATAL(
-	    put_file(t->dir, "approvald.yaml",
-	        "graph:\n"
-	        "  url: http://127.0.0.1:9\n"
-	        "  login_url: http://127.0.0.1:9\n"
-	        "  tenant: t\n"
-	        "  client_id: c\n"
-	        "  client_secret_file: secret\n"
-	        "  approver_token_file: refresh\n"
-	        "  approver_client_id: 11111111-2222-3333-4444-555555555555\n"
-	        "sources:\n"
-	        "  permissions: { enabled: true }\n"
-	        "policy: policy.yaml\n"
-	        "state: state.db\n") == 0);
+	put(t->dir, "approvald.yaml", settings_yaml);
+	put(t->dir, "policy.yaml", policy);
+	put(t->dir, "client-secret", "secret\n");
 	memset(&dg, 0, sizeof(dg));
-	snprintf(p, sizeof(p), "%s/approvald.yaml", t->dir);
-	if (settings_load_file(p, &t->d.settings, &dg) == 0)
-		(void)policy_load_file(
-		    t->d.settings->policy_path, &t->d.policy, &dg);
-	for (i = 0; i < dg.n; i++) {
-		cfg_diag_format(&dg.v[i], p, sizeof(p));
-		fprintf(stderr, "%s\n", p);
-	}
-	CU_ASSERT_FATAL(t->d.settings != NULL && t->d.policy != NULL);
+	snprintf(path, sizeof(path), "%s/approvald.yaml", t->dir);
+	CU_ASSERT_FATAL(settings_load_file(path, &t->d.settings, &dg) == 0);
 	cfg_diags_free(&dg);
-	t->d.graph_reach.retry_after = -1;
-	engine_init(&t->d);
+	memset(&dg, 0, sizeof(dg));
+	snprintf(path, sizeof(path), "%s/policy.yaml", t->dir);
+	CU_ASSERT_FATAL(policy_load_file(path, &t->d.policy, &dg) == 0);
+	cfg_diags_free(&dg);
+	snprintf(path, sizeof(path), "%s/state.db", t->dir);
+	CU_ASSERT_FATAL(store_open(path, &t->d.store, &err) == 0);
 	CU_ASSERT_FATAL((t->d.base = event_base_new()) != NULL);
-	event_base_priority_init(t->d.base, 2);
+	CU_ASSERT_FATAL(event_base_priority_init(t->d.base, 2) == 0);
 	CU_ASSERT_FATAL(
-	    store_open(t->d.settings->state_path, &t->d.store, &err) == 0);
-	CU_ASSERT_FATAL(
-	    (t->d.graph_base = strdup("http://127.0.0.1:9")) != NULL);
-	memset(&go, 0, sizeof(go));
-	go.allow_http = 1;
-	go.origins = origins;
-	go.norigins = 1;
-	go.timeout = 5;
-	go.max_inflight = 4;
-	CU_ASSERT_FATAL((t->d.graph = graph_new(t->d.base, &go, &err)) != NULL);
+	    (t->d.graph_base = strdup("https://graph.test")) != NULL);
+	t->d.graph_reach.retry_after = -1;
+	t->d.net = &fake_net;
+	engine_init(&t->d);
 	CU_ASSERT_FATAL(ident_init(&t->d) == 0 && approvers_init(&t->d) == 0 &&
 	                exec_init(&t->d) == 0);
-	t->f.ev = event_new(t->d.base, -1, 0, fake_run, &t->f);
-	t->ops.call = fake_call;
-	t->ops.arg = &t->f;
-	t->d.net = &t->ops;
-	t->d.batch.ev = event_new(t->d.base, -1, 0, on_commit, &t->d);
+	/* the batch commits when the loop turns, as in main.c */
+	CU_ASSERT_FATAL((t->d.batch.ev = event_new(
+	                     t->d.base, -1, 0, on_commit, &t->d)) != NULL);
 	event_priority_set(t->d.batch.ev, 1);
-	return t;
 }
 
-/* Run the loop until nothing is queued at the fake and no batch is open. */
 static void
-td_run(struct td *t)
+td_close(struct tdaemon *t)
 {
+	char cmd[128];
 	int i;
 
-	batch_commit(&t->d);
-	for (i = 0; i < 1000; i++) {
-		event_base_loop(t->d.base, EVLOOP_NONBLOCK);
-		if (t->f.nq == 0 && !event_pending(t->f.ev, EV_TIMEOUT, NULL))
-			break;
+	while (t->queue != NULL) {
+		struct fake_call *c = t->queue;
+
+		t->queue = c->next;
+		free(c->method);
+		free(c->url);
+		free(c->body);
+		free(c);
 	}
-	batch_commit(&t->d);
-	CU_ASSERT(t->f.nq == 0);
-}
-
-/* Run until the executor has nothing in flight, letting its back-off
- * timers fire (the loop blocks on them: no sleep). */
-static void
-td_run_exec(struct td *t)
-{
-	int i;
-
-	td_run(t);
-	for (i = 0; i < 20 && exec_inflight(&t->d) > 0; i++) {
-		event_base_loop(t->d.base, EVLOOP_ONCE);
-		td_run(t);
-	}
-	CU_ASSERT_EQUAL(exec_inflight(&t->d), 0);
-}
-
-static void
-td_free(struct td *t)
-{
-	size_t i;
-	char p[160];
-
-	daemon_graph_drain(&t->d);
 	exec_free(&t->d);
 	timers_free(&t->d);
 	approvers_free(&t->d);
@@ -271,280 +271,239 @@ td_free(struct td *t)
 	ident_free(&t->d);
 	member_free(&t->d);
 	decide_free(&t->d);
-	graph_free(t->d.graph);
-	daemon_graph_free(&t->d);
+	notify_free(&t->d);
+	poll_free(&t->d);
 	store_close(t->d.store);
 	policy_free(t->d.policy);
 	settings_free(t->d.settings);
+	counters_free(&t->d);
 	free(t->d.post);
 	free(t->d.graph_base);
-	counters_free(&t->d);
-	for (i = 0; i < t->f.nseen; i++)
-		free(t->f.seen[i].body);
-	for (i = 0; i < t->f.nq; i++)
-		free(t->f.q[i].body);
-	event_free(t->f.ev);
-	free(t->f.list);
-	if (t->d.batch.ev)
-		event_free(t->d.batch.ev);
+	event_free(t->d.batch.ev);
 	event_base_free(t->d.base);
-	snprintf(p, sizeof(p), "rm -rf %s", t->dir);
-	(void)system(p);
-	free(t);
+	for (i = 0; i < t->ncalls; i++)
+		free(t->log[i]);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
+	CU_ASSERT(system(cmd) == 0);
 }
 
-static const char *approve_policy = "version: 1\n"
-                                    "rules:\n"
-                                    "  - name: ok\n"
-                                    "    when: { source: permissions }\n"
-                                    "    decide: approve\n"
-                                    "    reason: test\n";
-
-/* The request as Graph lists it: the fixture with its id and status. */
-static char *
-request_list(const char *gid, const char *status)
+/* Graph's copy of request `id` (the documented created response with
+ * that id and status). */
+static void
+td_request(struct tdaemon *t, const char *id, const char *status)
 {
-	char *body = slurp(FIXTURES "/permissions-request-aws-policy.json"), *s;
-	struct json_object *o, *w, *a;
+	char *fx = cu_slurp(cu_srcpath("tests/daemon/fixtures/"
+	                               "permissions-request.json"),
+	    NULL);
+	char *at;
 
-	if (body == NULL || (o = json_tokener_parse(body)) == NULL) {
-		free(body);
-		return NULL;
-	}
-	free(body);
-	json_object_object_add(o, "id", json_object_new_string(gid));
-	json_object_object_add(
-	    o, "statusDetail", json_object_new_string(status));
-	w = json_object_new_object();
-	a = json_object_new_array();
-	json_object_array_add(a, o);
-	json_object_object_add(w, "value", a);
-	s = strdup(json_object_to_json_string_ext(w, JSON_C_TO_STRING_PLAIN));
-	json_object_put(w);
+	CU_ASSERT_FATAL(fx != NULL);
+	at = strstr(fx, "\"id\": \"00000000-0000-0000-0000-000000000002\"");
+	CU_ASSERT_FATAL(at != NULL);
+	*at = '\0';
+	snprintf(t->request_body, sizeof(t->request_body),
+	    "%s\"id\": \"%s\", \"statusDetail\": \"%s\"%s", fx, id, status,
+	    at + strlen("\"id\": \"00000000-0000-0000-0000-000000000002\""));
+	free(fx);
+}
+
+static char *
+td_state(struct tdaemon *t, const char *key)
+{
+	struct store_request r;
+	char *s = NULL;
+
+	memset(&r, 0, sizeof(r));
+	if (store_request_get(t->d.store, key, &r) == 0)
+		s = strdup(sm_state_name(r.sm.state));
+	store_request_clear(&r);
 	return s;
 }
 
-/* Observe request `gid` as submitted with the fixture's body. */
+/* Observe request `id` as the poller would, in one batch. */
 static void
-td_observe(struct td *t, const char *gid)
+td_observe(struct tdaemon *t, const char *id)
 {
-	char *body = slurp(FIXTURES "/permissions-request-aws-policy.json");
-
-	CU_ASSERT_FATAL(body != NULL);
-	CU_ASSERT(engine_observe(
-	              &t->d, REQ_SRC_PERMISSIONS, gid, "submitted", body) == 0);
-	free(body);
-	free(t->f.list);
-	t->f.list = request_list(gid, "submitted");
+	CU_ASSERT_FATAL(store_begin(t->d.store) == 0);
+	batch_dirty(&t->d);
+	CU_ASSERT(t->d.eng->observe(&t->d, REQ_SRC_PERMISSIONS, id, "submitted",
+	              t->request_body) == 0);
+	pump(t);
 }
 
-static int
-td_state(struct td *t, const char *gid)
-{
-	struct store_request r;
-	char key[128];
-	int st = -1;
+static const char approve_all[] = "version: 1\n"
+                                  "rules:\n"
+                                  "  - name: approve-aws\n"
+                                  "    when: { source: permissions }\n"
+                                  "    decide: approve\n"
+                                  "    reason: approved by the unit test\n"
+                                  "default:\n"
+                                  "  decide: ignore\n";
 
-	snprintf(key, sizeof(key), "permissions:%s", gid);
-	memset(&r, 0, sizeof(r));
-	if (store_request_get(t->d.store, key, &r) == 0)
-		st = (int)r.sm.state;
-	store_request_clear(&r);
-	return st;
-}
+static const char reject_all[] = "version: 1\n"
+                                 "rules:\n"
+                                 "  - name: no-aws\n"
+                                 "    when: { source: permissions }\n"
+                                 "    decide: reject\n"
+                                 "    reason: rejected by the unit test\n"
+                                 "default:\n"
+                                 "  decide: ignore\n";
 
-/* How many calls of `method` the fake was asked whose URL has `part`. */
-static size_t
-td_count(struct td *t, const char *method, const char *part)
-{
-	size_t i, n = 0;
+static const char ignore_all[] = "version: 1\n"
+                                 "rules: []\n"
+                                 "default:\n"
+                                 "  decide: ignore\n";
 
-	for (i = 0; i < t->f.nseen; i++)
-		if (strcmp(t->f.seen[i].method, method) == 0 &&
-		    strstr(t->f.seen[i].url, part) != NULL)
-			n++;
-	return n;
-}
+#define KEY1 "permissions:11111111-0000-0000-0000-000000000001"
+#define ID1  "11111111-0000-0000-0000-000000000001"
+#define KEY2 "permissions:22222222-0000-0000-0000-000000000002"
+#define ID2  "22222222-0000-0000-0000-000000000002"
 
-static size_t
-td_writes(struct td *t)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < t->f.nseen; i++)
-		if (strcmp(t->f.seen[i].method, "GET") != 0)
-			n++;
-	return n;
-}
-
-static const char *
-td_write_body(struct td *t, size_t nth)
-{
-	size_t i;
-
-	for (i = 0; i < t->f.nseen; i++)
-		if (strcmp(t->f.seen[i].method, "GET") != 0 && nth-- == 0)
-			return t->f.seen[i].body;
-	return NULL;
-}
-
-static const char *reject_policy = "version: 1\n"
-                                   "rules:\n"
-                                   "  - name: no\n"
-                                   "    when: { source: permissions }\n"
-                                   "    decide: reject\n"
-                                   "    reason: test\n";
-
-static const char *ignore_policy = "version: 1\n"
-                                   "rules:\n"
-                                   "  - name: humans\n"
-                                   "    when: { source: permissions }\n"
-                                   "    decide: ignore\n"
-                                   "    reason: test\n";
-
-#define STEP_URL "/scheduledPermissionsApprovals/r1/steps/step1"
-
-/*
- * An approve rule: the request is read back, its step read, and exactly
- * one PATCH sent with reviewResult Approve (approvalstep-update:
- * https://learn.microsoft.com/graph/api/approvalstep-update?view=graph-rest-beta);
- * Graph's 204 makes it approved.
- */
+/* An auto-approve rule: exactly one approve PATCH, then approved. */
 static void
-dump(struct td *t)
+test_engine_approves_once(void)
 {
-	size_t i;
+	struct tdaemon t;
+	char *st;
 
-	for (i = 0; i < t->f.nseen; i++)
-		fprintf(stderr, "seen %s %s %s\n", t->f.seen[i].method,
-		    t->f.seen[i].url,
-		    t->f.seen[i].body ? t->f.seen[i].body : "");
-	fprintf(stderr, "state %d\n", td_state(t, "r1"));
+	td_open(&t, approve_all);
+	td_request(&t, ID1, "submitted");
+	td_observe(&t, ID1);
+	CU_ASSERT_EQUAL(count(&t, "PATCH", "/steps/step-1"), 1);
+	CU_ASSERT_EQUAL(count(&t, "PATCH", "\"Approve\""), 1);
+	CU_ASSERT_EQUAL(count(&t, "POST", "cancel"), 0);
+	st = td_state(&t, KEY1);
+	CU_ASSERT_STRING_EQUAL(st, "approved");
+	free(st);
+	/* Observed again: nothing more is sent. */
+	td_observe(&t, ID1);
+	CU_ASSERT_EQUAL(count(&t, "PATCH", "/steps/step-1"), 1);
+	td_close(&t);
 }
 
+/* A reject rule: a deny, never an approve. */
 static void
-t_approve(void)
+test_engine_rejects(void)
 {
-	struct td *t = td_new(approve_policy);
+	struct tdaemon t;
+	char *st;
 
-	td_observe(t, "r1");
-	td_run(t);
-	CU_ASSERT_EQUAL(td_writes(t), 1);
-	CU_ASSERT_EQUAL(td_count(t, "PATCH", STEP_URL), 1);
-	CU_ASSERT_STRING_EQUAL(td_write_body(t, 0),
-	    "{\"reviewResult\":\"Approve\",\"justification\":"
-	    "\"approvald: rule ok approved: test\"}");
-	CU_ASSERT_EQUAL(td_state(t, "r1"), SM_S_APPROVED);
-	CU_ASSERT_EQUAL(exec_inflight(&t->d), 0);
-	td_free(t);
+	td_open(&t, reject_all);
+	td_request(&t, ID1, "submitted");
+	td_observe(&t, ID1);
+	CU_ASSERT_EQUAL(count(&t, "PATCH", "\"Deny\""), 1);
+	CU_ASSERT_EQUAL(count(&t, "PATCH", "\"Approve\""), 0);
+	st = td_state(&t, KEY1);
+	CU_ASSERT_STRING_EQUAL(st, "rejected");
+	free(st);
+	td_close(&t);
 }
 
+/* `ignore`: Graph hears nothing that decides. */
 static void
-t_reject(void)
+test_engine_ignores(void)
 {
-	struct td *t = td_new(reject_policy);
+	struct tdaemon t;
+	char *st;
 
-	td_observe(t, "r1");
-	td_run(t);
-	CU_ASSERT_EQUAL(td_writes(t), 1);
-	CU_ASSERT_EQUAL(td_count(t, "PATCH", STEP_URL), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(td_write_body(t, 0), "\"Deny\""));
-	CU_ASSERT_PTR_NULL(strstr(td_write_body(t, 0), "Approve"));
-	CU_ASSERT_EQUAL(td_state(t, "r1"), SM_S_REJECTED);
-	td_free(t);
+	td_open(&t, ignore_all);
+	td_request(&t, ID1, "submitted");
+	td_observe(&t, ID1);
+	CU_ASSERT_EQUAL(count(&t, "PATCH", ""), 0);
+	CU_ASSERT_EQUAL(count(&t, "POST", ""), 0);
+	st = td_state(&t, KEY1);
+	CU_ASSERT_STRING_EQUAL(st, "ignored");
+	free(st);
+	td_close(&t);
 }
 
+/* The executor: a 500, then 204 — the outcome is read back, never sent
+ * twice blindly; a 409 (someone decided first) is read back too. */
 static void
-t_ignore(void)
+test_exec_unknown_outcome(void)
 {
-	struct td *t = td_new(ignore_policy);
+	struct tdaemon t;
 
-	td_observe(t, "r1");
-	td_run(t);
-	CU_ASSERT_EQUAL(td_writes(t), 0);
-	CU_ASSERT_EQUAL(td_count(t, "GET", "scheduledPermissions"), 0);
-	CU_ASSERT_EQUAL(td_state(t, "r1"), SM_S_IGNORED);
-	td_free(t);
+	char *st;
+
+	td_open(&t, approve_all);
+	t.patch_status[0] = 500;
+	td_request(&t, ID1, "submitted");
+	td_observe(&t, ID1);
+	/* The 500's outcome is unknown: Graph is read (still undecided
+	 * there) before the approve goes again, once. */
+	CU_ASSERT_EQUAL(count(&t, "PATCH", "\"Approve\""), 2);
+	CU_ASSERT(count(&t, "GET", "scheduledPermissionsRequests") >= 2);
+	st = td_state(&t, KEY1);
+	CU_ASSERT_STRING_EQUAL(st, "approved");
+	free(st);
+	td_close(&t);
 }
 
-/* 409: someone decided first: nothing sent again, the request is read
- * back (and the step read shows what Graph holds). */
+/* Two daemons in one process, each with its store, policy and fake net:
+ * one approves, the other rejects; neither sees the other's requests or
+ * calls. */
 static void
-t_exec_conflict(void)
+test_two_daemons(void)
 {
-	struct td *t = td_new(approve_policy);
-	long w[] = { 409 };
+	struct tdaemon a, b;
+	char *sa, *sb;
 
-	memcpy(t->f.writes, w, sizeof(w));
-	t->f.nwrites = 1;
-	t->f.steps_after =
-	    "{\"value\":[{\"id\":\"step1\",\"status\":\"Completed\","
-	    "\"reviewResult\":\"Deny\",\"assignedToMe\":true,"
-	    "\"reviewedBy\":{\"id\":\"u2\",\"userPrincipalName\":"
-	    "\"bob@contoso.com\"}}]}";
-	td_observe(t, "r1");
-	td_run_exec(t);
-	/* one approve sent; then read back, never sent again */
-	CU_ASSERT_EQUAL(td_writes(t), 1);
-	CU_ASSERT_EQUAL(td_count(t, "GET", "scheduledPermissionsRequests?"), 2);
-	CU_ASSERT_EQUAL(td_count(t, "GET", "/r1/steps"), 2);
-	CU_ASSERT_NOT_EQUAL(td_state(t, "r1"), SM_S_APPROVED);
-	td_free(t);
-}
-
-/* 500: an unknown outcome: read back, then sent again (204). */
-static void
-t_exec_unknown(void)
-{
-	struct td *t = td_new(approve_policy);
-	long w[] = { 500, 204 };
-
-	memcpy(t->f.writes, w, sizeof(w));
-	t->f.nwrites = 2;
-	td_observe(t, "r1");
-	td_run_exec(t);
-	CU_ASSERT_EQUAL(td_writes(t), 2);
-	CU_ASSERT_EQUAL(td_count(t, "GET", "scheduledPermissionsRequests?"), 2);
-	CU_ASSERT_EQUAL(t->f.wpos, 2);
-	CU_ASSERT_EQUAL(td_state(t, "r1"), SM_S_APPROVED);
-	td_free(t);
-}
-
-/* No token: nothing reached Graph; the operation waits in flight until a
- * token is ready, then sends once. */
-static void
-t_exec_no_token(void)
-{
-	struct td *t = td_new(approve_policy);
-	long w[] = { -1 };
-
-	memcpy(t->f.writes, w, sizeof(w));
-	t->f.nwrites = 1;
-	td_observe(t, "r1");
-	td_run(t);
-	CU_ASSERT_EQUAL(td_state(t, "r1"), SM_S_APPROVING);
-	CU_ASSERT_EQUAL(exec_inflight(&t->d), 1);
-	CU_ASSERT_EQUAL(td_writes(t), 1);
-	exec_token_ready(&t->d);
-	td_run(t);
-	/* the first never reached Graph: one approve sent in all */
-	CU_ASSERT_EQUAL(td_writes(t), 2);
-	CU_ASSERT_EQUAL(td_state(t, "r1"), SM_S_APPROVED);
-	CU_ASSERT_EQUAL(exec_inflight(&t->d), 0);
-	td_free(t);
+	td_open(&a, approve_all);
+	td_open(&b, ignore_all);
+	td_request(&a, ID1, "submitted");
+	td_request(&b, ID2, "submitted");
+	CU_ASSERT_FATAL(store_begin(a.d.store) == 0);
+	batch_dirty(&a.d);
+	CU_ASSERT_FATAL(store_begin(b.d.store) == 0);
+	batch_dirty(&b.d);
+	CU_ASSERT(a.d.eng->observe(&a.d, REQ_SRC_PERMISSIONS, ID1, "submitted",
+	              a.request_body) == 0);
+	CU_ASSERT(b.d.eng->observe(&b.d, REQ_SRC_PERMISSIONS, ID2, "submitted",
+	              b.request_body) == 0);
+	pump(&a);
+	pump(&b);
+	CU_ASSERT_EQUAL(count(&a, "", ID2), 0); /* a never saw b's request */
+	CU_ASSERT_EQUAL(count(&b, "", ID1), 0);
+	CU_ASSERT_EQUAL(count(&a, "PATCH", "/steps/step-1"), 1);
+	CU_ASSERT_EQUAL(count(&b, "PATCH", ""), 0);
+	sa = td_state(&a, KEY1);
+	sb = td_state(&b, KEY2);
+	CU_ASSERT_STRING_EQUAL(sa, "approved");
+	CU_ASSERT_STRING_EQUAL(sb, "ignored");
+	free(sa);
+	free(sb);
+	sa = td_state(&a, KEY2);
+	sb = td_state(&b, KEY1);
+	CU_ASSERT_PTR_NULL(sa); /* a knows nothing of b's request */
+	CU_ASSERT_PTR_NULL(sb);
+	CU_ASSERT_EQUAL(exec_inflight(&a.d), 0);
+	CU_ASSERT_EQUAL(exec_inflight(&b.d), 0);
+	CU_ASSERT(a.d.exec != b.d.exec);
+	CU_ASSERT(a.d.engine != b.d.engine || a.d.engine == NULL);
+	td_close(&a);
+	td_close(&b);
 }
 
 static const struct cu_test engine_tests[] = {
-	{ "approve rule: one approve PATCH, approving", t_approve },
-	{ "reject rule: a deny, no approve", t_reject },
-	{ "ignore rule: nothing sent", t_ignore },
-	{ "exec: 409 reads back", t_exec_conflict },
-	{ "exec: 500 reads back, then 204", t_exec_unknown },
-	{ "exec: no token waits", t_exec_no_token },
+	{ "an approve rule: one PATCH, approved", test_engine_approves_once },
+	{ "a reject rule: a deny, no approve", test_engine_rejects },
+	{ "ignore: nothing decides", test_engine_ignores },
+	{ "a 500 is read back before the approve goes again",
+	    test_exec_unknown_outcome },
+	{ "two daemons in one process", test_two_daemons },
 	{ NULL, NULL },
 };
 
+/* Back-offs capped to 1 ms (approvald_testhooks), so a retry is a turn of
+ * the loop, not a wait. */
+static int
+engine_setup(void)
+{
+	return setenv("APPROVALD_TEST_BACKOFF_MAX_MS", "1", 1);
+}
+
 const struct cu_suite cu_suites[] = {
-	{ "engine", NULL, NULL, engine_tests },
+	{ "engine", engine_setup, NULL, engine_tests },
 	{ NULL, NULL, NULL, NULL },
 };
