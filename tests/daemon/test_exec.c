@@ -5,17 +5,17 @@
  * behind d->net that queues each call and answers it from the test's
  * script when the loop runs it. Two daemons in one process share nothing.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <event2/event.h>
-#include <json-c/json.h>
 #include "cu.h"
 #include "effects.h"
 #include "engine.h"
 #include "net.h"
 #include "store.h"
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define FAKE_MAX 64
 
@@ -522,6 +522,49 @@ t_exec_no_token(void)
 	td_free(t);
 }
 
+/*
+ * Two daemons in one process, each with its own store and fake Graph,
+ * deciding at the same time: one approves r1, the other rejects r2 and
+ * its token is missing. Neither sees the other's requests, in-flight
+ * operations or answers (a static executor table would show the waiting
+ * operation in both).
+ */
+static void
+t_two_daemons(void)
+{
+	struct td *a = td_new(approve_policy), *b = td_new(reject_policy);
+	long w[] = { -1 };
+
+	memcpy(b->f.writes, w, sizeof(w));
+	b->f.nwrites = 1;
+	td_observe(a, "r1");
+	td_observe(b, "r2");
+	td_run(a);
+	td_run(b);
+	td_run(a);
+	CU_ASSERT_EQUAL(td_state(a, "r1"), SM_S_APPROVED);
+	CU_ASSERT_EQUAL(td_state(a, "r2"), -1);
+	CU_ASSERT_EQUAL(td_state(b, "r2"), SM_S_REJECTING);
+	CU_ASSERT_EQUAL(td_state(b, "r1"), -1);
+	CU_ASSERT_EQUAL(exec_inflight(&a->d), 0);
+	CU_ASSERT_EQUAL(exec_inflight(&b->d), 1);
+	CU_ASSERT_FALSE(exec_busy(&a->d, "permissions:r2"));
+	CU_ASSERT_TRUE(exec_busy(&b->d, "permissions:r2"));
+	CU_ASSERT_EQUAL(td_count(a, "GET", "r2"), 0);
+	CU_ASSERT_EQUAL(td_count(b, "GET", "r1"), 0);
+	CU_ASSERT_EQUAL(td_writes(a), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(td_write_body(a, 0), "\"Approve\""));
+	exec_token_ready(&b->d);
+	td_run(b);
+	CU_ASSERT_EQUAL(td_state(b, "r2"), SM_S_REJECTED);
+	CU_ASSERT_EQUAL(td_writes(b), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(td_write_body(b, 1), "\"Deny\""));
+	CU_ASSERT_EQUAL(td_writes(a), 1);
+	CU_ASSERT_EQUAL(exec_inflight(&b->d), 0);
+	td_free(a);
+	td_free(b);
+}
+
 static const struct cu_test exec_tests[] = {
 	{ "approve rule: one approve PATCH, approving", t_approve },
 	{ "reject rule: a deny, no approve", t_reject },
@@ -529,6 +572,7 @@ static const struct cu_test exec_tests[] = {
 	{ "exec: 409 reads back", t_exec_conflict },
 	{ "exec: 500 reads back, then 204", t_exec_unknown },
 	{ "exec: no token waits", t_exec_no_token },
+	{ "two daemons in one process share nothing", t_two_daemons },
 	{ NULL, NULL },
 };
 
