@@ -271,6 +271,7 @@ td_free(struct td *t)
 	ident_free(&t->d);
 	member_free(&t->d);
 	decide_free(&t->d);
+	poll_free(&t->d);
 	graph_free(t->d.graph);
 	daemon_graph_free(&t->d);
 	store_close(t->d.store);
