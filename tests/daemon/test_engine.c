@@ -477,6 +477,8 @@ test_two_daemons(void)
 	sb = td_state(&b, KEY1);
 	CU_ASSERT_PTR_NULL(sa); /* a knows nothing of b's request */
 	CU_ASSERT_PTR_NULL(sb);
+	free(sa);
+	free(sb);
 	CU_ASSERT_EQUAL(exec_inflight(&a.d), 0);
 	CU_ASSERT_EQUAL(exec_inflight(&b.d), 0);
 	CU_ASSERT(a.d.exec != b.d.exec);
