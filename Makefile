@@ -20,6 +20,9 @@ DEPS = build-essential cmake pkg-config clang libclang-rt-14-dev \
 # its server disabled at once where systemd runs (nothing listens on 9090).
 CHECK_DEPS = prometheus
 
+# The static-analysis gates (ctest style.clang-tidy, style.cppcheck).
+LINT_DEPS = clang-tidy cppcheck
+
 # Benchmarks also need a load generator.
 BENCH_DEPS = wrk
 
@@ -44,6 +47,7 @@ conformance-deps:
 	fi
 
 check-deps:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(LINT_DEPS)"
 	@if ! command -v promtool >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory install-pkgs PKGS="$(CHECK_DEPS)"; \
 		if [ -d /run/systemd/system ]; then \

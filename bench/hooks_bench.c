@@ -171,7 +171,7 @@ main(int argc, char **argv)
 	if (asprintf(&create,
 	        "{\"requestor\":\"alex@contoso.com\",\"body\":%s}",
 	        reqbody) == -1)
-		return 2;
+		exit(2);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ce = curl_easy_init();
 	ch = curl_easy_init();
@@ -183,15 +183,16 @@ main(int argc, char **argv)
 		    (o = json_tokener_parse(out.p)) == NULL ||
 		    !json_object_object_get_ex(o, "id", &v)) {
 			fprintf(stderr, "bench_hooks: create failed\n");
-			return 1;
+			exit(1);
 		}
-		id = strdup(json_object_get_string(v));
+		if ((id = strdup(json_object_get_string(v))) == NULL)
+			exit(2);
 		json_object_put(o);
 		if (asprintf(&body, "{\"request\":\"%s\"}", id) == -1)
-			return 2;
+			exit(2);
 		t = (long long)time(NULL);
 		if (asprintf(&msg, "%lld.%s", t, body) == -1)
-			return 2;
+			exit(2);
 		HMAC(EVP_sha256(), secret, (int)strlen(secret),
 		    (unsigned char *)msg, strlen(msg), md, &mdlen);
 		for (k = 0; k < 32; k++)
@@ -202,7 +203,7 @@ main(int argc, char **argv)
 		t0 = now_ms();
 		if (req(ch, "POST", hook, body, hh, &out) != 202) {
 			fprintf(stderr, "bench_hooks: hook refused\n");
-			return 1;
+			exit(1);
 		}
 		snprintf(url, sizeof(url), "%s/_emulator/truth", emu);
 		for (;;) {
@@ -217,7 +218,7 @@ main(int argc, char **argv)
 			if (now_ms() - t0 > 10000) {
 				fprintf(stderr, "bench_hooks: %s not decided\n",
 				    id);
-				return 1;
+				exit(1);
 			}
 			nanosleep(&pause, NULL);
 		}

@@ -56,7 +56,7 @@ main(int argc, char *argv[])
 	char *err = NULL, key[64], gid[48];
 	long i, n, rounds;
 	int64_t total;
-	double *tc, *th, *tg, t0;
+	double *tc = NULL, *th = NULL, *tg = NULL, t0;
 
 	if (argc < 3 || (n = strtol(argv[2], NULL, 10)) <= 0) {
 		fprintf(stderr, "usage: metrics_bench STATE.db N [ROUNDS]\n");
@@ -98,8 +98,12 @@ main(int argc, char *argv[])
 	tc = calloc((size_t)rounds, sizeof(double));
 	th = calloc((size_t)rounds, sizeof(double));
 	tg = calloc((size_t)rounds, sizeof(double));
-	if (tc == NULL || th == NULL || tg == NULL)
+	if (tc == NULL || th == NULL || tg == NULL) {
+		free(tc);
+		free(th);
+		free(tg);
 		return 1;
+	}
 	for (i = 0; i < rounds; i++) {
 		total = 0;
 		t0 = now_us();
@@ -110,7 +114,7 @@ main(int argc, char *argv[])
 			fprintf(stderr,
 			    "metrics_bench: counts say %lld, not %ld\n",
 			    (long long)total, n);
-			return 1;
+			goto fail;
 		}
 		t0 = now_us();
 		if (store_health_get(s, &h) == -1)
@@ -133,8 +137,14 @@ main(int argc, char *argv[])
 	    th[rounds / 2], th[rounds - 1]);
 	printf("old GROUP BY over requests: median %.1f us, max %.1f us\n",
 	    tg[rounds / 2], tg[rounds - 1]);
+	free(tc);
+	free(th);
+	free(tg);
 	return 0;
 fail:
 	fprintf(stderr, "metrics_bench: %s\n", store_errmsg(s));
+	free(tc);
+	free(th);
+	free(tg);
 	return 1;
 }

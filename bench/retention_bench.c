@@ -129,9 +129,8 @@ main(int argc, char *argv[])
 	long i, n, m, batches = 0;
 	long long pruned = 0, audit = 0, used0, file0, used1, file1, file2;
 	double t0, t, tc, worst = 0, total = 0, commit = 0;
-	int batch = getenv("RETENTION_BATCH") != NULL
-	                ? atoi(getenv("RETENTION_BATCH"))
-	                : RETENTION_BATCH;
+	const char *batch_env = getenv("RETENTION_BATCH");
+	int batch = batch_env != NULL ? atoi(batch_env) : RETENTION_BATCH;
 
 	if (argc != 4 || (n = strtol(argv[2], NULL, 10)) <= 0 ||
 	    (m = strtol(argv[3], NULL, 10)) < 0) {

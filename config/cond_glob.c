@@ -211,7 +211,7 @@ value_test(const struct ectx *e, const struct globs *g, const char *s,
 static const char *
 relation(const struct ectx *e, const char *s, const char *pat)
 {
-	if (!has_wild(s) && !has_wild(pat) && pat != NULL &&
+	if (pat != NULL && !has_wild(s) && !has_wild(pat) &&
 	    strcasecmp(s, pat) == 0)
 		return "equals";
 	if (!has_wild(s))
@@ -234,7 +234,10 @@ cond_compile_globs(struct pctx *c, enum cond_id id, const struct ynode *k,
 		yerr(&c->y, n, "out of memory");
 		return -1;
 	}
-	for (i = 0; (it = cond_list_item(n, i)) != NULL; i++) {
+	/* cfg_glob_compile keeps pat (in g->v[i], freed with the policy);
+	 * the analyzer takes a const parameter for a borrow. */
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
+	for (i = 0; i < g->n && (it = cond_list_item(n, i)) != NULL; i++) {
 		char *pat = strdup(it->str);
 
 		if (pat == NULL) {
@@ -243,6 +246,7 @@ cond_compile_globs(struct pctx *c, enum cond_id id, const struct ynode *k,
 		}
 		cfg_glob_compile(&g->v[i], pat);
 	}
+	g->n = i; /* what was compiled, should the two counts disagree */
 	if ((g->pats = calloc(2 * g->n, sizeof(*g->pats))) == NULL) {
 		yerr(&c->y, n, "out of memory");
 		return -1;
@@ -397,11 +401,10 @@ principal_match(
 {
 	const char *v[3] = { p->id, p->upn, e->strict ? NULL : p->mail };
 	size_t i;
-	int k;
 
 	for (i = 0; i < 3; i++)
-		if (v[i] != NULL && (k = globs_find(&e->r->requestor, v[i],
-		                         strlen(v[i]), 1)) >= 0) {
+		if (v[i] != NULL &&
+		    globs_find(&e->r->requestor, v[i], strlen(v[i]), 1) >= 0) {
 			*hit = v[i];
 			return 1;
 		}

@@ -348,7 +348,7 @@ dec_set(struct dec *c, struct json_object *o, struct approver_set *s)
 	static const char *const group[] = { "set", "group", NULL };
 	static const char *const manager[] = { "set", "manager", NULL };
 	char *name = NULL, *value = NULL;
-	int64_t level;
+	int64_t level = 0;
 
 	if (!json_object_is_type(o, json_type_object))
 		return dec_fail(c, "%s is not an object", "an approver set");

@@ -345,11 +345,9 @@ ctl_explain(int argc, char **argv)
 		} else if (strcmp(argv[i], "--directory") == 0 &&
 		           i + 1 < argc) {
 			dpath = argv[++i];
-		} else if (argv[i][0] == '-') {
-			goto usage;
-		} else if (ppath == NULL) {
+		} else if (argv[i][0] != '-' && ppath == NULL) {
 			ppath = argv[i];
-		} else if (rpath == NULL) {
+		} else if (argv[i][0] != '-' && rpath == NULL) {
 			rpath = argv[i];
 		} else {
 			goto usage;

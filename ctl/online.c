@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "config.h"
 #include "ctl.h"
 #include "statemachine.h"
 
@@ -138,19 +139,10 @@ ctl_age(long long s, char *buf, size_t n)
 static void
 ctl_ago(const char *iso, char *buf, size_t n)
 {
-	struct tm tm;
-	time_t t, now = time(NULL);
+	int64_t t;
+	time_t now = time(NULL);
 
-	memset(&tm, 0, sizeof(tm));
-	if (iso == NULL ||
-	    sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon,
-	        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
-		snprintf(buf, n, "at an unknown time");
-		return;
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	if ((t = timegm(&tm)) == (time_t)-1) {
+	if (iso == NULL || (t = cfg_parse_timestamp(iso)) < 0) {
 		snprintf(buf, n, "at an unknown time");
 		return;
 	}

@@ -481,6 +481,9 @@ ctlsock_exec(struct ctl_conn *c, char *line)
 	/* A deferred reply may have come already. */
 	if (o != NULL || !deferred)
 		c->waiting = 0;
+	/* o is a new JSON document, not &deferred (cppcheck assumes a
+	 * returned pointer may be a passed address) */
+	/* cppcheck-suppress returnDanglingLifetime */
 	return o;
 }
 
@@ -619,12 +622,15 @@ ctlsock_open(struct daemon *d, const char *path, char **err)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		asprintf(err, "control socket path too long: %s", path);
+		if (asprintf(err, "control socket path too long: %s", path) ==
+		    -1)
+			*err = NULL;
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
 	if (unlink(path) == -1 && errno != ENOENT) {
-		asprintf(err, "%s: %s", path, strerror(errno));
+		if (asprintf(err, "%s: %s", path, strerror(errno)) == -1)
+			*err = NULL;
 		return -1;
 	}
 	old = umask(0117);
@@ -633,7 +639,8 @@ ctlsock_open(struct daemon *d, const char *path, char **err)
 	    (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (d->ctl == NULL) {
-		asprintf(err, "%s: %s", path, strerror(errno));
+		if (asprintf(err, "%s: %s", path, strerror(errno)) == -1)
+			*err = NULL;
 		return -1;
 	}
 	chmod(path, 0660);

@@ -36,6 +36,9 @@ struct elig_state;
 struct ident_state;
 struct appr_state;
 struct dg_state;
+struct exec_state;
+struct net_ops;
+struct engine_state;
 struct source_adapter;
 struct lister_state;
 struct store_request;
@@ -79,6 +82,15 @@ struct batch {
 	void (*committed)(struct daemon *d);
 	void (*dropped)(struct daemon *d);
 };
+/* net/call.c: Graph's reachability: since when nothing but transport
+ * failures and 5xx answers came back (0: reachable), the last answer that
+ * was not, and the Retry-After of the answer being delivered (-1 none). */
+struct graph_reach {
+	int64_t down_since, last_ok;
+	int down_logged;
+	double retry_after;
+};
+
 struct daemon {
 	struct event_base *base;
 	struct settings *settings;
@@ -88,7 +100,8 @@ struct daemon {
 	char policy_sha256[65]; /* of the policy file in force; "" unknown */
 	struct store *store;
 	struct graph *graph;
-	struct call *calls; /* Graph calls in flight (call.c) */
+	struct call *calls;        /* Graph calls in flight (call.c) */
+	const struct net_ops *net; /* NULL: curl (net.h) */
 	struct token_mgr *tokens;
 	struct evhttp *http;
 	struct evconnlistener *ctl;
@@ -134,8 +147,11 @@ struct daemon {
 	struct ident_state *ident;
 	struct appr_state *appr;
 	struct dg_state *dg;
+	struct exec_state *exec;
+	struct engine_state *engine;
 	struct counters counters; /* base/counters.c */
-	char *ctl_path;           /* ctlsock.c: unlinked at close */
+	struct graph_reach graph_reach;
+	char *ctl_path; /* ctlsock.c: unlinked at close */
 	int http_conns;
 	int ctl_clients;
 };

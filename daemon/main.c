@@ -463,9 +463,8 @@ main(int argc, char *argv[])
 	if (config == NULL || (quiet && !check))
 		usage();
 	memset(&d, 0, sizeof(d));
+	d.graph_reach.retry_after = -1;
 	engine_init(&d);
-	if (ident_init(&d) == -1 || approvers_init(&d) == -1)
-		fatalx("out of memory");
 	d.graph_audit = audit_graph_call;
 	d.config_path = (char *)config;
 	if (load_config(config, &d.settings, &d.policy, check ? quiet : 2) ==
@@ -544,6 +543,9 @@ main(int argc, char *argv[])
 		log_warnx("no delegated approver account: approve/deny cannot "
 		          "be sent (run approvalctl login)");
 
+	if (ident_init(&d) == -1 || approvers_init(&d) == -1 ||
+	    exec_init(&d) == -1)
+		fatalx("out of memory");
 	d.batch.ev = event_new(d.base, -1, 0, on_commit, &d);
 	event_priority_set(d.batch.ev, 1); /* after the turn's other work */
 	d.reconcile_ev = event_new(d.base, -1, EV_PERSIST, on_reconcile, &d);
@@ -626,6 +628,7 @@ main(int argc, char *argv[])
 	settings_free(d.settings);
 	free(d.post);
 	free(d.graph_base);
+	counters_free(&d);
 	free(token_url);
 	if (d.batch.ev)
 		event_free(d.batch.ev);

@@ -232,8 +232,13 @@ delayed_add(
 static void
 delayed_flush(struct emu *e)
 {
-	while (e->delayed != NULL)
-		delayed_fire(-1, 0, e->delayed);
+	struct delayed *d;
+
+	while ((d = e->delayed) != NULL) {
+		e->delayed = d->next; /* unlinked here: d is freed next */
+		d->next = NULL;
+		delayed_fire(-1, 0, d);
+	}
 }
 
 /* FK_NULL_FIELD: `data` with member `field` set to null in the object
@@ -989,14 +994,19 @@ http_start(struct emu *e, const char *addr, int port)
 	one = 1;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		perror("graph-emulator: TCP_NODELAY");
+	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
 		perror("graph-emulator: getsockname");
 		return -1;
 	}
-	if (ss.ss_family == AF_INET)
+	if (ss.ss_family == AF_INET) {
 		e->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	else
+	} else if (ss.ss_family == AF_INET6) {
 		e->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		fprintf(stderr, "graph-emulator: bound an unknown family\n");
+		return -1;
+	}
 	snprintf(e->host, sizeof(e->host), "%s", addr);
 	return 0;
 }

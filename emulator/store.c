@@ -159,18 +159,23 @@ store_transitive(struct emu *e, const struct group *g, size_t *np)
 			hmap_put(&seen, m, (void *)m, NULL);
 			if (n == cap) {
 				cap = cap ? cap * 2 : 16;
-				if ((out = realloc(out, cap * sizeof(*out))) ==
-				    NULL)
+				const char **nout =
+				    realloc(out, cap * sizeof(*out));
+
+				if (nout == NULL)
 					abort();
+				out = nout;
 			}
 			out[n++] = m;
 			if ((sub = store_group(e, m)) != NULL) {
 				if (nstack == capstack) {
 					capstack *= 2;
-					stack = realloc(
+					void *nstack_p = realloc(
 					    stack, capstack * sizeof(*stack));
-					if (stack == NULL)
+
+					if (nstack_p == NULL)
 						abort();
+					stack = nstack_p;
 				}
 				stack[nstack++] = sub;
 			}

@@ -32,9 +32,9 @@ enum sm_guard_res {
 };
 
 /* Template arguments that are computed when the effect is emitted. */
-#define ARM_STAGE        0  /* arm the current stage's timers */
-#define ARM_REMIND       1  /* re-arm the reminder from now */
-#define NOTIFY_BY_REASON -1 /* rejected, or timed_out for SM_R_TIMED_OUT */
+#define ARM_STAGE        0    /* arm the current stage's timers */
+#define ARM_REMIND       1    /* re-arm the reminder from now */
+#define NOTIFY_BY_REASON (-1) /* rejected, or timed_out for SM_R_TIMED_OUT */
 
 struct sm_ctx {
 	const struct sm_request *cur;
@@ -628,7 +628,7 @@ a_record_advance(struct sm_ctx *c)
 	.guard = g, .to = SM_S_##t, .act = a, .reason = SM_R_##r, \
 	.fx = { __VA_ARGS__ }, .say = SM_OK }
 #define SAY(f, e, res, w) { .from = SM_S_##f, .event = SM_E_##e, \
-	.to = SM_S_##f, .say = res, .why = w }
+	.to = SM_S_##f, .say = (res), .why = (w) }
 #define NOOP(f, e, w)	SAY(f, e, SM_NOOP, w)
 #define REFUSE(f, e, w)	SAY(f, e, SM_REFUSED, w)
 

@@ -111,3 +111,31 @@ metrics_reload_observe(struct daemon *d, int ok)
 	d->counters.reloads[ok ? 0 : 1]++;
 	d->counters.reload_last[ok ? 0 : 1] = clock_now();
 }
+
+static void
+counter_free(struct metrics_counter *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		free(c->v[i].a);
+		free(c->v[i].b);
+	}
+	c->n = 0;
+}
+
+/* Free the label values the counters keep (at exit). */
+void
+counters_free(struct daemon *d)
+{
+	struct counters *C = &d->counters;
+
+	counter_free(&C->decisions);
+	counter_free(&C->hooks);
+	counter_free(&C->nudges);
+	counter_free(&C->refused);
+	counter_free(&C->conns);
+	counter_free(&C->graph);
+	counter_free(&C->implausible);
+	counter_free(&C->bad_reads);
+}

@@ -37,6 +37,9 @@ struct counters {
 
 struct daemon;
 
+/* Free the label values the counters keep (at exit). */
+void counters_free(struct daemon *d);
+
 void metrics_commit_observe(struct daemon *d, double seconds);
 void metrics_decision(struct daemon *d, const char *rule, const char *verdict);
 void metrics_hook(struct daemon *d, const char *hook, const char *result);

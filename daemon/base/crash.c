@@ -79,12 +79,14 @@ crash_backoff_cap(long cap)
 #ifdef APPROVALD_TEST_HOOKS
 	static long test_cap = -2;
 	const char *env;
+	char *end;
+	long v;
 
 	if (test_cap == -2) {
 		test_cap = -1;
 		if ((env = getenv("APPROVALD_TEST_BACKOFF_MAX_MS")) != NULL &&
-		    atol(env) > 0)
-			test_cap = atol(env);
+		    (v = strtol(env, &end, 10)) > 0 && *end == '\0')
+			test_cap = v;
 	}
 	if (test_cap > 0 && test_cap < cap)
 		return test_cap;

@@ -75,3 +75,24 @@ parse_not_str(struct json_object *o, const char *k)
 	       json_object_object_get_ex(o, k, &v) && v != NULL &&
 	       !json_object_is_type(v, json_type_string);
 }
+
+/* Member `k` of object `o` when it is a boolean, else `def`. */
+int
+parse_bool(struct json_object *o, const char *k, int def)
+{
+	struct json_object *v = parse_member(o, k, json_type_boolean);
+
+	return v != NULL ? json_object_get_boolean(v) : def;
+}
+
+/* Member `k` of object `o` when it is an integer: 0 and *out, else -1. */
+int
+parse_int64(struct json_object *o, const char *k, int64_t *out)
+{
+	struct json_object *v = parse_member(o, k, json_type_int);
+
+	if (v == NULL)
+		return -1;
+	*out = json_object_get_int64(v);
+	return 0;
+}

@@ -4,6 +4,7 @@
 #define JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct json_object;
 
@@ -18,5 +19,9 @@ struct json_object *parse_obj(struct json_object *o, const char *k);
 struct json_object *parse_arr(struct json_object *o, const char *k);
 /* 1 when member `k` is present, not null and not a string. */
 int parse_not_str(struct json_object *o, const char *k);
+/* A boolean member, else `def`. */
+int parse_bool(struct json_object *o, const char *k, int def);
+/* An integer member into *out: 0, else -1 (absent or of another type). */
+int parse_int64(struct json_object *o, const char *k, int64_t *out);
 
 #endif

@@ -57,10 +57,16 @@ log_stderr_is_journal(void)
 	const char *v = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
 	struct stat st;
-	int n = 0;
+	char *end;
 
-	if (v == NULL || sscanf(v, "%llu:%llu%n", &dev, &ino, &n) != 2 ||
-	    v[n] != '\0')
+	if (v == NULL || *v < '0' || *v > '9')
+		return 0;
+	errno = 0;
+	dev = strtoull(v, &end, 10); /* "DEV:INO", both decimal */
+	if (*end != ':' || end[1] < '0' || end[1] > '9')
+		return 0;
+	ino = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
 		return 0;
 	if (fstat(STDERR_FILENO, &st) == -1)
 		return 0;
@@ -180,7 +186,7 @@ log_to_journal(int level, const char *message, const char *event,
 		iov[niov++].iov_len = strlen(fb[k++]);
 	}
 	for (i = 0; i < n && i < LOG_FIELDS_MAX; i++, k++) {
-		for (j = 0; f[i].key[j] != '\0' && j < 64; j++)
+		for (j = 0; j < 64 && f[i].key[j] != '\0'; j++)
 			fb[k][j] = f[i].key[j] >= 'a' && f[i].key[j] <= 'z'
 			               ? (char)(f[i].key[j] - 'a' + 'A')
 			               : f[i].key[j];

@@ -1041,6 +1041,7 @@ void
 approvers_free(struct daemon *d)
 {
 	struct appr_state *aps = d->appr;
+	struct appr_job *j;
 	struct appr_cache *c;
 	struct appr_retry *r;
 
@@ -1048,8 +1049,14 @@ approvers_free(struct daemon *d)
 	if (aps == NULL)
 		return;
 	/* After the loop: no Graph call in flight will answer any more. */
-	while (aps->jobs != NULL)
-		appr_job_free(aps, aps->jobs);
+	while ((j = aps->jobs) != NULL) {
+		/* unlinked here, where the analyzer sees the list head */
+		aps->jobs = j->next;
+		if (j->next != NULL)
+			j->next->prev = NULL;
+		j->prev = j->next = NULL;
+		appr_job_free(aps, j);
+	}
 	while ((c = aps->cache) != NULL) {
 		aps->cache = c->next;
 		appr_cache_free_one(c);

@@ -17,6 +17,8 @@ size_t exec_inflight(struct daemon *d);
  * operations waiting for one try now instead of at their next back-off. */
 void exec_token_ready(struct daemon *d);
 void exec_free(struct daemon *d);
+/* Allocate d->exec (before any other exec_ call); -1 out of memory. */
+int exec_init(struct daemon *d);
 
 /* timers.c: durable timers mirrored as libevent timers */
 int timers_load(struct daemon *d);

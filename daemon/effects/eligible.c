@@ -106,7 +106,7 @@ elig_cache_put(
 			break;
 		}
 	}
-	if (els->ncache >= ELIG_CACHE_MAX) {
+	if (els->ncache >= ELIG_CACHE_MAX && els->cache != NULL) {
 		/* Drop the oldest (the list's tail). */
 		for (pp = &els->cache; (*pp)->next != NULL; pp = &(*pp)->next)
 			;
@@ -191,9 +191,8 @@ elig_groups_cb(void *arg, long status, const char *body, const char *err)
 	if (end > op->ngroups)
 		end = op->ngroups;
 	if (status != 200 || body == NULL ||
-	    (o = json_tokener_parse(body)) == NULL ||
-	    !json_object_object_get_ex(o, "value", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
+	    (o = parse_json(body, strlen(body))) == NULL ||
+	    (arr = parse_arr(o, "value")) == NULL) {
 		log_warnx("decision by %s: membership not verified: Graph "
 		          "checkMemberGroups answered %ld%s%s",
 		    elig_user(op), status, err ? ": " : "", err ? err : "");

@@ -44,7 +44,11 @@ struct exec_op {
 	struct event *delay;
 };
 
-static struct exec_op *exec_table[EXEC_BUCKETS];
+struct exec_state {
+	struct exec_op *table[EXEC_BUCKETS];
+	struct exec_batch *pending[REQ_SRC_MAX];
+	struct event *flush_ev;
+};
 
 /*
  * Read-backs of several requests of one source go out as one call where
@@ -62,9 +66,6 @@ struct exec_batch {
 	char *gids[EXEC_BATCH_MAX];
 };
 
-static struct exec_batch *exec_pending[REQ_SRC_MAX];
-static struct event *exec_flush_ev;
-
 static unsigned
 exec_hash(const char *s)
 {
@@ -76,11 +77,13 @@ exec_hash(const char *s)
 }
 
 static struct exec_op *
-exec_find(const char *key)
+exec_find(struct exec_state *xs, const char *key)
 {
 	struct exec_op *op;
 
-	for (op = exec_table[exec_hash(key)]; op != NULL; op = op->next)
+	if (xs == NULL)
+		return NULL;
+	for (op = xs->table[exec_hash(key)]; op != NULL; op = op->next)
 		if (strcmp(op->key, key) == 0)
 			return op;
 	return NULL;
@@ -89,7 +92,8 @@ exec_find(const char *key)
 int
 exec_busy(struct daemon *d, const char *key)
 {
-	return exec_find(key) != NULL;
+	struct exec_state *xs = d->exec;
+	return exec_find(xs, key) != NULL;
 }
 
 size_t
@@ -99,16 +103,18 @@ exec_inflight(struct daemon *d)
 }
 
 static void exec_fetch(struct exec_op *op);
+static void exec_start(struct exec_op *op, int first);
 
 static void
 exec_done(struct exec_op *op)
 {
 	struct daemon *d = op->d;
+	struct exec_state *xs = d->exec;
 	struct exec_op **pp;
 	int again = op->again, rb = op->again_readback;
 	char *key = op->key;
 
-	for (pp = &exec_table[exec_hash(key)]; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &xs->table[exec_hash(key)]; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == op) {
 			*pp = op->next;
 			break;
@@ -219,12 +225,13 @@ exec_token_wait(struct exec_op *op, const char *what, const char *err)
 void
 exec_token_ready(struct daemon *d)
 {
+	struct exec_state *xs = d->exec;
 	struct exec_op *op;
 	struct timeval now = { 0, 0 };
 	size_t b;
 
 	for (b = 0; b < EXEC_BUCKETS; b++)
-		for (op = exec_table[b]; op != NULL; op = op->next)
+		for (op = xs->table[b]; op != NULL; op = op->next)
 			if (op->tokwait > 0 && op->delay != NULL &&
 			    evtimer_pending(op->delay, NULL)) {
 				op->tokwait = 0;
@@ -309,7 +316,7 @@ exec_unattempt(struct exec_op *op)
 static void
 exec_throttled(struct exec_op *op, long status)
 {
-	double ra = call_retry_after();
+	double ra = call_retry_after(op->d);
 	long ms;
 
 	if (ra >= 0)
@@ -602,6 +609,8 @@ exec_many_done(void *arg, long status, struct json_object *items, int complete,
 	for (i = 0; i < b->n; i++) {
 		struct exec_op *op = b->ops[i];
 
+		/* 400 and "not in this page" both fetch the one request */
+		/* NOLINTBEGIN(bugprone-branch-clone) */
 		if (status == 400)
 			ad->fetch(b->d, b->gids[i], exec_fetched, op);
 		else if (status != 200 || items == NULL)
@@ -615,6 +624,7 @@ exec_many_done(void *arg, long status, struct json_object *items, int complete,
 			exec_fetched(op, 404, NULL, "request not found");
 		else
 			ad->fetch(b->d, b->gids[i], exec_fetched, op);
+		/* NOLINTEND(bugprone-branch-clone) */
 	}
 	exec_batch_free(b);
 }
@@ -636,12 +646,14 @@ exec_batch_send(struct exec_batch *b)
 static void
 exec_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct daemon *d = arg;
+	struct exec_state *xs = d->exec;
 	size_t s;
 	struct exec_batch *b;
 
 	for (s = 0; s < REQ_SRC_MAX; s++)
-		if ((b = exec_pending[s]) != NULL) {
-			exec_pending[s] = NULL;
+		if ((b = xs->pending[s]) != NULL) {
+			xs->pending[s] = NULL;
 			exec_batch_send(b);
 		}
 }
@@ -653,35 +665,45 @@ exec_gather(struct exec_op *op, const struct source_adapter *ad,
     enum req_source src, const char *gid)
 {
 	struct daemon *d = op->d;
-	struct exec_batch *b = exec_pending[src];
+	struct exec_state *xs = d->exec;
+	struct exec_batch *b = xs->pending[src];
 	size_t max = ad->fetch_many_max < EXEC_BATCH_MAX ? ad->fetch_many_max
 	                                                 : EXEC_BATCH_MAX;
 
 	if (ad->fetch_many == NULL || max < 2)
 		return -1;
-	if (exec_flush_ev == NULL && (exec_flush_ev = event_new(d->base, -1, 0,
-	                                  exec_flush_cb, d)) == NULL)
+	if (xs->flush_ev == NULL && (xs->flush_ev = event_new(d->base, -1, 0,
+	                                 exec_flush_cb, d)) == NULL)
 		return -1;
 	if (b == NULL) {
 		if ((b = calloc(1, sizeof(*b))) == NULL)
 			return -1;
 		b->d = d;
 		b->source = src;
-		exec_pending[src] = b;
+		xs->pending[src] = b;
 	}
 	if ((b->gids[b->n] = strdup(gid)) == NULL)
 		return -1;
 	b->ops[b->n++] = op;
 	if (b->n == max) {
-		exec_pending[src] = NULL;
+		xs->pending[src] = NULL;
 		exec_batch_send(b);
-	} else if (!event_pending(exec_flush_ev, EV_TIMEOUT, NULL))
-		event_active(exec_flush_ev, EV_TIMEOUT, 1);
+	} else if (!event_pending(xs->flush_ev, EV_TIMEOUT, NULL))
+		event_active(xs->flush_ev, EV_TIMEOUT, 1);
 	return 0;
 }
 
 static void
 exec_fetch(struct exec_op *op)
+{
+	exec_start(op, 0);
+}
+
+/* Read the request back from Graph (gathered with others of its source);
+ * at the start of an operation (`first`), one whose intent was attempted
+ * before waits a little first: jittered, growing. */
+static void
+exec_start(struct exec_op *op, int first)
 {
 	struct store_request r;
 	struct store_intent i;
@@ -695,6 +717,12 @@ exec_fetch(struct exec_op *op)
 		exec_done(op);
 		return;
 	}
+	if (first && i.attempts > 0) {
+		exec_retry(op, i.attempts);
+		store_request_clear(&r);
+		store_intent_clear(&i);
+		return;
+	}
 	ad = adapter_for(r.source);
 	if (exec_gather(op, ad, r.source, r.gid) == -1)
 		ad->fetch(op->d, r.gid, exec_fetched, op);
@@ -706,11 +734,11 @@ exec_fetch(struct exec_op *op)
 void
 exec_request(struct daemon *d, const char *key, int readback_only)
 {
+	struct exec_state *xs = d->exec;
 	struct exec_op *op;
-	struct store_intent i;
 	unsigned h;
 
-	if ((op = exec_find(key)) != NULL) {
+	if ((op = exec_find(xs, key)) != NULL) {
 		op->again = 1;
 		op->again_readback |= readback_only;
 		return;
@@ -727,18 +755,10 @@ exec_request(struct daemon *d, const char *key, int readback_only)
 	op->readback_only = readback_only;
 	op->reconcile = !d->reconciled;
 	h = exec_hash(key);
-	op->next = exec_table[h];
-	exec_table[h] = op;
+	op->next = xs->table[h];
+	xs->table[h] = op;
 	d->nops++;
-	/* Repeated attempts wait a little: jittered, growing. */
-	memset(&i, 0, sizeof(i));
-	if (store_intent_open_for(d->store, key, &i) == 0 && i.attempts > 0) {
-		exec_retry(op, i.attempts);
-		store_intent_clear(&i);
-		return;
-	}
-	store_intent_clear(&i);
-	exec_fetch(op);
+	exec_start(op, 1);
 }
 
 static int
@@ -779,27 +799,41 @@ exec_reconcile(struct daemon *d)
 void
 exec_free(struct daemon *d)
 {
+	struct exec_state *xs = d->exec;
 	size_t b;
 	struct exec_op *op, *next;
 
+	if (xs == NULL)
+		return;
 	for (b = 0; b < REQ_SRC_MAX; b++)
-		if (exec_pending[b] != NULL) {
-			exec_batch_free(exec_pending[b]);
-			exec_pending[b] = NULL;
+		if (xs->pending[b] != NULL) {
+			exec_batch_free(xs->pending[b]);
+			xs->pending[b] = NULL;
 		}
-	if (exec_flush_ev != NULL) {
-		event_free(exec_flush_ev);
-		exec_flush_ev = NULL;
+	if (xs->flush_ev != NULL) {
+		event_free(xs->flush_ev);
+		xs->flush_ev = NULL;
 	}
 	for (b = 0; b < EXEC_BUCKETS; b++) {
-		for (op = exec_table[b]; op != NULL; op = next) {
+		for (op = xs->table[b]; op != NULL; op = next) {
 			next = op->next;
 			if (op->delay)
 				event_free(op->delay);
 			free(op->key);
 			free(op);
 		}
-		exec_table[b] = NULL;
+		xs->table[b] = NULL;
 	}
 	d->nops = 0;
+	free(xs);
+	d->exec = NULL;
+}
+
+/* Allocate d->exec (before any other exec_ call); -1 out of memory. */
+int
+exec_init(struct daemon *d)
+{
+	if (d->exec == NULL && (d->exec = calloc(1, sizeof(*d->exec))) == NULL)
+		return -1;
+	return 0;
 }

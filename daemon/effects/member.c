@@ -149,10 +149,9 @@ member_parse(const struct member_lookup *l, long status, const char *body)
 	if (status == 404)
 		return 0;
 	if (status != 200 || body == NULL ||
-	    (o = json_tokener_parse(body)) == NULL)
+	    (o = parse_json(body, strlen(body))) == NULL)
 		return -1;
-	if (json_object_object_get_ex(o, "value", &arr) &&
-	    json_object_is_type(arr, json_type_array)) {
+	if ((arr = parse_arr(o, "value")) != NULL) {
 		in = 0;
 		for (i = 0; i < json_object_array_length(arr); i++) {
 			v = json_object_array_get_idx(arr, i);

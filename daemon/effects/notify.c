@@ -416,13 +416,11 @@ nf_run(struct daemon *d)
 	int64_t now = clock_now(), wake = 0, next;
 	size_t i;
 
-	if (nf->http == NULL || d->stopping)
+	if (nf == NULL || nf->http == NULL || d->stopping)
 		return;
 	/* Only committed rows are read: a row of the open batch may still
 	 * be rolled back. engine_commit calls notify_committed. */
 	if (store_in_batch(d->store)) {
-		if (nf == NULL)
-			return;
 		nf->want_run = 1;
 		nf_schedule(nf, NOTIFY_BATCH_RETRY_MS);
 		return;
@@ -514,7 +512,8 @@ notify_init(struct daemon *d, char **err)
 	int rc = -1;
 
 	if ((nf = d->notify = calloc(1, sizeof(*nf))) == NULL) {
-		asprintf(err, "notify: out of memory");
+		if (asprintf(err, "notify: out of memory") == -1)
+			*err = NULL;
 		return -1;
 	}
 	nf->d = d;
@@ -542,7 +541,9 @@ notify_init(struct daemon *d, char **err)
 		t->conf.secret_file = NULL;
 		if (graph_origin(c->url, origins[i], strlen(c->url) + 1) ==
 		    -1) {
-			asprintf(err, "notify target %s: bad URL", c->name);
+			if (asprintf(err, "notify target %s: bad URL",
+			        c->name) == -1)
+				*err = NULL;
 			goto out;
 		}
 		if (strncmp(c->url, "http://", 7) == 0)
@@ -553,8 +554,9 @@ notify_init(struct daemon *d, char **err)
 			goto out;
 		if (c->format == NOTIFY_JSON &&
 		    (t->secret == NULL || t->secret_len == 0)) {
-			asprintf(
-			    err, "notify target %s: empty secret", c->name);
+			if (asprintf(err, "notify target %s: empty secret",
+			        c->name) == -1)
+				*err = NULL;
 			goto out;
 		}
 	}
@@ -575,7 +577,8 @@ notify_init(struct daemon *d, char **err)
 	rc = 0;
 	goto out;
 oom:
-	asprintf(err, "notify: out of memory");
+	if (asprintf(err, "notify: out of memory") == -1)
+		*err = NULL;
 out:
 	for (i = 0; origins != NULL && i < s->ntargets; i++)
 		free(origins[i]);

@@ -266,8 +266,10 @@ nm_cut(const char *s, size_t max)
 		return strdup(s);
 	if ((o = malloc(max + 4)) == NULL)
 		return NULL;
-	/* Do not cut inside a UTF-8 sequence. */
+	/* Do not cut inside a UTF-8 sequence. s[n] is inside s (n < max <
+	 * strlen(s)), which the analyzer loses. */
 	n = max - 1;
+	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
 		n--;
 	memcpy(o, s, n);

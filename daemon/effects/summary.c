@@ -501,12 +501,7 @@ summary_build(struct daemon *d, const struct store_request *r)
 const char *
 summary_get(struct json_object *o, const char *k)
 {
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, k, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	return parse_str(o, k);
 }
 
 /* "Name (upn)", else the upn or the id: borrowed from p. */
@@ -551,12 +546,11 @@ summary_names(struct json_object *a)
 int
 summary_int(struct json_object *o, const char *k, int def)
 {
-	struct json_object *v;
+	int64_t v;
 
-	if (o == NULL || !json_object_object_get_ex(o, k, &v) ||
-	    !json_object_is_type(v, json_type_int))
+	if (parse_int64(o, k, &v) == -1 || (int64_t)(int)v != v)
 		return def;
-	return json_object_get_int(v);
+	return (int)v;
 }
 
 struct summary_pending {

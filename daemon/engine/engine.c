@@ -153,39 +153,41 @@ engine_justification(const struct store_request *r, const struct sm_effect *f)
 	char *j = NULL;
 	const char *rule = r->rule ? r->rule : "-";
 	const char *why = r->reason ? r->reason : "";
+	int rc;
 
 	switch (f->kind == SM_F_GRAPH_APPROVE ? SM_R_NONE : f->reason) {
 	case SM_R_NONE:
 		if (r->sm.nstages > 0)
-			asprintf(&j,
+			rc = asprintf(&j,
 			    "approvald: approved by every stage of "
 			    "rule %s",
 			    rule);
 		else
-			asprintf(
+			rc = asprintf(
 			    &j, "approvald: rule %s approved: %s", rule, why);
 		break;
 	case SM_R_RULE:
-		asprintf(&j, "approvald: rule %s rejected: %s", rule, why);
+		rc = asprintf(&j, "approvald: rule %s rejected: %s", rule, why);
 		break;
 	case SM_R_APPROVER_DENY:
-		asprintf(
+		rc = asprintf(
 		    &j, "approvald: denied by an approver (rule %s)", rule);
 		break;
 	case SM_R_TIMED_OUT:
-		asprintf(&j,
+		rc = asprintf(&j,
 		    "approvald: timed out waiting for approvers "
 		    "(rule %s)",
 		    rule);
 		break;
 	case SM_R_NO_APPROVER:
-		asprintf(&j, "approvald: no eligible approver (rule %s)", rule);
+		rc = asprintf(
+		    &j, "approvald: no eligible approver (rule %s)", rule);
 		break;
 	default:
-		asprintf(&j, "approvald: canceled by an operator");
+		rc = asprintf(&j, "approvald: canceled by an operator");
 		break;
 	}
-	return j;
+	return rc == -1 ? NULL : j; /* j is undefined when asprintf failed */
 }
 
 static int
@@ -269,6 +271,9 @@ engine_log_decision(const struct store_request *r, const struct sm_event *ev,
 	log_decision(r->key, verdict, who, how, r->rule, sm_state_name(to));
 }
 
+static int engine_step(struct daemon *d, struct store_request *r,
+    const struct sm_event *ev, const char *detail, const char *how, int put);
+
 /*
  * Feed `ev` to request `r` (loaded from the store, updated in place) and
  * write the outcome in the open batch. Returns the sm_result.
@@ -286,6 +291,16 @@ engine_event(struct daemon *d, struct store_request *r,
 int
 engine_event_by(struct daemon *d, struct store_request *r,
     const struct sm_event *ev, const char *detail, const char *how)
+{
+	return engine_step(d, r, ev, detail, how, 1);
+}
+
+/* engine_event_by; with `put` 0 the request row is left to the caller,
+ * which writes it once when it is done with the request in this batch
+ * (engine_observe: the observation and the verdict that follows it). */
+static int
+engine_step(struct daemon *d, struct store_request *r,
+    const struct sm_event *ev, const char *detail, const char *how, int put)
 {
 	struct sm_request next;
 	struct sm_effects fx;
@@ -396,7 +411,7 @@ engine_event_by(struct daemon *d, struct store_request *r,
 		d->batch.has_result = 1;
 	r->sm = next;
 	r->updated = now;
-	if (store_request_put(d->store, r) == -1 ||
+	if ((put && store_request_put(d->store, r) == -1) ||
 	    store_journal_add(d->store, r->key, now, sm_state_name(from),
 	        sm_state_name(next.state), sm_event_name(ev->kind), r->rule,
 	        detail) == -1 ||
@@ -471,14 +486,38 @@ struct engine_retry {
 	struct event *ev;
 };
 
-static struct engine_retry *engine_retries;
+#define ENGINE_CHURN_SLOTS  256
+#define ENGINE_CHURN_MAX    8
+#define ENGINE_CHURN_WINDOW 60
+
+/* d->engine: requests whose evaluation was put off, and how often each
+ * came back to evaluating lately (engine_churn). */
+struct engine_state {
+	struct engine_retry *retries;
+	struct {
+		unsigned h;
+		int64_t t0;
+		int n;
+	} churn[ENGINE_CHURN_SLOTS];
+};
+
+/* d->engine, allocated on first use; NULL out of memory. */
+static struct engine_state *
+engine_st(struct daemon *d)
+{
+	if (d->engine == NULL)
+		d->engine = calloc(1, sizeof(*d->engine));
+	return d->engine;
+}
 
 static void
-engine_retry_forget(const char *key)
+engine_retry_forget(struct daemon *d, const char *key)
 {
 	struct engine_retry *t, **pp;
 
-	for (pp = &engine_retries; *pp != NULL; pp = &(*pp)->next)
+	if (d->engine == NULL)
+		return;
+	for (pp = &d->engine->retries; *pp != NULL; pp = &(*pp)->next)
 		if (strcmp((*pp)->key, key) == 0) {
 			t = *pp;
 			*pp = t->next;
@@ -508,31 +547,28 @@ engine_retry_cb(evutil_socket_t fd, short what, void *arg)
  * share slots by hash; a collision can only delay a request, never hurry
  * one.
  */
-#define ENGINE_CHURN_SLOTS  256
-#define ENGINE_CHURN_MAX    8
-#define ENGINE_CHURN_WINDOW 60
 
 int
-engine_churn(const char *key, int64_t now)
+engine_churn(struct daemon *d, const char *key, int64_t now)
 {
-	static struct {
-		unsigned h;
-		int64_t t0;
-		int n;
-	} slot[ENGINE_CHURN_SLOTS];
+	struct engine_state *es = engine_st(d);
 	unsigned h = 5381;
 	const char *p;
 	size_t i;
 
+	if (es == NULL)
+		return 1; /* out of memory: put the evaluation off */
+
 	for (p = key; *p; p++)
 		h = h * 33 + (unsigned char)*p;
 	i = h % ENGINE_CHURN_SLOTS;
-	if (slot[i].h != h || now - slot[i].t0 > ENGINE_CHURN_WINDOW) {
-		slot[i].h = h;
-		slot[i].t0 = now;
-		slot[i].n = 0;
+	if (es->churn[i].h != h ||
+	    now - es->churn[i].t0 > ENGINE_CHURN_WINDOW) {
+		es->churn[i].h = h;
+		es->churn[i].t0 = now;
+		es->churn[i].n = 0;
 	}
-	return ++slot[i].n > ENGINE_CHURN_MAX;
+	return ++es->churn[i].n > ENGINE_CHURN_MAX;
 }
 
 /* Evaluate `r`, just sent back to evaluating by `why`, now, or on its
@@ -540,7 +576,7 @@ engine_churn(const char *key, int64_t now)
 int
 engine_reevaluate(struct daemon *d, struct store_request *r, const char *why)
 {
-	if (engine_churn(r->key, clock_now())) {
+	if (engine_churn(d, r->key, clock_now())) {
 		log_warnx("request %s: sent back to evaluating more than %d "
 		          "times in %d s (%s); evaluated again later",
 		    r->key, ENGINE_CHURN_MAX, ENGINE_CHURN_WINDOW, why);
@@ -552,11 +588,12 @@ engine_reevaluate(struct daemon *d, struct store_request *r, const char *why)
 
 /* Has `key` a retry timer (an earlier evaluation was put off)? */
 static int
-engine_retry_armed(const char *key)
+engine_retry_armed(struct daemon *d, const char *key)
 {
 	struct engine_retry *t;
 
-	for (t = engine_retries; t != NULL; t = t->next)
+	for (t = d->engine != NULL ? d->engine->retries : NULL; t != NULL;
+	     t = t->next)
 		if (strcmp(t->key, key) == 0)
 			return 1;
 	return 0;
@@ -565,11 +602,18 @@ engine_retry_armed(const char *key)
 void
 engine_retry_later(struct daemon *d, const char *key)
 {
+	struct engine_state *es = engine_st(d);
 	struct engine_retry *t;
 	struct timeval tv;
 	long ms;
 
-	for (t = engine_retries; t != NULL; t = t->next)
+	if (es == NULL) {
+		log_warnx("request %s: out of memory arming its retry; the "
+		          "reconcile pass evaluates it again",
+		    key);
+		return;
+	}
+	for (t = es->retries; t != NULL; t = t->next)
 		if (strcmp(t->key, key) == 0)
 			break;
 	if (t == NULL) {
@@ -586,8 +630,8 @@ engine_retry_later(struct daemon *d, const char *key)
 			return;
 		}
 		t->d = d;
-		t->next = engine_retries;
-		engine_retries = t;
+		t->next = es->retries;
+		es->retries = t;
 	}
 	if (evtimer_pending(t->ev, NULL))
 		return;
@@ -613,16 +657,19 @@ engine_wake(struct daemon *d, const char *key)
 	    r.sm.state == SM_S_EVALUATING)
 		engine_evaluate(d, &r);
 	else
-		engine_retry_forget(key);
+		engine_retry_forget(d, key);
 	store_request_clear(&r);
 }
 
 void
 engine_free(struct daemon *d)
 {
-	(void)d;
-	while (engine_retries != NULL)
-		engine_retry_forget(engine_retries->key);
+	if (d->engine == NULL)
+		return;
+	while (d->engine->retries != NULL)
+		engine_retry_forget(d, d->engine->retries->key);
+	free(d->engine);
+	d->engine = NULL;
 }
 
 /* The state machine's requestor: the resolved one (object id and UPN);
@@ -673,7 +720,7 @@ engine_evaluate_parsed(
 		 * item 15): never a verdict. The request stays undecided and
 		 * is evaluated again on its retry timer, with whatever body
 		 * the next poll stored; logged once, then counted. */
-		if (!engine_retry_armed(r->key))
+		if (!engine_retry_armed(d, r->key))
 			log_warnx("request %s: cannot be read (%s); not "
 			          "decided, read again later",
 			    r->key, err ? err : "no body");
@@ -752,7 +799,7 @@ engine_evaluate_parsed(
 	metrics_decision(d, v.rule, verdict_name(v.kind));
 	rc = engine_event(d, r, &ev, detail);
 	if (rc == SM_OK)
-		engine_retry_forget(r->key);
+		engine_retry_forget(d, r->key);
 	return rc;
 }
 
@@ -790,7 +837,7 @@ engine_retry(struct daemon *d, const char *key, const char *who)
 		store_request_clear(&r);
 		return -1;
 	}
-	engine_retry_forget(key);
+	engine_retry_forget(d, key);
 	if (r.sm.state == SM_S_EVALUATING)
 		engine_evaluate(d, &r);
 	store_request_clear(&r);
@@ -874,10 +921,12 @@ engine_observe(struct daemon *d, enum req_source src, const char *gid,
 	ev.kind = ad->observe(status);
 	if (ev.kind == SM_E_GRAPH_APPROVED || ev.kind == SM_E_GRAPH_REJECTED)
 		ev.u.graph.decider_reading = engine_reading_decider(d, r.key);
-	rc = engine_event(d, &r, &ev, status);
+	rc = engine_step(d, &r, &ev, status, NULL, 0);
 	if (rc == SM_INVALID && !store_in_batch(d->store))
 		goto out;
-	saved = rc == SM_OK; /* engine_event wrote the whole record */
+	/* the row is written once, below, unless the verdict wrote it */
+	changed = changed || rc == SM_OK;
+	saved = 0;
 	if (r.sm.state == SM_S_EVALUATING) {
 		rc = engine_evaluate_parsed(d, &r, parsed ? &req : NULL);
 		parsed = 0;

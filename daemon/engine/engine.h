@@ -22,7 +22,7 @@ void engine_wake(struct daemon *d, const char *key);
  * a growing, jittered delay (one timer per request). */
 void engine_retry_later(struct daemon *d, const char *key);
 /* 1 when `key` came back to evaluating too often lately (counts it). */
-int engine_churn(const char *key, int64_t now);
+int engine_churn(struct daemon *d, const char *key, int64_t now);
 /* engine_evaluate, or its retry timer when the request keeps coming back. */
 int engine_reevaluate(
     struct daemon *d, struct store_request *r, const char *why);

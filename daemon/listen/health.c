@@ -152,7 +152,7 @@ health_reason(struct daemon *d)
 		snprintf(buf, sizeof(d->health_why), "store degraded: %s", why);
 		return buf;
 	}
-	if ((since = call_graph_down_since()) != 0) {
+	if ((since = call_graph_down_since(d)) != 0) {
 		snprintf(buf, sizeof(d->health_why),
 		    "Graph unreachable since %llds (no answer or 5xx only)",
 		    (long long)(clock_now() - since));

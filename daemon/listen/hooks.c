@@ -333,11 +333,13 @@ hooks_secret(
 		explicit_bzero(*out, n);
 		free(*out);
 		*out = NULL;
-		asprintf(err,
-		    "%s %s: the secret is %s (%zu bytes); it needs at least "
-		    "%d random bytes (e.g. openssl rand -hex 32)",
-		    what, path, n == 0 ? "empty" : "too short", n,
-		    HOOK_MIN_SECRET);
+		if (asprintf(err,
+		        "%s %s: the secret is %s (%zu bytes); it needs at "
+		        "least "
+		        "%d random bytes (e.g. openssl rand -hex 32)",
+		        what, path, n == 0 ? "empty" : "too short", n,
+		        HOOK_MIN_SECRET) == -1)
+			*err = NULL;
 		return -1;
 	}
 	*len = n;
@@ -418,7 +420,8 @@ hooks_register(struct daemon *d, char **err)
 
 	hooks_free(d);
 	if ((hooks = d->hooks = calloc(1, sizeof(*hooks))) == NULL) {
-		asprintf(err, "hooks: out of memory");
+		if (asprintf(err, "hooks: out of memory") == -1)
+			*err = NULL;
 		return -1;
 	}
 	if (hooks_secret("http.hook_secret_file", d->settings->hook_secret_file,
@@ -431,7 +434,8 @@ hooks_register(struct daemon *d, char **err)
 	        hooks_evaluate, d) == -1 ||
 	    httpd_route(d, "/v1/hooks/graph", EVHTTP_REQ_POST, 1, hooks_graph,
 	        d) == -1) {
-		asprintf(err, "http: too many routes");
+		if (asprintf(err, "http: too many routes") == -1)
+			*err = NULL;
 		return -1;
 	}
 	return 0;

@@ -711,7 +711,9 @@ httpd_bind(struct daemon *d, const char *listen, char **err)
 
 	if (colon == NULL || (hl = (size_t)(colon - listen)) >= sizeof(host) ||
 	    (port = strtol(colon + 1, NULL, 10)) < 0 || port > 65535) {
-		asprintf(err, "http.listen %s: want HOST:PORT", listen);
+		if (asprintf(err, "http.listen %s: want HOST:PORT", listen) ==
+		    -1)
+			*err = NULL;
 		return NULL;
 	}
 	memcpy(host, listen, hl);
@@ -722,10 +724,12 @@ httpd_bind(struct daemon *d, const char *listen, char **err)
 	}
 	if ((bound = evhttp_bind_socket_with_handle(
 	         d->http, host, (ev_uint16_t)port)) == NULL) {
-		asprintf(err, "http: cannot listen on %s", listen);
+		if (asprintf(err, "http: cannot listen on %s", listen) == -1)
+			*err = NULL;
 		return NULL;
 	}
 	sl = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
 	if (getsockname(evhttp_bound_socket_get_fd(bound),
 	        (struct sockaddr *)&ss, &sl) == 0 &&
 	    ss.ss_family == AF_INET) {
@@ -749,12 +753,14 @@ httpd_open(struct daemon *d, const char *listen, const httpd_routes_fn *routes,
 	size_t i;
 
 	if ((httpd = d->httpd = calloc(1, sizeof(*httpd))) == NULL) {
-		asprintf(err, "http: out of memory");
+		if (asprintf(err, "http: out of memory") == -1)
+			*err = NULL;
 		return -1;
 	}
 	httpd->d = d;
 	if ((d->http = evhttp_new(d->base)) == NULL) {
-		asprintf(err, "http: cannot create server");
+		if (asprintf(err, "http: cannot create server") == -1)
+			*err = NULL;
 		return -1;
 	}
 	evhttp_set_max_headers_size(d->http, HTTP_HEADERS_HARD_MAX);
@@ -773,7 +779,8 @@ httpd_open(struct daemon *d, const char *listen, const httpd_routes_fn *routes,
 		if (routes[i](d, err) == -1)
 			goto fail;
 	if ((httpd->sweep_ev = evtimer_new(d->base, httpd_sweep, d)) == NULL) {
-		asprintf(err, "http: cannot create the sweep timer");
+		if (asprintf(err, "http: cannot create the sweep timer") == -1)
+			*err = NULL;
 		goto fail;
 	}
 	if ((bound = httpd_bind(d, listen, err)) == NULL)
@@ -783,7 +790,9 @@ httpd_open(struct daemon *d, const char *listen, const httpd_routes_fn *routes,
 	    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED, 0,
 	    evhttp_bound_socket_get_fd(bound));
 	if (httpd->overflow == NULL) {
-		asprintf(err, "http: cannot create the overflow listener");
+		if (asprintf(
+		        err, "http: cannot create the overflow listener") == -1)
+			*err = NULL;
 		goto fail;
 	}
 	return 0;

@@ -251,12 +251,12 @@ metrics_store(struct evbuffer *b, struct daemon *d)
 	    "0 after 60 s of nothing but transport failures and 5xx answers "
 	    "from Graph; /readyz answers 503 meanwhile.");
 	evbuffer_add_printf(
-	    b, "approvald_graph_up %d\n", call_graph_down_since() == 0);
+	    b, "approvald_graph_up %d\n", call_graph_down_since(d) == 0);
 	metrics_head(b, "approvald_graph_last_success_timestamp_seconds",
 	    "gauge", "When Graph last answered with anything but a 5xx.");
 	evbuffer_add_printf(b,
 	    "approvald_graph_last_success_timestamp_seconds %lld\n",
-	    (long long)call_graph_last_ok());
+	    (long long)call_graph_last_ok(d));
 	metrics_head(b, "approvald_credential_up", "gauge",
 	    "0 while a credential is dead for readiness (refused by the token "
 	    "endpoint, or failing for long); /readyz answers 503 meanwhile.");
@@ -299,13 +299,40 @@ metrics_commits(struct evbuffer *b, struct daemon *d)
 	    d->counters.commit_count);
 }
 
+/* What the store did since start, as of the start of this scrape (its
+ * own reads not counted): the cost of a decision in statements and
+ * request-row writes (bench/RESULTS.md, issue 15). */
+static void
+metrics_store_work(struct evbuffer *b, const struct store_stats *st)
+{
+	metrics_head(b, "approvald_store_statements_total", "counter",
+	    "SQL statements run on the state store since start (BEGIN and "
+	    "COMMIT included, trigger bodies not).");
+	evbuffer_add_printf(b, "approvald_store_statements_total %llu\n",
+	    (unsigned long long)st->statements);
+	metrics_head(b, "approvald_store_request_writes_total", "counter",
+	    "Request rows written to the state store since start.");
+	evbuffer_add_printf(b, "approvald_store_request_writes_total %llu\n",
+	    (unsigned long long)st->request_writes);
+	metrics_head(b, "approvald_store_request_reads_total", "counter",
+	    "Request rows read from the state database by key since start "
+	    "(a row the store still holds from its last read or write is "
+	    "not read again).");
+	evbuffer_add_printf(b, "approvald_store_request_reads_total %llu\n",
+	    (unsigned long long)st->request_reads);
+}
+
 static void
 metrics_serve(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
 	struct evbuffer *b;
 	struct graph_stats gs;
+	struct store_stats ss;
 
+	memset(&ss, 0, sizeof(ss));
+	if (d->store != NULL)
+		store_stats_get(d->store, &ss);
 	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, 500, "Internal Server Error");
 		return;
@@ -365,6 +392,7 @@ metrics_serve(struct evhttp_request *req, void *arg)
 	    "approvald_bad_reads_total", "source", "what");
 	metrics_store(b, d);
 	metrics_commits(b, d);
+	metrics_store_work(b, &ss);
 	metrics_head(b, "approvald_hooks_total", "counter",
 	    "Webhooks answered, by hook and result.");
 	metrics_counter_out(
@@ -398,7 +426,8 @@ metrics_register(struct daemon *d, char **err)
 {
 	if (httpd_route(d, "/metrics", EVHTTP_REQ_GET, 0, metrics_serve, d) ==
 	    -1) {
-		asprintf(err, "http: too many routes");
+		if (asprintf(err, "http: too many routes") == -1)
+			*err = NULL;
 		return -1;
 	}
 	return 0;

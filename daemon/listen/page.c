@@ -666,7 +666,8 @@ links_register(struct daemon *d, char **err)
 {
 	if (httpd_route(d, LINK_PREFIX, EVHTTP_REQ_GET | EVHTTP_REQ_POST, 1,
 	        links_serve, d) == -1) {
-		asprintf(err, "http: too many routes");
+		if (asprintf(err, "http: too many routes") == -1)
+			*err = NULL;
 		return -1;
 	}
 	return 0;

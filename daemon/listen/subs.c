@@ -403,9 +403,8 @@ subs_listed(void *arg, long status, const char *body, const char *err)
 	size_t i, n = 0;
 
 	if (status == 200 && body != NULL &&
-	    (o = json_tokener_parse(body)) != NULL &&
-	    json_object_object_get_ex(o, "value", &arr) &&
-	    json_object_is_type(arr, json_type_array))
+	    (o = parse_json(body, strlen(body))) != NULL &&
+	    (arr = parse_arr(o, "value")) != NULL)
 		for (i = 0; i < json_object_array_length(arr); i++) {
 			it = json_object_array_get_idx(arr, i);
 			u = adapter_str(it, "notificationUrl");

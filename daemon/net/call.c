@@ -128,6 +128,20 @@ struct call {
 
 static void call_start(struct call *c);
 
+/* Take c out of d->calls; call_free then finds it unlinked. (call_free
+ * unlinks through c->d, which the static analyzer cannot tie to d.) */
+static void
+call_unlink(struct daemon *d, struct call *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (d->calls == c)
+		d->calls = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
 static void
 call_free(struct call *c)
 {
@@ -154,21 +168,21 @@ call_free(struct call *c)
 }
 
 /* Retry-After of the answer being delivered (-1 when none). */
-static double call_cur_retry_after = -1;
-
 double
-call_retry_after(void)
+call_retry_after(struct daemon *d)
 {
-	return call_cur_retry_after;
+	return d->graph_reach.retry_after;
 }
 
 static void
 call_done_ra(struct call *c, long status, const char *body, const char *err,
     double retry_after)
 {
-	call_cur_retry_after = retry_after;
+	struct graph_reach *g = &c->d->graph_reach;
+
+	g->retry_after = retry_after;
 	c->cb(c->arg, status, body, err);
-	call_cur_retry_after = -1;
+	g->retry_after = -1;
 	call_free(c);
 }
 
@@ -210,53 +224,50 @@ call_retry_cb(evutil_socket_t fd, short what, void *arg)
 	call_start(arg);
 }
 
-/* Graph reachability: since when nothing but transport failures and 5xx
- * answers came back (0: reachable), and the last answer that was not. */
-static int64_t call_down_since, call_last_ok;
-static int call_down_logged;
-
 /* Note one answer (status 0: no answer) for reachability; one log line
  * per change of state, not per call. */
 static void
-call_reach(long status)
+call_reach(struct daemon *d, long status)
 {
+	struct graph_reach *g = &d->graph_reach;
 	int64_t now = clock_now();
 
 	if (status > 0 && status < 500) {
-		if (call_down_logged)
+		if (g->down_logged)
 			log_info("graph: reachable again after %llds",
-			    (long long)(now - call_down_since));
-		call_down_since = 0;
-		call_down_logged = 0;
-		call_last_ok = now;
+			    (long long)(now - g->down_since));
+		g->down_since = 0;
+		g->down_logged = 0;
+		g->last_ok = now;
 		return;
 	}
-	if (call_down_since == 0)
-		call_down_since = now;
-	(void)call_graph_down_since();
+	if (g->down_since == 0)
+		g->down_since = now;
+	(void)call_graph_down_since(d);
 }
 
 int64_t
-call_graph_down_since(void)
+call_graph_down_since(struct daemon *d)
 {
+	struct graph_reach *g = &d->graph_reach;
 	int64_t now = clock_now();
 
-	if (call_down_since == 0 || now - call_down_since < GRAPH_DOWN_AFTER_S)
+	if (g->down_since == 0 || now - g->down_since < GRAPH_DOWN_AFTER_S)
 		return 0;
-	if (!call_down_logged) {
+	if (!g->down_logged) {
 		/* The change of state, seen by a call or by /readyz. */
-		call_down_logged = 1;
+		g->down_logged = 1;
 		log_warnx("graph: unreachable for %llds (no answer or 5xx "
 		          "only); /readyz answers 503",
-		    (long long)(now - call_down_since));
+		    (long long)(now - g->down_since));
 	}
-	return call_down_since;
+	return g->down_since;
 }
 
 int64_t
-call_graph_last_ok(void)
+call_graph_last_ok(struct daemon *d)
 {
-	return call_last_ok;
+	return d->graph_reach.last_ok;
 }
 
 /* One line for a call that failed for good: what, Graph's error.code
@@ -300,7 +311,7 @@ call_response(void *arg, const struct graph_resp *resp)
 	ep = call_endpoint(c->d, c->method, c->url, id, sizeof(id));
 	snprintf(st, sizeof(st), "%ld", resp->status);
 	metrics_graph_call(c->d, ep->name, resp->status > 0 ? st : "error");
-	call_reach(resp->status);
+	call_reach(c->d, resp->status);
 	if (ep->decides && c->d->graph_audit != NULL)
 		c->d->graph_audit(c->d, ep, id, c->method, c->body,
 		    resp->status, resp->error);
@@ -444,6 +455,10 @@ daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
 {
 	struct call *c;
 
+	if (d->net != NULL) {
+		d->net->call(d, kind, method, url, body, cb, arg);
+		return;
+	}
 	if (!graph_url_allowed(d->graph, url)) {
 		log_warnx("graph: refusing a call outside the configured "
 		          "Graph origin");
@@ -493,6 +508,7 @@ daemon_graph_drain(struct daemon *d)
 			return;
 		cb = c->cb;
 		arg = c->arg;
+		call_unlink(d, c);
 		call_free(c);
 		cb(arg, 0, NULL, "shutting down");
 	}
@@ -501,6 +517,13 @@ daemon_graph_drain(struct daemon *d)
 void
 daemon_graph_free(struct daemon *d)
 {
-	while (d->calls != NULL)
-		call_free(d->calls);
+	struct call *c;
+
+	while ((c = d->calls) != NULL) {
+		d->calls = c->next; /* the head, unlinked where it is read */
+		if (c->next != NULL)
+			c->next->prev = NULL;
+		c->prev = c->next = NULL;
+		call_free(c);
+	}
 }

@@ -392,6 +392,17 @@ graph_setup(struct graph *g, struct graph_xfer *x)
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (g->ca_file != NULL)
 		SET(CURLOPT_CAINFO, g->ca_file);
+	/*
+	 * The trust store is the CA file (graph.ca_file, else the system
+	 * bundle that libcurl was built with), never also the CA folder
+	 * libcurl may be built with: that is what graph.ca_file says, and
+	 * without a CA folder libcurl 7.87+ keeps the loaded store in the
+	 * multi handle (CURLOPT_CA_CACHE_TIMEOUT, 24 h) instead of loading
+	 * the file again for every new connection, which every decision
+	 * makes (below): a fifth of the daemon's CPU (issue 15). See
+	 * https://curl.se/libcurl/c/CURLOPT_CA_CACHE_TIMEOUT.html
+	 */
+	SET(CURLOPT_CAPATH, NULL);
 	SET(CURLOPT_WRITEFUNCTION, graph_write_cb);
 	SET(CURLOPT_WRITEDATA, x);
 	SET(CURLOPT_HEADERFUNCTION, graph_header_cb);
@@ -468,14 +479,17 @@ graph_setup(struct graph *g, struct graph_xfer *x)
 		x->headers = n;
 	}
 	if (x->bearer != NULL) {
-		/* Bearer header built in a buffer wiped right after. */
+		/* Bearer header built in a buffer wiped right after: the
+		 * bytes written, not the whole 64 KiB (issue 15). */
 		int n = snprintf(
 		    hdr, sizeof(hdr), "Authorization: Bearer %s", x->bearer);
 
-		if (n < 0 || (size_t)n >= sizeof(hdr))
+		if (n < 0 || (size_t)n >= sizeof(hdr)) {
+			explicit_bzero(hdr, sizeof(hdr));
 			return -1;
+		}
 		h = curl_slist_append(x->headers, hdr);
-		explicit_bzero(hdr, sizeof(hdr));
+		explicit_bzero(hdr, (size_t)n + 1);
 		if (h == NULL)
 			return -1;
 		x->headers = h;
@@ -722,7 +736,8 @@ graph_new(struct event_base *base, const struct graph_opts *o, char **err)
 	    g->multi, CURLMOPT_MAXCONNECTS, (long)g->max_inflight);
 	return g;
 oom:
-	asprintf(err, "graph client: out of memory");
+	if (asprintf(err, "graph client: out of memory") == -1)
+		*err = NULL;
 	graph_free(g);
 	return NULL;
 }

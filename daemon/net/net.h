@@ -17,7 +17,7 @@ typedef void (*adapter_body_cb)(
 long backoff_jitter(long base, long cap, int attempt);
 /* Within an adapter_body_cb fed by daemon_graph: the answer's Retry-After
  * in seconds (capped), or -1 when it had none. */
-double call_retry_after(void);
+double call_retry_after(struct daemon *d);
 
 /* call.c: what a Graph URL is, for metrics and the audit trail */
 struct call_endpoint {
@@ -38,7 +38,7 @@ void daemon_graph_free(struct daemon *d);
 void daemon_graph_drain(struct daemon *d);
 /* Since when Graph has been unreachable for GRAPH_DOWN_AFTER_S or more
  * (0: reachable), and the time of its last answer that was not a 5xx. */
-int64_t call_graph_down_since(void);
+int64_t call_graph_down_since(struct daemon *d);
 /* What Graph's answer to a decision or cancel means, one mapping for the
  * executor and the audit trail: 204 No Content is the documented success
  * (approvalstage-update, ...-cancel); any other answer, 2xx included, is
@@ -59,8 +59,17 @@ int call_err_no_token(const char *err);
 /* Graph's JSON error (`error.code: error.message`) in `body`, in `buf`
  * (truncated, printable); "" when there is none. Returns `buf`. */
 const char *call_error_summary(const char *body, char *buf, size_t n);
-int64_t call_graph_last_ok(void);
+int64_t call_graph_last_ok(struct daemon *d);
 void daemon_graph(struct daemon *d, enum token_kind kind, const char *method,
     const char *url, const char *body, adapter_body_cb cb, void *arg);
+
+/* Another way to Graph than curl (d->net; NULL: curl): every daemon_graph
+ * call goes to `call` instead, which answers through `cb` exactly once,
+ * later or at once. The engine and executor unit tests give a fake (no
+ * sockets); the product leaves it NULL. */
+struct net_ops {
+	void (*call)(struct daemon *d, enum token_kind kind, const char *method,
+	    const char *url, const char *body, adapter_body_cb cb, void *arg);
+};
 
 #endif

@@ -156,13 +156,17 @@ token_client_assertion(const char *cert_file, const char *key_file,
 
 	if ((f = fopen(cert_file, "r")) == NULL ||
 	    (cert = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
-		asprintf(err, "%s: cannot read certificate", cert_file);
+		if (asprintf(err, "%s: cannot read certificate", cert_file) ==
+		    -1)
+			*err = NULL;
 		goto fail;
 	}
 	fclose(f);
 	if ((f = fopen(key_file, "r")) == NULL ||
 	    (key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
-		asprintf(err, "%s: cannot read private key", key_file);
+		if (asprintf(err, "%s: cannot read private key", key_file) ==
+		    -1)
+			*err = NULL;
 		goto fail;
 	}
 	fclose(f);
@@ -227,7 +231,8 @@ token_client_assertion(const char *cert_file, const char *key_file,
 	}
 	goto done;
 crypto:
-	asprintf(err, "cannot sign client assertion");
+	if (asprintf(err, "cannot sign client assertion") == -1)
+		*err = NULL;
 fail:
 	if (f != NULL)
 		fclose(f);
@@ -757,7 +762,9 @@ token_new(struct event_base *base, struct graph *g, const struct token_opts *o,
 	                        (t->key_file = strdup(o->key_file)) == NULL))
 		goto oom;
 	if (t->client_secret == NULL && t->cert_file == NULL) {
-		asprintf(err, "no client secret or certificate configured");
+		if (asprintf(err,
+		        "no client secret or certificate configured") == -1)
+			*err = NULL;
 		token_free(t);
 		return NULL;
 	}
@@ -767,7 +774,8 @@ token_new(struct event_base *base, struct graph *g, const struct token_opts *o,
 		if (access(o->refresh_token_file, F_OK) == 0) {
 			if (cfg_read_secret(o->refresh_token_file, &rt, NULL,
 			        &rerr) == -1) {
-				asprintf(err, "%s", rerr);
+				if (asprintf(err, "%s", rerr) == -1)
+					*err = NULL;
 				free(rerr);
 				token_free(t);
 				return NULL;
@@ -779,7 +787,8 @@ token_new(struct event_base *base, struct graph *g, const struct token_opts *o,
 	}
 	return t;
 oom:
-	asprintf(err, "token manager: out of memory");
+	if (asprintf(err, "token manager: out of memory") == -1)
+		*err = NULL;
 	token_free(t);
 	return NULL;
 }

@@ -136,7 +136,7 @@ step_info_clear(struct step_info *s)
 void
 adapter_stage_pick(struct json_object *stages, struct step_info *si)
 {
-	struct json_object *s, *one, *mine;
+	struct json_object *s, *one;
 	const char *status;
 	size_t i, n = json_object_array_length(stages);
 	int other = -1;
@@ -146,9 +146,7 @@ adapter_stage_pick(struct json_object *stages, struct step_info *si)
 		if ((status = adapter_str(s, "status")) == NULL ||
 		    strcmp(status, "InProgress") != 0)
 			continue;
-		if (json_object_object_get_ex(s, "assignedToMe", &mine) &&
-		    json_object_is_type(mine, json_type_boolean) &&
-		    json_object_get_boolean(mine))
+		if (parse_bool(s, "assignedToMe", 0))
 			break;
 		if (other < 0)
 			other = (int)i;

@@ -2,6 +2,8 @@
  * Source adapter `group`: PIM for Groups (v1.0). Its paths and fields;
  * the poll cycle, reads, decisions and cancel are lister.c's.
  */
+#include <string.h>
+
 #include <json-c/json.h>
 
 #include "sources.h"
@@ -120,11 +122,10 @@ grp_grant_end(const char *body)
 	const char *dur;
 	int64_t begin, t, end = 0, d;
 
-	if ((o = json_tokener_parse(body)) == NULL)
+	if ((o = parse_json(body, strlen(body))) == NULL)
 		return 0;
-	if (!json_object_object_get_ex(o, "scheduleInfo", &si) ||
-	    !json_object_object_get_ex(si, "expiration", &ex) ||
-	    !json_object_is_type(ex, json_type_object))
+	if ((si = parse_obj(o, "scheduleInfo")) == NULL ||
+	    (ex = parse_obj(si, "expiration")) == NULL)
 		goto out;
 	if ((end = grp_time(ex, "endDateTime")) > 0)
 		goto out;

@@ -610,12 +610,13 @@ static void
 perm_read_step(
     struct daemon *d, const char *approval_id, adapter_step_cb cb, void *arg)
 {
-	struct perm_step *ps;
+	struct perm_step *ps = NULL;
 	char *esc = graph_escape(approval_id), *url = NULL;
 
 	if (esc == NULL || (ps = calloc(1, sizeof(*ps))) == NULL ||
 	    (url = adapter_url(d, PERM_PREFIX,
 	         "/scheduledPermissionsApprovals/%s/steps", esc)) == NULL) {
+		free(ps);
 		free(esc);
 		cb(arg, 0, NULL, "out of memory");
 		return;

@@ -38,19 +38,29 @@ audit_append(struct store *s, const char *key, int64_t at, const char *kind,
 	if (!store_in_batch(s))
 		return -1;
 	memcpy(prev, audit_genesis, sizeof(prev));
-	if ((st = store_cached(s, audit_sql_last)) == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *h = sqlite3_column_text(st, 1);
+	if (store_audit_head(s, &seq, prev, sizeof(prev)) == 1 &&
+	    strlen(prev) == AUDIT_HASH_HEX - 1) {
+		/* the head this batch appended last */
+		seq++;
+		rc = SQLITE_ROW;
+	} else {
+		memcpy(prev, audit_genesis, sizeof(prev));
+		seq = 1;
+		if ((st = store_cached(s, audit_sql_last)) == NULL)
+			return -1;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const unsigned char *h = sqlite3_column_text(st, 1);
 
-		seq = sqlite3_column_int64(st, 0) + 1;
-		if (h == NULL || strlen((const char *)h) != AUDIT_HASH_HEX - 1)
-			rc = SQLITE_ERROR;
-		else
-			memcpy(prev, h, sizeof(prev));
+			seq = sqlite3_column_int64(st, 0) + 1;
+			if (h == NULL ||
+			    strlen((const char *)h) != AUDIT_HASH_HEX - 1)
+				rc = SQLITE_ERROR;
+			else
+				memcpy(prev, h, sizeof(prev));
+		}
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
 	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) ||
 	    audit_chain_hash(prev, seq, at, key, kind, detail, hash) == -1 ||
 	    (st = store_cached(s, audit_sql_add)) == NULL)
@@ -64,7 +74,12 @@ audit_append(struct store *s, const char *key, int64_t at, const char *kind,
 	sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	if (rc != SQLITE_DONE) {
+		store_audit_head_set(s, 0, "");
+		return -1;
+	}
+	store_audit_head_set(s, seq, hash);
+	return 0;
 }
 
 static void

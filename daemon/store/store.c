@@ -411,7 +411,8 @@ store_sm_unpack(const void *blob, size_t n, struct sm_request *sm)
 	    (const unsigned char *)blob + sizeof(magic), n - sizeof(magic), sm);
 }
 
-#define STORE_CACHED_MAX 32
+#define STORE_CACHED_MAX   32
+#define STORE_RCACHE_SLOTS 256 /* cached request rows, a power of 2 */
 
 struct store {
 	sqlite3 *db;
@@ -432,7 +433,16 @@ struct store {
 	char degraded[160];
 	void (*fault_cb)(void *);
 	void *fault_arg;
+	struct store_stats stats;
+	/* request rows as last read or written (store_rcache_*) */
+	struct store_request *rcache;
+	/* the audit chain's head within the open batch (store_audit_head) */
+	int audit_known;
+	int64_t audit_seq;
+	char audit_hash[AUDIT_PRUNE_HASH];
 };
+
+static void store_rcache_clear(struct store *s);
 
 static char *
 store_strdup_col(sqlite3_stmt *st, int col)
@@ -456,6 +466,8 @@ store_failed(struct store *s, int rc)
 {
 	int primary = rc & 0xff;
 
+	s->audit_known = 0;
+	store_rcache_clear(s);
 	if (s->in_batch &&
 	    (sqlite3_get_autocommit(s->db) || primary == SQLITE_FULL ||
 	        primary == SQLITE_IOERR || primary == SQLITE_NOMEM))
@@ -494,6 +506,27 @@ store_exec(struct store *s, const char *sql)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* SQLITE_TRACE_STMT: a statement starts; `x` is its text, or "-- ..." for
+ * a trigger's body, which is part of the statement that fired it. */
+static int
+store_trace(unsigned type, void *arg, void *p, void *x)
+{
+	struct store *s = arg;
+	const char *sql = x;
+
+	(void)p;
+	if (type == SQLITE_TRACE_STMT &&
+	    (sql == NULL || sql[0] != '-' || sql[1] != '-'))
+		s->stats.statements++;
+	return 0;
+}
+
+void
+store_stats_get(struct store *s, struct store_stats *out)
+{
+	*out = s->stats;
+}
+
 /* Apply every migration newer than the database's user_version. */
 static int
 store_migrate(struct store *s, char **err)
@@ -511,10 +544,11 @@ store_migrate(struct store *s, char **err)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (version > (int)n) {
-		asprintf(err,
-		    "state database schema version %d is newer than "
-		    "this approvald (%zu)",
-		    version, n);
+		if (asprintf(err,
+		        "state database schema version %d is newer than "
+		        "this approvald (%zu)",
+		        version, n) == -1)
+			*err = NULL;
 		return -1;
 	}
 	for (i = (size_t)version; i < n; i++) {
@@ -523,8 +557,9 @@ store_migrate(struct store *s, char **err)
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu", i + 1);
 		if (store_exec(s, store_migrations[i]) == -1 ||
 		    store_exec(s, sql) == -1) {
-			asprintf(err, "migration %zu: %s", i + 1,
-			    sqlite3_errmsg(s->db));
+			if (asprintf(err, "migration %zu: %s", i + 1,
+			        sqlite3_errmsg(s->db)) == -1)
+				*err = NULL;
 			store_exec(s, "ROLLBACK");
 			return -1;
 		}
@@ -534,7 +569,8 @@ store_migrate(struct store *s, char **err)
 	return 0;
 fail:
 	sqlite3_finalize(st);
-	asprintf(err, "migrate: %s", sqlite3_errmsg(s->db));
+	if (asprintf(err, "migrate: %s", sqlite3_errmsg(s->db)) == -1)
+		*err = NULL;
 	return -1;
 }
 
@@ -605,10 +641,12 @@ store_lock(struct store *s, const char *path, char **err)
 {
 	struct flock fl;
 	pid_t holder;
+	int rc;
 
 	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lockfd == -1) {
-		asprintf(err, "%s: %s", path, strerror(errno));
+		if (asprintf(err, "%s: %s", path, strerror(errno)) == -1)
+			*err = NULL;
 		return -1;
 	}
 	memset(&fl, 0, sizeof(fl));
@@ -619,20 +657,24 @@ store_lock(struct store *s, const char *path, char **err)
 	if (fcntl(s->lockfd, F_OFD_SETLK, &fl) == 0)
 		return 0;
 	if (errno != EAGAIN && errno != EACCES) {
-		asprintf(err, "%s: cannot lock: %s", path, strerror(errno));
+		if (asprintf(err, "%s: cannot lock: %s", path,
+		        strerror(errno)) == -1)
+			*err = NULL;
 		return -1;
 	}
 	if ((holder = store_lock_holder(s->lockfd)) > 0)
-		asprintf(err,
+		rc = asprintf(err,
 		    "%s is in use by another approvald (pid %d); one daemon "
 		    "per state database, whatever name it is reached by",
 		    path, (int)holder);
 	else
-		asprintf(err,
+		rc = asprintf(err,
 		    "%s is in use by another approvald (its pid is not "
 		    "visible from here); one daemon per state database, "
 		    "whatever name it is reached by",
 		    path);
+	if (rc == -1)
+		*err = NULL;
 	return -1;
 }
 
@@ -685,8 +727,9 @@ store_check(struct store *s, const char *path, char **err)
 	for (wl = 0; what[wl] != '\0'; wl++)
 		if (what[wl] == '\n' || what[wl] == '\r')
 			what[wl] = ' ';
-	asprintf(err, "state database %s is damaged (%s); %s", path, what,
-	    STORE_RECOVERY_HINT);
+	if (asprintf(err, "state database %s is damaged (%s); %s", path, what,
+	        STORE_RECOVERY_HINT) == -1)
+		*err = NULL;
 	return -1;
 }
 
@@ -718,7 +761,8 @@ store_open(const char *path, struct store **out, char **err)
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		asprintf(err, "out of memory");
+		if (asprintf(err, "out of memory") == -1)
+			*err = NULL;
 		return -1;
 	}
 	s->lockfd = -1;
@@ -728,8 +772,9 @@ store_open(const char *path, struct store **out, char **err)
 	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	            SQLITE_OPEN_NOMUTEX,
 	        NULL) != SQLITE_OK) {
-		asprintf(err, "%s: %s", path,
-		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		if (asprintf(err, "%s: %s", path,
+		        s->db ? sqlite3_errmsg(s->db) : "cannot open") == -1)
+			*err = NULL;
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
@@ -737,10 +782,14 @@ store_open(const char *path, struct store **out, char **err)
 		int rc = sqlite3_errcode(s->db);
 
 		if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
-			asprintf(err, "state database %s is damaged (%s); %s",
-			    path, sqlite3_errmsg(s->db), STORE_RECOVERY_HINT);
+			rc = asprintf(err,
+			    "state database %s is damaged (%s); %s", path,
+			    sqlite3_errmsg(s->db), STORE_RECOVERY_HINT);
 		else
-			asprintf(err, "%s: %s", path, sqlite3_errmsg(s->db));
+			rc = asprintf(
+			    err, "%s: %s", path, sqlite3_errmsg(s->db));
+		if (rc == -1)
+			*err = NULL;
 		goto fail;
 	}
 	if (store_check(s, path, err) == -1)
@@ -749,7 +798,8 @@ store_open(const char *path, struct store **out, char **err)
 	    store_exec(s, "PRAGMA foreign_keys = ON") == -1 ||
 	    store_exec(s, STORE_PRAGMA_CACHE) == -1 ||
 	    store_exec(s, STORE_PRAGMA_CHECKPOINT) == -1) {
-		asprintf(err, "%s: %s", path, sqlite3_errmsg(s->db));
+		if (asprintf(err, "%s: %s", path, sqlite3_errmsg(s->db)) == -1)
+			*err = NULL;
 		goto fail;
 	}
 	if (store_migrate(s, err) == -1)
@@ -758,11 +808,16 @@ store_open(const char *path, struct store **out, char **err)
 		if (sqlite3_prepare_v3(s->db, store_sql[i], -1,
 		        SQLITE_PREPARE_PERSISTENT, &s->st[i],
 		        NULL) != SQLITE_OK) {
-			asprintf(
-			    err, "prepare %zu: %s", i, sqlite3_errmsg(s->db));
+			if (asprintf(err, "prepare %zu: %s", i,
+			        sqlite3_errmsg(s->db)) == -1)
+				*err = NULL;
 			goto fail;
 		}
 	store_test_quota(s);
+	/* without it every read goes to the database */
+	s->rcache = calloc(STORE_RCACHE_SLOTS, sizeof(*s->rcache));
+	/* counted from here: what the daemon does, not the opening */
+	sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT, store_trace, s);
 	*out = s;
 	return 0;
 fail:
@@ -827,6 +882,8 @@ store_close(struct store *s)
 		return;
 	if (s->in_batch)
 		store_rollback(s);
+	store_rcache_clear(s);
+	free(s->rcache);
 	for (i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(s->st[i]);
 	for (i = 0; i < s->ncached; i++)
@@ -882,10 +939,35 @@ store_errmsg(struct store *s)
 }
 
 int
+store_audit_head(struct store *s, int64_t *seq, char *hash, size_t n)
+{
+	if (!s->in_batch || !s->audit_known || s->doomed ||
+	    strlen(s->audit_hash) >= n)
+		return 0;
+	*seq = s->audit_seq;
+	memcpy(hash, s->audit_hash, strlen(s->audit_hash) + 1);
+	return 1;
+}
+
+void
+store_audit_head_set(struct store *s, int64_t seq, const char *hash)
+{
+	if (!s->in_batch || hash[0] == '\0' ||
+	    strlen(hash) >= sizeof(s->audit_hash)) {
+		s->audit_known = 0;
+		return;
+	}
+	s->audit_seq = seq;
+	memcpy(s->audit_hash, hash, strlen(hash) + 1);
+	s->audit_known = 1;
+}
+
+int
 store_begin(struct store *s)
 {
 	if (s->in_batch)
 		return 0;
+	s->audit_known = 0; /* a batch begins */
 	if (store_exec(s, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	s->in_batch = 1;
@@ -899,6 +981,7 @@ store_begin(struct store *s)
 int
 store_commit(struct store *s)
 {
+	s->audit_known = 0;
 	if (!s->in_batch)
 		return 0;
 	if (s->doomed) {
@@ -906,6 +989,7 @@ store_commit(struct store *s)
 		return -1;
 	}
 	if (store_exec(s, "COMMIT") == -1) {
+		store_rcache_clear(s);
 		/* SQLite rolls back a COMMIT that failed other than busy. */
 		if (sqlite3_get_autocommit(s->db)) {
 			s->in_batch = 0;
@@ -920,6 +1004,8 @@ store_commit(struct store *s)
 void
 store_rollback(struct store *s)
 {
+	s->audit_known = 0;
+	store_rcache_clear(s);
 	if (!s->in_batch)
 		return;
 	if (!sqlite3_get_autocommit(s->db))
@@ -1008,13 +1094,129 @@ store_row_to_request(sqlite3_stmt *st, struct store_request *r)
 	return 0;
 }
 
+/*
+ * A cache of request rows as this process last read or wrote them, so
+ * that the steps of one decision (intake, verdict, read-back, step read,
+ * the call, its result) do not read the row back and decode its state
+ * record each time (issue 15). One slot per key hash, holding the row as
+ * the database has it: filled by a read, updated by a write of a row it
+ * holds (a write never changes key, source, gid or created: the upsert
+ * keeps them), emptied when a write fails and wholly on every rollback
+ * and retention prune. This process is the only writer while it holds
+ * the database's lock, so the cache never differs from the committed or
+ * open transaction.
+ */
+
+static char *
+store_dup(const char *v)
+{
+	return v != NULL ? strdup(v) : NULL;
+}
+
+/* A deep copy of src into dst: every pointer field of struct store_request
+ * (a new one is added here and in store_request_clear); 0, or -1 (dst
+ * cleared) when out of memory. */
+static int
+store_request_copy(struct store_request *dst, const struct store_request *src)
+{
+	*dst = *src;
+	dst->key = store_dup(src->key);
+	dst->gid = store_dup(src->gid);
+	dst->approval_id = store_dup(src->approval_id);
+	dst->graph_status = store_dup(src->graph_status);
+	dst->body = store_dup(src->body);
+	dst->rule = store_dup(src->rule);
+	dst->verdict = store_dup(src->verdict);
+	dst->reason = store_dup(src->reason);
+	dst->identity = store_dup(src->identity);
+	dst->stages = store_dup(src->stages);
+	if ((src->stages && !dst->stages) || (src->key && !dst->key) ||
+	    (src->gid && !dst->gid) ||
+	    (src->approval_id && !dst->approval_id) ||
+	    (src->graph_status && !dst->graph_status) ||
+	    (src->body && !dst->body) || (src->rule && !dst->rule) ||
+	    (src->verdict && !dst->verdict) || (src->reason && !dst->reason) ||
+	    (src->identity && !dst->identity)) {
+		store_request_clear(dst);
+		return -1;
+	}
+	return 0;
+}
+
+static struct store_request *
+store_rcache_slot(struct store *s, const char *key)
+{
+	unsigned h = 5381;
+	const char *p;
+
+	if (s->rcache == NULL || key == NULL)
+		return NULL;
+	for (p = key; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return &s->rcache[h & (STORE_RCACHE_SLOTS - 1)];
+}
+
+/* Forget every cached row (a rollback, a prune). */
+static void
+store_rcache_clear(struct store *s)
+{
+	size_t i;
+
+	if (s->rcache == NULL)
+		return;
+	for (i = 0; i < STORE_RCACHE_SLOTS; i++)
+		if (s->rcache[i].key != NULL)
+			store_request_clear(&s->rcache[i]);
+}
+
+/* The row `r` was read from the database: keep a copy. */
+static void
+store_rcache_fill(struct store *s, const struct store_request *r)
+{
+	struct store_request *c = store_rcache_slot(s, r->key);
+
+	if (c == NULL)
+		return;
+	store_request_clear(c);
+	store_request_copy(c, r);
+}
+
+/* The row of r->key was written as `r` (ok) or the write failed. */
+static void
+store_rcache_write(struct store *s, const struct store_request *r, int ok)
+{
+	struct store_request *c = store_rcache_slot(s, r->key);
+	struct store_request n;
+
+	if (c == NULL || c->key == NULL || strcmp(c->key, r->key) != 0)
+		return;
+	if (!ok || store_request_copy(&n, r) == -1) {
+		store_request_clear(c);
+		return;
+	}
+	/* what the upsert keeps */
+	free(n.gid);
+	n.gid = c->gid;
+	c->gid = NULL;
+	n.source = c->source;
+	n.created = c->created;
+	store_request_clear(c);
+	*c = n;
+}
+
 int
 store_request_get(struct store *s, const char *key, struct store_request *out)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_REQ_GET);
+	struct store_request *c = store_rcache_slot(s, key);
+	sqlite3_stmt *st;
 	int rc;
 
+	if (c != NULL && c->key != NULL && strcmp(c->key, key) == 0 &&
+	    store_request_copy(out, c) == 0)
+		return 0;
+	st = store_stmt(s, ST_REQ_GET);
 	store_bind_text(st, 1, key);
+	s->stats.request_reads++;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_reset(st);
@@ -1025,6 +1227,7 @@ store_request_get(struct store *s, const char *key, struct store_request *out)
 		return -1;
 	}
 	sqlite3_reset(st);
+	store_rcache_fill(s, out);
 	return 0;
 }
 
@@ -1034,6 +1237,9 @@ store_request_put(struct store *s, const struct store_request *r)
 	sqlite3_stmt *st = store_stmt(s, ST_REQ_PUT);
 	unsigned char blob[STORE_SM_MAXENC];
 	size_t bloblen = store_sm_encode(&r->sm, blob);
+	int rc;
+
+	s->stats.request_writes++;
 
 	store_bind_text(st, 1, r->key);
 	sqlite3_bind_int(st, 2, r->source);
@@ -1052,7 +1258,9 @@ store_request_put(struct store *s, const struct store_request *r)
 	store_bind_text(st, 15, r->fingerprint[0] ? r->fingerprint : NULL);
 	store_bind_text(st, 16, r->identity);
 	store_bind_text(st, 17, r->stages);
-	return store_done(s, st);
+	rc = store_done(s, st);
+	store_rcache_write(s, r, rc == 0);
+	return rc;
 }
 
 void
@@ -1605,6 +1813,7 @@ store_retention_prune(struct store *s, int64_t cutoff, int64_t now, int limit,
 	memset(out, 0, sizeof(*out));
 	if (!s->in_batch || limit <= 0)
 		return -1;
+	store_rcache_clear(s);
 	if (store_exec(s, "SAVEPOINT retention") == -1)
 		return -1;
 	if (store_prune_step(s, cutoff, now, limit, out) == -1) {

@@ -16,6 +16,7 @@
 
 struct store;
 
+/* A new pointer field is also copied in store.c (store_request_copy). */
 struct store_request {
 	char *key;  /* "<source>:<graph id>" */
 	int source; /* enum req_source */
@@ -86,6 +87,21 @@ struct store_journal {
 int store_open(const char *path, struct store **out, char **err);
 void store_close(struct store *s);
 const char *store_errmsg(struct store *s);
+<<<<<<< HEAD
+=======
+/* The SQLite handle (owned by the store) for the audit and metrics code. */
+struct sqlite3;
+struct sqlite3 *store_db(struct store *s);
+/* What the store has done since it was opened (metrics, benchmarks). */
+struct store_stats {
+	uint64_t statements; /* SQL statements run, BEGIN and COMMIT
+	                          * included, trigger bodies not */
+	uint64_t
+	    request_writes;     /* request rows written (inserted or updated) */
+	uint64_t request_reads; /* request rows read by key */
+};
+void store_stats_get(struct store *s, struct store_stats *out);
+>>>>>>> main
 /* 0, or -1 on a store error. */
 int store_health_get(struct store *s, struct store_health *h);
 /* Decode a stored requests.sm blob (offline readers). 0 or -1. */
@@ -98,6 +114,13 @@ void store_set_fault_cb(struct store *s, void (*cb)(void *), void *arg);
 /* Outside a batch: checkpoint and truncate the WAL, then a probe write;
  * 0 when writes work again (no longer degraded), -1 when not. */
 int store_recover(struct store *s);
+
+/* The audit chain's head as appended in the open batch (audit.c), so
+ * that each entry after the first of a batch does not read it back: 1
+ * with *seq and hash (AUDIT_HASH_HEX bytes) when known, 0 when it must be
+ * read. Forgotten when a batch begins, commits, rolls back or fails. */
+int store_audit_head(struct store *s, int64_t *seq, char *hash, size_t n);
+void store_audit_head_set(struct store *s, int64_t seq, const char *hash);
 
 int store_begin(struct store *s);  /* no-op when a batch is open */
 int store_commit(struct store *s); /* no-op when none is open */

@@ -93,7 +93,7 @@ lang_compute(const char *pat, struct bits *b)
 	char low[16];
 	size_t i;
 
-	for (i = 0; pat[i] && i < sizeof(low) - 1; i++)
+	for (i = 0; i < sizeof(low) - 1 && pat[i]; i++)
 		low[i] = pat[i] == 'A' ? 'a' : pat[i]; /* AWS folds case */
 	low[i] = '\0';
 	memset(b, 0, sizeof(*b));
@@ -363,9 +363,10 @@ test_differential(void)
 	unsigned long n = env ? strtoul(env, NULL, 10) : 100000, i;
 	unsigned long bad = 0, approvals = 0;
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	const char *seed_env = getenv("DIFF_SEED");
 
-	if (getenv("DIFF_SEED"))
-		seed = strtoull(getenv("DIFF_SEED"), NULL, 0);
+	if (seed_env != NULL)
+		seed = strtoull(seed_env, NULL, 0);
 	rng = seed;
 	enum_strings();
 	CU_ASSERT_EQUAL_FATAL(nstrs, NSTR);

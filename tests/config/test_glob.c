@@ -753,7 +753,7 @@ test_property(void)
 			for (k = 0; k < nb; k++)
 				pv[np + k] = bv[k];
 			got = cfg_glob_subset_ex(
-			    pa, pv, (size_t)(np + nb), icase);
+			    pa, pv, (size_t)np + (size_t)nb, icase);
 			npad++;
 			if (got != want && fails++ < 10)
 				fprintf(stderr,

@@ -874,14 +874,18 @@ static const struct cu_test store_tests[] = {
 static void
 test_reevaluate_churn(void)
 {
+	struct daemon dd, *d = &dd;
 	int i;
 
+	memset(&dd, 0, sizeof(dd));
 	for (i = 0; i < 8; i++)
-		CU_ASSERT_EQUAL(engine_churn("permissions:spin", 1000 + i), 0);
-	CU_ASSERT_EQUAL(engine_churn("permissions:spin", 1010), 1);
-	CU_ASSERT_EQUAL(engine_churn("permissions:spin", 1011), 1);
-	CU_ASSERT_EQUAL(engine_churn("permissions:calm", 1011), 0);
-	CU_ASSERT_EQUAL(engine_churn("permissions:spin", 1000 + 61), 0);
+		CU_ASSERT_EQUAL(
+		    engine_churn(d, "permissions:spin", 1000 + i), 0);
+	CU_ASSERT_EQUAL(engine_churn(d, "permissions:spin", 1010), 1);
+	CU_ASSERT_EQUAL(engine_churn(d, "permissions:spin", 1011), 1);
+	CU_ASSERT_EQUAL(engine_churn(d, "permissions:calm", 1011), 0);
+	CU_ASSERT_EQUAL(engine_churn(d, "permissions:spin", 1000 + 61), 0);
+	engine_free(d);
 }
 
 static const struct cu_test reload_tests[] = {

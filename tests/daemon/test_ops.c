@@ -123,12 +123,14 @@ make_cert(const char *name)
 	X509_set_issuer_name(x, X509_get_subject_name(x));
 	CU_ASSERT_FATAL(X509_sign(x, k, EVP_sha256()) > 0);
 	snprintf(path, sizeof(path), "%s/%s.crt", tmp, name);
-	CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
 	PEM_write_X509(f, x);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/%s.key", tmp, name);
 	unlink(path);
-	CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
 	fchmod(fileno(f), 0600);
 	PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
 	fclose(f);

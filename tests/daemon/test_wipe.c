@@ -83,6 +83,7 @@ wipe_init(void)
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof(sin);
 
+	memset(&sin, 0, sizeof(sin));
 	if ((wbase = event_base_new()) == NULL ||
 	    (wsrv = evhttp_new(wbase)) == NULL ||
 	    (s = evhttp_bind_socket_with_handle(wsrv, "127.0.0.1", 0)) ==

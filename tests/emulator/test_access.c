@@ -35,6 +35,8 @@ tokens(void)
 	const char *who[] = { "alex@contoso.com", "morgan@contoso.com",
 		"jordan@contoso.com", "ciso@contoso.com",
 		"approvald@contoso.com", "sam@contoso.com",
+		/* "app:" APP_ID is one string, joined on purpose */
+		/* NOLINTNEXTLINE(bugprone-suspicious-missing-comma) */
 		"alexmanager@contoso.com", "app:" APP_ID, KIM };
 	size_t i;
 

@@ -1052,6 +1052,7 @@ t_pim_query_options(void)
 
 	tokens_fresh();
 	CU_ASSERT_EQUAL_FATAL(pim_post(alex, body, &id, NULL, 0), 201);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(id);
 	free(body);
 	/* $top is not documented on the list */
 	CU_ASSERT_EQUAL(

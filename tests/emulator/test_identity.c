@@ -28,6 +28,8 @@ int
 ident_init(void)
 {
 	static const char *const args[] = { "--app-cert",
+		/* one argument, joined on purpose */
+		/* NOLINTNEXTLINE(bugprone-suspicious-missing-comma) */
 		APP_ID "=" EMU_TLS "/app.pem", "--token-lifetime", "120",
 		NULL };
 

@@ -77,13 +77,12 @@ h_wait_line(struct proc *p, const char *prefix, char *outbuf, size_t len,
 	size_t n = 0;
 	long deadline = h_ms() + timeout_ms;
 	struct pollfd pfd = { p->out_fd, POLLIN, 0 };
-	ssize_t r;
 	char c;
 
 	while (h_ms() < deadline) {
 		if (poll(&pfd, 1, (int)(deadline - h_ms())) <= 0)
 			break;
-		if ((r = read(p->out_fd, &c, 1)) <= 0)
+		if (read(p->out_fd, &c, 1) <= 0)
 			return -1;
 		if (c != '\n') {
 			if (n < sizeof(buf) - 1)
@@ -309,8 +308,9 @@ emu_create_tagged(struct emu *e, const char *tag, const char *requestor)
 	body = strdup(json_object_to_json_string(wrap));
 	json_object_put(wrap);
 	o = emu_json(e, "POST", "/_emulator/requests", body, &st);
-	if (o != NULL && st == 201 && json_object_object_get_ex(o, "id", &v))
-		asprintf(&key, "permissions:%s", json_object_get_string(v));
+	if (o != NULL && st == 201 && json_object_object_get_ex(o, "id", &v) &&
+	    asprintf(&key, "permissions:%s", json_object_get_string(v)) == -1)
+		key = NULL;
 	json_object_put(o);
 	free(body);
 	return key;
@@ -424,7 +424,7 @@ h_fixture_secrets(const char *fixture, char **secret, char **refresh,
 			    json_object_get_boolean(v) &&
 			    json_object_object_get_ex(x, "clientId", &v))
 				*public_id = strdup(json_object_get_string(v));
-			if (*secret == NULL &&
+			if (*secret == NULL && *client_id == NULL &&
 			    json_object_object_get_ex(x, "clientSecret", &v)) {
 				*secret = strdup(json_object_get_string(v));
 				json_object_object_get_ex(x, "clientId", &v);

@@ -156,6 +156,7 @@ http_req(int port, const char *method, const char *path, const char *extra,
 	int hl;
 	long st;
 
+	memset(r, 0, sizeof(*r));
 	hl = asprintf(&req,
 	    "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
 	    "Content-Length: %zu\r\n%s\r\n",

@@ -89,6 +89,7 @@ rx_start(void)
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof(sin);
 
+	memset(&sin, 0, sizeof(sin));
 	evthread_use_pthreads();
 	pthread_mutex_init(&RX.mu, NULL);
 	RX.flaky_fail = RX_FLAKY;
@@ -479,7 +480,7 @@ link_for(const char *key, const char *event, int nth, const char *who)
 	    (a = jpath(o, "approvers")) != NULL)
 		for (i = 0; i < json_object_array_length(a); i++) {
 			e = json_object_array_get_idx(a, i);
-			if (strcasecmp(jstr(e, "upn"), who) == 0)
+			if (url == NULL && strcasecmp(jstr(e, "upn"), who) == 0)
 				url = strdup(jstr(e, "decide_url"));
 		}
 	json_object_put(o);
@@ -502,7 +503,8 @@ slack_link(const char *key)
 	    (blocks = jpath(o, "blocks")) != NULL)
 		for (i = 0; i < json_object_array_length(blocks); i++) {
 			b = json_object_array_get_idx(blocks, i);
-			if (strcmp(jstr(b, "type"), "actions") == 0)
+			if (url == NULL &&
+			    strcmp(jstr(b, "type"), "actions") == 0)
 				url = strdup(jstr(b, "elements.0.url"));
 		}
 	json_object_put(o);
@@ -594,7 +596,8 @@ web_says(const char *url, const char *form, long status, const char *text)
 	int ok;
 
 	web(url, form, &w);
-	ok = w.status == status && strstr(w.body, text) != NULL;
+	ok = w.status == status && w.body != NULL &&
+	     strstr(w.body, text) != NULL;
 	if (!ok)
 		fprintf(stderr, "want %ld `%s`, got %ld: %.300s\n", status,
 		    text, w.status, w.body);

@@ -109,8 +109,9 @@ create(const char *source, const char *requestor, struct json_object *body)
 	json_object_object_add(wrap, "body", body);
 	o = emu_json(&E, "POST", "/_emulator/requests",
 	    json_object_to_json_string_ext(wrap, JSON_C_TO_STRING_PLAIN), &st);
-	if (o != NULL && st == 201 && json_object_object_get_ex(o, "id", &v))
-		asprintf(&key, "%s:%s", source, json_object_get_string(v));
+	if (o != NULL && st == 201 && json_object_object_get_ex(o, "id", &v) &&
+	    asprintf(&key, "%s:%s", source, json_object_get_string(v)) == -1)
+		key = NULL;
 	json_object_put(o);
 	json_object_put(wrap);
 	return key;

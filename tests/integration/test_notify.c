@@ -753,8 +753,9 @@ step_url(const char *key, const char *tok)
 	    E.url, key + strlen("permissions:"));
 	if (h_http(E.ca, "GET", url, tok, NULL, &resp) == 200 &&
 	    (o = json_tokener_parse(resp)) != NULL) {
-		if (strlen(jstr(o, "value.0.id")) > 0)
-			asprintf(&u, "%s/%s", url, jstr(o, "value.0.id"));
+		if (strlen(jstr(o, "value.0.id")) > 0 &&
+		    asprintf(&u, "%s/%s", url, jstr(o, "value.0.id")) == -1)
+			u = NULL;
 		json_object_put(o);
 	}
 	free(resp);
@@ -810,7 +811,8 @@ truth_caller(const char *key)
 	if (json_object_object_get_ex(o, "decisions", &d))
 		for (i = 0; i < json_object_array_length(d); i++) {
 			e = json_object_array_get_idx(d, i);
-			if (strcmp(jstr(e, "requestId"),
+			if (who == NULL &&
+			    strcmp(jstr(e, "requestId"),
 			        key + strlen("permissions:")) == 0)
 				who = strdup(jstr(e, "caller.upn"));
 		}

@@ -816,7 +816,7 @@ soak_check_audit(struct soak *s, struct soak_tally *t)
 			    strcasecmp(who, q->who[stage]) == 0 &&
 			    strcmp(via, how[q->acked[stage]]) == 0;
 		}
-		for (k = 0; k < q->nstages; k++) {
+		for (k = 0; k < q->nstages && k < 2; k++) {
 			if (rows[k] != 1) {
 				fprintf(stderr,
 				    "soak: %s stage %d: %d decision rows\n",

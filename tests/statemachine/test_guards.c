@@ -40,14 +40,14 @@ struct gcase {
 
 /* clang-format off */
 #define DEC(kind, who, in, j, v, t) \
-	.k = SM_E_##kind, .w = W_##who, .in_set = in, .just = j, .via = v, .at = t
+	.k = SM_E_##kind, .w = W_##who, .in_set = (in), .just = (j), .via = (v), .at = (t)
 #define AP(who)		DEC(DECISION_APPROVE, who, 1, 1, 0, NOW)
 #define DN(who)		DEC(DECISION_DENY, who, 1, 1, 0, NOW)
 #define EV(kind)	.k = SM_E_##kind, .at = NOW
-#define GR(kind, rd, rg)	.k = SM_E_##kind, .read = rd, .reading = rg, .at = NOW
-#define TM(kind, st)	.k = SM_E_##kind, .tstage = st, .at = NOW
+#define GR(kind, rd, rg)	.k = SM_E_##kind, .read = (rd), .reading = (rg), .at = NOW
+#define TM(kind, st)	.k = SM_E_##kind, .tstage = (st), .at = NOW
 #define EXP(r, s)	.want = SM_##r, .state = SM_S_##s
-#define ONE(q, j)	.n = 1, .params = { { .approvals = q, .justification_required = j, \
+#define ONE(q, j)	.n = 1, .params = { { .approvals = (q), .justification_required = (j), \
 			  .deny_after = DAY } }
 
 static const struct gcase gcases[] = {

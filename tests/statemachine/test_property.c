@@ -390,8 +390,6 @@ shadow_step(struct shadow *sh, const struct sm_request *cur,
 	case SM_E_VERDICT_REJECT:
 	case SM_E_NO_APPROVER:
 	case SM_E_TIMER_DENY:
-		sh->denied = 1;
-		break;
 	case SM_E_DECISION_DENY:
 		sh->denied = 1;
 		break;
