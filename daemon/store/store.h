@@ -87,11 +87,6 @@ struct store_journal {
 int store_open(const char *path, struct store **out, char **err);
 void store_close(struct store *s);
 const char *store_errmsg(struct store *s);
-<<<<<<< HEAD
-=======
-/* The SQLite handle (owned by the store) for the audit and metrics code. */
-struct sqlite3;
-struct sqlite3 *store_db(struct store *s);
 /* What the store has done since it was opened (metrics, benchmarks). */
 struct store_stats {
 	uint64_t statements; /* SQL statements run, BEGIN and COMMIT
@@ -101,7 +96,6 @@ struct store_stats {
 	uint64_t request_reads; /* request rows read by key */
 };
 void store_stats_get(struct store *s, struct store_stats *out);
->>>>>>> main
 /* 0, or -1 on a store error. */
 int store_health_get(struct store *s, struct store_health *h);
 /* Decode a stored requests.sm blob (offline readers). 0 or -1. */
