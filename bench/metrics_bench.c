@@ -15,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "listen.h"
 #include "store.h"
 
@@ -54,7 +52,7 @@ main(int argc, char *argv[])
 	struct store *s;
 	struct store_request r;
 	struct store_health h;
-	sqlite3_stmt *st = NULL;
+	int64_t groups = 0;
 	char *err = NULL, key[64], gid[48];
 	long i, n, rounds;
 	int64_t total;
@@ -123,14 +121,8 @@ main(int argc, char *argv[])
 			goto fail;
 		th[i] = now_us() - t0;
 		t0 = now_us();
-		if (sqlite3_prepare_v2(store_db(s),
-		        "SELECT source, state, count(*) FROM requests"
-		        " GROUP BY source, state",
-		        -1, &st, NULL) != SQLITE_OK)
+		if (store_request_counts_scan(s, &groups) == -1)
 			goto fail;
-		while (sqlite3_step(st) == SQLITE_ROW)
-			;
-		sqlite3_finalize(st);
 		tg[i] = now_us() - t0;
 	}
 	qsort(tc, (size_t)rounds, sizeof(double), cmp);

@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "limits.h"
 #include "listen.h"
 #include "store.h"
@@ -98,20 +96,10 @@ put(struct store *s, long i, enum sm_state state, int64_t at)
 static long long
 used_bytes(struct store *s)
 {
-	sqlite3_stmt *st = NULL;
-	long long v[3] = { 0, 0, 0 };
-	static const char *const q[] = { "PRAGMA page_count",
-		"PRAGMA freelist_count", "PRAGMA page_size" };
-	size_t i;
+	int64_t v = 0;
 
-	for (i = 0; i < 3; i++) {
-		if (sqlite3_prepare_v2(store_db(s), q[i], -1, &st, NULL) ==
-		        SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			v[i] = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	return (v[0] - v[1]) * v[2];
+	store_space_used(s, &v);
+	return (long long)v;
 }
 
 static long long
@@ -119,8 +107,7 @@ file_bytes(struct store *s, const char *path)
 {
 	struct stat sb;
 
-	sqlite3_wal_checkpoint_v2(
-	    store_db(s), NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	store_checkpoint(s);
 	return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
 }
 
@@ -188,7 +175,7 @@ main(int argc, char *argv[])
 	} while (p.more);
 	used1 = used_bytes(s);
 	file1 = file_bytes(s, argv[1]);
-	if (sqlite3_exec(store_db(s), "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
+	if (store_vacuum(s) == -1)
 		goto fail;
 	file2 = file_bytes(s, argv[1]);
 	printf("stored=%ld settled=%ld live=%ld\n", n + m, n, m);

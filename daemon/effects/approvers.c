@@ -25,7 +25,6 @@
 #include <strings.h>
 
 #include <json-c/json.h>
-#include <sqlite3.h>
 
 #include "effects.h"
 #include "ident.h"
@@ -395,20 +394,7 @@ appr_excluded(const struct appr_job *j, const struct sm_principal *p)
 int
 approvers_stage_rows(struct daemon *d, const char *key, uint32_t stage)
 {
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "SELECT count(*) FROM stage_approvers WHERE key = ?1 AND "
-	        "stage = ?2",
-	        -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, (int)stage);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	return store_approvers_count(d->store, key, stage);
 }
 
 /* Write the eligible set (or feed NO_APPROVER) in the open batch. */
@@ -419,9 +405,6 @@ appr_finish(struct appr_job *j, const struct plist *eligible)
 	struct appr_state *aps = d->appr;
 	struct store_request r;
 	struct sm_event ev;
-	sqlite3_stmt *st = NULL;
-	size_t i;
-	int ok = 0;
 
 	memset(&r, 0, sizeof(r));
 	if (store_begin(d->store) == -1 ||
@@ -468,24 +451,12 @@ appr_finish(struct appr_job *j, const struct plist *eligible)
 			goto release;
 		goto out;
 	}
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "INSERT OR IGNORE INTO stage_approvers (key, stage, id, upn,"
-	        " escalation) VALUES (?1, ?2, ?3, ?4, ?5)",
-	        -1, &st, NULL) != SQLITE_OK)
+	if (store_approvers_add(d->store, j->key, j->stage, eligible->v,
+	        eligible->n, j->escalation) == -1) {
+		log_warnx("request %s: cannot store approvers: %s", j->key,
+		    store_errmsg(d->store));
 		goto out;
-	for (i = 0; i < eligible->n; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, j->key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 2, (int)j->stage);
-		sqlite3_bind_text(
-		    st, 3, eligible->v[i].id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(
-		    st, 4, eligible->v[i].upn, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 5, j->escalation);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto out;
 	}
-	ok = 1;
 	log_info("request %s: stage %u: %zu eligible approver(s)%s", j->key,
 	    j->stage + 1, eligible->n,
 	    j->escalation ? " added by escalation" : "");
@@ -495,10 +466,6 @@ release:
 		log_warnx("request %s: stage %u messages stay held", j->key,
 		    j->stage + 1);
 out:
-	if (st != NULL && !ok)
-		log_warnx("request %s: cannot store approvers: %s", j->key,
-		    sqlite3_errmsg(store_db(d->store)));
-	sqlite3_finalize(st);
 	store_request_clear(&r);
 	appr_job_free(aps, j);
 }
@@ -855,21 +822,10 @@ appr_stage_uses(const struct policy_stage *ps, int escalated, const char *group)
 static int
 appr_clear_stage(struct daemon *d, const char *key, uint32_t stage)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
 	if (store_begin(d->store) == -1)
 		return -1;
 	batch_dirty(d);
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "DELETE FROM stage_approvers WHERE key = ?1 AND stage = ?2", -1,
-	        &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 2, (int)stage);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return store_approvers_clear_stage(d->store, key, stage);
 }
 
 /* Forget every stored eligible set of request `key` in the open batch: its
@@ -879,21 +835,12 @@ int
 approvers_forget(struct daemon *d, const char *key)
 {
 	struct appr_state *aps = d->appr;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
 
 	aps->forgets++;
 	if (store_begin(d->store) == -1)
 		return -1;
 	batch_dirty(d);
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "DELETE FROM stage_approvers WHERE key = ?1", -1, &st,
-	        NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return store_approvers_forget(d->store, key);
 }
 
 /*
@@ -1142,31 +1089,18 @@ approvers_init(struct daemon *d)
 void
 approvers_prune(struct daemon *d)
 {
-	sqlite3_stmt *st = NULL;
+	int n;
 
 	if (store_begin(d->store) == -1)
 		return;
 	batch_dirty(d);
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "DELETE FROM stage_approvers WHERE rowid IN (SELECT a.rowid"
-	        " FROM stage_approvers a JOIN requests r ON r.key = a.key"
-	        " WHERE r.state IN (?1, ?2, ?3) LIMIT ?4)",
-	        -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 1, sm_state_name(SM_S_REJECTED), -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, sm_state_name(SM_S_CANCELED), -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 3, sm_state_name(SM_S_COMPLETED), -1,
-	        SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 4, PRUNE_BATCH) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE)
+	if (store_approvers_prune(d->store, PRUNE_BATCH, &n) == -1)
 		log_warnx("approvers: cannot prune finished requests: %s",
 		    store_errmsg(d->store));
-	else if (sqlite3_changes(store_db(d->store)) > 0)
+	else if (n > 0)
 		log_debug("approvers: pruned %d approver rows of finished "
 		          "requests",
-		    sqlite3_changes(store_db(d->store)));
-	sqlite3_finalize(st);
+		    n);
 }
 
 /* ---- control commands ----------------------------------------------------- */
@@ -1188,29 +1122,7 @@ int
 approvers_lookup(struct daemon *d, const char *key, uint32_t stage,
     const char *name, struct sm_principal *out)
 {
-	sqlite3_stmt *st = NULL;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "SELECT id, upn FROM stage_approvers WHERE key = ?1 AND "
-	        "stage = ?2 AND (id = ?3 OR upn = ?3 COLLATE NOCASE)",
-	        -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, (int)stage);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *id = sqlite3_column_text(st, 0);
-		const unsigned char *upn = sqlite3_column_text(st, 1);
-
-		snprintf(
-		    out->id, sizeof(out->id), "%s", id ? (const char *)id : "");
-		snprintf(out->upn, sizeof(out->upn), "%s",
-		    upn ? (const char *)upn : "");
-		found = 1;
-	}
-	sqlite3_finalize(st);
-	return found;
+	return store_approvers_lookup(d->store, key, stage, name, out);
 }
 
 struct appr_ctl_op {
@@ -1355,12 +1267,24 @@ approvers_ctl_decide(struct daemon *d, char *rest, const struct ctl_peer *peer,
 	return NULL;
 }
 
+static int
+appr_ctl_list_one(void *arg, const struct store_approver *sa)
+{
+	struct json_object *a = json_object_new_object();
+
+	json_object_object_add(a, "id", json_object_new_string(sa->id));
+	json_object_object_add(a, "upn", json_object_new_string(sa->upn));
+	json_object_object_add(
+	    a, "escalation", json_object_new_boolean(sa->escalation));
+	json_object_array_add(arg, a);
+	return 0;
+}
+
 /* approvers KEY [STAGE]: the stored eligible set (1-based stage). */
 struct json_object *
 approvers_ctl_list(struct daemon *d, char *rest)
 {
 	struct store_request r;
-	sqlite3_stmt *st = NULL;
 	char *save = NULL, *key, *sn;
 	uint32_t stage;
 	struct json_object *o, *arr;
@@ -1373,28 +1297,8 @@ approvers_ctl_list(struct daemon *d, char *rest)
 	stage = sn != NULL ? (uint32_t)strtoul(sn, NULL, 10) - 1 : r.sm.stage;
 	store_request_clear(&r);
 	arr = json_object_new_array();
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "SELECT id, upn, escalation FROM stage_approvers WHERE "
-	        "key = ?1 AND stage = ?2 ORDER BY upn",
-	        -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 2, (int)stage);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			struct json_object *a = json_object_new_object();
-			const unsigned char *t;
-
-			t = sqlite3_column_text(st, 0);
-			json_object_object_add(a, "id",
-			    json_object_new_string(t ? (const char *)t : ""));
-			t = sqlite3_column_text(st, 1);
-			json_object_object_add(a, "upn",
-			    json_object_new_string(t ? (const char *)t : ""));
-			json_object_object_add(a, "escalation",
-			    json_object_new_boolean(sqlite3_column_int(st, 2)));
-			json_object_array_add(arr, a);
-		}
-	}
-	sqlite3_finalize(st);
+	store_approvers_each(d->store, key, stage, STORE_APPROVERS_BY_UPN,
+	    appr_ctl_list_one, arr);
 	o = json_object_new_object();
 	json_object_object_add(o, "stage", json_object_new_int((int)stage + 1));
 	json_object_object_add(o, "approvers", arr);

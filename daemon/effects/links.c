@@ -22,7 +22,6 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <sqlite3.h>
 
 #include "effects.h"
 #include "ident.h"
@@ -174,46 +173,19 @@ out:
 int
 links_used(struct daemon *d, const char *nonce)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "SELECT 1 FROM link_uses WHERE nonce = ?1", -1, &st,
-	        NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_TRANSIENT);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		rc = 1;
-		break;
-	case SQLITE_DONE:
-		rc = 0;
-		break;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return store_link_used(d->store, nonce);
 }
 
 /* Forget used nonces of links that have expired anyway. */
 void
 links_prune(struct daemon *d)
 {
-	sqlite3_stmt *st = NULL;
-
 	if (store_begin(d->store) == -1)
 		return;
 	batch_dirty(d);
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "DELETE FROM link_uses WHERE rowid IN (SELECT rowid FROM"
-	        " link_uses WHERE expires < ?1 LIMIT ?2)",
-	        -1, &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_int64(st, 1, clock_now());
-	sqlite3_bind_int(st, 2, PRUNE_BATCH);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (store_link_prune(d->store, clock_now(), PRUNE_BATCH) == -1)
 		log_warnx("links: cannot prune used links: %s",
 		    store_errmsg(d->store));
-	sqlite3_finalize(st);
 }
 
 /* Read the signing key; links stay off (logged) when anything is missing. */

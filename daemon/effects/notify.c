@@ -21,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "effects.h"
 #include "limits.h"
 #include "log.h"
@@ -105,94 +103,47 @@ nf_stage_event(const char *event)
 	return notify_text_named(event)->stage;
 }
 
-static int
-nf_exec(struct daemon *d, const char *sql, const char *key, int64_t a,
-    int64_t b, const char *text)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (sqlite3_prepare_v2(store_db(d->store), sql, -1, &st, NULL) !=
-	    SQLITE_OK)
-		goto out;
-	if (key != NULL)
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 1);
-	sqlite3_bind_int64(st, 2, a);
-	sqlite3_bind_int64(st, 3, b);
-	if (text != NULL)
-		sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 4);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-out:
-	if (rc == -1)
-		log_warnx("notify: store: %s", store_errmsg(d->store));
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int
 notify_enqueue(struct daemon *d, const char *key, enum sm_notify_kind n,
     uint32_t stage, int64_t started, int64_t now)
 {
 	struct notify_state *nf = d->notify;
 	const char *event = sm_notify_name(n);
-	sqlite3_stmt *st = NULL;
-	int ready = n != SM_N_PENDING && n != SM_N_ESCALATED, queued = 0;
+	int ready = n != SM_N_PENDING && n != SM_N_ESCALATED, queued = 0, rc;
 	size_t i;
 
 	if (nf == NULL || nf->n == 0 || (unsigned)n >= SM_N_MAX)
 		return 0;
-	/* One row per (target, request, event, stage) except reminders:
-	 * "timed out" is announced by the timer and again by the deny. */
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "INSERT INTO outbox (target, key, event, stage, started,"
-	        " created, ready, next_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	        " ?6 WHERE ?3 = 'reminder' OR NOT EXISTS (SELECT 1 FROM"
-	        " outbox WHERE key = ?2 AND stage = ?4 AND event = ?3 AND"
-	        " target = ?1 AND started = ?5)",
-	        -1, &st, NULL) != SQLITE_OK)
-		goto fail;
 	for (i = 0; i < nf->n; i++) {
 		if (!(nf->t[i].events & (1u << n)))
 			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, nf->t[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, event, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, (int)stage);
-		sqlite3_bind_int64(st, 5, started);
-		sqlite3_bind_int64(st, 6, now);
-		sqlite3_bind_int(st, 7, ready);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto fail;
-		queued += sqlite3_changes(store_db(d->store));
+		if ((rc = store_outbox_enqueue(d->store, nf->t[i].name, key,
+		         event, stage, started, now, ready)) == -1) {
+			log_warnx("notify: cannot queue %s for %s: %s", event,
+			    key, store_errmsg(d->store));
+			return -1;
+		}
+		queued += rc;
 	}
-	sqlite3_finalize(st);
 	if (queued > 0 && ready)
 		notify_kick(d);
 	return 0;
-fail:
-	log_warnx("notify: cannot queue %s for %s: %s", event, key,
-	    store_errmsg(d->store));
-	sqlite3_finalize(st);
-	return -1;
 }
 
 int
 notify_release(struct daemon *d, const char *key, uint32_t stage)
 {
 	struct notify_state *nf = d->notify;
+	int rc;
+
 	if (nf == NULL || nf->n == 0)
 		return 0;
-	if (nf_exec(d,
-	        "UPDATE outbox SET ready = 1, next_at = ?3 WHERE key = ?1"
-	        " AND stage = ?2 AND ready = 0 AND done IS NULL",
-	        key, stage, clock_now(), NULL) == -1)
+	if ((rc = store_outbox_release(d->store, key, stage, clock_now())) ==
+	    -1) {
+		log_warnx("notify: store: %s", store_errmsg(d->store));
 		return -1;
-	if (sqlite3_changes(store_db(d->store)) > 0)
+	}
+	if (rc > 0)
 		notify_kick(d);
 	return 0;
 }
@@ -203,32 +154,13 @@ static void
 nf_settle(struct daemon *d, int64_t id, int attempts, int64_t next_at,
     const char *outcome)
 {
-	sqlite3_stmt *st = NULL;
-
 	if (store_begin(d->store) == -1)
 		return;
 	batch_dirty(d);
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "UPDATE outbox SET attempts = ?2, next_at = ?3,"
-	        " outcome = ?4, done = CASE WHEN ?4 IS NULL THEN NULL"
-	        " ELSE ?5 END WHERE id = ?1",
-	        -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int(st, 2, attempts);
-		sqlite3_bind_int64(st, 3, next_at);
-		if (outcome != NULL)
-			sqlite3_bind_text(st, 4, outcome, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st, 4);
-		sqlite3_bind_int64(st, 5, clock_now());
-		if (sqlite3_step(st) == SQLITE_DONE) {
-			sqlite3_finalize(st);
-			return;
-		}
-	}
-	log_warnx("notify: cannot mark message %lld: %s", (long long)id,
-	    store_errmsg(d->store));
-	sqlite3_finalize(st);
+	if (store_outbox_settle(
+	        d->store, id, attempts, next_at, outcome, clock_now()) == -1)
+		log_warnx("notify: cannot mark message %lld: %s", (long long)id,
+		    store_errmsg(d->store));
 }
 
 static void
@@ -370,15 +302,41 @@ nf_row_clear(struct nf_row *w)
 	free(w->event);
 }
 
+struct nf_due {
+	struct notify_state *nf;
+	struct nf_row *rows;
+	size_t n;
+};
+
+static int
+nf_due_cb(void *arg, const struct store_outbox_row *o)
+{
+	struct nf_due *q = arg;
+	struct nf_row *w = &q->rows[q->n];
+
+	if (nf_in_flight(q->nf, o->id))
+		return 0;
+	w->id = o->id;
+	w->key = strdup(o->key);
+	w->event = strdup(o->event);
+	w->stage = o->stage;
+	w->started = o->started;
+	w->attempts = o->attempts;
+	if (w->key == NULL || w->event == NULL) {
+		nf_row_clear(w);
+		return 1;
+	}
+	return ++q->n >= NOTIFY_TARGET_INFLIGHT;
+}
+
 /* Send what target `t` may send now; *wake gets the next time it wants. */
 static void
 nf_run_target(struct daemon *d, struct nf_target *t, int64_t now, int64_t *wake)
 {
 	struct notify_state *nf = d->notify;
 	struct nf_row rows[NOTIFY_TARGET_INFLIGHT];
-	sqlite3_stmt *st = NULL;
-	size_t n = 0, i;
-	const unsigned char *k, *e;
+	struct nf_due q;
+	size_t i;
 
 	if (t->not_before > now) {
 		if (*wake == 0 || t->not_before < *wake)
@@ -388,89 +346,73 @@ nf_run_target(struct daemon *d, struct nf_target *t, int64_t now, int64_t *wake)
 	if (t->inflight >= NOTIFY_TARGET_INFLIGHT)
 		return;
 	/* In-flight rows are due too and come first: ask for the cap. */
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "SELECT id, key, event, stage, started, attempts FROM outbox"
-	        " WHERE target = ?1 AND ready = 1 AND done IS NULL AND"
-	        " next_at <= ?2 ORDER BY next_at, id LIMIT ?3",
-	        -1, &st, NULL) != SQLITE_OK)
+	q.nf = nf;
+	q.rows = rows;
+	q.n = 0;
+	if (store_outbox_due(d->store, t->name, now, NOTIFY_TARGET_INFLIGHT,
+	        nf_due_cb, &q) == -1)
 		return;
-	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int(st, 3, NOTIFY_TARGET_INFLIGHT);
-	while (n < NOTIFY_TARGET_INFLIGHT && sqlite3_step(st) == SQLITE_ROW) {
-		struct nf_row *w = &rows[n];
-
-		w->id = sqlite3_column_int64(st, 0);
-		if (nf_in_flight(nf, w->id))
-			continue;
-		k = sqlite3_column_text(st, 1);
-		e = sqlite3_column_text(st, 2);
-		w->key = strdup(k ? (const char *)k : "");
-		w->event = strdup(e ? (const char *)e : "");
-		w->stage = (uint32_t)sqlite3_column_int(st, 3);
-		w->started = sqlite3_column_int64(st, 4);
-		w->attempts = sqlite3_column_int(st, 5);
-		if (w->key == NULL || w->event == NULL) {
-			nf_row_clear(w);
-			break;
-		}
-		n++;
-	}
-	sqlite3_finalize(st);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < q.n; i++) {
 		if (t->inflight < NOTIFY_TARGET_INFLIGHT && !d->stopping)
 			nf_send(d, t, &rows[i]);
 		nf_row_clear(&rows[i]);
 	}
 }
 
+struct nf_gone {
+	struct notify_state *nf;
+	char **v;
+	size_t n;
+};
+
+static int
+nf_gone_cb(void *arg, const char *name)
+{
+	struct nf_gone *q = arg;
+	char **g;
+
+	if (nf_target(q->nf, name) != NULL)
+		return 0;
+	if ((g = realloc(q->v, (q->n + 1) * sizeof(*g))) == NULL)
+		return 1;
+	q->v = g;
+	if ((q->v[q->n] = strdup(name)) != NULL)
+		q->n++;
+	return 0;
+}
+
 /* Rows of unknown targets (after a settings change) are dropped. */
 static void
 nf_drop_unknown(struct daemon *d)
 {
-	struct notify_state *nf = d->notify;
-	sqlite3_stmt *st = NULL;
-	const unsigned char *name;
-	char **gone = NULL, **g;
-	size_t n = 0, i;
+	struct nf_gone q;
+	size_t i;
 
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "SELECT DISTINCT target FROM outbox WHERE done IS NULL", -1,
-	        &st, NULL) != SQLITE_OK)
+	q.nf = d->notify;
+	q.v = NULL;
+	q.n = 0;
+	if (store_outbox_targets(d->store, nf_gone_cb, &q) == -1)
 		return;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		name = sqlite3_column_text(st, 0);
-		if (name == NULL || nf_target(nf, (const char *)name) != NULL)
-			continue;
-		if ((g = realloc(gone, (n + 1) * sizeof(*g))) == NULL)
-			break;
-		gone = g;
-		if ((gone[n] = strdup((const char *)name)) != NULL)
-			n++;
-	}
-	sqlite3_finalize(st);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < q.n; i++) {
 		log_warnx("notify: target %s is no longer configured; its "
 		          "queued messages are dropped",
-		    gone[i]);
+		    q.v[i]);
 		if (store_begin(d->store) == 0) {
 			batch_dirty(d);
-			nf_exec(d,
-			    "UPDATE outbox SET done = ?2, outcome ="
-			    " 'no such target' WHERE target = ?1 AND done IS"
-			    " NULL",
-			    gone[i], clock_now(), 0, NULL);
+			if (store_outbox_drop_target(
+			        d->store, q.v[i], clock_now()) == -1)
+				log_warnx("notify: store: %s",
+				    store_errmsg(d->store));
 		}
-		free(gone[i]);
+		free(q.v[i]);
 	}
-	free(gone);
+	free(q.v);
 }
 
 static void
 nf_run(struct daemon *d)
 {
 	struct notify_state *nf = d->notify;
-	sqlite3_stmt *st = NULL;
 	int64_t now = clock_now(), wake = 0, next;
 	size_t i;
 
@@ -486,19 +428,9 @@ nf_run(struct daemon *d)
 	nf->want_run = 0;
 	for (i = 0; i < nf->n; i++)
 		nf_run_target(d, &nf->t[i], now, &wake);
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "SELECT min(next_at) FROM outbox WHERE ready = 1 AND done"
-	        " IS NULL AND next_at > ?1",
-	        -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, now);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_type(st, 0) != SQLITE_NULL) {
-			next = sqlite3_column_int64(st, 0);
-			if (wake == 0 || next < wake)
-				wake = next;
-		}
-	}
-	sqlite3_finalize(st);
+	if (store_outbox_next_at(d->store, now, &next) == 1 &&
+	    (wake == 0 || next < wake))
+		wake = next;
 	if (wake != 0)
 		nf_schedule(nf, (wake > now ? wake - now : 1) * 1000);
 }
@@ -559,16 +491,12 @@ notify_prune(struct daemon *d)
 	if (store_begin(d->store) == -1)
 		return;
 	batch_dirty(d);
-	nf_exec(d,
-	    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE"
-	    " done IS NOT NULL AND done < ?2 LIMIT ?3)",
-	    NULL, now - NOTIFY_KEEP, PRUNE_BATCH, NULL);
-	nf_exec(d,
-	    "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o"
-	    " LEFT JOIN requests r ON r.key = o.key WHERE o.ready = 0 AND"
-	    " o.done IS NULL AND (o.created < ?2 OR r.key IS NULL OR"
-	    " r.state NOT IN ('pending', 'escalated')) LIMIT ?3)",
-	    NULL, now - NOTIFY_UNREADY_KEEP, PRUNE_BATCH, NULL);
+	if (store_outbox_prune_done(d->store, now - NOTIFY_KEEP, PRUNE_BATCH) ==
+	    -1)
+		log_warnx("notify: store: %s", store_errmsg(d->store));
+	if (store_outbox_prune_held(
+	        d->store, now - NOTIFY_UNREADY_KEEP, PRUNE_BATCH) == -1)
+		log_warnx("notify: store: %s", store_errmsg(d->store));
 }
 
 /* Copy the targets of the settings and read their signing keys; start

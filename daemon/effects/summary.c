@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include <json-c/json.h>
-#include <sqlite3.h>
 
 #include "effects.h"
 #include "ident.h"
@@ -275,33 +274,39 @@ summary_identity(const struct request *q)
 	return o;
 }
 
+struct summary_decided {
+	const char *want;
+	int64_t at;
+};
+
+static int
+summary_decided_cb(void *arg, int64_t at, const char *detail)
+{
+	struct summary_decided *q = arg;
+
+	if (strncmp(detail, q->want, strlen(q->want)) != 0)
+		return 0;
+	q->at = at;
+	return 1;
+}
+
 /* When `p` approved stage `stage` (0-based): the journal's decision row
  * ("approve by WHO (stage N)..."), 0 when not found. */
 static int64_t
 summary_decided_at(struct daemon *d, const struct store_request *r,
     uint32_t stage, const struct sm_principal *p)
 {
-	sqlite3_stmt *st = NULL;
-	const unsigned char *det;
 	char want[SM_ID_MAX + 64];
-	int64_t at = 0;
+	struct summary_decided q;
 
 	snprintf(want, sizeof(want), "approve by %s (stage %u)",
 	    p->upn[0] ? p->upn : p->id, stage + 1);
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "SELECT at, detail FROM journal WHERE key = ?1 AND "
-	        "event = 'decision_approve' ORDER BY seq",
-	        -1, &st, NULL) != SQLITE_OK)
+	q.want = want;
+	q.at = 0;
+	if (store_journal_approvals(d->store, r->key, summary_decided_cb, &q) ==
+	    -1)
 		return 0;
-	sqlite3_bind_text(st, 1, r->key, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if ((det = sqlite3_column_text(st, 1)) != NULL &&
-		    strncmp((const char *)det, want, strlen(want)) == 0) {
-			at = sqlite3_column_int64(st, 0);
-			break;
-		}
-	sqlite3_finalize(st);
-	return at;
+	return q.at;
 }
 
 /* Who approved stage `stage`: [{id, upn, name, display, at, at_text}]. */
@@ -548,6 +553,43 @@ summary_int(struct json_object *o, const char *k, int def)
 	return (int)v;
 }
 
+struct summary_pending {
+	struct daemon *d;
+	const struct sm_stage_record *rec;
+	int only_primary;
+	struct json_object *a;
+};
+
+static int
+summary_pending_cb(void *arg, const struct store_approver *sa)
+{
+	struct summary_pending *q = arg;
+	const struct sm_stage_record *rec = q->rec;
+	struct json_object *e;
+	struct sm_principal p;
+	uint32_t i;
+	int done;
+
+	if (q->only_primary && sa->escalation)
+		return 0;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.id, sizeof(p.id), "%s", sa->id);
+	snprintf(p.upn, sizeof(p.upn), "%s", sa->upn);
+	for (i = 0, done = 0;
+	     rec != NULL && i < rec->napprovals && i < SM_MAX_APPROVALS; i++)
+		if (sm_same_principal(&p, &rec->approvers[i]))
+			done = 1;
+	if (done)
+		return 0;
+	/* A set can be a large group: names from the cache only (the
+	 * approver lookup put them there), never a Graph call per member. */
+	e = summary_principal(q->d, &p, NULL, 0);
+	json_object_object_add(
+	    e, "escalation", json_object_new_boolean(sa->escalation));
+	json_object_array_add(q->a, e);
+	return 0;
+}
+
 /*
  * Eligible approvers of `stage` who have not approved it yet, as an array
  * of {id, upn, escalation}; `only_primary` leaves the escalation set out.
@@ -557,47 +599,14 @@ struct json_object *
 summary_approvers(struct daemon *d, const struct store_request *r,
     uint32_t stage, int only_primary)
 {
-	struct json_object *a = json_object_new_array(), *e;
-	const struct sm_stage_record *rec =
-	    stage < SM_MAX_STAGES ? &r->sm.record[stage] : NULL;
-	struct sm_principal p;
-	sqlite3_stmt *st = NULL;
-	const unsigned char *id, *upn;
-	uint32_t i;
-	int done;
+	struct summary_pending q;
 
-	if (a == NULL ||
-	    sqlite3_prepare_v2(store_db(d->store),
-	        "SELECT id, upn, escalation FROM stage_approvers WHERE "
-	        "key = ?1 AND stage = ?2 ORDER BY escalation, upn, id",
-	        -1, &st, NULL) != SQLITE_OK)
-		return a;
-	sqlite3_bind_text(st, 1, r->key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, (int)stage);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (only_primary && sqlite3_column_int(st, 2))
-			continue;
-		id = sqlite3_column_text(st, 0);
-		upn = sqlite3_column_text(st, 1);
-		memset(&p, 0, sizeof(p));
-		snprintf(p.id, sizeof(p.id), "%s", id ? (const char *)id : "");
-		snprintf(
-		    p.upn, sizeof(p.upn), "%s", upn ? (const char *)upn : "");
-		for (i = 0, done = 0;
-		     rec != NULL && i < rec->napprovals && i < SM_MAX_APPROVALS;
-		     i++)
-			if (sm_same_principal(&p, &rec->approvers[i]))
-				done = 1;
-		if (done)
-			continue;
-		/* A set can be a large group: names from the cache only
-		 * (the approver lookup put them there), never a Graph call
-		 * per member. */
-		e = summary_principal(d, &p, NULL, 0);
-		json_object_object_add(e, "escalation",
-		    json_object_new_boolean(sqlite3_column_int(st, 2)));
-		json_object_array_add(a, e);
-	}
-	sqlite3_finalize(st);
-	return a;
+	q.d = d;
+	q.rec = stage < SM_MAX_STAGES ? &r->sm.record[stage] : NULL;
+	q.only_primary = only_primary;
+	if ((q.a = json_object_new_array()) == NULL)
+		return NULL;
+	store_approvers_each(d->store, r->key, stage,
+	    STORE_APPROVERS_BY_ESCALATION, summary_pending_cb, &q);
+	return q.a;
 }

@@ -23,8 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "engine.h"
 #include "log.h"
 
@@ -92,23 +90,8 @@ decide_apply(struct daemon *d, struct store_request *r,
 static int
 decide_use_nonce(struct daemon *d, const struct decide_in *in, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(store_db(d->store),
-	        "INSERT OR IGNORE INTO link_uses (nonce, key, used, expires)"
-	        " VALUES (?1, ?2, ?3, ?4)",
-	        -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, in->nonce, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, in->key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, in->nonce_expires);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	if (rc == 0 && sqlite3_changes(store_db(d->store)) == 0)
-		rc = 1;
-	sqlite3_finalize(st);
-	return rc;
+	return store_link_use(
+	    d->store, in->nonce, in->key, now, in->nonce_expires);
 }
 
 enum sm_result

@@ -27,7 +27,6 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <sqlite3.h>
 
 #include "ident.h"
 #include "limits.h"

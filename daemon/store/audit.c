@@ -17,6 +17,7 @@
 #include "audit_chain.h"
 #include "batch.h"
 #include "log.h"
+#include "store_sql.h"
 
 static const char audit_sql_last[] =
     "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";

@@ -12,6 +12,7 @@
 
 #include "limits.h"
 #include "store.h"
+#include "store_sql.h"
 
 #define AUDIT_PRUNE_HASH 80          /* a stored audit hash, hex, with NUL */
 #define STORE_SM_MAGIC   0x534d3031u /* "SM01": layout of struct sm_request */

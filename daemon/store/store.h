@@ -87,9 +87,6 @@ struct store_journal {
 int store_open(const char *path, struct store **out, char **err);
 void store_close(struct store *s);
 const char *store_errmsg(struct store *s);
-/* The SQLite handle (owned by the store) for the audit and metrics code. */
-struct sqlite3;
-struct sqlite3 *store_db(struct store *s);
 /* What the store has done since it was opened (metrics, benchmarks). */
 struct store_stats {
 	uint64_t statements; /* SQL statements run, BEGIN and COMMIT
@@ -101,9 +98,6 @@ struct store_stats {
 void store_stats_get(struct store *s, struct store_stats *out);
 /* 0, or -1 on a store error. */
 int store_health_get(struct store *s, struct store_health *h);
-/* A cached prepared statement for the constant `sql`, reset; the store
- * owns it (do not finalize). NULL on error. */
-struct sqlite3_stmt *store_cached(struct store *s, const char *sql);
 /* Decode a stored requests.sm blob (offline readers). 0 or -1. */
 int store_sm_unpack(const void *blob, size_t n, struct sm_request *sm);
 
@@ -199,5 +193,97 @@ struct store_prune {
  */
 int store_retention_prune(struct store *s, int64_t cutoff, int64_t now,
     int limit, struct store_prune *out);
+
+/* approver_sets.c: the stored eligible approver sets, one per (request,
+ * stage); writes in the caller's open batch. */
+struct store_approver {
+	const char *id, *upn; /* "" when NULL; valid during the callback */
+	int escalation;       /* added by the stage's escalation */
+};
+enum store_approver_order {
+	STORE_APPROVERS_BY_UPN,        /* ORDER BY upn */
+	STORE_APPROVERS_BY_ESCALATION, /* primaries first, then upn, id */
+};
+/* Rows of (key, stage), or -1 on error. */
+int store_approvers_count(struct store *s, const char *key, uint32_t stage);
+/* Add v[0..n) (INSERT OR IGNORE). 0, or -1 at the first failing row. */
+int store_approvers_add(struct store *s, const char *key, uint32_t stage,
+    const struct sm_principal *v, size_t n, int escalation);
+/* Delete the set of (key, stage), or every set of key. 0 or -1. */
+int store_approvers_clear_stage(
+    struct store *s, const char *key, uint32_t stage);
+int store_approvers_forget(struct store *s, const char *key);
+/* Delete at most `limit` rows of settled requests; *pruned gets how many.
+ * 0 or -1. */
+int store_approvers_prune(struct store *s, int limit, int *pruned);
+/* `name` (id, or UPN case-insensitively) in the set of (key, stage): 1
+ * found (into *out), 0 not, -1 error. */
+int store_approvers_lookup(struct store *s, const char *key, uint32_t stage,
+    const char *name, struct sm_principal *out);
+/* cb for every row of (key, stage) in `order`; cb returns non-zero to
+ * stop. 0, or -1 when the rows cannot be read. */
+int store_approvers_each(struct store *s, const char *key, uint32_t stage,
+    enum store_approver_order order,
+    int (*cb)(void *, const struct store_approver *), void *arg);
+
+/* outbox.c: the notification outbox; writes in the caller's open batch. */
+struct store_outbox_row {
+	int64_t id;
+	const char *key, *event; /* valid during the callback */
+	uint32_t stage;
+	int64_t started;
+	int attempts;
+};
+/* Queue one row for `target` unless the same (target, key, event, stage,
+ * started) is queued already (reminders always are): 1 queued, 0 not,
+ * -1 error. */
+int store_outbox_enqueue(struct store *s, const char *target, const char *key,
+    const char *event, uint32_t stage, int64_t started, int64_t now, int ready);
+/* Make the held rows of (key, stage) due at `now`: how many, or -1. */
+int store_outbox_release(
+    struct store *s, const char *key, uint32_t stage, int64_t now);
+/* Row `id`: done with `outcome` at `now`, or (outcome NULL) due again at
+ * `next_at`. 0 or -1. */
+int store_outbox_settle(struct store *s, int64_t id, int attempts,
+    int64_t next_at, const char *outcome, int64_t now);
+/* cb for the first `limit` rows of `target` due at `now`, soonest first;
+ * cb returns non-zero to stop. 0 or -1. */
+int store_outbox_due(struct store *s, const char *target, int64_t now,
+    int limit, int (*cb)(void *, const struct store_outbox_row *), void *arg);
+/* cb for every target with undelivered rows; non-zero stops. 0 or -1. */
+int store_outbox_targets(
+    struct store *s, int (*cb)(void *, const char *), void *arg);
+/* Mark every undelivered row of `target` done ("no such target"). */
+int store_outbox_drop_target(struct store *s, const char *target, int64_t now);
+/* Delete at most `limit` rows delivered (or given up) before `before`;
+ * at most `limit` held rows created before `before` or whose request no
+ * longer waits. 0 or -1. */
+int store_outbox_prune_done(struct store *s, int64_t before, int limit);
+int store_outbox_prune_held(struct store *s, int64_t before, int limit);
+/* The earliest due time after `now` of a ready row: 1 (into *next), 0
+ * none, -1 error. */
+int store_outbox_next_at(struct store *s, int64_t now, int64_t *next);
+
+/* link_uses.c: used decision-link nonces. */
+/* Mark `nonce` used: 0 now marked, 1 used already, -1 error. */
+int store_link_use(struct store *s, const char *nonce, const char *key,
+    int64_t used, int64_t expires);
+/* 1 when `nonce` was used, 0 not, -1 error. */
+int store_link_used(struct store *s, const char *nonce);
+/* Forget at most `limit` nonces that expired before `before`. 0 or -1. */
+int store_link_prune(struct store *s, int64_t before, int limit);
+
+/* journal.c: cb(arg, at, detail) for every decision_approve row of `key`
+ * in order; non-zero stops. 0 or -1. */
+int store_journal_approvals(struct store *s, const char *key,
+    int (*cb)(void *, int64_t, const char *), void *arg);
+
+/* upkeep.c, for the benchmarks: bytes of the pages in use; checkpoint and
+ * truncate the WAL; VACUUM; the old full-scan count by (source, state)
+ * (*groups: rows). 0 or -1. */
+int store_space_used(struct store *s, int64_t *bytes);
+int store_checkpoint(struct store *s);
+int store_vacuum(struct store *s);
+int store_request_counts_scan(struct store *s, int64_t *groups);
 
 #endif

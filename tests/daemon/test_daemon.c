@@ -16,6 +16,7 @@
 #include "graph.h"
 #include "listen.h"
 #include "store.h"
+#include "store_sql.h"
 
 static struct event_base *base;
 static struct graph *g;

@@ -24,6 +24,7 @@
 #include "listen.h"
 #include "log.h"
 #include "store.h"
+#include "store_sql.h"
 
 static char tmp[256];
 
